@@ -1,0 +1,98 @@
+/*
+ * batch_internal.h - how the writer builds batches and how encoders walk
+ * them. Listeners use only include/ttlog/batch.h.
+ *
+ * A batch owns a copy of the value bytes of each record drained from a ring
+ * (the part after the record header), an array of events pointing into that
+ * copy, and the table of call sites used by its events. The call site table
+ * is filled while the batch is built, so the encodings, which may be
+ * computed later, depend on nothing outside the batch but the call sites
+ * themselves (static storage of the application).
+ */
+#ifndef TTLOG_BATCH_INTERNAL_H
+#define TTLOG_BATCH_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ttlog/batch.h>
+
+#include "buf_internal.h"
+
+#define TTLOG__NENCODINGS 4
+
+struct ttlog__event {
+	uint64_t time_ns;
+	uint32_t off; /* of the values in the batch's data */
+	uint32_t cs;  /* index into the batch's call site table */
+	uint32_t tid;
+	uint8_t flags; /* TTLOG_EVENT_* */
+};
+
+struct ttlog_batch {
+	atomic_uint refs;
+	uint64_t seq;
+	uint64_t epoch; /* marks call sites already in the table */
+	struct ttlog__event *ev;
+	size_t n, ev_cap;
+	unsigned char *data;
+	size_t data_len, data_cap;
+	const struct ttlog_callsite **cs;
+	uint32_t ncs, cs_cap;
+	struct ttlog__buf enc[TTLOG__NENCODINGS];
+	unsigned char enc_done[TTLOG__NENCODINGS];
+};
+
+/* A new empty batch with one reference, room for max_events events and
+ * max_bytes of values. Freed by the last ttlog_batch_unref(). NULL when out
+ * of memory. */
+struct ttlog_batch *ttlog__batch_new(size_t max_events, size_t max_bytes,
+				     uint64_t seq);
+
+/*
+ * Appends one event whose value bytes (vlen at vals) are copied. Writer
+ * thread only, before the batch is handed out.
+ * @return 0; 1 when the batch is full (nothing added; an empty batch grows
+ *         instead, so any record fits); -1 when out of memory.
+ */
+int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
+		     uint64_t time_ns, uint32_t tid, uint8_t flags,
+		     const void *vals, size_t vlen);
+
+/* Bytes the batch holds (for queue limits). */
+size_t ttlog__batch_bytes(const struct ttlog_batch *b);
+
+/* Decodes the value of type `type` at p into f->v and returns the byte
+ * after it. Values are stored as the producer wrote them: 8 bytes for
+ * numbers and bools, a 32-bit length then the bytes for strings. */
+static inline const unsigned char *
+ttlog__value_decode(const unsigned char *p, uint8_t type, struct ttlog_field *f)
+{
+	f->type = (enum ttlog_type)type;
+	if (type == TTLOG_TYPE_STR) {
+		uint32_t len;
+		memcpy(&len, p, sizeof(len));
+		f->v.str.ptr = (const char *)(p + sizeof(len));
+		f->v.str.len = len;
+		return p + sizeof(len) + len;
+	}
+	if (type == TTLOG_TYPE_BOOL) {
+		uint64_t u;
+		memcpy(&u, p, sizeof(u));
+		f->v.b = u != 0;
+	} else {
+		memcpy(&f->v.u64, p, sizeof(uint64_t));
+	}
+	return p + 8;
+}
+
+/* The encoders, each appending the whole batch to out. Return 0 or
+ * TTLOG_ENOMEM. */
+int ttlog__encode_cbor(const struct ttlog_batch *b, struct ttlog__buf *out);
+int ttlog__encode_lz4(const void *src, size_t len, struct ttlog__buf *out);
+int ttlog__encode_text(const struct ttlog_batch *b, struct ttlog__buf *out);
+int ttlog__encode_jsonl(const struct ttlog_batch *b, struct ttlog__buf *out);
+
+#endif /* TTLOG_BATCH_INTERNAL_H */

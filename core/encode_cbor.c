@@ -1,0 +1,171 @@
+/*
+ * encode_cbor.c - the CBOR encoding of a batch (docs/cbor-batch.md) and its
+ * LZ4 frame.
+ *
+ * The encoder writes CBOR directly rather than building a libcbor item
+ * tree: a batch is encoded on the writer's critical path, and a tree costs
+ * an allocation per item. Test code decodes the output with libcbor and
+ * python's cbor2 to keep this honest.
+ */
+#include <lz4frame.h>
+
+#include "batch_internal.h"
+#include "utf8_internal.h"
+
+enum { MT_UINT = 0, MT_NINT = 1, MT_BSTR = 2, MT_TSTR = 3, MT_ARRAY = 4,
+       MT_MAP = 5, MT_SIMPLE = 7 };
+
+/* Writes a major type and argument; the caller reserved 9 bytes. */
+static inline void head(struct ttlog__buf *b, unsigned mt, uint64_t v)
+{
+	unsigned char *p = b->p + b->len;
+	unsigned char m = (unsigned char)(mt << 5);
+
+	if (v < 24) {
+		p[0] = (unsigned char)(m | v);
+		b->len += 1;
+	} else if (v <= 0xFF) {
+		p[0] = m | 24;
+		p[1] = (unsigned char)v;
+		b->len += 2;
+	} else if (v <= 0xFFFF) {
+		p[0] = m | 25;
+		p[1] = (unsigned char)(v >> 8);
+		p[2] = (unsigned char)v;
+		b->len += 3;
+	} else if (v <= 0xFFFFFFFFu) {
+		p[0] = m | 26;
+		for (int i = 0; i < 4; i++)
+			p[1 + i] = (unsigned char)(v >> (24 - 8 * i));
+		b->len += 5;
+	} else {
+		p[0] = m | 27;
+		for (int i = 0; i < 8; i++)
+			p[1 + i] = (unsigned char)(v >> (56 - 8 * i));
+		b->len += 9;
+	}
+}
+
+static void put_head(struct ttlog__buf *b, unsigned mt, uint64_t v)
+{
+	if (ttlog__buf_reserve(b, 9) == 0)
+		head(b, mt, v);
+}
+
+/* A text string when the bytes are UTF-8, else a byte string, so that the
+ * output is always valid CBOR and no byte is lost. */
+static void put_str(struct ttlog__buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (ttlog__buf_reserve(b, 9 + n) != 0)
+		return;
+	head(b, ttlog__utf8_valid(u, n) ? MT_TSTR : MT_BSTR, n);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void put_cstr(struct ttlog__buf *b, const char *s)
+{
+	put_str(b, s, strlen(s));
+}
+
+static void put_value(struct ttlog__buf *b, const struct ttlog_field *f)
+{
+	uint64_t bits;
+
+	switch (f->type) {
+	case TTLOG_TYPE_I64:
+		if (f->v.i64 >= 0)
+			put_head(b, MT_UINT, (uint64_t)f->v.i64);
+		else /* -1 - n, computed without overflow at INT64_MIN */
+			put_head(b, MT_NINT, ~(uint64_t)f->v.i64);
+		break;
+	case TTLOG_TYPE_U64:
+		put_head(b, MT_UINT, f->v.u64);
+		break;
+	case TTLOG_TYPE_F64:
+		/* Always 64-bit so every value, NaN payloads and -0.0
+		 * included, comes back bit for bit. */
+		if (ttlog__buf_reserve(b, 9) != 0)
+			return;
+		memcpy(&bits, &f->v.f64, sizeof(bits));
+		b->p[b->len] = (MT_SIMPLE << 5) | 27;
+		for (int i = 0; i < 8; i++)
+			b->p[b->len + 1 + i] =
+				(unsigned char)(bits >> (56 - 8 * i));
+		b->len += 9;
+		break;
+	case TTLOG_TYPE_BOOL:
+		put_head(b, MT_SIMPLE, f->v.b ? 21 : 20);
+		break;
+	case TTLOG_TYPE_STR:
+	default:
+		put_str(b, f->v.str.ptr, f->v.str.len);
+		break;
+	}
+}
+
+int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
+{
+	put_head(b, MT_MAP, 4);
+	put_cstr(b, "v");
+	put_head(b, MT_UINT, 1);
+	put_cstr(b, "seq");
+	put_head(b, MT_UINT, bt->seq);
+
+	put_cstr(b, "callsites");
+	put_head(b, MT_ARRAY, bt->ncs);
+	for (uint32_t i = 0; i < bt->ncs; i++) {
+		const struct ttlog_callsite *cs = bt->cs[i];
+		put_head(b, MT_ARRAY, 5);
+		put_cstr(b, cs->msg);
+		put_cstr(b, cs->file);
+		put_head(b, MT_UINT, cs->line);
+		put_head(b, MT_UINT, cs->level);
+		put_head(b, MT_ARRAY, cs->nfields);
+		for (unsigned k = 0; k < cs->nfields; k++)
+			put_cstr(b, cs->keys[k]);
+	}
+
+	put_cstr(b, "events");
+	put_head(b, MT_ARRAY, bt->n);
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct ttlog__event *e = &bt->ev[i];
+		const struct ttlog_callsite *cs = bt->cs[e->cs];
+		const unsigned char *p = bt->data + e->off;
+		struct ttlog_field f = {0};
+
+		if (ttlog__buf_reserve(b, 5 * 9) != 0)
+			break;
+		head(b, MT_ARRAY, 4u + cs->nfields);
+		head(b, MT_UINT, e->time_ns);
+		head(b, MT_UINT, e->tid);
+		head(b, MT_UINT, e->cs);
+		head(b, MT_UINT, e->flags);
+		for (unsigned k = 0; k < cs->nfields; k++) {
+			p = ttlog__value_decode(p, cs->types[k], &f);
+			put_value(b, &f);
+		}
+	}
+	return b->oom ? TTLOG_ENOMEM : 0;
+}
+
+int ttlog__encode_lz4(const void *src, size_t len, struct ttlog__buf *out)
+{
+	LZ4F_preferences_t prefs;
+	size_t bound, n;
+
+	memset(&prefs, 0, sizeof(prefs));
+	prefs.frameInfo.contentSize = len;
+	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+	bound = LZ4F_compressFrameBound(len, &prefs);
+	if (ttlog__buf_reserve(out, bound) != 0)
+		return TTLOG_ENOMEM;
+	n = LZ4F_compressFrame(out->p + out->len, bound, src, len, &prefs);
+	if (LZ4F_isError(n))
+		return TTLOG_ENOMEM;
+	out->len += n;
+	return 0;
+}

@@ -1,0 +1,313 @@
+/*
+ * encode_text.c - the human-readable line and JSON-lines encodings.
+ *
+ * Text:  2026-11-25T20:31:38.123456Z INFO request done id=42 ms=4.2
+ * JSON:  {"time":"2026-11-25T20:31:38.123456789Z","level":"INFO",
+ *         "msg":"request done","tid":812,"file":"app.c","line":12,
+ *         "id":42,"ms":4.2}
+ *
+ * Fields follow the reserved keys in the JSON object; a field whose key is
+ * one of the reserved names is written with a leading underscore so that no
+ * object has a duplicate key. Strings are escaped so that every line is
+ * valid UTF-8 JSON: control characters as \uXXXX (or the short forms), and
+ * each byte that is not part of a valid UTF-8 sequence as U+FFFD. Doubles
+ * use the shortest form that reads back to the same value; NaN and the
+ * infinities, which JSON cannot express as numbers, become the strings
+ * "NaN", "Infinity" and "-Infinity".
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "batch_internal.h"
+#include "utf8_internal.h"
+
+/* "YYYY-MM-DDTHH:MM:SS" of the last second formatted. */
+struct time_cache {
+	uint64_t sec;
+	char text[32];
+	int valid;
+};
+
+static void put_time(struct ttlog__buf *b, struct time_cache *tc,
+		     uint64_t ns, int digits)
+{
+	uint64_t sec = ns / 1000000000u;
+	char frac[16];
+
+	if (!tc->valid || tc->sec != sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(tc->text, sizeof(tc->text), "%Y-%m-%dT%H:%M:%S", &tm);
+		tc->sec = sec;
+		tc->valid = 1;
+	}
+	ttlog__buf_puts(b, tc->text);
+	if (digits == 9)
+		snprintf(frac, sizeof(frac), ".%09uZ",
+			 (unsigned)(ns % 1000000000u));
+	else
+		snprintf(frac, sizeof(frac), ".%06uZ",
+			 (unsigned)(ns % 1000000000u / 1000u));
+	ttlog__buf_puts(b, frac);
+}
+
+/* Appends s escaped for a JSON string body (no quotes). */
+static void put_escaped(struct ttlog__buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run = i;
+		/* Copy the longest run that needs no escaping at once. */
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7F &&
+		       u[run] != '"' && u[run] != '\\')
+			run++;
+		ttlog__buf_put(b, u + i, run - i);
+		i = run;
+		if (i >= n)
+			break;
+		unsigned char c = u[i];
+		if (c < 0x80) {
+			char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
+			size_t len = 2;
+			switch (c) {
+			case '"':
+				e[1] = '"';
+				break;
+			case '\\':
+				e[1] = '\\';
+				break;
+			case '\n':
+				e[1] = 'n';
+				break;
+			case '\r':
+				e[1] = 'r';
+				break;
+			case '\t':
+				e[1] = 't';
+				break;
+			case '\b':
+				e[1] = 'b';
+				break;
+			case '\f':
+				e[1] = 'f';
+				break;
+			default: /* other controls and DEL */
+				e[1] = 'u';
+				e[2] = '0';
+				e[3] = '0';
+				e[4] = hex[c >> 4];
+				e[5] = hex[c & 15];
+				len = 6;
+			}
+			ttlog__buf_put(b, e, len);
+			i++;
+			continue;
+		}
+		uint32_t cp;
+		size_t k = ttlog__utf8_next(u + i, n - i, &cp);
+		if (k == 0) {
+			ttlog__buf_puts(b, "\\ufffd");
+			i++;
+		} else if (cp == 0x2028 || cp == 0x2029) {
+			/* Valid JSON, but not valid JavaScript source. */
+			ttlog__buf_puts(b, cp == 0x2028 ? "\\u2028" : "\\u2029");
+			i += k;
+		} else {
+			ttlog__buf_put(b, u + i, k);
+			i += k;
+		}
+	}
+}
+
+static void put_jstr(struct ttlog__buf *b, const char *s, size_t n)
+{
+	ttlog__buf_putc(b, '"');
+	put_escaped(b, s, n);
+	ttlog__buf_putc(b, '"');
+}
+
+/* Shortest %g form that strtod reads back to exactly d. */
+static void put_double(struct ttlog__buf *b, double d)
+{
+	char tmp[40];
+
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	ttlog__buf_puts(b, tmp);
+}
+
+static void put_u64(struct ttlog__buf *b, uint64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	ttlog__buf_put(b, tmp, (size_t)n);
+}
+
+static void put_i64(struct ttlog__buf *b, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	ttlog__buf_put(b, tmp, (size_t)n);
+}
+
+/* ---- text ---- */
+
+static int text_needs_quotes(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (u[i] <= ' ' || u[i] == '=' || u[i] == '"' ||
+		    u[i] == '\\' || u[i] == 0x7F)
+			return 1;
+	return !ttlog__utf8_valid(u, n);
+}
+
+static void text_value(struct ttlog__buf *b, const struct ttlog_field *f)
+{
+	switch (f->type) {
+	case TTLOG_TYPE_I64:
+		put_i64(b, f->v.i64);
+		break;
+	case TTLOG_TYPE_U64:
+		put_u64(b, f->v.u64);
+		break;
+	case TTLOG_TYPE_F64:
+		if (isnan(f->v.f64))
+			ttlog__buf_puts(b, "nan");
+		else if (isinf(f->v.f64))
+			ttlog__buf_puts(b, f->v.f64 > 0 ? "inf" : "-inf");
+		else
+			put_double(b, f->v.f64);
+		break;
+	case TTLOG_TYPE_BOOL:
+		ttlog__buf_puts(b, f->v.b ? "true" : "false");
+		break;
+	case TTLOG_TYPE_STR:
+	default:
+		if (text_needs_quotes(f->v.str.ptr, f->v.str.len))
+			put_jstr(b, f->v.str.ptr, f->v.str.len);
+		else
+			ttlog__buf_put(b, f->v.str.ptr, f->v.str.len);
+		break;
+	}
+}
+
+int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
+{
+	struct time_cache tc = {0};
+
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct ttlog__event *e = &bt->ev[i];
+		const struct ttlog_callsite *cs = bt->cs[e->cs];
+		const unsigned char *p = bt->data + e->off;
+		struct ttlog_field f = {0};
+
+		put_time(b, &tc, e->time_ns, 6);
+		ttlog__buf_putc(b, ' ');
+		ttlog__buf_puts(b, ttlog_level_name(cs->level));
+		ttlog__buf_putc(b, ' ');
+		put_escaped(b, cs->msg, strlen(cs->msg));
+		for (unsigned k = 0; k < cs->nfields; k++) {
+			p = ttlog__value_decode(p, cs->types[k], &f);
+			ttlog__buf_putc(b, ' ');
+			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));
+			ttlog__buf_putc(b, '=');
+			text_value(b, &f);
+		}
+		if (e->flags & TTLOG_EVENT_TRUNCATED)
+			ttlog__buf_puts(b, " truncated=true");
+		ttlog__buf_putc(b, '\n');
+	}
+	return b->oom ? TTLOG_ENOMEM : 0;
+}
+
+/* ---- JSON lines ---- */
+
+static int reserved_key(const char *k)
+{
+	static const char *const names[] = {"time", "level", "msg",
+					    "tid",  "file",  "line",
+					    "truncated"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(k, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void json_value(struct ttlog__buf *b, const struct ttlog_field *f)
+{
+	switch (f->type) {
+	case TTLOG_TYPE_I64:
+		put_i64(b, f->v.i64);
+		break;
+	case TTLOG_TYPE_U64:
+		put_u64(b, f->v.u64);
+		break;
+	case TTLOG_TYPE_F64:
+		if (isnan(f->v.f64))
+			ttlog__buf_puts(b, "\"NaN\"");
+		else if (isinf(f->v.f64))
+			ttlog__buf_puts(b, f->v.f64 > 0 ? "\"Infinity\""
+							: "\"-Infinity\"");
+		else
+			put_double(b, f->v.f64);
+		break;
+	case TTLOG_TYPE_BOOL:
+		ttlog__buf_puts(b, f->v.b ? "true" : "false");
+		break;
+	case TTLOG_TYPE_STR:
+	default:
+		put_jstr(b, f->v.str.ptr, f->v.str.len);
+		break;
+	}
+}
+
+int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
+{
+	struct time_cache tc = {0};
+
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct ttlog__event *e = &bt->ev[i];
+		const struct ttlog_callsite *cs = bt->cs[e->cs];
+		const unsigned char *p = bt->data + e->off;
+		struct ttlog_field f = {0};
+
+		ttlog__buf_puts(b, "{\"time\":\"");
+		put_time(b, &tc, e->time_ns, 9);
+		ttlog__buf_puts(b, "\",\"level\":\"");
+		ttlog__buf_puts(b, ttlog_level_name(cs->level));
+		ttlog__buf_puts(b, "\",\"msg\":");
+		put_jstr(b, cs->msg, strlen(cs->msg));
+		ttlog__buf_puts(b, ",\"tid\":");
+		put_u64(b, e->tid);
+		ttlog__buf_puts(b, ",\"file\":");
+		put_jstr(b, cs->file, strlen(cs->file));
+		ttlog__buf_puts(b, ",\"line\":");
+		put_u64(b, cs->line);
+		for (unsigned k = 0; k < cs->nfields; k++) {
+			p = ttlog__value_decode(p, cs->types[k], &f);
+			ttlog__buf_puts(b, reserved_key(cs->keys[k]) ? ",\"_"
+								     : ",\"");
+			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));
+			ttlog__buf_puts(b, "\":");
+			json_value(b, &f);
+		}
+		if (e->flags & TTLOG_EVENT_TRUNCATED)
+			ttlog__buf_puts(b, ",\"truncated\":true");
+		ttlog__buf_puts(b, "}\n");
+	}
+	return b->oom ? TTLOG_ENOMEM : 0;
+}

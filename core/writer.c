@@ -1,0 +1,592 @@
+/*
+ * writer.c - the writer thread: one libevent loop that drains the rings into
+ * batches and hands them to the listeners.
+ *
+ * The loop wakes on a timer (flush_interval_ms), on the eventfd that
+ * producers write when a ring passes its high-water mark, and for flush and
+ * stop requests. Everything after the rings runs here, so listener state
+ * needs no locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "batch_internal.h"
+#include "clock_internal.h"
+#include "lib_internal.h"
+
+#define DEFAULT_QUEUE_BYTES (64u << 20)
+#define REC_VALUES (sizeof(struct ttlog__rec_hdr) + 8 + sizeof(void *))
+
+struct listener {
+	const struct ttlog_listener_api *api;
+	void *state;
+	const char *name;
+	size_t queue_max;
+	/* Batches answered with RETRY, oldest first (a ring buffer). */
+	struct ttlog_batch **q;
+	size_t qhead, qlen, qcap, qbytes;
+	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
+	_Atomic uint64_t qbytes_seen;
+};
+
+struct ttlog__writer {
+	pthread_t thread;
+	struct event_base *base;
+	struct event *timer, *wake;
+	struct ttlog_options opts;
+	struct ttlog__clock clock;
+	struct listener *l;
+	size_t nl;
+	uint64_t seq;
+	/* The rings drained in one cycle, copied from the registry, and
+	 * whether each was closed before it was drained. */
+	struct snap {
+		struct ttlog__ring *ring;
+		int closed;
+	} *snap;
+	struct cursor *cur;
+	struct cursor **heap;
+	size_t snap_cap;
+
+	pthread_mutex_t mu; /* guards the fields below */
+	pthread_cond_t cv;
+	uint64_t flush_req, flush_done;
+	int stop, started, start_rc;
+};
+
+/* ------------------------------------------------------------------ */
+/* Listener queues                                                      */
+/* ------------------------------------------------------------------ */
+
+static void queue_pop(struct listener *l)
+{
+	struct ttlog_batch *b = l->q[l->qhead];
+
+	l->qbytes -= ttlog__batch_bytes(b);
+	l->qhead = (l->qhead + 1) % l->qcap;
+	l->qlen--;
+	atomic_store(&l->qbytes_seen, l->qbytes);
+	ttlog_batch_unref(b);
+}
+
+static void count_listener_drop(_Atomic uint64_t *c, size_t n)
+{
+	atomic_fetch_add(c, n);
+	atomic_fetch_add(&ttlog__lib.listener_dropped, n);
+}
+
+/* Holds a batch back for a listener that answered RETRY. When the backlog
+ * would pass queue_max the oldest batches go first, each counted. */
+static void queue_push(struct listener *l, struct ttlog_batch *b)
+{
+	size_t bytes = ttlog__batch_bytes(b);
+
+	while (l->qlen > 0 && l->qbytes + bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, l->q[l->qhead]->n);
+		queue_pop(l);
+	}
+	if (bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, b->n);
+		return;
+	}
+	if (l->qlen == l->qcap) {
+		size_t cap = l->qcap ? 2 * l->qcap : 8;
+		struct ttlog_batch **q = malloc(cap * sizeof(*q));
+		if (q == NULL) {
+			count_listener_drop(&l->dropped_full, b->n);
+			return;
+		}
+		for (size_t i = 0; i < l->qlen; i++)
+			q[i] = l->q[(l->qhead + i) % l->qcap];
+		free(l->q);
+		l->q = q;
+		l->qcap = cap;
+		l->qhead = 0;
+	}
+	ttlog_batch_ref(b);
+	l->q[(l->qhead + l->qlen) % l->qcap] = b;
+	l->qlen++;
+	l->qbytes += bytes;
+	atomic_store(&l->qbytes_seen, l->qbytes);
+}
+
+/* Offers one batch; returns the listener's answer after counting it. */
+static int offer(struct listener *l, struct ttlog_batch *b)
+{
+	int rc = l->api->consume(l->state, b);
+
+	if (rc == TTLOG_LISTENER_OK)
+		atomic_fetch_add(&l->out, b->n);
+	else if (rc == TTLOG_LISTENER_RETRY)
+		atomic_fetch_add(&l->retries, 1);
+	else
+		count_listener_drop(&l->dropped_error, b->n);
+	return rc;
+}
+
+/* Offers held-back batches in order until the listener pushes back. */
+static void queue_pump(struct listener *l)
+{
+	while (l->qlen > 0) {
+		if (offer(l, l->q[l->qhead]) == TTLOG_LISTENER_RETRY)
+			return;
+		queue_pop(l);
+	}
+}
+
+static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
+{
+	if (b->n == 0) {
+		ttlog_batch_unref(b);
+		return;
+	}
+	atomic_fetch_add(&ttlog__lib.delivered, b->n);
+	atomic_fetch_add(&ttlog__lib.batches, 1);
+	for (size_t i = 0; i < w->nl; i++) {
+		struct listener *l = &w->l[i];
+		atomic_fetch_add(&l->in, b->n);
+		queue_pump(l);
+		if (l->qlen > 0 || offer(l, b) == TTLOG_LISTENER_RETRY)
+			queue_push(l, b);
+	}
+	ttlog_batch_unref(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Draining                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct ttlog_batch *batch_new(struct ttlog__writer *w)
+{
+	return ttlog__batch_new(w->opts.batch_max_events,
+				w->opts.batch_max_bytes, ++w->seq);
+}
+
+/* A ring being drained: its records from tail up to the head seen when the
+ * cycle began, in the ring's (time) order. */
+struct cursor {
+	struct ttlog__ring *ring;
+	uint64_t tail, head;
+	uint64_t raw; /* timestamp of the record at tail */
+};
+
+/* Skips padding; returns 0 when the cursor has no record left. */
+static int cursor_load(struct cursor *c)
+{
+	const struct ttlog__ring *r = c->ring;
+
+	while (c->tail < c->head) {
+		const unsigned char *p = r->buf + (c->tail & r->mask);
+		struct ttlog__rec_hdr h;
+		memcpy(&h, p, sizeof(h));
+		if (!(h.flags & TTLOG__REC_PAD)) {
+			memcpy(&c->raw, p + 8, 8);
+			return 1;
+		}
+		c->tail += h.size;
+	}
+	return 0;
+}
+
+/* Min-heap of cursors by timestamp: the batch interleaves threads in time
+ * order (each thread's own order is its ring's order). */
+static void heap_down(struct cursor **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && h[l]->raw < h[m]->raw)
+			m = l;
+		if (r < n && h[r]->raw < h[m]->raw)
+			m = r;
+		if (m == i)
+			return;
+		struct cursor *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void release_all(struct cursor **h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		atomic_store_explicit(&h[i]->ring->tail, h[i]->tail,
+				      memory_order_release);
+}
+
+/* Moves the records of the heap's cursors into batches, oldest first,
+ * dispatching each batch that fills up. */
+static void drain_merge(struct ttlog__writer *w, struct cursor **h, size_t n)
+{
+	struct ttlog_batch *b = batch_new(w);
+
+	for (size_t i = n / 2; i-- > 0;)
+		heap_down(h, n, i);
+	while (n > 0) {
+		struct cursor *c = h[0];
+		const unsigned char *p = c->ring->buf + (c->tail & c->ring->mask);
+		struct ttlog__rec_hdr hd;
+		struct ttlog_callsite *cs;
+		int rc = -1;
+
+		memcpy(&hd, p, sizeof(hd));
+		memcpy(&cs, p + 16, sizeof(cs));
+		if (b != NULL)
+			rc = ttlog__batch_add(
+				b, cs, ttlog__clock_to_ns(&w->clock, c->raw),
+				c->ring->tid,
+				(hd.flags & TTLOG__REC_TRUNC)
+					? TTLOG_EVENT_TRUNCATED
+					: 0,
+				p + REC_VALUES, hd.size - REC_VALUES);
+		if (rc == 1) {
+			/* Full: give producers the space back, hand the batch
+			 * out, and put this record in a fresh one. */
+			release_all(h, n);
+			dispatch(w, b);
+			b = batch_new(w);
+			continue;
+		}
+		if (rc < 0)
+			atomic_fetch_add(&ttlog__lib.dropped_nomem, 1);
+		c->tail += hd.size;
+		if (!cursor_load(c)) {
+			atomic_store_explicit(&c->ring->tail, c->tail,
+					      memory_order_release);
+			h[0] = h[--n];
+		}
+		heap_down(h, n, 0);
+	}
+	if (b != NULL)
+		dispatch(w, b);
+}
+
+/* One cycle: drains every ring as far as it was filled when the cycle
+ * began, then frees the rings of threads that have exited. Returns the
+ * number of bytes found. */
+static uint64_t drain_all(struct ttlog__writer *w)
+{
+	size_t n = 0, nh = 0;
+	uint64_t found = 0;
+
+	ttlog__clock_update(&w->clock);
+	pthread_mutex_lock(&ttlog__lib.lock);
+	if (ttlog__lib.nrings > w->snap_cap) {
+		size_t cap = ttlog__lib.nrings * 2;
+		struct snap *s = realloc(w->snap, cap * sizeof(*s));
+		struct cursor *c = realloc(w->cur, cap * sizeof(*c));
+		struct cursor **h = realloc(w->heap, cap * sizeof(*h));
+		if (s != NULL)
+			w->snap = s;
+		if (c != NULL)
+			w->cur = c;
+		if (h != NULL)
+			w->heap = h;
+		if (s != NULL && c != NULL && h != NULL)
+			w->snap_cap = cap;
+	}
+	/* If that allocation failed, the rings left out wait a cycle. */
+	for (struct ttlog__ring *r = ttlog__lib.rings; r && n < w->snap_cap;
+	     r = r->next)
+		w->snap[n++].ring = r;
+	pthread_mutex_unlock(&ttlog__lib.lock);
+
+	for (size_t i = 0; i < n; i++) {
+		struct ttlog__ring *r = w->snap[i].ring;
+		struct cursor *c = &w->cur[i];
+		/* Read before the head: a ring seen closed has had its last
+		 * record published already. */
+		w->snap[i].closed =
+			atomic_load_explicit(&r->closed, memory_order_acquire);
+		c->ring = r;
+		c->tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		c->head = atomic_load_explicit(&r->head, memory_order_acquire);
+		found += c->head - c->tail;
+		if (cursor_load(c))
+			w->heap[nh++] = c;
+		else
+			atomic_store_explicit(&r->tail, c->tail,
+					      memory_order_release);
+	}
+	if (nh > 0)
+		drain_merge(w, w->heap, nh);
+
+	/* Reap; only this thread removes rings, so the snapshot is valid. */
+	pthread_mutex_lock(&ttlog__lib.lock);
+	for (size_t i = 0; i < n; i++) {
+		struct ttlog__ring **pp = &ttlog__lib.rings;
+		if (!w->snap[i].closed)
+			continue;
+		while (*pp != w->snap[i].ring)
+			pp = &(*pp)->next;
+		*pp = w->snap[i].ring->next;
+		ttlog__lib.nrings--;
+		ttlog__retire_counters(w->snap[i].ring);
+		ttlog__ring_free(w->snap[i].ring);
+	}
+	pthread_mutex_unlock(&ttlog__lib.lock);
+	return found;
+}
+
+static void pump_all(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		queue_pump(&w->l[i]);
+}
+
+static void flush_listeners(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		if (w->l[i].api->flush != NULL)
+			(void)w->l[i].api->flush(w->l[i].state);
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                             */
+/* ------------------------------------------------------------------ */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__writer *w = arg;
+	(void)fd;
+	(void)what;
+	pump_all(w);
+	drain_all(w);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__writer *w = arg;
+	uint64_t v, req;
+	int stop;
+	(void)what;
+
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+	atomic_store_explicit(&ttlog__lib.wake_pending, 0,
+			      memory_order_release);
+	pthread_mutex_lock(&w->mu);
+	req = w->flush_req;
+	stop = w->stop;
+	pthread_mutex_unlock(&w->mu);
+
+	pump_all(w);
+	drain_all(w);
+	if (!stop && req == w->flush_done)
+		return;
+	/* One pass has taken everything logged before the request, which
+	 * happened before this callback. On stop, a few more passes take
+	 * what threads still inside a log call when the gate closed wrote;
+	 * the bound keeps a thread that ignores shutdown from holding it. */
+	for (int i = 0; stop && i < 16 && drain_all(w) > 0; i++)
+		;
+	pump_all(w);
+	flush_listeners(w);
+	pthread_mutex_lock(&w->mu);
+	w->flush_done = req;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (stop)
+		event_base_loopbreak(w->base);
+}
+
+static void listeners_destroy(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++) {
+		struct listener *l = &w->l[i];
+		/* Whatever a listener still refuses at the end is lost:
+		 * count it. */
+		while (l->qlen > 0) {
+			count_listener_drop(&l->dropped_full,
+					    l->q[l->qhead]->n);
+			queue_pop(l);
+		}
+		free(l->q);
+		l->q = NULL;
+		l->qcap = 0;
+		if (l->state != NULL || l->api->create == NULL)
+			l->api->destroy(l->state);
+		l->state = NULL;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct ttlog__writer *w = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < w->nl && rc == 0; i++)
+		if (w->l[i].api->start != NULL)
+			rc = w->l[i].api->start(w->l[i].state, w->base);
+	pthread_mutex_lock(&w->mu);
+	w->started = 1;
+	w->start_rc = rc ? TTLOG_ELISTENER : 0;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (rc == 0)
+		event_base_dispatch(w->base);
+	listeners_destroy(w);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                            */
+/* ------------------------------------------------------------------ */
+
+static void writer_free(struct ttlog__writer *w)
+{
+	if (w->timer)
+		event_free(w->timer);
+	if (w->wake)
+		event_free(w->wake);
+	if (w->base)
+		event_base_free(w->base);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w->snap);
+	free(w->cur);
+	free(w->heap);
+	free(w->l);
+	free(w);
+}
+
+static int listeners_create(struct ttlog__writer *w,
+			    const struct ttlog_options *o)
+{
+	w->l = calloc(o->nlisteners ? o->nlisteners : 1, sizeof(*w->l));
+	if (w->l == NULL)
+		return TTLOG_ENOMEM;
+	for (size_t i = 0; i < o->nlisteners; i++) {
+		const struct ttlog_listener_config *c = &o->listeners[i];
+		struct listener *l = &w->l[i];
+		const struct ttlog_listener_api *api = c->api;
+
+		if (api == NULL || api->consume == NULL ||
+		    api->destroy == NULL)
+			return TTLOG_EINVAL;
+		if ((api->abi_version >> 16) != TTLOG_LISTENER_ABI_MAJOR ||
+		    api->struct_size <
+			    offsetof(struct ttlog_listener_api, reserved))
+			return TTLOG_EABI;
+		l->api = api;
+		l->name = c->name ? c->name : api->name;
+		l->queue_max =
+			c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+		w->nl = i + 1;
+		if (api->create != NULL &&
+		    api->create(c->options, &l->state) != 0) {
+			l->state = NULL;
+			w->nl = i; /* nothing to destroy for this one */
+			return TTLOG_ELISTENER;
+		}
+	}
+	return 0;
+}
+
+int ttlog__writer_start(const struct ttlog_options *o,
+			struct ttlog__writer **out)
+{
+	struct ttlog__writer *w = calloc(1, sizeof(*w));
+	struct timeval tv;
+	int rc;
+
+	if (w == NULL)
+		return TTLOG_ENOMEM;
+	w->opts = *o;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	ttlog__clock_init(&w->clock, ttlog__clock_kind);
+	rc = listeners_create(w, o);
+	if (rc != 0)
+		goto fail;
+	w->base = event_base_new();
+	if (w->base == NULL) {
+		rc = TTLOG_ENOMEM;
+		goto fail;
+	}
+	w->timer = event_new(w->base, -1, EV_PERSIST, on_timer, w);
+	w->wake = event_new(w->base, ttlog__lib.wake_fd, EV_READ | EV_PERSIST,
+			    on_wake, w);
+	tv.tv_sec = o->flush_interval_ms / 1000;
+	tv.tv_usec = (o->flush_interval_ms % 1000) * 1000;
+	if (w->timer == NULL || w->wake == NULL || event_add(w->timer, &tv) ||
+	    event_add(w->wake, NULL)) {
+		rc = TTLOG_ENOMEM;
+		goto fail;
+	}
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc != 0) {
+		rc = -rc;
+		goto fail;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->cv, &w->mu);
+	rc = w->start_rc;
+	pthread_mutex_unlock(&w->mu);
+	if (rc != 0) {
+		pthread_join(w->thread, NULL);
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+fail:
+	listeners_destroy(w);
+	writer_free(w);
+	return rc;
+}
+
+static void request(struct ttlog__writer *w, int stop)
+{
+	uint64_t one = 1, req;
+	ssize_t n;
+
+	pthread_mutex_lock(&w->mu);
+	req = ++w->flush_req;
+	if (stop)
+		w->stop = 1;
+	pthread_mutex_unlock(&w->mu);
+	/* Bypass wake_pending: this wake-up must not be merged into one the
+	 * writer may be clearing right now. */
+	n = write(ttlog__lib.wake_fd, &one, sizeof(one));
+	(void)n;
+	pthread_mutex_lock(&w->mu);
+	while (w->flush_done < req)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void ttlog__writer_flush(struct ttlog__writer *w)
+{
+	request(w, 0);
+}
+
+void ttlog__writer_stop(struct ttlog__writer *w)
+{
+	request(w, 1);
+	pthread_join(w->thread, NULL);
+	writer_free(w);
+}
+
+int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
+				 struct ttlog_listener_stats *out)
+{
+	struct listener *l;
+
+	if (i >= w->nl)
+		return TTLOG_EINVAL;
+	l = &w->l[i];
+	out->events_in = atomic_load(&l->in);
+	out->events_out = atomic_load(&l->out);
+	out->dropped_queue_full = atomic_load(&l->dropped_full);
+	out->dropped_error = atomic_load(&l->dropped_error);
+	out->retries = atomic_load(&l->retries);
+	out->queue_bytes = atomic_load(&l->qbytes_seen);
+	return 0;
+}

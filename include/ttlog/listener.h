@@ -1,0 +1,71 @@
+/*
+ * listener.h - the listener contract: the whole interface between libttlog
+ * and the code that receives batches (in-process listeners today, dlopen'd
+ * plugins through the same struct).
+ *
+ * Compatibility rule: struct ttlog_listener_api begins with abi_version and
+ * struct_size and fields are only ever appended. The loader accepts a table
+ * whose ABI major equals TTLOG_LISTENER_ABI_MAJOR and whose struct_size
+ * covers every field the loader uses; a newer minor only appends fields.
+ *
+ * Every callback runs on the writer thread, one at a time, so a listener
+ * needs no locks for its own state.
+ */
+#ifndef TTLOG_LISTENER_H
+#define TTLOG_LISTENER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ttlog/batch.h>
+#include <ttlog/ttlog.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TTLOG_LISTENER_ABI_MAJOR 1
+#define TTLOG_LISTENER_ABI_MINOR 0
+#define TTLOG_LISTENER_ABI_VERSION                                             \
+	((uint32_t)((TTLOG_LISTENER_ABI_MAJOR << 16) | TTLOG_LISTENER_ABI_MINOR))
+
+/* Results of consume(). */
+enum ttlog_listener_result {
+	TTLOG_LISTENER_OK = 0,    /* the batch was taken */
+	TTLOG_LISTENER_RETRY = 1, /* back-pressure: offer it again later */
+	TTLOG_LISTENER_ERROR = -1 /* failed: the batch is dropped, counted */
+};
+
+struct event_base;
+struct ttlog_option_spec; /* option tables; defined by the registry */
+
+struct ttlog_listener_api {
+	uint32_t abi_version; /* TTLOG_LISTENER_ABI_VERSION */
+	uint32_t struct_size; /* sizeof(struct ttlog_listener_api) */
+	const char *name;     /* short type name, e.g. "stdout" */
+	const char *description;
+	const struct ttlog_option_spec *options; /* may be NULL */
+	size_t options_size; /* bytes of the options struct create() reads */
+
+	/* Validates options (borrowed for the call) and allocates the
+	 * listener's state into *state. Returns 0 or a negative error. */
+	int (*create)(const void *options, void **state);
+	/* Called once on the writer thread with its event loop, before the
+	 * first batch. May be NULL. Returns 0 or a negative error. */
+	int (*start)(void *state, struct event_base *base);
+	/* Receives a batch, borrowed for the call (ttlog_batch_ref() to keep
+	 * it). Returns an enum ttlog_listener_result. */
+	int (*consume)(void *state, struct ttlog_batch *batch);
+	/* Pushes buffered output out (ttlog_flush, shutdown). May be NULL. */
+	int (*flush)(void *state);
+	/* Frees the state. Called once, also after a failed start. */
+	void (*destroy)(void *state);
+
+	void *reserved[8]; /* zero; room for appended callbacks */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTLOG_LISTENER_H */

@@ -1,0 +1,362 @@
+/*
+ * ttlog.h - the application API of libttlog.
+ *
+ *   #include <ttlog/ttlog.h>
+ *
+ *   struct ttlog_options o;
+ *   ttlog_options_init(&o);
+ *   ttlog_init(&o);
+ *   TTLOG_INFO("request done", TTLOG_KV("id", id), TTLOG_KV("ms", 4.2));
+ *   ttlog_shutdown();
+ *
+ * A log call checks one atomic level gate before it evaluates any argument,
+ * then copies the arguments into a ring owned by the calling thread. It never
+ * blocks, never takes a lock and never enters the kernel on its common path.
+ * One writer thread drains the rings into batches and hands them to
+ * listeners (see listener.h and batch.h).
+ */
+#ifndef TTLOG_TTLOG_H
+#define TTLOG_TTLOG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ttlog/export.h>
+#include <ttlog/ttlog_macros.h>
+#include <ttlog/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Severity levels, lowest first. TTLOG_LEVEL_OFF disables every level. */
+enum ttlog_level {
+	TTLOG_LEVEL_TRACE = 0,
+	TTLOG_LEVEL_DEBUG = 1,
+	TTLOG_LEVEL_INFO = 2,
+	TTLOG_LEVEL_WARN = 3,
+	TTLOG_LEVEL_ERROR = 4,
+	TTLOG_LEVEL_FATAL = 5,
+	TTLOG_LEVEL_OFF = 6
+};
+
+/* Types of field values as they travel through the ring and batches. */
+enum ttlog_type {
+	TTLOG_TYPE_I64 = 1,  /* every signed integer type */
+	TTLOG_TYPE_U64 = 2,  /* every unsigned integer type */
+	TTLOG_TYPE_F64 = 3,  /* float, double (long double is narrowed) */
+	TTLOG_TYPE_BOOL = 4, /* bool */
+	TTLOG_TYPE_STR = 5   /* bytes, copied; see TTLOG_KV_STR */
+};
+
+/*
+ * Error codes. Functions return 0 on success and a negative TTLOG_E* code
+ * (or -errno where the system said why) on failure; ttlog_strerror() names
+ * both.
+ */
+#define TTLOG_ERRNO_MAP(X)                                                     \
+	X(EINVAL, -1001, "invalid argument")                                   \
+	X(ENOMEM, -1002, "out of memory")                                      \
+	X(EALREADY, -1003, "ttlog is already initialised")                     \
+	X(ENOTRUNNING, -1004, "ttlog is not initialised")                      \
+	X(ESYSTEM, -1005, "system call failed")                                \
+	X(ELISTENER, -1006, "a listener failed to start")                      \
+	X(EABI, -1007, "incompatible ABI version")
+
+enum ttlog_errno {
+#define TTLOG__ERRNO_ENUM(name, value, text) TTLOG_##name = (value),
+	TTLOG_ERRNO_MAP(TTLOG__ERRNO_ENUM)
+#undef TTLOG__ERRNO_ENUM
+};
+
+/*
+ * Returns a static English description of a TTLOG_E* code or of a negative
+ * errno value. Never NULL. Thread-safe.
+ */
+TTLOG_EXPORT const char *ttlog_strerror(int err);
+
+/* Time source of event timestamps. */
+enum ttlog_clock {
+	TTLOG_CLOCK_AUTO = 0,     /* TSC when invariant, else REALTIME */
+	TTLOG_CLOCK_TSC = 1,      /* rdtsc, converted to wall time by the writer */
+	TTLOG_CLOCK_REALTIME = 2, /* clock_gettime(CLOCK_REALTIME) per event */
+	TTLOG_CLOCK_COARSE = 3    /* CLOCK_REALTIME_COARSE: cheap, ~4 ms steps */
+};
+
+struct ttlog_listener_api;
+
+/* One in-process listener handed to ttlog_init(). */
+struct ttlog_listener_config {
+	/* Borrowed; must stay valid until ttlog_shutdown() returns. */
+	const struct ttlog_listener_api *api;
+	/* Passed to api->create(); borrowed for the duration of create(). */
+	const void *options;
+	/* Name used in statistics and error messages; borrowed like api. */
+	const char *name;
+	/* Bytes of batches the listener may hold back with RETRY before the
+	 * oldest is dropped and counted; 0 means the default (64 MiB). */
+	size_t queue_bytes;
+};
+
+/*
+ * Library options. Always start from ttlog_options_init(), which fills in
+ * the defaults and struct_size, so that code built against an older header
+ * keeps working when fields are appended.
+ */
+struct ttlog_options {
+	uint32_t struct_size;
+	/* Service name carried in encodings; borrowed during ttlog_init(). */
+	const char *service;
+	/* Minimum level logged (default INFO). */
+	enum ttlog_level level;
+	/* Bytes per thread ring, rounded up to a power of two (default 1 MiB,
+	 * minimum 4 KiB). A record larger than half of it is dropped. */
+	size_t ring_bytes;
+	/* String values longer than this are truncated and the event flagged
+	 * (default 4096). */
+	size_t max_value_bytes;
+	/* How often the writer drains when nobody wakes it (default 20 ms). */
+	uint32_t flush_interval_ms;
+	/* Batch limits (defaults 8192 events, 1 MiB of records). */
+	size_t batch_max_events;
+	size_t batch_max_bytes;
+	enum ttlog_clock clock;
+	/* In-process listeners; the array is copied, entries borrowed. */
+	const struct ttlog_listener_config *listeners;
+	size_t nlisteners;
+};
+
+/* Fills *o with the defaults. */
+TTLOG_EXPORT void ttlog_options_init(struct ttlog_options *o);
+
+/*
+ * Starts the writer thread and the listeners.
+ * @param o  options, or NULL for the defaults (no listeners); copied.
+ * @return 0, TTLOG_EALREADY, TTLOG_EINVAL, TTLOG_ENOMEM, TTLOG_ELISTENER
+ *         or -errno. On failure nothing is left running.
+ * Not thread-safe against ttlog_shutdown().
+ */
+TTLOG_EXPORT int ttlog_init(const struct ttlog_options *o);
+
+/*
+ * Stops logging, delivers every event logged before the call to the
+ * listeners, flushes and destroys them, stops the writer, and returns only
+ * then. Log calls made after it starts are ignored. Calls racing with it
+ * from other threads may be lost (their thread's ring is kept until the
+ * thread exits), so stop logging threads first for an exact account.
+ * @return 0, or TTLOG_ENOTRUNNING.
+ */
+TTLOG_EXPORT int ttlog_shutdown(void);
+
+/*
+ * Blocks until every event logged before the call (by any thread) has been
+ * drained and handed to the listeners, and the listeners were flushed.
+ * Must not be called from a listener callback.
+ * @return 0, or TTLOG_ENOTRUNNING.
+ */
+TTLOG_EXPORT int ttlog_flush(void);
+
+/* Sets the minimum level; takes effect at once for every thread.
+ * Before ttlog_init() it sets the level init will use. */
+TTLOG_EXPORT void ttlog_set_level(enum ttlog_level level);
+/* The minimum level set now (what init will use while not running). */
+TTLOG_EXPORT enum ttlog_level ttlog_get_level(void);
+/* "TRACE" ... "FATAL", "OFF", or "?" for anything else. */
+TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
+
+/* Library-wide counters. Every event a log call accepts is, at any moment,
+ * in a ring, delivered, or dropped: produced = delivered + dropped_* +
+ * in_rings at any time, where dropped_* are the three reasons below. */
+struct ttlog_stats {
+	uint64_t produced;          /* log calls that passed the level gate */
+	uint64_t delivered;         /* events handed to the listener stage */
+	uint64_t dropped_ring_full; /* the thread's ring had no room */
+	uint64_t dropped_too_large; /* record larger than half a ring */
+	uint64_t truncated;         /* events with a truncated string value */
+	uint64_t batches;           /* batches built by the writer */
+	uint64_t ring_bytes_used;   /* bytes in rings now (all threads) */
+	uint64_t ring_bytes_total;  /* capacity of the rings now */
+	uint64_t threads;           /* rings registered now */
+	uint64_t listener_dropped;  /* events dropped by listener queues */
+	uint64_t dropped_no_memory; /* the writer could not allocate a batch */
+};
+
+/*
+ * Fills *out with a consistent-enough view of the counters (each is read
+ * atomically; the set is not a single snapshot). Thread-safe.
+ * @return 0, TTLOG_EINVAL (out is NULL) or TTLOG_ENOTRUNNING (the counters
+ *         of the last run are still returned).
+ */
+TTLOG_EXPORT int ttlog_stats(struct ttlog_stats *out);
+
+/* Per-listener counters, index as in ttlog_options.listeners. */
+struct ttlog_listener_stats {
+	uint64_t events_in;          /* events offered to the listener */
+	uint64_t events_out;         /* events the listener accepted (OK) */
+	uint64_t dropped_queue_full; /* dropped: RETRY backlog over queue_bytes */
+	uint64_t dropped_error;      /* dropped: consume() returned an error */
+	uint64_t retries;            /* consume() calls answered with RETRY */
+	uint64_t queue_bytes;        /* bytes held back now */
+};
+TTLOG_EXPORT int ttlog_listener_stats(size_t index,
+				      struct ttlog_listener_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Logging macros                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * TTLOG_INFO("message literal", TTLOG_KV("key", value), ...) with up to 24
+ * fields. The message and keys must be string literals: they are stored
+ * once per call site, never per call. Nothing after the message is
+ * evaluated when the level is disabled.
+ */
+#define TTLOG_TRACE(...) TTLOG__LOG(TTLOG_LEVEL_TRACE, __VA_ARGS__)
+#define TTLOG_DEBUG(...) TTLOG__LOG(TTLOG_LEVEL_DEBUG, __VA_ARGS__)
+#define TTLOG_INFO(...) TTLOG__LOG(TTLOG_LEVEL_INFO, __VA_ARGS__)
+#define TTLOG_WARN(...) TTLOG__LOG(TTLOG_LEVEL_WARN, __VA_ARGS__)
+#define TTLOG_ERROR(...) TTLOG__LOG(TTLOG_LEVEL_ERROR, __VA_ARGS__)
+#define TTLOG_FATAL(...) TTLOG__LOG(TTLOG_LEVEL_FATAL, __VA_ARGS__)
+
+/* A field whose type follows the value: integers, floats, bool, strings. */
+#define TTLOG_KV(key, value) (key, value)
+/* A field of len bytes at ptr, which need not be NUL-terminated and may
+ * contain NULs; copied. */
+#define TTLOG_KV_STR(key, ptr, len)                                            \
+	(key, ((struct ttlog_strn){(const char *)(ptr), (size_t)(len)}))
+
+/* True when an event of this level would be logged now. */
+#define TTLOG_ENABLED(level)                                                   \
+	((int)(level) >=                                                       \
+	 atomic_load_explicit(&ttlog__gate, memory_order_relaxed))
+
+/* ---- internals used by the macros; not part of the stable API ---- */
+
+struct ttlog_strn {
+	const char *ptr;
+	size_t len;
+};
+
+union ttlog__val {
+	int64_t i;
+	uint64_t u;
+	double d;
+	struct ttlog_strn s;
+};
+
+/* A call site: static storage generated by each macro use. The first
+ * fields are constant; the writer thread owns `priv`. */
+struct ttlog_callsite {
+	const char *msg;
+	const char *file;
+	uint32_t line;
+	uint8_t level;
+	uint8_t nfields;
+	const char *const *keys;
+	const uint8_t *types;
+	struct {
+		uint64_t epoch;
+		uint32_t index;
+	} priv;
+};
+
+/* Minimum level as an int; TTLOG_LEVEL_OFF while not running. */
+TTLOG_EXPORT extern atomic_int ttlog__gate;
+TTLOG_EXPORT void ttlog__log(struct ttlog_callsite *cs,
+			     const union ttlog__val *values);
+
+static inline union ttlog__val ttlog__v_i64(int64_t x)
+{
+	union ttlog__val v;
+	v.i = x;
+	return v;
+}
+static inline union ttlog__val ttlog__v_u64(uint64_t x)
+{
+	union ttlog__val v;
+	v.u = x;
+	return v;
+}
+static inline union ttlog__val ttlog__v_f64(double x)
+{
+	union ttlog__val v;
+	v.d = x;
+	return v;
+}
+static inline union ttlog__val ttlog__v_bool(bool x)
+{
+	union ttlog__val v;
+	v.u = x ? 1u : 0u;
+	return v;
+}
+static inline union ttlog__val ttlog__v_cstr(const char *x)
+{
+	union ttlog__val v;
+	v.s.ptr = x ? x : "(null)";
+	v.s.len = strlen(v.s.ptr);
+	return v;
+}
+static inline union ttlog__val ttlog__v_strn(struct ttlog_strn x)
+{
+	union ttlog__val v;
+	v.s = x;
+	if (v.s.ptr == NULL)
+		v.s.len = 0;
+	return v;
+}
+
+/* clang-format off */
+#define TTLOG__GENERIC(x, i64, u64, f64, b, str, strn)                         \
+	_Generic((x),                                                          \
+		char: i64, signed char: i64, short: i64, int: i64, long: i64,  \
+		long long: i64,                                                \
+		unsigned char: u64, unsigned short: u64, unsigned int: u64,    \
+		unsigned long: u64, unsigned long long: u64,                   \
+		float: f64, double: f64, long double: f64,                     \
+		_Bool: b,                                                      \
+		char *: str, const char *: str,                                \
+		struct ttlog_strn: strn)
+/* clang-format on */
+
+#define TTLOG__KEY(kv) TTLOG__KEY_ kv
+#define TTLOG__KEY_(k, v) "" k "",
+#define TTLOG__TYPE(kv) TTLOG__TYPE_ kv
+#define TTLOG__TYPE_(k, v)                                                     \
+	(uint8_t) TTLOG__GENERIC(v, TTLOG_TYPE_I64, TTLOG_TYPE_U64,            \
+				 TTLOG_TYPE_F64, TTLOG_TYPE_BOOL,              \
+				 TTLOG_TYPE_STR, TTLOG_TYPE_STR),
+#define TTLOG__VAL(kv) TTLOG__VAL_ kv
+#define TTLOG__VAL_(k, v)                                                      \
+	TTLOG__GENERIC(v, ttlog__v_i64, ttlog__v_u64, ttlog__v_f64,            \
+		       ttlog__v_bool, ttlog__v_cstr, ttlog__v_strn)(v),
+
+#define TTLOG__LOG(lvl, ...)                                                   \
+	do {                                                                   \
+		if (TTLOG_ENABLED(lvl)) {                                      \
+			static const char *const ttlog__keys[] = {             \
+				TTLOG__FE(TTLOG__KEY, __VA_ARGS__) NULL};      \
+			static const uint8_t ttlog__types[] = {                \
+				TTLOG__FE(TTLOG__TYPE, __VA_ARGS__) 0};        \
+			static struct ttlog_callsite ttlog__cs = {             \
+				"" TTLOG__FIRST(__VA_ARGS__) "",               \
+				__FILE__,                                      \
+				__LINE__,                                      \
+				(uint8_t)(lvl),                                \
+				(uint8_t)(sizeof(ttlog__types) - 1),           \
+				ttlog__keys,                                   \
+				ttlog__types,                                  \
+				{0, 0}};                                       \
+			const union ttlog__val ttlog__vals[] = {               \
+				TTLOG__FE(TTLOG__VAL, __VA_ARGS__){0}};        \
+			ttlog__log(&ttlog__cs, ttlog__vals);                   \
+		}                                                              \
+	} while (0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTLOG_TTLOG_H */
