@@ -27,8 +27,7 @@ static inline int ttlog__buf_reserve(struct ttlog__buf *b, size_t more)
 	return ttlog__buf_grow(b, more);
 }
 
-static inline void ttlog__buf_put(struct ttlog__buf *b, const void *d,
-				  size_t n)
+static inline void ttlog__buf_put(struct ttlog__buf *b, const void *d, size_t n)
 {
 	if (n == 0 || ttlog__buf_reserve(b, n) != 0)
 		return;

@@ -77,8 +77,8 @@ void ttlog__clock_init(struct ttlog__clock *c, int kind)
 		read_pair(&c->tsc_base, &c->ns_base);
 		nanosleep(&pause, NULL);
 		read_pair(&t1, &n1);
-		c->ns_per_tick = (double)(n1 - c->ns_base) /
-				 (double)(t1 - c->tsc_base);
+		c->ns_per_tick =
+			(double)(n1 - c->ns_base) / (double)(t1 - c->tsc_base);
 		c->tsc_anchor = t1;
 		c->ns_anchor = n1;
 	}
@@ -95,8 +95,8 @@ void ttlog__clock_update(struct ttlog__clock *c)
 		return;
 	read_pair(&t, &n);
 	if (n > c->ns_base && t > c->tsc_base) {
-		double rate = (double)(n - c->ns_base) /
-			      (double)(t - c->tsc_base);
+		double rate =
+			(double)(n - c->ns_base) / (double)(t - c->tsc_base);
 		/* A rate off by more than 1% means the wall clock was
 		 * stepped: start a new baseline, keep the old rate. */
 		if (rate > c->ns_per_tick * 0.99 &&

@@ -47,7 +47,7 @@ static inline uint64_t ttlog__clock_raw(void)
 /* Writer side: converts raw timestamps of one run to wall time. */
 struct ttlog__clock {
 	int kind;
-	uint64_t tsc_base, ns_base;     /* long baseline for the rate */
+	uint64_t tsc_base, ns_base;	/* long baseline for the rate */
 	uint64_t tsc_anchor, ns_anchor; /* re-taken every second */
 	double ns_per_tick;
 };

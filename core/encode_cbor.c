@@ -12,8 +12,15 @@
 #include "batch_internal.h"
 #include "utf8_internal.h"
 
-enum { MT_UINT = 0, MT_NINT = 1, MT_BSTR = 2, MT_TSTR = 3, MT_ARRAY = 4,
-       MT_MAP = 5, MT_SIMPLE = 7 };
+enum {
+	MT_UINT = 0,
+	MT_NINT = 1,
+	MT_BSTR = 2,
+	MT_TSTR = 3,
+	MT_ARRAY = 4,
+	MT_MAP = 5,
+	MT_SIMPLE = 7
+};
 
 /* Writes a major type and argument; the caller reserved 9 bytes. */
 static inline void head(struct ttlog__buf *b, unsigned mt, uint64_t v)

@@ -31,8 +31,8 @@ struct time_cache {
 	int valid;
 };
 
-static void put_time(struct ttlog__buf *b, struct time_cache *tc,
-		     uint64_t ns, int digits)
+static void put_time(struct ttlog__buf *b, struct time_cache *tc, uint64_t ns,
+		     int digits)
 {
 	uint64_t sec = ns / 1000000000u;
 	char frac[16];
@@ -117,7 +117,8 @@ static void put_escaped(struct ttlog__buf *b, const char *s, size_t n)
 			i++;
 		} else if (cp == 0x2028 || cp == 0x2029) {
 			/* Valid JSON, but not valid JavaScript source. */
-			ttlog__buf_puts(b, cp == 0x2028 ? "\\u2028" : "\\u2029");
+			ttlog__buf_puts(b,
+					cp == 0x2028 ? "\\u2028" : "\\u2029");
 			i += k;
 		} else {
 			ttlog__buf_put(b, u + i, k);
@@ -169,8 +170,8 @@ static int text_needs_quotes(const char *s, size_t n)
 	if (n == 0)
 		return 1;
 	for (size_t i = 0; i < n; i++)
-		if (u[i] <= ' ' || u[i] == '=' || u[i] == '"' ||
-		    u[i] == '\\' || u[i] == 0x7F)
+		if (u[i] <= ' ' || u[i] == '=' || u[i] == '"' || u[i] == '\\' ||
+		    u[i] == 0x7F)
 			return 1;
 	return !ttlog__utf8_valid(u, n);
 }
@@ -238,9 +239,8 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 
 static int reserved_key(const char *k)
 {
-	static const char *const names[] = {"time", "level", "msg",
-					    "tid",  "file",  "line",
-					    "truncated"};
+	static const char *const names[] = {"time", "level", "msg",	 "tid",
+					    "file", "line",  "truncated"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k, names[i]) == 0)
 			return 1;

@@ -29,8 +29,12 @@ struct ttlog__lib ttlog__lib = {
 };
 
 /* The calling thread's ring. The pthread key exists only for its
- * destructor, which runs when the thread exits. */
-static _Thread_local struct ttlog__ring *tls_ring;
+ * destructor, which runs when the thread exits. initial-exec makes the
+ * access one %fs-relative load instead of a __tls_get_addr call; the cost
+ * is that libttlog takes a few bytes of static TLS, which matters only to
+ * a program that dlopen()s it late, after static TLS is used up. */
+static _Thread_local struct ttlog__ring *tls_ring
+	__attribute__((tls_model("initial-exec")));
 static pthread_key_t ring_key;
 static pthread_once_t ring_key_once = PTHREAD_ONCE_INIT;
 
@@ -123,9 +127,9 @@ void ttlog__wake(void)
 static inline void count(_Atomic uint64_t *c)
 {
 	/* Only the owning thread writes its counters: no locked add. */
-	atomic_store_explicit(
-		c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-		memory_order_relaxed);
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 void ttlog__log(struct ttlog_callsite *cs, const union ttlog__val *v)
@@ -138,9 +142,10 @@ void ttlog__log(struct ttlog_callsite *cs, const union ttlog__val *v)
 	size_t size = REC_FIXED;
 	unsigned char *p;
 
-	if (__builtin_expect(r == NULL || r->gen != atomic_load_explicit(
-							  &ttlog__lib.gen,
-							  memory_order_relaxed),
+	if (__builtin_expect(r == NULL ||
+				     r->gen != atomic_load_explicit(
+						       &ttlog__lib.gen,
+						       memory_order_relaxed),
 			     0)) {
 		r = ring_attach();
 		if (r == NULL)
@@ -250,8 +255,7 @@ void ttlog_options_init(struct ttlog_options *o)
 
 /* Copies the caller's options over the defaults, as far as the caller's
  * struct reaches, and checks them. */
-static int options_load(const struct ttlog_options *in,
-			struct ttlog_options *o)
+static int options_load(const struct ttlog_options *in, struct ttlog_options *o)
 {
 	ttlog_options_init(o);
 	if (in != NULL) {

@@ -21,7 +21,7 @@
 #define TTLOG__REC_TRUNC 0x2u /* a string value was truncated */
 
 struct ttlog__rec_hdr {
-	uint32_t size;  /* whole record in bytes, a multiple of 8 */
+	uint32_t size;	/* whole record in bytes, a multiple of 8 */
 	uint32_t flags; /* TTLOG__REC_* */
 };
 

@@ -48,7 +48,7 @@ struct ttlog__writer {
 	struct snap {
 		struct ttlog__ring *ring;
 		int closed;
-	} *snap;
+	} * snap;
 	struct cursor *cur;
 	struct cursor **heap;
 	size_t snap_cap;
@@ -229,7 +229,8 @@ static void drain_merge(struct ttlog__writer *w, struct cursor **h, size_t n)
 		heap_down(h, n, i);
 	while (n > 0) {
 		struct cursor *c = h[0];
-		const unsigned char *p = c->ring->buf + (c->tail & c->ring->mask);
+		const unsigned char *p =
+			c->ring->buf + (c->tail & c->ring->mask);
 		struct ttlog__rec_hdr hd;
 		struct ttlog_callsite *cs;
 		int rc = -1;
@@ -466,8 +467,7 @@ static int listeners_create(struct ttlog__writer *w,
 		struct listener *l = &w->l[i];
 		const struct ttlog_listener_api *api = c->api;
 
-		if (api == NULL || api->consume == NULL ||
-		    api->destroy == NULL)
+		if (api == NULL || api->consume == NULL || api->destroy == NULL)
 			return TTLOG_EINVAL;
 		if ((api->abi_version >> 16) != TTLOG_LISTENER_ABI_MAJOR ||
 		    api->struct_size <

@@ -34,7 +34,7 @@ struct ttlog_batch;
  * and valid while the caller holds a reference to it. */
 struct ttlog_event {
 	uint64_t time_ns; /* nanoseconds since the Unix epoch, UTC */
-	uint32_t tid;     /* kernel thread id of the logging thread */
+	uint32_t tid;	  /* kernel thread id of the logging thread */
 	uint32_t line;
 	const char *msg;
 	const char *file;

@@ -27,11 +27,12 @@ extern "C" {
 #define TTLOG_LISTENER_ABI_MAJOR 1
 #define TTLOG_LISTENER_ABI_MINOR 0
 #define TTLOG_LISTENER_ABI_VERSION                                             \
-	((uint32_t)((TTLOG_LISTENER_ABI_MAJOR << 16) | TTLOG_LISTENER_ABI_MINOR))
+	((uint32_t)((TTLOG_LISTENER_ABI_MAJOR << 16) |                         \
+		    TTLOG_LISTENER_ABI_MINOR))
 
 /* Results of consume(). */
 enum ttlog_listener_result {
-	TTLOG_LISTENER_OK = 0,    /* the batch was taken */
+	TTLOG_LISTENER_OK = 0,	  /* the batch was taken */
 	TTLOG_LISTENER_RETRY = 1, /* back-pressure: offer it again later */
 	TTLOG_LISTENER_ERROR = -1 /* failed: the batch is dropped, counted */
 };

@@ -80,10 +80,10 @@ TTLOG_EXPORT const char *ttlog_strerror(int err);
 
 /* Time source of event timestamps. */
 enum ttlog_clock {
-	TTLOG_CLOCK_AUTO = 0,     /* TSC when invariant, else REALTIME */
-	TTLOG_CLOCK_TSC = 1,      /* rdtsc, converted to wall time by the writer */
+	TTLOG_CLOCK_AUTO = 0, /* TSC when invariant, else REALTIME */
+	TTLOG_CLOCK_TSC = 1,  /* rdtsc, converted to wall time by the writer */
 	TTLOG_CLOCK_REALTIME = 2, /* clock_gettime(CLOCK_REALTIME) per event */
-	TTLOG_CLOCK_COARSE = 3    /* CLOCK_REALTIME_COARSE: cheap, ~4 ms steps */
+	TTLOG_CLOCK_COARSE = 3 /* CLOCK_REALTIME_COARSE: cheap, ~4 ms steps */
 };
 
 struct ttlog_listener_api;
@@ -171,15 +171,15 @@ TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
  * in a ring, delivered, or dropped: produced = delivered + dropped_* +
  * in_rings at any time, where dropped_* are the three reasons below. */
 struct ttlog_stats {
-	uint64_t produced;          /* log calls that passed the level gate */
-	uint64_t delivered;         /* events handed to the listener stage */
+	uint64_t produced;	    /* log calls that passed the level gate */
+	uint64_t delivered;	    /* events handed to the listener stage */
 	uint64_t dropped_ring_full; /* the thread's ring had no room */
 	uint64_t dropped_too_large; /* record larger than half a ring */
-	uint64_t truncated;         /* events with a truncated string value */
-	uint64_t batches;           /* batches built by the writer */
+	uint64_t truncated;	    /* events with a truncated string value */
+	uint64_t batches;	    /* batches built by the writer */
 	uint64_t ring_bytes_used;   /* bytes in rings now (all threads) */
 	uint64_t ring_bytes_total;  /* capacity of the rings now */
-	uint64_t threads;           /* rings registered now */
+	uint64_t threads;	    /* rings registered now */
 	uint64_t listener_dropped;  /* events dropped by listener queues */
 	uint64_t dropped_no_memory; /* the writer could not allocate a batch */
 };
@@ -194,12 +194,13 @@ TTLOG_EXPORT int ttlog_stats(struct ttlog_stats *out);
 
 /* Per-listener counters, index as in ttlog_options.listeners. */
 struct ttlog_listener_stats {
-	uint64_t events_in;          /* events offered to the listener */
-	uint64_t events_out;         /* events the listener accepted (OK) */
-	uint64_t dropped_queue_full; /* dropped: RETRY backlog over queue_bytes */
-	uint64_t dropped_error;      /* dropped: consume() returned an error */
-	uint64_t retries;            /* consume() calls answered with RETRY */
-	uint64_t queue_bytes;        /* bytes held back now */
+	uint64_t events_in;  /* events offered to the listener */
+	uint64_t events_out; /* events the listener accepted (OK) */
+	uint64_t
+		dropped_queue_full; /* dropped: RETRY backlog over queue_bytes */
+	uint64_t dropped_error;	    /* dropped: consume() returned an error */
+	uint64_t retries;	    /* consume() calls answered with RETRY */
+	uint64_t queue_bytes;	    /* bytes held back now */
 };
 TTLOG_EXPORT int ttlog_listener_stats(size_t index,
 				      struct ttlog_listener_stats *out);
@@ -331,7 +332,8 @@ static inline union ttlog__val ttlog__v_strn(struct ttlog_strn x)
 #define TTLOG__VAL(kv) TTLOG__VAL_ kv
 #define TTLOG__VAL_(k, v)                                                      \
 	TTLOG__GENERIC(v, ttlog__v_i64, ttlog__v_u64, ttlog__v_f64,            \
-		       ttlog__v_bool, ttlog__v_cstr, ttlog__v_strn)(v),
+		       ttlog__v_bool, ttlog__v_cstr, ttlog__v_strn)            \
+	(v),
 
 #define TTLOG__LOG(lvl, ...)                                                   \
 	do {                                                                   \
