@@ -7,15 +7,17 @@
  *         "id":42,"ms":4.2}
  *
  * Fields follow the reserved keys in the JSON object; a field whose key is
- * one of the reserved names is written with a leading underscore so that no
- * object has a duplicate key. Strings are escaped so that every line is
- * valid UTF-8 JSON: control characters as \uXXXX (or the short forms), and
- * each byte that is not part of a valid UTF-8 sequence as U+FFFD. Doubles
- * use the shortest form that reads back to the same value; NaN and the
- * infinities, which JSON cannot express as numbers, become the strings
- * "NaN", "Infinity" and "-Infinity".
+ * one of the reserved names (or one of them behind underscores) is written
+ * with one more leading underscore, so that no object has a duplicate key.
+ * Strings are escaped so that every line is valid UTF-8 JSON: control
+ * characters as \uXXXX (or the short forms), and each byte that is not part
+ * of a valid UTF-8 sequence as U+FFFD. Doubles use the shortest form that
+ * reads back to the same value, with ".0" on whole numbers so that they
+ * stay floating point; NaN and the infinities, which JSON cannot express as
+ * numbers, become the strings "NaN", "Infinity" and "-Infinity".
  */
 #define _POSIX_C_SOURCE 200809L
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,16 +136,22 @@ static void put_jstr(struct ttlog__buf *b, const char *s, size_t n)
 	ttlog__buf_putc(b, '"');
 }
 
-/* Shortest %g form that strtod reads back to exactly d. */
+/* Shortest %g form that strtod reads back to exactly d, with ".0" added
+ * to whole numbers so a reader keeps them as floating point (and -0.0 its
+ * sign). Subnormals carry fewer than 15 significant digits, so their search
+ * starts at one. */
 static void put_double(struct ttlog__buf *b, double d)
 {
 	char tmp[40];
+	int prec = (d != 0 && fabs(d) < DBL_MIN) ? 1 : 15;
 
-	for (int prec = 15; prec <= 17; prec++) {
+	for (; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
 		if (strtod(tmp, NULL) == d)
 			break;
 	}
+	if (strpbrk(tmp, ".e") == NULL)
+		strcat(tmp, ".0");
 	ttlog__buf_puts(b, tmp);
 }
 
@@ -237,10 +245,16 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 
 /* ---- JSON lines ---- */
 
+/* True for the reserved names and for any of them behind underscores:
+ * each such key is written with one more underscore (msg -> _msg,
+ * _msg -> __msg), which maps keys one to one and never onto a reserved
+ * name. */
 static int reserved_key(const char *k)
 {
 	static const char *const names[] = {"time", "level", "msg",	 "tid",
 					    "file", "line",  "truncated"};
+	while (*k == '_')
+		k++;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k, names[i]) == 0)
 			return 1;
