@@ -53,6 +53,8 @@ int ttlog__clock_resolve(enum ttlog_clock wanted)
 static void read_pair(uint64_t *tsc, uint64_t *ns)
 {
 	uint64_t best = UINT64_MAX;
+
+	*tsc = *ns = 0;
 	for (int i = 0; i < 5; i++) {
 		uint64_t a = __rdtsc();
 		uint64_t t = ttlog__clock_ts_ns(CLOCK_REALTIME);

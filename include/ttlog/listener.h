@@ -38,7 +38,38 @@ enum ttlog_listener_result {
 };
 
 struct event_base;
-struct ttlog_option_spec; /* option tables; defined by the registry */
+
+/*
+ * Options a listener declares as a table; the registry applies the YAML
+ * of the listener's section to it, converts units, rejects unknown keys,
+ * and prints the table for `ttlog-agent --plugin-help NAME`.
+ */
+enum ttlog_option_type {
+	TTLOG_OPTION_END = 0,  /* ends the table */
+	TTLOG_OPTION_STRING,   /* char *; valid during create() only */
+	TTLOG_OPTION_BOOL,     /* int: 0 or 1 */
+	TTLOG_OPTION_INT,      /* int64_t */
+	TTLOG_OPTION_SIZE,     /* uint64_t bytes: 64KiB, 100MiB, 10MB */
+	TTLOG_OPTION_DURATION, /* uint64_t milliseconds: 200ms, 30s, 5m */
+	TTLOG_OPTION_ENUM      /* int: index of the value in `choices` */
+};
+
+#define TTLOG_OPTION_REQUIRED 0x1u /* no default; the YAML must set it */
+
+struct ttlog_option_spec {
+	enum ttlog_option_type type;
+	/* "path", or "rotate.size" for a key inside a nested map. */
+	const char *key;
+	/* The default as it would be written in YAML; NULL means none:
+	 * zero (NULL for strings) unless TTLOG_OPTION_REQUIRED. */
+	const char *default_value;
+	/* offsetof() the field in the listener's options struct. */
+	size_t offset;
+	const char *description;
+	/* ENUM only: the accepted values separated by '|'. */
+	const char *choices;
+	unsigned flags; /* TTLOG_OPTION_* flags */
+};
 
 struct ttlog_listener_api {
 	uint32_t abi_version; /* TTLOG_LISTENER_ABI_VERSION */
@@ -61,6 +92,9 @@ struct ttlog_listener_api {
 	int (*flush)(void *state);
 	/* Frees the state. Called once, also after a failed start. */
 	void (*destroy)(void *state);
+	/* Closes and reopens output files (after an external rotation,
+	 * ttlog_reopen()). May be NULL. Returns 0 or a negative error. */
+	int (*reopen)(void *state);
 
 	void *reserved[8]; /* zero; room for appended callbacks */
 };
