@@ -111,7 +111,6 @@ int ttlog__cfg_parse_uint64(const char *s, uint64_t *out);
  * close enough to be a plausible typo (distance <= max(1, strlen/3));
  * otherwise NULL. candidates ends with NULL.
  */
-const char *ttlog__cfg_suggest(const char *word,
-			       const char *const *candidates);
+const char *ttlog__cfg_suggest(const char *word, const char *const *candidates);
 
 #endif /* TTLOG_CONFIG_INTERNAL_H */

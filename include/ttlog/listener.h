@@ -99,6 +99,22 @@ struct ttlog_listener_api {
 	void *reserved[8]; /* zero; room for appended callbacks */
 };
 
+/*
+ * A plugin is a shared object that exports this one function, returning a
+ * table in static storage. Define it with TTLOG_LISTENER_ENTRY(my_api).
+ */
+#define TTLOG_LISTENER_ENTRY_SYMBOL "ttlog_listener_entry"
+typedef const struct ttlog_listener_api *(*ttlog_listener_entry_fn)(void);
+
+#define TTLOG_LISTENER_ENTRY(api)                                              \
+	TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(    \
+		void);                                                         \
+	TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(    \
+		void)                                                          \
+	{                                                                      \
+		return &(api);                                                 \
+	}
+
 #ifdef __cplusplus
 }
 #endif

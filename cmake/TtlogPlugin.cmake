@@ -1,0 +1,17 @@
+# ttlog_add_plugin(NAME SOURCES file.c ...)
+# Builds one listener plugin as NAME.so in ${PROJECT_BINARY_DIR}/plugins (the
+# directory a build-tree run loads plugins from) and installs it into
+# ${CMAKE_INSTALL_LIBDIR}/ttlog/plugins.
+set(TTLOG_PLUGIN_BUILD_DIR ${PROJECT_BINARY_DIR}/plugins)
+set(TTLOG_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/ttlog/plugins)
+
+function(ttlog_add_plugin name)
+  cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
+  add_library(ttlog_plugin_${name} MODULE ${P_SOURCES})
+  target_link_libraries(ttlog_plugin_${name} PRIVATE ttlog ${P_LIBS})
+  set_target_properties(ttlog_plugin_${name} PROPERTIES
+    PREFIX "" OUTPUT_NAME ${name}
+    LIBRARY_OUTPUT_DIRECTORY ${TTLOG_PLUGIN_BUILD_DIR})
+  install(TARGETS ttlog_plugin_${name}
+    LIBRARY DESTINATION ${TTLOG_PLUGIN_INSTALL_DIR})
+endfunction()
