@@ -9,8 +9,14 @@
  *   ttlog.yaml:14:7: listeners[1].rotate.size: expected a size such as
  *   100MiB, got "big"
  *
- * Scalars have ${VAR} and ${VAR:-default} expanded at load time. The tree
- * owns all its memory; ttlog__cfg_free() releases it.
+ * Scalar values (never keys) have ${VAR} and ${VAR:-default} expanded at
+ * load time; the default applies when VAR is unset or empty, a '$' not
+ * followed by '{' is kept, and expansion is not recursive. The tree owns
+ * all its memory; ttlog__cfg_free() releases it.
+ *
+ * Limits: files up to 64 MiB, nesting up to 64 levels. A second document,
+ * a nesting too deep or a libyaml syntax error ends the load (libyaml
+ * cannot go on after one); other errors are all collected.
  */
 #ifndef TTLOG_CONFIG_INTERNAL_H
 #define TTLOG_CONFIG_INTERNAL_H
@@ -30,8 +36,9 @@ struct ttlog__cfg_node {
 	const char *file; /* owned by the document */
 	unsigned line, col;
 	/* Scalar: NUL-terminated after expansion (embedded NULs are an
-	 * error at load time); `quoted` when written in quotes, so that
-	 * "true" or "10" stay strings where a string is wanted. */
+	 * error at load time); `quoted` when written in quotes, as a block
+	 * scalar (| or >) or tagged !!str or !, so that "true" or "10" stay
+	 * strings where a string is wanted. */
 	char *str;
 	int quoted;
 	/* Map: n entries, keys[i] -> vals[i], in file order, keys unique
@@ -59,7 +66,8 @@ void ttlog__diag_add(struct ttlog__diag *d, const struct ttlog__cfg_node *at,
 void ttlog__diag_addv(struct ttlog__diag *d, const struct ttlog__cfg_node *at,
 		      const char *path, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
-/* Adds a message that names only a file (unreadable file, empty file). */
+/* Adds a message that names only a file (an unreadable file). If memory
+ * runs out a message can be lost; the load still fails. */
 void ttlog__diag_add_file(struct ttlog__diag *d, const char *file,
 			  const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -96,7 +104,8 @@ const struct ttlog__cfg_node *ttlog__cfg_get(const struct ttlog__cfg_node *m,
  *  size:     "0", "512", "64KiB", "100MiB", "2GiB", "1TiB", "10KB" (1000),
  *            "10MB", "10GB", "100B"; case-sensitive units; overflow is -1.
  *  duration: "0", "200ms", "30s", "5m", "1h", "2d", "1500us"; stored in
- *            milliseconds (us rounds up to whole ms); a bare number is -1.
+ *            milliseconds (us rounds up to whole ms); a bare number other
+ *            than zero ("0", "00") is -1.
  *  bool:     true/false, yes/no, on/off (YAML 1.1 habits, lower case).
  *  int64 / uint64: decimal, optional sign for int64, range-checked.
  */
@@ -107,9 +116,10 @@ int ttlog__cfg_parse_int64(const char *s, int64_t *out);
 int ttlog__cfg_parse_uint64(const char *s, uint64_t *out);
 
 /*
- * Did-you-mean: the candidate closest to `word` by edit distance, if it is
- * close enough to be a plausible typo (distance <= max(1, strlen/3));
- * otherwise NULL. candidates ends with NULL.
+ * Did-you-mean: the candidate closest to `word` by edit distance (a swap
+ * of two adjacent letters counts as one edit), if it is close enough to be
+ * a plausible typo (distance <= max(1, strlen/3)); otherwise NULL. Words
+ * over 64 characters get no suggestion. candidates ends with NULL.
  */
 const char *ttlog__cfg_suggest(const char *word, const char *const *candidates);
 

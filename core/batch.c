@@ -80,6 +80,46 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 	return 0;
 }
 
+struct ttlog_batch *ttlog__batch_filter(struct ttlog_batch *b, int level,
+					int *oom)
+{
+	size_t keep = 0, bytes = 0;
+	struct ttlog_batch *nb;
+
+	*oom = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->cs[b->ev[i].cs]->level >= level)
+			keep++;
+	if (keep == b->n) {
+		ttlog_batch_ref(b);
+		return b;
+	}
+	if (keep == 0)
+		return NULL;
+	bytes = b->data_len;
+	nb = ttlog__batch_new(keep, bytes ? bytes : 1, b->seq);
+	if (nb == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ttlog__event *e = &b->ev[i];
+		/* Values of consecutive events are contiguous. */
+		size_t end = i + 1 < b->n ? b->ev[i + 1].off : b->data_len;
+		struct ttlog_callsite *cs =
+			(struct ttlog_callsite *)(uintptr_t)b->cs[e->cs];
+		if (cs->level < level)
+			continue;
+		if (ttlog__batch_add(nb, cs, e->time_ns, e->tid, e->flags,
+				     b->data + e->off, end - e->off) != 0) {
+			ttlog_batch_unref(nb);
+			*oom = 1;
+			return NULL;
+		}
+	}
+	return nb;
+}
+
 size_t ttlog__batch_bytes(const struct ttlog_batch *b)
 {
 	size_t n = b->data_len + b->n * sizeof(struct ttlog__event);

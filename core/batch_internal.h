@@ -61,6 +61,15 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 		     uint64_t time_ns, uint32_t tid, uint8_t flags,
 		     const void *vals, size_t vlen);
 
+/*
+ * The events of b at or above `level`, for a listener with a level filter.
+ * Returns b itself with a new reference when every event qualifies, NULL
+ * when none does (*oom stays 0) or memory ran out (*oom set), else a new
+ * batch with the same seq. Writer thread only.
+ */
+struct ttlog_batch *ttlog__batch_filter(struct ttlog_batch *b, int level,
+					int *oom);
+
 /* Bytes the batch holds (for queue limits). */
 size_t ttlog__batch_bytes(const struct ttlog_batch *b);
 

@@ -48,11 +48,21 @@ struct ttlog__lib {
 	atomic_int wake_pending;
 
 	struct ttlog__writer *writer;
+	/* Whatever ttlog__init_owned() was given to keep until shutdown
+	 * (the plugins of ttlog_init_from_file()). */
+	void (*owned_release)(void *);
+	void *owned;
 	/* Kept after shutdown so the last run's figures stay readable. */
 	_Atomic uint64_t delivered, batches, listener_dropped, dropped_nomem;
 };
 
 extern struct ttlog__lib ttlog__lib;
+
+/* ttlog_init() that also keeps `arg` until ttlog_shutdown(), which calls
+ * release(arg) once the listeners are destroyed. On failure release is not
+ * called: the caller still owns arg. */
+int ttlog__init_owned(const struct ttlog_options *o, void (*release)(void *),
+		      void *arg);
 
 /* Wakes the writer (producers, flush, shutdown). */
 void ttlog__wake(void);
@@ -68,6 +78,8 @@ int ttlog__writer_start(const struct ttlog_options *o,
 void ttlog__writer_stop(struct ttlog__writer *w);
 /* Blocks until a full drain that began after the call has completed. */
 void ttlog__writer_flush(struct ttlog__writer *w);
+/* Like flush, then calls every listener's reopen(). */
+void ttlog__writer_reopen(struct ttlog__writer *w);
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
 				 struct ttlog_listener_stats *out);
 

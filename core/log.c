@@ -278,6 +278,12 @@ static int options_load(const struct ttlog_options *in, struct ttlog_options *o)
 
 int ttlog_init(const struct ttlog_options *in)
 {
+	return ttlog__init_owned(in, NULL, NULL);
+}
+
+int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
+		      void *arg)
+{
 	struct ttlog_options o;
 	struct ttlog__writer *w;
 	int rc = options_load(in, &o);
@@ -318,6 +324,8 @@ int ttlog_init(const struct ttlog_options *in)
 		ttlog__lib.wake_fd = -1;
 	} else {
 		ttlog__lib.writer = w;
+		ttlog__lib.owned_release = release;
+		ttlog__lib.owned = arg;
 		atomic_fetch_add(&ttlog__lib.gen, 1);
 		ttlog__lib.running = 1;
 		atomic_store(&ttlog__gate, ttlog__lib.level);
@@ -330,6 +338,8 @@ int ttlog_shutdown(void)
 {
 	struct ttlog__ring *r, *next;
 	struct ttlog__writer *w;
+	void (*release)(void *);
+	void *owned;
 
 	pthread_mutex_lock(&ttlog__lib.lock);
 	if (!ttlog__lib.running) {
@@ -367,11 +377,18 @@ int ttlog_shutdown(void)
 	atomic_fetch_add(&ttlog__lib.gen, 1);
 	close(ttlog__lib.wake_fd);
 	ttlog__lib.wake_fd = -1;
+	release = ttlog__lib.owned_release;
+	owned = ttlog__lib.owned;
+	ttlog__lib.owned_release = NULL;
+	ttlog__lib.owned = NULL;
 	pthread_mutex_unlock(&ttlog__lib.lock);
+	/* The listeners are gone: their plugins can be unloaded. */
+	if (release != NULL)
+		release(owned);
 	return 0;
 }
 
-int ttlog_flush(void)
+static int with_writer(void (*fn)(struct ttlog__writer *))
 {
 	struct ttlog__writer *w;
 
@@ -381,8 +398,18 @@ int ttlog_flush(void)
 	if (w == NULL)
 		return TTLOG_ENOTRUNNING;
 	/* A concurrent ttlog_shutdown() is a caller error, as documented. */
-	ttlog__writer_flush(w);
+	fn(w);
 	return 0;
+}
+
+int ttlog_flush(void)
+{
+	return with_writer(ttlog__writer_flush);
+}
+
+int ttlog_reopen(void)
+{
+	return with_writer(ttlog__writer_reopen);
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "batch_internal.h"
 #include "clock_internal.h"
 #include "lib_internal.h"
+#include "registry_internal.h"
 
 #define DEFAULT_QUEUE_BYTES (64u << 20)
 #define REC_VALUES (sizeof(struct ttlog__rec_hdr) + 8 + sizeof(void *))
@@ -27,6 +29,8 @@ struct listener {
 	void *state;
 	const char *name;
 	size_t queue_max;
+	int level;  /* events below it are not offered */
+	int policy; /* enum ttlog_queue_policy */
 	/* Batches answered with RETRY, oldest first (a ring buffer). */
 	struct ttlog_batch **q;
 	size_t qhead, qlen, qcap, qbytes;
@@ -56,7 +60,7 @@ struct ttlog__writer {
 	pthread_mutex_t mu; /* guards the fields below */
 	pthread_cond_t cv;
 	uint64_t flush_req, flush_done;
-	int stop, started, start_rc;
+	int stop, reopen, started, start_rc;
 };
 
 /* ------------------------------------------------------------------ */
@@ -86,6 +90,11 @@ static void queue_push(struct listener *l, struct ttlog_batch *b)
 {
 	size_t bytes = ttlog__batch_bytes(b);
 
+	if (l->policy == TTLOG_QUEUE_DROP_NEWEST &&
+	    l->qbytes + bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, b->n);
+		return;
+	}
 	while (l->qlen > 0 && l->qbytes + bytes > l->queue_max) {
 		count_listener_drop(&l->dropped_full, l->q[l->qhead]->n);
 		queue_pop(l);
@@ -141,6 +150,10 @@ static void queue_pump(struct listener *l)
 
 static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 {
+	/* One filtered view per level, shared by listeners of that level. */
+	struct ttlog_batch *by_level[TTLOG_LEVEL_OFF + 1] = {0};
+	int computed[TTLOG_LEVEL_OFF + 1] = {0};
+
 	if (b->n == 0) {
 		ttlog_batch_unref(b);
 		return;
@@ -149,11 +162,31 @@ static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 	atomic_fetch_add(&ttlog__lib.batches, 1);
 	for (size_t i = 0; i < w->nl; i++) {
 		struct listener *l = &w->l[i];
-		atomic_fetch_add(&l->in, b->n);
+		struct ttlog_batch *lb = b;
+
+		if (l->level > TTLOG_LEVEL_TRACE) {
+			if (!computed[l->level]) {
+				int oom;
+				by_level[l->level] =
+					ttlog__batch_filter(b, l->level, &oom);
+				computed[l->level] = oom ? -1 : 1;
+			}
+			if (computed[l->level] < 0) {
+				count_listener_drop(&l->dropped_error, b->n);
+				continue;
+			}
+			lb = by_level[l->level];
+			if (lb == NULL)
+				continue; /* nothing at its level */
+		}
+		atomic_fetch_add(&l->in, lb->n);
 		queue_pump(l);
-		if (l->qlen > 0 || offer(l, b) == TTLOG_LISTENER_RETRY)
-			queue_push(l, b);
+		if (l->qlen > 0 || offer(l, lb) == TTLOG_LISTENER_RETRY)
+			queue_push(l, lb);
 	}
+	for (int k = 0; k <= TTLOG_LEVEL_OFF; k++)
+		if (by_level[k] != NULL)
+			ttlog_batch_unref(by_level[k]);
 	ttlog_batch_unref(b);
 }
 
@@ -364,7 +397,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog__writer *w = arg;
 	uint64_t v, req;
-	int stop;
+	int stop, reopen;
 	(void)what;
 
 	while (read(fd, &v, sizeof(v)) > 0)
@@ -374,6 +407,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&w->mu);
 	req = w->flush_req;
 	stop = w->stop;
+	reopen = w->reopen;
+	w->reopen = 0;
 	pthread_mutex_unlock(&w->mu);
 
 	pump_all(w);
@@ -388,6 +423,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		;
 	pump_all(w);
 	flush_listeners(w);
+	/* After the flush, so what was written before the request lands in
+	 * the old file, everything after in the new one. */
+	for (size_t i = 0; reopen && i < w->nl; i++)
+		if (w->l[i].api->reopen != NULL)
+			(void)w->l[i].api->reopen(w->l[i].state);
 	pthread_mutex_lock(&w->mu);
 	w->flush_done = req;
 	pthread_cond_broadcast(&w->cv);
@@ -467,16 +507,19 @@ static int listeners_create(struct ttlog__writer *w,
 		struct listener *l = &w->l[i];
 		const struct ttlog_listener_api *api = c->api;
 
-		if (api == NULL || api->consume == NULL || api->destroy == NULL)
-			return TTLOG_EINVAL;
-		if ((api->abi_version >> 16) != TTLOG_LISTENER_ABI_MAJOR ||
-		    api->struct_size <
-			    offsetof(struct ttlog_listener_api, reserved))
-			return TTLOG_EABI;
+		char err[512];
+		int rc = ttlog__plugin_check_api(
+			api, c->name ? c->name : "listener", err, sizeof(err));
+		if (rc != 0)
+			return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
 		l->api = api;
 		l->name = c->name ? c->name : api->name;
 		l->queue_max =
 			c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+		l->level = (int)c->level;
+		l->policy = (int)c->queue_policy;
+		if (l->level < TTLOG_LEVEL_TRACE || l->level > TTLOG_LEVEL_OFF)
+			return TTLOG_EINVAL;
 		w->nl = i + 1;
 		if (api->create != NULL &&
 		    api->create(c->options, &l->state) != 0) {
@@ -493,6 +536,7 @@ int ttlog__writer_start(const struct ttlog_options *o,
 {
 	struct ttlog__writer *w = calloc(1, sizeof(*w));
 	struct timeval tv;
+	sigset_t all, old;
 	int rc;
 
 	if (w == NULL)
@@ -519,7 +563,13 @@ int ttlog__writer_start(const struct ttlog_options *o,
 		rc = TTLOG_ENOMEM;
 		goto fail;
 	}
+	/* Signals belong to the application's threads: the writer starts
+	 * with all of them blocked (so a write to a closed pipe returns
+	 * EPIPE instead of killing the process from this thread). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		rc = -rc;
 		goto fail;
@@ -542,15 +592,19 @@ fail:
 	return rc;
 }
 
-static void request(struct ttlog__writer *w, int stop)
+enum { REQ_FLUSH, REQ_STOP, REQ_REOPEN };
+
+static void request(struct ttlog__writer *w, int what)
 {
 	uint64_t one = 1, req;
 	ssize_t n;
 
 	pthread_mutex_lock(&w->mu);
 	req = ++w->flush_req;
-	if (stop)
+	if (what == REQ_STOP)
 		w->stop = 1;
+	if (what == REQ_REOPEN)
+		w->reopen = 1;
 	pthread_mutex_unlock(&w->mu);
 	/* Bypass wake_pending: this wake-up must not be merged into one the
 	 * writer may be clearing right now. */
@@ -564,12 +618,17 @@ static void request(struct ttlog__writer *w, int stop)
 
 void ttlog__writer_flush(struct ttlog__writer *w)
 {
-	request(w, 0);
+	request(w, REQ_FLUSH);
+}
+
+void ttlog__writer_reopen(struct ttlog__writer *w)
+{
+	request(w, REQ_REOPEN);
 }
 
 void ttlog__writer_stop(struct ttlog__writer *w)
 {
-	request(w, 1);
+	request(w, REQ_STOP);
 	pthread_join(w->thread, NULL);
 	writer_free(w);
 }

@@ -2,12 +2,16 @@
  * demo.c - logs from two threads through libttlog and prints what the
  * writer delivers, as text lines on stdout, then the library's counters.
  *
- *   ttlog-demo [EVENTS_PER_THREAD]
+ *   ttlog-demo [-c ttlog.yaml] [EVENTS_PER_THREAD]
+ *
+ * With -c the listeners come from the file (ttlog_init_from_file); without
+ * it, an in-process listener prints text lines.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ttlog/listener.h>
 #include <ttlog/ttlog.h>
@@ -62,16 +66,25 @@ int main(int argc, char **argv)
 	struct ttlog_listener_config l = {.api = &print_api};
 	struct ttlog_options o;
 	struct ttlog_stats st;
+	const char *config = NULL;
 	pthread_t t[2];
-	int rc;
+	int rc, i = 1;
 
-	if (argc > 1)
-		events_per_thread = strtol(argv[1], NULL, 10);
-	ttlog_options_init(&o);
-	o.service = "ttlog-demo";
-	o.listeners = &l;
-	o.nlisteners = 1;
-	rc = ttlog_init(&o);
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		config = argv[2];
+		i = 3;
+	}
+	if (argc > i)
+		events_per_thread = strtol(argv[i], NULL, 10);
+	if (config != NULL) {
+		rc = ttlog_init_from_file(config);
+	} else {
+		ttlog_options_init(&o);
+		o.service = "ttlog-demo";
+		o.listeners = &l;
+		o.nlisteners = 1;
+		rc = ttlog_init(&o);
+	}
 	if (rc != 0) {
 		fprintf(stderr, "ttlog-demo: ttlog_init: %s\n",
 			ttlog_strerror(rc));

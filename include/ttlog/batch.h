@@ -66,7 +66,9 @@ struct ttlog_field_iter {
 TTLOG_EXPORT size_t ttlog_batch_count(const struct ttlog_batch *b);
 /* Number of distinct call sites the batch's events refer to. */
 TTLOG_EXPORT size_t ttlog_batch_callsites(const struct ttlog_batch *b);
-/* Sequence number of the batch, counting from 1 in each ttlog_init(). */
+/* Sequence number of the batch, counting from 1 in each ttlog_init(). A
+ * listener with a level filter sees a filtered copy that keeps the seq of
+ * the batch it came from. */
 TTLOG_EXPORT uint64_t ttlog_batch_seq(const struct ttlog_batch *b);
 
 /*

@@ -86,7 +86,12 @@ struct ttlog_listener_api {
 	 * first batch. May be NULL. Returns 0 or a negative error. */
 	int (*start)(void *state, struct event_base *base);
 	/* Receives a batch, borrowed for the call (ttlog_batch_ref() to keep
-	 * it). Returns an enum ttlog_listener_result. */
+	 * it). Returns an enum ttlog_listener_result. After RETRY the same
+	 * batch (same pointer, same seq) is offered again, before any newer
+	 * one, on a later writer cycle; unless the listener's queue drops it
+	 * (queue.max_bytes, counted as dropped_queue_full) or the library
+	 * shuts down, so a listener that wrote part of it must not rely on
+	 * seeing it again. */
 	int (*consume)(void *state, struct ttlog_batch *batch);
 	/* Pushes buffered output out (ttlog_flush, shutdown). May be NULL. */
 	int (*flush)(void *state);
@@ -102,6 +107,8 @@ struct ttlog_listener_api {
 /*
  * A plugin is a shared object that exports this one function, returning a
  * table in static storage. Define it with TTLOG_LISTENER_ENTRY(my_api).
+ * It may link libttlog or leave the ttlog_* functions it calls undefined:
+ * they resolve from the process that loads it, which always has libttlog.
  */
 #define TTLOG_LISTENER_ENTRY_SYMBOL "ttlog_listener_entry"
 typedef const struct ttlog_listener_api *(*ttlog_listener_entry_fn)(void);

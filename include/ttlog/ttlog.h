@@ -64,7 +64,9 @@ enum ttlog_type {
 	X(ENOTRUNNING, -1004, "ttlog is not initialised")                      \
 	X(ESYSTEM, -1005, "system call failed")                                \
 	X(ELISTENER, -1006, "a listener failed to start")                      \
-	X(EABI, -1007, "incompatible ABI version")
+	X(EABI, -1007, "incompatible ABI version")                             \
+	X(EPLUGIN, -1008, "the plugin was refused")                            \
+	X(ECONFIG, -1009, "the configuration has errors")
 
 enum ttlog_errno {
 #define TTLOG__ERRNO_ENUM(name, value, text) TTLOG_##name = (value),
@@ -88,6 +90,12 @@ enum ttlog_clock {
 
 struct ttlog_listener_api;
 
+/* What a listener's full queue drops. */
+enum ttlog_queue_policy {
+	TTLOG_QUEUE_DROP_OLDEST = 0, /* make room by dropping held batches */
+	TTLOG_QUEUE_DROP_NEWEST = 1  /* drop the batch that does not fit */
+};
+
 /* One in-process listener handed to ttlog_init(). */
 struct ttlog_listener_config {
 	/* Borrowed; must stay valid until ttlog_shutdown() returns. */
@@ -99,6 +107,9 @@ struct ttlog_listener_config {
 	/* Bytes of batches the listener may hold back with RETRY before the
 	 * oldest is dropped and counted; 0 means the default (64 MiB). */
 	size_t queue_bytes;
+	/* Events below this level are not offered (default TRACE: all). */
+	enum ttlog_level level;
+	enum ttlog_queue_policy queue_policy;
 };
 
 /*
@@ -142,6 +153,15 @@ TTLOG_EXPORT void ttlog_options_init(struct ttlog_options *o);
 TTLOG_EXPORT int ttlog_init(const struct ttlog_options *o);
 
 /*
+ * Starts the library from a ttlog.yaml file: the service section and the
+ * listeners, loaded as plugins (see conf/ttlog.yaml). Every problem is
+ * printed to stderr as "ttlog: FILE:LINE:COL: KEY: what is wrong".
+ * @return 0, TTLOG_ECONFIG (the file has errors; nothing started),
+ *         TTLOG_EALREADY, or an error of ttlog_init().
+ */
+TTLOG_EXPORT int ttlog_init_from_file(const char *path);
+
+/*
  * Stops logging, delivers every event logged before the call to the
  * listeners, flushes and destroys them, stops the writer, and returns only
  * then. Log calls made after it starts are ignored. Calls racing with it
@@ -158,6 +178,16 @@ TTLOG_EXPORT int ttlog_shutdown(void);
  * @return 0, or TTLOG_ENOTRUNNING.
  */
 TTLOG_EXPORT int ttlog_flush(void);
+
+/*
+ * Flushes like ttlog_flush(), then asks every listener to close and reopen
+ * its output files (after an external tool such as logrotate renamed
+ * them). Returns once done. Safe to call from any thread but a listener
+ * callback; not from a signal handler (call it from the code that handles
+ * the signal).
+ * @return 0, or TTLOG_ENOTRUNNING.
+ */
+TTLOG_EXPORT int ttlog_reopen(void);
 
 /* Sets the minimum level; takes effect at once for every thread.
  * Before ttlog_init() it sets the level init will use. */

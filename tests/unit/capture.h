@@ -27,6 +27,8 @@ struct capture {
 	size_t batches;
 	int answer; /* what consume() returns, TTLOG_LISTENER_OK by default */
 	int flushes;
+	int reopens;
+	size_t n_at_reopen; /* events seen when reopen() was called */
 };
 
 static int capture_consume(void *state, struct ttlog_batch *b)
@@ -75,6 +77,14 @@ static int capture_flush(void *state)
 	return 0;
 }
 
+static int capture_reopen(void *state)
+{
+	struct capture *c = state;
+	c->reopens++;
+	c->n_at_reopen = c->n;
+	return 0;
+}
+
 static void capture_reset(struct capture *c)
 {
 	for (size_t i = 0; i < c->n; i++)
@@ -105,6 +115,7 @@ static const struct ttlog_listener_api capture_api = {
 	.consume = capture_consume,
 	.flush = capture_flush,
 	.destroy = capture_destroy,
+	.reopen = capture_reopen,
 };
 
 /* Starts the library with one capture listener and the given ring size. */

@@ -534,6 +534,22 @@ static void test_timestamps_are_wall_clock_time(void **state)
 	assert_true(cap.ev[0].time_ns <= hi + 1000000);
 }
 
+static void test_reopen_follows_everything_logged_before_it(void **state)
+{
+	(void)state;
+	assert_int_equal(ttlog_reopen(), TTLOG_ENOTRUNNING);
+	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	for (int i = 0; i < 5; i++)
+		TTLOG_INFO("before", TTLOG_KV("i", i));
+	assert_int_equal(ttlog_reopen(), 0);
+	assert_int_equal(cap.reopens, 1);
+	assert_int_equal(cap.n_at_reopen, 5);
+	TTLOG_INFO("after");
+	ttlog_flush();
+	assert_int_equal(cap.n, 6);
+	assert_int_equal(cap.reopens, 1);
+}
+
 static void test_strerror_names_library_and_system_errors(void **state)
 {
 	(void)state;
@@ -566,6 +582,7 @@ int main(void)
 		T(test_listener_still_refusing_at_shutdown_is_counted),
 		T(test_threads_interleave_in_time_order_within_a_drain),
 		T(test_timestamps_are_wall_clock_time),
+		T(test_reopen_follows_everything_logged_before_it),
 		T(test_strerror_names_library_and_system_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

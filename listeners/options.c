@@ -1,0 +1,367 @@
+/*
+ * options.c - applying a listener's YAML section to the option table the
+ * plugin declared, and printing that table as help.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry_internal.h"
+
+#define MAX_CHOICES 32
+
+static const char *type_name(enum ttlog_option_type t)
+{
+	switch (t) {
+	case TTLOG_OPTION_STRING:
+		return "string";
+	case TTLOG_OPTION_BOOL:
+		return "bool";
+	case TTLOG_OPTION_INT:
+		return "integer";
+	case TTLOG_OPTION_SIZE:
+		return "size";
+	case TTLOG_OPTION_DURATION:
+		return "duration";
+	case TTLOG_OPTION_ENUM:
+		return "choice";
+	case TTLOG_OPTION_END:
+	default:
+		return "?";
+	}
+}
+
+/* Splits "a|b|c" into out (pointers into buf). Returns the count. */
+static int split_choices(const char *choices, char *buf, size_t bufsz,
+			 const char **out)
+{
+	int n = 0;
+	snprintf(buf, bufsz, "%s", choices ? choices : "");
+	for (char *s = buf, *save = NULL, *tok;
+	     n < MAX_CHOICES - 1 && (tok = strtok_r(s, "|", &save)) != NULL;
+	     s = NULL)
+		out[n++] = tok;
+	out[n] = NULL;
+	return n;
+}
+
+/*
+ * Converts one scalar into the field. Returns 0, or -1 after adding an
+ * error that says what was expected.
+ */
+static int set_value(const struct ttlog_option_spec *o, void *opts,
+		     const char *text, const struct ttlog__cfg_node *at,
+		     const char *path, struct ttlog__diag *d)
+{
+	unsigned char *field = (unsigned char *)opts + o->offset;
+	uint64_t u;
+	int64_t i;
+	int b;
+
+	switch (o->type) {
+	case TTLOG_OPTION_STRING: {
+		char *copy = strdup(text);
+		if (copy == NULL) {
+			ttlog__diag_add(d, at, path, "out of memory");
+			return -1;
+		}
+		char *old;
+		memcpy(&old, field, sizeof(old));
+		free(old);
+		memcpy(field, &copy, sizeof(copy));
+		return 0;
+	}
+	case TTLOG_OPTION_BOOL:
+		if (ttlog__cfg_parse_bool(text, &b) != 0)
+			break;
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	case TTLOG_OPTION_INT:
+		if (ttlog__cfg_parse_int64(text, &i) != 0)
+			break;
+		memcpy(field, &i, sizeof(i));
+		return 0;
+	case TTLOG_OPTION_SIZE:
+		if (ttlog__cfg_parse_size(text, &u) != 0)
+			break;
+		memcpy(field, &u, sizeof(u));
+		return 0;
+	case TTLOG_OPTION_DURATION:
+		if (ttlog__cfg_parse_duration_ms(text, &u) != 0)
+			break;
+		memcpy(field, &u, sizeof(u));
+		return 0;
+	case TTLOG_OPTION_ENUM: {
+		char buf[512];
+		const char *c[MAX_CHOICES];
+		int n = split_choices(o->choices, buf, sizeof(buf), c);
+		for (int k = 0; k < n; k++)
+			if (strcmp(c[k], text) == 0) {
+				memcpy(field, &k, sizeof(k));
+				return 0;
+			}
+		const char *near = ttlog__cfg_suggest(text, c);
+		ttlog__diag_add(
+			d, at, path, "expected one of %s, got \"%s\"%s%s%s",
+			o->choices, text, near ? " (did you mean \"" : "",
+			near ? near : "", near ? "\"?)" : "");
+		return -1;
+	}
+	case TTLOG_OPTION_END:
+	default:
+		break;
+	}
+	static const char *const examples[] = {
+		[TTLOG_OPTION_BOOL] = "true or false",
+		[TTLOG_OPTION_INT] = "an integer such as 7",
+		[TTLOG_OPTION_SIZE] = "a size such as 100MiB",
+		[TTLOG_OPTION_DURATION] = "a duration such as 30s or 200ms",
+	};
+	ttlog__diag_add(d, at, path, "expected %s, got \"%s\"",
+			o->type < sizeof(examples) / sizeof(examples[0]) &&
+					examples[o->type]
+				? examples[o->type]
+				: type_name(o->type),
+			text);
+	return -1;
+}
+
+/* Finds the node of a dotted key ("rotate.size") below section. */
+static const struct ttlog__cfg_node *
+lookup(const struct ttlog__cfg_node *section, const char *key)
+{
+	char part[256];
+	const struct ttlog__cfg_node *n = section;
+
+	while (n != NULL) {
+		const char *dot = strchr(key, '.');
+		size_t len = dot ? (size_t)(dot - key) : strlen(key);
+		if (len >= sizeof(part))
+			return NULL;
+		memcpy(part, key, len);
+		part[len] = 0;
+		n = ttlog__cfg_get(n, part);
+		if (dot == NULL)
+			return n;
+		key = dot + 1;
+	}
+	return NULL;
+}
+
+/* True when some option key is `prefix` + key, exactly (leaf) or below
+ * (a nested map); *leaf tells which. */
+static int known_key(const struct ttlog_option_spec *t, const char *prefix,
+		     const char *key, int *leaf)
+{
+	size_t pl = strlen(prefix), kl = strlen(key);
+
+	for (; t->type != TTLOG_OPTION_END; t++) {
+		if (strncmp(t->key, prefix, pl) != 0 ||
+		    strncmp(t->key + pl, key, kl) != 0)
+			continue;
+		if (t->key[pl + kl] == 0) {
+			*leaf = 1;
+			return 1;
+		}
+		if (t->key[pl + kl] == '.') {
+			*leaf = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The names that could follow `prefix` (for did-you-mean). */
+static int candidates(const struct ttlog_option_spec *t, const char *prefix,
+		      const char *const *skip, char store[][64],
+		      const char **out, int max)
+{
+	size_t pl = strlen(prefix);
+	int n = 0;
+
+	for (; skip && *skip && n < max - 1; skip++)
+		out[n++] = *skip;
+	for (; t && t->type != TTLOG_OPTION_END && n < max - 1; t++) {
+		if (strncmp(t->key, prefix, pl) != 0)
+			continue;
+		const char *rest = t->key + pl;
+		size_t len = strcspn(rest, ".");
+		if (len >= 64)
+			continue;
+		memcpy(store[n], rest, len);
+		store[n][len] = 0;
+		out[n] = store[n];
+		n++;
+	}
+	out[n] = NULL;
+	return n;
+}
+
+static int in_list(const char *k, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (strcmp(k, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reports every key of map m (at prefix) that no option names. */
+static int check_unknown(const struct ttlog_option_spec *t,
+			 const struct ttlog__cfg_node *m, const char *prefix,
+			 const char *path, const char *const *skip,
+			 struct ttlog__diag *d)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const char *k = m->keys[i];
+		char full[512], sub[512];
+		int leaf = 1;
+
+		if (prefix[0] == 0 && in_list(k, skip))
+			continue;
+		snprintf(full, sizeof(full), "%s.%s%s", path, prefix, k);
+		if (t == NULL || !known_key(t, prefix, k, &leaf)) {
+			char store[64][64];
+			const char *cand[64];
+			candidates(t, prefix, prefix[0] ? NULL : skip, store,
+				   cand, 64);
+			const char *near = ttlog__cfg_suggest(k, cand);
+			ttlog__diag_add(d, m->key_nodes[i], full,
+					"unknown option%s%s%s",
+					near ? " (did you mean \"" : "",
+					near ? near : "", near ? "\"?)" : "");
+			bad = 1;
+			continue;
+		}
+		if (leaf)
+			continue;
+		if (m->vals[i]->kind != TTLOG__CFG_MAP) {
+			ttlog__diag_add(d, m->vals[i], full,
+					"expected a map of options");
+			bad = 1;
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s%s.", prefix, k);
+		bad |= check_unknown(t, m->vals[i], sub, path, NULL, d);
+	}
+	return bad;
+}
+
+static void *fill(const struct ttlog_listener_api *api,
+		  const struct ttlog__cfg_node *section, const char *path,
+		  int check, const char *const *skip, struct ttlog__diag *d)
+{
+	const struct ttlog_option_spec *t = api->options;
+	void *opts = calloc(1, api->options_size ? api->options_size : 1);
+	int bad = 0;
+
+	if (opts == NULL) {
+		ttlog__diag_add(d, section, path, "out of memory");
+		return NULL;
+	}
+	for (; t != NULL && t->type != TTLOG_OPTION_END; t++) {
+		const struct ttlog__cfg_node *v = lookup(section, t->key);
+		char full[512];
+
+		snprintf(full, sizeof(full), "%s.%s", path, t->key);
+		if (t->offset >= api->options_size) {
+			ttlog__diag_add(d, section, full,
+					"plugin %s: option offset %zu is past "
+					"its options struct (%zu bytes)",
+					api->name, t->offset,
+					api->options_size);
+			bad = 1;
+			continue;
+		}
+		if (t->default_value != NULL &&
+		    set_value(t, opts, t->default_value, section, full, d))
+			bad = 1;
+		if (v == NULL) {
+			if (t->flags & TTLOG_OPTION_REQUIRED) {
+				ttlog__diag_add(d, section, path,
+						"missing required option "
+						"\"%s\" (%s)",
+						t->key, t->description);
+				bad = 1;
+			}
+			continue;
+		}
+		if (v->kind != TTLOG__CFG_SCALAR) {
+			ttlog__diag_add(d, v, full, "expected a %s, got a %s",
+					type_name(t->type),
+					v->kind == TTLOG__CFG_MAP ? "map"
+								  : "list");
+			bad = 1;
+			continue;
+		}
+		if (set_value(t, opts, v->str, v, full, d))
+			bad = 1;
+	}
+	if (check && section->kind == TTLOG__CFG_MAP &&
+	    check_unknown(api->options, section, "", path, skip, d))
+		bad = 1;
+	if (bad) {
+		ttlog__options_free(api, opts);
+		return NULL;
+	}
+	return opts;
+}
+
+void *ttlog__options_apply(const struct ttlog_listener_api *api,
+			   const struct ttlog__cfg_node *section,
+			   const char *path, const char *const *skip,
+			   struct ttlog__diag *d)
+{
+	return fill(api, section, path, 1, skip, d);
+}
+
+void *ttlog__options_fill(const struct ttlog_listener_api *api,
+			  const struct ttlog__cfg_node *section,
+			  const char *path, struct ttlog__diag *d)
+{
+	return fill(api, section, path, 0, NULL, d);
+}
+
+void ttlog__options_free(const struct ttlog_listener_api *api, void *opts)
+{
+	if (opts == NULL)
+		return;
+	for (const struct ttlog_option_spec *t = api->options;
+	     t != NULL && t->type != TTLOG_OPTION_END; t++) {
+		if (t->type == TTLOG_OPTION_STRING &&
+		    t->offset < api->options_size) {
+			char *s;
+			memcpy(&s, (unsigned char *)opts + t->offset,
+			       sizeof(s));
+			free(s);
+		}
+	}
+	free(opts);
+}
+
+void ttlog__options_help(const struct ttlog_listener_api *api, FILE *out)
+{
+	fprintf(out, "%s: %s\n", api->name,
+		api->description ? api->description : "");
+	if (api->options == NULL || api->options->type == TTLOG_OPTION_END) {
+		fprintf(out, "\n  (no options)\n");
+		return;
+	}
+	fprintf(out, "\n  %-20s %-9s %-14s %s\n", "option", "type", "default",
+		"description");
+	for (const struct ttlog_option_spec *t = api->options;
+	     t->type != TTLOG_OPTION_END; t++) {
+		const char *def = t->default_value;
+		if (t->flags & TTLOG_OPTION_REQUIRED)
+			def = "(required)";
+		else if (def == NULL)
+			def = "-";
+		fprintf(out, "  %-20s %-9s %-14s %s\n", t->key,
+			type_name(t->type), def,
+			t->description ? t->description : "");
+		if (t->type == TTLOG_OPTION_ENUM)
+			fprintf(out, "  %-20s %-9s %-14s one of: %s\n", "", "",
+				"", t->choices);
+	}
+}

@@ -1,0 +1,369 @@
+/*
+ * pipeline.c - from a ttlog.yaml tree to library options and loaded
+ * listeners, and ttlog_init_from_file().
+ *
+ * The service section and the common part of each listener section are
+ * described by option tables of their own and applied by the same code
+ * that applies plugins' tables, so every key gets the same checks and the
+ * same messages.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib_internal.h"
+#include "registry_internal.h"
+
+/* ---- service ---- */
+
+struct service_opts {
+	char *name;
+	int level;
+	uint64_t ring_size;
+	uint64_t max_value_size;
+	uint64_t flush_interval_ms;
+	int64_t batch_max_events;
+	uint64_t batch_max_bytes;
+	int clock;
+	char *plugin_dir;
+};
+
+#define LEVELS "trace|debug|info|warn|error|fatal|off"
+
+static const struct ttlog_option_spec service_spec[] = {
+	{TTLOG_OPTION_STRING, "name", "ttlog",
+	 offsetof(struct service_opts, name),
+	 "service name carried by every encoding", NULL, 0},
+	{TTLOG_OPTION_ENUM, "level", "info",
+	 offsetof(struct service_opts, level),
+	 "minimum level logged by the application", LEVELS, 0},
+	{TTLOG_OPTION_SIZE, "ring_size", "1MiB",
+	 offsetof(struct service_opts, ring_size),
+	 "ring per logging thread (power of two, >= 4KiB)", NULL, 0},
+	{TTLOG_OPTION_SIZE, "max_value_size", "4KiB",
+	 offsetof(struct service_opts, max_value_size),
+	 "longer string values are truncated and flagged", NULL, 0},
+	{TTLOG_OPTION_DURATION, "flush_interval", "20ms",
+	 offsetof(struct service_opts, flush_interval_ms),
+	 "how often the writer drains when nobody wakes it", NULL, 0},
+	{TTLOG_OPTION_INT, "batch.max_events", "8192",
+	 offsetof(struct service_opts, batch_max_events), "events per batch",
+	 NULL, 0},
+	{TTLOG_OPTION_SIZE, "batch.max_bytes", "1MiB",
+	 offsetof(struct service_opts, batch_max_bytes),
+	 "record bytes per batch", NULL, 0},
+	{TTLOG_OPTION_ENUM, "clock", "auto",
+	 offsetof(struct service_opts, clock), "event time source",
+	 "auto|tsc|realtime|coarse", 0},
+	{TTLOG_OPTION_STRING, "plugin_dir", NULL,
+	 offsetof(struct service_opts, plugin_dir),
+	 "where listener types are loaded from (default: the installed "
+	 "plugin directory)",
+	 NULL, 0},
+	{0},
+};
+
+static const struct ttlog_listener_api service_api = {
+	.name = "service",
+	.options = service_spec,
+	.options_size = sizeof(struct service_opts),
+};
+
+/* ---- the common part of a listener section ---- */
+
+struct common_opts {
+	char *name;
+	char *type;
+	char *plugin;
+	int level;
+	uint64_t queue_bytes;
+	int policy;
+};
+
+static const struct ttlog_option_spec common_spec[] = {
+	{TTLOG_OPTION_STRING, "name", NULL, offsetof(struct common_opts, name),
+	 "unique name of this listener", NULL, TTLOG_OPTION_REQUIRED},
+	{TTLOG_OPTION_STRING, "type", NULL, offsetof(struct common_opts, type),
+	 "listener type: loads PLUGIN_DIR/TYPE.so", NULL, 0},
+	{TTLOG_OPTION_STRING, "plugin", NULL,
+	 offsetof(struct common_opts, plugin),
+	 "absolute path of a plugin .so (instead of type)", NULL, 0},
+	{TTLOG_OPTION_ENUM, "level", "trace",
+	 offsetof(struct common_opts, level),
+	 "minimum level this listener receives", LEVELS, 0},
+	{TTLOG_OPTION_SIZE, "queue.max_bytes", "64MiB",
+	 offsetof(struct common_opts, queue_bytes),
+	 "batches held back while the listener pushes back", NULL, 0},
+	{TTLOG_OPTION_ENUM, "queue.policy", "drop_oldest",
+	 offsetof(struct common_opts, policy), "what a full queue drops",
+	 "drop_oldest|drop_newest", 0},
+	{0},
+};
+
+static const struct ttlog_listener_api common_api = {
+	.name = "listener",
+	.options = common_spec,
+	.options_size = sizeof(struct common_opts),
+};
+
+static const char *const common_keys[] = {"name",  "type",  "plugin",
+					  "level", "queue", NULL};
+
+static int in_sections(const char *k, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(k, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static int valid_listener_name(const char *s)
+{
+	if (*s == 0)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		      *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
+			  const char *plugin_dir, struct ttlog__pipeline *p,
+			  struct ttlog__diag *d)
+{
+	char path[64], err[1024];
+	struct common_opts *c;
+	int bad = 0;
+
+	snprintf(path, sizeof(path), "listeners[%zu]", i);
+	if (sec->kind != TTLOG__CFG_MAP) {
+		ttlog__diag_add(d, sec, path,
+				"expected a map with name, type and options");
+		return -1;
+	}
+	/* The common keys only; the plugin's table checks the rest. */
+	c = ttlog__options_fill(&common_api, sec, path, d);
+	if (c == NULL)
+		return -1;
+	if (c->name != NULL && !valid_listener_name(c->name)) {
+		ttlog__diag_add(d, ttlog__cfg_get(sec, "name"),
+				"listeners[].name",
+				"\"%s\": use letters, digits, '_', '-' and "
+				"'.'",
+				c->name);
+		bad = 1;
+	}
+	for (size_t k = 0; k < p->n && c->name != NULL; k++)
+		if (strcmp(p->names[k], c->name) == 0) {
+			ttlog__diag_add(d, ttlog__cfg_get(sec, "name"), path,
+					"a listener named \"%s\" is already "
+					"defined",
+					c->name);
+			bad = 1;
+		}
+	if ((c->type == NULL) == (c->plugin == NULL)) {
+		ttlog__diag_add(d, sec, path,
+				"give exactly one of \"type\" (a plugin in "
+				"plugin_dir) or \"plugin\" (a path)");
+		bad = 1;
+	}
+	if (bad) {
+		ttlog__options_free(&common_api, c);
+		return -1;
+	}
+
+	struct ttlog__plugin *pl = &p->plugins[p->n];
+	const char *what = c->type ? c->type : c->plugin;
+	const struct ttlog__cfg_node *at =
+		ttlog__cfg_get(sec, c->type ? "type" : "plugin");
+	if (ttlog__plugin_load(plugin_dir, what, pl, err, sizeof(err)) != 0) {
+		ttlog__diag_add(d, at, path, "%s", err);
+		ttlog__options_free(&common_api, c);
+		return -1;
+	}
+	void *opts = ttlog__options_apply(pl->api, sec, path, common_keys, d);
+	if (opts == NULL) {
+		ttlog__plugin_unload(pl);
+		ttlog__options_free(&common_api, c);
+		return -1;
+	}
+	struct ttlog_listener_config *l = &p->listeners[p->n];
+	memset(l, 0, sizeof(*l));
+	l->api = pl->api;
+	l->options = opts;
+	l->name = c->name;
+	l->queue_bytes = c->queue_bytes;
+	l->level = (enum ttlog_level)c->level;
+	l->queue_policy = c->policy == 1 ? TTLOG_QUEUE_DROP_NEWEST
+					 : TTLOG_QUEUE_DROP_OLDEST;
+	p->plugin_opts[p->n] = opts;
+	p->names[p->n] = c->name;
+	c->name = NULL;
+	p->n++;
+	ttlog__options_free(&common_api, c);
+	return 0;
+}
+
+int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
+			  struct ttlog__pipeline *p, struct ttlog__diag *d)
+{
+	static const char *const sections[] = {"service", "inputs", "listeners",
+					       NULL};
+	const struct ttlog__cfg_node *svc, *ls;
+	struct service_opts *so;
+	size_t before = d->n;
+
+	memset(p, 0, sizeof(*p));
+	if (root->kind != TTLOG__CFG_MAP) {
+		ttlog__diag_add(d, root, NULL,
+				"expected a map with service and listeners");
+		return -1;
+	}
+	for (size_t i = 0; i < root->n; i++) {
+		if (in_sections(root->keys[i], sections))
+			continue;
+		const char *near = ttlog__cfg_suggest(root->keys[i], sections);
+		ttlog__diag_add(d, root->key_nodes[i], root->keys[i],
+				"unknown section%s%s%s",
+				near ? " (did you mean \"" : "",
+				near ? near : "", near ? "\"?)" : "");
+	}
+	if (!agent && ttlog__cfg_get(root, "inputs") != NULL)
+		ttlog__diag_add(d, ttlog__cfg_get(root, "inputs"), "inputs",
+				"only ttlog-agent has inputs; an application "
+				"logs through the library instead");
+
+	svc = ttlog__cfg_get(root, "service");
+	static const struct ttlog__cfg_node empty = {.kind = TTLOG__CFG_MAP};
+	so = ttlog__options_apply(&service_api, svc ? svc : &empty, "service",
+				  NULL, d);
+	if (so != NULL) {
+		ttlog_options_init(&p->opts);
+		p->service = so->name;
+		so->name = NULL;
+		p->plugin_dir = so->plugin_dir
+					? so->plugin_dir
+					: strdup(ttlog__default_plugin_dir());
+		so->plugin_dir = NULL;
+		p->opts.service = p->service;
+		p->opts.level = (enum ttlog_level)so->level;
+		p->opts.ring_bytes = so->ring_size;
+		p->opts.max_value_bytes = so->max_value_size;
+		p->opts.flush_interval_ms = (uint32_t)so->flush_interval_ms;
+		p->opts.batch_max_events = (size_t)so->batch_max_events;
+		p->opts.batch_max_bytes = so->batch_max_bytes;
+		p->opts.clock = (enum ttlog_clock)so->clock;
+		if (so->ring_size < 4096 || so->ring_size > (1ull << 31))
+			ttlog__diag_add(d, svc, "service.ring_size",
+					"must be between 4KiB and 2GiB");
+		if (so->flush_interval_ms == 0 ||
+		    so->flush_interval_ms > 3600000)
+			ttlog__diag_add(d, svc, "service.flush_interval",
+					"must be between 1ms and 1h");
+		if (so->batch_max_events < 1 || so->batch_max_events > 1000000)
+			ttlog__diag_add(d, svc, "service.batch.max_events",
+					"must be between 1 and 1000000");
+		if (so->max_value_size == 0 ||
+		    so->max_value_size > (1ull << 30))
+			ttlog__diag_add(d, svc, "service.max_value_size",
+					"must be between 1 byte and 1GiB");
+		ttlog__options_free(&service_api, so);
+	}
+
+	ls = ttlog__cfg_get(root, "listeners");
+	if (ls != NULL && ls->kind != TTLOG__CFG_SEQ) {
+		ttlog__diag_add(d, ls, "listeners",
+				"expected a list of listeners (each item "
+				"starts with \"- name: ...\")");
+		ls = NULL;
+	}
+	if (ls != NULL && ls->n > 0 && p->plugin_dir != NULL) {
+		p->listeners = calloc(ls->n, sizeof(*p->listeners));
+		p->plugins = calloc(ls->n, sizeof(*p->plugins));
+		p->plugin_opts = calloc(ls->n, sizeof(*p->plugin_opts));
+		p->names = calloc(ls->n, sizeof(*p->names));
+		if (!p->listeners || !p->plugins || !p->plugin_opts ||
+		    !p->names)
+			ttlog__diag_add(d, ls, "listeners", "out of memory");
+		else
+			for (size_t i = 0; i < ls->n; i++)
+				(void)build_listener(ls->vals[i], i,
+						     p->plugin_dir, p, d);
+	}
+	p->opts.listeners = p->listeners;
+	p->opts.nlisteners = p->n;
+	if (d->n > before) {
+		ttlog__pipeline_release(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees the option structs: create() has copied what it keeps. */
+void ttlog__pipeline_drop_options(struct ttlog__pipeline *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		ttlog__options_free(p->plugins[i].api, p->plugin_opts[i]);
+		p->plugin_opts[i] = NULL;
+		p->listeners[i].options = NULL;
+	}
+}
+
+void ttlog__pipeline_release(struct ttlog__pipeline *p)
+{
+	ttlog__pipeline_drop_options(p);
+	for (size_t i = 0; i < p->n; i++) {
+		ttlog__plugin_unload(&p->plugins[i]);
+		free(p->names[i]);
+	}
+	free(p->listeners);
+	free(p->plugins);
+	free(p->plugin_opts);
+	free(p->names);
+	free(p->service);
+	free(p->plugin_dir);
+	memset(p, 0, sizeof(*p));
+}
+
+static void pipeline_free(void *arg)
+{
+	ttlog__pipeline_release(arg);
+	free(arg);
+}
+
+int ttlog_init_from_file(const char *path)
+{
+	struct ttlog__diag d = {0};
+	struct ttlog__cfg_doc *doc;
+	struct ttlog__pipeline *p;
+	int rc;
+
+	if (path == NULL)
+		return TTLOG_EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return TTLOG_ENOMEM;
+	doc = ttlog__cfg_load_file(path, &d);
+	if (doc != NULL)
+		(void)ttlog__pipeline_build(ttlog__cfg_root(doc), 0, p, &d);
+	ttlog__cfg_free(doc);
+	if (d.n > 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "ttlog: %s\n", d.msgs[i]);
+		ttlog__diag_free(&d);
+		free(p);
+		return TTLOG_ECONFIG;
+	}
+	rc = ttlog__init_owned(&p->opts, pipeline_free, p);
+	if (rc != 0) {
+		fprintf(stderr, "ttlog: %s: %s\n", path, ttlog_strerror(rc));
+		pipeline_free(p);
+		return rc;
+	}
+	/* create() has run: the option structs are no longer needed. */
+	ttlog__pipeline_drop_options(p);
+	return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * registry_internal.h - loading listener plugins and applying their option
+ * tables; building a pipeline from ttlog.yaml.
+ */
+#ifndef TTLOG_REGISTRY_INTERNAL_H
+#define TTLOG_REGISTRY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <ttlog/listener.h>
+#include <ttlog/ttlog.h>
+
+#include "config_internal.h"
+
+/* A loaded plugin: the handle stays open while the table is used. */
+struct ttlog__plugin {
+	char *path; /* as configured, for messages; owned */
+	void *handle;
+	const struct ttlog_listener_api *api;
+	/* The descriptor it was loaded through (/proc/self/fd/N). It stays
+	 * open while the plugin is loaded: glibc recognises loaded objects
+	 * by that name, and a reused N would return the wrong plugin. */
+	int fd;
+};
+
+/*
+ * Loads a plugin: `name` is a type ("file": dir/file.so) or, when it
+ * contains a '/', an absolute path. Refuses, with the reason in err: a
+ * path that is not absolute, a missing file, a symlink, anything but a
+ * regular file, a file or parent directory writable by group or others or
+ * owned by another user than root or us, a missing entry symbol, another
+ * ABI major, a table too small.
+ * @return 0, or a negative TTLOG_E* code with err filled.
+ */
+int ttlog__plugin_load(const char *dir, const char *name,
+		       struct ttlog__plugin *out, char *err, size_t errlen);
+void ttlog__plugin_unload(struct ttlog__plugin *p);
+
+/* Checks the table a plugin returned (also used for in-process tables). */
+int ttlog__plugin_check_api(const struct ttlog_listener_api *api,
+			    const char *what, char *err, size_t errlen);
+
+/*
+ * Fills a new options struct (api->options_size bytes) from the listener's
+ * YAML section through the plugin's option table: defaults first, then
+ * the keys present. Keys in `skip` (NULL-terminated) belong to the caller
+ * and are passed over. Every problem is added to d with file:line:col and
+ * `path` (for example "listeners[1]") as prefix; unknown keys get a
+ * did-you-mean.
+ * @return the struct (free with ttlog__options_free()), or NULL when an
+ *         error was added.
+ */
+void *ttlog__options_apply(const struct ttlog_listener_api *api,
+			   const struct ttlog__cfg_node *section,
+			   const char *path, const char *const *skip,
+			   struct ttlog__diag *d);
+void ttlog__options_free(const struct ttlog_listener_api *api, void *opts);
+/* Like ttlog__options_apply() but without the unknown-key check, for a
+ * table that covers only part of a section. */
+void *ttlog__options_fill(const struct ttlog_listener_api *api,
+			  const struct ttlog__cfg_node *section,
+			  const char *path, struct ttlog__diag *d);
+
+/* Prints the option table as help text. */
+void ttlog__options_help(const struct ttlog_listener_api *api, FILE *out);
+
+/*
+ * A pipeline built from ttlog.yaml: library options, the listeners, and
+ * what must live as long as they do.
+ */
+struct ttlog__pipeline {
+	struct ttlog_options opts;
+	struct ttlog_listener_config *listeners;
+	size_t n;
+	struct ttlog__plugin *plugins; /* n, loaded */
+	void **plugin_opts;	       /* n, from ttlog__options_apply */
+	char **names;		       /* n listener names */
+	char *service;
+	char *plugin_dir;
+};
+
+/* Where plugins are looked for when service.plugin_dir is not set. */
+const char *ttlog__default_plugin_dir(void);
+
+/*
+ * Builds a pipeline from a loaded document: the service and listeners
+ * sections (and rejects inputs unless `agent` is set, since only the
+ * agent has inputs). Loads and checks each plugin and applies its options.
+ * @return 0, or -1 with every problem in d (nothing is left loaded).
+ */
+int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
+			  struct ttlog__pipeline *out, struct ttlog__diag *d);
+void ttlog__pipeline_release(struct ttlog__pipeline *p);
+/* Frees the option structs once create() has run (it copies what it
+ * keeps); the plugins stay loaded. */
+void ttlog__pipeline_drop_options(struct ttlog__pipeline *p);
+
+#endif /* TTLOG_REGISTRY_INTERNAL_H */

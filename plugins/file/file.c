@@ -1,0 +1,530 @@
+/*
+ * file.c - the file listener: appends each batch to a file as text lines,
+ * JSON lines or LZ4 frames of CBOR (docs/file-format.md), rotates it by
+ * size and age, and makes it durable by the configured fsync policy.
+ *
+ *   listeners:
+ *     - name: app-log
+ *       type: file
+ *       path: /var/log/app/app.log
+ *       format: text          # text | json | binary
+ *       rotate: {size: 100MiB, interval: 1d, keep: 7}
+ *       fsync: interval       # never | interval | every_batch
+ *       fsync_interval: 1s
+ *       mode: "0640"
+ *
+ * A batch's bytes are written whole or, when a write fails part way, the
+ * rest is written before anything else: the writer offers the same batch
+ * again after RETRY, and the offset reached is kept here, so a failure
+ * neither loses nor repeats a byte. Rotation, reopening and the switch to
+ * a new file happen only between two batches.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "file_internal.h"
+
+#define OPT(field) offsetof(struct ttlog__file_options, field)
+
+static const struct ttlog_option_spec file_options[] = {
+	{TTLOG_OPTION_STRING, "path", NULL, OPT(path),
+	 "the file to append to; rotated files are PATH.1 (newest) to "
+	 "PATH.KEEP; missing parent directories are created (0750)",
+	 NULL, TTLOG_OPTION_REQUIRED},
+	{TTLOG_OPTION_ENUM, "format", "text", OPT(format),
+	 "text: one line per event; json: one JSON object per line; binary: "
+	 "each batch as an LZ4 frame of CBOR (lz4 -dc gives a CBOR sequence)",
+	 "text|json|binary", 0},
+	{TTLOG_OPTION_SIZE, "rotate.size", "100MiB", OPT(rotate_size),
+	 "rotate before a batch would take the file past this size; 0: never",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "rotate.interval", "0", OPT(rotate_interval_ms),
+	 "rotate once the file's first event is older than this; 0: never",
+	 NULL, 0},
+	{TTLOG_OPTION_INT, "rotate.keep", "7", OPT(rotate_keep),
+	 "rotated files kept (0 to 10000); older ones are deleted", NULL, 0},
+	{TTLOG_OPTION_ENUM, "fsync", "interval", OPT(fsync),
+	 "when written data is forced to disk (also on flush and shutdown "
+	 "unless never)",
+	 "never|interval|every_batch", 0},
+	{TTLOG_OPTION_DURATION, "fsync_interval", "1s", OPT(fsync_interval_ms),
+	 "with fsync: interval, at most one fsync per this long", NULL, 0},
+	{TTLOG_OPTION_STRING, "mode", "0640", OPT(mode),
+	 "permissions of a file the listener creates, in octal (the umask "
+	 "applies)",
+	 NULL, 0},
+	{0},
+};
+
+/* ------------------------------------------------------------------ */
+/* Reporting, time, fsync                                               */
+/* ------------------------------------------------------------------ */
+
+void ttlog__file_report(const char *path, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "ttlog file listener: %s: ", path);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One call, so that the line is not interleaved with others. */
+	fprintf(stderr, "%s\n", line);
+}
+
+int64_t ttlog__file_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ttlog__file_sync(struct ttlog__file *f, int64_t now)
+{
+	int rc = 0;
+
+	if (f->fd < 0)
+		return 0;
+	/* fdatasync also writes the file size, which reading the data back
+	 * needs; only timestamps are left out. */
+	if (fdatasync(f->fd) != 0)
+		rc = -errno;
+	/* Never retried: after a failed fsync Linux may have marked the lost
+	 * pages clean, so a second fsync could succeed and claim durability
+	 * for data that is gone (PostgreSQL's "fsyncgate"). */
+	f->dirty = 0;
+	f->synced_ms = now;
+	if (rc == 0) {
+		atomic_fetch_add_explicit(&f->c.fsyncs, 1,
+					  memory_order_relaxed);
+		if (f->fsync_failing)
+			ttlog__file_report(f->path, "fsync succeeds again");
+		f->fsync_failing = 0;
+		return 0;
+	}
+	atomic_fetch_add_explicit(&f->c.fsync_errors, 1, memory_order_relaxed);
+	if (!f->fsync_failing)
+		ttlog__file_report(f->path,
+				   "fsync failed: %s; what was written since "
+				   "the last successful fsync may not be on "
+				   "disk (not retried)",
+				   ttlog_strerror(rc));
+	f->fsync_failing = 1;
+	return rc;
+}
+
+static void arm_fsync(struct ttlog__file *f, int64_t now)
+{
+	struct timeval tv;
+	int64_t delay;
+
+	if (f->fsync_ev == NULL || !f->dirty ||
+	    evtimer_pending(f->fsync_ev, NULL))
+		return;
+	delay = f->synced_ms + (int64_t)f->fsync_ms - now;
+	if (delay < 0)
+		delay = 0;
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
+	evtimer_add(f->fsync_ev, &tv);
+}
+
+static void on_fsync_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__file *f = arg;
+	int64_t now = ttlog__file_now_ms();
+	(void)fd;
+	(void)what;
+
+	if (f->dirty && now - f->synced_ms >= (int64_t)f->fsync_ms)
+		(void)ttlog__file_sync(f, now);
+	arm_fsync(f, now);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing batches                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Writes p[*done..len), continuing after short writes and EINTR only:
+ * any other failure returns at once, *done telling how far it got. */
+static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
+		      size_t *done, int64_t now)
+{
+	size_t start = *done;
+	int rc = 0;
+
+	while (*done < len) {
+		ssize_t n = write(f->fd, p + *done, len - *done);
+		if (n > 0) {
+			*done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = n < 0 ? -errno : -EIO;
+		break;
+	}
+	if (*done > start) {
+		f->size += *done - start;
+		atomic_fetch_add_explicit(&f->c.bytes, *done - start,
+					  memory_order_relaxed);
+		if (!f->born_set) {
+			f->born_set = 1;
+			f->born_ms = now;
+		}
+		if (!f->dirty) {
+			f->dirty = 1;
+			arm_fsync(f, now);
+		}
+	}
+	return rc;
+}
+
+static void write_failed(struct ttlog__file *f, const char *what, int err,
+			 uint64_t seq, size_t done, size_t len)
+{
+	atomic_fetch_add_explicit(&f->c.write_errors, 1, memory_order_relaxed);
+	f->episode_errors++;
+	if (f->write_failing)
+		return;
+	f->write_failing = 1;
+	ttlog__file_report(f->path,
+			   "%s: %s; batch %llu (%zu of %zu bytes written) is "
+			   "kept and retried",
+			   what, ttlog_strerror(err), (unsigned long long)seq,
+			   done, len);
+}
+
+/* Accounting once every byte of a batch is in the file. */
+static void batch_done(struct ttlog__file *f, struct ttlog_batch *b,
+		       int64_t now)
+{
+	atomic_fetch_add_explicit(&f->c.batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->c.events, ttlog_batch_count(b),
+				  memory_order_relaxed);
+	if (f->write_failing)
+		ttlog__file_report(f->path,
+				   "writing again after %llu failed attempts",
+				   (unsigned long long)f->episode_errors);
+	f->write_failing = 0;
+	f->episode_errors = 0;
+	if (f->fsync_policy == TTLOG__FILE_FSYNC_EVERY_BATCH ||
+	    (f->fsync_policy == TTLOG__FILE_FSYNC_INTERVAL && f->dirty &&
+	     now - f->synced_ms >= (int64_t)f->fsync_ms))
+		(void)ttlog__file_sync(f, now);
+}
+
+/* Writes the rest of the torn batch into the file that has its start. */
+static int finish_pending(struct ttlog__file *f, int64_t now)
+{
+	int rc = write_rest(f, f->pending.data, f->pending.len,
+			    &f->pending.done, now);
+
+	if (rc != 0) {
+		write_failed(f, "write failed", rc, f->pending.seq,
+			     f->pending.done, f->pending.len);
+		return rc;
+	}
+	batch_done(f, f->pending.b, now);
+	ttlog_batch_unref(f->pending.b);
+	memset(&f->pending, 0, sizeof(f->pending));
+	return 0;
+}
+
+static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
+		       int64_t now)
+{
+	static const enum ttlog_encoding enc[] = {
+		[TTLOG__FILE_TEXT] = TTLOG_ENCODING_TEXT,
+		[TTLOG__FILE_JSON] = TTLOG_ENCODING_JSONL,
+		[TTLOG__FILE_BINARY] = TTLOG_ENCODING_CBOR_LZ4,
+	};
+	const void *data;
+	size_t len, done = 0;
+	int rc;
+
+	/* Between batches: the place to take up a wanted reopen, or to open
+	 * the file a failed rotation left us without. */
+	if ((f->fd < 0 || f->reopen_wanted) &&
+	    ttlog__file_reopen_now(f, now) != 0 && f->fd < 0)
+		return TTLOG_LISTENER_RETRY;
+	rc = ttlog_batch_encode(b, enc[f->format], &data, &len);
+	if (rc != 0) {
+		write_failed(f, "cannot encode the batch", rc,
+			     ttlog_batch_seq(b), 0, 0);
+		/* Out of memory may pass; nothing else will. */
+		return rc == TTLOG_ENOMEM ? TTLOG_LISTENER_RETRY
+					  : TTLOG_LISTENER_ERROR;
+	}
+	ttlog__file_maybe_rotate(f, len, now);
+	if (f->fd < 0)
+		return TTLOG_LISTENER_RETRY;
+	rc = write_rest(f, data, len, &done, now);
+	if (rc != 0) {
+		write_failed(f, "write failed", rc, ttlog_batch_seq(b), done,
+			     len);
+		/* With nothing written there is nothing to complete: the
+		 * writer's queue keeps the batch. Part of it, though, is in
+		 * the file now and only this listener can finish it. */
+		if (done > 0) {
+			ttlog_batch_ref(b);
+			f->pending.b = b;
+			f->pending.seq = ttlog_batch_seq(b);
+			f->pending.data = data;
+			f->pending.len = len;
+			f->pending.done = done;
+		}
+		return TTLOG_LISTENER_RETRY;
+	}
+	batch_done(f, b, now);
+	return TTLOG_LISTENER_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                            */
+/* ------------------------------------------------------------------ */
+
+static int file_consume(void *state, struct ttlog_batch *b)
+{
+	struct ttlog__file *f = state;
+	int64_t now = ttlog__file_now_ms();
+	int rc = TTLOG_LISTENER_OK, same = 0;
+
+	if (f->pending.b != NULL) {
+		/* The writer offers the batch we tore first. If it offers
+		 * another (it dropped ours from a full queue), ours is still
+		 * finished first: its start is in the file already, and a
+		 * torn record would spoil the file for every reader. */
+		same = f->pending.b == b &&
+		       f->pending.seq == ttlog_batch_seq(b);
+		if (finish_pending(f, now) != 0)
+			rc = TTLOG_LISTENER_RETRY;
+	}
+	if (rc == TTLOG_LISTENER_OK && !same)
+		rc = write_batch(f, b, now);
+	ttlog__file_arm_rotate(f, now);
+	return rc;
+}
+
+static int file_flush(void *state)
+{
+	struct ttlog__file *f = state;
+
+	if (f->fsync_policy == TTLOG__FILE_FSYNC_NEVER || !f->dirty)
+		return 0;
+	return ttlog__file_sync(f, ttlog__file_now_ms());
+}
+
+static int file_reopen(void *state)
+{
+	struct ttlog__file *f = state;
+
+	f->reopen_wanted = 1;
+	/* The start of a torn batch is in the old file and its rest must
+	 * follow it there; consume() reopens once it is complete. */
+	if (f->pending.b != NULL)
+		return 0;
+	return ttlog__file_reopen_now(f, ttlog__file_now_ms());
+}
+
+static int file_start(void *state, struct event_base *base)
+{
+	struct ttlog__file *f = state;
+	int64_t now = ttlog__file_now_ms();
+
+	if (f->fsync_policy == TTLOG__FILE_FSYNC_INTERVAL) {
+		f->fsync_ev = evtimer_new(base, on_fsync_timer, f);
+		if (f->fsync_ev == NULL)
+			return TTLOG_ENOMEM;
+		arm_fsync(f, now);
+	}
+	return ttlog__file_rotate_start(f, base, now);
+}
+
+static void file_destroy(void *state)
+{
+	struct ttlog__file *f = state;
+
+	if (f == NULL)
+		return;
+	if (f->pending.b != NULL) {
+		/* One last try; the writer will not offer the batch again. */
+		if (finish_pending(f, ttlog__file_now_ms()) != 0) {
+			ttlog__file_report(f->path,
+					   "closing with the last %zu bytes of "
+					   "batch %llu unwritten: the file "
+					   "ends inside a record",
+					   f->pending.len - f->pending.done,
+					   (unsigned long long)f->pending.seq);
+			ttlog_batch_unref(f->pending.b);
+		}
+	}
+	if (f->fd >= 0) {
+		if (f->fsync_policy != TTLOG__FILE_FSYNC_NEVER && f->dirty)
+			(void)ttlog__file_sync(f, ttlog__file_now_ms());
+		close(f->fd);
+	}
+	if (f->fsync_ev != NULL)
+		event_free(f->fsync_ev);
+	if (f->rotate_ev != NULL)
+		event_free(f->rotate_ev);
+	free(f->path);
+	free(f->dir);
+	free(f->name);
+	free(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* create()                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Validates what the option table cannot (a test, or another host, fills
+ * the struct without the registry). Reports the first problem. */
+static int check_options(const struct ttlog__file_options *o, mode_t *mode)
+{
+	const char *path = o && o->path && o->path[0] ? o->path : "(no path)";
+	size_t len;
+
+	if (o == NULL || o->path == NULL || o->path[0] == 0) {
+		ttlog__file_report(path, "path: required, and not set");
+		return TTLOG_EINVAL;
+	}
+	len = strlen(o->path);
+	/* Room for ".10000" and a NUL within PATH_MAX (4096). */
+	if (len > 4000) {
+		ttlog__file_report(path, "path: longer than 4000 bytes");
+		return TTLOG_EINVAL;
+	}
+	if (o->path[len - 1] == '/') {
+		ttlog__file_report(path, "path: names a directory (ends "
+					 "with '/'); give a file name");
+		return TTLOG_EINVAL;
+	}
+	if (o->format < 0 || o->format > TTLOG__FILE_BINARY) {
+		ttlog__file_report(
+			path, "format: %d is not one of text, json, binary",
+			o->format);
+		return TTLOG_EINVAL;
+	}
+	if (o->fsync < 0 || o->fsync > TTLOG__FILE_FSYNC_EVERY_BATCH) {
+		ttlog__file_report(path,
+				   "fsync: %d is not one of never, interval, "
+				   "every_batch",
+				   o->fsync);
+		return TTLOG_EINVAL;
+	}
+	if (o->rotate_keep < 0 || o->rotate_keep > TTLOG__FILE_MAX_KEEP) {
+		ttlog__file_report(
+			path, "rotate.keep: %lld is not between 0 and %d",
+			(long long)o->rotate_keep, TTLOG__FILE_MAX_KEEP);
+		return TTLOG_EINVAL;
+	}
+	if (o->rotate_interval_ms > TTLOG__FILE_MAX_MS ||
+	    o->fsync_interval_ms > TTLOG__FILE_MAX_MS) {
+		ttlog__file_report(path, "%s: longer than 100 years",
+				   o->rotate_interval_ms > TTLOG__FILE_MAX_MS
+					   ? "rotate.interval"
+					   : "fsync_interval");
+		return TTLOG_EINVAL;
+	}
+	if (o->fsync == TTLOG__FILE_FSYNC_INTERVAL &&
+	    o->fsync_interval_ms == 0) {
+		ttlog__file_report(path, "fsync_interval: must be more than 0 "
+					 "with fsync: interval (or use "
+					 "every_batch)");
+		return TTLOG_EINVAL;
+	}
+	if (ttlog__file_parse_mode(o->mode ? o->mode : "0640", mode) != 0) {
+		ttlog__file_report(path,
+				   "mode: \"%s\" is not octal digits from 0 to "
+				   "0777, such as \"0640\"",
+				   o->mode);
+		return TTLOG_EINVAL;
+	}
+	return 0;
+}
+
+static char *parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static int file_create(const void *options, void **state)
+{
+	const struct ttlog__file_options *o = options;
+	struct ttlog__file *f;
+	mode_t mode;
+	int rc;
+
+	if (state == NULL)
+		return TTLOG_EINVAL;
+	*state = NULL;
+	rc = check_options(o, &mode);
+	if (rc != 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return TTLOG_ENOMEM;
+	f->fd = -1;
+	f->path = strdup(o->path);
+	f->dir = parent_dir(o->path);
+	f->name_cap = strlen(o->path) + 24;
+	f->name = malloc(2 * f->name_cap); /* two names: rename from, to */
+	if (f->path == NULL || f->dir == NULL || f->name == NULL) {
+		file_destroy(f);
+		return TTLOG_ENOMEM;
+	}
+	f->format = o->format;
+	f->fsync_policy = o->fsync;
+	f->rotate_size = o->rotate_size;
+	f->rotate_ms = o->rotate_interval_ms;
+	f->fsync_ms = o->fsync_interval_ms;
+	f->keep = (unsigned)o->rotate_keep;
+	f->mode = mode;
+	/* At creation a file that cannot be opened is a configuration error,
+	 * reported now rather than at the first batch. */
+	rc = ttlog__file_open_current(f, ttlog__file_now_ms());
+	if (rc != 0) {
+		file_destroy(f);
+		return rc;
+	}
+	*state = f;
+	return 0;
+}
+
+static const struct ttlog_listener_api file_api = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "file",
+	.description = "appends batches to a file as text, JSON lines or "
+		       "LZ4-compressed CBOR, with rotation and fsync policies",
+	.options = file_options,
+	.options_size = sizeof(struct ttlog__file_options),
+	.create = file_create,
+	.start = file_start,
+	.consume = file_consume,
+	.flush = file_flush,
+	.destroy = file_destroy,
+	.reopen = file_reopen,
+};
+
+TTLOG_LISTENER_ENTRY(file_api)

@@ -1,0 +1,180 @@
+/*
+ * file_internal.h - the file listener's options, state and counters, shared
+ * by the plugin's source files and read by its unit test.
+ *
+ * Every function here runs on the writer thread (listener callbacks and
+ * the timers of the writer's event loop), so the state needs no locks. The
+ * counters are atomics only so that another thread (a test today, the
+ * statistics export later) can read them while the writer runs.
+ */
+#ifndef TTLOG_FILE_INTERNAL_H
+#define TTLOG_FILE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ttlog/listener.h>
+
+/* Values of ttlog__file_options.format, in the order of its choices. */
+enum ttlog__file_format {
+	TTLOG__FILE_TEXT = 0,  /* TTLOG_ENCODING_TEXT */
+	TTLOG__FILE_JSON = 1,  /* TTLOG_ENCODING_JSONL */
+	TTLOG__FILE_BINARY = 2 /* TTLOG_ENCODING_CBOR_LZ4, frame after frame */
+};
+
+/* Values of ttlog__file_options.fsync, in the order of its choices. */
+enum ttlog__file_fsync {
+	TTLOG__FILE_FSYNC_NEVER = 0,
+	TTLOG__FILE_FSYNC_INTERVAL = 1,
+	TTLOG__FILE_FSYNC_EVERY_BATCH = 2
+};
+
+/*
+ * The options create() reads, laid out for the option table: STRING is a
+ * char *, INT an int64_t, SIZE and DURATION (milliseconds) uint64_t, ENUM
+ * an int. Borrowed for the duration of create().
+ */
+struct ttlog__file_options {
+	char *path;		     /* required */
+	int format;		     /* enum ttlog__file_format */
+	uint64_t rotate_size;	     /* bytes; 0: no rotation by size */
+	uint64_t rotate_interval_ms; /* 0: no rotation by time */
+	int64_t rotate_keep;	     /* rotated files kept, 0 ... 10000 */
+	int fsync;		     /* enum ttlog__file_fsync */
+	uint64_t fsync_interval_ms;  /* with fsync == interval, > 0 */
+	char *mode;		     /* octal, "0640"; NULL means "0640" */
+};
+
+/* Limits create() enforces. */
+#define TTLOG__FILE_MAX_KEEP 10000
+/* 100 years: longer durations are typing mistakes, and keeping them below
+ * this keeps the millisecond arithmetic far from overflow. */
+#define TTLOG__FILE_MAX_MS (100ull * 366 * 24 * 3600 * 1000)
+/* After a failed rotation, the next attempt waits this long, so a broken
+ * directory costs one try a second rather than one per batch. */
+#define TTLOG__FILE_ROTATE_RETRY_MS 1000
+
+struct ttlog__file_counters {
+	_Atomic uint64_t bytes;	       /* bytes written, every file */
+	_Atomic uint64_t batches;      /* batches written completely */
+	_Atomic uint64_t events;       /* events in those batches */
+	_Atomic uint64_t write_errors; /* failed writes (each one a RETRY) */
+	_Atomic uint64_t fsyncs;       /* successful fsyncs of the file */
+	_Atomic uint64_t fsync_errors; /* failed ones, never retried */
+	_Atomic uint64_t rotations;    /* the current file renamed away */
+	_Atomic uint64_t reopens;      /* reopen() that took effect */
+	_Atomic uint64_t open_errors;  /* failed opens and renames */
+};
+
+struct event;
+
+/* The listener's state: allocated by create(), freed by destroy(). */
+struct ttlog__file {
+	struct ttlog__file_counters c; /* first, for the test */
+	char *path;		       /* owned copy of the option */
+	char *dir;		       /* its parent directory, owned */
+	char *name;		       /* room for "path.N", owned */
+	size_t name_cap;
+	int format;
+	int fsync_policy;
+	uint64_t rotate_size, rotate_ms, fsync_ms;
+	unsigned keep;
+	mode_t mode;
+
+	/* -1 after a rotation could not open the new file; consume() opens
+	 * it again before the next batch. */
+	int fd;
+	uint64_t size; /* bytes in the current file */
+	/* Monotonic time the current file's first byte was written (or,
+	 * for a file found non-empty, when it was created). Unset while the
+	 * file is empty: an empty file is never rotated by time. */
+	int born_set;
+	int64_t born_ms;
+	int64_t rotate_retry_ms; /* no rotation attempt before this */
+	int rotate_now;		 /* a torn binary file is set aside */
+	int dirty;		 /* written to since the last fsync */
+	int64_t synced_ms;	 /* last fsync (or open) */
+	int reopen_wanted;	 /* reopen() came while a batch was torn */
+
+	/* A batch only partly written when a write failed: a reference is
+	 * held, so its encoding stays valid until the rest is written. */
+	struct {
+		struct ttlog_batch *b;
+		uint64_t seq;
+		const unsigned char *data;
+		size_t len, done;
+	} pending;
+
+	/* One report when a failure starts and one when it ends. */
+	int write_failing, fsync_failing, open_failing, rotate_failing;
+	uint64_t episode_errors;
+
+	struct event *rotate_ev, *fsync_ev; /* NULL without start() */
+};
+
+/* ---- file.c ---- */
+
+/*
+ * Reports a problem as "ttlog file listener: PATH: reason" on stderr.
+ * The one place that says where reports go, so that the registry's
+ * reporting can replace it.
+ */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void ttlog__file_report(const char *path, const char *fmt, ...);
+
+/* Monotonic milliseconds. */
+int64_t ttlog__file_now_ms(void);
+
+/* fsyncs the current file, counting and reporting; never retries.
+ * Returns 0 or -errno. */
+int ttlog__file_sync(struct ttlog__file *f, int64_t now);
+
+/* ---- file_open.c ---- */
+
+/* Parses a string of octal digits no larger than 0777. Returns 0 or
+ * TTLOG_EINVAL. */
+int ttlog__file_parse_mode(const char *s, mode_t *out);
+
+/*
+ * Opens `path` for appending, creating it with `mode` and its missing
+ * parent directories with 0750 (both narrowed by the umask). Refuses a
+ * final component that is a symbolic link or not a regular file.
+ * @param why     filled with the reason on failure.
+ * @param size    set to the file's size.
+ * @param age_ms  set to its age in milliseconds when it is not empty and
+ *                the file system knows when it was created, else -1.
+ * @return a descriptor, or TTLOG_EINVAL (refused) or -errno.
+ */
+int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
+		     int64_t *age_ms, char *why, size_t whylen);
+
+/* Replaces f->fd with a fresh open of f->path (create, rotation, reopen)
+ * or, on failure, reports once per episode, counts, and leaves f as it
+ * was. Returns 0 or a negative error. */
+int ttlog__file_open_current(struct ttlog__file *f, int64_t now);
+
+/* The reopen callback's work: switches to a fresh open of f->path, or
+ * keeps the old descriptor and leaves reopen_wanted set to try again
+ * before the next batch. Returns 0 or a negative error. */
+int ttlog__file_reopen_now(struct ttlog__file *f, int64_t now);
+
+/* ---- file_rotate.c ---- */
+
+/* Rotates when the current file is due by size (len more bytes would pass
+ * rotate.size) or by time, and nothing forbids it now. */
+void ttlog__file_maybe_rotate(struct ttlog__file *f, size_t len, int64_t now);
+
+/* (Re)arms the rotation timer for when the current file comes due, or
+ * stops it while nothing can come due. */
+void ttlog__file_arm_rotate(struct ttlog__file *f, int64_t now);
+
+/* Creates the rotation timer on the writer's loop (rotate.interval only).
+ * Returns 0 or TTLOG_ENOMEM. */
+int ttlog__file_rotate_start(struct ttlog__file *f, struct event_base *base,
+			     int64_t now);
+
+#endif /* TTLOG_FILE_INTERNAL_H */
