@@ -126,13 +126,17 @@ static int set_value(const struct ttlog_option_spec *o, void *opts,
 	return -1;
 }
 
-/* Finds the node of a dotted key ("rotate.size") below section. */
+/* Finds the node of a dotted key ("rotate.size") below section. When a
+ * step on the way ("rotate") is there but is not a map, *not_map is set to
+ * it and NULL returned. */
 static const struct ttlog__cfg_node *
-lookup(const struct ttlog__cfg_node *section, const char *key)
+lookup(const struct ttlog__cfg_node *section, const char *key,
+       const struct ttlog__cfg_node **not_map)
 {
 	char part[256];
 	const struct ttlog__cfg_node *n = section;
 
+	*not_map = NULL;
 	while (n != NULL) {
 		const char *dot = strchr(key, '.');
 		size_t len = dot ? (size_t)(dot - key) : strlen(key);
@@ -143,6 +147,10 @@ lookup(const struct ttlog__cfg_node *section, const char *key)
 		n = ttlog__cfg_get(n, part);
 		if (dot == NULL)
 			return n;
+		if (n != NULL && n->kind != TTLOG__CFG_MAP) {
+			*not_map = n;
+			return NULL;
+		}
 		key = dot + 1;
 	}
 	return NULL;
@@ -260,9 +268,28 @@ static void *fill(const struct ttlog_listener_api *api,
 		ttlog__diag_add(d, section, path, "out of memory");
 		return NULL;
 	}
+	const struct ttlog__cfg_node *reported = NULL;
+
 	for (; t != NULL && t->type != TTLOG_OPTION_END; t++) {
-		const struct ttlog__cfg_node *v = lookup(section, t->key);
+		const struct ttlog__cfg_node *not_map;
+		const struct ttlog__cfg_node *v =
+			lookup(section, t->key, &not_map);
 		char full[512];
+
+		if (not_map != NULL) {
+			/* "queue: 5" where "queue:" holds options: once. */
+			if (not_map != reported) {
+				char pre[512];
+				size_t len = strcspn(t->key, ".");
+				snprintf(pre, sizeof(pre), "%s.%.*s", path,
+					 (int)len, t->key);
+				ttlog__diag_add(d, not_map, pre,
+						"expected a map of options");
+				reported = not_map;
+			}
+			bad = 1;
+			continue;
+		}
 
 		snprintf(full, sizeof(full), "%s.%s", path, t->key);
 		if (t->offset >= api->options_size) {

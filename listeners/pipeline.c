@@ -207,6 +207,16 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	return 0;
 }
 
+/* The node of key (or key.sub) in m, else m itself: where to point. */
+static const struct ttlog__cfg_node *at_key(const struct ttlog__cfg_node *m,
+					    const char *key, const char *sub)
+{
+	const struct ttlog__cfg_node *n = ttlog__cfg_get(m, key);
+	if (n != NULL && sub != NULL)
+		n = ttlog__cfg_get(n, sub);
+	return n != NULL ? n : m;
+}
+
 int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 			  struct ttlog__pipeline *p, struct ttlog__diag *d)
 {
@@ -257,18 +267,22 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 		p->opts.batch_max_bytes = so->batch_max_bytes;
 		p->opts.clock = (enum ttlog_clock)so->clock;
 		if (so->ring_size < 4096 || so->ring_size > (1ull << 31))
-			ttlog__diag_add(d, svc, "service.ring_size",
+			ttlog__diag_add(d, at_key(svc, "ring_size", NULL),
+					"service.ring_size",
 					"must be between 4KiB and 2GiB");
 		if (so->flush_interval_ms == 0 ||
 		    so->flush_interval_ms > 3600000)
-			ttlog__diag_add(d, svc, "service.flush_interval",
+			ttlog__diag_add(d, at_key(svc, "flush_interval", NULL),
+					"service.flush_interval",
 					"must be between 1ms and 1h");
 		if (so->batch_max_events < 1 || so->batch_max_events > 1000000)
-			ttlog__diag_add(d, svc, "service.batch.max_events",
+			ttlog__diag_add(d, at_key(svc, "batch", "max_events"),
+					"service.batch.max_events",
 					"must be between 1 and 1000000");
 		if (so->max_value_size == 0 ||
 		    so->max_value_size > (1ull << 30))
-			ttlog__diag_add(d, svc, "service.max_value_size",
+			ttlog__diag_add(d, at_key(svc, "max_value_size", NULL),
+					"service.max_value_size",
 					"must be between 1 byte and 1GiB");
 		ttlog__options_free(&service_api, so);
 	}

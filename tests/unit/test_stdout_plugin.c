@@ -102,6 +102,27 @@ static void test_json_to_stderr(void **s)
 				    "done\""));
 	assert_non_null(strstr(out, "\"id\":42,\"path\":\"/a b\"}\n"));
 	assert_non_null(strstr(out, "\"msg\":\"it broke\""));
+
+	/* And a strict JSON reader takes every line: "request done" is
+	 * 72657175657374...; id is an integer. */
+	char path[300], cmd[1024], line[512];
+	int id_ok = 0, msg_ok = 0;
+	snprintf(path, sizeof(path), "%s/json", dir);
+	FILE *f = fopen(path, "w");
+	fputs(out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s %s/jsonl_check.py %s",
+		 TTLOG_TEST_PYTHON3, TTLOG_TEST_SOURCE_DIR, path);
+	FILE *py = popen(cmd, "r");
+	assert_non_null(py);
+	while (fgets(line, sizeof(line), py) != NULL) {
+		id_ok |= strcmp(line, "0 id i:42\n") == 0;
+		msg_ok |=
+			strcmp(line, "0 msg s:7265717565737420646f6e65\n") == 0;
+	}
+	assert_int_equal(pclose(py), 0);
+	assert_true(id_ok);
+	assert_true(msg_ok);
 	free(out);
 }
 
