@@ -102,6 +102,8 @@ struct ttlog_batch *ttlog__batch_filter(struct ttlog_batch *b, int level,
 		*oom = 1;
 		return NULL;
 	}
+	ttlog_batch_ref(b);
+	nb->parent = b;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct ttlog__event *e = &b->ev[i];
 		/* Values of consecutive events are contiguous. */
@@ -243,8 +245,11 @@ void ttlog_batch_unref(struct ttlog_batch *b)
 		return;
 	for (int i = 0; i < TTLOG__NENCODINGS; i++)
 		ttlog__buf_free(&b->enc[i]);
+	ttlog__batch_free_owned(b);
 	free(b->ev);
 	free(b->data);
 	free(b->cs);
+	if (b->parent != NULL)
+		ttlog_batch_unref(b->parent);
 	free(b);
 }

@@ -31,6 +31,17 @@ struct ttlog__event {
 	uint8_t flags; /* TTLOG_EVENT_* */
 };
 
+/* A call site the batch made for ingested events (ingest.c). */
+struct ttlog__owned_cs {
+	struct ttlog_callsite cs;
+	const char *msg; /* the message bytes as received (may hold NULs) */
+	size_t msg_len;
+	const char **keys_raw; /* likewise for the keys */
+	size_t *key_lens;
+	uint64_t hash;
+	struct ttlog__owned_cs *next;
+};
+
 struct ttlog_batch {
 	atomic_uint refs;
 	uint64_t seq;
@@ -43,6 +54,13 @@ struct ttlog_batch {
 	uint32_t ncs, cs_cap;
 	struct ttlog__buf enc[TTLOG__NENCODINGS];
 	unsigned char enc_done[TTLOG__NENCODINGS];
+	/* Call sites this batch owns, and their hash table. */
+	struct ttlog__owned_cs *owned;
+	struct ttlog__owned_cs **sites;
+	size_t nowned, site_cap;
+	/* A filtered copy points at its parent's call sites, some of which
+	 * the parent may own: it holds a reference to the parent. */
+	struct ttlog_batch *parent;
 };
 
 /* A new empty batch with one reference, room for max_events events and
@@ -69,6 +87,17 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
  */
 struct ttlog_batch *ttlog__batch_filter(struct ttlog_batch *b, int level,
 					int *oom);
+
+struct ttlog__in_event;
+/*
+ * Appends an event that came from outside the process (ingest.c): its
+ * message, keys and values are copied; string values longer than
+ * max_value are cut and the event flagged. now_ns stands in for a missing
+ * timestamp. Same results as ttlog__batch_add().
+ */
+int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
+			uint32_t tid, uint64_t now_ns, uint32_t max_value);
+void ttlog__batch_free_owned(struct ttlog_batch *b);
 
 /* Bytes the batch holds (for queue limits). */
 size_t ttlog__batch_bytes(const struct ttlog_batch *b);

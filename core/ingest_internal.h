@@ -1,0 +1,56 @@
+/*
+ * ingest_internal.h - events that arrive from outside the process (the
+ * agent's syslog, JSON-lines and stdin inputs) rather than from a log
+ * macro. Their message and keys are only known at run time, so a batch
+ * keeps its own copy of them as a call site it owns.
+ *
+ * A parser fills a struct ttlog__in_event whose strings point into the
+ * input buffer or into a scratch buffer owned by the parser's caller; the
+ * batch copies everything it keeps.
+ */
+#ifndef TTLOG_INGEST_INTERNAL_H
+#define TTLOG_INGEST_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ttlog/ttlog.h>
+
+/* Most fields an ingested event keeps; a parser counts and reports the
+ * rest as dropped fields (event flag, see below). */
+#define TTLOG__IN_MAX_FIELDS 64
+
+struct ttlog__in_field {
+	const char *key; /* not NUL-terminated */
+	size_t key_len;
+	enum ttlog_type type;
+	union {
+		int64_t i64;
+		uint64_t u64;
+		double f64;
+		int b;
+		struct ttlog_strn str;
+	} v;
+};
+
+struct ttlog__in_event {
+	uint64_t time_ns; /* since the epoch; 0 when the input had none */
+	int level;        /* enum ttlog_level */
+	const char *msg;  /* not NUL-terminated; may be empty */
+	size_t msg_len;
+	/* The source, recorded as the call site's file (e.g. "syslog"). */
+	const char *source;
+	uint32_t nfields;
+	int truncated; /* fields or values were cut to the limits */
+	struct ttlog__in_field fields[TTLOG__IN_MAX_FIELDS];
+};
+
+/* A growable scratch buffer a parser may copy unescaped strings into. The
+ * caller owns it and reuses it between messages; parse results point into
+ * it and stay valid until the next reset. */
+struct ttlog__scratch {
+	char *p;
+	size_t len, cap;
+};
+
+#endif /* TTLOG_INGEST_INTERNAL_H */

@@ -1,0 +1,245 @@
+/* test_ingest.c - events from outside (agent inputs) in batches: copied
+ * messages, keys and values, shared call sites, limits, and the encoders
+ * and level filter working on them like on any event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch_internal.h"
+#include "ingest_internal.h"
+#include "testutil.h"
+
+#define T0 1700000000123456789ull
+
+static void set_str(struct ttlog__in_field *f, const char *key, const char *val,
+		    size_t len)
+{
+	f->key = key;
+	f->key_len = strlen(key);
+	f->type = TTLOG_TYPE_STR;
+	f->v.str.ptr = val;
+	f->v.str.len = len;
+}
+
+/* An event like a parsed syslog line; strings live in caller buffers. */
+static void make(struct ttlog__in_event *ev, int level, const char *msg,
+		 const char *host)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->level = level;
+	ev->msg = msg;
+	ev->msg_len = strlen(msg);
+	ev->source = "syslog";
+	ev->time_ns = T0;
+	set_str(&ev->fields[0], "host", host, strlen(host));
+	ev->fields[1].key = "severity";
+	ev->fields[1].key_len = 8;
+	ev->fields[1].type = TTLOG_TYPE_U64;
+	ev->fields[1].v.u64 = 6;
+	ev->fields[2].key = "ratio";
+	ev->fields[2].key_len = 5;
+	ev->fields[2].type = TTLOG_TYPE_F64;
+	ev->fields[2].v.f64 = -0.5;
+	ev->fields[3].key = "ok";
+	ev->fields[3].key_len = 2;
+	ev->fields[3].type = TTLOG_TYPE_BOOL;
+	ev->fields[3].v.b = 7; /* any non-zero is true */
+	ev->nfields = 4;
+}
+
+static void test_ingested_event_is_copied_and_read_back(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(16, 4096, 1);
+	struct ttlog__in_event ev;
+	char msg[32], host[32];
+	struct ttlog_event e;
+	struct ttlog_field_iter it;
+	struct ttlog_field f;
+	(void)state;
+
+	strcpy(msg, "disk full");
+	strcpy(host, "db1");
+	make(&ev, TTLOG_LEVEL_ERROR, msg, host);
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 7, 42, 4096), 0);
+	/* The caller's buffers are reused at once: nothing may point there. */
+	memset(msg, 'X', sizeof(msg) - 1);
+	memset(host, 'Y', sizeof(host) - 1);
+	assert_int_equal(ttlog_batch_event(b, 0, &e), 0);
+	assert_string_equal(e.msg, "disk full");
+	assert_string_equal(e.file, "syslog");
+	assert_int_equal(e.level, TTLOG_LEVEL_ERROR);
+	assert_int_equal(e.tid, 7);
+	assert_true(e.time_ns == T0);
+	ttlog_field_iter_init(&it, &e);
+	assert_true(ttlog_field_next(&it, &f));
+	assert_string_equal(f.key, "host");
+	assert_int_equal(f.v.str.len, 3);
+	assert_memory_equal(f.v.str.ptr, "db1", 3);
+	assert_true(ttlog_field_next(&it, &f));
+	assert_int_equal(f.type, TTLOG_TYPE_U64);
+	assert_int_equal(f.v.u64, 6);
+	assert_true(ttlog_field_next(&it, &f));
+	assert_true(f.v.f64 == -0.5);
+	assert_true(ttlog_field_next(&it, &f));
+	assert_int_equal(f.type, TTLOG_TYPE_BOOL);
+	assert_true(f.v.b);
+	assert_false(ttlog_field_next(&it, &f));
+	ttlog_batch_unref(b);
+}
+
+static void test_similar_events_share_one_call_site(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(2000, 1 << 20, 1);
+	struct ttlog__in_event ev;
+	(void)state;
+
+	/* 1000 events of 4 shapes: same message and keys, other values. */
+	for (int i = 0; i < 1000; i++) {
+		char host[16];
+		snprintf(host, sizeof(host), "h%d", i);
+		make(&ev, i % 2 ? TTLOG_LEVEL_INFO : TTLOG_LEVEL_WARN,
+		     i % 4 < 2 ? "up" : "down", host);
+		assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	}
+	assert_int_equal(ttlog_batch_count(b), 1000);
+	assert_int_equal(ttlog_batch_callsites(b), 4);
+	/* A different key or type is a different call site. */
+	make(&ev, TTLOG_LEVEL_INFO, "up", "x");
+	ev.fields[1].type = TTLOG_TYPE_I64;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	make(&ev, TTLOG_LEVEL_INFO, "up", "x");
+	ev.fields[0].key = "hostname";
+	ev.fields[0].key_len = 8;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	assert_int_equal(ttlog_batch_callsites(b), 6);
+	/* 5000 distinct messages: the table grows and stays correct. */
+	for (int i = 0; i < 5000; i++) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "m%d", i);
+		make(&ev, TTLOG_LEVEL_INFO, msg, "h");
+		int rc = ttlog__batch_add_in(b, &ev, 1, 1, 4096);
+		assert_true(rc == 0 || rc == 1);
+	}
+	struct ttlog_event e;
+	assert_int_equal(ttlog_batch_event(b, 1002, &e), 0);
+	assert_string_equal(e.msg, "m0");
+	ttlog_batch_unref(b);
+}
+
+static void test_nul_in_message_and_key_is_shown_not_cut(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(4, 4096, 1);
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	struct ttlog_field_iter it;
+	struct ttlog_field f;
+	const void *json;
+	size_t len;
+	(void)state;
+
+	make(&ev, TTLOG_LEVEL_INFO, "a", "h");
+	ev.msg = "a\0b";
+	ev.msg_len = 3;
+	ev.fields[0].key = "k\0y";
+	ev.fields[0].key_len = 3;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	/* Same bytes: the same call site; "a" alone is another. */
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	make(&ev, TTLOG_LEVEL_INFO, "a", "h");
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	assert_int_equal(ttlog_batch_callsites(b), 2);
+	ttlog_batch_event(b, 0, &e);
+	assert_string_equal(e.msg, "a\xEF\xBF\xBD"
+				   "b");
+	ttlog_field_iter_init(&it, &e);
+	ttlog_field_next(&it, &f);
+	assert_string_equal(f.key, "k\xEF\xBF\xBDy");
+	assert_int_equal(
+		ttlog_batch_encode(b, TTLOG_ENCODING_JSONL, &json, &len), 0);
+	assert_non_null(strstr(json, "\"msg\":\"a\xEF\xBF\xBD"
+				     "b\""));
+	ttlog_batch_unref(b);
+}
+
+static void test_long_values_are_cut_and_flagged(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(4, 1 << 16, 1);
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	struct ttlog_field_iter it;
+	struct ttlog_field f;
+	char big[10000];
+	(void)state;
+
+	memset(big, 'z', sizeof(big));
+	make(&ev, TTLOG_LEVEL_INFO, "big", "h");
+	set_str(&ev.fields[0], "payload", big, sizeof(big));
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), 0);
+	make(&ev, TTLOG_LEVEL_INFO, "parser cut it", "h");
+	ev.truncated = 1;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), 0);
+	make(&ev, TTLOG_LEVEL_INFO, "fine", "h");
+	ev.time_ns = 0; /* none given: the caller's now */
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 99, 100), 0);
+	ttlog_batch_event(b, 0, &e);
+	assert_true(e.flags & TTLOG_EVENT_TRUNCATED);
+	ttlog_field_iter_init(&it, &e);
+	ttlog_field_next(&it, &f);
+	assert_int_equal(f.v.str.len, 100);
+	ttlog_batch_event(b, 1, &e);
+	assert_true(e.flags & TTLOG_EVENT_TRUNCATED);
+	ttlog_batch_event(b, 2, &e);
+	assert_false(e.flags & TTLOG_EVENT_TRUNCATED);
+	assert_int_equal(e.time_ns, 99);
+	/* Bad input is refused, not half added. */
+	ev.level = TTLOG_LEVEL_OFF;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), -1);
+	ev.level = TTLOG_LEVEL_INFO;
+	ev.nfields = TTLOG__IN_MAX_FIELDS + 1;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), -1);
+	assert_int_equal(ttlog_batch_count(b), 3);
+	ttlog_batch_unref(b);
+}
+
+static void test_filtered_copy_outlives_its_parent(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(8, 4096, 5);
+	struct ttlog__in_event ev;
+	struct ttlog_batch *warn;
+	struct ttlog_event e;
+	int oom;
+	const void *text;
+	size_t len;
+	(void)state;
+
+	make(&ev, TTLOG_LEVEL_INFO, "info", "h");
+	ttlog__batch_add_in(b, &ev, 1, 1, 4096);
+	make(&ev, TTLOG_LEVEL_ERROR, "error", "h");
+	ttlog__batch_add_in(b, &ev, 1, 1, 4096);
+	warn = ttlog__batch_filter(b, TTLOG_LEVEL_WARN, &oom);
+	assert_non_null(warn);
+	assert_true(warn != b);
+	/* The parent goes away first (a listener held the copy back): the
+	 * copy's call sites, owned by the parent, must still be there. */
+	ttlog_batch_unref(b);
+	assert_int_equal(ttlog_batch_count(warn), 1);
+	assert_int_equal(ttlog_batch_seq(warn), 5);
+	ttlog_batch_event(warn, 0, &e);
+	assert_string_equal(e.msg, "error");
+	assert_int_equal(
+		ttlog_batch_encode(warn, TTLOG_ENCODING_TEXT, &text, &len), 0);
+	assert_non_null(strstr(text, " ERROR error host=h severity=6"));
+	ttlog_batch_unref(warn);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ingested_event_is_copied_and_read_back),
+		cmocka_unit_test(test_similar_events_share_one_call_site),
+		cmocka_unit_test(test_nul_in_message_and_key_is_shown_not_cut),
+		cmocka_unit_test(test_long_values_are_cut_and_flagged),
+		cmocka_unit_test(test_filtered_copy_outlives_its_parent),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
