@@ -35,7 +35,7 @@ struct ttlog__in_field {
 
 struct ttlog__in_event {
 	uint64_t time_ns; /* since the epoch; 0 when the input had none */
-	int level;        /* enum ttlog_level */
+	int level;	  /* enum ttlog_level */
 	const char *msg;  /* not NUL-terminated; may be empty */
 	size_t msg_len;
 	/* The source, recorded as the call site's file (e.g. "syslog"). */

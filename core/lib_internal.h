@@ -54,6 +54,7 @@ struct ttlog__lib {
 	void *owned;
 	/* Kept after shutdown so the last run's figures stay readable. */
 	_Atomic uint64_t delivered, batches, listener_dropped, dropped_nomem;
+	_Atomic uint64_t ingested; /* events from ttlog__ingest() */
 };
 
 extern struct ttlog__lib ttlog__lib;
@@ -80,6 +81,26 @@ void ttlog__writer_stop(struct ttlog__writer *w);
 void ttlog__writer_flush(struct ttlog__writer *w);
 /* Like flush, then calls every listener's reopen(). */
 void ttlog__writer_reopen(struct ttlog__writer *w);
+/* Runs fn(base, arg) on the writer thread, between cycles, and returns
+ * its result (immediately when called on the writer thread). */
+int ttlog__writer_call(struct ttlog__writer *w,
+		       int (*fn)(struct event_base *, void *), void *arg);
+/* The same for the running library: TTLOG_ENOTRUNNING when stopped. */
+int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg);
+
+struct ttlog__in_event;
+/*
+ * Writer thread only (input callbacks): adds an event that came from
+ * outside; it is handed to the listeners at the end of the cycle, or at
+ * once when the pending batch is full. source_id is recorded as the
+ * event's tid (an input's number). Returns 0, TTLOG_EINVAL off the writer
+ * thread, or TTLOG_ENOMEM (counted in dropped_no_memory).
+ */
+int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id);
+/* Writer thread only: the bytes held back by the most backed-up listener,
+ * for inputs that stop reading while listeners push back. */
+size_t ttlog__backlog(void);
+
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
 				 struct ttlog_listener_stats *out);
 

@@ -310,6 +310,7 @@ int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
 	atomic_store(&ttlog__lib.batches, 0);
 	atomic_store(&ttlog__lib.listener_dropped, 0);
 	atomic_store(&ttlog__lib.dropped_nomem, 0);
+	atomic_store(&ttlog__lib.ingested, 0);
 	atomic_store(&ttlog__lib.wake_pending, 0);
 	ttlog__clock_kind = ttlog__clock_resolve(o.clock);
 	ttlog__lib.opts.clock = (enum ttlog_clock)ttlog__clock_kind;
@@ -402,6 +403,16 @@ static int with_writer(void (*fn)(struct ttlog__writer *))
 	return 0;
 }
 
+int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg)
+{
+	struct ttlog__writer *w;
+
+	pthread_mutex_lock(&ttlog__lib.lock);
+	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
+	pthread_mutex_unlock(&ttlog__lib.lock);
+	return w == NULL ? TTLOG_ENOTRUNNING : ttlog__writer_call(w, fn, arg);
+}
+
 int ttlog_flush(void)
 {
 	return with_writer(ttlog__writer_flush);
@@ -447,6 +458,7 @@ int ttlog_stats(struct ttlog_stats *out)
 	out->batches = atomic_load(&ttlog__lib.batches);
 	out->listener_dropped = atomic_load(&ttlog__lib.listener_dropped);
 	out->dropped_no_memory = atomic_load(&ttlog__lib.dropped_nomem);
+	out->ingested = atomic_load(&ttlog__lib.ingested);
 	return running ? 0 : TTLOG_ENOTRUNNING;
 }
 

@@ -18,6 +18,7 @@
 
 #include "batch_internal.h"
 #include "clock_internal.h"
+#include "ingest_internal.h"
 #include "lib_internal.h"
 #include "registry_internal.h"
 
@@ -61,7 +62,18 @@ struct ttlog__writer {
 	pthread_cond_t cv;
 	uint64_t flush_req, flush_done;
 	int stop, reopen, started, start_rc;
+	/* A function to run on the writer thread (ttlog__run_on_writer). */
+	int (*call_fn)(struct event_base *, void *);
+	void *call_arg;
+	int call_rc, call_done;
+
+	/* Events from the agent's inputs, waiting for the end of the cycle
+	 * (writer thread only). */
+	struct ttlog_batch *ingest;
 };
+
+/* The writer of the calling thread, when it is a writer thread. */
+static _Thread_local struct ttlog__writer *tls_writer;
 
 /* ------------------------------------------------------------------ */
 /* Listener queues                                                      */
@@ -349,6 +361,10 @@ static uint64_t drain_all(struct ttlog__writer *w)
 	}
 	if (nh > 0)
 		drain_merge(w, w->heap, nh);
+	if (w->ingest != NULL && w->ingest->n > 0) {
+		dispatch(w, w->ingest);
+		w->ingest = NULL;
+	}
 
 	/* Reap; only this thread removes rings, so the snapshot is valid. */
 	pthread_mutex_lock(&ttlog__lib.lock);
@@ -398,12 +414,24 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	struct ttlog__writer *w = arg;
 	uint64_t v, req;
 	int stop, reopen;
+	int (*fn)(struct event_base *, void *);
 	(void)what;
 
 	while (read(fd, &v, sizeof(v)) > 0)
 		;
 	atomic_store_explicit(&ttlog__lib.wake_pending, 0,
 			      memory_order_release);
+	pthread_mutex_lock(&w->mu);
+	fn = w->call_done ? NULL : w->call_fn;
+	pthread_mutex_unlock(&w->mu);
+	if (fn != NULL) {
+		int rc = fn(w->base, w->call_arg);
+		pthread_mutex_lock(&w->mu);
+		w->call_rc = rc;
+		w->call_done = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
 	pthread_mutex_lock(&w->mu);
 	req = w->flush_req;
 	stop = w->stop;
@@ -461,6 +489,7 @@ static void *writer_main(void *arg)
 	struct ttlog__writer *w = arg;
 	int rc = 0;
 
+	tls_writer = w;
 	for (size_t i = 0; i < w->nl && rc == 0; i++)
 		if (w->l[i].api->start != NULL)
 			rc = w->l[i].api->start(w->l[i].state, w->base);
@@ -471,6 +500,8 @@ static void *writer_main(void *arg)
 	pthread_mutex_unlock(&w->mu);
 	if (rc == 0)
 		event_base_dispatch(w->base);
+	if (w->ingest != NULL) /* emptied by the last drain */
+		ttlog_batch_unref(w->ingest);
 	listeners_destroy(w);
 	return NULL;
 }
@@ -631,6 +662,76 @@ void ttlog__writer_stop(struct ttlog__writer *w)
 	request(w, REQ_STOP);
 	pthread_join(w->thread, NULL);
 	writer_free(w);
+}
+
+int ttlog__writer_call(struct ttlog__writer *w,
+		       int (*fn)(struct event_base *, void *), void *arg)
+{
+	uint64_t one = 1;
+	ssize_t n;
+	int rc;
+
+	if (tls_writer == w)
+		return fn(w->base, arg);
+	pthread_mutex_lock(&w->mu);
+	/* One call at a time. */
+	while (w->call_fn != NULL)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->call_fn = fn;
+	w->call_arg = arg;
+	w->call_done = 0;
+	pthread_mutex_unlock(&w->mu);
+	n = write(ttlog__lib.wake_fd, &one, sizeof(one));
+	(void)n;
+	pthread_mutex_lock(&w->mu);
+	while (!w->call_done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	rc = w->call_rc;
+	w->call_fn = NULL;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
+{
+	struct ttlog__writer *w = tls_writer;
+	uint64_t now;
+	int rc;
+
+	if (w == NULL)
+		return TTLOG_EINVAL;
+	now = ttlog__clock_ts_ns(CLOCK_REALTIME);
+	for (int tries = 0; tries < 2; tries++) {
+		if (w->ingest == NULL)
+			w->ingest = batch_new(w);
+		if (w->ingest == NULL)
+			break;
+		rc = ttlog__batch_add_in(w->ingest, ev, source_id, now,
+					 ttlog__lib.max_value);
+		if (rc == 0) {
+			atomic_fetch_add(&ttlog__lib.ingested, 1);
+			return 0;
+		}
+		if (rc < 0)
+			break;
+		dispatch(w, w->ingest); /* full: hand it out, start another */
+		w->ingest = NULL;
+	}
+	atomic_fetch_add(&ttlog__lib.ingested, 1);
+	atomic_fetch_add(&ttlog__lib.dropped_nomem, 1);
+	return TTLOG_ENOMEM;
+}
+
+size_t ttlog__backlog(void)
+{
+	struct ttlog__writer *w = tls_writer;
+	size_t max = 0;
+
+	for (size_t i = 0; w != NULL && i < w->nl; i++)
+		if (w->l[i].qbytes > max)
+			max = w->l[i].qbytes;
+	return max;
 }
 
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,

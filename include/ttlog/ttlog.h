@@ -197,9 +197,10 @@ TTLOG_EXPORT enum ttlog_level ttlog_get_level(void);
 /* "TRACE" ... "FATAL", "OFF", or "?" for anything else. */
 TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
 
-/* Library-wide counters. Every event a log call accepts is, at any moment,
- * in a ring, delivered, or dropped: produced = delivered + dropped_* +
- * in_rings at any time, where dropped_* are the three reasons below. */
+/* Library-wide counters. Every event a log call accepts, or an input of
+ * ttlog-agent receives, is at any moment in a ring, delivered, or dropped:
+ * produced + ingested = delivered + dropped_ring_full + dropped_too_large +
+ * dropped_no_memory + (events in rings and in the batch being built). */
 struct ttlog_stats {
 	uint64_t produced;	    /* log calls that passed the level gate */
 	uint64_t delivered;	    /* events handed to the listener stage */
@@ -212,6 +213,7 @@ struct ttlog_stats {
 	uint64_t threads;	    /* rings registered now */
 	uint64_t listener_dropped;  /* events dropped by listener queues */
 	uint64_t dropped_no_memory; /* the writer could not allocate a batch */
+	uint64_t ingested; /* events from outside (ttlog-agent's inputs) */
 };
 
 /*

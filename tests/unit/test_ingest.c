@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "batch_internal.h"
+#include "capture.h"
 #include "ingest_internal.h"
+#include "lib_internal.h"
 #include "testutil.h"
 
 #define T0 1700000000123456789ull
@@ -232,6 +236,107 @@ static void test_filtered_copy_outlives_its_parent(void **state)
 	ttlog_batch_unref(warn);
 }
 
+/* A pretend input: a timer on the writer's loop that ingests `left`
+ * events, one per tick, like a socket callback would. */
+struct timer_input {
+	struct event *ev;
+	int left;
+	size_t backlog_seen;
+};
+
+static void timer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct timer_input *in = arg;
+	struct ttlog__in_event ev;
+	char msg[32];
+	(void)fd;
+	(void)what;
+
+	snprintf(msg, sizeof(msg), "tick %d", in->left);
+	make(&ev, TTLOG_LEVEL_INFO, msg, "h");
+	ev.source = "timer";
+	assert_int_equal(ttlog__ingest(&ev, 9), 0);
+	in->backlog_seen = ttlog__backlog();
+	if (--in->left == 0)
+		event_del(in->ev);
+}
+
+static int timer_start(struct event_base *base, void *arg)
+{
+	struct timer_input *in = arg;
+	struct timeval tv = {0, 1000};
+	in->ev = event_new(base, -1, EV_PERSIST, timer_tick, in);
+	return event_add(in->ev, &tv);
+}
+
+static int timer_stop(struct event_base *base, void *arg)
+{
+	struct timer_input *in = arg;
+	(void)base;
+	event_free(in->ev);
+	return 0;
+}
+
+static int ingest_two(struct event_base *base, void *arg)
+{
+	struct ttlog__in_event ev;
+	(void)base;
+	(void)arg;
+	make(&ev, TTLOG_LEVEL_WARN, "first", "a");
+	if (ttlog__ingest(&ev, 1) != 0)
+		return -1;
+	make(&ev, TTLOG_LEVEL_WARN, "second", "b");
+	return ttlog__ingest(&ev, 1);
+}
+
+static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
+{
+	static struct capture cap;
+	struct ttlog__in_event ev;
+	struct ttlog_stats st;
+	struct timer_input in = {NULL, 20, 0};
+	(void)s;
+
+	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL),
+			 TTLOG_ENOTRUNNING);
+	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	/* Only the writer thread may ingest. */
+	make(&ev, TTLOG_LEVEL_INFO, "wrong thread", "h");
+	assert_int_equal(ttlog__ingest(&ev, 1), TTLOG_EINVAL);
+	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL), 0);
+	assert_int_equal(ttlog__run_on_writer(timer_start, &in), 0);
+	/* Wait for the timer to have fired 20 times (an event, not a sleep). */
+	while (ttlog_stats(&st) == 0 && st.ingested < 22)
+		ttlog_flush();
+	assert_int_equal(ttlog__run_on_writer(timer_stop, &in), 0);
+	TTLOG_INFO("from the application");
+	ttlog_flush();
+	assert_int_equal(cap.n, 23);
+	assert_string_equal(cap.ev[0].msg, "first");
+	assert_string_equal(cap.ev[1].msg, "second");
+	assert_int_equal(cap.ev[0].tid, 1);
+	assert_int_equal(cap.ev[2].tid, 9);
+	assert_string_equal(cap.ev[2].msg, "tick 20");
+	assert_int_equal(ttlog_stats(&st), 0);
+	assert_int_equal(st.ingested, 22);
+	assert_int_equal(st.produced, 1);
+	assert_int_equal(st.delivered, 23);
+	assert_int_equal(in.backlog_seen, 0);
+
+	/* A listener that pushes back shows up in the backlog. */
+	cap.answer = TTLOG_LISTENER_RETRY;
+	in.left = 3;
+	assert_int_equal(ttlog__run_on_writer(timer_start, &in), 0);
+	while (ttlog_stats(&st) == 0 && st.ingested < 25)
+		ttlog_flush();
+	assert_true(in.backlog_seen > 0);
+	assert_int_equal(ttlog__run_on_writer(timer_stop, &in), 0);
+	cap.answer = TTLOG_LISTENER_OK;
+	assert_int_equal(ttlog_shutdown(), 0);
+	assert_int_equal(cap.n, 26);
+	capture_reset(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +345,8 @@ int main(void)
 		cmocka_unit_test(test_nul_in_message_and_key_is_shown_not_cut),
 		cmocka_unit_test(test_long_values_are_cut_and_flagged),
 		cmocka_unit_test(test_filtered_copy_outlives_its_parent),
+		cmocka_unit_test(
+			test_inputs_on_the_writer_loop_reach_the_listeners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
