@@ -3,6 +3,7 @@
 #ifndef TTLOG_TEST_CAPTURE_H
 #define TTLOG_TEST_CAPTURE_H
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,9 @@ struct capture {
 	struct captured *ev;
 	size_t n, cap;
 	size_t batches;
-	int answer; /* what consume() returns, TTLOG_LISTENER_OK by default */
+	/* What consume() returns (TTLOG_LISTENER_OK by default); tests change
+	 * it while the writer thread reads it. */
+	_Atomic int answer;
 	int flushes;
 	int reopens;
 	size_t n_at_reopen; /* events seen when reopen() was called */

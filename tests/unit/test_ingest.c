@@ -289,6 +289,15 @@ static int ingest_two(struct event_base *base, void *arg)
 	return ttlog__ingest(&ev, 1);
 }
 
+/* The capture's answer is read by the writer thread: change it there. */
+static int answer;
+static int set_answer(struct event_base *base, void *arg)
+{
+	(void)base;
+	((struct capture *)arg)->answer = answer;
+	return 0;
+}
+
 static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 {
 	static struct capture cap;
@@ -324,14 +333,16 @@ static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 	assert_int_equal(in.backlog_seen, 0);
 
 	/* A listener that pushes back shows up in the backlog. */
-	cap.answer = TTLOG_LISTENER_RETRY;
+	answer = TTLOG_LISTENER_RETRY;
+	assert_int_equal(ttlog__run_on_writer(set_answer, &cap), 0);
 	in.left = 3;
 	assert_int_equal(ttlog__run_on_writer(timer_start, &in), 0);
 	while (ttlog_stats(&st) == 0 && st.ingested < 25)
 		ttlog_flush();
 	assert_true(in.backlog_seen > 0);
 	assert_int_equal(ttlog__run_on_writer(timer_stop, &in), 0);
-	cap.answer = TTLOG_LISTENER_OK;
+	answer = TTLOG_LISTENER_OK;
+	assert_int_equal(ttlog__run_on_writer(set_answer, &cap), 0);
 	assert_int_equal(ttlog_shutdown(), 0);
 	assert_int_equal(cap.n, 26);
 	capture_reset(&cap);
