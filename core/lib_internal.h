@@ -88,6 +88,18 @@ int ttlog__writer_call(struct ttlog__writer *w,
 /* The same for the running library: TTLOG_ENOTRUNNING when stopped. */
 int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg);
 
+/*
+ * Replaces the listeners with o->listeners (the rest of o is ignored).
+ * keep_from[i] names the current listener that new listener i continues
+ * (its state, files, connections and queue move over as they are; its
+ * config entry is only used for the name), or -1 for a new one, created
+ * and started here. Everything accepted before the call is delivered to
+ * the current listeners first; those not kept are flushed and destroyed.
+ * On error nothing changes. Not from a listener callback.
+ * @return 0, TTLOG_ENOTRUNNING, or the error of a new listener.
+ */
+int ttlog__reconfigure(const struct ttlog_options *o, const int *keep_from);
+
 struct ttlog__in_event;
 /*
  * Writer thread only (input callbacks): adds an event that came from

@@ -664,6 +664,122 @@ void ttlog__writer_stop(struct ttlog__writer *w)
 	writer_free(w);
 }
 
+/* ---- reconfiguration ---- */
+
+struct reconfigure {
+	const struct ttlog_options *o; /* the new listeners */
+	const int *keep_from;	       /* per new listener: old index or -1 */
+	int rc;
+};
+
+/* One listener from its config; 0 or an error (nothing left behind). */
+static int listener_init(struct listener *l,
+			 const struct ttlog_listener_config *c,
+			 struct event_base *base)
+{
+	char err[512];
+	int rc = ttlog__plugin_check_api(c->api, c->name ? c->name : "listener",
+					 err, sizeof(err));
+
+	memset(l, 0, sizeof(*l));
+	if (rc != 0)
+		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
+	l->api = c->api;
+	l->name = c->name ? c->name : c->api->name;
+	l->queue_max = c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+	l->level = (int)c->level;
+	l->policy = (int)c->queue_policy;
+	if (l->level < TTLOG_LEVEL_TRACE || l->level > TTLOG_LEVEL_OFF)
+		return TTLOG_EINVAL;
+	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
+		memset(l, 0, sizeof(*l)); /* nothing to destroy */
+		return TTLOG_ELISTENER;
+	}
+	if (c->api->start != NULL && c->api->start(l->state, base) != 0) {
+		c->api->destroy(l->state);
+		memset(l, 0, sizeof(*l));
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
+/* Drops what a listener still holds (counted), then destroys it. */
+static void listener_fini(struct listener *l)
+{
+	while (l->qlen > 0) {
+		count_listener_drop(&l->dropped_full, l->q[l->qhead]->n);
+		queue_pop(l);
+	}
+	free(l->q);
+	if (l->state != NULL || l->api->create == NULL)
+		l->api->destroy(l->state);
+	memset(l, 0, sizeof(*l));
+}
+
+static int reconfigure_fn(struct event_base *base, void *arg)
+{
+	struct reconfigure *r = arg;
+	struct ttlog__writer *w = tls_writer;
+	size_t n = r->o->nlisteners;
+	struct listener *nl = calloc(n ? n : 1, sizeof(*nl));
+	unsigned char *kept = calloc(w->nl ? w->nl : 1, 1);
+	int rc = 0;
+
+	if (nl == NULL || kept == NULL) {
+		free(nl);
+		free(kept);
+		return TTLOG_ENOMEM;
+	}
+	/* Everything accepted so far goes to the listeners it was accepted
+	 * for, before any of them changes. */
+	pump_all(w);
+	while (drain_all(w) > 0)
+		;
+	pump_all(w);
+	flush_listeners(w);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (r->keep_from[i] < 0)
+			rc = listener_init(&nl[i], &r->o->listeners[i], base);
+	if (rc != 0) {
+		/* The old set stays as it was. */
+		for (size_t i = 0; i < n; i++)
+			if (r->keep_from[i] < 0 && nl[i].api != NULL)
+				listener_fini(&nl[i]);
+		free(nl);
+		free(kept);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = r->keep_from[i];
+		if (k < 0 || (size_t)k >= w->nl || kept[k])
+			continue;
+		/* Moved as it is: state, queue and counters. Atomics are
+		 * copied plainly: only this thread writes them. */
+		memcpy(&nl[i], &w->l[k], sizeof(nl[i]));
+		nl[i].name = r->o->listeners[i].name ? r->o->listeners[i].name
+						     : nl[i].name;
+		kept[k] = 1;
+	}
+	for (size_t k = 0; k < w->nl; k++)
+		if (!kept[k]) {
+			if (w->l[k].api->flush != NULL)
+				(void)w->l[k].api->flush(w->l[k].state);
+			listener_fini(&w->l[k]);
+		}
+	free(w->l);
+	free(kept);
+	w->l = nl;
+	w->nl = n;
+	return 0;
+}
+
+int ttlog__reconfigure(const struct ttlog_options *o, const int *keep_from)
+{
+	struct reconfigure r = {o, keep_from, 0};
+	return ttlog__run_on_writer(reconfigure_fn, &r);
+}
+
 int ttlog__writer_call(struct ttlog__writer *w,
 		       int (*fn)(struct event_base *, void *), void *arg)
 {

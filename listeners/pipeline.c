@@ -27,6 +27,11 @@ struct service_opts {
 	uint64_t batch_max_bytes;
 	int clock;
 	char *plugin_dir;
+	/* ttlog-agent only */
+	char *http_listen;
+	uint64_t unhealthy_after_ms;
+	char *user;
+	uint64_t shutdown_timeout_ms;
 };
 
 #define LEVELS "trace|debug|info|warn|error|fatal|off"
@@ -61,6 +66,19 @@ static const struct ttlog_option_spec service_spec[] = {
 	 "where listener types are loaded from (default: the installed "
 	 "plugin directory)",
 	 NULL, 0},
+	{TTLOG_OPTION_STRING, "http.listen", NULL,
+	 offsetof(struct service_opts, http_listen),
+	 "ttlog-agent: HOST:PORT for /health and /metrics (off when unset)",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "http.unhealthy_after", "30s",
+	 offsetof(struct service_opts, unhealthy_after_ms),
+	 "ttlog-agent: /health answers 503 once a listener fails this long",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "user", NULL, offsetof(struct service_opts, user),
+	 "ttlog-agent: user to run as once sockets are bound", NULL, 0},
+	{TTLOG_OPTION_DURATION, "shutdown_timeout", "10s",
+	 offsetof(struct service_opts, shutdown_timeout_ms),
+	 "ttlog-agent: longest graceful drain on SIGTERM", NULL, 0},
 	{0},
 };
 
@@ -109,6 +127,9 @@ static const struct ttlog_listener_api common_api = {
 
 static const char *const common_keys[] = {"name",  "type",  "plugin",
 					  "level", "queue", NULL};
+
+static const char *const agent_only[] = {"http", "user", "shutdown_timeout",
+					 NULL};
 
 static int in_sections(const char *k, const char *const *list)
 {
@@ -266,6 +287,20 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 		p->opts.batch_max_events = (size_t)so->batch_max_events;
 		p->opts.batch_max_bytes = so->batch_max_bytes;
 		p->opts.clock = (enum ttlog_clock)so->clock;
+		p->http_listen = so->http_listen;
+		p->user = so->user;
+		so->http_listen = so->user = NULL;
+		p->unhealthy_after_ms = so->unhealthy_after_ms;
+		p->shutdown_timeout_ms = so->shutdown_timeout_ms;
+		if (!agent)
+			for (const char *const *k = agent_only; *k; k++)
+				if (ttlog__cfg_get(svc, *k) != NULL)
+					ttlog__diag_add(
+						d, ttlog__cfg_get(svc, *k),
+						"service",
+						"\"%s\" is for ttlog-agent; an "
+						"application does not use it",
+						*k);
 		if (so->ring_size < 4096 || so->ring_size > (1ull << 31))
 			ttlog__diag_add(d, at_key(svc, "ring_size", NULL),
 					"service.ring_size",
@@ -339,6 +374,8 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	free(p->names);
 	free(p->service);
 	free(p->plugin_dir);
+	free(p->http_listen);
+	free(p->user);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -78,6 +78,11 @@ struct ttlog__pipeline {
 	char **names;		       /* n listener names */
 	char *service;
 	char *plugin_dir;
+	/* ttlog-agent's part of the service section. */
+	char *http_listen;
+	uint64_t unhealthy_after_ms;
+	char *user;
+	uint64_t shutdown_timeout_ms;
 };
 
 /* Where plugins are looked for when service.plugin_dir is not set. */

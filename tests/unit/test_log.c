@@ -9,6 +9,7 @@
 #include <ttlog/ttlog.h>
 
 #include "capture.h"
+#include "lib_internal.h"
 #include "testutil.h"
 
 static struct capture cap;
@@ -550,6 +551,69 @@ static void test_reopen_follows_everything_logged_before_it(void **state)
 	assert_int_equal(cap.reopens, 1);
 }
 
+static int fail_create_once(const void *options, void **state)
+{
+	(void)options;
+	(void)state;
+	return TTLOG_EINVAL;
+}
+
+static void test_reconfigure_keeps_moves_adds_and_removes_listeners(void **s)
+{
+	static struct capture a, b, c;
+	struct ttlog_listener_config two[2] = {
+		{.api = &capture_api, .options = &a, .name = "a"},
+		{.api = &capture_api, .options = &b, .name = "b"}};
+	struct ttlog_listener_config next[2] = {
+		{.api = &capture_api, .options = NULL, .name = "b"},
+		{.api = &capture_api, .options = &c, .name = "c"}};
+	struct ttlog_listener_api broken = capture_api;
+	struct ttlog_listener_stats ls;
+	struct ttlog_options o;
+	int keep[2] = {1, -1};
+	(void)s;
+
+	ttlog_options_init(&o);
+	o.listeners = two;
+	o.nlisteners = 2;
+	assert_int_equal(ttlog__reconfigure(&o, keep), TTLOG_ENOTRUNNING);
+	assert_int_equal(ttlog_init(&o), 0);
+	TTLOG_INFO("before", TTLOG_KV("i", 1));
+	TTLOG_INFO("before", TTLOG_KV("i", 2));
+
+	/* A new listener that cannot be created: nothing changes. */
+	broken.create = fail_create_once;
+	next[1].api = &broken;
+	o.listeners = next;
+	assert_int_equal(ttlog__reconfigure(&o, keep), TTLOG_ELISTENER);
+	assert_int_equal(ttlog_listener_stats(1, &ls), 0); /* still a, b */
+	assert_int_equal(a.n, 2); /* delivered before the attempt */
+
+	next[1].api = &capture_api;
+	assert_int_equal(ttlog__reconfigure(&o, keep), 0);
+	TTLOG_INFO("after", TTLOG_KV("i", 3));
+	assert_int_equal(ttlog_flush(), 0);
+	/* a: removed after everything before the change reached it. */
+	assert_int_equal(a.n, 2);
+	assert_true(a.flushes >= 1);
+	/* b: kept, so it saw everything, in order. */
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.ev[2].f[0].v.i64, 3);
+	/* c: new, only what came after. */
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ev[0].msg, "after");
+	/* Statistics follow the new order; b's counters moved with it. */
+	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
+	assert_int_equal(ls.events_out, 3);
+	assert_int_equal(ttlog_listener_stats(1, &ls), 0);
+	assert_int_equal(ls.events_out, 1);
+	assert_int_equal(ttlog_listener_stats(2, &ls), TTLOG_EINVAL);
+	assert_int_equal(ttlog_shutdown(), 0);
+	capture_reset(&a);
+	capture_reset(&b);
+	capture_reset(&c);
+}
+
 static void test_strerror_names_library_and_system_errors(void **state)
 {
 	(void)state;
@@ -583,6 +647,7 @@ int main(void)
 		T(test_threads_interleave_in_time_order_within_a_drain),
 		T(test_timestamps_are_wall_clock_time),
 		T(test_reopen_follows_everything_logged_before_it),
+		T(test_reconfigure_keeps_moves_adds_and_removes_listeners),
 		T(test_strerror_names_library_and_system_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
