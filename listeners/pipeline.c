@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf_internal.h"
 #include "lib_internal.h"
 #include "registry_internal.h"
 
@@ -128,6 +129,38 @@ static const struct ttlog_listener_api common_api = {
 static const char *const common_keys[] = {"name",  "type",  "plugin",
 					  "level", "queue", NULL};
 
+void ttlog__cfg_fingerprint(const struct ttlog__cfg_node *n,
+			    struct ttlog__buf *out)
+{
+	char len[32];
+
+	switch (n->kind) {
+	case TTLOG__CFG_SCALAR:
+		/* Length-prefixed, so no value can imitate the structure. */
+		snprintf(len, sizeof(len), "s%zu:", strlen(n->str));
+		ttlog__buf_puts(out, len);
+		ttlog__buf_puts(out, n->str);
+		break;
+	case TTLOG__CFG_MAP:
+		ttlog__buf_putc(out, '{');
+		for (size_t i = 0; i < n->n; i++) {
+			snprintf(len, sizeof(len), "k%zu:", strlen(n->keys[i]));
+			ttlog__buf_puts(out, len);
+			ttlog__buf_puts(out, n->keys[i]);
+			ttlog__cfg_fingerprint(n->vals[i], out);
+		}
+		ttlog__buf_putc(out, '}');
+		break;
+	case TTLOG__CFG_SEQ:
+	default:
+		ttlog__buf_putc(out, '[');
+		for (size_t i = 0; i < n->n; i++)
+			ttlog__cfg_fingerprint(n->vals[i], out);
+		ttlog__buf_putc(out, ']');
+		break;
+	}
+}
+
 static const char *const agent_only[] = {"http", "user", "shutdown_timeout",
 					 NULL};
 
@@ -222,6 +255,16 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 					 : TTLOG_QUEUE_DROP_OLDEST;
 	p->plugin_opts[p->n] = opts;
 	p->names[p->n] = c->name;
+	{
+		/* What makes this listener the same one after a reload. */
+		struct ttlog__buf fp = {0};
+		ttlog__buf_puts(&fp, pl->path);
+		ttlog__cfg_fingerprint(sec, &fp);
+		ttlog__buf_putc(&fp, 0);
+		p->fingerprints[p->n] = fp.oom ? NULL : (char *)fp.p;
+		if (fp.oom)
+			ttlog__buf_free(&fp);
+	}
 	c->name = NULL;
 	p->n++;
 	ttlog__options_free(&common_api, c);
@@ -334,8 +377,9 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 		p->plugins = calloc(ls->n, sizeof(*p->plugins));
 		p->plugin_opts = calloc(ls->n, sizeof(*p->plugin_opts));
 		p->names = calloc(ls->n, sizeof(*p->names));
+		p->fingerprints = calloc(ls->n, sizeof(*p->fingerprints));
 		if (!p->listeners || !p->plugins || !p->plugin_opts ||
-		    !p->names)
+		    !p->names || !p->fingerprints)
 			ttlog__diag_add(d, ls, "listeners", "out of memory");
 		else
 			for (size_t i = 0; i < ls->n; i++)
@@ -367,7 +411,9 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	for (size_t i = 0; i < p->n; i++) {
 		ttlog__plugin_unload(&p->plugins[i]);
 		free(p->names[i]);
+		free(p->fingerprints[i]);
 	}
+	free(p->fingerprints);
 	free(p->listeners);
 	free(p->plugins);
 	free(p->plugin_opts);

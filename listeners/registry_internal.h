@@ -76,6 +76,7 @@ struct ttlog__pipeline {
 	struct ttlog__plugin *plugins; /* n, loaded */
 	void **plugin_opts;	       /* n, from ttlog__options_apply */
 	char **names;		       /* n listener names */
+	char **fingerprints; /* n: plugin path + section, for reloads */
 	char *service;
 	char *plugin_dir;
 	/* ttlog-agent's part of the service section. */
@@ -84,6 +85,12 @@ struct ttlog__pipeline {
 	char *user;
 	uint64_t shutdown_timeout_ms;
 };
+
+struct ttlog__buf;
+/* Appends a canonical form of the subtree at n (after ${VAR} expansion):
+ * two sections with equal fingerprints configure the same thing. */
+void ttlog__cfg_fingerprint(const struct ttlog__cfg_node *n,
+			    struct ttlog__buf *out);
 
 /* Where plugins are looked for when service.plugin_dir is not set. */
 const char *ttlog__default_plugin_dir(void);

@@ -1,0 +1,118 @@
+/*
+ * agent_internal.h - the parts of ttlog-agent: inputs (sockets and stdin on
+ * the writer's libevent loop, feeding ttlog__ingest), the HTTP endpoint,
+ * and the agent state they report on.
+ *
+ * Threads: everything here runs on the library's writer thread (set up
+ * with ttlog__run_on_writer), except main(), which only handles signals
+ * and asks the writer to do things.
+ */
+#ifndef TTLOG_AGENT_INTERNAL_H
+#define TTLOG_AGENT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ttlog/listener.h>
+
+struct event_base;
+
+/* ---- inputs ---- */
+
+enum ttlog__input_type {
+	TTLOG__INPUT_SYSLOG = 0,
+	TTLOG__INPUT_JSONL = 1,
+	TTLOG__INPUT_STDIN = 2
+};
+
+/* One input, as ttlog.yaml describes it (the `inputs:` list). */
+struct ttlog__input_opts {
+	char *name;
+	int type; /* enum ttlog__input_type */
+	/* "tcp://127.0.0.1:5514", "udp://0.0.0.0:514", "unix:///run/x.sock";
+	 * unused for stdin. */
+	char *listen;
+	uint64_t max_message;	  /* bytes; longer is malformed */
+	int64_t max_connections;  /* stream inputs; more are refused */
+	uint64_t idle_timeout_ms; /* a silent connection is closed; 0 never */
+	uint64_t pause_backlog;	  /* stop reading while a listener holds
+				    * back more than this many bytes */
+};
+
+/* Counters of one input, read by the HTTP endpoint (writer thread). */
+struct ttlog__input_stats {
+	uint64_t events;      /* messages parsed and handed on */
+	uint64_t bytes;	      /* bytes read */
+	uint64_t malformed;   /* messages that did not parse (skipped) */
+	uint64_t dropped;     /* datagrams lost: no room, too large */
+	uint64_t connections; /* open now */
+	uint64_t accepted;    /* connections accepted since start */
+	uint64_t refused;     /* connections over max_connections */
+	uint64_t errors;      /* socket errors */
+	int paused;	      /* reading stopped by back-pressure now */
+};
+
+struct ttlog__input;
+
+/*
+ * Writer thread: opens the input (binds its socket, or reads stdin) on
+ * base; events go to ttlog__ingest() with `id` as their source id.
+ * @return 0, or a negative error with the reason in err ("tcp://...:
+ *         Address already in use").
+ */
+int ttlog__input_start(struct event_base *base,
+		       const struct ttlog__input_opts *o, uint32_t id,
+		       struct ttlog__input **out, char *err, size_t errlen);
+/* Writer thread: stops accepting, parses what is already buffered, closes
+ * everything and frees the input. */
+void ttlog__input_stop(struct ttlog__input *in);
+void ttlog__input_get_stats(const struct ttlog__input *in,
+			    struct ttlog__input_stats *out);
+/* The option table of the `inputs:` entries (name, type, listen, ...). */
+extern const struct ttlog_listener_api ttlog__input_table;
+
+/* ---- what the HTTP endpoint reports ---- */
+
+/* Times are CLOCK_REALTIME nanoseconds. */
+struct ttlog__agent_view {
+	const char *version;
+	const char *service;
+	uint64_t start_time_ns;
+	uint64_t reloads, reload_errors;
+	size_t ninputs;
+	const char *const *input_names;
+	const char *const *input_types; /* "syslog", "jsonl", "stdin" */
+	struct ttlog__input *const *inputs;
+	size_t nlisteners;
+	const char *const *listener_names;
+	/* A listener is failing while it drops batches with errors or holds
+	 * back a backlog; since when (0: fine). Kept by the agent. */
+	const uint64_t *listener_failing_since_ns;
+	uint64_t unhealthy_after_ms; /* service.http.unhealthy_after */
+};
+
+struct ttlog__http;
+
+/*
+ * Writer thread: serves GET /health and GET /metrics on `listen`
+ * ("127.0.0.1:2020"). view is borrowed and read at each request (the agent
+ * keeps it current).
+ */
+int ttlog__http_start(struct event_base *base, const char *listen,
+		      const struct ttlog__agent_view *view,
+		      struct ttlog__http **out, char *err, size_t errlen);
+void ttlog__http_stop(struct ttlog__http *h);
+/* Writer thread: points the endpoint at another view (after a reload). */
+void ttlog__http_set_view(struct ttlog__http *h,
+			  const struct ttlog__agent_view *view);
+
+struct ttlog__buf;
+/* The Prometheus text exposition and the health JSON, as pure functions
+ * over the view and ttlog_stats()/ttlog_listener_stats(), for tests.
+ * health returns the HTTP status (200 or 503). */
+int ttlog__metrics_render(const struct ttlog__agent_view *v,
+			  struct ttlog__buf *out);
+int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
+			 struct ttlog__buf *out);
+
+#endif /* TTLOG_AGENT_INTERNAL_H */

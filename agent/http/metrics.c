@@ -1,0 +1,434 @@
+/*
+ * metrics.c - what the agent's HTTP endpoint says: the Prometheus text
+ * exposition (format 0.0.4) of the library's and the agent's counters, and
+ * the health document. Both are pure functions of the view and of
+ * ttlog_stats()/ttlog_listener_stats(), so that tests can check them
+ * without a socket.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ttlog/ttlog.h>
+
+#include "agent_internal.h"
+#include "buf_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* Text helpers                                                         */
+/* ------------------------------------------------------------------ */
+
+static void putf(struct ttlog__buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void putf(struct ttlog__buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		ttlog__buf_put(b, tmp, (size_t)n);
+		return;
+	}
+	/* Only long formats (none today) pay for a second pass. */
+	if (ttlog__buf_reserve(b, (size_t)n + 1) != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * bytes there are not one. Both formats must be UTF-8, and names come from
+ * a configuration file nobody has validated for that, so bad bytes are
+ * replaced rather than passed on to break a scraper or a JSON parser.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* A Prometheus label value: backslash, double quote and line feed are
+ * the only escapes the format knows. */
+static void put_label_value(struct ttlog__buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+
+	while (n > 0) {
+		size_t k = utf8_len(p, n);
+
+		if (k == 0) {
+			ttlog__buf_puts(b, "\xef\xbf\xbd");
+			k = 1;
+		} else if (*p == '\\') {
+			ttlog__buf_puts(b, "\\\\");
+		} else if (*p == '"') {
+			ttlog__buf_puts(b, "\\\"");
+		} else if (*p == '\n') {
+			ttlog__buf_puts(b, "\\n");
+		} else {
+			ttlog__buf_put(b, p, k);
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+/* A JSON string with its quotes (RFC 8259). */
+static void put_json_string(struct ttlog__buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+
+	ttlog__buf_putc(b, '"');
+	while (n > 0) {
+		size_t k = utf8_len(p, n);
+
+		if (k == 0) {
+			ttlog__buf_puts(b, "\\ufffd");
+			k = 1;
+		} else if (*p == '"' || *p == '\\') {
+			ttlog__buf_putc(b, '\\');
+			ttlog__buf_putc(b, *p);
+		} else if (*p == '\n') {
+			ttlog__buf_puts(b, "\\n");
+		} else if (*p == '\r') {
+			ttlog__buf_puts(b, "\\r");
+		} else if (*p == '\t') {
+			ttlog__buf_puts(b, "\\t");
+		} else if (*p < 0x20) {
+			putf(b, "\\u%04x", *p);
+		} else {
+			ttlog__buf_put(b, p, k);
+		}
+		p += k;
+		n -= k;
+	}
+	ttlog__buf_putc(b, '"');
+}
+
+/* ------------------------------------------------------------------ */
+/* Prometheus exposition                                                */
+/* ------------------------------------------------------------------ */
+
+static void family(struct ttlog__buf *b, const char *name, const char *type,
+		   const char *help)
+{
+	putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(struct ttlog__buf *b, const char *name, uint64_t v)
+{
+	putf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+static void listener_sample(struct ttlog__buf *b, const char *name,
+			    const char *listener, const char *reason,
+			    uint64_t v)
+{
+	ttlog__buf_puts(b, name);
+	ttlog__buf_puts(b, "{listener=\"");
+	put_label_value(b, listener);
+	if (reason != NULL) {
+		ttlog__buf_puts(b, "\",reason=\"");
+		ttlog__buf_puts(b, reason);
+	}
+	putf(b, "\"} %" PRIu64 "\n", v);
+}
+
+static void input_sample(struct ttlog__buf *b, const char *name,
+			 const char *input, const char *type, uint64_t v)
+{
+	ttlog__buf_puts(b, name);
+	ttlog__buf_puts(b, "{input=\"");
+	put_label_value(b, input);
+	ttlog__buf_puts(b, "\",type=\"");
+	put_label_value(b, type);
+	putf(b, "\"} %" PRIu64 "\n", v);
+}
+
+/* Per-listener counters read once per scrape, so that every family shows
+ * the same listeners; `ok` is 0 for an index the library does not know
+ * (the view and the running configuration disagree during a reload). */
+struct lstats {
+	struct ttlog_listener_stats s;
+	int ok;
+};
+
+struct istats {
+	struct ttlog__input_stats s;
+	int ok;
+};
+
+#define LFAMILY(fam, type, help, field)                                        \
+	do {                                                                   \
+		family(out, fam, type, help);                                  \
+		for (size_t i = 0; i < v->nlisteners; i++)                     \
+			if (ls[i].ok)                                          \
+				listener_sample(out, fam,                      \
+						v->listener_names[i], NULL,    \
+						ls[i].s.field);                \
+	} while (0)
+
+#define IFAMILY(fam, type, help, field)                                        \
+	do {                                                                   \
+		family(out, fam, type, help);                                  \
+		for (size_t i = 0; i < v->ninputs; i++)                        \
+			if (is[i].ok)                                          \
+				input_sample(out, fam, v->input_names[i],      \
+					     v->input_types[i],                \
+					     (uint64_t)is[i].s.field);         \
+	} while (0)
+
+static void render_library(struct ttlog__buf *out)
+{
+	struct ttlog_stats st;
+
+	/* Not running still fills in the last run's counters, which is what
+	 * a scrape during a restart should see. */
+	memset(&st, 0, sizeof(st));
+	(void)ttlog_stats(&st);
+	family(out, "ttlog_events_produced_total", "counter",
+	       "Log calls that passed the level gate.");
+	sample(out, "ttlog_events_produced_total", st.produced);
+	family(out, "ttlog_events_ingested_total", "counter",
+	       "Events received by the agent's inputs.");
+	sample(out, "ttlog_events_ingested_total", st.ingested);
+	family(out, "ttlog_events_delivered_total", "counter",
+	       "Events handed to the listener stage.");
+	sample(out, "ttlog_events_delivered_total", st.delivered);
+	family(out, "ttlog_events_dropped_total", "counter",
+	       "Events dropped before the listeners, by reason.");
+	putf(out,
+	     "ttlog_events_dropped_total{reason=\"ring_full\"} %" PRIu64 "\n"
+	     "ttlog_events_dropped_total{reason=\"too_large\"} %" PRIu64 "\n"
+	     "ttlog_events_dropped_total{reason=\"no_memory\"} %" PRIu64 "\n",
+	     st.dropped_ring_full, st.dropped_too_large, st.dropped_no_memory);
+	family(out, "ttlog_events_truncated_total", "counter",
+	       "Events with a truncated string value.");
+	sample(out, "ttlog_events_truncated_total", st.truncated);
+	family(out, "ttlog_batches_total", "counter",
+	       "Batches built by the writer.");
+	sample(out, "ttlog_batches_total", st.batches);
+	family(out, "ttlog_ring_bytes_used", "gauge",
+	       "Bytes in the thread rings now.");
+	sample(out, "ttlog_ring_bytes_used", st.ring_bytes_used);
+	family(out, "ttlog_ring_bytes_capacity", "gauge",
+	       "Capacity of the thread rings now, in bytes.");
+	sample(out, "ttlog_ring_bytes_capacity", st.ring_bytes_total);
+	family(out, "ttlog_threads", "gauge", "Thread rings registered now.");
+	sample(out, "ttlog_threads", st.threads);
+}
+
+static void render_listeners(const struct ttlog__agent_view *v,
+			     const struct lstats *ls, struct ttlog__buf *out)
+{
+	const char *fam = "ttlog_listener_events_dropped_total";
+
+	LFAMILY("ttlog_listener_events_in_total", "counter",
+		"Events offered to the listener.", events_in);
+	LFAMILY("ttlog_listener_events_out_total", "counter",
+		"Events the listener accepted.", events_out);
+	family(out, fam, "counter", "Events the listener dropped, by reason.");
+	for (size_t i = 0; i < v->nlisteners; i++) {
+		if (!ls[i].ok)
+			continue;
+		listener_sample(out, fam, v->listener_names[i], "queue_full",
+				ls[i].s.dropped_queue_full);
+		listener_sample(out, fam, v->listener_names[i], "error",
+				ls[i].s.dropped_error);
+	}
+	LFAMILY("ttlog_listener_retries_total", "counter",
+		"Deliveries the listener answered with retry.", retries);
+	LFAMILY("ttlog_listener_queue_bytes", "gauge",
+		"Bytes the listener holds back now.", queue_bytes);
+	fam = "ttlog_listener_failing";
+	family(out, fam, "gauge",
+	       "1 while the listener drops batches or holds back a backlog.");
+	for (size_t i = 0; i < v->nlisteners; i++)
+		if (ls[i].ok)
+			listener_sample(
+				out, fam, v->listener_names[i], NULL,
+				v->listener_failing_since_ns != NULL &&
+					v->listener_failing_since_ns[i] != 0);
+}
+
+static void render_inputs(const struct ttlog__agent_view *v,
+			  const struct istats *is, struct ttlog__buf *out)
+{
+	IFAMILY("ttlog_input_events_total", "counter",
+		"Messages parsed and handed on.", events);
+	IFAMILY("ttlog_input_bytes_total", "counter", "Bytes read.", bytes);
+	IFAMILY("ttlog_input_malformed_total", "counter",
+		"Messages that did not parse.", malformed);
+	IFAMILY("ttlog_input_dropped_total", "counter",
+		"Datagrams lost: no room or too large.", dropped);
+	IFAMILY("ttlog_input_connections", "gauge", "Connections open now.",
+		connections);
+	IFAMILY("ttlog_input_connections_accepted_total", "counter",
+		"Connections accepted.", accepted);
+	IFAMILY("ttlog_input_connections_refused_total", "counter",
+		"Connections refused over max_connections.", refused);
+	IFAMILY("ttlog_input_errors_total", "counter", "Socket errors.",
+		errors);
+	IFAMILY("ttlog_input_paused", "gauge",
+		"1 while reading is stopped by back-pressure.", paused != 0);
+}
+
+static void render_agent(const struct ttlog__agent_view *v,
+			 struct ttlog__buf *out)
+{
+	family(out, "ttlog_agent_reloads_total", "counter",
+	       "Configuration reloads applied.");
+	sample(out, "ttlog_agent_reloads_total", v->reloads);
+	family(out, "ttlog_agent_reload_errors_total", "counter",
+	       "Configuration reloads refused.");
+	sample(out, "ttlog_agent_reload_errors_total", v->reload_errors);
+	family(out, "ttlog_agent_start_time_seconds", "gauge",
+	       "Start time of the agent since the Unix epoch, in seconds.");
+	putf(out, "ttlog_agent_start_time_seconds %" PRIu64 ".%09" PRIu64 "\n",
+	     v->start_time_ns / 1000000000u, v->start_time_ns % 1000000000u);
+	family(out, "ttlog_build_info", "gauge",
+	       "Version and service of the agent; always 1.");
+	ttlog__buf_puts(out, "ttlog_build_info{version=\"");
+	put_label_value(out, v->version);
+	ttlog__buf_puts(out, "\",service=\"");
+	put_label_value(out, v->service);
+	ttlog__buf_puts(out, "\"} 1\n");
+}
+
+int ttlog__metrics_render(const struct ttlog__agent_view *v,
+			  struct ttlog__buf *out)
+{
+	struct lstats *ls;
+	struct istats *is;
+
+	if (v == NULL || out == NULL)
+		return TTLOG_EINVAL;
+	ls = calloc(v->nlisteners + 1, sizeof(*ls));
+	is = calloc(v->ninputs + 1, sizeof(*is));
+	if (ls == NULL || is == NULL) {
+		free(ls);
+		free(is);
+		return TTLOG_ENOMEM;
+	}
+	for (size_t i = 0; i < v->nlisteners; i++)
+		ls[i].ok = ttlog_listener_stats(i, &ls[i].s) == 0;
+	for (size_t i = 0; i < v->ninputs; i++) {
+		if (v->inputs[i] == NULL)
+			continue;
+		ttlog__input_get_stats(v->inputs[i], &is[i].s);
+		is[i].ok = 1;
+	}
+	render_library(out);
+	render_listeners(v, ls, out);
+	render_inputs(v, is, out);
+	render_agent(v, out);
+	free(ls);
+	free(is);
+	return out->oom ? TTLOG_ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Health                                                               */
+/* ------------------------------------------------------------------ */
+
+static uint64_t since_s(uint64_t now_ns, uint64_t then_ns)
+{
+	/* A clock stepped back reads as "just now", not as 584 years. */
+	return now_ns > then_ns ? (now_ns - then_ns) / 1000000000u : 0;
+}
+
+int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
+			 struct ttlog__buf *out)
+{
+	uint64_t limit_ns;
+	int unhealthy = 0;
+
+	if (v == NULL || out == NULL)
+		return 500;
+	limit_ns = v->unhealthy_after_ms * 1000000u;
+	for (size_t i = 0; i < v->nlisteners; i++) {
+		uint64_t t = v->listener_failing_since_ns
+				     ? v->listener_failing_since_ns[i]
+				     : 0;
+		if (t != 0 && now_ns > t && now_ns - t > limit_ns)
+			unhealthy = 1;
+	}
+	ttlog__buf_puts(out, "{\"status\":");
+	ttlog__buf_puts(out, unhealthy ? "\"failing\"" : "\"ok\"");
+	ttlog__buf_puts(out, ",\"service\":");
+	put_json_string(out, v->service);
+	putf(out, ",\"uptime_s\":%" PRIu64 ",\"inputs\":[",
+	     since_s(now_ns, v->start_time_ns));
+	for (size_t i = 0; i < v->ninputs; i++) {
+		struct ttlog__input_stats s;
+
+		memset(&s, 0, sizeof(s));
+		if (v->inputs[i] != NULL)
+			ttlog__input_get_stats(v->inputs[i], &s);
+		ttlog__buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		put_json_string(out, v->input_names[i]);
+		ttlog__buf_puts(out, ",\"type\":");
+		put_json_string(out, v->input_types[i]);
+		putf(out, ",\"connections\":%" PRIu64 ",\"paused\":%s}",
+		     s.connections, s.paused ? "true" : "false");
+	}
+	ttlog__buf_puts(out, "],\"listeners\":[");
+	for (size_t i = 0; i < v->nlisteners; i++) {
+		uint64_t t = v->listener_failing_since_ns
+				     ? v->listener_failing_since_ns[i]
+				     : 0;
+
+		/* A listener reads "failing" from its first failure on; the
+		 * whole agent only once that lasted unhealthy_after. */
+		ttlog__buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		put_json_string(out, v->listener_names[i]);
+		putf(out, ",\"state\":\"%s\",\"failing_for_s\":%" PRIu64 "}",
+		     t ? "failing" : "ok", t ? since_s(now_ns, t) : 0);
+	}
+	ttlog__buf_puts(out, "]}\n");
+	if (out->oom)
+		return 500;
+	return unhealthy ? 503 : 200;
+}

@@ -1,0 +1,466 @@
+/*
+ * input.c - an agent input: its option table, parsing its `listen`
+ * address, binding it, and turning each message into an ingested event.
+ * The connections themselves are in input_stream.c and input_dgram.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ttlog/ttlog.h>
+
+#include "input_internal.h"
+#include "lib_internal.h"
+#include "parse_internal.h"
+
+#define OPT(field) offsetof(struct ttlog__input_opts, field)
+
+static const struct ttlog_option_spec input_options[] = {
+	{TTLOG_OPTION_STRING, "name", NULL, OPT(name),
+	 "name of the input, in metrics and messages", NULL,
+	 TTLOG_OPTION_REQUIRED},
+	{TTLOG_OPTION_ENUM, "type", NULL, OPT(type),
+	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
+	 "object per line) or stdin (one event per line)",
+	 "syslog|jsonl|stdin", TTLOG_OPTION_REQUIRED},
+	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
+	 "tcp://HOST:PORT, udp://HOST:PORT (syslog only) or "
+	 "unix:///absolute/path; required for syslog and jsonl",
+	 NULL, 0},
+	{TTLOG_OPTION_SIZE, "max_message", "64KiB", OPT(max_message),
+	 "largest message accepted; a longer one is malformed", NULL, 0},
+	{TTLOG_OPTION_INT, "max_connections", "1024", OPT(max_connections),
+	 "open connections at most; more are refused", NULL, 0},
+	{TTLOG_OPTION_DURATION, "idle_timeout", "5m", OPT(idle_timeout_ms),
+	 "a connection silent this long is closed (0: never)", NULL, 0},
+	{TTLOG_OPTION_SIZE, "pause_backlog", "32MiB", OPT(pause_backlog),
+	 "stop reading stream connections while a listener holds back more "
+	 "than this (0: never)",
+	 NULL, 0},
+	{0},
+};
+
+const struct ttlog_listener_api ttlog__input_table = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "input",
+	.description = "an input of ttlog-agent (an entry of `inputs:`)",
+	.options = input_options,
+	.options_size = sizeof(struct ttlog__input_opts),
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ttlog__input_warn(struct ttlog__input *in, const char *peer,
+		       const char *why)
+{
+	uint64_t now = now_ns();
+
+	/* A sender that keeps breaking its framing must not turn the
+	 * agent's own log into a flood: one event a second, with the count
+	 * of those left out since the last one. */
+	if (in->warned && now - in->last_warn_ns < 1000000000u) {
+		in->suppressed++;
+		return;
+	}
+	TTLOG_WARN("input closed a connection",
+		   TTLOG_KV("input", (const char *)in->name),
+		   TTLOG_KV("peer", peer), TTLOG_KV("reason", why),
+		   TTLOG_KV("suppressed", in->suppressed));
+	in->warned = 1;
+	in->last_warn_ns = now;
+	in->suppressed = 0;
+}
+
+void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
+{
+	struct ttlog__in_event ev;
+	int rc;
+
+	switch (in->type) {
+	case TTLOG__INPUT_SYSLOG:
+		rc = ttlog__syslog_parse(msg, len, &ev, &in->scratch, NULL, 0);
+		break;
+	case TTLOG__INPUT_JSONL:
+		rc = ttlog__jsonl_parse(msg, len, &ev, &in->scratch, NULL, 0);
+		break;
+	default:
+		memset(&ev, 0, offsetof(struct ttlog__in_event, fields));
+		ev.level = TTLOG_LEVEL_INFO;
+		ev.msg = msg;
+		ev.msg_len = len;
+		ev.source = "stdin";
+		rc = 0;
+		break;
+	}
+	if (rc != 0) {
+		in->st.malformed++;
+		return;
+	}
+	/* ttlog__ingest() fails only without memory; the library counts
+	 * that too (dropped_no_memory). */
+	if (ttlog__ingest(&ev, in->id) != 0) {
+		in->st.dropped++;
+		return;
+	}
+	in->st.events++;
+}
+
+/* ---- the listen address ---- */
+
+enum scheme { SCHEME_TCP, SCHEME_UDP, SCHEME_UNIX };
+
+struct addr {
+	enum scheme scheme;
+	char host[256];
+	char port[8];
+	int numeric; /* [IPv6]: no name lookup */
+	const char *path;
+};
+
+static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
+{
+	const char *rest, *colon, *host;
+	size_t hlen, plen;
+
+	memset(a, 0, sizeof(*a));
+	if (strncmp(s, "tcp://", 6) == 0) {
+		a->scheme = SCHEME_TCP;
+		rest = s + 6;
+	} else if (strncmp(s, "udp://", 6) == 0) {
+		a->scheme = SCHEME_UDP;
+		rest = s + 6;
+	} else if (strncmp(s, "unix://", 7) == 0) {
+		a->scheme = SCHEME_UNIX;
+		a->path = s + 7;
+		if (a->path[0] != '/') {
+			ttlog__in_err(err, errlen,
+				      "%s: a unix socket needs an absolute "
+				      "path (unix:///run/ttlog.sock)",
+				      s);
+			return -1;
+		}
+		if (strlen(a->path) >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			ttlog__in_err(
+				err, errlen,
+				"%s: path too long for a unix socket "
+				"(at most %zu bytes)",
+				s,
+				sizeof(((struct sockaddr_un *)0)->sun_path) -
+					1);
+			return -1;
+		}
+		return 0;
+	} else {
+		ttlog__in_err(err, errlen,
+			      "%s: expected tcp://HOST:PORT, udp://HOST:PORT "
+			      "or unix:///path",
+			      s);
+		return -1;
+	}
+	if (rest[0] == '[') {
+		const char *close = strchr(rest, ']');
+		if (close == NULL || close[1] != ':') {
+			ttlog__in_err(err, errlen,
+				      "%s: expected [IPv6]:PORT after the "
+				      "scheme",
+				      s);
+			return -1;
+		}
+		host = rest + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+		a->numeric = 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (colon == NULL) {
+			ttlog__in_err(err, errlen, "%s: missing :PORT", s);
+			return -1;
+		}
+		host = rest;
+		hlen = (size_t)(colon - rest);
+		if (memchr(host, ':', hlen) != NULL) {
+			ttlog__in_err(err, errlen,
+				      "%s: write an IPv6 address in brackets "
+				      "([::1]:PORT)",
+				      s);
+			return -1;
+		}
+	}
+	plen = strlen(colon + 1);
+	if (hlen == 0 || hlen >= sizeof(a->host)) {
+		ttlog__in_err(err, errlen, "%s: missing or too long HOST", s);
+		return -1;
+	}
+	if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") != plen ||
+	    atoi(colon + 1) > 65535) {
+		ttlog__in_err(err, errlen,
+			      "%s: PORT must be a number from 0 to 65535", s);
+		return -1;
+	}
+	memcpy(a->host, host, hlen);
+	memcpy(a->port, colon + 1, plen + 1);
+	return 0;
+}
+
+/* Binds (and for TCP listens on) the first address HOST resolves to that
+ * accepts it. Returns the socket, or -1 with err filled. */
+static int bind_inet(const char *where, const struct addr *a, char *err,
+		     size_t errlen)
+{
+	int type = a->scheme == SCHEME_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, rc, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = type;
+	hints.ai_flags =
+		AI_PASSIVE | AI_NUMERICSERV | (a->numeric ? AI_NUMERICHOST : 0);
+	rc = getaddrinfo(a->host, a->port, &hints, &res);
+	if (rc != 0) {
+		ttlog__in_err(err, errlen, "%s: cannot resolve %s: %s", where,
+			      a->host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		int one = 1;
+		fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		/* A restarted agent must rebind at once, past TIME_WAIT. */
+		if (type == SOCK_STREAM)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				   sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    (type != SOCK_STREAM || listen(fd, SOMAXCONN) == 0))
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		ttlog__in_err(err, errlen, "%s: %s", where, strerror(saved));
+	return fd;
+}
+
+static int bind_unix(struct ttlog__input *in, const char *path, char *err,
+		     size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			ttlog__in_err(err, errlen,
+				      "%s: exists and is not a socket; not "
+				      "removing it",
+				      in->listen);
+			return -1;
+		}
+		/* A socket file someone still listens on is not stale. */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			ttlog__in_err(err, errlen,
+				      "%s: %s (another process listens there)",
+				      in->listen, strerror(EADDRINUSE));
+			return -1;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			ttlog__in_err(err, errlen,
+				      "%s: cannot remove the stale socket: %s",
+				      in->listen, strerror(errno));
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		ttlog__in_err(err, errlen, "%s: %s", in->listen,
+			      strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* Remember which file is ours: at stop it is removed only if it is
+	 * still the one we made. */
+	in->unix_path = strdup(path);
+	if (in->unix_path == NULL || lstat(path, &st) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		ttlog__in_err(err, errlen, "%s: %s", in->listen,
+			      strerror(in->unix_path ? errno : ENOMEM));
+		close(fd);
+		return -1;
+	}
+	in->unix_dev = st.st_dev;
+	in->unix_ino = st.st_ino;
+	return fd;
+}
+
+static const char *type_name(int type)
+{
+	return type == TTLOG__INPUT_SYSLOG  ? "syslog"
+	       : type == TTLOG__INPUT_JSONL ? "jsonl"
+					    : "stdin";
+}
+
+static int check_opts(const struct ttlog__input_opts *o, char *err,
+		      size_t errlen)
+{
+	if (o->name == NULL || o->name[0] == '\0') {
+		ttlog__in_err(err, errlen, "an input needs a name");
+		return -1;
+	}
+	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_STDIN) {
+		ttlog__in_err(err, errlen, "input %s: unknown type %d", o->name,
+			      o->type);
+		return -1;
+	}
+	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
+		ttlog__in_err(err, errlen,
+			      "input %s: type %s needs `listen` "
+			      "(tcp://HOST:PORT, udp://HOST:PORT or "
+			      "unix:///path)",
+			      o->name, type_name(o->type));
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
+		ttlog__in_err(err, errlen,
+			      "input %s: type stdin reads standard input; "
+			      "remove `listen`",
+			      o->name);
+		return -1;
+	}
+	/* The stream buffer holds up to twice max_message in an int-sized
+	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
+	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
+		ttlog__in_err(err, errlen,
+			      "input %s: max_message must be from 1 byte to "
+			      "256MiB",
+			      o->name);
+		return -1;
+	}
+	return 0;
+}
+
+int ttlog__input_start(struct event_base *base,
+		       const struct ttlog__input_opts *o, uint32_t id,
+		       struct ttlog__input **out, char *err, size_t errlen)
+{
+	struct ttlog__input *in;
+	struct addr a;
+	int fd, rc;
+
+	*out = NULL;
+	if (check_opts(o, err, errlen) != 0)
+		return TTLOG_EINVAL;
+	in = calloc(1, sizeof(*in));
+	if (in == NULL) {
+		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		return TTLOG_ENOMEM;
+	}
+	in->base = base;
+	in->type = o->type;
+	in->max_message = (size_t)o->max_message;
+	in->max_connections = o->max_connections;
+	in->idle_timeout_ms = o->idle_timeout_ms;
+	in->pause_backlog = o->pause_backlog;
+	in->id = id;
+	in->ufd = -1;
+	in->stdin_flags = -1;
+	in->name = strdup(o->name);
+	in->listen = o->listen ? strdup(o->listen) : NULL;
+	if (in->name == NULL || (o->listen != NULL && in->listen == NULL)) {
+		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		ttlog__input_stop(in);
+		return TTLOG_ENOMEM;
+	}
+	if (in->type == TTLOG__INPUT_STDIN) {
+		rc = ttlog__input_stdin_start(in, err, errlen);
+		goto done;
+	}
+	if (parse_listen(in->listen, &a, err, errlen) != 0) {
+		ttlog__input_stop(in);
+		return TTLOG_EINVAL;
+	}
+	if (a.scheme == SCHEME_UDP && in->type != TTLOG__INPUT_SYSLOG) {
+		ttlog__in_err(err, errlen,
+			      "%s: input %s: jsonl needs a stream (tcp:// or "
+			      "unix://); a line cut into datagrams cannot be "
+			      "put back together",
+			      in->listen, in->name);
+		ttlog__input_stop(in);
+		return TTLOG_EINVAL;
+	}
+	if (a.scheme == SCHEME_UNIX)
+		fd = bind_unix(in, a.path, err, errlen);
+	else
+		fd = bind_inet(in->listen, &a, err, errlen);
+	if (fd < 0) {
+		ttlog__input_stop(in);
+		return TTLOG_EINVAL;
+	}
+	if (a.scheme == SCHEME_UDP)
+		rc = ttlog__input_dgram_start(in, fd, err, errlen);
+	else
+		rc = ttlog__input_stream_start(in, fd, err, errlen);
+done:
+	if (rc != 0) {
+		ttlog__input_stop(in);
+		return rc;
+	}
+	*out = in;
+	return 0;
+}
+
+void ttlog__input_stop(struct ttlog__input *in)
+{
+	struct stat st;
+
+	if (in == NULL)
+		return;
+	ttlog__input_stream_stop(in);
+	ttlog__input_dgram_stop(in);
+	if (in->unix_path != NULL) {
+		if (lstat(in->unix_path, &st) == 0 &&
+		    st.st_dev == in->unix_dev && st.st_ino == in->unix_ino)
+			unlink(in->unix_path);
+		free(in->unix_path);
+	}
+	ttlog__scratch_destroy(&in->scratch);
+	free(in->name);
+	free(in->listen);
+	free(in);
+}
+
+void ttlog__input_get_stats(const struct ttlog__input *in,
+			    struct ttlog__input_stats *out)
+{
+	*out = in->st;
+}

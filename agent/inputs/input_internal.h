@@ -1,0 +1,87 @@
+/*
+ * input_internal.h - the state of one agent input, shared by its files:
+ * input.c (options, start and stop, message handling), input_stream.c
+ * (TCP, unix and stdin connections, framing, back-pressure) and
+ * input_dgram.c (UDP). Everything runs on the writer thread.
+ */
+#ifndef TTLOG_INPUT_INTERNAL_H
+#define TTLOG_INPUT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent_internal.h"
+#include "ingest_internal.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct event;
+
+/* One stream connection (a TCP or unix peer, or stdin). */
+struct ttlog__input_conn {
+	struct ttlog__input *in;
+	struct bufferevent *bev;
+	struct ttlog__input_conn *prev, *next;
+	/* Bytes left in the input buffer after the last parse, so that
+	 * stats.bytes counts each byte once. */
+	size_t kept;
+	/* stdin only: skipping the rest of a line over max_message. */
+	int discard;
+	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix", "stdin" */
+};
+
+struct ttlog__input {
+	struct event_base *base;
+	char *name;   /* owned copies of the options' strings */
+	char *listen; /* NULL for stdin */
+	int type;     /* enum ttlog__input_type */
+	size_t max_message;
+	int64_t max_connections; /* <= 0: no limit */
+	uint64_t idle_timeout_ms;
+	uint64_t pause_backlog; /* 0: never pause */
+	uint32_t id;
+
+	struct evconnlistener *lis; /* stream inputs */
+	struct ttlog__input_conn *conns;
+	struct event *resume; /* back-pressure timer */
+
+	int ufd;	   /* UDP socket, or -1 */
+	struct event *uev; /* its read event */
+	char *dgram;	   /* receive buffer, max_message + 1 bytes */
+
+	char *unix_path; /* the socket file we created, unlinked at stop */
+	dev_t unix_dev;
+	ino_t unix_ino;
+
+	int stdin_flags; /* fd 0's file status flags before we changed them */
+
+	struct ttlog__scratch scratch; /* reused by every parse */
+	struct ttlog__input_stats st;
+
+	uint64_t last_warn_ns; /* rate limit of the warnings we log */
+	uint64_t suppressed;
+	int warned;
+};
+
+/* input.c: parses one message and hands it to ttlog__ingest(), counting
+ * it; msg is borrowed for the call. */
+void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
+/* input.c: logs "input closed a connection" (peer, reason) through the
+ * library, at most once a second per input; the rest are counted and
+ * reported with the next one as "suppressed". */
+void ttlog__input_warn(struct ttlog__input *in, const char *peer,
+		       const char *why);
+
+/* input_stream.c */
+int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
+			      size_t errlen);
+int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen);
+void ttlog__input_stream_stop(struct ttlog__input *in);
+
+/* input_dgram.c */
+int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
+			     size_t errlen);
+void ttlog__input_dgram_stop(struct ttlog__input *in);
+
+#endif /* TTLOG_INPUT_INTERNAL_H */

@@ -1,0 +1,495 @@
+/*
+ * input_stream.c - stream inputs: TCP and unix connections accepted with
+ * an evconnlistener, and standard input, each a bufferevent. Messages are
+ * cut off the stream (RFC 6587 for syslog, lines for jsonl and stdin),
+ * parsed and ingested; reading stops while the listeners push back.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <ttlog/ttlog.h>
+
+#include "input_internal.h"
+#include "lib_internal.h"
+#include "parse_internal.h"
+
+/* How often a paused input looks at the backlog again. */
+#define RESUME_CHECK_US 10000
+/* At stop, the most bytes still read from one connection's socket, so that
+ * a sender that never stops cannot hold the stop up. */
+#define STOP_READ_MAX ((size_t)16 << 20)
+
+static void conn_free(struct ttlog__input_conn *c)
+{
+	struct ttlog__input *in = c->in;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		in->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	bufferevent_free(c->bev);
+	in->st.connections--;
+	free(c);
+}
+
+static int all_space(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* One line of a jsonl or stdin stream, without its LF. */
+static void line(struct ttlog__input *in, const char *p, size_t n)
+{
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	/* Blank lines separate nothing and are no message. */
+	if (in->type == TTLOG__INPUT_JSONL && all_space(p, n))
+		return;
+	if (in->type == TTLOG__INPUT_STDIN && n == 0)
+		return;
+	ttlog__input_message(in, p, n);
+}
+
+/*
+ * Parses every complete message in the connection's input buffer and
+ * drops it from there. At end of stream (eof) the unterminated rest is a
+ * message too. Returns 0, or -1 when the framing is broken, with the
+ * reason in why: the stream cannot be resynchronised.
+ */
+static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
+			size_t whylen)
+{
+	struct ttlog__input *in = c->in;
+	struct evbuffer *b = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(b), off = 0, max = in->max_message;
+	const char *p;
+	int rc = 0;
+
+	in->st.bytes += len - c->kept;
+	if (len == 0) {
+		c->kept = 0;
+		return 0;
+	}
+	/* The watermark keeps the buffer within 2 * max_message: making it
+	 * contiguous is cheap and lets the framer see whole messages. */
+	p = (const char *)evbuffer_pullup(b, -1);
+	while (off < len) {
+		const char *m, *lf;
+		size_t mlen, used;
+		int r;
+
+		if (in->type == TTLOG__INPUT_SYSLOG) {
+			r = ttlog__syslog_frame(p + off, len - off, max, &m,
+						&mlen, &used, why, whylen);
+			if (r < 0) {
+				rc = -1;
+				break;
+			}
+			off += used;
+			if (r == 0) {
+				/* A final message without its LF. */
+				if (eof && off < len && p[off] == '<') {
+					ttlog__input_message(in, p + off,
+							     len - off);
+					off = len;
+				}
+				break;
+			}
+			ttlog__input_message(in, m, mlen);
+			continue;
+		}
+		lf = memchr(p + off, '\n', len - off);
+		mlen = lf != NULL ? (size_t)(lf - (p + off)) : len - off;
+		if (c->discard) {
+			/* stdin: the tail of a line that was too long. */
+			off += lf != NULL ? mlen + 1 : mlen;
+			c->discard = lf == NULL;
+			continue;
+		}
+		if (mlen > max) {
+			if (in->type == TTLOG__INPUT_STDIN) {
+				/* Standard input cannot be reopened: skip
+				 * the line instead of closing it. */
+				in->st.malformed++;
+				off += lf != NULL ? mlen + 1 : mlen;
+				c->discard = lf == NULL;
+				continue;
+			}
+			ttlog__in_err(why, whylen,
+				      "a line longer than max_message (%zu "
+				      "bytes)",
+				      max);
+			rc = -1;
+			break;
+		}
+		if (lf == NULL) {
+			if (eof) {
+				line(in, p + off, mlen);
+				off = len;
+			}
+			break;
+		}
+		line(in, p + off, mlen);
+		off += mlen + 1;
+	}
+	/* A broken frame is a malformed message too; the caller closes. */
+	if (rc < 0)
+		in->st.malformed++;
+	if (rc == 0 && eof && off < len) {
+		/* A partial octet-counted message the peer never finished. */
+		in->st.malformed++;
+		off = len;
+	}
+	evbuffer_drain(b, off);
+	c->kept = len - off;
+	return rc;
+}
+
+static void resume_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__input *in = arg;
+	struct timeval tv = {0, RESUME_CHECK_US};
+	(void)fd;
+	(void)what;
+
+	/* Half the threshold, so that reading does not flap on and off
+	 * around it with every batch. */
+	if (ttlog__backlog() >= in->pause_backlog / 2) {
+		evtimer_add(in->resume, &tv);
+		return;
+	}
+	in->st.paused = 0;
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* After each read: stop reading every connection of this input while a
+ * listener holds back more than pause_backlog. TCP senders then feel it
+ * through their socket buffers filling up. */
+static void check_backlog(struct ttlog__input *in)
+{
+	struct timeval tv = {0, RESUME_CHECK_US};
+
+	if (in->st.paused || in->pause_backlog == 0 || in->resume == NULL ||
+	    ttlog__backlog() <= in->pause_backlog)
+		return;
+	in->st.paused = 1;
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+		bufferevent_disable(c->bev, EV_READ);
+	evtimer_add(in->resume, &tv);
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct ttlog__input_conn *c = arg;
+	struct ttlog__input *in = c->in;
+	char why[256];
+	(void)bev;
+
+	if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
+		ttlog__input_warn(in, c->peer, why);
+		conn_free(c);
+	}
+	check_backlog(in);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ttlog__input_conn *c = arg;
+	struct ttlog__input *in = c->in;
+	char why[256];
+	(void)bev;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		snprintf(why, sizeof(why), "idle for %llu ms (idle_timeout)",
+			 (unsigned long long)in->idle_timeout_ms);
+		ttlog__input_warn(in, c->peer, why);
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		in->st.errors++;
+		snprintf(why, sizeof(why), "%s",
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		ttlog__input_warn(in, c->peer, why);
+		parse_buffer(c, 1, why, sizeof(why));
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* The peer is done: what it sent last counts, even without
+		 * its line end. */
+		if (parse_buffer(c, 1, why, sizeof(why)) != 0)
+			ttlog__input_warn(in, c->peer, why);
+		/* Standard input just ends here; whether the agent exits
+		 * then is the agent's decision (it sees connections 0). */
+		conn_free(c);
+		check_backlog(in);
+	}
+}
+
+static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
+					  evutil_socket_t fd, int options)
+{
+	struct ttlog__input_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->bev = bufferevent_socket_new(in->base, fd, options);
+	if (c->bev == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->in = in;
+	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	/* Bounded memory: the framers consume or fail within max_message
+	 * (plus an octet count), so a high mark of twice that never stalls
+	 * a connection and never lets a sender grow the buffer further. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * in->max_message);
+	/* Standard input may rightly be quiet for hours. */
+	if (in->idle_timeout_ms > 0 && in->type != TTLOG__INPUT_STDIN) {
+		struct timeval tv = {(time_t)(in->idle_timeout_ms / 1000),
+				     (suseconds_t)(in->idle_timeout_ms % 1000) *
+					     1000};
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	c->next = in->conns;
+	if (in->conns != NULL)
+		in->conns->prev = c;
+	in->conns = c;
+	in->st.connections++;
+	if (!in->st.paused)
+		bufferevent_enable(c->bev, EV_READ);
+	return c;
+}
+
+static void peer_name(const struct sockaddr *sa, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(out, n, "%s:%u", host, ntohs(s4->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(out, n, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		snprintf(out, n, "unix");
+	}
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct ttlog__input *in = arg;
+	struct ttlog__input_conn *c;
+	char peer[80];
+	(void)l;
+	(void)salen;
+
+	peer_name(sa, peer, sizeof(peer));
+	if (in->max_connections > 0 &&
+	    in->st.connections >= (uint64_t)in->max_connections) {
+		/* Accepting and closing at once tells the sender now, rather
+		 * than leaving it in the kernel's backlog until it times
+		 * out. */
+		close(fd);
+		in->st.refused++;
+		ttlog__input_warn(in, peer,
+				  "too many connections (max_connections)");
+		return;
+	}
+	c = conn_new(in, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c == NULL) {
+		close(fd);
+		in->st.errors++;
+		ttlog__input_warn(in, peer, "out of memory");
+		return;
+	}
+	memcpy(c->peer, peer, sizeof(c->peer));
+	in->st.accepted++;
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct ttlog__input *in = arg;
+	(void)l;
+
+	/* Out of descriptors and the like: the listener stays, the next
+	 * connection may succeed. */
+	in->st.errors++;
+	ttlog__input_warn(in, "-",
+			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static int resume_timer(struct ttlog__input *in, char *err, size_t errlen)
+{
+	in->resume = evtimer_new(in->base, resume_check, in);
+	if (in->resume == NULL) {
+		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		return TTLOG_ENOMEM;
+	}
+	return 0;
+}
+
+int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
+			      size_t errlen)
+{
+	in->lis = evconnlistener_new(in->base, on_accept, in,
+				     LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+					     LEV_OPT_CLOSE_ON_EXEC,
+				     0, fd);
+	if (in->lis == NULL) {
+		close(fd);
+		ttlog__in_err(err, errlen, "%s: cannot listen", in->listen);
+		return TTLOG_ENOMEM;
+	}
+	evconnlistener_set_error_cb(in->lis, on_accept_error);
+	return resume_timer(in, err, errlen);
+}
+
+int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen)
+{
+	struct ttlog__input_conn *c;
+	struct stat st;
+	int flags;
+
+	if (fstat(0, &st) != 0) {
+		ttlog__in_err(err, errlen, "input %s: standard input: %s",
+			      in->name, strerror(errno));
+		return TTLOG_EINVAL;
+	}
+	/* epoll cannot wait on a regular file (EPERM): `agent < file` is
+	 * not supported, a pipe is (`cat file | agent`). */
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		ttlog__in_err(err, errlen,
+			      "input %s: standard input is a file; pipe it in "
+			      "instead (cat FILE | ttlog-agent ...)",
+			      in->name);
+		return TTLOG_EINVAL;
+	}
+	flags = fcntl(0, F_GETFL);
+	if (flags < 0 || fcntl(0, F_SETFL, flags | O_NONBLOCK) != 0) {
+		ttlog__in_err(err, errlen, "input %s: standard input: %s",
+			      in->name, strerror(errno));
+		return TTLOG_EINVAL;
+	}
+	in->stdin_flags = flags;
+	if (resume_timer(in, err, errlen) != 0)
+		return TTLOG_ENOMEM;
+	/* Not BEV_OPT_CLOSE_ON_FREE: fd 0 stays open, so that it is never
+	 * reused by a socket that something then takes for stdin. */
+	c = conn_new(in, 0, 0);
+	if (c == NULL) {
+		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		return TTLOG_ENOMEM;
+	}
+	snprintf(c->peer, sizeof(c->peer), "stdin");
+	in->st.accepted++;
+	return 0;
+}
+
+/* How long stop waits for more from a sender: a connection is read until
+ * its end (EOF), or until it has been quiet for STOP_QUIET_MS, all within
+ * STOP_TOTAL_MS for every connection together. Bytes a client already
+ * sent may still be in flight on the wire when SIGTERM comes; they are
+ * part of what was sent before the stop. */
+#define STOP_QUIET_MS 100
+#define STOP_TOTAL_MS 2000
+
+static int64_t ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* At stop: reads what the socket holds and what is still arriving (see
+ * above), and parses the complete messages. */
+static void conn_finish(struct ttlog__input_conn *c,
+			const struct timespec *deadline)
+{
+	struct ttlog__input *in = c->in;
+	struct evbuffer *b = bufferevent_get_input(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	size_t total = 0;
+	char why[256];
+
+	if (c->discard)
+		return;
+	/* A socket bufferevent freezes the end of its input buffer against
+	 * writers other than itself; it is freed right after this. */
+	evbuffer_unfreeze(b, 0);
+	for (;;) {
+		size_t room;
+		int n;
+
+		if (parse_buffer(c, 0, why, sizeof(why)) != 0)
+			return;
+		room = 2 * in->max_message - evbuffer_get_length(b);
+		if (fd < 0 || total >= STOP_READ_MAX || room == 0)
+			return;
+		n = evbuffer_read(b, fd, (int)room);
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		if (n == 0 ||
+		    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return; /* the end, or an error */
+		int64_t left = ms_left(deadline);
+		struct pollfd p = {fd, POLLIN, 0};
+		if (left <= 0 ||
+		    poll(&p, 1,
+			 (int)(left < STOP_QUIET_MS ? left : STOP_QUIET_MS)) <=
+			    0)
+			return; /* quiet, or out of time */
+	}
+}
+
+void ttlog__input_stream_stop(struct ttlog__input *in)
+{
+	if (in->lis != NULL) {
+		evconnlistener_free(in->lis);
+		in->lis = NULL;
+	}
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += STOP_TOTAL_MS / 1000;
+	while (in->conns != NULL) {
+		conn_finish(in->conns, &deadline);
+		conn_free(in->conns);
+	}
+	if (in->resume != NULL) {
+		event_free(in->resume);
+		in->resume = NULL;
+	}
+	if (in->stdin_flags >= 0) {
+		fcntl(0, F_SETFL, in->stdin_flags);
+		in->stdin_flags = -1;
+	}
+}

@@ -1,0 +1,423 @@
+"""Integration tests of ttlog-agent: the real binary on loopback, real
+sockets, real files. Every wait is on an event (a line on stderr, lines in
+a file, the process exiting) with a deadline, never a bare sleep.
+
+Usage: test_agent.py --agent PATH --plugins DIR [--only NAME]
+Prints one line per test and ends with "N passed, N failed".
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DEADLINE = 20.0  # seconds for any one wait
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Agent:
+    """ttlog-agent with a config written from `body`, its stderr read until
+    every input has reported where it listens."""
+
+    def __init__(self, args, tmp, body, expect_inputs):
+        self.tmp = tmp
+        self.config = os.path.join(tmp, "ttlog.yaml")
+        with open(self.config, "w") as f:
+            f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
+                    % (args.plugins, body))
+        self.stderr_path = os.path.join(tmp, "agent.stderr")
+        self.err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen([args.agent, "-c", self.config],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=self.err)
+        self.wait_stderr("ttlog-agent: input ", expect_inputs)
+
+    def stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_stderr(self, needle, count=1):
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            text = self.stderr()
+            if text.count(needle) >= count:
+                return text
+            if self.proc.poll() is not None:
+                raise Failure("agent exited (%d): %s"
+                              % (self.proc.returncode, text))
+            time.sleep(0.01)
+        raise Failure("no %r on stderr within %ss: %s"
+                      % (needle, DEADLINE, self.stderr()))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(DEADLINE)
+        finally:
+            self.err.close()
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.err.close()
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path, "rb") as f:
+        # The agent may be half way through a line: only whole lines.
+        for line in f.read().split(b"\n")[:-1]:
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def wait_lines(path, n, pred=lambda e: True):
+    end = time.monotonic() + DEADLINE
+    got = []
+    while time.monotonic() < end:
+        got = [e for e in read_jsonl(path) if pred(e)]
+        if len(got) >= n:
+            return got
+        time.sleep(0.02)
+    raise Failure("%s: %d of %d lines within %ss" % (path, len(got), n,
+                                                      DEADLINE))
+
+
+def file_listener(path):
+    return ("  - name: out\n    type: file\n    format: json\n"
+            "    fsync: never\n    path: %s\n" % path)
+
+
+def is_input(e):
+    return e.get("file") in ("syslog", "jsonl", "stdin")
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_syslog_and_jsonl_arrive_with_their_fields(args, tmp):
+    tcp, udp, js = free_port(), free_port(socket.SOCK_DGRAM), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n"
+              "  - {name: st, type: syslog, listen: 'tcp://127.0.0.1:%d'}\n"
+              "  - {name: su, type: syslog, listen: 'udp://127.0.0.1:%d'}\n"
+              "  - {name: js, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
+              "listeners:\n%s" % (tcp, udp, js, file_listener(out)), 3)
+    try:
+        m5424 = (b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com '
+                 b'evntslog - ID47 [exampleSDID@32473 iut="3" '
+                 b'eventSource="Application"] An application event')
+        m3164 = b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed"
+        with socket.create_connection(("127.0.0.1", tcp)) as s:
+            # Octet-counted, then LF-framed, in one stream.
+            s.sendall(str(len(m5424)).encode() + b" " + m5424)
+            s.sendall(m3164 + b"\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"<13>1 - - udpapp - - - over udp", ("127.0.0.1", udp))
+        with socket.create_connection(("127.0.0.1", js)) as s:
+            s.sendall(b'{"msg":"from json","level":"warn","n":42,'
+                      b'"ok":true,"ratio":0.5,"who":"me"}\n')
+        got = wait_lines(out, 4, is_input)
+        by = {e["msg"]: e for e in got}
+        e = by["An application event"]
+        check(e["host"] == "mymachine.example.com", e)
+        check(e["app"] == "evntslog" and e["msgid"] == "ID47", e)
+        check(e["exampleSDID@32473.iut"] == "3", e)
+        check(e["exampleSDID@32473.eventSource"] == "Application", e)
+        check(e["facility"] == 20 and e["severity"] == 5, e)
+        check(e["level"] == "INFO", e)
+        check(e["time"].startswith("2003-10-11T22:14:15.003"), e)
+        e = by["'su root' failed"]
+        check(e["host"] == "mymachine" and e["app"] == "su", e)
+        check(e["level"] == "FATAL", e)  # severity 2, crit
+        e = by["over udp"]
+        check(e["app"] == "udpapp", e)
+        e = by["from json"]
+        check(e["level"] == "WARN" and e["n"] == 42 and e["ok"] is True, e)
+        check(e["ratio"] == 0.5 and e["who"] == "me", e)
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
+def test_100k_sequence_over_tcp_has_no_gap_or_duplicate(args, tmp):
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\nlisteners:\n%s"
+              % (port, file_listener(out)), 1)
+    n = 100000
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            chunk = []
+            for i in range(n):
+                chunk.append(b'{"msg":"seq","seq":%d}\n' % i)
+                if len(chunk) == 1000:
+                    s.sendall(b"".join(chunk))
+                    chunk = []
+            s.sendall(b"".join(chunk))
+        got = wait_lines(out, n, lambda e: e.get("msg") == "seq")
+        seqs = [e["seq"] for e in got]
+        check(seqs == list(range(n)),
+              "sequence: %d events, first gap or duplicate near %s"
+              % (len(seqs), next((i for i, v in enumerate(seqs)
+                                  if v != i), None)))
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
+def test_sigterm_drains_everything_already_sent(args, tmp):
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\nlisteners:\n%s"
+              % (port, file_listener(out)), 1)
+    n = 20000
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"".join(b'{"msg":"d","seq":%d}\n' % i
+                               for i in range(n)))
+            # SIGTERM at once, while the agent is still reading: what the
+            # socket delivered must all be written before it exits.
+            a.proc.send_signal(signal.SIGTERM)
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+        seqs = [e["seq"] for e in read_jsonl(out) if e.get("msg") == "d"]
+        check(seqs == list(range(n)), "%d of %d after SIGTERM"
+              % (len(seqs), n))
+    finally:
+        a.kill()
+
+
+def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d', max_message: 64KiB, "
+              "max_connections: 100}\nlisteners:\n%s"
+              % (port, file_listener(out)), 1)
+    try:
+        # Garbage bytes, then a good line on the same connection.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(os.urandom(4096).replace(b"\n", b"x") + b"\n")
+            s.sendall(b'{"msg":"after garbage"}\n')
+        wait_lines(out, 1, lambda e: e.get("msg") == "after garbage")
+        # A 100 MB line: the connection is closed, memory stays bounded.
+        rss0 = a.rss_kib()
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            block = b"a" * (1 << 20)
+            try:
+                for _ in range(100):
+                    s.sendall(block)
+            except OSError:
+                pass  # closed by the agent: expected
+        check(a.rss_kib() < rss0 + 64 * 1024,
+              "RSS grew from %d to %d KiB" % (rss0, a.rss_kib()))
+        # Thousands of half-open connections: over the limit are refused.
+        conns = []
+        try:
+            for _ in range(2000):
+                c = socket.socket()
+                c.setblocking(False)
+                c.connect_ex(("127.0.0.1", port))
+                conns.append(c)
+        finally:
+            for c in conns:
+                c.close()
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b'{"msg":"still up"}\n')
+        wait_lines(out, 1, lambda e: e.get("msg") == "still up")
+        check(a.proc.poll() is None, "agent died")
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
+def test_sequence_survives_20_reloads_one_of_them_invalid(args, tmp):
+    import threading
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    extra = os.path.join(tmp, "extra.jsonl")
+    inputs = ("inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\n" % port)
+    a = Agent(args, tmp, inputs + "listeners:\n" + file_listener(out), 1)
+    stop = threading.Event()
+    sent = [0]
+
+    def sender():
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.settimeout(DEADLINE)  # a stuck agent must not hang the test
+            while not stop.is_set():
+                batch = b"".join(b'{"msg":"r","seq":%d}\n' % (sent[0] + i)
+                                 for i in range(200))
+                s.sendall(batch)
+                sent[0] += 200
+                time.sleep(0.001)
+
+    def count(msg):
+        return len([e for e in read_jsonl(out) if e.get("msg") == msg])
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    try:
+        reload_20_times(a, args, inputs, out, extra, count)
+    except BaseException:
+        stop.set()
+        a.kill()
+        raise
+    finally:
+        stop.set()
+        t.join(DEADLINE)
+    try:
+        finish_reload_test(a, out, extra, count, sent[0])
+    finally:
+        a.kill()
+
+
+def reload_20_times(a, args, inputs, out, extra, count):
+    if True:
+        for i in range(20):
+            body = inputs + "listeners:\n" + file_listener(out)
+            if i % 2 == 0:  # a second listener comes and goes
+                body += ("  - name: extra\n    type: file\n"
+                         "    format: json\n    path: %s\n" % extra)
+            if i == 7:
+                body += "  - name: broken\n    type: nosuch\n"
+            with open(a.config, "w") as f:
+                f.write("service:\n  plugin_dir: %s\n"
+                        "  flush_interval: 5ms\n%s" % (args.plugins, body))
+            done_ok = count("configuration reloaded")
+            done_bad = count("reload failed: the running configuration "
+                             "stays")
+            a.proc.send_signal(signal.SIGHUP)
+            end = time.monotonic() + DEADLINE
+            while (count("configuration reloaded") == done_ok and
+                   count("reload failed: the running configuration "
+                         "stays") == done_bad):
+                check(time.monotonic() < end, "reload %d not reported" % i)
+                check(a.proc.poll() is None, "agent died: " + a.stderr())
+                time.sleep(0.02)
+
+
+def finish_reload_test(a, out, extra, count, n):
+    wait_lines(out, n, lambda e: e.get("msg") == "r")
+    check(a.stop() == 0, "exit status")
+    seqs = [e["seq"] for e in read_jsonl(out) if e.get("msg") == "r"]
+    check(seqs == list(range(n)), "%d events for %d sent, gap or duplicate"
+          % (len(seqs), n))
+    check(count("configuration reloaded") == 19, "19 good reloads")
+    check(count("reload failed: the running configuration stays") == 1,
+          "1 refused reload")
+    check(os.path.exists(extra), "the added listener wrote its file")
+
+
+def test_check_reports_errors_with_places(args, tmp):
+    cfg = os.path.join(tmp, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("service:\n  plugin_dir: %s\n"
+                "inputs:\n  - {name: x, type: carrier-pigeon}\n"
+                "listeners:\n  - name: out\n    type: stdout\n"
+                "    colour: never\n" % args.plugins)
+    r = subprocess.run([args.agent, "--check", "-c", cfg],
+                       capture_output=True, text=True, timeout=DEADLINE)
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check("bad.yaml:4:21: inputs[0].type: expected one of "
+          "syslog|jsonl|stdin, got \"carrier-pigeon\"" in r.stderr,
+          r.stderr)
+    check("bad.yaml:8:5: listeners[0].colour: unknown option (did you "
+          "mean \"color\"?)" in r.stderr, r.stderr)
+    r = subprocess.run([args.agent, "--check"], capture_output=True,
+                       text=True, timeout=DEADLINE,
+                       env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
+    check(r.returncode == 0 and "ok (4 inputs, 1 listeners)" in r.stdout,
+          r.stdout + r.stderr)
+    r = subprocess.run([args.agent, "--version"], capture_output=True,
+                       text=True, timeout=DEADLINE)
+    check(r.returncode == 0 and r.stdout.startswith("ttlog-agent "),
+          r.stdout)
+    r = subprocess.run([args.agent, "--plugin-help", "file"],
+                       capture_output=True, text=True, timeout=DEADLINE,
+                       env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
+    check(r.returncode == 0 and "rotate.size" in r.stdout, r.stdout)
+
+
+TESTS = [
+    test_syslog_and_jsonl_arrive_with_their_fields,
+    test_100k_sequence_over_tcp_has_no_gap_or_duplicate,
+    test_sigterm_drains_everything_already_sent,
+    test_bad_input_leaves_the_agent_up_with_counters,
+    test_sequence_survives_20_reloads_one_of_them_invalid,
+    test_check_reports_errors_with_places,
+]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--plugins", required=True)
+    p.add_argument("--only")
+    args = p.parse_args()
+    passed = failed = 0
+    for t in TESTS:
+        if args.only and args.only not in t.__name__:
+            continue
+        tmp = tempfile.mkdtemp(prefix="ttlog-it-")
+        t0 = time.monotonic()
+        try:
+            t(args, tmp)
+            passed += 1
+            print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0))
+        except Exception as e:  # report and go on with the next test
+            failed += 1
+            print("FAIL %s: %s" % (t.__name__, e))
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
