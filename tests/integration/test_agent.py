@@ -2,7 +2,8 @@
 sockets, real files. Every wait is on an event (a line on stderr, lines in
 a file, the process exiting) with a deadline, never a bare sleep.
 
-Usage: test_agent.py --agent PATH --plugins DIR [--only NAME]
+Usage: test_agent.py --agent PATH --plugins DIR --test-plugins DIR
+                     [--only NAME]
 Prints one line per test and ends with "N passed, N failed".
 """
 
@@ -118,6 +119,27 @@ def wait_lines(path, n, pred=lambda e: True):
                                                       DEADLINE))
 
 
+def metrics(port):
+    """GET /metrics: {'name{labels}': value}."""
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200"), head)
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
 def file_listener(path):
     return ("  - name: out\n    type: file\n    format: json\n"
             "    fsync: never\n    path: %s\n" % path)
@@ -231,11 +253,13 @@ def test_sigterm_drains_everything_already_sent(args, tmp):
 def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
     port = free_port()
     out = os.path.join(tmp, "out.jsonl")
+    http = free_port()
     a = Agent(args, tmp,
+              "  http:\n    listen: 127.0.0.1:%d\n"
               "inputs:\n  - {name: js, type: jsonl, listen: "
               "'tcp://127.0.0.1:%d', max_message: 64KiB, "
               "max_connections: 100}\nlisteners:\n%s"
-              % (port, file_listener(out)), 1)
+              % (http, port, file_listener(out)), 1)
     try:
         # Garbage bytes, then a good line on the same connection.
         with socket.create_connection(("127.0.0.1", port)) as s:
@@ -268,6 +292,14 @@ def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
             s.sendall(b'{"msg":"still up"}\n')
         wait_lines(out, 1, lambda e: e.get("msg") == "still up")
         check(a.proc.poll() is None, "agent died")
+        # The counters moved, as /metrics of the running agent shows.
+        m = metrics(http)
+        check(m.get('ttlog_input_malformed_total{input="js",'
+                    'type="jsonl"}', 0) >= 2, m)
+        check(m.get('ttlog_input_connections_refused_total{input="js",'
+                    'type="jsonl"}', 0) >= 1, m)
+        check(m.get('ttlog_input_events_total{input="js",'
+                    'type="jsonl"}', 0) >= 2, m)
         check(a.stop() == 0, "exit status")
     finally:
         a.kill()
@@ -351,6 +383,84 @@ def finish_reload_test(a, out, extra, count, n):
     check(os.path.exists(extra), "the added listener wrote its file")
 
 
+def test_service_user_drops_privileges_after_binding(args, tmp):
+    if os.geteuid() != 0:
+        print("note: not root, service.user cannot be tried here")
+        return
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    os.chmod(tmp, 0o755)
+    a = Agent(args, tmp,
+              "  user: nobody\n"
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\nlisteners:\n%s"
+              % (port, file_listener(out)), 1)
+    try:
+        with open("/proc/%d/status" % a.proc.pid) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        check(all(u == "65534" for u in uids), "uids %s" % uids)
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b'{"msg":"as nobody"}\n')
+        wait_lines(out, 1, lambda e: e.get("msg") == "as nobody")
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
+def http_get(port, path):
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as s:
+        s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_health_turns_503_when_a_listener_keeps_failing(args, tmp):
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    failing = os.path.join(args.test_plugins, "slow.so")
+    a = Agent(args, tmp,
+              "  http:\n    listen: 127.0.0.1:%d\n"
+              "    unhealthy_after: 1s\n"
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\nlisteners:\n%s"
+              "  - name: broken\n    plugin: %s\n    fail: true\n"
+              % (http, port, file_listener(out), failing), 1)
+    try:
+        check(http_get(http, "/health").startswith(b"HTTP/1.1 200"),
+              "healthy at start")
+        # Clients that send requests and never read the answers.
+        idle = []
+        for _ in range(50):
+            c = socket.create_connection(("127.0.0.1", http))
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 20)
+            idle.append(c)
+        end = time.monotonic() + DEADLINE
+        i = 0
+        while True:
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(b'{"msg":"tick","i":%d}\n' % i)
+            i += 1
+            r = http_get(http, "/health")
+            if r.startswith(b"HTTP/1.1 503"):
+                break
+            check(time.monotonic() < end, "no 503: %r" % r[-300:])
+            time.sleep(0.1)
+        check(b'"name":"broken","state":"failing"' in r, r)
+        check(b'"name":"out","state":"ok"' in r, r)
+        # The good listener and the inputs went on meanwhile.
+        wait_lines(out, i, lambda e: e.get("msg") == "tick")
+        for c in idle:
+            c.close()
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
 def test_check_reports_errors_with_places(args, tmp):
     cfg = os.path.join(tmp, "bad.yaml")
     with open(cfg, "w") as f:
@@ -387,6 +497,8 @@ TESTS = [
     test_sigterm_drains_everything_already_sent,
     test_bad_input_leaves_the_agent_up_with_counters,
     test_sequence_survives_20_reloads_one_of_them_invalid,
+    test_service_user_drops_privileges_after_binding,
+    test_health_turns_503_when_a_listener_keeps_failing,
     test_check_reports_errors_with_places,
 ]
 
@@ -395,6 +507,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--agent", required=True)
     p.add_argument("--plugins", required=True)
+    p.add_argument("--test-plugins", required=True)
     p.add_argument("--only")
     args = p.parse_args()
     passed = failed = 0

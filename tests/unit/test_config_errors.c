@@ -78,6 +78,9 @@ static const struct bad_config table[] = {
 	{"listeners:\n  - stdout\n",
 	 {"t.yaml:4:5: listeners[0]: expected a map with name, type and "
 	  "options"}},
+	{"  http:\n    listen: 127.0.0.1:2020\n",
+	 {"t.yaml:4:5: service: \"http\" is for ttlog-agent; an application "
+	  "does not use it"}},
 	{"listenrs: []\n",
 	 {"t.yaml:3:1: listenrs: unknown section (did you mean "
 	  "\"listeners\"?)"}},
