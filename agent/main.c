@@ -493,6 +493,44 @@ static int count_reload_error(struct event_base *base, void *arg)
 	return 0;
 }
 
+static int differ(const char *x, const char *y)
+{
+	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+}
+
+/* The service settings a running agent cannot change: say which ones a
+ * reload did not apply, rather than let them look applied. */
+static void warn_restart_only(const struct ttlog__pipeline *o,
+			      const struct ttlog__pipeline *n)
+{
+	const char *changed[12];
+	size_t k = 0;
+
+	if (o->opts.ring_bytes != n->opts.ring_bytes)
+		changed[k++] = "ring_size";
+	if (o->opts.max_value_bytes != n->opts.max_value_bytes)
+		changed[k++] = "max_value_size";
+	if (o->opts.flush_interval_ms != n->opts.flush_interval_ms)
+		changed[k++] = "flush_interval";
+	if (o->opts.batch_max_events != n->opts.batch_max_events ||
+	    o->opts.batch_max_bytes != n->opts.batch_max_bytes)
+		changed[k++] = "batch";
+	if (o->opts.clock != n->opts.clock)
+		changed[k++] = "clock";
+	if (differ(o->plugin_dir, n->plugin_dir))
+		changed[k++] = "plugin_dir";
+	if (differ(o->http_listen, n->http_listen))
+		changed[k++] = "http.listen";
+	if (differ(o->user, n->user))
+		changed[k++] = "user";
+	if (o->shutdown_timeout_ms != n->shutdown_timeout_ms)
+		changed[k++] = "shutdown_timeout";
+	for (size_t i = 0; i < k; i++)
+		TTLOG_WARN("reload: this service setting applies only after a "
+			   "restart",
+			   TTLOG_KV("setting", changed[i]));
+}
+
 /* SIGHUP: builds the new configuration beside the running one; on any
  * error logs it and keeps running as before. Listeners and inputs whose
  * section did not change keep their files, connections and sockets. */
@@ -565,6 +603,7 @@ static void reload(struct agent **ap, const char *file)
 	struct swap w = {a, n, keep_i, 0};
 	ttlog__run_on_writer(swap_inputs, &w);
 	ttlog_set_level(n->pipeline->opts.level);
+	warn_restart_only(a->pipeline, n->pipeline);
 	TTLOG_INFO("configuration reloaded",
 		   TTLOG_KV("file", file ? file : "(embedded)"),
 		   TTLOG_KV("listeners", (uint64_t)n->pipeline->n),

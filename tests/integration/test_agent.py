@@ -367,9 +367,11 @@ def reload_20_times(a, args, inputs, out, extra, count):
                          "    format: json\n    path: %s\n" % extra)
             if i == 7:
                 body += "  - name: broken\n    type: nosuch\n"
+            ring = "  ring_size: 2MiB\n" if i == 3 else ""
             with open(a.config, "w") as f:
                 f.write("service:\n  plugin_dir: %s\n"
-                        "  flush_interval: 5ms\n%s" % (args.plugins, body))
+                        "  flush_interval: 5ms\n%s%s"
+                        % (args.plugins, ring, body))
             done_ok = count("configuration reloaded")
             done_bad = count("reload failed: the running configuration "
                              "stays")
@@ -397,6 +399,9 @@ def finish_reload_test(a, out, extra, count, n):
     check(count("reload failed: the running configuration stays") == 1,
           "1 refused reload")
     check(os.path.exists(extra), "the added listener wrote its file")
+    # ring_size changed at reload 3 and back at 4: not applied, and said.
+    check(count("reload: this service setting applies only after a "
+                "restart") == 2, "restart-only warnings")
 
 
 def test_service_user_drops_privileges_after_binding(args, tmp):
