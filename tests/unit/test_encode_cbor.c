@@ -25,73 +25,7 @@
 /* cbor2 is a Debian package: only the system interpreter sees it. */
 #define SYSTEM_PYTHON3 "/usr/bin/python3"
 
-/* A call site as the logging macros lay it out in static storage. */
-/* clang-format off */
-#define CALLSITE(msg, file, line, level, nfields, keys, types)                 \
-	{(msg), (file), (line), (level), (nfields), (keys), (types), {0, 0}}
-/* clang-format on */
-
-/* ------------------------------------------------------------------ */
-/* Value bytes as the producer lays them out                            */
-/* ------------------------------------------------------------------ */
-
-struct vals {
-	unsigned char *d;
-	size_t len, cap;
-};
-
-static void vals_raw(struct vals *v, const void *p, size_t n)
-{
-	if (v->cap - v->len < n) {
-		size_t cap = v->cap ? v->cap : 64;
-		while (cap - v->len < n)
-			cap *= 2;
-		v->d = realloc(v->d, cap);
-		assert_non_null(v->d);
-		v->cap = cap;
-	}
-	if (n > 0)
-		memcpy(v->d + v->len, p, n);
-	v->len += n;
-}
-
-static void vals_i64(struct vals *v, int64_t x)
-{
-	vals_raw(v, &x, sizeof(x));
-}
-
-static void vals_u64(struct vals *v, uint64_t x)
-{
-	vals_raw(v, &x, sizeof(x));
-}
-
-static void vals_f64_bits(struct vals *v, uint64_t bits)
-{
-	vals_raw(v, &bits, sizeof(bits));
-}
-
-static void vals_f64(struct vals *v, double d)
-{
-	vals_raw(v, &d, sizeof(d));
-}
-
-static void vals_bool(struct vals *v, bool b)
-{
-	vals_u64(v, b ? 1u : 0u);
-}
-
-static void vals_str(struct vals *v, const void *s, size_t n)
-{
-	uint32_t len = (uint32_t)n;
-	vals_raw(v, &len, sizeof(len));
-	vals_raw(v, s, n);
-}
-
-static void vals_free(struct vals *v)
-{
-	free(v->d);
-	memset(v, 0, sizeof(*v));
-}
+#include "vals.h"
 
 static struct ttlog_batch *new_batch(uint64_t seq)
 {
