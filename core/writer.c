@@ -527,6 +527,33 @@ static void writer_free(struct ttlog__writer *w)
 	free(w);
 }
 
+/* One listener from its config, created (not started); on error nothing
+ * is left to destroy. Shared by ttlog_init() and reconfiguration. */
+static int listener_create(struct listener *l,
+			   const struct ttlog_listener_config *c)
+{
+	char err[512];
+	int rc = ttlog__plugin_check_api(c->api, c->name ? c->name : "listener",
+					 err, sizeof(err));
+
+	memset(l, 0, sizeof(*l));
+	if (rc != 0)
+		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
+	if ((int)c->level < TTLOG_LEVEL_TRACE ||
+	    (int)c->level > TTLOG_LEVEL_OFF)
+		return TTLOG_EINVAL;
+	l->api = c->api;
+	l->name = c->name ? c->name : c->api->name;
+	l->queue_max = c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+	l->level = (int)c->level;
+	l->policy = (int)c->queue_policy;
+	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
+		memset(l, 0, sizeof(*l));
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
 static int listeners_create(struct ttlog__writer *w,
 			    const struct ttlog_options *o)
 {
@@ -534,30 +561,10 @@ static int listeners_create(struct ttlog__writer *w,
 	if (w->l == NULL)
 		return TTLOG_ENOMEM;
 	for (size_t i = 0; i < o->nlisteners; i++) {
-		const struct ttlog_listener_config *c = &o->listeners[i];
-		struct listener *l = &w->l[i];
-		const struct ttlog_listener_api *api = c->api;
-
-		char err[512];
-		int rc = ttlog__plugin_check_api(
-			api, c->name ? c->name : "listener", err, sizeof(err));
+		int rc = listener_create(&w->l[i], &o->listeners[i]);
 		if (rc != 0)
-			return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
-		l->api = api;
-		l->name = c->name ? c->name : api->name;
-		l->queue_max =
-			c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
-		l->level = (int)c->level;
-		l->policy = (int)c->queue_policy;
-		if (l->level < TTLOG_LEVEL_TRACE || l->level > TTLOG_LEVEL_OFF)
-			return TTLOG_EINVAL;
+			return rc; /* w->nl: the ones to destroy */
 		w->nl = i + 1;
-		if (api->create != NULL &&
-		    api->create(c->options, &l->state) != 0) {
-			l->state = NULL;
-			w->nl = i; /* nothing to destroy for this one */
-			return TTLOG_ELISTENER;
-		}
 	}
 	return 0;
 }
@@ -673,28 +680,15 @@ struct reconfigure {
 };
 
 /* One listener from its config; 0 or an error (nothing left behind). */
+/* One listener from its config, created and started. */
 static int listener_init(struct listener *l,
 			 const struct ttlog_listener_config *c,
 			 struct event_base *base)
 {
-	char err[512];
-	int rc = ttlog__plugin_check_api(c->api, c->name ? c->name : "listener",
-					 err, sizeof(err));
+	int rc = listener_create(l, c);
 
-	memset(l, 0, sizeof(*l));
 	if (rc != 0)
-		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
-	l->api = c->api;
-	l->name = c->name ? c->name : c->api->name;
-	l->queue_max = c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
-	l->level = (int)c->level;
-	l->policy = (int)c->queue_policy;
-	if (l->level < TTLOG_LEVEL_TRACE || l->level > TTLOG_LEVEL_OFF)
-		return TTLOG_EINVAL;
-	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
-		memset(l, 0, sizeof(*l)); /* nothing to destroy */
-		return TTLOG_ELISTENER;
-	}
+		return rc;
 	if (c->api->start != NULL && c->api->start(l->state, base) != 0) {
 		c->api->destroy(l->state);
 		memset(l, 0, sizeof(*l));

@@ -227,50 +227,6 @@ static void assert_u64_wire(uint64_t x, const unsigned char *want,
 /* Running commands on temporary files                                  */
 /* ------------------------------------------------------------------ */
 
-/* Writes data to a new file from the template (mkstemp). */
-static void write_temp(char *path, const void *data, size_t len)
-{
-	int fd = mkstemp(path);
-	const unsigned char *p = data;
-
-	assert_true(fd >= 0);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n <= 0) {
-			close(fd);
-			unlink(path);
-			fail_msg("write to %s failed", path);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	assert_int_equal(close(fd), 0);
-}
-
-/* Runs cmd and returns its whole standard output (NUL-terminated, caller
- * frees) and, in *status, what pclose() said. */
-static char *run_capture(const char *cmd, size_t *len, int *status)
-{
-	FILE *f = popen(cmd, "r");
-	size_t cap = 4096, n = 0, r;
-	char *out = malloc(cap);
-
-	assert_non_null(f);
-	assert_non_null(out);
-	while ((r = fread(out + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			cap *= 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-	}
-	out[n] = '\0';
-	*len = n;
-	*status = pclose(f);
-	return out;
-}
-
 /* ------------------------------------------------------------------ */
 /* Values                                                               */
 /* ------------------------------------------------------------------ */

@@ -134,25 +134,6 @@ static void want_head(struct sb *s, int line, const char *time,
 /* Running jsonl_check.py                                               */
 /* ------------------------------------------------------------------ */
 
-static void write_temp(char *path, const void *data, size_t len)
-{
-	int fd = mkstemp(path);
-	const unsigned char *p = data;
-
-	assert_true(fd >= 0);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n <= 0) {
-			close(fd);
-			unlink(path);
-			fail_msg("write to %s failed", path);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	assert_int_equal(close(fd), 0);
-}
-
 /* Runs jsonl_check.py on jsonl and returns its standard output (caller
  * frees) and, in *status, its exit status (-1 if it did not exit). Its
  * standard error goes to the test's, to explain a rejection. */
@@ -160,30 +141,14 @@ static char *jsonl_check(const char *jsonl, int *status)
 {
 	char path[] = "/tmp/ttlog-jsonl-XXXXXX";
 	char cmd[1024];
-	size_t cap = 4096, n = 0, r;
-	char *out = malloc(cap);
-	FILE *f;
+	size_t n;
+	char *out;
 	int st;
 
-	assert_non_null(out);
 	write_temp(path, jsonl, strlen(jsonl));
 	snprintf(cmd, sizeof(cmd), "'%s' '%s/jsonl_check.py' '%s'",
 		 TTLOG_TEST_PYTHON3, TTLOG_TEST_SOURCE_DIR, path);
-	f = popen(cmd, "r");
-	if (f == NULL) {
-		unlink(path);
-		fail_msg("cannot run %s", cmd);
-	}
-	while ((r = fread(out + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n - 1 == 0) {
-			cap *= 2;
-			out = realloc(out, cap);
-			assert_non_null(out);
-		}
-	}
-	out[n] = '\0';
-	st = pclose(f);
+	out = run_capture(cmd, &n, &st);
 	unlink(path);
 	*status = (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
 	return out;

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -18,6 +20,50 @@ static inline uint64_t test_scaled(uint64_t n, uint64_t min)
 	double f = s ? strtod(s, NULL) : 1.0;
 	uint64_t v = (uint64_t)((double)n * (f > 0 ? f : 1.0));
 	return v < min ? min : v;
+}
+
+/* Writes data to a new file made from the mkstemp() template path. */
+static inline void write_temp(char *path, const void *data, size_t len)
+{
+	int fd = mkstemp(path);
+	const unsigned char *p = data;
+
+	assert_true(fd >= 0);
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n <= 0) {
+			close(fd);
+			unlink(path);
+			fail_msg("write to %s failed", path);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	assert_int_equal(close(fd), 0);
+}
+
+/* Runs cmd and returns its whole standard output (NUL-terminated, caller
+ * frees) and, in *status, what pclose() said. */
+static inline char *run_capture(const char *cmd, size_t *len, int *status)
+{
+	FILE *f = popen(cmd, "r");
+	size_t cap = 4096, n = 0, r;
+	char *out = malloc(cap);
+
+	assert_non_null(f);
+	assert_non_null(out);
+	while ((r = fread(out + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (cap - n - 1 == 0) {
+			cap *= 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+	}
+	out[n] = '\0';
+	*len = n;
+	*status = pclose(f);
+	return out;
 }
 
 #endif /* TTLOG_TESTUTIL_H */
