@@ -58,6 +58,7 @@ static uint64_t event_hash(const struct ttlog__in_event *ev)
 	unsigned char lvl = (unsigned char)ev->level;
 	h = hash_bytes(h, &lvl, 1);
 	h = hash_bytes(h, ev->source, strlen(ev->source) + 1);
+	h = hash_bytes(h, &ev->line, sizeof(ev->line));
 	h = hash_bytes(h, ev->msg, ev->msg_len);
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		unsigned char t = (unsigned char)ev->fields[i].type;
@@ -74,6 +75,7 @@ static int same_site(const struct ttlog__owned_cs *o,
 {
 	const struct ttlog_callsite *cs = &o->cs;
 	if (cs->level != ev->level || cs->nfields != ev->nfields ||
+	    cs->line != ev->line ||
 	    strcmp(cs->file, ev->source) != 0 || o->msg_len != ev->msg_len ||
 	    memcmp(o->msg, ev->msg, ev->msg_len))
 		return 0;
@@ -127,7 +129,7 @@ static struct ttlog__owned_cs *site_new(const struct ttlog__in_event *ev)
 		lens[i] = f->key_len;
 		types[i] = (uint8_t)f->type;
 	}
-	o->cs.line = 0;
+	o->cs.line = ev->line;
 	o->cs.level = (uint8_t)ev->level;
 	o->cs.nfields = (uint8_t)n;
 	o->cs.keys = keys;
@@ -221,7 +223,8 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 	rc = o == NULL ? -1
 		       : ttlog__batch_add(b, &o->cs,
 					  ev->time_ns ? ev->time_ns : now_ns,
-					  tid, flags, vals, off);
+					  ev->tid ? ev->tid : tid, flags, vals,
+					  off);
 	if (vals != stack)
 		free(vals);
 	return rc;

@@ -40,6 +40,12 @@ struct ttlog__in_event {
 	size_t msg_len;
 	/* The source, recorded as the call site's file (e.g. "syslog"). */
 	const char *source;
+	/* Events forwarded by another ttlog (the native protocol) keep their
+	 * origin: the source line of the log call and the thread id. 0 means
+	 * none: line 0, and the input's number as the thread id. Parsers of
+	 * foreign formats set both to 0. */
+	uint32_t line;
+	uint32_t tid;
 	uint32_t nfields;
 	int truncated; /* fields or values were cut to the limits */
 	struct ttlog__in_field fields[TTLOG__IN_MAX_FIELDS];

@@ -546,6 +546,8 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ev->msg = "";
 	ev->msg_len = 0;
 	ev->source = "jsonl";
+	ev->line = 0;
+	ev->tid = 0;
 	ev->nfields = 0;
 	ev->truncated = 0;
 	/* Decoded strings and compacted JSON are never longer than their

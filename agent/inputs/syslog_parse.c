@@ -473,6 +473,8 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	ev->msg = "";
 	ev->msg_len = 0;
 	ev->source = "syslog";
+	ev->line = 0;
+	ev->tid = 0;
 	ev->nfields = 0;
 	ev->truncated = 0;
 	if (len == 0 || msg[0] != '<') {

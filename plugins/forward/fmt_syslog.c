@@ -1,0 +1,2 @@
+/* fmt_syslog.c: being written */
+typedef int ttlog__fmt_placeholder;

@@ -1,0 +1,2 @@
+/* spool.c: being written */
+typedef int ttlog__spool_placeholder;

@@ -1,0 +1,139 @@
+/*
+ * spool.h - the forwarder's disk spool: the native protocol's frames kept
+ * on disk until the collector acknowledges them, so that an agent restart
+ * or a long outage loses nothing that was accepted (within the size cap).
+ *
+ * A spool is a directory owned by one forwarder (a lock file stops a
+ * second process from using it):
+ *   id            16 random bytes: the sender id, stable across restarts
+ *   acked         the highest acknowledged seq (u64) + CRC-32C, rewritten
+ *                 in place
+ *   NNNNNNNNNNNNNNNNNNNN.seg  append-only segments, named by the seq of
+ *                 their first record (20 decimal digits), holding records:
+ *       u32 magic "TSR1" | u32 body length | u32 CRC-32C of the body |
+ *       body = u64 seq | u32 flags | u32 count | payload
+ *   (little-endian). The format is in docs/spool.md.
+ *
+ * Reading never trusts the disk: a record with a bad magic, an impossible
+ * length, a CRC mismatch, a seq not above the previous one, or a tail cut
+ * short is skipped and counted (the reader resynchronises on the next
+ * magic), never a crash or a hang.
+ *
+ * Not thread-safe; the forwarder uses it from the writer thread only.
+ */
+#ifndef TTLOG_SPOOL_H
+#define TTLOG_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ttlog__spool_fsync {
+	TTLOG_SPOOL_FSYNC_NEVER = 0,	/* the kernel writes back */
+	TTLOG_SPOOL_FSYNC_INTERVAL = 1, /* ttlog__spool_sync() on a timer */
+	TTLOG_SPOOL_FSYNC_ALWAYS = 2,	/* fdatasync after every append */
+};
+
+enum ttlog__spool_overflow {
+	/* The spool is full: delete the oldest segment (its unacknowledged
+	 * records are counted as dropped) to make room. The default. */
+	TTLOG_SPOOL_DROP_OLDEST = 0,
+	/* Refuse the new record (TTLOG_SPOOL_FULL); the forwarder answers
+	 * RETRY and the writer's queue policy applies. */
+	TTLOG_SPOOL_DROP_NEWEST = 1,
+};
+
+struct ttlog__spool_opts {
+	const char *dir;	/* created 0700 if missing */
+	uint64_t max_bytes;	/* cap on all segments; > segment_bytes */
+	uint64_t segment_bytes; /* a new segment starts past this size */
+	int fsync;		/* enum ttlog__spool_fsync */
+	int overflow;		/* enum ttlog__spool_overflow */
+};
+
+struct ttlog__spool_rec {
+	uint64_t seq;
+	uint32_t flags, count;
+	const unsigned char *payload; /* valid until the next read/close */
+	size_t len;
+};
+
+struct ttlog__spool_stats {
+	uint64_t bytes;		  /* all segment files now */
+	uint64_t segments;	  /* files now */
+	uint64_t records;	  /* unacknowledged records now (estimate) */
+	uint64_t appended;	  /* records written since open */
+	uint64_t corrupt_records; /* skipped by a reader */
+	uint64_t corrupt_bytes;	  /* bytes skipped with them */
+	uint64_t dropped_records; /* lost to the size cap */
+	uint64_t dropped_events;  /* sum of their counts */
+	uint64_t write_errors;
+	uint64_t fsync_errors;
+};
+
+#define TTLOG_SPOOL_FULL 1 /* ttlog__spool_append(): DROP_NEWEST, full */
+
+struct ttlog__spool;
+
+/*
+ * Opens (creating) the spool: takes the lock, reads or creates `id`, reads
+ * `acked`, lists the segments, deletes those wholly acknowledged, and finds
+ * the last seq (scanning the newest segment; a torn tail there is counted
+ * as corrupt and cut off, so appends continue after the last good record).
+ * Errors name the file: "spool /var/lib/ttlog/s: locked by another
+ * process (pid in LOCK)", "spool .../id: short file".
+ * @return 0 or -1 with err.
+ */
+int ttlog__spool_open(const struct ttlog__spool_opts *o,
+		      struct ttlog__spool **out, char *err, size_t errlen);
+void ttlog__spool_close(struct ttlog__spool *s);
+
+/* The sender id (16 bytes) kept in `id`. */
+const uint8_t *ttlog__spool_id(const struct ttlog__spool *s);
+/* The highest seq appended (0 for an empty, new spool) and acknowledged. */
+uint64_t ttlog__spool_last_seq(const struct ttlog__spool *s);
+uint64_t ttlog__spool_acked(const struct ttlog__spool *s);
+
+/*
+ * Appends one record; seq must be above ttlog__spool_last_seq(). Makes a
+ * new segment when the current one passes segment_bytes; applies the cap
+ * (overflow policy) first. fsync per policy (a failed fsync is counted
+ * and returned as an error, never retried on the same data).
+ * @return 0, TTLOG_SPOOL_FULL (drop_newest), or -1 with err (write error:
+ *         counted; the partial record is cut off again).
+ */
+int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
+			uint32_t count, const void *payload, size_t len,
+			char *err, size_t errlen);
+
+/* Records that everything up to seq is acknowledged: rewrites `acked`
+ * (no fsync unless the policy is ALWAYS) and deletes segments whose
+ * records are all <= seq. */
+int ttlog__spool_ack(struct ttlog__spool *s, uint64_t seq);
+
+/* Reading, in seq order, for sending: rewind to the first record with
+ * seq > after, then next() one record at a time. */
+void ttlog__spool_rewind(struct ttlog__spool *s, uint64_t after);
+/* @return 1 with *rec, 0 at the end (more may be appended later; next()
+ *         then returns them), -1 on an I/O error with err. Corrupt
+ *         records are skipped and counted, never returned. */
+int ttlog__spool_next(struct ttlog__spool *s, struct ttlog__spool_rec *rec,
+		      char *err, size_t errlen);
+
+/* fdatasync of the current segment (policy INTERVAL); 0 or -1. */
+int ttlog__spool_sync(struct ttlog__spool *s);
+
+void ttlog__spool_get_stats(const struct ttlog__spool *s,
+			    struct ttlog__spool_stats *out);
+
+/*
+ * For the fuzz target and tests: scans a segment image in memory as the
+ * reader would, calling fn for each good record (in order) and counting
+ * the skipped ones. Returns the number of good records.
+ */
+size_t ttlog__spool_scan(const unsigned char *data, size_t len,
+			 void (*fn)(void *arg,
+				    const struct ttlog__spool_rec *rec),
+			 void *arg, uint64_t *corrupt_records,
+			 uint64_t *corrupt_bytes);
+
+#endif /* TTLOG_SPOOL_H */
