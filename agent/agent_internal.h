@@ -22,7 +22,8 @@ struct event_base;
 enum ttlog__input_type {
 	TTLOG__INPUT_SYSLOG = 0,
 	TTLOG__INPUT_JSONL = 1,
-	TTLOG__INPUT_STDIN = 2
+	TTLOG__INPUT_STDIN = 2,
+	TTLOG__INPUT_TTLOG = 3 /* the native protocol (forward plugin) */
 };
 
 /* One input, as ttlog.yaml describes it (the `inputs:` list). */
@@ -37,6 +38,14 @@ struct ttlog__input_opts {
 	uint64_t idle_timeout_ms; /* a silent connection is closed; 0 never */
 	uint64_t pause_backlog;	  /* stop reading while a listener holds
 				    * back more than this many bytes */
+	/* tls:// inputs */
+	char *tls_cert, *tls_key, *tls_ca_file, *tls_ca_dir;
+	char *tls_ciphers, *tls_ciphersuites;
+	int tls_client_auth; /* none|optional|required */
+	int tls_min_version; /* 1.2|1.3 */
+	/* ttlog inputs */
+	uint64_t max_frame; /* largest message accepted */
+	uint64_t window;    /* unacknowledged bytes a sender may have out */
 };
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
@@ -50,6 +59,12 @@ struct ttlog__input_stats {
 	uint64_t refused;     /* connections over max_connections */
 	uint64_t errors;      /* socket errors */
 	int paused;	      /* reading stopped by back-pressure now */
+	uint64_t tls_failures;	  /* TLS handshakes that failed */
+	uint64_t frames;	  /* ttlog: DATA frames delivered */
+	uint64_t dup_frames;	  /* ttlog: resent frames already delivered */
+	uint64_t missing_frames;  /* ttlog: gaps in a sender's sequence */
+	uint64_t bad_frames;	  /* ttlog: payloads that did not decode */
+	uint64_t protocol_errors; /* ttlog: connections closed for them */
 };
 
 struct ttlog__input;

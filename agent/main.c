@@ -65,7 +65,8 @@ static void usage(FILE *f)
 
 /* ---- configuration ---- */
 
-static const char *const input_type_names[] = {"syslog", "jsonl", "stdin"};
+static const char *const input_type_names[] = {"syslog", "jsonl", "stdin",
+						"ttlog"};
 
 /* The inputs section: each entry through the input option table. */
 static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,

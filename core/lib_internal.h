@@ -109,6 +109,13 @@ struct ttlog__in_event;
  * thread, or TTLOG_ENOMEM (counted in dropped_no_memory).
  */
 int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id);
+/* Writer thread only: hands the events ingested so far to the listeners
+ * now (instead of at the end of the cycle), so that an input that
+ * acknowledges to its sender does so only after every listener took them
+ * or queued them. Returns 0 or TTLOG_EINVAL off the writer thread. */
+int ttlog__ingest_commit(void);
+/* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
+void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx);
 /* Writer thread only: the bytes held back by the most backed-up listener,
  * for inputs that stop reading while listeners push back. */
 size_t ttlog__backlog(void);

@@ -43,6 +43,7 @@ struct ttlog__writer {
 	pthread_t thread;
 	struct event_base *base;
 	struct event *timer, *wake;
+	struct event *drain_ev; /* at stop: waits for draining listeners */
 	struct ttlog_options opts;
 	struct ttlog__clock clock;
 	struct listener *l;
@@ -400,6 +401,52 @@ static void flush_listeners(struct ttlog__writer *w)
 /* The loop                                                             */
 /* ------------------------------------------------------------------ */
 
+/* ABI 1.1 callbacks exist only in tables of that minor or later. */
+static int has_1_1(const struct ttlog_listener_api *api)
+{
+	return (api->abi_version & 0xFFFFu) >= 1;
+}
+
+static int any_draining(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++) {
+		const struct ttlog_listener_api *api = w->l[i].api;
+		if (has_1_1(api) && api->draining != NULL &&
+		    api->draining(w->l[i].state))
+			return 1;
+	}
+	return 0;
+}
+
+/* At stop, after the last flush: the loop keeps running (so that
+ * forwarders can collect acknowledgements) until no listener is draining;
+ * each listener bounds its own wait. */
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__writer *w = arg;
+	struct timeval tv = {0, 10000};
+	(void)fd;
+	(void)what;
+
+	pump_all(w);
+	drain_all(w);
+	if (!any_draining(w) || w->drain_ev == NULL ||
+	    event_add(w->drain_ev, &tv) != 0)
+		event_base_loopbreak(w->base);
+}
+
+static void stop_loop(struct ttlog__writer *w)
+{
+	if (w->drain_ev != NULL)
+		return; /* already waiting */
+	if (!any_draining(w)) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	w->drain_ev = evtimer_new(w->base, on_drain, w);
+	on_drain(-1, 0, w);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog__writer *w = arg;
@@ -461,7 +508,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	if (stop)
-		event_base_loopbreak(w->base);
+		stop_loop(w);
 }
 
 static void listeners_destroy(struct ttlog__writer *w)
@@ -516,6 +563,8 @@ static void writer_free(struct ttlog__writer *w)
 		event_free(w->timer);
 	if (w->wake)
 		event_free(w->wake);
+	if (w->drain_ev)
+		event_free(w->drain_ev);
 	if (w->base)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->mu);
@@ -831,6 +880,31 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
 	atomic_fetch_add(&ttlog__lib.ingested, 1);
 	atomic_fetch_add(&ttlog__lib.dropped_nomem, 1);
 	return TTLOG_ENOMEM;
+}
+
+int ttlog__ingest_commit(void)
+{
+	struct ttlog__writer *w = tls_writer;
+
+	if (w == NULL)
+		return TTLOG_EINVAL;
+	if (w->ingest != NULL) {
+		dispatch(w, w->ingest);
+		w->ingest = NULL;
+	}
+	return 0;
+}
+
+void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx)
+{
+	struct ttlog__writer *w = tls_writer;
+	const struct ttlog_listener_api *api;
+
+	if (w == NULL || i >= w->nl)
+		return;
+	api = w->l[i].api;
+	if (has_1_1(api) && api->metrics != NULL && w->l[i].state != NULL)
+		api->metrics(w->l[i].state, emit, ctx);
 }
 
 size_t ttlog__backlog(void)

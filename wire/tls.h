@@ -100,4 +100,19 @@ int ttlog__tls_check_pins(SSL *ssl, const uint8_t pins[][32], size_t npins,
  */
 const char *ttlog__tls_describe(SSL *ssl, char *out, size_t outlen);
 
+/*
+ * The same, for callers whose errors have already been taken off the queue:
+ * a bufferevent_openssl moves them into its own list before it reports
+ * BEV_EVENT_ERROR; pass what bufferevent_get_openssl_error() returns, one
+ * code or all of them in any order (libevent's extra SSL_get_error() value
+ * in that list is recognised and skipped). Anything still on OpenSSL's
+ * queue is taken into account too, and the queue emptied. When nothing at
+ * all is known (no code, no failed verification) the reason is "other" and
+ * out is the empty string: the caller then has only the socket's errno.
+ */
+const char *ttlog__tls_describe_codes(SSL *ssl, const unsigned long *codes,
+				      size_t ncodes, char *out, size_t outlen);
+const char *ttlog__tls_describe_code(SSL *ssl, unsigned long code, char *out,
+				     size_t outlen);
+
 #endif /* TTLOG_TLS_H */

@@ -92,7 +92,8 @@ struct ttlog__wire_hello {
 	uint64_t heartbeat_ms;
 };
 
-/* Writes the 5-byte header of a message whose body is body_len bytes. */
+/* Writes the 5-byte header of a message whose body is body_len bytes
+ * (body_len + 1 must fit in 32 bits: messages stay under max_frame). */
 void ttlog__wire_put_header(unsigned char out[TTLOG_WIRE_HDR], uint8_t type,
 			    size_t body_len);
 
@@ -115,7 +116,9 @@ int ttlog__wire_next(const unsigned char *buf, size_t avail, size_t max_frame,
 		     size_t errlen);
 
 /* The hello: the whole message (header included) into out. Returns its
- * length, or 0 when cap is too small (512 bytes always suffice). */
+ * length, or 0 when cap is too small (TTLOG_WIRE_HELLO_CAP always
+ * suffices: 602 bytes with every string at its longest). */
+#define TTLOG_WIRE_HELLO_CAP 640
 size_t ttlog__wire_hello_encode(const struct ttlog__wire_hello *h,
 				unsigned char *out, size_t cap);
 /* Parses a HELLO body. Unknown keys are ignored (a newer peer may add
@@ -185,13 +188,26 @@ int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
  * passed; the function returns -1 with err naming what and the byte
  * offset in the decoded CBOR. If fn returns non-zero, decoding stops and
  * that value is returned.
- * @return 0, -1, or fn's non-zero value. *nevents = events passed to fn.
+ *
+ * Details: a call-site level above FATAL is passed as FATAL (5); lines
+ * and thread ids must fit in 32 bits; null, undefined, tags and nested
+ * items as values are errors. max_decoded bounds the CBOR in both forms
+ * (the payload itself when not compressed). Events are delivered as they
+ * are read when "v" and "callsites" come before "events" in the map (as
+ * ttlog writes them); otherwise once the rest of the map has been read.
+ * @return 0, -1, or fn's non-zero value. *nevents = events passed to fn
+ *         (including one whose fn call returned non-zero).
  */
 struct ttlog__wire_scratch {
 	unsigned char *buf; /* decompressed CBOR */
 	size_t cap;
 	char *strs; /* NUL-terminated copies (call-site files) */
 	size_t strs_cap;
+	/* Private to the decoder, kept between calls: the call-site table,
+	 * the keys of all call sites, the LZ4 decompression context. A
+	 * zeroed struct is ready to use. */
+	void *sites, *keys, *lz4;
+	size_t sites_cap, keys_cap;
 };
 typedef int (*ttlog__wire_event_fn)(void *arg,
 				    const struct ttlog__in_event *ev);

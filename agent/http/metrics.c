@@ -16,6 +16,7 @@
 
 #include "agent_internal.h"
 #include "buf_internal.h"
+#include "lib_internal.h"
 
 /* ------------------------------------------------------------------ */
 /* Text helpers                                                         */
@@ -293,6 +294,102 @@ static void render_listeners(const struct ttlog__agent_view *v,
 					v->listener_failing_since_ns[i] != 0);
 }
 
+/* Figures the listeners report about themselves (ABI 1.1 metrics()),
+ * collected first so that each family is written once, all its samples
+ * together, as the exposition format requires. */
+struct pmetric {
+	char name[64], label[32], lvalue[64], help[160];
+	size_t listener;
+	int kind;
+	double value;
+};
+
+struct pcollect {
+	struct pmetric *m;
+	size_t n, cap;
+	size_t listener;
+};
+
+static int metric_name_ok(const char *s)
+{
+	if (s == NULL || *s == 0 || strlen(s) >= 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || *s == '_' ||
+		      (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+static void pcollect(void *ctx, const struct ttlog_metric *m)
+{
+	struct pcollect *c = ctx;
+	struct pmetric *p;
+
+	/* A plugin's names become part of ours: only well-formed ones. */
+	if (!metric_name_ok(m->name) ||
+	    (m->label != NULL && !metric_name_ok(m->label)))
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct pmetric *n = realloc(c->m, cap * sizeof(*n));
+		if (n == NULL)
+			return;
+		c->m = n;
+		c->cap = cap;
+	}
+	p = &c->m[c->n++];
+	snprintf(p->name, sizeof(p->name), "%s", m->name);
+	snprintf(p->label, sizeof(p->label), "%s", m->label ? m->label : "");
+	snprintf(p->lvalue, sizeof(p->lvalue), "%s",
+		 m->label_value ? m->label_value : "");
+	snprintf(p->help, sizeof(p->help), "%s", m->help ? m->help : "");
+	for (char *h = p->help; *h; h++)
+		if (*h == '\n' || *h == '\\')
+			*h = ' ';
+	p->listener = c->listener;
+	p->kind = m->kind;
+	p->value = m->value;
+}
+
+static void render_plugin_metrics(const struct ttlog__agent_view *v,
+				  struct ttlog__buf *out)
+{
+	struct pcollect c = {0};
+
+	for (size_t i = 0; i < v->nlisteners; i++) {
+		c.listener = i;
+		ttlog__listener_metrics(i, pcollect, &c);
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		char fam[96];
+		int seen = 0;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(c.m[k].name, c.m[i].name) == 0;
+		if (seen)
+			continue;
+		snprintf(fam, sizeof(fam), "ttlog_listener_%s", c.m[i].name);
+		family(out, fam,
+		       c.m[i].kind == TTLOG_METRIC_COUNTER ? "counter"
+							   : "gauge",
+		       c.m[i].help);
+		for (size_t k = i; k < c.n; k++) {
+			if (strcmp(c.m[k].name, c.m[i].name) != 0)
+				continue;
+			ttlog__buf_puts(out, fam);
+			ttlog__buf_puts(out, "{listener=\"");
+			put_label_value(out,
+					v->listener_names[c.m[k].listener]);
+			if (c.m[k].label[0]) {
+				putf(out, "\",%s=\"", c.m[k].label);
+				put_label_value(out, c.m[k].lvalue);
+			}
+			putf(out, "\"} %.17g\n", c.m[k].value);
+		}
+	}
+	free(c.m);
+}
+
 static void render_inputs(const struct ttlog__agent_view *v,
 			  const struct istats *is, struct ttlog__buf *out)
 {
@@ -311,6 +408,21 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		"Connections refused over max_connections.", refused);
 	IFAMILY("ttlog_input_errors_total", "counter", "Socket errors.",
 		errors);
+	IFAMILY("ttlog_input_tls_failures_total", "counter",
+		"TLS handshakes that failed.", tls_failures);
+	IFAMILY("ttlog_input_frames_total", "counter",
+		"ttlog: frames delivered and acknowledged.", frames);
+	IFAMILY("ttlog_input_duplicate_frames_total", "counter",
+		"ttlog: frames sent again that were already delivered.",
+		dup_frames);
+	IFAMILY("ttlog_input_missing_frames_total", "counter",
+		"ttlog: frames missing from a sender's sequence.",
+		missing_frames);
+	IFAMILY("ttlog_input_bad_frames_total", "counter",
+		"ttlog: frames whose payload did not decode.", bad_frames);
+	IFAMILY("ttlog_input_protocol_errors_total", "counter",
+		"ttlog: connections closed for breaking the protocol.",
+		protocol_errors);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
 }
@@ -362,6 +474,7 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	}
 	render_library(out);
 	render_listeners(v, ls, out);
+	render_plugin_metrics(v, out);
 	render_inputs(v, is, out);
 	render_agent(v, out);
 	free(ls);

@@ -21,6 +21,7 @@
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
+#include "tls.h"
 
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
@@ -30,11 +31,13 @@ static const struct ttlog_option_spec input_options[] = {
 	 TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_ENUM, "type", NULL, OPT(type),
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
-	 "object per line) or stdin (one event per line)",
-	 "syslog|jsonl|stdin", TTLOG_OPTION_REQUIRED},
+	 "object per line), stdin (one event per line) or ttlog (the native "
+	 "protocol of the forward listener, acknowledged)",
+	 "syslog|jsonl|stdin|ttlog", TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
-	 "tcp://HOST:PORT, udp://HOST:PORT (syslog only) or "
-	 "unix:///absolute/path; required for syslog and jsonl",
+	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
+	 "udp://HOST:PORT (syslog only) or unix:///absolute/path; required "
+	 "except for stdin",
 	 NULL, 0},
 	{TTLOG_OPTION_SIZE, "max_message", "64KiB", OPT(max_message),
 	 "largest message accepted; a longer one is malformed", NULL, 0},
@@ -46,6 +49,31 @@ static const struct ttlog_option_spec input_options[] = {
 	 "stop reading stream connections while a listener holds back more "
 	 "than this (0: never)",
 	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.cert", NULL, OPT(tls_cert),
+	 "tls://: the server certificate chain (PEM)", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.key", NULL, OPT(tls_key),
+	 "tls://: the private key of tls.cert (PEM)", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ca_file", NULL, OPT(tls_ca_file),
+	 "tls://: CA certificates that client certificates are verified "
+	 "with",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ca_dir", NULL, OPT(tls_ca_dir),
+	 "tls://: a directory of hashed CA certificates", NULL, 0},
+	{TTLOG_OPTION_ENUM, "tls.client_auth", "none", OPT(tls_client_auth),
+	 "tls://: ask senders for a certificate (optional) or refuse those "
+	 "without a valid one (required: mutual TLS)",
+	 "none|optional|required", 0},
+	{TTLOG_OPTION_ENUM, "tls.min_version", "1.2", OPT(tls_min_version),
+	 "tls://: oldest TLS version accepted", "1.2|1.3", 0},
+	{TTLOG_OPTION_STRING, "tls.ciphers", NULL, OPT(tls_ciphers),
+	 "tls://: OpenSSL cipher list for TLS 1.2", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ciphersuites", NULL, OPT(tls_ciphersuites),
+	 "tls://: OpenSSL cipher suites for TLS 1.3", NULL, 0},
+	{TTLOG_OPTION_SIZE, "max_frame", "16MiB", OPT(max_frame),
+	 "ttlog: the largest message a sender may send", NULL, 0},
+	{TTLOG_OPTION_SIZE, "window", "32MiB", OPT(window),
+	 "ttlog: bytes a sender may have sent and not had acknowledged", NULL,
+	 0},
 	{0},
 };
 
@@ -122,7 +150,7 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 
 /* ---- the listen address ---- */
 
-enum scheme { SCHEME_TCP, SCHEME_UDP, SCHEME_UNIX };
+enum scheme { SCHEME_TCP, SCHEME_UDP, SCHEME_UNIX, SCHEME_TLS };
 
 struct addr {
 	enum scheme scheme;
@@ -140,6 +168,9 @@ static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
 	memset(a, 0, sizeof(*a));
 	if (strncmp(s, "tcp://", 6) == 0) {
 		a->scheme = SCHEME_TCP;
+		rest = s + 6;
+	} else if (strncmp(s, "tls://", 6) == 0) {
+		a->scheme = SCHEME_TLS;
 		rest = s + 6;
 	} else if (strncmp(s, "udp://", 6) == 0) {
 		a->scheme = SCHEME_UDP;
@@ -168,8 +199,8 @@ static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
 		return 0;
 	} else {
 		ttlog__in_err(err, errlen,
-			      "%s: expected tcp://HOST:PORT, udp://HOST:PORT "
-			      "or unix:///path",
+			      "%s: expected tcp://HOST:PORT, tls://HOST:PORT, "
+			      "udp://HOST:PORT or unix:///path",
 			      s);
 		return -1;
 	}
@@ -223,7 +254,7 @@ static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
 static int bind_inet(const char *where, const struct addr *a, char *err,
 		     size_t errlen)
 {
-	int type = a->scheme == SCHEME_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int type = a->scheme == SCHEME_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, rc, saved = 0;
 
@@ -327,6 +358,7 @@ static const char *type_name(int type)
 {
 	return type == TTLOG__INPUT_SYSLOG  ? "syslog"
 	       : type == TTLOG__INPUT_JSONL ? "jsonl"
+	       : type == TTLOG__INPUT_TTLOG ? "ttlog"
 					    : "stdin";
 }
 
@@ -337,7 +369,7 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		ttlog__in_err(err, errlen, "an input needs a name");
 		return -1;
 	}
-	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_STDIN) {
+	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
 		ttlog__in_err(err, errlen, "input %s: unknown type %d", o->name,
 			      o->type);
 		return -1;
@@ -354,6 +386,13 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		ttlog__in_err(err, errlen,
 			      "input %s: type stdin reads standard input; "
 			      "remove `listen`",
+			      o->name);
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_TTLOG &&
+	    (o->max_frame < 65536 || o->max_frame > ((uint64_t)1 << 30))) {
+		ttlog__in_err(err, errlen,
+			      "input %s: max_frame must be from 64KiB to 1GiB",
 			      o->name);
 		return -1;
 	}
@@ -391,6 +430,8 @@ int ttlog__input_start(struct event_base *base,
 	in->max_connections = o->max_connections;
 	in->idle_timeout_ms = o->idle_timeout_ms;
 	in->pause_backlog = o->pause_backlog;
+	in->max_frame = (size_t)o->max_frame;
+	in->window = o->window;
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;
@@ -411,12 +452,48 @@ int ttlog__input_start(struct event_base *base,
 	}
 	if (a.scheme == SCHEME_UDP && in->type != TTLOG__INPUT_SYSLOG) {
 		ttlog__in_err(err, errlen,
-			      "%s: input %s: jsonl needs a stream (tcp:// or "
-			      "unix://); a line cut into datagrams cannot be "
-			      "put back together",
+			      "%s: input %s: %s needs a stream (tcp://, tls:// "
+			      "or unix://); a stream cut into datagrams cannot "
+			      "be put back together",
+			      in->listen, in->name, type_name(in->type));
+		ttlog__input_stop(in);
+		return TTLOG_EINVAL;
+	}
+	if ((a.scheme == SCHEME_TLS) != (o->tls_cert != NULL)) {
+		ttlog__in_err(err, errlen,
+			      a.scheme == SCHEME_TLS
+				      ? "%s: input %s: tls:// needs tls.cert "
+					"and tls.key"
+				      : "%s: input %s: tls.cert is set but the "
+					"input does not listen on tls://",
 			      in->listen, in->name);
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
+	}
+	if (a.scheme == SCHEME_TLS) {
+		struct ttlog__tls_opts t = {
+			.ca_file = o->tls_ca_file,
+			.ca_dir = o->tls_ca_dir,
+			.cert = o->tls_cert,
+			.key = o->tls_key,
+			.min_version = o->tls_min_version,
+			.ciphers = o->tls_ciphers,
+			.ciphersuites = o->tls_ciphersuites,
+			.client_auth = o->tls_client_auth,
+		};
+		char terr[512];
+		in->tls = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
+		if (in->tls == NULL) {
+			ttlog__in_err(err, errlen, "%s: input %s: %s",
+				      in->listen, in->name, terr);
+			ttlog__input_stop(in);
+			return TTLOG_EINVAL;
+		}
+	}
+	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
+		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		ttlog__input_stop(in);
+		return TTLOG_ENOMEM;
 	}
 	if (a.scheme == SCHEME_UNIX)
 		fd = bind_unix(in, a.path, err, errlen);
@@ -454,6 +531,9 @@ void ttlog__input_stop(struct ttlog__input *in)
 		free(in->unix_path);
 	}
 	ttlog__scratch_destroy(&in->scratch);
+	ttlog__native_free(in);
+	if (in->tls != NULL)
+		SSL_CTX_free(in->tls);
 	free(in->name);
 	free(in->listen);
 	free(in);

@@ -17,6 +17,8 @@
 struct bufferevent;
 struct evconnlistener;
 struct event;
+struct ssl_ctx_st;
+struct ttlog__wire_scratch;
 
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
@@ -29,7 +31,25 @@ struct ttlog__input_conn {
 	/* stdin only: skipping the rest of a line over max_message. */
 	int discard;
 	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix", "stdin" */
+	/* TLS: the handshake finished (errors before it are TLS failures). */
+	int tls_done;
+	int lingering; /* closing once the output is written */
+	/* ttlog inputs (input_native.c) */
+	int nstate;	 /* enum ttlog__native_state */
+	int sender;	 /* index into in->senders, or -1 before the hello */
+	uint64_t last_rx_ms;
 };
+
+/* A sender of the native protocol, known by its instance id: the highest
+ * seq delivered, so that frames resent after a reconnect are dropped. */
+struct ttlog__native_sender {
+	uint8_t id[16];
+	uint64_t last_seq;
+	uint64_t used; /* tick of last use, for eviction */
+	int live;
+};
+
+#define TTLOG__NATIVE_SENDERS 4096
 
 struct ttlog__input {
 	struct event_base *base;
@@ -57,6 +77,14 @@ struct ttlog__input {
 	int stdin_flags; /* fd 0's file status flags before we changed them */
 
 	struct ttlog__scratch scratch; /* reused by every parse */
+
+	struct ssl_ctx_st *tls;	       /* tls:// inputs */
+	size_t max_frame;	       /* ttlog inputs */
+	uint64_t window;
+	uint8_t instance_id[16];       /* announced in our hello */
+	struct ttlog__native_sender *senders; /* TTLOG__NATIVE_SENDERS */
+	uint64_t sender_tick;
+	struct ttlog__wire_scratch *wscratch;
 	struct ttlog__input_stats st;
 
 	uint64_t last_warn_ns; /* rate limit of the warnings we log */
@@ -78,6 +106,20 @@ int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 			      size_t errlen);
 int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen);
 void ttlog__input_stream_stop(struct ttlog__input *in);
+
+/* input_stream.c: frees a connection (and closes it). */
+void ttlog__input_conn_free(struct ttlog__input_conn *c);
+/* input_stream.c: stops reading; frees the connection once its output is
+ * written, or after ms. */
+void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms);
+
+/* input_native.c: the native protocol on one connection */
+int ttlog__native_init(struct ttlog__input *in);
+void ttlog__native_accepted(struct ttlog__input_conn *c);
+/* Reads what the connection's input holds; -1 when it must be closed
+ * (already reported; a CLOSE may be on its way out). */
+int ttlog__native_read(struct ttlog__input_conn *c);
+void ttlog__native_free(struct ttlog__input *in);
 
 /* input_dgram.c */
 int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,

@@ -20,6 +20,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -28,6 +30,7 @@
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
+#include "tls.h"
 
 /* How often a paused input looks at the backlog again. */
 #define RESUME_CHECK_US 10000
@@ -35,7 +38,7 @@
  * a sender that never stops cannot hold the stop up. */
 #define STOP_READ_MAX ((size_t)16 << 20)
 
-static void conn_free(struct ttlog__input_conn *c)
+void ttlog__input_conn_free(struct ttlog__input_conn *c)
 {
 	struct ttlog__input *in = c->in;
 
@@ -48,6 +51,11 @@ static void conn_free(struct ttlog__input_conn *c)
 	bufferevent_free(c->bev);
 	in->st.connections--;
 	free(c);
+}
+
+static void conn_free(struct ttlog__input_conn *c)
+{
+	ttlog__input_conn_free(c);
 }
 
 static int all_space(const char *p, size_t n)
@@ -207,11 +215,52 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	char why[256];
 	(void)bev;
 
-	if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
+	if (in->type == TTLOG__INPUT_TTLOG) {
+		if (ttlog__native_read(c) != 0)
+			conn_free(c);
+	} else if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
 		ttlog__input_warn(in, c->peer, why);
 		conn_free(c);
 	}
 	check_backlog(in);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg);
+
+/* A TLS handshake failed: count it and say why, in words. */
+static void tls_failed(struct ttlog__input_conn *c)
+{
+	struct ttlog__input *in = c->in;
+	unsigned long e, first = 0;
+	char why[300], msg[400];
+
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+		if (first == 0)
+			first = e;
+	(void)ttlog__tls_describe_code(bufferevent_openssl_get_ssl(c->bev),
+				       first, why, sizeof(why));
+	in->st.tls_failures++;
+	snprintf(msg, sizeof(msg), "TLS handshake failed: %s",
+		 why[0] ? why : "the peer closed the connection");
+	ttlog__input_warn(in, c->peer, msg);
+}
+
+static void linger_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_free(arg); /* the last bytes are out */
+}
+
+void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
+
+	c->lingering = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, NULL, linger_write, conn_event, c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
@@ -221,6 +270,20 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	char why[256];
 	(void)bev;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		c->tls_done = 1; /* the TLS handshake is done */
+		return;
+	}
+	if (c->lingering) {
+		conn_free(c); /* closing anyway: timeout, error, EOF */
+		return;
+	}
+	if (in->tls != NULL && !c->tls_done &&
+	    (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+		tls_failed(c);
+		conn_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		snprintf(why, sizeof(why), "idle for %llu ms (idle_timeout)",
 			 (unsigned long long)in->idle_timeout_ms);
@@ -233,7 +296,13 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "%s",
 			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		ttlog__input_warn(in, c->peer, why);
-		parse_buffer(c, 1, why, sizeof(why));
+		if (in->type != TTLOG__INPUT_TTLOG)
+			parse_buffer(c, 1, why, sizeof(why));
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF && in->type == TTLOG__INPUT_TTLOG) {
+		/* A frame cut short is sent again by its sender. */
 		conn_free(c);
 		return;
 	}
@@ -256,7 +325,20 @@ static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 
 	if (c == NULL)
 		return NULL;
-	c->bev = bufferevent_socket_new(in->base, fd, options);
+	if (in->tls != NULL) {
+		SSL *ssl = SSL_new(in->tls);
+		c->bev = ssl == NULL
+				 ? NULL
+				 : bufferevent_openssl_socket_new(
+					   in->base, fd, ssl,
+					   BUFFEREVENT_SSL_ACCEPTING, options);
+		if (c->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(in->base, fd, options);
+	}
 	if (c->bev == NULL) {
 		free(c);
 		return NULL;
@@ -266,7 +348,10 @@ static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 	/* Bounded memory: the framers consume or fail within max_message
 	 * (plus an octet count), so a high mark of twice that never stalls
 	 * a connection and never lets a sender grow the buffer further. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * in->max_message);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+				 in->type == TTLOG__INPUT_TTLOG
+					 ? in->max_frame + 65536
+					 : 2 * in->max_message);
 	/* Standard input may rightly be quiet for hours. */
 	if (in->idle_timeout_ms > 0 && in->type != TTLOG__INPUT_STDIN) {
 		struct timeval tv = {(time_t)(in->idle_timeout_ms / 1000),
@@ -331,6 +416,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	memcpy(c->peer, peer, sizeof(c->peer));
 	in->st.accepted++;
+	if (in->type == TTLOG__INPUT_TTLOG)
+		ttlog__native_accepted(c);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -439,8 +526,15 @@ static void conn_finish(struct ttlog__input_conn *c,
 	size_t total = 0;
 	char why[256];
 
-	if (c->discard)
+	/* Frames not acknowledged yet are sent again by their sender (to
+	 * the next instance of this input); a TLS stream cannot be read
+	 * around its bufferevent. */
+	if (c->discard || in->type == TTLOG__INPUT_TTLOG)
 		return;
+	if (in->tls != NULL) {
+		(void)parse_buffer(c, 0, why, sizeof(why));
+		return;
+	}
 	/* A socket bufferevent freezes the end of its input buffer against
 	 * writers other than itself; it is freed right after this. */
 	evbuffer_unfreeze(b, 0);

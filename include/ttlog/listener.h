@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
-#define TTLOG_LISTENER_ABI_MINOR 0
+#define TTLOG_LISTENER_ABI_MINOR 1
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	((uint32_t)((TTLOG_LISTENER_ABI_MAJOR << 16) |                         \
 		    TTLOG_LISTENER_ABI_MINOR))
@@ -38,6 +38,25 @@ enum ttlog_listener_result {
 };
 
 struct event_base;
+
+/* A figure a listener reports about itself (ABI 1.1, metrics()). The agent
+ * exports it on /metrics as ttlog_listener_<name>{listener="...",
+ * <label>="<label_value>"}. */
+enum ttlog_metric_kind {
+	TTLOG_METRIC_COUNTER = 0, /* only ever grows */
+	TTLOG_METRIC_GAUGE = 1	  /* a current value */
+};
+
+struct ttlog_metric {
+	const char *name; /* [a-z_]+, e.g. "spool_bytes" */
+	const char *help; /* one line */
+	enum ttlog_metric_kind kind;
+	const char *label;	 /* an extra label name, or NULL */
+	const char *label_value; /* its value */
+	double value;
+};
+
+typedef void (*ttlog_metric_emit_fn)(void *ctx, const struct ttlog_metric *m);
 
 /*
  * Options a listener declares as a table; the registry applies the YAML
@@ -101,7 +120,18 @@ struct ttlog_listener_api {
 	 * ttlog_reopen()). May be NULL. Returns 0 or a negative error. */
 	int (*reopen)(void *state);
 
-	void *reserved[8]; /* zero; room for appended callbacks */
+	/* ABI 1.1. Reports the listener's own figures (connection state,
+	 * spool bytes, ...) by calling emit once per figure; on the writer
+	 * thread, from the agent's /metrics handler. May be NULL. */
+	void (*metrics)(void *state, ttlog_metric_emit_fn emit, void *ctx);
+	/* ABI 1.1. At shutdown, after flush(): non-zero while the listener
+	 * still has work that needs the event loop (frames a collector has
+	 * not acknowledged yet). The writer keeps its loop running and asks
+	 * again every 10 ms until every listener answers 0; the listener
+	 * decides how long it is worth waiting. May be NULL. */
+	int (*draining)(void *state);
+
+	void *reserved[6]; /* zero; room for appended callbacks */
 };
 
 /*

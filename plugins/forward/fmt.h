@@ -16,26 +16,46 @@ struct ttlog__syslog_fmt {
 	const char *hostname; /* HOSTNAME; NULL or "": gethostname() */
 	const char *app_name; /* APP-NAME; NULL or "": "ttlog" */
 	const char *procid;   /* PROCID; NULL or "": getpid() */
-	int facility;	      /* 0..23; 1 (user) by default */
+	int facility;	      /* 0..23 (others: 1, user); 1 by default */
 	/* SD-ID of the fields' element: "fields@32473" by default. An SD-ID
 	 * with '@' needs a private enterprise number; 32473 is the one
-	 * RFC 5612 reserves for documentation, so users who care set theirs. */
+	 * RFC 5612 reserves for documentation, so users who care set theirs.
+	 * The source element's SD-ID is "src" followed by this one's "@..."
+	 * part (src@32473 by default, or when that does not fit 32 bytes or
+	 * there is no '@'). */
 	const char *sd_id;
 };
 
 /*
- * Appends one event as "LEN SP SYSLOG-MSG" (octet counting) to *out:
- *   <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG
- * PRI = facility * 8 + severity (TRACE/DEBUG 7, INFO 6, WARN 4, ERROR 3,
- * FATAL 2); TIMESTAMP in UTC with microseconds; MSGID "-"; the fields as
- * one SD-ELEMENT [sd_id key="value" ...] (or "-" without fields), keys
- * made valid SD-NAMEs (printable ASCII except = SP ] ", at most 32 bytes;
- * other bytes become '_'), values with '"', '\' and ']' escaped by '\';
- * the source file and line as a second element [origin@32473 file= line=];
- * the message as UTF-8 (invalid sequences replaced by U+FFFD), no BOM.
- * HOSTNAME, APP-NAME and PROCID are cut to RFC 5424's lengths and made
- * printable ASCII.
- * @return 0, or -1 when out of memory.
+ * Appends one event as "LEN SP SYSLOG-MSG" (RFC 6587 octet counting, LEN
+ * the byte count of SYSLOG-MSG) to *out:
+ *   <PRI>1 SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP - SP SD [SP MSG]
+ * - PRI = facility * 8 + severity: TRACE/DEBUG 7, INFO 6, WARN 4, ERROR 3,
+ *   FATAL 2 (any other level 6).
+ * - TIMESTAMP "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" from time_ns, UTC, the
+ *   microseconds truncated.
+ * - HOSTNAME, APP-NAME, PROCID cut to 255, 48 and 128 bytes, bytes
+ *   outside printable ASCII (33..126) made '_'; "-" when empty (no host
+ *   name). MSGID is always "-".
+ * - SD: the fields as [sd_id NAME="VALUE" ...] in their order, repeated
+ *   names kept (RFC 5424 allows it), omitted when there are none; then,
+ *   always, [src@32473 file="FILE" line="LINE"] (so SD is never "-";
+ *   "origin" is taken: RFC 5424 registers it with other parameters).
+ *   NAMEs are the keys made SD-NAMEs: the first 32 bytes, each byte
+ *   outside printable ASCII or one of = ] " made '_'; "_" for an empty
+ *   key. VALUEs: integers in decimal; booleans true/false; doubles as the
+ *   first of %.15g, %.16g, %.17g that strtod() reads back as the same
+ *   value (from %.1g for subnormals; '.' whatever the locale), NaN,
+ *   Infinity, -Infinity; strings and FILE as UTF-8, each invalid sequence
+ *   (maximal subpart) replaced by U+FFFD, with '"', '\' and ']' escaped
+ *   by '\'.
+ * - MSG: the message as UTF-8, invalid sequences replaced by U+FFFD, no
+ *   BOM added, line ends and other control bytes kept (octet counting
+ *   delimits it); left out with its SP when the message is empty.
+ * f may be NULL (all defaults). The seconds' text, the host name and the
+ * pid are cached per thread, the latter two refreshed when the second
+ * changes.
+ * @return 0, or -1 when out of memory (*out as it was before the call).
  */
 struct ttlog__fmt_buf {
 	char *p;

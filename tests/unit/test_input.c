@@ -934,7 +934,18 @@ static void test_option_table_declares_every_key(void **st)
 					   "max_message",
 					   "max_connections",
 					   "idle_timeout",
-					   "pause_backlog"};
+					   "pause_backlog",
+					   "tls.cert",
+					   "tls.key",
+					   "tls.ca_file",
+					   "tls.ca_dir",
+					   "tls.client_auth",
+					   "tls.min_version",
+					   "tls.ciphers",
+					   "tls.ciphersuites",
+					   "max_frame",
+					   "window"};
+	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;
 	(void)st;
@@ -942,13 +953,13 @@ static void test_option_table_declares_every_key(void **st)
 	assert_int_equal(ttlog__input_table.options_size,
 			 sizeof(struct ttlog__input_opts));
 	for (; o->type != TTLOG_OPTION_END; o++, n++) {
-		assert_true(n < 7);
+		assert_true(n < nkeys);
 		assert_string_equal(o->key, keys[n]);
 		assert_true(o->offset < sizeof(struct ttlog__input_opts));
 	}
-	assert_int_equal(n, 7);
+	assert_int_equal(n, nkeys);
 	o = ttlog__input_table.options;
-	assert_string_equal(o[1].choices, "syslog|jsonl|stdin");
+	assert_string_equal(o[1].choices, "syslog|jsonl|stdin|ttlog");
 	assert_true(o[1].flags & TTLOG_OPTION_REQUIRED);
 	assert_string_equal(o[3].default_value, "64KiB");
 	assert_string_equal(o[6].default_value, "32MiB");

@@ -1,0 +1,392 @@
+/*
+ * input_native.c - the receiving side of the native protocol
+ * (docs/native-protocol.md) on one stream connection of a `ttlog` input:
+ * the magic and hello, DATA frames decoded back into events and ingested,
+ * an ACK once they are queued to every listener, duplicates dropped by
+ * (sender id, seq), heartbeats answered, CLOSE with a reason on errors.
+ *
+ * The order that makes "acknowledged" mean "will not be lost": decode,
+ * ingest every event, ttlog__ingest_commit() (the listeners take or queue
+ * the batch; a forwarder with a spool has written it to disk by then),
+ * and only then the ACK.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include <ttlog/ttlog.h>
+#include <ttlog/version.h>
+
+#include "input_internal.h"
+#include "lib_internal.h"
+#include "wire.h"
+
+enum ttlog__native_state {
+	NATIVE_MAGIC = 0, /* waiting for the sender's magic */
+	NATIVE_HELLO,	  /* waiting for its hello */
+	NATIVE_READY,
+	NATIVE_CLOSING /* a CLOSE is being written; reading stopped */
+};
+
+/* Bytes a connection may read past one whole message before it is
+ * parsed; the watermark keeps the input buffer within that. */
+#define CLOSE_FLUSH_MS 1000
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- senders ---- */
+
+static int sender_find(struct ttlog__input *in, const uint8_t id[16])
+{
+	struct ttlog__native_sender *s = in->senders;
+	size_t h, oldest = 0;
+
+	memcpy(&h, id, sizeof(h));
+	for (size_t i = 0; i < TTLOG__NATIVE_SENDERS; i++) {
+		size_t k = (h + i) % TTLOG__NATIVE_SENDERS;
+		if (!s[k].live) {
+			memcpy(s[k].id, id, 16);
+			s[k].last_seq = 0;
+			s[k].live = 1;
+			s[k].used = ++in->sender_tick;
+			return (int)k;
+		}
+		if (memcmp(s[k].id, id, 16) == 0) {
+			s[k].used = ++in->sender_tick;
+			return (int)k;
+		}
+		if (s[k].used < s[oldest].used)
+			oldest = k;
+	}
+	/* Full: forget the sender heard from least recently. A frame it
+	 * resends later may then be delivered twice (at-least-once). */
+	memcpy(s[oldest].id, id, 16);
+	s[oldest].last_seq = 0;
+	s[oldest].used = ++in->sender_tick;
+	return (int)oldest;
+}
+
+/* ---- writing ---- */
+
+static void put(struct ttlog__input_conn *c, const void *p, size_t n)
+{
+	evbuffer_add(bufferevent_get_output(c->bev), p, n);
+}
+
+/* Sends CLOSE and stops reading; the connection is freed once the
+ * message is out (or after CLOSE_FLUSH_MS by the idle timer). */
+static void send_close(struct ttlog__input_conn *c, uint16_t code,
+		       const char *reason)
+{
+	unsigned char m[TTLOG_WIRE_HDR + 2 + TTLOG_WIRE_REASON_MAX];
+	size_t n = ttlog__wire_close_encode(m, sizeof(m), code, reason);
+
+	put(c, m, n);
+	c->nstate = NATIVE_CLOSING;
+	ttlog__input_conn_linger(c, CLOSE_FLUSH_MS);
+}
+
+void ttlog__native_accepted(struct ttlog__input_conn *c)
+{
+	c->nstate = NATIVE_MAGIC;
+	c->sender = -1;
+	c->last_rx_ms = mono_ms();
+	/* Both sides open with the magic; over TLS it waits in the
+	 * buffer until the handshake is done. */
+	put(c, TTLOG_WIRE_MAGIC, TTLOG_WIRE_MAGIC_LEN);
+}
+
+/* ---- reading ---- */
+
+static int on_hello(struct ttlog__input_conn *c,
+		    const struct ttlog__wire_msg *m)
+{
+	struct ttlog__input *in = c->in;
+	struct ttlog__wire_hello peer, h;
+	unsigned char buf[1024];
+	char err[256], why[400];
+	uint32_t v;
+	size_t n;
+
+	if (ttlog__wire_hello_parse(m->body, m->len, &peer, err, sizeof(err)) !=
+	    0) {
+		snprintf(why, sizeof(why), "bad hello: %s", err);
+		goto refuse;
+	}
+	if (peer.role != TTLOG_WIRE_SENDER) {
+		snprintf(why, sizeof(why),
+			 "the peer's hello says it is not a "
+			 "sender");
+		goto refuse;
+	}
+	v = ttlog__wire_version_choose(TTLOG_WIRE_VERSION_MIN,
+				       TTLOG_WIRE_VERSION_MAX, peer.version_min,
+				       peer.version_max, err, sizeof(err));
+	if (v == 0) {
+		in->st.protocol_errors++;
+		ttlog__input_warn(in, c->peer, err);
+		send_close(c, TTLOG_WIRE_CLOSE_VERSION, err);
+		return -1;
+	}
+	c->sender = sender_find(in, peer.id);
+	memset(&h, 0, sizeof(h));
+	h.version_min = h.version_max = v;
+	h.role = TTLOG_WIRE_RECEIVER;
+	memcpy(h.id, in->instance_id, sizeof(h.id));
+	snprintf(h.service, sizeof(h.service), "ttlog-agent");
+	if (gethostname(h.host, sizeof(h.host) - 1) != 0)
+		h.host[0] = 0;
+	snprintf(h.software, sizeof(h.software), "ttlog %s",
+		 TTLOG_VERSION_STRING);
+	h.max_frame = in->max_frame;
+	h.window = in->window;
+	h.last_seq = in->senders[c->sender].last_seq;
+	h.heartbeat_ms = peer.heartbeat_ms;
+	n = ttlog__wire_hello_encode(&h, buf, sizeof(buf));
+	put(c, buf, n);
+	c->nstate = NATIVE_READY;
+	return 0;
+refuse:
+	in->st.protocol_errors++;
+	ttlog__input_warn(in, c->peer, why);
+	send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, why);
+	return -1;
+}
+
+struct ingest_ctx {
+	struct ttlog__input *in;
+	uint64_t events, dropped;
+};
+
+static int ingest_one(void *arg, const struct ttlog__in_event *ev)
+{
+	struct ingest_ctx *x = arg;
+
+	if (ttlog__ingest(ev, x->in->id) != 0)
+		x->dropped++;
+	else
+		x->events++;
+	return 0;
+}
+
+static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
+{
+	struct ttlog__input *in = c->in;
+	struct ttlog__native_sender *s = &in->senders[c->sender];
+	struct ingest_ctx x = {in, 0, 0};
+	unsigned char ack[TTLOG_WIRE_U64_MSG];
+	const unsigned char *payload;
+	uint64_t seq;
+	uint32_t flags, count;
+	size_t plen, nev;
+	char err[256], why[400];
+
+	if (ttlog__wire_data_parse(m, &seq, &flags, &count, &payload, &plen,
+				   err, sizeof(err)) != 0) {
+		in->st.protocol_errors++;
+		ttlog__input_warn(in, c->peer, err);
+		send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, err);
+		return -1;
+	}
+	if (seq == 0) {
+		in->st.protocol_errors++;
+		ttlog__input_warn(in, c->peer, "DATA with seq 0");
+		send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, "DATA with seq 0");
+		return -1;
+	}
+	s->used = ++in->sender_tick;
+	if (seq <= s->last_seq) {
+		/* Sent again after a reconnect; delivered already. */
+		in->st.dup_frames++;
+		ttlog__wire_ack_encode(ack, seq);
+		put(c, ack, sizeof(ack));
+		return 0;
+	}
+	if (s->last_seq != 0 && seq > s->last_seq + 1)
+		in->st.missing_frames += seq - s->last_seq - 1;
+	if (ttlog__wire_payload_decode(payload, plen, flags, in->max_frame * 8,
+				       in->wscratch, ingest_one, &x, &nev, err,
+				       sizeof(err)) != 0) {
+		/* Acknowledged all the same: sending it again would fail
+		 * again, forever. Counted and reported instead. */
+		in->st.bad_frames++;
+		in->st.malformed += count > nev ? count - nev : 1;
+		snprintf(why, sizeof(why),
+			 "frame %llu: %s (%zu of %u events delivered)",
+			 (unsigned long long)seq, err, nev, count);
+		TTLOG_ERROR("input: a frame did not decode",
+			    TTLOG_KV("input", (const char *)in->name),
+			    TTLOG_KV("peer", (const char *)c->peer),
+			    TTLOG_KV("reason", (const char *)why));
+	}
+	in->st.events += x.events;
+	in->st.dropped += x.dropped;
+	in->st.frames++;
+	/* Hand the events to the listeners now, then say so. */
+	ttlog__ingest_commit();
+	s->last_seq = seq;
+	ttlog__wire_ack_encode(ack, seq);
+	put(c, ack, sizeof(ack));
+	return 0;
+}
+
+static int on_message(struct ttlog__input_conn *c,
+		      const struct ttlog__wire_msg *m)
+{
+	struct ttlog__input *in = c->in;
+	unsigned char hb[TTLOG_WIRE_U64_MSG];
+	char why[TTLOG_WIRE_REASON_MAX + 64], reason[TTLOG_WIRE_REASON_MAX + 1];
+	uint16_t code;
+	uint64_t v;
+
+	if (c->nstate == NATIVE_HELLO) {
+		if (m->type != TTLOG_WIRE_HELLO) {
+			snprintf(why, sizeof(why),
+				 "expected a hello, got message type %u",
+				 m->type);
+			in->st.protocol_errors++;
+			ttlog__input_warn(in, c->peer, why);
+			send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, why);
+			return -1;
+		}
+		return on_hello(c, m);
+	}
+	switch (m->type) {
+	case TTLOG_WIRE_DATA:
+		return on_data(c, m);
+	case TTLOG_WIRE_HEARTBEAT:
+		/* Answered, so that a sender that only listens for our
+		 * replies knows we are alive. */
+		if (ttlog__wire_u64_parse(m, &v, why, sizeof(why)) == 0) {
+			ttlog__wire_heartbeat_encode(hb, v);
+			put(c, hb, sizeof(hb));
+		}
+		return 0;
+	case TTLOG_WIRE_CLOSE:
+		if (ttlog__wire_close_parse(m, &code, reason, sizeof(reason),
+					    why, sizeof(why)) == 0 &&
+		    code != TTLOG_WIRE_CLOSE_NORMAL) {
+			snprintf(why, sizeof(why),
+				 "the sender closed (code %u): %s", code,
+				 reason);
+			ttlog__input_warn(in, c->peer, why);
+		}
+		return -1;
+	default:
+		if (m->type >= TTLOG_WIRE_IGNORABLE)
+			return 0;
+		snprintf(why, sizeof(why), "unknown message type %u", m->type);
+		in->st.protocol_errors++;
+		ttlog__input_warn(in, c->peer, why);
+		send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, why);
+		return -1;
+	}
+}
+
+int ttlog__native_read(struct ttlog__input_conn *c)
+{
+	struct ttlog__input *in = c->in;
+	struct evbuffer *b = bufferevent_get_input(c->bev);
+	char err[256];
+
+	if (c->nstate == NATIVE_CLOSING) {
+		evbuffer_drain(b, evbuffer_get_length(b));
+		return 0;
+	}
+	c->last_rx_ms = mono_ms();
+	if (c->nstate == NATIVE_MAGIC) {
+		unsigned char mg[TTLOG_WIRE_MAGIC_LEN];
+		if (evbuffer_get_length(b) < TTLOG_WIRE_MAGIC_LEN)
+			return 0;
+		evbuffer_remove(b, mg, sizeof(mg));
+		in->st.bytes += sizeof(mg);
+		if (memcmp(mg, TTLOG_WIRE_MAGIC, TTLOG_WIRE_MAGIC_LEN) != 0) {
+			in->st.protocol_errors++;
+			ttlog__input_warn(in, c->peer,
+					  "not the ttlog protocol (bad magic)");
+			/* Whatever it speaks, it would not read a CLOSE. */
+			return -1;
+		}
+		c->nstate = NATIVE_HELLO;
+	}
+	for (;;) {
+		size_t avail = evbuffer_get_length(b), used, limit;
+		struct ttlog__wire_msg m;
+		unsigned char hdr[TTLOG_WIRE_HDR];
+		const unsigned char *p;
+		int rc;
+
+		if (avail < TTLOG_WIRE_HDR)
+			return 0;
+		limit = c->nstate == NATIVE_HELLO ? TTLOG_WIRE_HELLO_MAX
+						  : in->max_frame;
+		/* Look at the header first, so that only a whole message is
+		 * made contiguous. */
+		evbuffer_copyout(b, hdr, sizeof(hdr));
+		rc = ttlog__wire_next(hdr, sizeof(hdr), limit, &m, &used, err,
+				      sizeof(err));
+		if (rc < 0) {
+			in->st.protocol_errors++;
+			ttlog__input_warn(in, c->peer, err);
+			send_close(c, TTLOG_WIRE_CLOSE_TOO_LARGE, err);
+			return 0;
+		}
+		if (rc == 0) {
+			size_t need =
+				TTLOG_WIRE_HDR +
+				(((size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+				  (size_t)hdr[2] << 8 | hdr[3]) -
+				 1);
+			if (avail < need)
+				return 0;
+			p = evbuffer_pullup(b, (ev_ssize_t)need);
+			rc = ttlog__wire_next(p, need, limit, &m, &used, err,
+					      sizeof(err));
+			if (rc <= 0) {
+				in->st.protocol_errors++;
+				ttlog__input_warn(in, c->peer, err);
+				send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, err);
+				return 0;
+			}
+		}
+		rc = on_message(c, &m);
+		in->st.bytes += used;
+		evbuffer_drain(b, used);
+		if (rc != 0)
+			return c->nstate == NATIVE_CLOSING ? 0 : -1;
+	}
+}
+
+void ttlog__native_free(struct ttlog__input *in)
+{
+	free(in->senders);
+	in->senders = NULL;
+	if (in->wscratch != NULL) {
+		ttlog__wire_scratch_free(in->wscratch);
+		free(in->wscratch);
+		in->wscratch = NULL;
+	}
+}
+
+int ttlog__native_init(struct ttlog__input *in)
+{
+	in->senders = calloc(TTLOG__NATIVE_SENDERS, sizeof(*in->senders));
+	in->wscratch = calloc(1, sizeof(*in->wscratch));
+	if (in->senders == NULL || in->wscratch == NULL ||
+	    getrandom(in->instance_id, sizeof(in->instance_id), 0) !=
+		    (ssize_t)sizeof(in->instance_id))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,819 @@
+/*
+ * forward.c - the forward listener: ships batches to remote collectors.
+ *
+ *   listeners:
+ *     - name: upstream
+ *       type: forward
+ *       endpoints: tls://collector-a:5171, tls://collector-b:5171
+ *       format: ttlog            # ttlog | syslog | jsonl
+ *       tls: {ca_file: /etc/ttlog/ca.pem}
+ *       spool: {dir: /var/lib/ttlog/spool, max_bytes: 1GiB}
+ *
+ * With format ttlog (the native protocol, docs/native-protocol.md) every
+ * batch becomes one frame with a sequence number. Frames stay in memory
+ * (up to window.max_bytes) until the collector acknowledges them, and are
+ * sent again after a reconnect. With a spool, each frame is also appended
+ * to disk before consume() says OK, so a restart, even after SIGKILL,
+ * resends everything not acknowledged; past the memory cap frames are read
+ * back from the spool. Without a spool, a full window answers RETRY and
+ * the writer's queue policy applies (counted).
+ *
+ * syslog and jsonl have no acknowledgements: what the kernel has taken is
+ * considered sent; bytes still in our buffers when a connection breaks are
+ * sent again, whole messages only, on the next one.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include <ttlog/listener.h>
+#include <ttlog/ttlog.h>
+
+#include "forward_internal.h"
+
+#define OPT(field) offsetof(struct fwd_options, field)
+
+static const struct ttlog_option_spec fwd_option_table[] = {
+	{TTLOG_OPTION_STRING, "endpoints", NULL, OPT(endpoints),
+	 "collectors, tried in order: tls://HOST:PORT (the default scheme), "
+	 "tcp://HOST:PORT or unix:///PATH, separated by commas",
+	 NULL, TTLOG_OPTION_REQUIRED},
+	{TTLOG_OPTION_ENUM, "format", "ttlog", OPT(format),
+	 "ttlog: the native protocol, acknowledged, resent after failures; "
+	 "syslog: RFC 5424 with fields as structured data, octet-counted; "
+	 "jsonl: one JSON object per line (syslog and jsonl cannot be "
+	 "acknowledged)",
+	 "ttlog|syslog|jsonl", 0},
+	{TTLOG_OPTION_STRING, "service", "", OPT(service),
+	 "service name announced in the native protocol's hello", NULL, 0},
+	{TTLOG_OPTION_DURATION, "connect_timeout", "10s",
+	 OPT(connect_timeout_ms),
+	 "connecting, the TLS handshake and the hello must finish within this",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "write_timeout", "30s", OPT(write_timeout_ms),
+	 "a connection that takes no bytes for this long is closed", NULL, 0},
+	{TTLOG_OPTION_DURATION, "ack_timeout", "30s", OPT(ack_timeout_ms),
+	 "ttlog: a connection that acknowledges nothing for this long while "
+	 "frames wait is closed and the frames are sent elsewhere",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "heartbeat", "10s", OPT(heartbeat_ms),
+	 "ttlog: a heartbeat is sent after this long without sending; a peer "
+	 "silent for three of its intervals is considered gone",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "drain_timeout", "5s", OPT(drain_timeout_ms),
+	 "at shutdown, how long to wait for acknowledgements (or for text to "
+	 "be written) before giving up; the spool keeps what is left",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "reconnect.initial", "200ms",
+	 OPT(reconnect_initial_ms),
+	 "first wait after every endpoint failed; doubles on each further "
+	 "round, with jitter",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "reconnect.max", "30s", OPT(reconnect_max_ms),
+	 "longest wait between rounds of connection attempts", NULL, 0},
+	{TTLOG_OPTION_SIZE, "window.max_bytes", "64MiB", OPT(window_bytes),
+	 "memory for data not yet acknowledged (ttlog) or not yet written "
+	 "(syslog, jsonl); past it frames stay in the spool only, or, "
+	 "without one, the listener pushes back",
+	 NULL, 0},
+	{TTLOG_OPTION_BOOL, "compress", "true", OPT(compress),
+	 "ttlog: compress frames with LZ4", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ca_file", "", OPT(tls_ca_file),
+	 "PEM file of CA certificates to verify collectors with (default: "
+	 "the system's trust store)",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ca_dir", "", OPT(tls_ca_dir),
+	 "directory of hashed CA certificates", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.cert", "", OPT(tls_cert),
+	 "client certificate chain (PEM), for collectors that require one",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.key", "", OPT(tls_key),
+	 "private key of tls.cert (PEM)", NULL, 0},
+	{TTLOG_OPTION_ENUM, "tls.min_version", "1.2", OPT(tls_min_version),
+	 "oldest TLS version accepted (1.3 is preferred when both sides "
+	 "have it)",
+	 "1.2|1.3", 0},
+	{TTLOG_OPTION_STRING, "tls.ciphers", "", OPT(tls_ciphers),
+	 "OpenSSL cipher list for TLS 1.2", NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ciphersuites", "", OPT(tls_ciphersuites),
+	 "OpenSSL cipher suites for TLS 1.3", NULL, 0},
+	{TTLOG_OPTION_BOOL, "tls.verify", "true", OPT(tls_verify),
+	 "verify the collector's certificate chain and name; turning it off "
+	 "is logged as a warning",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.server_name", "", OPT(tls_server_name),
+	 "name to send (SNI) and verify instead of the endpoint's host", NULL,
+	 0},
+	{TTLOG_OPTION_STRING, "tls.pin_sha256", "", OPT(tls_pins),
+	 "SHA-256 fingerprints (hex, ':' allowed) of accepted collector "
+	 "certificates, separated by commas; checked in addition to "
+	 "verification",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "spool.dir", "", OPT(spool_dir),
+	 "ttlog: directory of the disk spool (empty: memory only); frames "
+	 "are written there before they are taken",
+	 NULL, 0},
+	{TTLOG_OPTION_SIZE, "spool.max_bytes", "1GiB", OPT(spool_max_bytes),
+	 "cap on the spool's files", NULL, 0},
+	{TTLOG_OPTION_SIZE, "spool.segment_bytes", "64MiB",
+	 OPT(spool_segment_bytes), "size of one spool file", NULL, 0},
+	{TTLOG_OPTION_ENUM, "spool.fsync", "interval", OPT(spool_fsync),
+	 "never: survives a crash of the agent, not of the machine; "
+	 "interval: at most spool.fsync_interval of data lost with power; "
+	 "always: nothing taken is lost (slow)",
+	 "never|interval|always", 0},
+	{TTLOG_OPTION_DURATION, "spool.fsync_interval", "1s",
+	 OPT(spool_fsync_interval_ms), "with spool.fsync: interval", NULL, 0},
+	{TTLOG_OPTION_ENUM, "spool.overflow", "drop_oldest",
+	 OPT(spool_overflow),
+	 "a full spool deletes its oldest file (drop_oldest, counted) or "
+	 "refuses new frames so the listener pushes back (drop_newest)",
+	 "drop_oldest|drop_newest", 0},
+	{TTLOG_OPTION_STRING, "syslog.hostname", "", OPT(syslog_hostname),
+	 "syslog: HOSTNAME (default: this host's name)", NULL, 0},
+	{TTLOG_OPTION_STRING, "syslog.app_name", "ttlog", OPT(syslog_app_name),
+	 "syslog: APP-NAME", NULL, 0},
+	{TTLOG_OPTION_STRING, "syslog.sd_id", "fields@32473", OPT(syslog_sd_id),
+	 "syslog: SD-ID of the element carrying the fields", NULL, 0},
+	{TTLOG_OPTION_INT, "syslog.facility", "1", OPT(syslog_facility),
+	 "syslog: facility number 0..23 (1: user)", NULL, 0},
+	{0},
+};
+
+uint64_t ttlog__fwd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	(void)f;
+	n = snprintf(line, sizeof(line), "ttlog forward: ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+/* ------------------------------------------------------------------ */
+/* The window of frames in memory                                       */
+/* ------------------------------------------------------------------ */
+
+static int win_push(struct fwd *f, const struct fwd_frame *fr)
+{
+	if (f->wlen == f->wcap) {
+		size_t cap = f->wcap ? 2 * f->wcap : 64;
+		struct fwd_frame *w = malloc(cap * sizeof(*w));
+		if (w == NULL)
+			return -1;
+		for (size_t i = 0; i < f->wlen; i++)
+			w[i] = f->win[(f->whead + i) % f->wcap];
+		free(f->win);
+		f->win = w;
+		f->wcap = cap;
+		f->whead = 0;
+	}
+	f->win[(f->whead + f->wlen) % f->wcap] = *fr;
+	f->wlen++;
+	f->win_bytes += fr->len;
+	return 0;
+}
+
+static void win_pop(struct fwd *f)
+{
+	struct fwd_frame *fr = &f->win[f->whead];
+
+	f->win_bytes -= fr->len;
+	ttlog_batch_unref(fr->batch);
+	f->whead = (f->whead + 1) % f->wcap;
+	f->wlen--;
+}
+
+void ttlog__fwd_acked(struct fwd *f, uint64_t seq)
+{
+	if (seq <= f->acked)
+		return;
+	if (seq > f->last_seq)
+		seq = f->last_seq; /* checked by the caller; never trust it */
+	while (f->wlen > 0 && f->win[f->whead].seq <= seq) {
+		f->st.events_acked += f->win[f->whead].count;
+		win_pop(f);
+	}
+	while (f->slen > 0 && f->sentq[f->shead].seq <= seq) {
+		f->inflight -= f->sentq[f->shead].bytes;
+		f->shead = (f->shead + 1) % f->scap;
+		f->slen--;
+	}
+	f->acked = seq;
+	if (f->mem_hi < seq)
+		f->mem_hi = seq;
+	if (f->next_send <= seq)
+		f->next_send = seq + 1;
+	if (f->spool != NULL)
+		(void)ttlog__spool_ack(f->spool, seq);
+	f->ack_wait_ms = ttlog__fwd_now_ms();
+}
+
+/* ------------------------------------------------------------------ */
+/* consume                                                              */
+/* ------------------------------------------------------------------ */
+
+static int consume_ttlog(struct fwd *f, struct ttlog_batch *b)
+{
+	struct fwd_frame fr;
+	const void *data;
+	size_t len;
+	uint32_t flags = f->compress ? TTLOG_WIRE_DATA_LZ4 : 0;
+	uint64_t max = f->peer_max_frame ? f->peer_max_frame : (64u << 20);
+	char err[256];
+
+	if (ttlog_batch_encode(b,
+			       f->compress ? TTLOG_ENCODING_CBOR_LZ4
+					   : TTLOG_ENCODING_CBOR,
+			       &data, &len) != 0)
+		return TTLOG_LISTENER_RETRY; /* out of memory: later */
+	if (len + TTLOG_WIRE_DATA_PREFIX > max) {
+		f->st.dropped_too_large += ttlog_batch_count(b);
+		ttlog__fwd_report(
+			f,
+			"a batch of %zu bytes is over the collector's "
+			"frame limit of %llu bytes; dropped",
+			len, (unsigned long long)max);
+		return TTLOG_LISTENER_ERROR;
+	}
+	fr.seq = f->last_seq + 1;
+	fr.batch = b;
+	fr.payload = data;
+	fr.len = len;
+	fr.count = (uint32_t)ttlog_batch_count(b);
+	if (f->spool != NULL) {
+		int rc = ttlog__spool_append(f->spool, fr.seq, flags, fr.count,
+					     data, len, err, sizeof(err));
+		if (rc == TTLOG_SPOOL_FULL)
+			return TTLOG_LISTENER_RETRY;
+		if (rc != 0) {
+			ttlog__fwd_report(f, "spool: %s", err);
+			return TTLOG_LISTENER_RETRY;
+		}
+		f->last_seq = fr.seq;
+		/* In memory too while there is room and nothing older is
+		 * waiting on disk only (memory holds a prefix). */
+		if (f->mem_hi == fr.seq - 1 &&
+		    f->win_bytes + len <= f->window_bytes &&
+		    win_push(f, &fr) == 0) {
+			ttlog_batch_ref(b);
+			f->mem_hi = fr.seq;
+		}
+	} else {
+		if (f->wlen > 0 && f->win_bytes + len > f->window_bytes)
+			return TTLOG_LISTENER_RETRY;
+		if (win_push(f, &fr) != 0)
+			return TTLOG_LISTENER_RETRY;
+		ttlog_batch_ref(b);
+		f->last_seq = fr.seq;
+		f->mem_hi = fr.seq;
+	}
+	if (f->state == FWD_READY)
+		ttlog__fwd_pump(f);
+	return TTLOG_LISTENER_OK;
+}
+
+static int bounds_push(struct fwd *f, uint64_t end)
+{
+	if (f->blen == f->bcap) {
+		size_t cap = f->bcap ? 2 * f->bcap : 1024;
+		uint64_t *n = malloc(cap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		for (size_t i = 0; i < f->blen; i++)
+			n[i] = f->bounds[(f->bhead + i) % f->bcap];
+		free(f->bounds);
+		f->bounds = n;
+		f->bcap = cap;
+		f->bhead = 0;
+	}
+	f->bounds[(f->bhead + f->blen) % f->bcap] = end;
+	f->blen++;
+	return 0;
+}
+
+void ttlog__fwd_text_confirm(struct fwd *f)
+{
+	uint64_t taken = f->fed;
+	uint64_t keep_from = f->pend_base;
+
+	if (f->bev != NULL && f->state == FWD_READY)
+		taken -= evbuffer_get_length(bufferevent_get_output(f->bev));
+	while (f->blen > 0 && f->bounds[f->bhead] <= taken) {
+		keep_from = f->bounds[f->bhead];
+		f->bhead = (f->bhead + 1) % f->bcap;
+		f->blen--;
+	}
+	if (keep_from > f->pend_base) {
+		evbuffer_drain(f->pend, (size_t)(keep_from - f->pend_base));
+		f->pend_base = keep_from;
+	}
+}
+
+static int consume_text(struct fwd *f, struct ttlog_batch *b)
+{
+	size_t n = ttlog_batch_count(b), before = evbuffer_get_length(f->pend);
+	uint64_t end = f->pend_base + before;
+	size_t nb = f->blen;
+
+	ttlog__fwd_text_confirm(f);
+	before = evbuffer_get_length(f->pend);
+	end = f->pend_base + before;
+	if (before > 0 && before >= f->window_bytes)
+		return TTLOG_LISTENER_RETRY;
+	if (f->format == FWD_JSONL) {
+		const char *data, *p, *nl;
+		size_t len;
+		if (ttlog_batch_encode(b, TTLOG_ENCODING_JSONL,
+				       (const void **)&data, &len) != 0)
+			return TTLOG_LISTENER_RETRY;
+		for (p = data; p < data + len; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(data + len - p));
+			if (nl == NULL)
+				nl = data + len - 1;
+			if (bounds_push(f, end + (uint64_t)(nl + 1 - data)) !=
+			    0)
+				goto nomem;
+		}
+		if (evbuffer_add(f->pend, data, len) != 0)
+			goto nomem;
+	} else {
+		struct ttlog_event ev;
+		f->fbuf.len = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (ttlog_batch_event(b, i, &ev) != 0 ||
+			    ttlog__fmt_syslog_event(&f->sfmt, &ev, &f->fbuf) !=
+				    0 ||
+			    bounds_push(f, end + f->fbuf.len) != 0)
+				goto nomem;
+		}
+		if (evbuffer_add(f->pend, f->fbuf.p, f->fbuf.len) != 0)
+			goto nomem;
+	}
+	if (f->state == FWD_READY)
+		ttlog__fwd_pump(f);
+	return TTLOG_LISTENER_OK;
+nomem:
+	/* Take back the bounds of this batch; nothing was added to pend. */
+	f->blen = nb;
+	return TTLOG_LISTENER_RETRY;
+}
+
+static int fwd_consume(void *state, struct ttlog_batch *b)
+{
+	struct fwd *f = state;
+
+	if (ttlog_batch_count(b) == 0)
+		return TTLOG_LISTENER_OK;
+	return f->format == FWD_TTLOG ? consume_ttlog(f, b)
+				      : consume_text(f, b);
+}
+
+/* ------------------------------------------------------------------ */
+/* create, start, destroy                                               */
+/* ------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL && s[0] != 0 ? strdup(s) : NULL;
+}
+
+static void fwd_destroy(void *state)
+{
+	struct fwd *f = state;
+
+	if (f == NULL)
+		return;
+	ttlog__fwd_conn_close(f, NULL);
+	while (f->wlen > 0)
+		win_pop(f);
+	free(f->win);
+	free(f->sentq);
+	free(f->bounds);
+	if (f->pend != NULL)
+		evbuffer_free(f->pend);
+	ttlog__fmt_buf_free(&f->fbuf);
+	if (f->retry_ev != NULL)
+		event_free(f->retry_ev);
+	if (f->tick_ev != NULL)
+		event_free(f->tick_ev);
+	if (f->dns != NULL)
+		evdns_base_free(f->dns, 1);
+	if (f->spool != NULL)
+		ttlog__spool_close(f->spool);
+	if (f->ctx != NULL)
+		SSL_CTX_free(f->ctx);
+	for (size_t i = 0; i < f->nep; i++) {
+		free(f->ep[i].host);
+		free(f->ep[i].path);
+		free(f->ep[i].text);
+	}
+	free(f->ep);
+	for (size_t i = 0; i < 8; i++)
+		free(f->tls_strings[i]);
+	for (size_t i = 0; i < 3; i++)
+		free(f->sfmt_strings[i]);
+	free(f->server_name);
+	free(f->service);
+	free(f);
+}
+
+static int split_pins(struct fwd *f, const char *list, char *err, size_t errlen)
+{
+	char *copy, *save = NULL, *tok;
+
+	if (list == NULL || list[0] == 0)
+		return 0;
+	copy = strdup(list);
+	if (copy == NULL)
+		return -1;
+	f->tls_strings[7] = copy;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (f->tls.npins == TTLOG_TLS_MAX_PINS) {
+			snprintf(err, errlen,
+				 "tls.pin_sha256: more than %d fingerprints",
+				 TTLOG_TLS_MAX_PINS);
+			return -1;
+		}
+		f->tls.pins[f->tls.npins++] = tok;
+	}
+	return 0;
+}
+
+static int fwd_create(const void *options, void **state)
+{
+	const struct fwd_options *o = options;
+	struct fwd *f = calloc(1, sizeof(*f));
+	char err[512] = "";
+	int any_tls = 0;
+
+	if (f == NULL)
+		return TTLOG_ENOMEM;
+	f->format = o->format;
+	f->service = strdup(o->service && o->service[0] ? o->service : "ttlog");
+	f->connect_timeout_ms = o->connect_timeout_ms;
+	f->write_timeout_ms = o->write_timeout_ms;
+	f->ack_timeout_ms = o->ack_timeout_ms;
+	f->heartbeat_ms = o->heartbeat_ms;
+	f->drain_timeout_ms = o->drain_timeout_ms;
+	f->reconnect_initial_ms =
+		o->reconnect_initial_ms ? o->reconnect_initial_ms : 1;
+	f->reconnect_max_ms = o->reconnect_max_ms < f->reconnect_initial_ms
+				      ? f->reconnect_initial_ms
+				      : o->reconnect_max_ms;
+	f->backoff_ms = f->reconnect_initial_ms;
+	f->window_bytes = o->window_bytes ? o->window_bytes : 1;
+	f->compress = o->compress;
+	f->fsync_interval_ms = o->spool_fsync == TTLOG_SPOOL_FSYNC_INTERVAL
+				       ? o->spool_fsync_interval_ms
+				       : 0;
+	if (f->service == NULL)
+		goto nomem;
+	if (ttlog__fwd_parse_endpoints(f, o->endpoints, err, sizeof(err)) != 0)
+		goto fail;
+	for (size_t i = 0; i < f->nep; i++)
+		any_tls |= f->ep[i].scheme == FWD_TLS;
+
+	/* TLS */
+	f->tls.ca_file = f->tls_strings[0] = dup_or_null(o->tls_ca_file);
+	f->tls.ca_dir = f->tls_strings[1] = dup_or_null(o->tls_ca_dir);
+	f->tls.cert = f->tls_strings[2] = dup_or_null(o->tls_cert);
+	f->tls.key = f->tls_strings[3] = dup_or_null(o->tls_key);
+	f->tls.ciphers = f->tls_strings[4] = dup_or_null(o->tls_ciphers);
+	f->tls.ciphersuites = f->tls_strings[5] =
+		dup_or_null(o->tls_ciphersuites);
+	f->tls.min_version = o->tls_min_version;
+	f->tls.verify = o->tls_verify;
+	f->server_name = dup_or_null(o->tls_server_name);
+	if ((f->tls.cert == NULL) != (f->tls.key == NULL)) {
+		snprintf(err, sizeof(err),
+			 "tls.cert and tls.key: set both or neither");
+		goto fail;
+	}
+	if (split_pins(f, o->tls_pins, err, sizeof(err)) != 0)
+		goto fail;
+	if (any_tls) {
+		int n = ttlog__tls_parse_pins(&f->tls, f->pins, err,
+					      sizeof(err));
+		if (n < 0)
+			goto fail;
+		f->npins = (size_t)n;
+		f->ctx = ttlog__tls_client_ctx(&f->tls, err, sizeof(err));
+		if (f->ctx == NULL)
+			goto fail;
+	}
+
+	/* syslog */
+	if (o->syslog_facility < 0 || o->syslog_facility > 23) {
+		snprintf(err, sizeof(err),
+			 "syslog.facility: %lld is not in 0..23",
+			 (long long)o->syslog_facility);
+		goto fail;
+	}
+	f->sfmt.facility = (int)o->syslog_facility;
+	f->sfmt.hostname = f->sfmt_strings[0] = dup_or_null(o->syslog_hostname);
+	f->sfmt.app_name = f->sfmt_strings[1] = dup_or_null(o->syslog_app_name);
+	f->sfmt.sd_id = f->sfmt_strings[2] = dup_or_null(o->syslog_sd_id);
+	if (f->sfmt.hostname == NULL) {
+		if (gethostname(f->hostname, sizeof(f->hostname) - 1) != 0)
+			strcpy(f->hostname, "-");
+		f->sfmt.hostname = f->hostname;
+	}
+	snprintf(f->procid, sizeof(f->procid), "%d", (int)getpid());
+	f->sfmt.procid = f->procid;
+
+	/* the native protocol's identity, and the spool */
+	if (o->spool_dir != NULL && o->spool_dir[0] != 0) {
+		struct ttlog__spool_opts so = {
+			.dir = o->spool_dir,
+			.max_bytes = o->spool_max_bytes,
+			.segment_bytes = o->spool_segment_bytes,
+			.fsync = o->spool_fsync,
+			.overflow = o->spool_overflow,
+		};
+		if (f->format != FWD_TTLOG) {
+			snprintf(err, sizeof(err),
+				 "spool.dir: only format ttlog has a spool "
+				 "(syslog and jsonl are never acknowledged)");
+			goto fail;
+		}
+		if (o->spool_max_bytes <= o->spool_segment_bytes) {
+			snprintf(err, sizeof(err),
+				 "spool.max_bytes (%llu) must be larger than "
+				 "spool.segment_bytes (%llu)",
+				 (unsigned long long)o->spool_max_bytes,
+				 (unsigned long long)o->spool_segment_bytes);
+			goto fail;
+		}
+		if (ttlog__spool_open(&so, &f->spool, err, sizeof(err)) != 0)
+			goto fail;
+		memcpy(f->id, ttlog__spool_id(f->spool), sizeof(f->id));
+		f->acked = ttlog__spool_acked(f->spool);
+		f->last_seq = ttlog__spool_last_seq(f->spool);
+		if (f->last_seq < f->acked)
+			f->last_seq = f->acked;
+	} else if (getrandom(f->id, sizeof(f->id), 0) !=
+		   (ssize_t)sizeof(f->id)) {
+		snprintf(err, sizeof(err), "getrandom: %s", strerror(errno));
+		goto fail;
+	}
+	f->mem_hi = f->acked;
+	f->next_send = f->acked + 1;
+	f->max_sent = f->last_seq; /* all of them were possibly sent before */
+	f->spool_cursor = UINT64_MAX;
+	f->pend = evbuffer_new();
+	if (f->pend == NULL)
+		goto nomem;
+	if (any_tls && !f->tls.verify)
+		ttlog__fwd_report(f,
+				  "WARNING: tls.verify is off: the collector's "
+				  "certificate is not checked, anyone on the "
+				  "path can read and change the logs");
+	*state = f;
+	return 0;
+nomem:
+	snprintf(err, sizeof(err), "out of memory");
+fail:
+	ttlog__fwd_report(f, "%s", err);
+	fwd_destroy(f);
+	return TTLOG_ECONFIG;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ttlog__fwd_tick(arg);
+}
+
+static int fwd_start(void *state, struct event_base *base)
+{
+	struct fwd *f = state;
+	struct timeval tv = {0, 100000};
+
+	f->base = base;
+	f->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, f);
+	if (f->tick_ev == NULL || event_add(f->tick_ev, &tv) != 0)
+		return TTLOG_ENOMEM;
+	if (f->tls.ca_file == NULL && f->ctx != NULL && !f->tls.verify)
+		TTLOG_WARN("forward: TLS verification is off",
+			   TTLOG_KV("endpoint", (const char *)f->ep[0].text));
+	if (f->spool != NULL && f->last_seq > f->acked)
+		TTLOG_INFO("forward: resending frames kept in the spool",
+			   TTLOG_KV("frames", f->last_seq - f->acked),
+			   TTLOG_KV("endpoint", (const char *)f->ep[0].text));
+	ttlog__fwd_conn_start(f);
+	return 0;
+}
+
+static int fwd_flush(void *state)
+{
+	struct fwd *f = state;
+
+	if (f->spool != NULL)
+		(void)ttlog__spool_sync(f->spool);
+	return 0;
+}
+
+static size_t text_pending(struct fwd *f)
+{
+	ttlog__fwd_text_confirm(f);
+	return evbuffer_get_length(f->pend);
+}
+
+static int fwd_draining(void *state)
+{
+	struct fwd *f = state;
+	uint64_t now = ttlog__fwd_now_ms();
+	size_t left_events = 0;
+	int busy;
+
+	if (f->draining_done)
+		return 0;
+	busy = f->format == FWD_TTLOG ? f->acked < f->last_seq
+				      : text_pending(f) > 0;
+	if (!busy) {
+		f->draining_done = 1;
+		return 0;
+	}
+	if (f->drain_deadline_ms == 0)
+		f->drain_deadline_ms = now + f->drain_timeout_ms;
+	if (now < f->drain_deadline_ms)
+		return 1;
+	/* Giving up: say what is left and where it is. */
+	f->draining_done = 1;
+	if (f->format == FWD_TTLOG) {
+		for (size_t i = 0; i < f->wlen; i++)
+			left_events += f->win[(f->whead + i) % f->wcap].count;
+		if (f->spool != NULL) {
+			ttlog__fwd_report(
+				f,
+				"shutting down with %llu frames not "
+				"acknowledged by %s; they stay in the spool "
+				"and are sent at the next start",
+				(unsigned long long)(f->last_seq - f->acked),
+				f->ep[f->cur].text);
+		} else {
+			f->st.dropped_shutdown += left_events;
+			ttlog__fwd_report(
+				f,
+				"shutting down with %zu events (%llu frames) "
+				"not acknowledged by %s: lost (spool.dir "
+				"keeps them across restarts)",
+				left_events,
+				(unsigned long long)(f->last_seq - f->acked),
+				f->ep[f->cur].text);
+		}
+	} else {
+		ttlog__fwd_report(f,
+				  "shutting down with %zu bytes not written "
+				  "to %s: lost",
+				  text_pending(f), f->ep[f->cur].text);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* metrics                                                              */
+/* ------------------------------------------------------------------ */
+
+static void emit1(ttlog_metric_emit_fn emit, void *ctx, const char *name,
+		  const char *help, int kind, double v)
+{
+	struct ttlog_metric m = {name, help, kind, NULL, NULL, v};
+	emit(ctx, &m);
+}
+
+static void fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx)
+{
+	struct fwd *f = state;
+	const int C = TTLOG_METRIC_COUNTER, G = TTLOG_METRIC_GAUGE;
+
+	for (int s = FWD_IDLE; s <= FWD_READY; s++) {
+		struct ttlog_metric m = {
+			"forward_state",
+			"connection state (1 for the current one)",
+			G,
+			"state",
+			ttlog__fwd_state_name(s),
+			f->state == s};
+		emit(ctx, &m);
+	}
+	emit1(emit, ctx, "forward_endpoint_index",
+	      "endpoint in use, counting from 0 in the configured order", G,
+	      (double)f->cur);
+	emit1(emit, ctx, "forward_connects_total",
+	      "connections that became ready", C, (double)f->st.connects);
+	emit1(emit, ctx, "forward_disconnects_total",
+	      "ready connections that were lost", C, (double)f->st.disconnects);
+	emit1(emit, ctx, "forward_connect_failures_total",
+	      "connection attempts that failed (any reason)", C,
+	      (double)f->st.connect_failures);
+	for (int r = 0; r < FWD_TLS_REASONS; r++) {
+		struct ttlog_metric m = {"forward_tls_failures_total",
+					 "TLS handshakes refused, by reason",
+					 C,
+					 "reason",
+					 ttlog__fwd_tls_reasons[r],
+					 (double)f->st.tls_failures[r]};
+		emit(ctx, &m);
+	}
+	emit1(emit, ctx, "forward_protocol_errors_total",
+	      "connections closed because the peer broke the protocol", C,
+	      (double)f->st.protocol_errors);
+	emit1(emit, ctx, "forward_peer_closes_total",
+	      "CLOSE messages received from collectors", C,
+	      (double)f->st.peer_closes);
+	emit1(emit, ctx, "forward_ack_timeouts_total",
+	      "connections closed for not acknowledging", C,
+	      (double)f->st.ack_timeouts);
+	emit1(emit, ctx, "forward_frames_sent_total",
+	      "frames (ttlog) sent, resends included", C,
+	      (double)f->st.frames_sent);
+	emit1(emit, ctx, "forward_frames_resent_total",
+	      "frames sent again after a reconnect or restart", C,
+	      (double)f->st.frames_resent);
+	emit1(emit, ctx, "forward_bytes_sent_total",
+	      "payload bytes handed to the connection", C,
+	      (double)f->st.bytes_sent);
+	emit1(emit, ctx, "forward_events_acked_total",
+	      "events the collector acknowledged (ttlog, frames kept in "
+	      "memory)",
+	      C, (double)f->st.events_acked);
+	emit1(emit, ctx, "forward_dropped_too_large_total",
+	      "events in batches over the collector's frame limit", C,
+	      (double)f->st.dropped_too_large);
+	emit1(emit, ctx, "forward_dropped_shutdown_total",
+	      "events unacknowledged at shutdown without a spool", C,
+	      (double)f->st.dropped_shutdown);
+	emit1(emit, ctx, "forward_unacked_frames",
+	      "frames not acknowledged yet (ttlog)", G,
+	      (double)(f->last_seq - f->acked));
+	emit1(emit, ctx, "forward_acked_seq", "highest acknowledged seq", G,
+	      (double)f->acked);
+	emit1(emit, ctx, "forward_window_bytes",
+	      "bytes held in memory for resending", G,
+	      (double)(f->format == FWD_TTLOG ? f->win_bytes
+					      : evbuffer_get_length(f->pend)));
+	if (f->spool != NULL) {
+		struct ttlog__spool_stats s;
+		ttlog__spool_get_stats(f->spool, &s);
+		emit1(emit, ctx, "forward_spool_bytes", "bytes of spool files",
+		      G, (double)s.bytes);
+		emit1(emit, ctx, "forward_spool_segments", "spool files", G,
+		      (double)s.segments);
+		emit1(emit, ctx, "forward_spool_corrupt_records_total",
+		      "spool records skipped as corrupt", C,
+		      (double)s.corrupt_records);
+		emit1(emit, ctx, "forward_spool_dropped_events_total",
+		      "events deleted by the spool's size cap", C,
+		      (double)s.dropped_events);
+		emit1(emit, ctx, "forward_spool_write_errors_total",
+		      "failed spool writes", C, (double)s.write_errors);
+		emit1(emit, ctx, "forward_spool_fsync_errors_total",
+		      "failed spool fsyncs", C, (double)s.fsync_errors);
+	}
+}
+
+static const struct ttlog_listener_api fwd_api = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "forward",
+	.description = "ships batches to collectors over TLS, TCP or unix "
+		       "sockets: the native protocol (acknowledged, with a "
+		       "disk spool), RFC 5424 syslog or JSON lines",
+	.options = fwd_option_table,
+	.options_size = sizeof(struct fwd_options),
+	.create = fwd_create,
+	.start = fwd_start,
+	.consume = fwd_consume,
+	.flush = fwd_flush,
+	.destroy = fwd_destroy,
+	.metrics = fwd_metrics,
+	.draining = fwd_draining,
+};
+
+TTLOG_LISTENER_ENTRY(fwd_api)

@@ -1,0 +1,189 @@
+/*
+ * forward_internal.h - the state of one forward listener, shared by
+ * forward.c (options, consume, the window of unacknowledged frames, the
+ * spool, metrics) and forward_conn.c (endpoints, connecting, TLS, the
+ * native protocol's hello/ACK/heartbeat, sending). Everything runs on the
+ * writer thread.
+ */
+#ifndef TTLOG_FORWARD_INTERNAL_H
+#define TTLOG_FORWARD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include <ttlog/listener.h>
+
+#include "fmt.h"
+#include "spool.h"
+#include "tls.h"
+#include "wire.h"
+
+struct bufferevent;
+struct event;
+struct evbuffer;
+struct evdns_base;
+struct evdns_getaddrinfo_request;
+
+enum fwd_format { FWD_TTLOG = 0, FWD_SYSLOG = 1, FWD_JSONL = 2 };
+enum fwd_scheme { FWD_TLS = 0, FWD_TCP = 1, FWD_UNIX = 2 };
+
+/* The options as the registry fills them (strings valid in create()). */
+struct fwd_options {
+	char *endpoints;
+	int format;
+	char *service;
+	uint64_t connect_timeout_ms, write_timeout_ms, ack_timeout_ms;
+	uint64_t heartbeat_ms, drain_timeout_ms;
+	uint64_t reconnect_initial_ms, reconnect_max_ms;
+	uint64_t window_bytes;
+	int compress;
+	char *tls_ca_file, *tls_ca_dir, *tls_cert, *tls_key;
+	char *tls_ciphers, *tls_ciphersuites, *tls_server_name, *tls_pins;
+	int tls_min_version, tls_verify;
+	char *spool_dir;
+	uint64_t spool_max_bytes, spool_segment_bytes;
+	int spool_fsync;
+	uint64_t spool_fsync_interval_ms;
+	int spool_overflow;
+	char *syslog_hostname, *syslog_app_name, *syslog_sd_id;
+	int64_t syslog_facility;
+};
+
+struct fwd_endpoint {
+	int scheme; /* enum fwd_scheme */
+	char *host; /* tls/tcp */
+	char port[8];
+	char *path; /* unix */
+	char *text; /* as configured, for messages */
+};
+
+/* One frame of the native protocol kept in memory until acknowledged. */
+struct fwd_frame {
+	uint64_t seq;
+	struct ttlog_batch *batch; /* a reference */
+	const void *payload;	   /* borrowed from the batch's encoding */
+	size_t len;
+	uint32_t count;
+};
+
+/* A frame sent on the current connection and not yet acknowledged. */
+struct fwd_sent {
+	uint64_t seq;
+	size_t bytes;
+};
+
+enum fwd_conn_state {
+	FWD_IDLE = 0,	    /* waiting to (re)connect */
+	FWD_RESOLVING = 1,  /* name lookup */
+	FWD_CONNECTING = 2, /* TCP connect and TLS handshake */
+	FWD_HELLO = 3,	    /* our hello sent, waiting for the peer's */
+	FWD_READY = 4,
+};
+
+#define FWD_TLS_REASONS 10
+
+struct fwd_stats {
+	uint64_t connects, disconnects, connect_failures;
+	uint64_t tls_failures[FWD_TLS_REASONS];
+	uint64_t frames_sent, frames_resent, bytes_sent, events_acked;
+	uint64_t dropped_too_large, dropped_shutdown, ack_timeouts;
+	uint64_t protocol_errors, peer_closes;
+};
+
+struct fwd {
+	/* configuration (owned copies) */
+	int format;
+	char *service;
+	uint64_t connect_timeout_ms, write_timeout_ms, ack_timeout_ms;
+	uint64_t heartbeat_ms, drain_timeout_ms;
+	uint64_t reconnect_initial_ms, reconnect_max_ms;
+	uint64_t window_bytes, fsync_interval_ms;
+	int compress;
+	struct fwd_endpoint *ep;
+	size_t nep;
+	struct ttlog__tls_opts tls;
+	char *tls_strings[8]; /* owned copies behind tls */
+	char *server_name;
+	uint8_t pins[TTLOG_TLS_MAX_PINS][32];
+	size_t npins;
+	SSL_CTX *ctx; /* when any endpoint is tls:// */
+	struct ttlog__syslog_fmt sfmt;
+	char *sfmt_strings[3];
+	char hostname[256];
+	char procid[16];
+
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct event *retry_ev; /* reconnect / back-off and connect timeout */
+	struct event *tick_ev;	/* heartbeat, ack timeout, spool fsync */
+
+	/* connection */
+	int state;	     /* enum fwd_conn_state */
+	size_t cur;	     /* endpoint index */
+	size_t failed_round; /* endpoints failed in a row */
+	uint64_t backoff_ms;
+	struct bufferevent *bev;
+	struct evdns_getaddrinfo_request *dnsreq;
+	SSL *ssl; /* owned by bev once made */
+	int magic_seen;
+	struct ttlog__wire_hello peer;
+	uint64_t peer_window, peer_max_frame, peer_heartbeat_ms;
+	uint64_t conn_start_ms, last_rx_ms, last_tx_ms, ack_wait_ms;
+	char last_error[512];
+	int error_reported; /* the current failure streak was reported */
+	uint64_t last_report_ms, last_sync_ms;
+
+	/* native protocol: frames */
+	uint8_t id[TTLOG_WIRE_ID_LEN];
+	struct ttlog__spool *spool;
+	uint64_t last_seq;     /* highest assigned */
+	uint64_t acked;	       /* highest acknowledged */
+	uint64_t mem_hi;       /* frames (acked, mem_hi] are in win */
+	uint64_t next_send;    /* on this connection */
+	uint64_t max_sent;     /* highest seq ever sent (for RESENT) */
+	uint64_t spool_cursor; /* seq the spool reader returned last */
+	struct fwd_frame *win;
+	size_t whead, wlen, wcap;
+	uint64_t win_bytes;
+	struct fwd_sent *sentq;
+	size_t shead, slen, scap;
+	uint64_t inflight;
+
+	/* syslog and jsonl: bytes not yet taken by the kernel */
+	struct evbuffer *pend;
+	uint64_t pend_base; /* stream offset of pend's first byte */
+	uint64_t fed;	    /* stream offset fed to the connection */
+	uint64_t *bounds;   /* message end offsets in pend, ascending */
+	size_t bhead, blen, bcap;
+	struct ttlog__fmt_buf fbuf;
+
+	/* shutdown */
+	uint64_t drain_deadline_ms;
+	int draining_done;
+
+	struct fwd_stats st;
+};
+
+/* forward.c */
+uint64_t ttlog__fwd_now_ms(void);
+void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Acknowledgement of everything up to seq (from an ACK or a hello). */
+void ttlog__fwd_acked(struct fwd *f, uint64_t seq);
+/* The text formats: drops from pend what the kernel has taken. */
+void ttlog__fwd_text_confirm(struct fwd *f);
+
+/* forward_conn.c */
+int ttlog__fwd_parse_endpoints(struct fwd *f, const char *list, char *err,
+			       size_t errlen);
+void ttlog__fwd_conn_start(struct fwd *f);
+void ttlog__fwd_conn_close(struct fwd *f, const char *why);
+/* Sends what the window, the spool and the peer's window allow. */
+void ttlog__fwd_pump(struct fwd *f);
+void ttlog__fwd_tick(struct fwd *f);
+const char *ttlog__fwd_state_name(int state);
+extern const char *const ttlog__fwd_tls_reasons[FWD_TLS_REASONS];
+
+#endif /* TTLOG_FORWARD_INTERNAL_H */

@@ -1,0 +1,556 @@
+"""Integration tests of forwarding: an application (ttlog-seqgen, libttlog
+with the forward listener) -> a relay ttlog-agent -> a collector
+ttlog-agent over TLS, all real processes on 127.0.0.1, with certificates
+made for the run by tests/certs/make_certs.sh. Events carry a sequence
+number; every test checks the collector's output for gaps and counts
+duplicates. Waits are on events (lines in files, metrics, stderr) with
+deadlines.
+
+Usage: test_forward.py --agent PATH --seqgen PATH --plugins DIR
+                       --certs-script PATH [--only NAME]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_agent import Agent, Failure, check, free_port, metrics  # noqa: E402
+
+DEADLINE = 60.0
+_decoder = json.JSONDecoder()
+
+
+def read_events(path):
+    """Every JSON object in a JSON-lines file. A collector killed in the
+    middle of a write leaves a torn line that the next run appends to; the
+    objects are found by position, so the torn part is skipped and the
+    rest of that line still counts."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read().decode("utf-8", "replace")
+    out = []
+    for line in data.split("\n")[:-1]:
+        try:
+            out.append(json.loads(line))
+            continue
+        except ValueError:
+            pass
+        pos = line.find('{"', 1)
+        while pos >= 0:
+            try:
+                obj, _ = _decoder.raw_decode(line, pos)
+                out.append(obj)
+                break
+            except ValueError:
+                pos = line.find('{"', pos + 1)
+    return out
+
+
+def seqs_of(path):
+    return [e["seq"] for e in read_events(path)
+            if e.get("msg") == "seq" and "seq" in e]
+
+
+def wait_for(what, fn, deadline=DEADLINE, procs=()):
+    end = time.monotonic() + deadline
+    last = None
+    while time.monotonic() < end:
+        last = fn()
+        if last:
+            return last
+        for p in procs:
+            if p.poll() is not None and p.returncode not in (0, None):
+                raise Failure("%s: a process exited with %d while waiting"
+                              % (what, p.returncode))
+        time.sleep(0.05)
+    raise Failure("%s: not within %ss (last: %r)" % (what, deadline, last))
+
+
+def wait_seqs(path, n, deadline=DEADLINE, procs=()):
+    """Waits until every seq 0..n-1 is in the file; returns all seqs."""
+    state = {}
+
+    def done():
+        s = seqs_of(path)
+        state["s"] = s
+        return len(set(s)) >= n
+    try:
+        wait_for("%d sequence numbers in %s" % (n, path), done, deadline,
+                 procs)
+    except Failure:
+        s = set(state.get("s", []))
+        missing = sorted(set(range(n)) - s)
+        raise Failure("%d of %d arrived; first missing: %s"
+                      % (len(s), n, missing[:10]))
+    return state["s"]
+
+
+def check_exact(seqs, n):
+    got = set(seqs)
+    missing = sorted(set(range(n)) - got)
+    extra = sorted(got - set(range(n)))
+    check(not missing, "%d missing, first: %s" % (len(missing), missing[:10]))
+    check(not extra, "unexpected seqs: %s" % extra[:10])
+    return len(seqs) - n  # duplicates
+
+
+class Certs:
+    def __init__(self, args, tmp):
+        self.dir = os.path.join(tmp, "certs")
+        subprocess.run(["bash", args.certs_script, self.dir], check=True)
+
+    def __getitem__(self, name):
+        return os.path.join(self.dir, name)
+
+
+def collector(args, tmp, certs, port, out, http=None, cert="server",
+              client_auth="required", name="collector", extra=""):
+    """A ttlog-agent receiving the native protocol over TLS into a JSON
+    lines file."""
+    d = os.path.join(tmp, name)
+    os.makedirs(d, exist_ok=True)
+    body = ""
+    if http:
+        body += "  http:\n    listen: 127.0.0.1:%d\n" % http
+    body += ("inputs:\n"
+             "  - name: native\n    type: ttlog\n"
+             "    listen: 'tls://127.0.0.1:%d'\n"
+             "    tls: {cert: '%s', key: '%s', ca_file: '%s', "
+             "client_auth: %s}\n%s"
+             "listeners:\n"
+             "  - name: out\n    type: file\n    format: json\n"
+             "    fsync: never\n    path: '%s'\n"
+             % (port, certs[cert + ".pem"], certs[cert + ".key"],
+                certs["ca.pem"], client_auth, extra, out))
+    return Agent(args, d, body, 1)
+
+
+def relay(args, tmp, certs, sock, upstream, http=None, spool=None,
+          name="relay", tls_extra="", expect_inputs=1):
+    """A ttlog-agent that takes the native protocol on a unix socket and
+    forwards to `upstream` over TLS with a client certificate."""
+    d = os.path.join(tmp, name)
+    os.makedirs(d, exist_ok=True)
+    body = ""
+    if http:
+        body += "  http:\n    listen: 127.0.0.1:%d\n" % http
+    body += "inputs:\n"
+    if sock:
+        body += ("  - {name: app, type: ttlog, listen: 'unix://%s'}\n"
+                 % sock)
+    else:
+        body += ("  - {name: app, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
+                 % free_port())
+    body += ("listeners:\n"
+             "  - name: up\n    type: forward\n"
+             "    endpoints: '%s'\n"
+             "    tls: {ca_file: '%s', cert: '%s', key: '%s'%s}\n"
+             "    reconnect: {initial: 100ms, max: 1s}\n"
+             "    ack_timeout: 10s\n    drain_timeout: 2s\n"
+             "    queue: {max_bytes: 1GiB}\n"
+             % (upstream, certs["ca.pem"], certs["client.pem"],
+                certs["client.key"], tls_extra))
+    if spool:
+        body += ("    spool: {dir: '%s', fsync: never, max_bytes: 1GiB, "
+                 "segment_bytes: 1MiB}\n" % spool)
+    return Agent(args, d, body, expect_inputs)
+
+
+def app_config(args, tmp, sock, name="app.yaml"):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write("service:\n  plugin_dir: '%s'\n  flush_interval: 5ms\n"
+                "  ring_size: 16MiB\n"
+                "listeners:\n"
+                "  - name: up\n    type: forward\n"
+                "    endpoints: 'unix://%s'\n"
+                "    reconnect: {initial: 50ms, max: 500ms}\n"
+                "    drain_timeout: 60s\n"
+                "    queue: {max_bytes: 2GiB}\n"
+                % (args.plugins, sock))
+    return path
+
+
+def start_app(args, tmp, config, n, rate=0, name="app"):
+    err = open(os.path.join(tmp, name + ".stderr"), "wb")
+    out = open(os.path.join(tmp, name + ".stdout"), "wb")
+    cmd = [args.seqgen, "-c", config, "-n", str(n)]
+    if rate:
+        cmd += ["-r", str(rate), "-b", "1000"]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=err)
+    p.files = (out, err)
+    p.tmp, p.name = tmp, name
+    return p
+
+
+def finish_app(p, deadline=DEADLINE * 2):
+    code = p.wait(deadline)
+    for f in p.files:
+        f.close()
+    with open(os.path.join(p.tmp, p.name + ".stdout")) as f:
+        out = f.read()
+    with open(os.path.join(p.tmp, p.name + ".stderr")) as f:
+        err = f.read()
+    check(code == 0, "seqgen exited %d: %s %s" % (code, out, err))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def kill_app(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    for f in p.files:
+        f.close()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_1m_events_app_relay_collector_over_tls(args, tmp):
+    """1M events, app -> relay -> collector over TLS: exactly 0..N-1."""
+    n = args.n
+    certs = Certs(args, tmp)
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    b = collector(args, tmp, certs, port, out, http=http)
+    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port)
+    app = None
+    try:
+        app = start_app(args, tmp, app_config(args, tmp, sock), n)
+        seqs = wait_seqs(out, n, DEADLINE * 3, [app])
+        stats = finish_app(app)
+        check(stats["produced"] == n, stats)
+        seqs = seqs_of(out)
+        dup = check_exact(seqs, n)
+        check(dup == 0, "%d duplicates without any failure" % dup)
+        m = metrics(http)
+        check(m['ttlog_input_duplicate_frames_total{input="native",'
+                'type="ttlog"}'] == 0, "duplicate frames")
+        check(m['ttlog_input_tls_failures_total{input="native",'
+                'type="ttlog"}'] == 0, "tls failures")
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        if app:
+            kill_app(app)
+        a.kill()
+        b.kill()
+
+
+def test_collector_killed_three_times_loses_nothing(args, tmp):
+    n = 150000
+    certs = Certs(args, tmp)
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    b = collector(args, tmp, certs, port, out)
+    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port)
+    app = None
+    try:
+        app = start_app(args, tmp, app_config(args, tmp, sock), n,
+                        rate=25000)
+        for k in range(3):
+            want = n * (k + 1) // 4
+            wait_for("%d events before kill %d" % (want, k + 1),
+                     lambda: len(set(seqs_of(out))) >= want)
+            b.kill()  # SIGKILL
+            time.sleep(2.0)  # the outage the issue asks for
+            b = collector(args, tmp, certs, port, out)
+        finish_app(app)
+        seqs = wait_seqs(out, n)
+        dup = check_exact(seqs, n)
+        print("     collector killed 3 times: %d events, %d delivered "
+              "twice (the collector's de-duplication state dies with it)"
+              % (n, dup))
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        if app:
+            kill_app(app)
+        a.kill()
+        b.kill()
+
+
+def test_relay_killed_with_spool_delivers_everything_accepted(args, tmp):
+    n = 150000
+    certs = Certs(args, tmp)
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    spool = os.path.join(tmp, "spool")
+    b = collector(args, tmp, certs, port, out)
+    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port,
+              spool=spool)
+    app = None
+    try:
+        app = start_app(args, tmp, app_config(args, tmp, sock), n,
+                        rate=25000)
+        wait_for("a third of the events",
+                 lambda: len(set(seqs_of(out))) >= n // 3)
+        a.kill()  # SIGKILL: the spool and the app's window must cover it
+        a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port,
+                  spool=spool, name="relay2")
+        finish_app(app)
+        seqs = wait_seqs(out, n)
+        dup = check_exact(seqs, n)
+        print("     relay SIGKILLed: %d events, %d delivered twice"
+              % (n, dup))
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        if app:
+            kill_app(app)
+        a.kill()
+        b.kill()
+
+
+def spool_records(path):
+    """(offset, length, seq, count, payload) of each record of a segment."""
+    data = open(path, "rb").read()
+    recs, off = [], 0
+    while off + 12 <= len(data):
+        magic, blen, _crc = struct.unpack_from("<4sII", data, off)
+        if magic != b"TSR1":
+            raise Failure("segment %s: no record at %d" % (path, off))
+        seq, _flags, count = struct.unpack_from("<QII", data, off + 12)
+        recs.append((off, 12 + blen, seq, count,
+                     data[off + 28:off + 12 + blen]))
+        off += 12 + blen
+    return recs
+
+
+def payload_seqs(payload):
+    """The seq fields of a frame payload, decoded with the lz4 command and
+    python's cbor2 (not with ttlog's own reader)."""
+    import cbor2
+    raw = subprocess.run(["lz4", "-dc"], input=payload, check=True,
+                         stdout=subprocess.PIPE).stdout
+    batch = cbor2.loads(raw)
+    sites = batch["callsites"]
+    out = []
+    for ev in batch["events"]:
+        site = sites[ev[2]]
+        if site[0] == "seq":
+            out.append(ev[4 + site[4].index("seq")])
+    return out
+
+
+def test_corrupt_spool_records_are_skipped_and_counted(args, tmp):
+    n = 20000
+    certs = Certs(args, tmp)
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    spool = os.path.join(tmp, "spool")
+    # The collector is not there yet: everything stays in the spool.
+    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port,
+              spool=spool)
+    app = start_app(args, tmp, app_config(args, tmp, sock), n)
+    b = None
+    try:
+        finish_app(app)
+        check(a.stop() == 0, "relay exit status")
+        segs = sorted(f for f in os.listdir(spool) if f.endswith(".seg"))
+        recs = []
+        for s in segs:
+            recs += [(os.path.join(spool, s),) + r
+                     for r in spool_records(os.path.join(spool, s))]
+        data_recs = [r for r in recs if payload_seqs(r[5])]
+        check(len(data_recs) >= 6, "only %d data records" % len(data_recs))
+        lost = set()
+        # A flipped byte inside one record's payload (CRC mismatch), a
+        # zeroed length in another, and the last record cut short.
+        victims = [data_recs[1], data_recs[3], recs[-1]]
+        for (path, off, length, seq, count, payload) in victims:
+            lost |= set(payload_seqs(payload))
+        path, off, length = victims[0][:3]
+        with open(path, "r+b") as f:
+            f.seek(off + length - 5)
+            byte = f.read(1)
+            f.seek(off + length - 5)
+            f.write(bytes([byte[0] ^ 0x5A]))
+        path, off = victims[1][:2]
+        with open(path, "r+b") as f:
+            f.seek(off + 4)
+            f.write(b"\0\0\0\0")
+        path, off, length = victims[2][:3]
+        os.truncate(path, off + length // 2)
+        b = collector(args, tmp, certs, port, out)
+        a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port,
+                  spool=spool, http=http, name="relay2")
+        want = set(range(n)) - lost
+        wait_for("the %d intact events" % len(want),
+                 lambda: want <= set(seqs_of(out)))
+        got = set(seqs_of(out))
+        check(not (got & lost), "corrupt records were delivered: %s"
+              % sorted(got & lost)[:5])
+        m = metrics(http)
+        bad = m.get('ttlog_listener_forward_spool_corrupt_records_total'
+                    '{listener="up"}', 0)
+        check(bad >= 3, "corrupt records counted: %s" % bad)
+        print("     %d records corrupted (%d events), %d counted, %d events "
+              "delivered" % (len(victims), len(lost), bad, len(got)))
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        kill_app(app)
+        a.kill()
+        if b:
+            b.kill()
+
+
+def tls_refusal(args, tmp, certs, cert, reason, needle, client_auth="none",
+                client_cert=True):
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out-%s.jsonl" % reason)
+    b = collector(args, tmp, certs, port, out, http=http, cert=cert,
+                  client_auth=client_auth, name="collector-" + reason)
+    tls_extra = ""
+    if not client_cert:
+        tls_extra = ", cert: '', key: ''"
+    ahttp = free_port()
+    a = relay(args, tmp, certs, None, "tls://localhost:%d" % port,
+              http=ahttp, name="relay-" + reason,
+              tls_extra=tls_extra)
+    try:
+        a.wait_stderr(needle)
+        key = ('ttlog_listener_forward_tls_failures_total{listener="up",'
+               'reason="%s"}' % reason)
+        m = wait_for("counter " + key, lambda: metrics(ahttp).get(key, 0))
+        check(m >= 1, key)
+        return a, b, http
+    except Exception:
+        a.kill()
+        b.kill()
+        raise
+
+
+def test_tls_refusals_are_clear_and_counted(args, tmp):
+    certs = Certs(args, tmp)
+    cases = [("wronghost", "hostname", "hostname mismatch"),
+             ("stranger", "unknown_ca", "unable to get local issuer"),
+             ("expired", "expired", "certificate has expired")]
+    for cert, reason, needle in cases:
+        a, b, _ = tls_refusal(args, tmp, certs, cert, reason, needle)
+        a.kill()
+        b.kill()
+    # Mutual TLS: a sender without a certificate is refused by the
+    # collector, which says so and counts it.
+    port, http = free_port(), free_port()
+    b = collector(args, tmp, certs, port, os.path.join(tmp, "m.jsonl"),
+                  http=http, name="collector-mtls")
+    a = relay(args, tmp, certs, None, "tls://localhost:%d" % port,
+              name="relay-mtls", tls_extra=", cert: '', key: ''")
+    try:
+        b.wait_stderr("did not return a certificate")
+        key = 'ttlog_input_tls_failures_total{input="native",type="ttlog"}'
+        check(wait_for(key, lambda: metrics(http).get(key, 0)) >= 1, key)
+    finally:
+        a.kill()
+        b.kill()
+    # Plaintext to the TLS port, and a client offering only TLS 1.0.
+    port, http = free_port(), free_port()
+    b = collector(args, tmp, certs, port, os.path.join(tmp, "p.jsonl"),
+                  http=http, client_auth="none", name="collector-plain")
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"TTLG" + b"\0" * 64)
+            s.settimeout(DEADLINE)
+            try:
+                s.recv(100)
+            except OSError:
+                pass
+        b.wait_stderr("plaintext")
+        key = 'ttlog_input_tls_failures_total{input="native",type="ttlog"}'
+        check(wait_for(key, lambda: metrics(http).get(key, 0) >= 1), key)
+        r = subprocess.run(
+            ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+             "-tls1", "-cipher", "DEFAULT@SECLEVEL=0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, timeout=DEADLINE)
+        check(r.returncode != 0, "TLS 1.0 handshake succeeded")
+        b.wait_stderr("TLS 1.0")
+        check(wait_for(key, lambda: metrics(http).get(key, 0) >= 2), key)
+    finally:
+        b.kill()
+    # A collector that offers only TLS 1.0: the forwarder refuses it.
+    port, ahttp = free_port(), free_port()
+    srv = subprocess.Popen(
+        ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+         "-cert", certs["server.pem"], "-key", certs["server.key"],
+         "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-quiet"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        wait_for("openssl s_server listening",
+                 lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+        a = relay(args, tmp, certs, None, "tls://localhost:%d" % port,
+                  http=ahttp, name="relay-tls10")
+        try:
+            a.wait_stderr("TLS 1.0")
+            key = ('ttlog_listener_forward_tls_failures_total'
+                   '{listener="up",reason="protocol_version"}')
+            check(wait_for(key, lambda: metrics(ahttp).get(key, 0)) >= 1,
+                  key)
+        finally:
+            a.kill()
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+TESTS = [
+    test_1m_events_app_relay_collector_over_tls,
+    test_collector_killed_three_times_loses_nothing,
+    test_relay_killed_with_spool_delivers_everything_accepted,
+    test_corrupt_spool_records_are_skipped_and_counted,
+    test_tls_refusals_are_clear_and_counted,
+]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--seqgen", required=True)
+    p.add_argument("--plugins", required=True)
+    p.add_argument("--certs-script", required=True)
+    p.add_argument("--n", type=int, default=1000000)
+    p.add_argument("--only")
+    args = p.parse_args()
+    passed = failed = 0
+    for t in TESTS:
+        if args.only and args.only not in t.__name__:
+            continue
+        tmp = tempfile.mkdtemp(prefix="ttlog-fw-")
+        t0 = time.monotonic()
+        try:
+            t(args, tmp)
+            passed += 1
+            print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0))
+        except Exception as e:  # report and go on with the next test
+            failed += 1
+            print("FAIL %s: %s" % (t.__name__, e))
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            if os.environ.get("TTLOG_KEEP_TMP"):
+                print("     kept %s" % tmp)
+                tmp = None
+        finally:
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
