@@ -66,7 +66,7 @@ static void usage(FILE *f)
 /* ---- configuration ---- */
 
 static const char *const input_type_names[] = {"syslog", "jsonl", "stdin",
-						"ttlog"};
+					       "ttlog"};
 
 /* The inputs section: each entry through the input option table. */
 static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
@@ -393,8 +393,13 @@ static int run(struct agent **ap, const char *file)
 	}
 	TTLOG_INFO("agent stopping", TTLOG_KV("signal", strsignal(sig)));
 	pthread_t wd;
+	/* Static: the watchdog may first run after this function returned
+	 * (found by the forwarding tests: it read a dead stack slot as 0 ms
+	 * and ended a clean shutdown with status 1). */
+	static uint64_t wd_timeout;
+	wd_timeout = timeout;
 	if (timeout > 0)
-		pthread_create(&wd, NULL, watchdog, &timeout);
+		pthread_create(&wd, NULL, watchdog, &wd_timeout);
 	/* Stop reading (what is buffered is handed on), then drain rings
 	 * and queues and flush every listener. */
 	ttlog__run_on_writer(stop_io, a);

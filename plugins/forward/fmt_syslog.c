@@ -189,7 +189,7 @@ static u128 pow10_128(int k)
 static char *put_f64_exact(char *w, double mag)
 {
 	uint64_t bits, M, m;
-	int F, X = 0, k;
+	int F, X = 0, k = 0, found = 0;
 	u128 N, q, r, half, A, lo, hi, P;
 
 	memcpy(&bits, &mag, 8);
@@ -206,7 +206,7 @@ static char *put_f64_exact(char *w, double mag)
 		while (X > -4 && mag * p10d[-X] < 1)
 			X--;
 	}
-	for (int p = 15; p <= 17; p++) {
+	for (int p = 15; p <= 17 && !found; p++) {
 		for (;;) {
 			k = p - 1 - X;
 			if (k < 0 || k > 20)
@@ -238,11 +238,11 @@ static char *put_f64_exact(char *w, double mag)
 		A = (u128)m << (F + 2);
 		lo = (u128)(4 * M - (M == 1ull << 52 ? 1 : 2)) * P;
 		hi = (u128)(4 * M + 2) * P;
-		if ((A > lo && A < hi) || ((A == lo || A == hi) && !(M & 1)))
-			break;
-		if (p == 17)
-			return NULL; /* cannot happen: 17 digits always do */
+		found = (A > lo && A < hi) ||
+			((A == lo || A == hi) && !(M & 1));
 	}
+	if (!found)
+		return NULL; /* cannot happen: 17 digits always do */
 	/* %g drops trailing zeros, and with them the point. */
 	while (k > 0 && m % 10 == 0) {
 		m /= 10;

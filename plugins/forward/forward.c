@@ -584,6 +584,7 @@ static int fwd_create(const void *options, void **state)
 	f->next_send = f->acked + 1;
 	f->max_sent = f->last_seq; /* all of them were possibly sent before */
 	f->spool_cursor = UINT64_MAX;
+	f->conn_fd = -1;
 	f->pend = evbuffer_new();
 	if (f->pend == NULL)
 		goto nomem;

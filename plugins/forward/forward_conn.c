@@ -15,6 +15,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -177,6 +179,12 @@ void ttlog__fwd_conn_close(struct fwd *f, const char *why)
 		struct evdns_getaddrinfo_request *r = f->dnsreq;
 		f->dnsreq = NULL;
 		evdns_getaddrinfo_cancel(r);
+	}
+	if (f->conn_ev != NULL) {
+		event_free(f->conn_ev);
+		f->conn_ev = NULL;
+		evutil_closesocket(f->conn_fd);
+		f->conn_fd = -1;
 	}
 	if (f->bev != NULL) {
 		bufferevent_free(f->bev); /* frees the SSL and the socket */
@@ -672,7 +680,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		if (f->ssl != NULL) {
 			int r = tls_error(f, why, sizeof(why));
 			if (r != 8 || why[0] != 0) {
-				fail(f, f->state == FWD_CONNECTING ? r : -1,
+				fail(f, f->state < FWD_READY ? r : -1,
 				     "TLS: %s", why);
 				return;
 			}
@@ -683,8 +691,14 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (f->state == FWD_CONNECTING && f->ssl != NULL) {
+		if (f->state < FWD_READY && f->ssl != NULL) {
 			int r = tls_error(f, why, sizeof(why));
+			if (r == 8 && f->state == FWD_HELLO) {
+				fail(f, -1,
+				     "the peer closed the connection "
+				     "before its hello");
+				return;
+			}
 			fail(f, r,
 			     "TLS: the peer closed during the handshake%s%s",
 			     why[0] ? ": " : "", why);
@@ -698,8 +712,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 /* Connecting                                                           */
 /* ------------------------------------------------------------------ */
 
-static void connect_addr(struct fwd *f, const struct sockaddr *sa,
-			 socklen_t salen)
+/* The TCP (or unix) connection is up: wraps it in TLS or not. */
+static void open_stream(struct fwd *f, evutil_socket_t fd)
 {
 	const struct fwd_endpoint *e = &f->ep[f->cur];
 	struct timeval wtv = {(time_t)(f->write_timeout_ms / 1000),
@@ -707,26 +721,27 @@ static void connect_addr(struct fwd *f, const struct sockaddr *sa,
 	int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
 	char err[256];
 
-	f->state = FWD_CONNECTING;
 	if (e->scheme == FWD_TLS) {
 		const char *name = f->server_name ? f->server_name : e->host;
 		f->ssl = ttlog__tls_client_ssl(f->ctx, &f->tls, name, err,
 					       sizeof(err));
 		if (f->ssl == NULL) {
+			evutil_closesocket(fd);
 			fail(f, -1, "TLS: %s", err);
 			return;
 		}
 		f->bev = bufferevent_openssl_socket_new(
-			f->base, -1, f->ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+			f->base, fd, f->ssl, BUFFEREVENT_SSL_CONNECTING, opts);
 		if (f->bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(f->bev, 1);
 		else
 			SSL_free(f->ssl);
 	} else {
-		f->bev = bufferevent_socket_new(f->base, -1, opts);
+		f->bev = bufferevent_socket_new(f->base, fd, opts);
 	}
 	if (f->bev == NULL) {
 		f->ssl = NULL;
+		evutil_closesocket(fd);
 		fail(f, -1, "out of memory");
 		return;
 	}
@@ -735,9 +750,66 @@ static void connect_addr(struct fwd *f, const struct sockaddr *sa,
 	if (f->write_timeout_ms > 0)
 		bufferevent_set_timeouts(f->bev, NULL, &wtv);
 	bufferevent_enable(f->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(f->bev, sa, (int)salen) != 0)
-		fail(f, -1, "connect: %s",
-		     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	/* Without TLS the stream is ready now; with it, BEV_EVENT_CONNECTED
+	 * comes once the handshake is done. */
+	if (e->scheme != FWD_TLS)
+		on_event(f->bev, BEV_EVENT_CONNECTED, f);
+}
+
+static void on_tcp_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct fwd *f = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	(void)what;
+
+	event_free(f->conn_ev);
+	f->conn_ev = NULL;
+	f->conn_fd = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		evutil_closesocket(fd);
+		fail(f, -1, "connect: %s", strerror(err));
+		return;
+	}
+	open_stream(f, fd);
+}
+
+/* Connects the socket ourselves, so that a refused or unreachable
+ * endpoint is told apart from a TLS failure. */
+static void connect_addr(struct fwd *f, const struct sockaddr *sa,
+			 socklen_t salen)
+{
+	evutil_socket_t fd;
+	int one = 1;
+
+	f->state = FWD_CONNECTING;
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		fail(f, -1, "socket: %s", strerror(errno));
+		return;
+	}
+	if (sa->sa_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, sa, salen) == 0) {
+		open_stream(f, fd);
+		return;
+	}
+	if (errno != EINPROGRESS && errno != EAGAIN) {
+		int e = errno;
+		evutil_closesocket(fd);
+		fail(f, -1, "connect: %s", strerror(e));
+		return;
+	}
+	f->conn_ev = event_new(f->base, fd, EV_WRITE, on_tcp_ready, f);
+	if (f->conn_ev == NULL || event_add(f->conn_ev, NULL) != 0) {
+		evutil_closesocket(fd);
+		fail(f, -1, "out of memory");
+		return;
+	}
+	f->conn_fd = fd;
 }
 
 static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)

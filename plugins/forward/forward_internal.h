@@ -125,6 +125,8 @@ struct fwd {
 	size_t failed_round; /* endpoints failed in a row */
 	uint64_t backoff_ms;
 	struct bufferevent *bev;
+	struct event *conn_ev; /* waiting for a TCP connect to finish */
+	int conn_fd;
 	struct evdns_getaddrinfo_request *dnsreq;
 	SSL *ssl; /* owned by bev once made */
 	int magic_seen;

@@ -1,13 +1,15 @@
 /* test_fmt_syslog.c - the forward plugin's RFC 5424 formatter (fmt.h):
  * exact output for events with every value type, escaping, SD-NAME and
  * header sanitising, PRI for every level, timestamps (against gmtime_r
- * over five centuries), octet counts at every width, invalid UTF-8, and
- * the output read back by the agent's own syslog parser and TCP framer.
+ * over five centuries), doubles (against printf and strtod on random
+ * values), octet counts at every width, invalid UTF-8, and the output
+ * read back by the agent's own syslog parser and TCP framer.
  * Ends with a speed figure (printed, never asserted). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,6 +162,18 @@ static char *param(const char *m, const char *key)
 	v = strndup(p, (size_t)(q - p));
 	assert_non_null(v);
 	return v;
+}
+
+/* NUL-terminates the buffer's contents (not counted in len). */
+static int room_for_nul(struct ttlog__fmt_buf *out)
+{
+	char *p = realloc(out->p, out->len + 1);
+	if (p == NULL)
+		return -1;
+	p[out->len] = 0;
+	out->p = p;
+	out->cap = out->len + 1;
+	return 0;
 }
 
 /* ---- the tests ---- */
@@ -688,6 +702,26 @@ static void test_fmt_header_fields_are_sanitised(void **state)
 	m = fmt_msg(NULL, &e, NULL);
 	assert_memory_equal(m, want, strlen(want));
 	free(m);
+	/* The pid is cached per thread and looked up again when the second
+	 * changes: a forked child has its own from its next second on. */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct ttlog__fmt_buf out = {0};
+		int found;
+		e.time_ns += 1000000000u;
+		snprintf(want, sizeof(want), " ttlog %ld - ", (long)getpid());
+		if (ttlog__fmt_syslog_event(NULL, &e, &out) != 0 ||
+		    room_for_nul(&out) != 0)
+			_exit(2);
+		found = strstr(out.p, want) != NULL;
+		ttlog__fmt_buf_free(&out);
+		_exit(found ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 	ttlog_batch_unref(b);
 }
 
