@@ -28,6 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,13 +318,45 @@ static int bounds_push(struct fwd *f, uint64_t end)
 	return 0;
 }
 
+/* Bytes handed to the socket that the peer's TCP has not acknowledged
+ * yet (for TLS: ciphertext, which is more than the text it carries, so
+ * the estimate errs on the side of sending again); UINT64_MAX when the
+ * connection is not known to be healthy. */
+static uint64_t socket_unacked(struct fwd *f)
+{
+	evutil_socket_t fd = bufferevent_getfd(f->bev);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int q = 0;
+
+	if (fd < 0)
+		return UINT64_MAX;
+	if (f->ep[f->cur].scheme != FWD_UNIX &&
+	    (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	     ti.tcpi_state != TCP_ESTABLISHED))
+		return UINT64_MAX;
+	if (ioctl(fd, SIOCOUTQ, &q) != 0 || q < 0)
+		return UINT64_MAX;
+	return (uint64_t)q;
+}
+
+/* Drops from pend the whole messages the peer's TCP has acknowledged.
+ * What stays is sent again, from a message boundary, after a reconnect:
+ * only bytes the collector's kernel took and its program never read can
+ * be lost (syslog and JSON lines have no acknowledgement of their own). */
 void ttlog__fwd_text_confirm(struct fwd *f)
 {
-	uint64_t taken = f->fed;
-	uint64_t keep_from = f->pend_base;
+	uint64_t keep_from = f->pend_base, unacked, taken;
 
-	if (f->bev != NULL && f->state == FWD_READY)
-		taken -= evbuffer_get_length(bufferevent_get_output(f->bev));
+	if (f->bev == NULL || f->state != FWD_READY)
+		return;
+	unacked = socket_unacked(f);
+	if (unacked == UINT64_MAX)
+		return;
+	unacked += evbuffer_get_length(bufferevent_get_output(f->bev));
+	if (unacked > f->fed - f->pend_base)
+		return;
+	taken = f->fed - unacked;
 	while (f->blen > 0 && f->bounds[f->bhead] <= taken) {
 		keep_from = f->bounds[f->bhead];
 		f->bhead = (f->bhead + 1) % f->bcap;

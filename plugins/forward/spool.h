@@ -76,9 +76,11 @@ struct ttlog__spool;
 
 /*
  * Opens (creating) the spool: takes the lock, reads or creates `id`, reads
- * `acked`, lists the segments, deletes those wholly acknowledged, and finds
- * the last seq (scanning the newest segment; a torn tail there is counted
- * as corrupt and cut off, so appends continue after the last good record).
+ * `acked`, scans every segment into an index (first/last seq, records,
+ * events, bytes), deletes those wholly acknowledged or without one good
+ * record, and finds the last seq (a torn tail of the newest segment is
+ * counted as corrupt and cut off, so appends continue after the last good
+ * record).
  * Errors name the file: "spool /var/lib/ttlog/s: locked by another
  * process (pid in LOCK)", "spool .../id: short file".
  * @return 0 or -1 with err.
@@ -128,7 +130,8 @@ void ttlog__spool_get_stats(const struct ttlog__spool *s,
 /*
  * For the fuzz target and tests: scans a segment image in memory as the
  * reader would, calling fn for each good record (in order) and counting
- * the skipped ones. Returns the number of good records.
+ * the skipped ones. Returns the number of good records. The counters are
+ * set, not added to; either may be NULL.
  */
 size_t ttlog__spool_scan(const unsigned char *data, size_t len,
 			 void (*fn)(void *arg,

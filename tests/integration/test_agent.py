@@ -493,14 +493,14 @@ def test_check_reports_errors_with_places(args, tmp):
                        capture_output=True, text=True, timeout=DEADLINE)
     check(r.returncode == 1, "exit %d" % r.returncode)
     check("bad.yaml:4:21: inputs[0].type: expected one of "
-          "syslog|jsonl|stdin, got \"carrier-pigeon\"" in r.stderr,
+          "syslog|jsonl|stdin|ttlog, got \"carrier-pigeon\"" in r.stderr,
           r.stderr)
     check("bad.yaml:8:5: listeners[0].colour: unknown option (did you "
           "mean \"color\"?)" in r.stderr, r.stderr)
     r = subprocess.run([args.agent, "--check"], capture_output=True,
                        text=True, timeout=DEADLINE,
                        env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
-    check(r.returncode == 0 and "ok (4 inputs, 1 listeners)" in r.stdout,
+    check(r.returncode == 0 and "ok (5 inputs, 1 listeners)" in r.stdout,
           r.stdout + r.stderr)
     r = subprocess.run([args.agent, "--version"], capture_output=True,
                        text=True, timeout=DEADLINE)
@@ -510,6 +510,21 @@ def test_check_reports_errors_with_places(args, tmp):
                        capture_output=True, text=True, timeout=DEADLINE,
                        env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
     check(r.returncode == 0 and "rotate.size" in r.stdout, r.stdout)
+    # The shipped examples are valid as they stand.
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    for ex in ("forward.yaml", "collector.yaml", "file.yaml",
+               "json-stderr.yaml"):
+        path = os.path.join(top, "conf", "examples", ex)
+        r = subprocess.run([args.agent, "--check", "-c", path],
+                           capture_output=True, text=True, timeout=DEADLINE,
+                           env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
+        check(r.returncode == 0, "%s: %s" % (ex, r.stdout + r.stderr))
+    r = subprocess.run([args.agent, "--plugin-help", "forward"],
+                       capture_output=True, text=True, timeout=DEADLINE,
+                       env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
+    check(r.returncode == 0 and "spool.dir" in r.stdout
+          and "tls.pin_sha256" in r.stdout, r.stdout)
 
 
 TESTS = [
