@@ -50,15 +50,15 @@ struct ttlog__input_opts {
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
 struct ttlog__input_stats {
-	uint64_t events;      /* messages parsed and handed on */
-	uint64_t bytes;	      /* bytes read */
-	uint64_t malformed;   /* messages that did not parse (skipped) */
-	uint64_t dropped;     /* datagrams lost: no room, too large */
-	uint64_t connections; /* open now */
-	uint64_t accepted;    /* connections accepted since start */
-	uint64_t refused;     /* connections over max_connections */
-	uint64_t errors;      /* socket errors */
-	int paused;	      /* reading stopped by back-pressure now */
+	uint64_t events;	  /* messages parsed and handed on */
+	uint64_t bytes;		  /* bytes read */
+	uint64_t malformed;	  /* messages that did not parse (skipped) */
+	uint64_t dropped;	  /* datagrams lost: no room, too large */
+	uint64_t connections;	  /* open now */
+	uint64_t accepted;	  /* connections accepted since start */
+	uint64_t refused;	  /* connections over max_connections */
+	uint64_t errors;	  /* socket errors */
+	int paused;		  /* reading stopped by back-pressure now */
 	uint64_t tls_failures;	  /* TLS handshakes that failed */
 	uint64_t frames;	  /* ttlog: DATA frames delivered */
 	uint64_t dup_frames;	  /* ttlog: resent frames already delivered */

@@ -75,9 +75,8 @@ static int same_site(const struct ttlog__owned_cs *o,
 {
 	const struct ttlog_callsite *cs = &o->cs;
 	if (cs->level != ev->level || cs->nfields != ev->nfields ||
-	    cs->line != ev->line ||
-	    strcmp(cs->file, ev->source) != 0 || o->msg_len != ev->msg_len ||
-	    memcmp(o->msg, ev->msg, ev->msg_len))
+	    cs->line != ev->line || strcmp(cs->file, ev->source) != 0 ||
+	    o->msg_len != ev->msg_len || memcmp(o->msg, ev->msg, ev->msg_len))
 		return 0;
 	for (uint32_t i = 0; i < ev->nfields; i++)
 		if (cs->types[i] != ev->fields[i].type ||
@@ -221,10 +220,9 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 	}
 	struct ttlog__owned_cs *o = site_get(b, ev);
 	rc = o == NULL ? -1
-		       : ttlog__batch_add(b, &o->cs,
-					  ev->time_ns ? ev->time_ns : now_ns,
-					  ev->tid ? ev->tid : tid, flags, vals,
-					  off);
+		       : ttlog__batch_add(
+				 b, &o->cs, ev->time_ns ? ev->time_ns : now_ns,
+				 ev->tid ? ev->tid : tid, flags, vals, off);
 	if (vals != stack)
 		free(vals);
 	return rc;

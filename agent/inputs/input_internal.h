@@ -35,8 +35,8 @@ struct ttlog__input_conn {
 	int tls_done;
 	int lingering; /* closing once the output is written */
 	/* ttlog inputs (input_native.c) */
-	int nstate;	 /* enum ttlog__native_state */
-	int sender;	 /* index into in->senders, or -1 before the hello */
+	int nstate; /* enum ttlog__native_state */
+	int sender; /* index into in->senders, or -1 before the hello */
 	uint64_t last_rx_ms;
 };
 
@@ -78,10 +78,10 @@ struct ttlog__input {
 
 	struct ttlog__scratch scratch; /* reused by every parse */
 
-	struct ssl_ctx_st *tls;	       /* tls:// inputs */
-	size_t max_frame;	       /* ttlog inputs */
+	struct ssl_ctx_st *tls; /* tls:// inputs */
+	size_t max_frame;	/* ttlog inputs */
 	uint64_t window;
-	uint8_t instance_id[16];       /* announced in our hello */
+	uint8_t instance_id[16];	      /* announced in our hello */
 	struct ttlog__native_sender *senders; /* TTLOG__NATIVE_SENDERS */
 	uint64_t sender_tick;
 	struct ttlog__wire_scratch *wscratch;

@@ -745,6 +745,122 @@ def test_jsonl_format_resends_what_was_not_written(args, tmp):
         srv.close()
 
 
+def test_failover_ack_timeout_pins_and_verify_off(args, tmp):
+    """The first endpoint takes frames and never acknowledges them: after
+    ack_timeout the forwarder moves to the second endpoint and sends them
+    again there. Then pins and tls.verify off."""
+    import cbor2
+    n = 20000
+    certs = Certs(args, tmp)
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(4)
+    b = collector(args, tmp, certs, port, out)
+    d = os.path.join(tmp, "relay")
+    os.makedirs(d)
+    jport = free_port()
+    a = Agent(args, d,
+              "  http:\n    listen: 127.0.0.1:%d\n"
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\n"
+              "listeners:\n  - name: up\n    type: forward\n"
+              "    endpoints: 'tcp://127.0.0.1:%d, tls://localhost:%d'\n"
+              "    tls: {ca_file: '%s', cert: '%s', key: '%s'}\n"
+              "    ack_timeout: 1s\n    reconnect: {initial: 100ms}\n"
+              % (http, jport, mute.getsockname()[1], port, certs["ca.pem"],
+                 certs["client.pem"], certs["client.key"]), 1)
+    try:
+        mute.settimeout(DEADLINE)
+        c, _ = mute.accept()
+        c.settimeout(DEADLINE)
+        hello = c.recv(4096)
+        check(hello.startswith(b"TTLG"), "magic %r" % hello[:8])
+        c.sendall(b"TTLG")
+        body = cbor2.dumps({"v_min": 1, "v_max": 1, "role": 1,
+                            "id": b"m" * 16, "max_frame": 1 << 20,
+                            "window": 1 << 30, "last_seq": 0})
+        c.sendall(struct.pack(">IB", len(body) + 1, 1) + body)
+        with socket.create_connection(("127.0.0.1", jport)) as s:
+            s.sendall(b"".join(b'{"msg":"seq","seq":%d}\n' % i
+                               for i in range(n)))
+        seqs = wait_seqs(out, n)
+        check_exact(seqs, n)
+        m = metrics(http)
+        check(m['ttlog_listener_forward_ack_timeouts_total{listener="up"}']
+              >= 1, "ack timeouts")
+        check(m['ttlog_listener_forward_endpoint_index{listener="up"}'] == 1,
+              "endpoint index")
+        check(m['ttlog_listener_forward_frames_resent_total{listener="up"}']
+              >= 1, "resent frames")
+        c.close()
+        check(a.stop() == 0, "relay exit status")
+    finally:
+        a.kill()
+        b.kill()
+        mute.close()
+    # Pins: the collector's own certificate is accepted, another is not.
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint",
+                         "-sha256", "-in", certs["server.pem"]],
+                        check=True, capture_output=True, text=True)
+    good = fp.stdout.strip().split("=", 1)[1]
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint",
+                         "-sha256", "-in", certs["client.pem"]],
+                        check=True, capture_output=True, text=True)
+    wrong = fp.stdout.strip().split("=", 1)[1]
+    for pin, ok in ((wrong, False), (good, True)):
+        port, ahttp = free_port(), free_port()
+        out = os.path.join(tmp, "pin-%s.jsonl" % ok)
+        b = collector(args, tmp, certs, port, out, name="collector-pin%s" % ok)
+        d = os.path.join(tmp, "relay-pin%s" % ok)
+        os.makedirs(d)
+        a = Agent(args, d,
+                  "  http:\n    listen: 127.0.0.1:%d\n"
+                  "inputs:\n  - {name: js, type: jsonl, listen: "
+                  "'tcp://127.0.0.1:%d'}\n"
+                  "listeners:\n  - name: up\n    type: forward\n"
+                  "    endpoints: 'tls://localhost:%d'\n"
+                  "    tls: {ca_file: '%s', cert: '%s', key: '%s', "
+                  "pin_sha256: '%s'}\n"
+                  % (ahttp, free_port(), port, certs["ca.pem"],
+                     certs["client.pem"], certs["client.key"], pin), 1)
+        try:
+            key = ('ttlog_listener_forward_%s{listener="up"%s}'
+                   % (("connects_total", "") if ok else
+                      ("tls_failures_total", ',reason="pin"')))
+            check(wait_for(key, lambda: metrics(ahttp).get(key, 0) >= 1),
+                  key)
+            if not ok:
+                a.wait_stderr("matches no tls.pin")
+        finally:
+            a.kill()
+            b.kill()
+    # tls.verify off: connects to a certificate nobody vouches for, and
+    # says so at start.
+    port, ahttp = free_port(), free_port()
+    b = collector(args, tmp, certs, port, os.path.join(tmp, "nv.jsonl"),
+                  cert="stranger", name="collector-noverify")
+    d = os.path.join(tmp, "relay-noverify")
+    os.makedirs(d)
+    a = Agent(args, d,
+              "  http:\n    listen: 127.0.0.1:%d\n"
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\n"
+              "listeners:\n  - name: up\n    type: forward\n"
+              "    endpoints: 'tls://localhost:%d'\n"
+              "    tls: {verify: false, cert: '%s', key: '%s'}\n"
+              % (ahttp, free_port(), port, certs["client.pem"],
+                 certs["client.key"]), 1)
+    try:
+        check("tls.verify is off" in a.stderr(), a.stderr())
+        key = 'ttlog_listener_forward_connects_total{listener="up"}'
+        check(wait_for(key, lambda: metrics(ahttp).get(key, 0) >= 1), key)
+    finally:
+        a.kill()
+        b.kill()
+
+
 TESTS = [
     test_1m_events_app_relay_collector_over_tls,
     test_collector_killed_three_times_loses_nothing,
@@ -753,6 +869,7 @@ TESTS = [
     test_tls_refusals_are_clear_and_counted,
     test_native_input_checks_the_protocol,
     test_jsonl_format_resends_what_was_not_written,
+    test_failover_ack_timeout_pins_and_verify_off,
 ]
 
 
