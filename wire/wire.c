@@ -19,10 +19,7 @@
  * fixed messages would fit comfortably, so the value is a mistake. */
 #define MIN_FRAME 64
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void ttlog__wire_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -105,15 +102,17 @@ int ttlog__wire_next(const unsigned char *buf, size_t avail, size_t max_frame,
 		return 0;
 	len = get_be(buf, 4);
 	if (len == 0) {
-		seterr(err, errlen,
-		       "message with length 0 (it must count its type byte)");
+		ttlog__wire_seterr(
+			err, errlen,
+			"message with length 0 (it must count its type byte)");
 		return -1;
 	}
 	total = 4 + len;
 	if (total > max_frame) {
-		seterr(err, errlen,
-		       "message of %" PRIu64 " bytes is over the limit of %zu",
-		       total, max_frame);
+		ttlog__wire_seterr(err, errlen,
+				   "message of %" PRIu64
+				   " bytes is over the limit of %zu",
+				   total, max_frame);
 		return -1;
 	}
 	if (avail < total)
@@ -263,7 +262,8 @@ static int hello_key_find(const struct ttlog__cbor_item *it)
 
 static int hello_bad_cbor(struct ttlog__cbor *c, char *err, size_t errlen)
 {
-	seterr(err, errlen, "hello: bad CBOR: %s at offset %zu", c->why, c->at);
+	ttlog__wire_seterr(err, errlen, "hello: bad CBOR: %s at offset %zu",
+			   c->why, c->at);
 	return -1;
 }
 
@@ -279,15 +279,16 @@ static int hello_value(struct ttlog__cbor *c, int k,
 	switch (k) {
 	case K_ID:
 		if (v.major != TTLOG__CBOR_BYTES) {
-			seterr(err, errlen,
-			       "hello: field \"id\" is not a byte string");
+			ttlog__wire_seterr(
+				err, errlen,
+				"hello: field \"id\" is not a byte string");
 			return -1;
 		}
 		if (v.arg != TTLOG_WIRE_ID_LEN) {
-			seterr(err, errlen,
-			       "hello: field \"id\" is %" PRIu64
-			       " bytes, not %d",
-			       v.arg, TTLOG_WIRE_ID_LEN);
+			ttlog__wire_seterr(err, errlen,
+					   "hello: field \"id\" is %" PRIu64
+					   " bytes, not %d",
+					   v.arg, TTLOG_WIRE_ID_LEN);
 			return -1;
 		}
 		memcpy(h->id, v.str, TTLOG_WIRE_ID_LEN);
@@ -297,8 +298,9 @@ static int hello_value(struct ttlog__cbor *c, int k,
 	case K_SOFTWARE:
 		if (v.major != TTLOG__CBOR_TEXT &&
 		    v.major != TTLOG__CBOR_BYTES) {
-			seterr(err, errlen,
-			       "hello: field \"%s\" is not a string", name);
+			ttlog__wire_seterr(
+				err, errlen,
+				"hello: field \"%s\" is not a string", name);
 			return -1;
 		}
 		if (k == K_SERVICE)
@@ -315,18 +317,19 @@ static int hello_value(struct ttlog__cbor *c, int k,
 		break;
 	}
 	if (v.major != TTLOG__CBOR_UINT) {
-		seterr(err, errlen,
-		       "hello: field \"%s\" is not an unsigned integer", name);
+		ttlog__wire_seterr(
+			err, errlen,
+			"hello: field \"%s\" is not an unsigned integer", name);
 		return -1;
 	}
 	switch (k) {
 	case K_V_MIN:
 	case K_V_MAX:
 		if (v.arg == 0 || v.arg > UINT32_MAX) {
-			seterr(err, errlen,
-			       "hello: field \"%s\" is %" PRIu64
-			       ", not a version from 1 to 2^32 - 1",
-			       name, v.arg);
+			ttlog__wire_seterr(err, errlen,
+					   "hello: field \"%s\" is %" PRIu64
+					   ", not a version from 1 to 2^32 - 1",
+					   name, v.arg);
 			return -1;
 		}
 		if (k == K_V_MIN)
@@ -336,20 +339,21 @@ static int hello_value(struct ttlog__cbor *c, int k,
 		break;
 	case K_ROLE:
 		if (v.arg > 1) {
-			seterr(err, errlen,
-			       "hello: field \"role\" is %" PRIu64
-			       ", not 0 (sender) or 1 (receiver)",
-			       v.arg);
+			ttlog__wire_seterr(err, errlen,
+					   "hello: field \"role\" is %" PRIu64
+					   ", not 0 (sender) or 1 (receiver)",
+					   v.arg);
 			return -1;
 		}
 		h->role = (int)v.arg;
 		break;
 	case K_MAX_FRAME:
 		if (v.arg < MIN_FRAME) {
-			seterr(err, errlen,
-			       "hello: field \"max_frame\" is %" PRIu64
-			       ", under the minimum of %d",
-			       v.arg, MIN_FRAME);
+			ttlog__wire_seterr(
+				err, errlen,
+				"hello: field \"max_frame\" is %" PRIu64
+				", under the minimum of %d",
+				v.arg, MIN_FRAME);
 			return -1;
 		}
 		h->max_frame = v.arg;
@@ -380,14 +384,16 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 	if (ttlog__cbor_read(&c, &it) != 0)
 		return hello_bad_cbor(&c, err, errlen);
 	if (it.major != TTLOG__CBOR_MAP) {
-		seterr(err, errlen, "hello: the body is not a CBOR map");
+		ttlog__wire_seterr(err, errlen,
+				   "hello: the body is not a CBOR map");
 		return -1;
 	}
 	/* A pair takes two bytes at least. */
 	if (it.arg > ttlog__cbor_left(&c) / 2) {
-		seterr(err, errlen,
-		       "hello: a map of %" PRIu64 " pairs in %zu bytes", it.arg,
-		       ttlog__cbor_left(&c));
+		ttlog__wire_seterr(err, errlen,
+				   "hello: a map of %" PRIu64
+				   " pairs in %zu bytes",
+				   it.arg, ttlog__cbor_left(&c));
 		return -1;
 	}
 	for (uint64_t i = 0; i < it.arg; i++) {
@@ -398,10 +404,11 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 		if (ttlog__cbor_read(&c, &key) != 0)
 			return hello_bad_cbor(&c, err, errlen);
 		if (key.major != TTLOG__CBOR_TEXT) {
-			seterr(err, errlen,
-			       "hello: a key is not a text string (offset "
-			       "%zu)",
-			       ttlog__cbor_offset(&c, at));
+			ttlog__wire_seterr(
+				err, errlen,
+				"hello: a key is not a text string (offset "
+				"%zu)",
+				ttlog__cbor_offset(&c, at));
 			return -1;
 		}
 		k = hello_key_find(&key);
@@ -412,8 +419,9 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 			continue;
 		}
 		if (seen & (1u << k)) {
-			seterr(err, errlen, "hello: field \"%s\" appears twice",
-			       hello_keys[k]);
+			ttlog__wire_seterr(err, errlen,
+					   "hello: field \"%s\" appears twice",
+					   hello_keys[k]);
 			return -1;
 		}
 		seen |= 1u << k;
@@ -421,22 +429,25 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 			return -1;
 	}
 	if (ttlog__cbor_left(&c) != 0) {
-		seterr(err, errlen,
-		       "hello: %zu bytes after the map (offset %zu)",
-		       ttlog__cbor_left(&c), ttlog__cbor_offset(&c, c.p));
+		ttlog__wire_seterr(
+			err, errlen,
+			"hello: %zu bytes after the map (offset %zu)",
+			ttlog__cbor_left(&c), ttlog__cbor_offset(&c, c.p));
 		return -1;
 	}
 	for (int k = 0; k < K_COUNT; k++) {
 		if ((REQUIRED & (1u << k)) && !(seen & (1u << k))) {
-			seterr(err, errlen, "hello: field \"%s\" is missing",
-			       hello_keys[k]);
+			ttlog__wire_seterr(err, errlen,
+					   "hello: field \"%s\" is missing",
+					   hello_keys[k]);
 			return -1;
 		}
 	}
 	if (h->version_min > h->version_max) {
-		seterr(err, errlen,
-		       "hello: v_min %" PRIu32 " is over v_max %" PRIu32,
-		       h->version_min, h->version_max);
+		ttlog__wire_seterr(err, errlen,
+				   "hello: v_min %" PRIu32
+				   " is over v_max %" PRIu32,
+				   h->version_min, h->version_max);
 		return -1;
 	}
 	return 0;
@@ -452,10 +463,10 @@ uint32_t ttlog__wire_version_choose(uint32_t ours_min, uint32_t ours_max,
 	/* Version 0 does not exist: a range that holds only 0 holds
 	 * nothing. */
 	if (lo > hi || hi == 0) {
-		seterr(err, errlen,
-		       "peer speaks versions %" PRIu32 "..%" PRIu32
-		       ", this build %" PRIu32 "..%" PRIu32,
-		       peer_min, peer_max, ours_min, ours_max);
+		ttlog__wire_seterr(err, errlen,
+				   "peer speaks versions %" PRIu32 "..%" PRIu32
+				   ", this build %" PRIu32 "..%" PRIu32,
+				   peer_min, peer_max, ours_min, ours_max);
 		return 0;
 	}
 	return hi;
@@ -504,25 +515,28 @@ int ttlog__wire_data_parse(const struct ttlog__wire_msg *m, uint64_t *seq,
 	uint32_t f;
 
 	if (m->type != TTLOG_WIRE_DATA) {
-		seterr(err, errlen, "a %s message (type 0x%02x) is not DATA",
-		       type_name(m->type), m->type);
+		ttlog__wire_seterr(err, errlen,
+				   "a %s message (type 0x%02x) is not DATA",
+				   type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len < TTLOG_WIRE_DATA_FIXED) {
-		seterr(err, errlen, "DATA body of %zu bytes, under %d", m->len,
-		       TTLOG_WIRE_DATA_FIXED);
+		ttlog__wire_seterr(err, errlen,
+				   "DATA body of %zu bytes, under %d", m->len,
+				   TTLOG_WIRE_DATA_FIXED);
 		return -1;
 	}
 	s = get_be(m->body, 8);
 	f = (uint32_t)get_be(m->body + 8, 4);
 	if (s == 0) {
-		seterr(err, errlen, "DATA with seq 0 (seq counts from 1)");
+		ttlog__wire_seterr(err, errlen,
+				   "DATA with seq 0 (seq counts from 1)");
 		return -1;
 	}
 	if (f & ~known) {
-		seterr(err, errlen,
-		       "DATA %" PRIu64 ": unknown flags 0x%" PRIx32, s,
-		       f & ~known);
+		ttlog__wire_seterr(err, errlen,
+				   "DATA %" PRIu64 ": unknown flags 0x%" PRIx32,
+				   s, f & ~known);
 		return -1;
 	}
 	*seq = s;
@@ -555,14 +569,15 @@ int ttlog__wire_u64_parse(const struct ttlog__wire_msg *m, uint64_t *v,
 			  char *err, size_t errlen)
 {
 	if (m->type != TTLOG_WIRE_ACK && m->type != TTLOG_WIRE_HEARTBEAT) {
-		seterr(err, errlen,
-		       "a %s message (type 0x%02x) is not ACK or HEARTBEAT",
-		       type_name(m->type), m->type);
+		ttlog__wire_seterr(
+			err, errlen,
+			"a %s message (type 0x%02x) is not ACK or HEARTBEAT",
+			type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len != 8) {
-		seterr(err, errlen, "%s body of %zu bytes, not 8",
-		       type_name(m->type), m->len);
+		ttlog__wire_seterr(err, errlen, "%s body of %zu bytes, not 8",
+				   type_name(m->type), m->len);
 		return -1;
 	}
 	*v = get_be(m->body, 8);
@@ -596,12 +611,14 @@ int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
 			    size_t errlen)
 {
 	if (m->type != TTLOG_WIRE_CLOSE) {
-		seterr(err, errlen, "a %s message (type 0x%02x) is not CLOSE",
-		       type_name(m->type), m->type);
+		ttlog__wire_seterr(err, errlen,
+				   "a %s message (type 0x%02x) is not CLOSE",
+				   type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len < 2) {
-		seterr(err, errlen, "CLOSE body of %zu bytes, under 2", m->len);
+		ttlog__wire_seterr(err, errlen,
+				   "CLOSE body of %zu bytes, under 2", m->len);
 		return -1;
 	}
 	*code = (uint16_t)get_be(m->body, 2);

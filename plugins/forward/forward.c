@@ -180,19 +180,31 @@ void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
 /* The window of frames in memory                                       */
 /* ------------------------------------------------------------------ */
 
+void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
+			   size_t *cap)
+{
+	size_t ncap = *cap ? 2 * *cap : 64;
+	unsigned char *n = malloc(ncap * elem);
+	const unsigned char *o = items;
+
+	if (n == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		memcpy(n + i * elem, o + ((*head + i) % *cap) * elem, elem);
+	free(items);
+	*cap = ncap;
+	*head = 0;
+	return n;
+}
+
 static int win_push(struct fwd *f, const struct fwd_frame *fr)
 {
 	if (f->wlen == f->wcap) {
-		size_t cap = f->wcap ? 2 * f->wcap : 64;
-		struct fwd_frame *w = malloc(cap * sizeof(*w));
+		struct fwd_frame *w = ttlog__fwd_ring_grow(
+			f->win, sizeof(*w), &f->whead, f->wlen, &f->wcap);
 		if (w == NULL)
 			return -1;
-		for (size_t i = 0; i < f->wlen; i++)
-			w[i] = f->win[(f->whead + i) % f->wcap];
-		free(f->win);
 		f->win = w;
-		f->wcap = cap;
-		f->whead = 0;
 	}
 	f->win[(f->whead + f->wlen) % f->wcap] = *fr;
 	f->wlen++;
@@ -302,16 +314,11 @@ static int consume_ttlog(struct fwd *f, struct ttlog_batch *b)
 static int bounds_push(struct fwd *f, uint64_t end)
 {
 	if (f->blen == f->bcap) {
-		size_t cap = f->bcap ? 2 * f->bcap : 1024;
-		uint64_t *n = malloc(cap * sizeof(*n));
+		uint64_t *n = ttlog__fwd_ring_grow(
+			f->bounds, sizeof(*n), &f->bhead, f->blen, &f->bcap);
 		if (n == NULL)
 			return -1;
-		for (size_t i = 0; i < f->blen; i++)
-			n[i] = f->bounds[(f->bhead + i) % f->bcap];
-		free(f->bounds);
 		f->bounds = n;
-		f->bcap = cap;
-		f->bhead = 0;
 	}
 	f->bounds[(f->bhead + f->blen) % f->bcap] = end;
 	f->blen++;

@@ -306,16 +306,11 @@ static void unref_batch(const void *data, size_t len, void *arg)
 static int sent_push(struct fwd *f, uint64_t seq, size_t bytes)
 {
 	if (f->slen == f->scap) {
-		size_t cap = f->scap ? 2 * f->scap : 64;
-		struct fwd_sent *q = malloc(cap * sizeof(*q));
+		struct fwd_sent *q = ttlog__fwd_ring_grow(
+			f->sentq, sizeof(*q), &f->shead, f->slen, &f->scap);
 		if (q == NULL)
 			return -1;
-		for (size_t i = 0; i < f->slen; i++)
-			q[i] = f->sentq[(f->shead + i) % f->scap];
-		free(f->sentq);
 		f->sentq = q;
-		f->scap = cap;
-		f->shead = 0;
 	}
 	f->sentq[(f->shead + f->slen) % f->scap] =
 		(struct fwd_sent){seq, bytes};

@@ -169,6 +169,11 @@ struct fwd {
 };
 
 /* forward.c */
+/* Doubles a ring buffer of `elem`-byte items (at least 64), oldest first
+ * at index 0 of the new array; *head becomes 0. Returns the new array
+ * (the old one is freed), or NULL with nothing changed. */
+void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
+			   size_t *cap);
 uint64_t ttlog__fwd_now_ms(void);
 void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

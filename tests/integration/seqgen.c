@@ -12,7 +12,11 @@
  * (ttlog_flush), so that a test's sequence is never cut by a full ring:
  * the tests are about what happens after the ring. -r paces the run (for
  * tests that break things while a stream flows). -p adds a string field
- * of that many bytes, for payload-heavy runs.
+ * of that many bytes, for payload-heavy runs: a window into a pool of
+ * pseudo-random base64-like text made once at start, the window's offset
+ * moving with the sequence number. Consecutive events thus carry
+ * different text that LZ4 cannot shrink much, unlike a run of one letter,
+ * which would compress to almost nothing and flatter the payload rate.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -23,6 +27,36 @@
 #include <unistd.h>
 
 #include <ttlog/ttlog.h>
+
+/* Bytes of the pad text pool, a power of two: much larger than LZ4's 64 KiB
+ * window, so an event's pad has rarely been seen in the last 64 KiB. */
+#define POOL_BYTES ((size_t)1 << 20)
+/* Step of the pad's offset from one event to the next (odd, so every
+ * offset of the pool comes round). */
+#define POOL_STEP 7919u
+
+/* POOL_BYTES + pad characters from a 64-letter alphabet, drawn with
+ * xorshift64 from a fixed seed (the same text in every run). */
+static char *make_pool(size_t pad)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/";
+	size_t len = POOL_BYTES + pad;
+	char *p = malloc(len + 1);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+
+	if (p == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = alphabet[x >> 58];
+	}
+	p[len] = 0;
+	return p;
+}
 
 static double now_s(void)
 {
@@ -37,7 +71,7 @@ int main(int argc, char **argv)
 	uint64_t n = 1000, start = 0, burst = 4096;
 	double rate = 0;
 	size_t pad = 0;
-	char *padding;
+	char *pool;
 	struct ttlog_stats st;
 	double t0, t1;
 	int opt, rc;
@@ -74,11 +108,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: -c is required\n", argv[0]);
 		return 2;
 	}
-	padding = malloc(pad + 1);
-	if (padding == NULL)
+	pool = make_pool(pad);
+	if (pool == NULL)
 		return 1;
-	memset(padding, 'x', pad);
-	padding[pad] = 0;
 	rc = ttlog_init_from_file(config);
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s\n", argv[0], config,
@@ -87,11 +119,13 @@ int main(int argc, char **argv)
 	}
 	t0 = now_s();
 	for (uint64_t i = start; i < start + n; i++) {
-		if (pad > 0)
+		if (pad > 0) {
+			size_t off = (size_t)(i * POOL_STEP) & (POOL_BYTES - 1);
 			TTLOG_INFO("seq", TTLOG_KV("seq", i),
-				   TTLOG_KV("pad", (const char *)padding));
-		else
+				   TTLOG_KV_STR("pad", pool + off, pad));
+		} else {
 			TTLOG_INFO("seq", TTLOG_KV("seq", i));
+		}
 		if ((i - start + 1) % burst == 0) {
 			ttlog_flush();
 			/* Paced: sleep until this many events are due. */
@@ -111,6 +145,6 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.produced,
 	       (unsigned long long)st.dropped_ring_full,
 	       (unsigned long long)st.listener_dropped, t1 - t0, now_s() - t0);
-	free(padding);
+	free(pool);
 	return st.dropped_ring_full == 0 && st.listener_dropped == 0 ? 0 : 3;
 }

@@ -539,18 +539,15 @@ TESTS = [
 ]
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--agent", required=True)
-    p.add_argument("--plugins", required=True)
-    p.add_argument("--test-plugins", required=True)
-    p.add_argument("--only")
-    args = p.parse_args()
+def run_tests(tests, args, prefix):
+    """Runs each test (all, or those whose name holds args.only) in its own
+    temporary directory; prints one line each and the totals; returns the
+    exit status. TTLOG_KEEP_TMP=1 keeps the directory of a failed test."""
     passed = failed = 0
-    for t in TESTS:
+    for t in tests:
         if args.only and args.only not in t.__name__:
             continue
-        tmp = tempfile.mkdtemp(prefix="ttlog-it-")
+        tmp = tempfile.mkdtemp(prefix=prefix)
         t0 = time.monotonic()
         try:
             t(args, tmp)
@@ -561,11 +558,24 @@ def main():
             print("FAIL %s: %s" % (t.__name__, e))
             if not isinstance(e, Failure):
                 traceback.print_exc()
+            if os.environ.get("TTLOG_KEEP_TMP"):
+                print("     kept %s" % tmp)
+                tmp = None
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
         sys.stdout.flush()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--plugins", required=True)
+    p.add_argument("--test-plugins", required=True)
+    p.add_argument("--only")
+    return run_tests(TESTS, p.parse_args(), "ttlog-it-")
 
 
 if __name__ == "__main__":

@@ -13,18 +13,15 @@ Usage: test_forward.py --agent PATH --seqgen PATH --plugins DIR
 import argparse
 import json
 import os
-import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_agent import Agent, Failure, check, free_port, metrics  # noqa: E402
+from test_agent import (Agent, Failure, check, free_port, metrics,  # noqa
+                        run_tests)
 
 DEADLINE = 60.0
 _decoder = json.JSONDecoder()
@@ -881,31 +878,7 @@ def main():
     p.add_argument("--certs-script", required=True)
     p.add_argument("--n", type=int, default=1000000)
     p.add_argument("--only")
-    args = p.parse_args()
-    passed = failed = 0
-    for t in TESTS:
-        if args.only and args.only not in t.__name__:
-            continue
-        tmp = tempfile.mkdtemp(prefix="ttlog-fw-")
-        t0 = time.monotonic()
-        try:
-            t(args, tmp)
-            passed += 1
-            print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0))
-        except Exception as e:  # report and go on with the next test
-            failed += 1
-            print("FAIL %s: %s" % (t.__name__, e))
-            if not isinstance(e, Failure):
-                traceback.print_exc()
-            if os.environ.get("TTLOG_KEEP_TMP"):
-                print("     kept %s" % tmp)
-                tmp = None
-        finally:
-            if tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_tests(TESTS, p.parse_args(), "ttlog-fw-")
 
 
 if __name__ == "__main__":
