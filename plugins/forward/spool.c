@@ -583,6 +583,13 @@ static int take_lock(struct ttlog__spool *s, char *err, size_t errlen)
 		r = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
 		pid[r > 0 ? r : 0] = '\0';
 		pid[strspn(pid, "0123456789")] = '\0';
+		if (pid[0] && strtol(pid, NULL, 10) == (long)getpid())
+			return fail(err, errlen,
+				    "spool %s: in use by another listener of "
+				    "this process (a forward listener with a "
+				    "spool cannot be changed by a reload: "
+				    "restart, or give it a new spool.dir)",
+				    s->dir);
 		return fail(err, errlen,
 			    "spool %s: locked by another process (pid %s in "
 			    "LOCK)",
