@@ -32,8 +32,14 @@ struct listener {
 	size_t queue_max;
 	int level;  /* events below it are not offered */
 	int policy; /* enum ttlog_queue_policy */
-	/* Batches answered with RETRY, oldest first (a ring buffer). */
-	struct ttlog_batch **q;
+	/* Batches answered with RETRY, oldest first (a ring buffer), each
+	 * with the bytes it was counted for when queued: a batch grows while
+	 * queued (a listener encodes it, then answers RETRY), and what is
+	 * taken off the count must be what was put on. */
+	struct queued {
+		struct ttlog_batch *b;
+		size_t bytes;
+	} * q;
 	size_t qhead, qlen, qcap, qbytes;
 	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
 	_Atomic uint64_t qbytes_seen;
@@ -82,9 +88,9 @@ static _Thread_local struct ttlog__writer *tls_writer;
 
 static void queue_pop(struct listener *l)
 {
-	struct ttlog_batch *b = l->q[l->qhead];
+	struct ttlog_batch *b = l->q[l->qhead].b;
 
-	l->qbytes -= ttlog__batch_bytes(b);
+	l->qbytes -= l->q[l->qhead].bytes;
 	l->qhead = (l->qhead + 1) % l->qcap;
 	l->qlen--;
 	atomic_store(&l->qbytes_seen, l->qbytes);
@@ -109,7 +115,7 @@ static void queue_push(struct listener *l, struct ttlog_batch *b)
 		return;
 	}
 	while (l->qlen > 0 && l->qbytes + bytes > l->queue_max) {
-		count_listener_drop(&l->dropped_full, l->q[l->qhead]->n);
+		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
 		queue_pop(l);
 	}
 	if (bytes > l->queue_max) {
@@ -118,7 +124,7 @@ static void queue_push(struct listener *l, struct ttlog_batch *b)
 	}
 	if (l->qlen == l->qcap) {
 		size_t cap = l->qcap ? 2 * l->qcap : 8;
-		struct ttlog_batch **q = malloc(cap * sizeof(*q));
+		struct queued *q = malloc(cap * sizeof(*q));
 		if (q == NULL) {
 			count_listener_drop(&l->dropped_full, b->n);
 			return;
@@ -131,7 +137,7 @@ static void queue_push(struct listener *l, struct ttlog_batch *b)
 		l->qhead = 0;
 	}
 	ttlog_batch_ref(b);
-	l->q[(l->qhead + l->qlen) % l->qcap] = b;
+	l->q[(l->qhead + l->qlen) % l->qcap] = (struct queued){b, bytes};
 	l->qlen++;
 	l->qbytes += bytes;
 	atomic_store(&l->qbytes_seen, l->qbytes);
@@ -155,7 +161,7 @@ static int offer(struct listener *l, struct ttlog_batch *b)
 static void queue_pump(struct listener *l)
 {
 	while (l->qlen > 0) {
-		if (offer(l, l->q[l->qhead]) == TTLOG_LISTENER_RETRY)
+		if (offer(l, l->q[l->qhead].b) == TTLOG_LISTENER_RETRY)
 			return;
 		queue_pop(l);
 	}
@@ -519,7 +525,7 @@ static void listeners_destroy(struct ttlog__writer *w)
 		 * count it. */
 		while (l->qlen > 0) {
 			count_listener_drop(&l->dropped_full,
-					    l->q[l->qhead]->n);
+					    l->q[l->qhead].b->n);
 			queue_pop(l);
 		}
 		free(l->q);
@@ -750,7 +756,7 @@ static int listener_init(struct listener *l,
 static void listener_fini(struct listener *l)
 {
 	while (l->qlen > 0) {
-		count_listener_drop(&l->dropped_full, l->q[l->qhead]->n);
+		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
 		queue_pop(l);
 	}
 	free(l->q);

@@ -419,6 +419,71 @@ static void test_listener_retry_holds_batches_and_offers_them_again(void **s)
 	assert_int_equal(ttlog_listener_stats(1, &ls), TTLOG_EINVAL);
 }
 
+/* A listener that encodes every batch it is offered (as a forwarder does)
+ * before answering: the batch grows while it waits in the queue. */
+static _Atomic int enc_answer;
+static _Atomic size_t enc_events;
+
+static int enc_consume(void *state, struct ttlog_batch *b)
+{
+	const void *data;
+	size_t len;
+	(void)state;
+	assert_int_equal(
+		ttlog_batch_encode(b, TTLOG_ENCODING_CBOR_LZ4, &data, &len), 0);
+	if (enc_answer == TTLOG_LISTENER_OK)
+		enc_events += ttlog_batch_count(b);
+	return enc_answer;
+}
+
+static void enc_destroy(void *state)
+{
+	(void)state;
+}
+
+static const struct ttlog_listener_api enc_api = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "encode-then-answer",
+	.consume = enc_consume,
+	.destroy = enc_destroy,
+};
+
+static void test_queue_bytes_survive_batches_growing_while_queued(void **s)
+{
+	(void)s;
+	static struct ttlog_listener_config l;
+	struct ttlog_listener_stats ls;
+	struct ttlog_options o;
+
+	l.api = &enc_api;
+	l.queue_bytes = 1u << 20;
+	ttlog_options_init(&o);
+	o.listeners = &l;
+	o.nlisteners = 1;
+	enc_events = 0;
+	assert_int_equal(ttlog_init(&o), 0);
+	/* Found by the forwarding benchmark: the queue counted a batch
+	 * without its encoding when queued and with it when taken off, the
+	 * count wrapped, and every later batch was dropped as "queue full". */
+	for (int round = 0; round < 3; round++) {
+		enc_answer = TTLOG_LISTENER_RETRY;
+		for (int i = 0; i < 20; i++) {
+			TTLOG_INFO("grows", TTLOG_KV("i", i),
+				   TTLOG_KV("pad", "some text to compress"));
+			ttlog_flush();
+		}
+		enc_answer = TTLOG_LISTENER_OK;
+		TTLOG_INFO("grows", TTLOG_KV("i", -1));
+		ttlog_flush();
+		assert_int_equal(ttlog_listener_stats(0, &ls), 0);
+		assert_int_equal(ls.queue_bytes, 0);
+		assert_int_equal(ls.dropped_queue_full, 0);
+		assert_int_equal(enc_events, (size_t)(round + 1) * 21);
+	}
+	assert_int_equal(ttlog_shutdown(), 0);
+}
+
 static void test_listener_backlog_over_limit_drops_oldest_counted(void **s)
 {
 	(void)s;
@@ -642,6 +707,7 @@ int main(void)
 		T(test_listener_of_another_abi_major_is_refused),
 		T(test_listener_that_fails_to_start_fails_init),
 		T(test_listener_retry_holds_batches_and_offers_them_again),
+		T(test_queue_bytes_survive_batches_growing_while_queued),
 		T(test_listener_backlog_over_limit_drops_oldest_counted),
 		T(test_listener_still_refusing_at_shutdown_is_counted),
 		T(test_threads_interleave_in_time_order_within_a_drain),
