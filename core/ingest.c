@@ -24,14 +24,23 @@ static const char replacement[] = "\xEF\xBF\xBD";
 static size_t text_len(const char *s, size_t n)
 {
 	size_t len = n;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == 0)
-			len += sizeof(replacement) - 2;
+	const char *z = n > 0 ? memchr(s, 0, n) : NULL;
+
+	/* The common case, no NUL at all, is one vectorised scan. */
+	for (; z != NULL; z = memchr(z + 1, 0, (size_t)(s + n - z - 1)))
+		len += sizeof(replacement) - 2;
 	return len;
 }
 
 static char *put_text(char *dst, const char *s, size_t n)
 {
+	if (n == 0 || memchr(s, 0, n) == NULL) {
+		if (n > 0)
+			memcpy(dst, s, n);
+		dst += n;
+		*dst++ = 0;
+		return dst;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == 0) {
 			memcpy(dst, replacement, sizeof(replacement) - 1);
@@ -44,11 +53,20 @@ static char *put_text(char *dst, const char *s, size_t n)
 	return dst;
 }
 
+/* Eight bytes a step: every ingested syslog message is hashed whole, and
+ * byte-wise FNV was a quarter of a relaying agent's time. */
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 1099511628211ull; /* FNV-1a */
+	uint64_t w;
+
+	for (; n >= 8; n -= 8, c += 8) {
+		memcpy(&w, c, 8);
+		h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+		h ^= h >> 29;
+	}
+	for (; n > 0; n--, c++)
+		h = (h ^ *c) * 1099511628211ull; /* FNV-1a for the tail */
 	return h;
 }
 
