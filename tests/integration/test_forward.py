@@ -12,6 +12,7 @@ Usage: test_forward.py --agent PATH --seqgen PATH --plugins DIR
 
 import argparse
 import json
+import signal
 import os
 import socket
 import struct
@@ -251,13 +252,15 @@ def test_1m_events_app_relay_collector_over_tls(args, tmp):
 
 
 def test_collector_killed_three_times_loses_nothing(args, tmp):
-    n = 150000
+    # 12 s of stream at 25k events/s: it is still flowing at each kill.
+    n = 300000
     certs = Certs(args, tmp)
-    port = free_port()
+    port, rhttp = free_port(), free_port()
     out = os.path.join(tmp, "out.jsonl")
     sock = os.path.join(tmp, "relay.sock")
     b = collector(args, tmp, certs, port, out)
-    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port)
+    a = relay(args, tmp, certs, sock, "tls://localhost:%d" % port,
+              http=rhttp)
     app = None
     try:
         app = start_app(args, tmp, app_config(args, tmp, sock), n,
@@ -266,15 +269,31 @@ def test_collector_killed_three_times_loses_nothing(args, tmp):
             want = n * (k + 1) // 4
             wait_for("%d events before kill %d" % (want, k + 1),
                      lambda: len(set(seqs_of(out))) >= want)
+            # Frozen first, so that the relay has frames in flight that
+            # the collector will never acknowledge: the kill then always
+            # forces a resend, not only when it happens to land mid-frame.
+            b.proc.send_signal(signal.SIGSTOP)
+            key = 'ttlog_listener_forward_unacked_frames{listener="up"}'
+            wait_for("frames in flight to the frozen collector",
+                     lambda: metrics(rhttp).get(key, 0) >= 1)
             b.kill()  # SIGKILL
             time.sleep(2.0)  # the outage the issue asks for
             b = collector(args, tmp, certs, port, out)
         finish_app(app)
         seqs = wait_seqs(out, n)
         dup = check_exact(seqs, n)
+        m = metrics(rhttp)
+        lost_conns = m['ttlog_listener_forward_disconnects_total'
+                       '{listener="up"}']
+        resent = m['ttlog_listener_forward_frames_resent_total'
+                   '{listener="up"}']
+        # Each kill broke a working connection of the relay.
+        check(lost_conns >= 3, "relay saw %d disconnects" % lost_conns)
+        check(resent >= 3, "relay resent %d frames" % resent)
         print("     collector killed 3 times: %d events, %d delivered "
-              "twice (the collector's de-duplication state dies with it)"
-              % (n, dup))
+              "twice (the collector's de-duplication state dies with "
+              "it); the relay lost %d connections and resent %d frames"
+              % (n, dup, lost_conns, resent))
         check(a.stop() == 0 and b.stop() == 0, "exit status")
     finally:
         if app:
@@ -305,6 +324,10 @@ def test_relay_killed_with_spool_delivers_everything_accepted(args, tmp):
         finish_app(app)
         seqs = wait_seqs(out, n)
         dup = check_exact(seqs, n)
+        with open(os.path.join(tmp, "app.stderr")) as f:
+            err = f.read()
+        # The application noticed the relay go and came back to it.
+        check("connected" in err, "the app did not reconnect: %s" % err)
         print("     relay SIGKILLed: %d events, %d delivered twice"
               % (n, dup))
         check(a.stop() == 0 and b.stop() == 0, "exit status")
