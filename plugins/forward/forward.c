@@ -377,9 +377,8 @@ void ttlog__fwd_text_confirm(struct fwd *f)
 
 static int consume_text(struct fwd *f, struct ttlog_batch *b)
 {
-	size_t n = ttlog_batch_count(b), before = evbuffer_get_length(f->pend);
-	uint64_t end = f->pend_base + before;
-	size_t nb = f->blen;
+	size_t n = ttlog_batch_count(b), nb = f->blen, before;
+	uint64_t end;
 
 	ttlog__fwd_text_confirm(f);
 	before = evbuffer_get_length(f->pend);

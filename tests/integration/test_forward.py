@@ -135,9 +135,11 @@ def collector(args, tmp, certs, port, out, http=None, cert="server",
 
 
 def relay(args, tmp, certs, sock, upstream, http=None, spool=None,
-          name="relay", client_cert=True, expect_inputs=1):
-    """A ttlog-agent that takes the native protocol on a unix socket and
-    forwards to `upstream` over TLS with a client certificate."""
+          name="relay", client_cert=True, expect_inputs=1, jsonl_port=None,
+          ca_file=True, tls_more="", ack_timeout="10s"):
+    """A ttlog-agent that takes the native protocol on a unix socket (or,
+    without one, JSON lines on TCP) and forwards to `upstream` over TLS
+    with a client certificate. tls_more is added inside `tls: {...}`."""
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
     body = ""
@@ -149,18 +151,23 @@ def relay(args, tmp, certs, sock, upstream, http=None, spool=None,
                  % sock)
     else:
         body += ("  - {name: app, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
-                 % free_port())
+                 % (jsonl_port or free_port()))
+    tls = []
+    if ca_file:
+        tls.append("ca_file: '%s'" % certs["ca.pem"])
+    if client_cert:
+        tls.append("cert: '%s', key: '%s'" % (certs["client.pem"],
+                                              certs["client.key"]))
+    if tls_more:
+        tls.append(tls_more)
     body += ("listeners:\n"
              "  - name: up\n    type: forward\n"
              "    endpoints: '%s'\n"
-             "    tls: {ca_file: '%s'%s}\n"
+             "    tls: {%s}\n"
              "    reconnect: {initial: 100ms, max: 1s}\n"
-             "    ack_timeout: 10s\n    drain_timeout: 2s\n"
+             "    ack_timeout: %s\n    drain_timeout: 2s\n"
              "    queue: {max_bytes: 1GiB}\n"
-             % (upstream, certs["ca.pem"],
-                ", cert: '%s', key: '%s'" % (certs["client.pem"],
-                                             certs["client.key"])
-                if client_cert else ""))
+             % (upstream, ", ".join(tls), ack_timeout))
     if spool:
         body += ("    spool: {dir: '%s', fsync: never, max_bytes: 1GiB, "
                  "segment_bytes: 1MiB}\n" % spool)
@@ -778,19 +785,11 @@ def test_failover_ack_timeout_pins_and_verify_off(args, tmp):
     mute.bind(("127.0.0.1", 0))
     mute.listen(4)
     b = collector(args, tmp, certs, port, out)
-    d = os.path.join(tmp, "relay")
-    os.makedirs(d)
     jport = free_port()
-    a = Agent(args, d,
-              "  http:\n    listen: 127.0.0.1:%d\n"
-              "inputs:\n  - {name: js, type: jsonl, listen: "
-              "'tcp://127.0.0.1:%d'}\n"
-              "listeners:\n  - name: up\n    type: forward\n"
-              "    endpoints: 'tcp://127.0.0.1:%d, tls://localhost:%d'\n"
-              "    tls: {ca_file: '%s', cert: '%s', key: '%s'}\n"
-              "    ack_timeout: 1s\n    reconnect: {initial: 100ms}\n"
-              % (http, jport, mute.getsockname()[1], port, certs["ca.pem"],
-                 certs["client.pem"], certs["client.key"]), 1)
+    a = relay(args, tmp, certs, None,
+              "tcp://127.0.0.1:%d, tls://localhost:%d"
+              % (mute.getsockname()[1], port),
+              http=http, jsonl_port=jport, ack_timeout="1s")
     try:
         mute.settimeout(DEADLINE)
         c, _ = mute.accept()
@@ -833,18 +832,9 @@ def test_failover_ack_timeout_pins_and_verify_off(args, tmp):
         port, ahttp = free_port(), free_port()
         out = os.path.join(tmp, "pin-%s.jsonl" % ok)
         b = collector(args, tmp, certs, port, out, name="collector-pin%s" % ok)
-        d = os.path.join(tmp, "relay-pin%s" % ok)
-        os.makedirs(d)
-        a = Agent(args, d,
-                  "  http:\n    listen: 127.0.0.1:%d\n"
-                  "inputs:\n  - {name: js, type: jsonl, listen: "
-                  "'tcp://127.0.0.1:%d'}\n"
-                  "listeners:\n  - name: up\n    type: forward\n"
-                  "    endpoints: 'tls://localhost:%d'\n"
-                  "    tls: {ca_file: '%s', cert: '%s', key: '%s', "
-                  "pin_sha256: '%s'}\n"
-                  % (ahttp, free_port(), port, certs["ca.pem"],
-                     certs["client.pem"], certs["client.key"], pin), 1)
+        a = relay(args, tmp, certs, None, "tls://localhost:%d" % port,
+                  http=ahttp, name="relay-pin%s" % ok,
+                  tls_more="pin_sha256: '%s'" % pin)
         try:
             key = ('ttlog_listener_forward_%s{listener="up"%s}'
                    % (("connects_total", "") if ok else
@@ -861,17 +851,9 @@ def test_failover_ack_timeout_pins_and_verify_off(args, tmp):
     port, ahttp = free_port(), free_port()
     b = collector(args, tmp, certs, port, os.path.join(tmp, "nv.jsonl"),
                   cert="stranger", name="collector-noverify")
-    d = os.path.join(tmp, "relay-noverify")
-    os.makedirs(d)
-    a = Agent(args, d,
-              "  http:\n    listen: 127.0.0.1:%d\n"
-              "inputs:\n  - {name: js, type: jsonl, listen: "
-              "'tcp://127.0.0.1:%d'}\n"
-              "listeners:\n  - name: up\n    type: forward\n"
-              "    endpoints: 'tls://localhost:%d'\n"
-              "    tls: {verify: false, cert: '%s', key: '%s'}\n"
-              % (ahttp, free_port(), port, certs["client.pem"],
-                 certs["client.key"]), 1)
+    a = relay(args, tmp, certs, None, "tls://localhost:%d" % port,
+              http=ahttp, name="relay-noverify", ca_file=False,
+              tls_more="verify: false")
     try:
         check("tls.verify is off" in a.stderr(), a.stderr())
         key = 'ttlog_listener_forward_connects_total{listener="up"}'
