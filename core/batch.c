@@ -75,6 +75,7 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 	e->cs = cs->priv.index;
 	e->tid = tid;
 	e->flags = flags;
+	b->nown_msg += (flags & TTLOG__EVENT_OWN_MSG) != 0;
 	memcpy(b->data + b->data_len, vals, vlen);
 	b->data_len += vlen;
 	return 0;
@@ -158,14 +159,13 @@ int ttlog_batch_event(const struct ttlog_batch *b, size_t i,
 	out->time_ns = e->time_ns;
 	out->tid = e->tid;
 	out->line = cs->line;
-	out->msg = cs->msg;
+	out->priv[1] = ttlog__event_bytes(b, e, &out->msg, NULL);
 	out->file = cs->file;
 	out->level = cs->level;
-	out->flags = e->flags;
+	out->flags = e->flags & (uint8_t)~TTLOG__EVENT_OWN_MSG;
 	out->nfields = cs->nfields;
 	out->callsite = e->cs;
 	out->priv[0] = cs;
-	out->priv[1] = b->data + e->off;
 	return 0;
 }
 

@@ -25,11 +25,22 @@
 
 struct ttlog__event {
 	uint64_t time_ns;
-	uint32_t off; /* of the values in the batch's data */
+	uint32_t off; /* of the event's bytes in the batch's data */
 	uint32_t cs;  /* index into the batch's call site table */
 	uint32_t tid;
-	uint8_t flags; /* TTLOG_EVENT_* */
+	uint8_t flags; /* TTLOG_EVENT_*, TTLOG__EVENT_OWN_MSG */
 };
+
+/*
+ * The event carries its own message (ingested syslog, JSON lines, stdin:
+ * text that differs from event to event). Its bytes in the batch's data
+ * start with the message, a 32-bit length then the bytes and a NUL, and
+ * the values follow; its call site's message is "". Without this flag the
+ * bytes are only the values and the message is the call site's. Never
+ * shown to listeners as a flag: ttlog_batch_event() gives the message.
+ * The CBOR encoding writes the same bit (docs/cbor-batch.md, version 2).
+ */
+#define TTLOG__EVENT_OWN_MSG 0x02u
 
 /* A call site the batch made for ingested events (ingest.c). */
 struct ttlog__owned_cs {
@@ -58,6 +69,8 @@ struct ttlog_batch {
 	struct ttlog__owned_cs *owned;
 	struct ttlog__owned_cs **sites;
 	size_t nowned, site_cap;
+	/* Events with TTLOG__EVENT_OWN_MSG (the CBOR encoding's version). */
+	size_t nown_msg;
 	/* A filtered copy points at its parent's call sites, some of which
 	 * the parent may own: it holds a reference to the parent. */
 	struct ttlog_batch *parent;
@@ -124,6 +137,28 @@ ttlog__value_decode(const unsigned char *p, uint8_t type, struct ttlog_field *f)
 		memcpy(&f->v.u64, p, sizeof(uint64_t));
 	}
 	return p + 8;
+}
+
+/* The values of event e of b, and its message: the event's own or its
+ * call site's. msg_len may be NULL. */
+static inline const unsigned char *
+ttlog__event_bytes(const struct ttlog_batch *b, const struct ttlog__event *e,
+		   const char **msg, size_t *msg_len)
+{
+	const unsigned char *p = b->data + e->off;
+	uint32_t len;
+
+	if (!(e->flags & TTLOG__EVENT_OWN_MSG)) {
+		*msg = b->cs[e->cs]->msg;
+		if (msg_len != NULL)
+			*msg_len = strlen(*msg);
+		return p;
+	}
+	memcpy(&len, p, sizeof(len));
+	*msg = (const char *)p + sizeof(len);
+	if (msg_len != NULL)
+		*msg_len = len;
+	return p + sizeof(len) + len + 1;
 }
 
 /* The encoders, each appending the whole batch to out. Return 0 or

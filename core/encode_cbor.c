@@ -117,7 +117,9 @@ int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
 	put_head(b, MT_MAP, 4);
 	put_cstr(b, "v");
-	put_head(b, MT_UINT, 1);
+	/* Version 2 only when an event carries its own message, so that
+	 * batches of log calls stay readable by version-1 readers. */
+	put_head(b, MT_UINT, bt->nown_msg > 0 ? 2 : 1);
 	put_cstr(b, "seq");
 	put_head(b, MT_UINT, bt->seq);
 
@@ -141,15 +143,22 @@ int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		const struct ttlog__event *e = &bt->ev[i];
 		const struct ttlog_callsite *cs = bt->cs[e->cs];
 		const unsigned char *p = bt->data + e->off;
+		unsigned own = e->flags & TTLOG__EVENT_OWN_MSG ? 1 : 0;
 		struct ttlog_field f = {0};
 
 		if (ttlog__buf_reserve(b, 5 * 9) != 0)
 			break;
-		head(b, MT_ARRAY, 4u + cs->nfields);
+		head(b, MT_ARRAY, 4u + own + cs->nfields);
 		head(b, MT_UINT, e->time_ns);
 		head(b, MT_UINT, e->tid);
 		head(b, MT_UINT, e->cs);
 		head(b, MT_UINT, e->flags);
+		if (own) {
+			const char *msg;
+			size_t msg_len;
+			p = ttlog__event_bytes(bt, e, &msg, &msg_len);
+			put_str(b, msg, msg_len);
+		}
 		for (unsigned k = 0; k < cs->nfields; k++) {
 			p = ttlog__value_decode(p, cs->types[k], &f);
 			put_value(b, &f);

@@ -221,14 +221,17 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 	for (size_t i = 0; i < bt->n; i++) {
 		const struct ttlog__event *e = &bt->ev[i];
 		const struct ttlog_callsite *cs = bt->cs[e->cs];
-		const unsigned char *p = bt->data + e->off;
+		const char *msg;
+		size_t msg_len;
+		const unsigned char *p =
+			ttlog__event_bytes(bt, e, &msg, &msg_len);
 		struct ttlog_field f = {0};
 
 		put_time(b, &tc, e->time_ns, 6);
 		ttlog__buf_putc(b, ' ');
 		ttlog__buf_puts(b, ttlog_level_name(cs->level));
 		ttlog__buf_putc(b, ' ');
-		put_escaped(b, cs->msg, strlen(cs->msg));
+		put_escaped(b, msg, msg_len);
 		for (unsigned k = 0; k < cs->nfields; k++) {
 			p = ttlog__value_decode(p, cs->types[k], &f);
 			ttlog__buf_putc(b, ' ');
@@ -296,7 +299,10 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 	for (size_t i = 0; i < bt->n; i++) {
 		const struct ttlog__event *e = &bt->ev[i];
 		const struct ttlog_callsite *cs = bt->cs[e->cs];
-		const unsigned char *p = bt->data + e->off;
+		const char *msg;
+		size_t msg_len;
+		const unsigned char *p =
+			ttlog__event_bytes(bt, e, &msg, &msg_len);
 		struct ttlog_field f = {0};
 
 		ttlog__buf_puts(b, "{\"time\":\"");
@@ -304,7 +310,7 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		ttlog__buf_puts(b, "\",\"level\":\"");
 		ttlog__buf_puts(b, ttlog_level_name(cs->level));
 		ttlog__buf_puts(b, "\",\"msg\":");
-		put_jstr(b, cs->msg, strlen(cs->msg));
+		put_jstr(b, msg, msg_len);
 		ttlog__buf_puts(b, ",\"tid\":");
 		put_u64(b, e->tid);
 		ttlog__buf_puts(b, ",\"file\":");

@@ -5,10 +5,17 @@
  * A log macro's call site is static data of the application; an ingested
  * event has none, so the batch makes one and owns it: one allocation
  * holding the struct, the key and type arrays and the strings. Events with
- * the same level, source, message, keys and types share one, found through
- * a small hash table, so a stream of similar messages keeps the call site
- * table (and the CBOR encoding) short. Everything after that is the path
- * of ordinary events: the same value layout, the same encoders.
+ * the same level, source, line, message, keys and types share one, found
+ * through a small hash table, so a stream of similar events keeps the call
+ * site table (and the CBOR encoding) short. Everything after that is the
+ * path of ordinary events: the same value layout, the same encoders.
+ *
+ * A message that varies from event to event (msg_varies: syslog, JSON
+ * lines, stdin) is not part of the call site: a call site per distinct
+ * message cost an allocation, a hash of the text, two copies and a table
+ * entry per event, a quarter of a relaying agent's time. Such an event
+ * keeps its message in its own bytes (TTLOG__EVENT_OWN_MSG) and shares
+ * the call site of its shape (source, level, keys and types).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,14 +77,20 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t event_hash(const struct ttlog__in_event *ev)
+/* The message an event's call site is made with. */
+struct site_msg {
+	const char *p;
+	size_t len;
+};
+
+static uint64_t event_hash(const struct ttlog__in_event *ev, struct site_msg m)
 {
 	uint64_t h = 14695981039346656037ull;
 	unsigned char lvl = (unsigned char)ev->level;
 	h = hash_bytes(h, &lvl, 1);
 	h = hash_bytes(h, ev->source, strlen(ev->source) + 1);
 	h = hash_bytes(h, &ev->line, sizeof(ev->line));
-	h = hash_bytes(h, ev->msg, ev->msg_len);
+	h = hash_bytes(h, m.p, m.len);
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		unsigned char t = (unsigned char)ev->fields[i].type;
 		h = hash_bytes(h, &t, 1);
@@ -89,12 +102,12 @@ static uint64_t event_hash(const struct ttlog__in_event *ev)
 
 /* Whether owned call site cs was made from an event like ev. */
 static int same_site(const struct ttlog__owned_cs *o,
-		     const struct ttlog__in_event *ev)
+		     const struct ttlog__in_event *ev, struct site_msg m)
 {
 	const struct ttlog_callsite *cs = &o->cs;
 	if (cs->level != ev->level || cs->nfields != ev->nfields ||
 	    cs->line != ev->line || strcmp(cs->file, ev->source) != 0 ||
-	    o->msg_len != ev->msg_len || memcmp(o->msg, ev->msg, ev->msg_len))
+	    o->msg_len != m.len || memcmp(o->msg, m.p, m.len))
 		return 0;
 	for (uint32_t i = 0; i < ev->nfields; i++)
 		if (cs->types[i] != ev->fields[i].type ||
@@ -106,13 +119,14 @@ static int same_site(const struct ttlog__owned_cs *o,
 }
 
 /* Makes the owned call site for ev: one block, freed with the batch. */
-static struct ttlog__owned_cs *site_new(const struct ttlog__in_event *ev)
+static struct ttlog__owned_cs *site_new(const struct ttlog__in_event *ev,
+					struct site_msg m)
 {
 	size_t n = ev->nfields, strings = 0;
 	struct ttlog__owned_cs *o;
 	char *p;
 
-	strings += text_len(ev->msg, ev->msg_len) + 1 + ev->msg_len;
+	strings += text_len(m.p, m.len) + 1 + m.len;
 	strings += strlen(ev->source) + 1;
 	for (size_t i = 0; i < n; i++)
 		strings += text_len(ev->fields[i].key, ev->fields[i].key_len) +
@@ -129,11 +143,12 @@ static struct ttlog__owned_cs *site_new(const struct ttlog__in_event *ev)
 	p = (char *)(types + n);
 
 	o->cs.msg = p;
-	p = put_text(p, ev->msg, ev->msg_len);
+	p = put_text(p, m.p, m.len);
 	o->msg = p; /* the bytes as received, for comparisons */
-	memcpy(p, ev->msg, ev->msg_len);
-	p += ev->msg_len;
-	o->msg_len = ev->msg_len;
+	if (m.len > 0)
+		memcpy(p, m.p, m.len);
+	p += m.len;
+	o->msg_len = m.len;
 	o->cs.file = p;
 	p = put_text(p, ev->source, strlen(ev->source));
 	for (size_t i = 0; i < n; i++) {
@@ -160,7 +175,9 @@ static struct ttlog__owned_cs *site_new(const struct ttlog__in_event *ev)
 static struct ttlog__owned_cs *site_get(struct ttlog_batch *b,
 					const struct ttlog__in_event *ev)
 {
-	uint64_t h = event_hash(ev);
+	struct site_msg m = {ev->msg_varies ? "" : ev->msg,
+			     ev->msg_varies ? 0 : ev->msg_len};
+	uint64_t h = event_hash(ev, m);
 	struct ttlog__owned_cs *o;
 	size_t i;
 
@@ -183,9 +200,9 @@ static struct ttlog__owned_cs *site_get(struct ttlog_batch *b,
 	}
 	for (i = h & (b->site_cap - 1); (o = b->sites[i]) != NULL;
 	     i = (i + 1) & (b->site_cap - 1))
-		if (o->hash == h && same_site(o, ev))
+		if (o->hash == h && same_site(o, ev, m))
 			return o;
-	o = site_new(ev);
+	o = site_new(ev, m);
 	if (o == NULL)
 		return NULL;
 	o->hash = h;
@@ -200,13 +217,20 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 			uint32_t tid, uint64_t now_ns, uint32_t max_value)
 {
 	unsigned char stack[4096], *vals = stack;
-	size_t need = 0, off = 0;
+	size_t need = 0, off = 0, msg_len = 0;
 	uint8_t flags = ev->truncated ? TTLOG_EVENT_TRUNCATED : 0;
 	int rc;
 
 	if (ev->nfields > TTLOG__IN_MAX_FIELDS || ev->level < 0 ||
 	    ev->level >= TTLOG_LEVEL_OFF || ev->source == NULL)
 		return -1;
+	if (ev->msg_varies) {
+		msg_len = text_len(ev->msg, ev->msg_len);
+		if (msg_len > UINT32_MAX)
+			return -1;
+		need = 4 + msg_len + 1;
+		flags |= TTLOG__EVENT_OWN_MSG;
+	}
 	for (uint32_t i = 0; i < ev->nfields; i++)
 		need += ev->fields[i].type == TTLOG_TYPE_STR
 				? 4 + (ev->fields[i].v.str.len > max_value
@@ -215,6 +239,12 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 				: 8;
 	if (need > sizeof(stack) && (vals = malloc(need)) == NULL)
 		return -1;
+	if (ev->msg_varies) {
+		uint32_t len = (uint32_t)msg_len;
+		memcpy(vals, &len, 4);
+		put_text((char *)vals + 4, ev->msg, ev->msg_len);
+		off = 4 + msg_len + 1;
+	}
 	for (uint32_t i = 0; i < ev->nfields; i++) {
 		const struct ttlog__in_field *f = &ev->fields[i];
 		if (f->type == TTLOG_TYPE_STR) {

@@ -38,6 +38,11 @@ struct ttlog__in_event {
 	int level;	  /* enum ttlog_level */
 	const char *msg;  /* not NUL-terminated; may be empty */
 	size_t msg_len;
+	/* The message is the event's own text (syslog, JSON lines, stdin),
+	 * not the constant of a log call (the native protocol). The batch
+	 * then keeps it with the event; otherwise it is part of the call
+	 * site, of which the batch makes one per distinct message. */
+	int msg_varies;
 	/* The source, recorded as the call site's file (e.g. "syslog"). */
 	const char *source;
 	/* Events forwarded by another ttlog (the native protocol) keep their

@@ -866,7 +866,9 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
 
 	if (w == NULL)
 		return TTLOG_EINVAL;
-	now = ttlog__clock_ts_ns(CLOCK_REALTIME);
+	/* Only an event without a time of its own needs the clock. */
+	now = ev->time_ns != 0 ? ev->time_ns
+			       : ttlog__clock_ts_ns(CLOCK_REALTIME);
 	for (int tries = 0; tries < 2; tries++) {
 		if (w->ingest == NULL)
 			w->ingest = batch_new(w);

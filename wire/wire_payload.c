@@ -50,6 +50,7 @@ struct dec {
 	struct ttlog__cbor c;
 	struct ttlog__wire_scratch *s;
 	uint32_t nsites;
+	unsigned version; /* of the batch: 1 or 2 */
 	size_t nkeys, strs_len;
 	char *err;
 	size_t errlen;
@@ -459,6 +460,7 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t, tid, cs, flags;
 		const struct site *st;
+		int own;
 
 		at = c->p;
 		if (ttlog__cbor_read(c, &it) != 0)
@@ -491,22 +493,41 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			return bad_event(d, i, what);
 		}
 		st = &sites[cs];
-		if (it.arg - 4 != st->nkeys) {
-			char what[96];
-			c->at = ttlog__cbor_offset(c, at);
-			snprintf(what, sizeof(what),
-				 "%" PRIu64 " values for the %" PRIu32
-				 " keys of call site %" PRIu64,
-				 it.arg - 4, st->nkeys, cs);
-			return bad_event(d, i, what);
-		}
 		if (read_uint(c, &flags,
 			      "the flags are not an unsigned integer"))
 			return bad_event(d, i, c->why);
-		ev.time_ns = t;
-		ev.level = st->level;
+		/* Version 2: flag 2, the event's own message before the
+		 * values. */
+		own = d->version >= 2 && (flags & 2u) ? 1 : 0;
+		if (it.arg - 4 != st->nkeys + own) {
+			char what[96];
+			c->at = ttlog__cbor_offset(c, at);
+			snprintf(what, sizeof(what),
+				 "%" PRIu64
+				 " items after the flags for the %" PRIu32
+				 " keys of call site %" PRIu64 "%s",
+				 it.arg - 4, st->nkeys, cs,
+				 own ? " and a message" : "");
+			return bad_event(d, i, what);
+		}
 		ev.msg = st->msg;
 		ev.msg_len = st->msg_len;
+		ev.msg_varies = own;
+		if (own) {
+			struct ttlog__cbor_item m;
+			at = c->p;
+			if (ttlog__cbor_read(c, &m) != 0)
+				return bad_event(d, i, c->why);
+			if (!is_string(&m)) {
+				ttlog__cbor_fail(c, at,
+						 "the message is not a string");
+				return bad_event(d, i, c->why);
+			}
+			ev.msg = (const char *)m.str;
+			ev.msg_len = (size_t)m.arg;
+		}
+		ev.time_ns = t;
+		ev.level = st->level;
 		ev.source = st->file;
 		ev.line = st->line;
 		ev.tid = (uint32_t)tid;
@@ -626,14 +647,17 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 					top_name(k), ttlog__cbor_offset(c, at));
 				return -1;
 			}
-			if (k == TOP_V && v.arg != 1) {
+			if (k == TOP_V && (v.arg < 1 || v.arg > 2)) {
 				ttlog__wire_seterr(
 					d->err, d->errlen,
 					"batch: version %" PRIu64
-					" (this build reads 1) at offset %zu",
+					" (this build reads 1 and 2) at offset "
+					"%zu",
 					v.arg, ttlog__cbor_offset(c, at));
 				return -1;
 			}
+			if (k == TOP_V)
+				d->version = (unsigned)v.arg;
 			break;
 		case TOP_SITES:
 			if (read_sites(d) != 0)

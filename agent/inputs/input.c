@@ -131,6 +131,7 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 		ev.level = TTLOG_LEVEL_INFO;
 		ev.msg = msg;
 		ev.msg_len = len;
+		ev.msg_varies = 1;
 		ev.source = "stdin";
 		rc = 0;
 		break;

@@ -545,6 +545,7 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ev->level = TTLOG_LEVEL_INFO;
 	ev->msg = "";
 	ev->msg_len = 0;
+	ev->msg_varies = 1;
 	ev->source = "jsonl";
 	ev->line = 0;
 	ev->tid = 0;

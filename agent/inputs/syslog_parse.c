@@ -472,6 +472,7 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	ev->time_ns = 0;
 	ev->msg = "";
 	ev->msg_len = 0;
+	ev->msg_varies = 1;
 	ev->source = "syslog";
 	ev->line = 0;
 	ev->tid = 0;

@@ -29,16 +29,27 @@ struct ttlog__syslog_fmt {
 /*
  * Appends one event as "LEN SP SYSLOG-MSG" (RFC 6587 octet counting, LEN
  * the byte count of SYSLOG-MSG) to *out:
- *   <PRI>1 SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP - SP SD [SP MSG]
+ *   <PRI>1 SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD
+ *   [SP MSG]
  * - PRI = facility * 8 + severity: TRACE/DEBUG 7, INFO 6, WARN 4, ERROR 3,
  *   FATAL 2 (any other level 6).
  * - TIMESTAMP "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" from time_ns, UTC, the
  *   microseconds truncated.
  * - HOSTNAME, APP-NAME, PROCID cut to 255, 48 and 128 bytes, bytes
  *   outside printable ASCII (33..126) made '_'; "-" when empty (no host
- *   name). MSGID is always "-".
+ *   name). MSGID is "-".
+ * - Relayed syslog: an event whose file is "syslog" (what the agent's
+ *   syslog input sets) keeps its original header, from the fields the
+ *   input's parser made of it: PRI = facility * 8 + severity (fields
+ *   "facility" 0..23 and "severity" 0..7, integers, both needed), and
+ *   HOSTNAME, APP-NAME, PROCID, MSGID from the string fields "host",
+ *   "app", "procid", "msgid" (MSGID cut to 32 bytes, same rules). Each
+ *   one that is missing, empty or of another type is as above, and so is
+ *   PRI when either number is out of range. The fields used in the header
+ *   (the first usable one of each name) are not repeated in SD.
  * - SD: the fields as [sd_id NAME="VALUE" ...] in their order, repeated
- *   names kept (RFC 5424 allows it), omitted when there are none; then,
+ *   names kept (RFC 5424 allows it), omitted when there are none (those
+ *   of a relayed header aside); then,
  *   always, [src@32473 file="FILE" line="LINE"] (so SD is never "-";
  *   "origin" is taken: RFC 5424 registers it with other parameters).
  *   NAMEs are the keys made SD-NAMEs: the first 32 bytes, each byte

@@ -15,6 +15,20 @@
  * is kept, and so are this host's name and the process id when the caller
  * did not give them; the latter are looked up again whenever the second
  * changes, so a renamed host or a forked child shows up within a second.
+ *
+ * An agent relaying syslog must not pass every message off as its own: a
+ * collector that files messages by HOSTNAME or APP-NAME would put them all
+ * under the relay. So for an event of the agent's syslog input (its file
+ * is "syslog") the header is rebuilt from the fields its parser made of
+ * the original one: PRI from "facility" and "severity", HOSTNAME, APP-NAME,
+ * PROCID and MSGID from "host", "app", "procid" and "msgid". A missing
+ * HOSTNAME is the relay's (RFC 5424 lets a relay fill in the host it
+ * received from); a missing APP-NAME, PROCID or MSGID is "-", since the
+ * relay's own would name a program or process of another host. The fields
+ * that went into the header are left out of the structured data, where
+ * they would only repeat it; everything else stays. One pass over the
+ * fields finds them before the header is written, and only for such
+ * events: an application's event costs one string comparison more.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -29,12 +43,17 @@
 #define HOST_MAX 255
 #define APP_MAX 48
 #define PROCID_MAX 128
+#define MSGID_MAX 32
 #define SD_NAME_MAX 32
 #define GUESS_DIGITS 3 /* width of the octet count room is left for */
 
 static const char default_sd_id[] = "fields@32473";
 static const char default_src_id[] = "src@32473";
 static const char default_app[] = "ttlog";
+/* The file of the agent's syslog input's events: the source that
+ * agent/inputs/syslog_parse.c sets (and test_fmt_syslog.c checks through
+ * the parser itself). */
+static const char syslog_source[] = "syslog";
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
 struct tcache {
@@ -525,9 +544,110 @@ static int empty(const char *s)
 	return s == NULL || s[0] == 0;
 }
 
-/* Everything up to and including the SP before STRUCTURED-DATA. */
+/* The fields of a relayed syslog message that its header is made of, in
+ * the order of the arrays below. */
+enum { RH_HOST, RH_APP, RH_PROCID, RH_MSGID, RH_FACILITY, RH_SEVERITY, RH_N };
+
+#define RH_NONE UINT32_MAX
+
+/* The original header of a relayed syslog message (relayed_header()). */
+struct relayed {
+	const char *s[RH_MSGID + 1]; /* NULL: absent, use the default */
+	size_t n[RH_MSGID + 1];
+	int pri; /* -1: not both of facility and severity, or out of range */
+	/* The index among the event's fields of each field that went into
+	 * the header, RH_NONE for those that did not. */
+	uint32_t at[RH_N];
+};
+
+/* Which header field a key names, or -1. One strcmp() at most: this runs
+ * for every field of every relayed message. */
+static int header_key(const char *k)
+{
+	switch (k[0]) {
+	case 'h':
+		return strcmp(k, "host") == 0 ? RH_HOST : -1;
+	case 'a':
+		return strcmp(k, "app") == 0 ? RH_APP : -1;
+	case 'p':
+		return strcmp(k, "procid") == 0 ? RH_PROCID : -1;
+	case 'm':
+		return strcmp(k, "msgid") == 0 ? RH_MSGID : -1;
+	case 'f':
+		return strcmp(k, "facility") == 0 ? RH_FACILITY : -1;
+	case 's':
+		return strcmp(k, "severity") == 0 ? RH_SEVERITY : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The first usable field of each header key of a syslog input's event:
+ * a non-empty string for the names, an integer for the numbers (the
+ * parser makes u64s; i64 is taken too, as long as it is not negative).
+ * Facility and severity count only together and in range (0..23, 0..7);
+ * otherwise both stay fields and PRI is the relay's own.
+ */
+static void relayed_header(const struct ttlog_event *ev, struct relayed *r)
+{
+	struct ttlog_field_iter it;
+	struct ttlog_field fl;
+	uint64_t num[2] = {0, 0};
+	uint32_t i = 0;
+	int k;
+
+	for (k = 0; k < RH_N; k++)
+		r->at[k] = RH_NONE;
+	for (k = 0; k <= RH_MSGID; k++) {
+		r->s[k] = NULL;
+		r->n[k] = 0;
+	}
+	ttlog_field_iter_init(&it, ev);
+	for (; ttlog_field_next(&it, &fl); i++) {
+		k = header_key(fl.key);
+		if (k < 0 || r->at[k] != RH_NONE)
+			continue;
+		if (k >= RH_FACILITY) {
+			if (fl.type == TTLOG_TYPE_U64)
+				num[k - RH_FACILITY] = fl.v.u64;
+			else if (fl.type == TTLOG_TYPE_I64 && fl.v.i64 >= 0)
+				num[k - RH_FACILITY] = (uint64_t)fl.v.i64;
+			else
+				continue;
+		} else {
+			if (fl.type != TTLOG_TYPE_STR || fl.v.str.len == 0)
+				continue;
+			r->s[k] = fl.v.str.ptr;
+			r->n[k] = fl.v.str.len;
+		}
+		r->at[k] = i;
+	}
+	if (r->at[RH_FACILITY] != RH_NONE && r->at[RH_SEVERITY] != RH_NONE &&
+	    num[0] <= 23 && num[1] <= 7) {
+		r->pri = (int)(num[0] * 8 + num[1]);
+	} else {
+		r->pri = -1;
+		r->at[RH_FACILITY] = r->at[RH_SEVERITY] = RH_NONE;
+	}
+}
+
+/* Whether field i went into the header. */
+static int in_header(const struct relayed *r, uint32_t i)
+{
+	for (int k = 0; k < RH_N; k++)
+		if (r->at[k] == i)
+			return 1;
+	return 0;
+}
+
+/*
+ * Everything up to and including the SP before STRUCTURED-DATA. r, when
+ * not NULL, is the original header of a relayed syslog message; what it
+ * has takes the place of the configured values and the defaults.
+ */
 static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
-			const struct ttlog_event *ev)
+			const struct ttlog_event *ev, const struct relayed *r)
 {
 	uint64_t sec = ev->time_ns / 1000000000u;
 	uint32_t usec = (uint32_t)(ev->time_ns % 1000000000u / 1000u);
@@ -535,17 +655,22 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 	const char *host = f != NULL ? f->hostname : NULL;
 	const char *app = f != NULL ? f->app_name : NULL;
 	const char *procid = f != NULL ? f->procid : NULL;
+	int own_host = r == NULL || r->s[RH_HOST] == NULL;
+	int own_procid = r == NULL;
 
 	if (fac < 0 || fac > 23)
 		fac = 1;
-	if ((empty(host) || empty(procid)) &&
+	if (((own_host && empty(host)) || (own_procid && empty(procid))) &&
 	    (!tc.sys_valid || tc.sys_sec != sec))
 		cache_system(sec);
 	if (!tc.ts_valid || tc.ts_sec != sec)
 		cache_second(sec);
 
 	*w++ = '<';
-	w = put_u64(w, (uint64_t)fac * 8 + severity(ev->level));
+	if (r != NULL && r->pri >= 0)
+		w = put_u64(w, (uint64_t)r->pri);
+	else
+		w = put_u64(w, (uint64_t)fac * 8 + severity(ev->level));
 	memcpy(w, ">1 ", 3);
 	w += 3;
 	memcpy(w, tc.ts, sizeof(tc.ts));
@@ -558,21 +683,38 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 	w += 6;
 	*w++ = 'Z';
 	*w++ = ' ';
-	if (empty(host))
+	if (!own_host)
+		w = put_hdr(w, r->s[RH_HOST], r->n[RH_HOST], HOST_MAX);
+	else if (empty(host))
 		w = put_hdr(w, tc.host, tc.host_len, HOST_MAX);
 	else
 		w = put_hdr(w, host, strlen(host), HOST_MAX);
 	*w++ = ' ';
-	if (empty(app))
-		app = default_app;
-	w = put_hdr(w, app, strlen(app), APP_MAX);
+	if (r != NULL && r->s[RH_APP] != NULL) {
+		w = put_hdr(w, r->s[RH_APP], r->n[RH_APP], APP_MAX);
+	} else if (r != NULL) {
+		*w++ = '-'; /* the original had none: not ours to invent */
+	} else {
+		if (empty(app))
+			app = default_app;
+		w = put_hdr(w, app, strlen(app), APP_MAX);
+	}
 	*w++ = ' ';
-	if (empty(procid))
+	if (!own_procid)
+		w = put_hdr(w, r->s[RH_PROCID], r->n[RH_PROCID], PROCID_MAX);
+	else if (r != NULL)
+		*w++ = '-'; /* the relay's pid would name another process */
+	else if (empty(procid))
 		w = put_hdr(w, tc.pid, tc.pid_len, PROCID_MAX);
 	else
 		w = put_hdr(w, procid, strlen(procid), PROCID_MAX);
-	memcpy(w, " - ", 3); /* MSGID */
-	return w + 3;
+	*w++ = ' ';
+	if (r != NULL && r->s[RH_MSGID] != NULL)
+		w = put_hdr(w, r->s[RH_MSGID], r->n[RH_MSGID], MSGID_MAX);
+	else
+		*w++ = '-';
+	*w++ = ' ';
+	return w;
 }
 
 /* One field as SP PARAM-NAME="PARAM-VALUE"; -1 when out of memory. */
@@ -648,22 +790,30 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 	size_t id_len, src_len, body, nd, flen, mlen;
 	struct ttlog_field_iter it;
 	struct ttlog_field fl;
+	struct relayed rel, *r = NULL;
 	const char *file = ev->file != NULL ? ev->file : "";
 	const char *msg = ev->msg != NULL ? ev->msg : "";
 	int first = 1;
+	uint32_t i = 0;
 	char *w;
 
+	if (file[0] == syslog_source[0] && strcmp(file, syslog_source) == 0) {
+		relayed_header(ev, &rel);
+		r = &rel;
+	}
 	/* The count, the header, and the opening of the fields' element. */
 	w = room(out, GUESS_DIGITS + 1 + 16 + 2 + 27 + HOST_MAX + APP_MAX +
-			      PROCID_MAX + 8 + 1 + SD_NAME_MAX);
+			      PROCID_MAX + MSGID_MAX + 8 + 1 + SD_NAME_MAX);
 	if (w == NULL)
 		return -1;
-	w = put_header(w + GUESS_DIGITS + 1, f, ev);
+	w = put_header(w + GUESS_DIGITS + 1, f, ev, r);
 	out->len = (size_t)(w - out->p);
 
 	sd_ids(f, id, &id_len, src, &src_len);
 	ttlog_field_iter_init(&it, ev);
-	while (ttlog_field_next(&it, &fl)) {
+	for (; ttlog_field_next(&it, &fl); i++) {
+		if (r != NULL && in_header(r, i))
+			continue;
 		if (first) {
 			/* room() above left space for this */
 			w = out->p + out->len;

@@ -145,7 +145,10 @@ static const struct ttlog_option_spec fwd_option_table[] = {
 	 "refuses new frames so the listener pushes back (drop_newest)",
 	 "drop_oldest|drop_newest", 0},
 	{TTLOG_OPTION_STRING, "syslog.hostname", "", OPT(syslog_hostname),
-	 "syslog: HOSTNAME (default: this host's name)", NULL, 0},
+	 "syslog: HOSTNAME (default: this host's name); messages relayed "
+	 "from a syslog input keep their own, as they keep APP-NAME, PROCID, "
+	 "MSGID and PRI",
+	 NULL, 0},
 	{TTLOG_OPTION_STRING, "syslog.app_name", "ttlog", OPT(syslog_app_name),
 	 "syslog: APP-NAME", NULL, 0},
 	{TTLOG_OPTION_STRING, "syslog.sd_id", "fields@32473", OPT(syslog_sd_id),

@@ -10,6 +10,7 @@ Prints one line per test and ends with "N passed, N failed".
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,7 +32,30 @@ def check(cond, what):
         raise Failure(what)
 
 
+def ephemeral_low():
+    """The first port the kernel hands to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(kind=socket.SOCK_STREAM):
+    """A port of 127.0.0.1 free now, for a process started next to bind.
+    Taken below the ephemeral range: a port the kernel picked (bind to 0)
+    can be taken meanwhile as the source port of any outgoing connection,
+    and a benchmark that makes thousands of them saw exactly that
+    ("Address already in use")."""
+    low = ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -371,8 +371,9 @@ def payload_seqs(payload):
     out = []
     for ev in batch["events"]:
         site = sites[ev[2]]
-        if site[0] == "seq":
-            out.append(ev[4 + site[4].index("seq")])
+        own = 1 if batch["v"] >= 2 and ev[3] & 2 else 0
+        if (ev[4] if own else site[0]) == "seq":
+            out.append(ev[4 + own + site[4].index("seq")])
     return out
 
 

@@ -14,9 +14,10 @@ privileged port:
   test CA whose name is one of the permitted peers (by default the client
   certificate's CN, "ttlog-client");
 * every message received there is written to out.log, one line each, as
-  MSG, a TAB, STRUCTURED-DATA. rsyslog escapes control characters on
-  receipt (a line feed becomes "#012", a TAB "#011"), so neither the line
-  end nor the TAB can come from a message;
+  PRI, HOSTNAME, APP-NAME, PROCID, MSGID, MSG and STRUCTURED-DATA as
+  rsyslog read them, separated by TABs. rsyslog escapes control characters
+  on receipt (a line feed becomes "#012", a TAB "#011"), so neither the
+  line end nor a TAB can come from a message;
 * rsyslog's own messages go to rsyslogd.log in the same directory.
 
 Module use:
@@ -25,7 +26,7 @@ Module use:
     c.write_config(); c.validate()       # rsyslogd -N1
     c.start()                            # returns once the port listens
     ... send octet-counted RFC 5424 over TLS to 127.0.0.1:c.port ...
-    records = c.wait_records(n)          # [Record(msg, sd), ...]
+    records = c.wait_records(n)          # [Record(msg, sd, ...), ...]
     c.stop()                             # SIGTERM, then wait
 
 Command line:
@@ -62,6 +63,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from test_agent import free_port  # noqa: E402,F401  (one port picker)
+
 DEFAULT_RSYSLOGD = "/usr/sbin/rsyslogd"
 PERMITTED_PEER = "ttlog-client"
 MAX_FRAME = 1 << 20
@@ -69,17 +74,13 @@ POLL = 0.02  # seconds between two looks at something awaited
 DEADLINE = 20.0  # seconds for any one wait
 SKIP = 77
 
-Record = collections.namedtuple("Record", "msg sd")
+# One message as rsyslog read it: its properties %msg%, %structured-data%,
+# %pri%, %hostname%, %app-name%, %procid%, %msgid%.
+Record = collections.namedtuple("Record", "msg sd pri host app procid msgid")
 
 
 class CollectorError(Exception):
     pass
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_certs(script, outdir):
@@ -182,7 +183,8 @@ class Collector:
             "  permittedPeer=[%s]" % peers,
             '  maxFrameSize="%d")' % self.max_frame,
             'template(name="ttlog_line" type="string"',
-            '  string="%msg%\\t%structured-data%\\n")',
+            '  string="%pri%\\t%hostname%\\t%app-name%\\t%procid%\\t'
+            '%msgid%\\t%msg%\\t%structured-data%\\n")',
             'ruleset(name="ttlog_collect") {',
             '  action(type="omfile" file=%s template="ttlog_line")'
             % _quote(self.out),
@@ -307,8 +309,8 @@ class Collector:
     # -- output --
 
     def records(self):
-        """Every complete line of out.log as Record(msg, sd) (str, bytes
-        not UTF-8 kept as surrogate escapes)."""
+        """Every complete line of out.log as a Record (str, bytes not
+        UTF-8 kept as surrogate escapes)."""
         try:
             with open(self.out, "rb") as f:
                 data = f.read()
@@ -316,12 +318,13 @@ class Collector:
             return []
         out = []
         for line in data.split(b"\n")[:-1]:
-            msg, sep, sd = line.partition(b"\t")
-            if not sep:
-                raise CollectorError("line without a TAB in %s: %r" %
-                                     (self.out, line[:200]))
-            out.append(Record(msg.decode("utf-8", "surrogateescape"),
-                              sd.decode("utf-8", "surrogateescape")))
+            cols = line.split(b"\t", 6)
+            if len(cols) != 7:
+                raise CollectorError("line without its 7 columns in %s: %r"
+                                     % (self.out, line[:200]))
+            pri, host, app, procid, msgid, msg, sd = (
+                c.decode("utf-8", "surrogateescape") for c in cols)
+            out.append(Record(msg, sd, pri, host, app, procid, msgid))
         return out
 
     def wait_records(self, n, timeout=DEADLINE):
@@ -455,9 +458,9 @@ def selftest_once(args, run):
             t_recv = time.monotonic() - t1
         check_records(recs, sent, args.count)
         print("run %d: %d messages sent over mutual TLS and read back in "
-              "order, structured data and messages as expected; rsyslog "
-              "up in %.2f s, all received in %.2f s; no-cert sender "
-              "refused" % (run, args.count, t_up, t_recv))
+              "order, headers, structured data and messages as expected; "
+              "rsyslog up in %.2f s, all received in %.2f s; no-cert "
+              "sender refused" % (run, args.count, t_up, t_recv))
         if run == 1:
             show_rendering(recs, sent)
         ok = True
@@ -489,6 +492,11 @@ def check_records(recs, sent, count):
         if r.msg != want_msg:
             errors.append("line %d: message\n  got  %r\n  want %r" %
                           (i, r.msg, want_msg))
+        want_hdr = [hdr[0][1:-2].decode()] + [h.decode() for h in hdr[2:]]
+        got_hdr = [r.pri, r.host, r.app, r.procid, r.msgid]
+        if got_hdr != want_hdr:
+            errors.append("line %d: PRI, HOSTNAME, APP-NAME, PROCID, MSGID"
+                          "\n  got  %r\n  want %r" % (i, got_hdr, want_hdr))
         if len(errors) > 10:
             break
     if errors:

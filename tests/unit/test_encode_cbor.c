@@ -21,6 +21,7 @@
 #include "testutil.h"
 
 #include "batch_internal.h"
+#include "ingest_internal.h"
 
 /* cbor2 is a Debian package: only the system interpreter sees it. */
 #define SYSTEM_PYTHON3 "/usr/bin/python3"
@@ -1024,6 +1025,123 @@ static void test_cbor_python_cbor2_reads_batch(void **state)
 	vals_free(&v);
 }
 
+/* ------------------------------------------------------------------ */
+/* Version 2: events that carry their own message                       */
+/* ------------------------------------------------------------------ */
+
+/* A syslog-like ingested event: its message varies, keys "host", "n". */
+static void add_varying(struct ttlog_batch *b, int level, const char *msg,
+			size_t msg_len, uint64_t n, int varies)
+{
+	struct ttlog__in_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.level = level;
+	ev.msg = msg;
+	ev.msg_len = msg_len;
+	ev.msg_varies = varies;
+	ev.source = "syslog";
+	ev.time_ns = 1000 + n;
+	ev.fields[0].key = "host";
+	ev.fields[0].key_len = 4;
+	ev.fields[0].type = TTLOG_TYPE_STR;
+	ev.fields[0].v.str.ptr = "db1";
+	ev.fields[0].v.str.len = 3;
+	ev.fields[1].key = "n";
+	ev.fields[1].key_len = 1;
+	ev.fields[1].type = TTLOG_TYPE_U64;
+	ev.fields[1].v.u64 = n;
+	ev.nfields = 2;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 9, 1, 4096), 0);
+}
+
+static void test_cbor_v2_events_carry_their_own_message(void **state)
+{
+	struct ttlog_batch *b = new_batch(3);
+	const unsigned char *enc;
+	cbor_item_t *root, *sites, *events, *e;
+	size_t len;
+	(void)state;
+
+	add_varying(b, TTLOG_LEVEL_INFO, "disk 1 full", 11, 0, 1);
+	add_varying(b, TTLOG_LEVEL_INFO, "disk 2 full", 11, 1, 1);
+	add_varying(b, TTLOG_LEVEL_INFO, "constant", 8, 2, 0);
+	add_varying(b, TTLOG_LEVEL_INFO, "bad \xFF", 5, 3, 1);
+	/* Two messages, one shape: one call site, and one for "constant". */
+	assert_int_equal(ttlog_batch_callsites(b), 2);
+	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
+	root = decode_all(enc, len);
+	assert_int_equal(cbor_map_size(root), 4);
+	assert_true(is_text(cbor_map_handle(root)[0].key, "v", 1));
+	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 2);
+	sites = cbor_map_handle(root)[2].value;
+	events = cbor_map_handle(root)[3].value;
+	assert_int_equal(cbor_array_size(sites), 2);
+	assert_text(at(at(sites, 0), 0), "", 0);
+	assert_text(at(at(sites, 1), 0), "constant", 8);
+	assert_int_equal(cbor_array_size(events), 4);
+	e = at(events, 0);
+	assert_int_equal(cbor_array_size(e), 4 + 1 + 2);
+	assert_int_equal(get_uint(at(e, 2)), 0);
+	assert_int_equal(get_uint(at(e, 3)), 2);
+	assert_text(at(e, 4), "disk 1 full", 11);
+	assert_text(at(e, 5), "db1", 3);
+	assert_int_equal(get_uint(at(e, 6)), 0);
+	assert_text(at(at(events, 1), 4), "disk 2 full", 11);
+	e = at(events, 2); /* the call site's message: no flag, no item */
+	assert_int_equal(cbor_array_size(e), 4 + 2);
+	assert_int_equal(get_uint(at(e, 2)), 1);
+	assert_int_equal(get_uint(at(e, 3)), 0);
+	assert_text(at(e, 4), "db1", 3);
+	/* Not UTF-8: a byte string, every byte kept. */
+	assert_bytes(at(at(events, 3), 4), "bad \xFF", 5);
+	cbor_decref(&root);
+	ttlog_batch_unref(b);
+
+	/* Only call-site messages: still version 1, byte for byte what a
+	 * version-1 reader expects. */
+	b = new_batch(4);
+	add_varying(b, TTLOG_LEVEL_INFO, "constant", 8, 0, 0);
+	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
+	root = decode_all(enc, len);
+	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 1);
+	cbor_decref(&root);
+	ttlog_batch_unref(b);
+}
+
+static void test_cbor_v2_python_cbor2_reads_own_messages(void **state)
+{
+	static const char want[] = "True 2 7\n"
+				   "1 2\n"
+				   "['', 'syslog', 0, 3, ['host', 'n']]\n"
+				   "1000 9 0 2 'w\\xe9 1' 'db1' 0\n"
+				   "1001 9 0 2 'w\\xe9 2' 'db1' 1\n";
+	struct ttlog_batch *b = new_batch(7);
+	const unsigned char *enc;
+	char path[] = "/tmp/ttlog-cbor2-XXXXXX";
+	char *cmd, *out;
+	size_t len, out_len, cmd_len;
+	int status;
+	(void)state;
+
+	add_varying(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 1", 5, 0, 1);
+	add_varying(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 2", 5, 1, 1);
+	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
+	write_temp(path, enc, len);
+	cmd_len = sizeof(cbor2_script) + sizeof(path) + 64;
+	cmd = malloc(cmd_len);
+	assert_non_null(cmd);
+	snprintf(cmd, cmd_len, "%s -c '%s' %s", SYSTEM_PYTHON3, cbor2_script,
+		 path);
+	out = run_capture(cmd, &out_len, &status);
+	unlink(path);
+	assert_int_equal(status, 0);
+	assert_string_equal(out, want);
+	free(out);
+	free(cmd);
+	ttlog_batch_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1051,6 +1169,8 @@ int main(void)
 			test_cbor_lz4_frame_is_read_by_the_lz4_command),
 		cmocka_unit_test(test_cbor_encode_is_computed_once_and_shared),
 		cmocka_unit_test(test_cbor_python_cbor2_reads_batch),
+		cmocka_unit_test(test_cbor_v2_events_carry_their_own_message),
+		cmocka_unit_test(test_cbor_v2_python_cbor2_reads_own_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -985,6 +985,463 @@ static void test_fmt_read_back_by_the_agent_parser(void **state)
 	ttlog_batch_unref(b);
 }
 
+/* ---- relayed syslog: the original header ---- */
+
+/* The relay's own values, none of which a relayed message may show. */
+static const struct ttlog__syslog_fmt g_relay = {"relay", "relayapp", "9999", 1,
+						 NULL};
+
+/* An event as the agent's syslog input makes it: file "syslog", line 0,
+ * the message its own. */
+static void syslog_init(struct ttlog__in_event *ev, int level, const char *msg)
+{
+	ev_init(ev, level, msg, "syslog", 0, T0);
+	ev->msg_varies = 1;
+}
+
+/* The six fields the syslog parser makes of an RFC 5424 header, in its
+ * order. */
+static void add_syslog_header(struct ttlog__in_event *ev)
+{
+	add_u64(ev, "facility", 4);
+	add_u64(ev, "severity", 2);
+	add_str(ev, "host", "db1");
+	add_str(ev, "app", "sshd");
+	add_str(ev, "procid", "42");
+	add_str(ev, "msgid", "ID7");
+}
+
+static void test_fmt_relayed_syslog_keeps_its_header(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev, in;
+	struct ttlog__scratch s = {0};
+	struct ttlog_event e;
+	char err[160];
+	char *m;
+	size_t len;
+	static const char want[] =
+		"<34>1 " TS0 " db1 sshd 42 ID7 [fields@32473 "
+		"exampleSDID@32473.iut=\"3\"][src@32473 file=\"syslog\" "
+		"line=\"0\"] msg";
+	(void)state;
+
+	/* PRI 4 * 8 + 2; the relay's facility (1) and the level's severity
+	 * would make <10>. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_syslog_header(&ev);
+	add_str(&ev, "exampleSDID@32473.iut", "3");
+	e = push(b, &ev);
+	expect(&g_relay, &e, want);
+	/* Nothing of the relay's configuration or defaults is used. */
+	expect(NULL, &e, want);
+	/* Another syslog parser reads the original header back, and the
+	 * header fields are not repeated in the structured data. */
+	m = fmt_msg(&g_relay, &e, &len);
+	assert_int_equal(ttlog__syslog_parse(m, len, &in, &s, err, sizeof(err)),
+			 0);
+	assert_int_equal(get(&in, "facility", 0)->v.u64, 4);
+	assert_int_equal(get(&in, "severity", 0)->v.u64, 2);
+	want_str(&in, "host", 0, "db1", 3);
+	want_str(&in, "app", 0, "sshd", 4);
+	want_str(&in, "procid", 0, "42", 2);
+	want_str(&in, "msgid", 0, "ID7", 3);
+	want_str(&in, "fields@32473.exampleSDID@32473.iut", 0, "3", 1);
+	assert_int_equal(in.nfields, 6 + 1 + 2);
+	free(m);
+
+	/* Header fields among the others: those left keep their order. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "a.b", "1");
+	add_str(&ev, "msgid", "ID7");
+	add_u64(&ev, "severity", 2);
+	add_str(&ev, "c.d", "2");
+	add_str(&ev, "host", "db1");
+	add_u64(&ev, "facility", 4);
+	add_str(&ev, "procid", "42");
+	add_str(&ev, "app", "sshd");
+	add_str(&ev, "e.f", "3");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<34>1 " TS0 " db1 sshd 42 ID7 [fields@32473 a.b=\"1\" "
+	       "c.d=\"2\" e.f=\"3\"][src@32473 file=\"syslog\" line=\"0\"] "
+	       "msg");
+	/* Only header fields: no fields element at all. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_syslog_header(&ev);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<34>1 " TS0 " db1 sshd 42 ID7 [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	/* The extremes of PRI. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_u64(&ev, "facility", 0);
+	add_u64(&ev, "severity", 0);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<0>1 " TS0 " relay - - - [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_DEBUG, "msg");
+	add_u64(&ev, "facility", 23);
+	add_u64(&ev, "severity", 7);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<191>1 " TS0 " relay - - - [src@32473 "
+	       "file=\"syslog\" line=\"0\"] msg");
+	/* Non-negative i64s count as well (a producer other than the
+	 * parser). */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_i64(&ev, "facility", 16);
+	add_i64(&ev, "severity", 3);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<131>1 " TS0 " relay - - - [src@32473 "
+	       "file=\"syslog\" line=\"0\"] msg");
+	/* A repeated name: the first goes into the header, the next stays
+	 * a field. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "host", "db1");
+	add_str(&ev, "host", "db2");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " db1 - - - [fields@32473 host=\"db2\"]"
+	       "[src@32473 file=\"syslog\" line=\"0\"] msg");
+	ttlog__scratch_destroy(&s);
+	ttlog_batch_unref(b);
+}
+
+static void test_fmt_relayed_syslog_absent_fields_fall_back(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	char want[1024], sys[256];
+	(void)state;
+
+	/* No names (an RFC 5424 "- - - -"): the relay's host, "-" for the
+	 * rest. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_u64(&ev, "facility", 4);
+	add_u64(&ev, "severity", 2);
+	add_str(&ev, "x.y", "1");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<34>1 " TS0 " relay - - - [fields@32473 x.y=\"1\"]"
+	       "[src@32473 file=\"syslog\" line=\"0\"] msg");
+	/* ... or this host when none is configured; never "ttlog" or this
+	 * process: they would name a program of another host. */
+	assert_int_equal(gethostname(sys, sizeof(sys)), 0);
+	sys[sizeof(sys) - 1] = 0;
+	for (char *c = sys; *c != 0; c++)
+		if (*c <= ' ' || *c > '~')
+			*c = '_';
+	snprintf(want, sizeof(want),
+		 "<34>1 " TS0 " %s - - - [fields@32473 x.y=\"1\"]"
+		 "[src@32473 file=\"syslog\" line=\"0\"] msg",
+		 sys[0] ? sys : "-");
+	expect(NULL, &e, want);
+	/* Each one on its own. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "host", "db1");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " db1 - - - [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	snprintf(want, sizeof(want),
+		 "<10>1 " TS0 " db1 - - - [src@32473 file=\"syslog\" "
+		 "line=\"0\"] msg");
+	expect(NULL, &e, want);
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "app", "sshd");
+	add_str(&ev, "msgid", "ID7");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " relay sshd - ID7 [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "procid", "42");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " relay - 42 - [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	snprintf(want, sizeof(want),
+		 "<10>1 " TS0 " %s - 42 - [src@32473 file=\"syslog\" "
+		 "line=\"0\"] msg",
+		 sys[0] ? sys : "-");
+	expect(NULL, &e, want);
+	/* Empty strings and other types are not usable: the relay's values
+	 * in the header, and the fields stay. (A string before each: read as
+	 * one, a number would borrow its length.) */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	add_str(&ev, "host", "");
+	add_str(&ev, "x", "abc");
+	add_i64(&ev, "app", 5);
+	add_str(&ev, "y", "abc");
+	add_bool(&ev, "procid", 1);
+	add_str(&ev, "z", "abc");
+	add_f64(&ev, "msgid", 7);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " relay - - - [fields@32473 host=\"\" "
+	       "x=\"abc\" app=\"5\" y=\"abc\" procid=\"true\" z=\"abc\" "
+	       "msgid=\"7\"][src@32473 file=\"syslog\" line=\"0\"] msg");
+	/* A syslog event without any of them is formatted as any other. */
+	syslog_init(&ev, TTLOG_LEVEL_FATAL, "msg");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<10>1 " TS0 " relay - - - [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	ttlog_batch_unref(b);
+}
+
+static void test_fmt_relayed_syslog_invalid_pri_falls_back(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	struct ttlog__syslog_fmt f = g_relay;
+	(void)state;
+
+	/* Facility 99: PRI is the relay's facility (1) and the level's
+	 * severity (WARN, 4); facility and severity stay fields, the names
+	 * still go into the header. */
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "facility", 99);
+	add_u64(&ev, "severity", 2);
+	add_str(&ev, "host", "db1");
+	add_str(&ev, "app", "sshd");
+	add_str(&ev, "procid", "42");
+	add_str(&ev, "msgid", "ID7");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " db1 sshd 42 ID7 [fields@32473 facility=\"99\" "
+	       "severity=\"2\"][src@32473 file=\"syslog\" line=\"0\"] msg");
+	/* The relay's facility is the configured one. */
+	f.facility = 16;
+	expect(&f, &e,
+	       "<132>1 " TS0 " db1 sshd 42 ID7 [fields@32473 facility=\"99\" "
+	       "severity=\"2\"][src@32473 file=\"syslog\" line=\"0\"] msg");
+	/* Just past the ranges. */
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "facility", 24);
+	add_u64(&ev, "severity", 0);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"24\" severity=\"0\"][src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "facility", 4);
+	add_u64(&ev, "severity", 8);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"4\" severity=\"8\"][src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	/* One without the other. */
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "facility", 4);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"4\"][src@32473 file=\"syslog\" line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "severity", 2);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "severity=\"2\"][src@32473 file=\"syslog\" line=\"0\"] msg");
+	/* Not integers, or negative. */
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_str(&ev, "facility", "4");
+	add_u64(&ev, "severity", 2);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"4\" severity=\"2\"][src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_i64(&ev, "facility", -1);
+	add_u64(&ev, "severity", 2);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"-1\" severity=\"2\"][src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	syslog_init(&ev, TTLOG_LEVEL_WARN, "msg");
+	add_u64(&ev, "facility", 4);
+	add_f64(&ev, "severity", 2);
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<12>1 " TS0 " relay - - - [fields@32473 "
+	       "facility=\"4\" severity=\"2\"][src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	ttlog_batch_unref(b);
+}
+
+static void
+test_fmt_application_event_with_header_names_is_unchanged(void **state)
+{
+	/* Files that are not exactly the syslog input's source. */
+	static const char *const files[] = {"src/a.c", "syslog.c", "Syslog",
+					    "syslogd", "sys",	   ""};
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	char want[512];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ev_init(&ev, TTLOG_LEVEL_INFO, "msg", files[i], 7, T0);
+		add_syslog_header(&ev);
+		add_str(&ev, "exampleSDID@32473.iut", "3");
+		e = push(b, &ev);
+		snprintf(want, sizeof(want),
+			 "<14>1 " TS0 " relay relayapp 9999 - [fields@32473 "
+			 "facility=\"4\" severity=\"2\" host=\"db1\" "
+			 "app=\"sshd\" procid=\"42\" msgid=\"ID7\" "
+			 "exampleSDID@32473.iut=\"3\"][src@32473 "
+			 "file=\"%s\" line=\"7\"] msg",
+			 files[i]);
+		expect(&g_relay, &e, want);
+	}
+	/* The application's own "host" alone: in SD, the relay's in the
+	 * header. */
+	ev_init(&ev, TTLOG_LEVEL_INFO, "msg", "src/a.c", 7, T0);
+	add_str(&ev, "host", "db1");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<14>1 " TS0 " relay relayapp 9999 - [fields@32473 "
+	       "host=\"db1\"][src@32473 file=\"src/a.c\" line=\"7\"] msg");
+	ttlog_batch_unref(b);
+}
+
+static void test_fmt_relayed_header_fields_are_sanitised(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	char host[300], app[61], pid[201], msgid[41], want[1024];
+	char *m;
+	(void)state;
+
+	syslog_init(&ev, TTLOG_LEVEL_INFO, "msg");
+	add_str(&ev, "host", "my host\xC3\xA9");
+	add_str(&ev, "app", "a\tb");
+	add_str(&ev, "procid", "1 2");
+	add_str(&ev, "msgid",
+		"I\x7F"
+		"D");
+	e = push(b, &ev);
+	expect(&g_relay, &e,
+	       "<14>1 " TS0 " my_host__ a_b 1_2 I_D [src@32473 file=\"syslog\" "
+	       "line=\"0\"] msg");
+	/* Cut to 255, 48, 128 and 32 bytes. */
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = 0;
+	memset(app, 'a', sizeof(app) - 1);
+	app[sizeof(app) - 1] = 0;
+	memset(pid, '9', sizeof(pid) - 1);
+	pid[sizeof(pid) - 1] = 0;
+	memset(msgid, 'M', sizeof(msgid) - 1);
+	msgid[sizeof(msgid) - 1] = 0;
+	syslog_init(&ev, TTLOG_LEVEL_INFO, "msg");
+	add_str(&ev, "host", host);
+	add_str(&ev, "app", app);
+	add_str(&ev, "procid", pid);
+	add_str(&ev, "msgid", msgid);
+	e = push(b, &ev);
+	snprintf(want, sizeof(want),
+		 "<14>1 %s %.255s %.48s %.128s %.32s [src@32473 "
+		 "file=\"syslog\" line=\"0\"] msg",
+		 TS0, host, app, pid, msgid);
+	m = fmt_msg(&g_relay, &e, NULL);
+	assert_string_equal(m, want);
+	free(m);
+	ttlog_batch_unref(b);
+}
+
+/* Parses line with the agent's syslog parser (now pinned for RFC 3164),
+ * appends the event to b and returns it. */
+static struct ttlog_event parse_push(struct ttlog_batch *b, const char *line,
+				     struct ttlog__in_event *in,
+				     struct ttlog__scratch *s)
+{
+	char err[160];
+
+	if (ttlog__syslog_parse_at(line, strlen(line), 1700000000, in, s, err,
+				   sizeof(err)) != 0)
+		fail_msg("%s: %s", line, err);
+	return push(b, in);
+}
+
+static void test_fmt_relayed_through_the_agent_parser(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event in;
+	struct ttlog__scratch s = {0};
+	struct ttlog_event e;
+	struct tm tm;
+	time_t t;
+	char want[512], ts[32];
+	(void)state;
+
+	/* RFC 5424's own example 3, with a PROCID. */
+	e = parse_push(b,
+		       "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com "
+		       "su 77 ID47 [exampleSDID@32473 iut=\"3\" "
+		       "eventSource=\"Application\" eventID=\"1011\"] 'su "
+		       "root' failed for lonvick on /dev/pts/8",
+		       &in, &s);
+	/* The parser's source is what the formatter looks for. */
+	assert_string_equal(e.file, "syslog");
+	expect(&g_relay, &e,
+	       "<34>1 2003-10-11T22:14:15.003000Z mymachine.example.com su 77 "
+	       "ID47 [fields@32473 exampleSDID@32473.iut=\"3\" "
+	       "exampleSDID@32473.eventSource=\"Application\" "
+	       "exampleSDID@32473.eventID=\"1011\"][src@32473 "
+	       "file=\"syslog\" line=\"0\"] 'su root' failed for lonvick on "
+	       "/dev/pts/8");
+	/* Example 2: PROCID and MSGID "-", no SD: both stay "-". */
+	e = parse_push(b,
+		       "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 "
+		       "myproc - - - %% It's time to make the do-nuts.",
+		       &in, &s);
+	expect(&g_relay, &e,
+	       "<165>1 2003-08-24T12:14:15.000003Z 192.0.2.1 myproc - - "
+	       "[src@32473 file=\"syslog\" line=\"0\"] %% It's time to make "
+	       "the do-nuts.");
+	/* RFC 3164 (its example 1 with a PID): local time, no MSGID. */
+	e = parse_push(b,
+		       "<13>Oct 11 22:14:15 mymachine su[123]: 'su root' "
+		       "failed for lonvick on /dev/pts/8",
+		       &in, &s);
+	assert_true(in.time_ns != 0);
+	t = (time_t)(in.time_ns / 1000000000u);
+	assert_non_null(gmtime_r(&t, &tm));
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+	snprintf(want, sizeof(want),
+		 "<13>1 %s mymachine su 123 - [src@32473 file=\"syslog\" "
+		 "line=\"0\"] 'su root' failed for lonvick on /dev/pts/8",
+		 ts);
+	expect(&g_relay, &e, want);
+	/* RFC 3164 with a tag and no PID. */
+	e = parse_push(b, "<86>Oct 11 22:14:15 gw sshd: session opened", &in,
+		       &s);
+	snprintf(want, sizeof(want),
+		 "<86>1 %s gw sshd - - [src@32473 file=\"syslog\" "
+		 "line=\"0\"] session opened",
+		 ts);
+	expect(&g_relay, &e, want);
+	/* RFC 3164 with nothing but PRI: the relay's host name only. */
+	e = parse_push(b, "<13>hello there", &in, &s);
+	expect(&g_relay, &e,
+	       "<13>1 1970-01-01T00:00:00.000000Z relay - - - "
+	       "[src@32473 file=\"syslog\" line=\"0\"] hello there");
+	ttlog__scratch_destroy(&s);
+	ttlog_batch_unref(b);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -993,7 +1450,8 @@ static double now_s(void)
 }
 
 /* Events per second for 3-field events; the f64 values are whole (kind
- * 0), short decimals (1) or need all 17 digits (2). */
+ * 0), short decimals (1) or need all 17 digits (2). Kind 3: relayed
+ * syslog, the six header fields and one SD param. */
 static double speed(int kind, size_t n)
 {
 	struct ttlog_batch *b = ttlog__batch_new(1024, 1 << 20, 1);
@@ -1005,6 +1463,15 @@ static double speed(int kind, size_t n)
 
 	assert_non_null(b);
 	for (int i = 0; i < 1024; i++) {
+		if (kind == 3) {
+			syslog_init(&ev, TTLOG_LEVEL_FATAL,
+				    "Accepted publickey for deploy");
+			ev.time_ns = T0 + (uint64_t)i * 2000000u;
+			add_syslog_header(&ev);
+			add_str(&ev, "exampleSDID@32473.iut", "3");
+			evs[i] = push(b, &ev);
+			continue;
+		}
 		ev_init(&ev, TTLOG_LEVEL_INFO, "request served", "srv/http.c",
 			214, T0 + (uint64_t)i * 2000000u);
 		add_i64(&ev, "status", 200 + i % 3);
@@ -1035,15 +1502,16 @@ static double speed(int kind, size_t n)
 static void test_fmt_speed(void **state)
 {
 	size_t n = test_scaled(5000000, 20000);
-	double r[3];
+	double r[4];
 	(void)state;
 
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		r[k] = speed(k, n);
 	print_message("  3-field events (i64, 13-byte string, f64), one core: "
 		      "%.2fM/s with whole f64 values, %.2fM/s with short "
-		      "decimals, %.2fM/s with 17-digit ones\n",
-		      r[0] / 1e6, r[1] / 1e6, r[2] / 1e6);
+		      "decimals, %.2fM/s with 17-digit ones; relayed syslog "
+		      "(6 header fields, 1 SD param): %.2fM/s\n",
+		      r[0] / 1e6, r[1] / 1e6, r[2] / 1e6, r[3] / 1e6);
 }
 
 int main(void)
@@ -1061,6 +1529,15 @@ int main(void)
 		cmocka_unit_test(test_fmt_invalid_utf8_is_replaced),
 		cmocka_unit_test(test_fmt_octet_count_at_every_width),
 		cmocka_unit_test(test_fmt_read_back_by_the_agent_parser),
+		cmocka_unit_test(test_fmt_relayed_syslog_keeps_its_header),
+		cmocka_unit_test(
+			test_fmt_relayed_syslog_absent_fields_fall_back),
+		cmocka_unit_test(
+			test_fmt_relayed_syslog_invalid_pri_falls_back),
+		cmocka_unit_test(
+			test_fmt_application_event_with_header_names_is_unchanged),
+		cmocka_unit_test(test_fmt_relayed_header_fields_are_sanitised),
+		cmocka_unit_test(test_fmt_relayed_through_the_agent_parser),
 		cmocka_unit_test(test_fmt_speed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -236,6 +236,92 @@ static void test_filtered_copy_outlives_its_parent(void **state)
 	ttlog_batch_unref(warn);
 }
 
+/* Syslog, JSON lines and stdin messages vary from event to event: they
+ * stay with their events, and all events of one shape share a call site,
+ * through every way a listener reads a batch. */
+static void test_varying_messages_stay_with_their_events(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(4096, 1 << 20, 1), *err;
+	struct ttlog__in_event ev;
+	struct ttlog_event e;
+	struct ttlog_field_iter it;
+	struct ttlog_field f;
+	char msg[32];
+	const void *text;
+	size_t len;
+	int oom;
+	(void)state;
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(msg, sizeof(msg), "request %d done", i);
+		make(&ev, i % 3 == 2 ? TTLOG_LEVEL_ERROR : TTLOG_LEVEL_INFO,
+		     msg, "h");
+		ev.msg_varies = 1;
+		ev.fields[1].v.u64 = (uint64_t)i;
+		assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+		memset(msg, 'X', sizeof(msg) - 1); /* reused by the parser */
+	}
+	/* One call site per level, not one per message. */
+	assert_int_equal(ttlog_batch_callsites(b), 2);
+	for (int i = 0; i < 3000; i += 299) {
+		char want[32];
+		snprintf(want, sizeof(want), "request %d done", i);
+		assert_int_equal(ttlog_batch_event(b, (size_t)i, &e), 0);
+		assert_string_equal(e.msg, want);
+		assert_int_equal(e.flags, 0); /* the internal bit is hidden */
+		ttlog_field_iter_init(&it, &e);
+		assert_true(ttlog_field_next(&it, &f));
+		assert_string_equal(f.key, "host");
+		assert_true(ttlog_field_next(&it, &f));
+		assert_int_equal(f.v.u64, (uint64_t)i);
+	}
+	assert_int_equal(
+		ttlog_batch_encode(b, TTLOG_ENCODING_TEXT, &text, &len), 0);
+	assert_non_null(
+		strstr(text, " INFO request 1 done host=h severity=1 "));
+	assert_int_equal(
+		ttlog_batch_encode(b, TTLOG_ENCODING_JSONL, &text, &len), 0);
+	assert_non_null(strstr(text, "\"msg\":\"request 2999 done\""));
+	/* A filtered copy keeps each message with its event. */
+	err = ttlog__batch_filter(b, TTLOG_LEVEL_ERROR, &oom);
+	assert_non_null(err);
+	ttlog_batch_unref(b);
+	assert_int_equal(ttlog_batch_count(err), 1000);
+	assert_int_equal(ttlog_batch_event(err, 999, &e), 0);
+	assert_string_equal(e.msg, "request 2999 done");
+	assert_int_equal(e.level, TTLOG_LEVEL_ERROR);
+	ttlog_batch_unref(err);
+
+	/* An embedded NUL is shown, not a cut; a long message fits. */
+	b = ttlog__batch_new(4, 64, 1);
+	make(&ev, TTLOG_LEVEL_INFO, "a", "h");
+	ev.msg = "a\0b";
+	ev.msg_len = 3;
+	ev.msg_varies = 1;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	ttlog_batch_event(b, 0, &e);
+	assert_string_equal(e.msg, "a\xEF\xBF\xBD"
+				   "b");
+	ttlog_field_iter_init(&it, &e);
+	assert_true(ttlog_field_next(&it, &f));
+	assert_memory_equal(f.v.str.ptr, "h", 1);
+	char big[5000];
+	memset(big, 'q', sizeof(big));
+	make(&ev, TTLOG_LEVEL_INFO, "", "h");
+	ev.msg = big;
+	ev.msg_len = sizeof(big);
+	ev.msg_varies = 1;
+	/* Full (64 bytes of room, not empty): refused, then a new batch
+	 * that grows takes it. */
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 1);
+	ttlog_batch_unref(b);
+	b = ttlog__batch_new(4, 64, 1);
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
+	ttlog_batch_event(b, 0, &e);
+	assert_int_equal(strlen(e.msg), sizeof(big));
+	ttlog_batch_unref(b);
+}
+
 /* A pretend input: a timer on the writer's loop that ingests `left`
  * events, one per tick, like a socket callback would. */
 struct timer_input {
@@ -358,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_nul_in_message_and_key_is_shown_not_cut),
 		cmocka_unit_test(test_long_values_are_cut_and_flagged),
 		cmocka_unit_test(test_filtered_copy_outlives_its_parent),
+		cmocka_unit_test(test_varying_messages_stay_with_their_events),
 		cmocka_unit_test(
 			test_inputs_on_the_writer_loop_reach_the_listeners),
 	};

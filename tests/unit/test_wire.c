@@ -1916,6 +1916,71 @@ static void test_payload_level_past_fatal_is_fatal(void **state)
 	got_free(&g);
 }
 
+/* Version 2: events with flag 2 carry their own message before the
+ * values; the others take the call site's. */
+static void events_own_msg(struct cb *b)
+{
+	cb_head(b, 4, 3);
+	cb_head(b, 4, 4 + 1 + 2);
+	cb_uint(b, 1000);
+	cb_uint(b, 7);
+	cb_uint(b, 0);
+	cb_uint(b, 2);
+	cb_text(b, "own text");
+	cb_uint(b, 1);
+	cb_text(b, "x");
+	event_head(b, 0, 2);
+	cb_uint(b, 2);
+	cb_text(b, "y");
+	cb_head(b, 4, 4 + 1 + 2);
+	cb_uint(b, 1001);
+	cb_uint(b, 7);
+	cb_uint(b, 0);
+	cb_uint(b, 3); /* truncated, own message */
+	cb_bytes(b, "\xff\0z", 3);
+	cb_uint(b, 3);
+	cb_text(b, "z");
+}
+
+static void events_own_msg_int(struct cb *b)
+{
+	cb_head(b, 4, 1);
+	cb_head(b, 4, 4 + 1 + 2);
+	cb_uint(b, 1000);
+	cb_uint(b, 7);
+	cb_uint(b, 0);
+	cb_uint(b, 2);
+	cb_uint(b, 5);
+	cb_uint(b, 1);
+	cb_text(b, "x");
+}
+
+static void test_payload_v2_own_messages(void **state)
+{
+	struct hand h = {0, 2, 0, site_basic, events_own_msg};
+	struct got g = {0};
+	char err[256] = "";
+	(void)state;
+
+	if (hand_decode(&h, &g, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.ev[0].msg_len, 8);
+	assert_memory_equal(g.ev[0].msg, "own text", 8);
+	assert_true(g.ev[0].msg_varies);
+	assert_int_equal(g.ev[0].fields[0].v.u64, 1);
+	assert_int_equal(g.ev[1].msg_len, 1);
+	assert_memory_equal(g.ev[1].msg, "m", 1);
+	assert_false(g.ev[1].msg_varies);
+	assert_int_equal(g.ev[1].fields[0].v.u64, 2);
+	assert_int_equal(g.ev[2].msg_len, 3);
+	assert_memory_equal(g.ev[2].msg, "\xff\0z", 3);
+	assert_true(g.ev[2].msg_varies);
+	assert_true(g.ev[2].truncated);
+	assert_int_equal(g.ev[2].fields[1].v.str.len, 1);
+	got_free(&g);
+}
+
 /* Bad input: each makes the decoder fail with a message naming it. */
 static void site_65_keys(struct cb *b)
 {
@@ -2092,7 +2157,15 @@ static void test_payload_bad_structure(void **state)
 		const char *want; /* in the error */
 		size_t delivered;
 	} cases[] = {
-		{{0, 2, 0, site_basic, events_floats}, "version 2", 0},
+		{{0, 3, 0, site_basic, events_floats}, "version 3", 0},
+		{{0, 0, 0, site_basic, events_floats}, "version 0", 0},
+		/* Flag 2 means nothing in version 1: one item too many. */
+		{{0, 1, 0, site_basic, events_own_msg},
+		 "event 0: 3 items after the flags for the 2 keys",
+		 0},
+		{{0, 2, 0, site_basic, events_own_msg_int},
+		 "event 0: the message is not a string",
+		 0},
 		{{0, 1, 0, site_65_keys, events_one_plain},
 		 "more than 64 keys",
 		 0},
@@ -2113,7 +2186,7 @@ static void test_payload_bad_structure(void **state)
 		 "event 1: call site 1 out of range (1 call sites)",
 		 1},
 		{{0, 1, 0, site_basic, events_wrong_count},
-		 "3 values for the 2 keys of call site 0",
+		 "3 items after the flags for the 2 keys of call site 0",
 		 0},
 		{{0, 1, 0, site_basic, events_short_array},
 		 "not an array of 4 items",
@@ -2139,7 +2212,7 @@ static void test_payload_bad_structure(void **state)
 		{{0, 1, 0, site_basic, events_reserved_info}, "reserved", 0},
 		/* Events first: checked whole before any is delivered. */
 		{{1, 1, 0, site_basic, events_bad_index}, "out of range", 1},
-		{{1, 2, 0, site_basic, events_floats}, "version 2", 0},
+		{{1, 3, 0, site_basic, events_floats}, "version 3", 0},
 		{{1, 1, 0, site_basic, events_string_past_end},
 		 "past the end",
 		 0},
@@ -2481,6 +2554,7 @@ int main(void)
 		cmocka_unit_test(test_payload_short_floats_and_key_order),
 		cmocka_unit_test(test_payload_every_half_float),
 		cmocka_unit_test(test_payload_level_past_fatal_is_fatal),
+		cmocka_unit_test(test_payload_v2_own_messages),
 		cmocka_unit_test(test_payload_bad_structure),
 		cmocka_unit_test(test_payload_bad_top_level),
 		cmocka_unit_test(test_payload_decode_speed),
