@@ -32,13 +32,17 @@ def check(cond, what):
         raise Failure(what)
 
 
-def ephemeral_low():
-    """The first port the kernel hands to outgoing connections."""
+def ephemeral_range():
+    """The ports the kernel hands to outgoing connections."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+            lo, hi = (int(x) for x in f.read().split()[:2])
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_given = set()  # ports free_port() handed out in this process
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -46,19 +50,30 @@ def free_port(kind=socket.SOCK_STREAM):
     Taken below the ephemeral range: a port the kernel picked (bind to 0)
     can be taken meanwhile as the source port of any outgoing connection,
     and a benchmark that makes thousands of them saw exactly that
-    ("Address already in use")."""
-    low = ephemeral_low()
-    for _ in range(200):
-        port = random.randrange(10000, max(low, 10001))
+    ("Address already in use"). Never the same port twice in a process:
+    two picks before either is bound must differ."""
+    lo, hi = ephemeral_range()
+    if lo - 10000 >= 1000:
+        first, last = 10000, lo - 1
+    elif 65535 - hi >= 1000:
+        first, last = hi + 1, 65535
+    else:  # the whole space is ephemeral: let the kernel pick
+        first = last = 0
+    for _ in range(1000):
+        port = random.randint(first, last)
+        if port != 0 and port in _given:
+            continue
         with socket.socket(socket.AF_INET, kind) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+            port = s.getsockname()[1]
+        if port in _given:
+            continue
+        _given.add(port)
+        return port
+    raise RuntimeError("no free port outside %d-%d" % (lo, hi))
 
 
 class Agent:
