@@ -7,7 +7,8 @@
  * Everything that touches sockets runs on libttlog's writer thread (the
  * inputs and the HTTP endpoint are set up there with ttlog__run_on_writer);
  * the main thread only waits for signals and turns them into requests:
- * SIGTERM/SIGINT drain and exit, SIGUSR2 reopens output files. The agent
+ * SIGTERM/SIGINT drain and exit, SIGHUP reloads the configuration, SIGUSR1
+ * writes a snapshot, SIGUSR2 reopens output files. The agent
  * logs about itself through its own pipeline.
  */
 #define _GNU_SOURCE
@@ -308,6 +309,28 @@ static void *watchdog(void *arg)
 
 static void reload(struct agent **ap, const char *file);
 
+/* SIGUSR1: a snapshot of the agent's recent events (its own log and what
+ * it relayed), when service.snapshot.dir is set. */
+static void snapshot_now(void)
+{
+	struct ttlog_snapshot_stats st;
+	int rc = ttlog__snapshot("signal", "SIGUSR1");
+
+	if (rc == TTLOG_EINVAL) {
+		TTLOG_WARN("SIGUSR1: no snapshot, service.snapshot.dir is not "
+			   "set");
+		return;
+	}
+	ttlog_snapshot_stats(&st);
+	if (rc == 0)
+		TTLOG_INFO("snapshot written",
+			   TTLOG_KV("file", (const char *)st.last_file),
+			   TTLOG_KV("events", st.events));
+	else
+		TTLOG_ERROR("snapshot failed",
+			    TTLOG_KV("error", (const char *)st.last_error));
+}
+
 static int run(struct agent **ap, const char *file)
 {
 	struct agent *a = *ap;
@@ -321,6 +344,7 @@ static int run(struct agent **ap, const char *file)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -382,6 +406,10 @@ static int run(struct agent **ap, const char *file)
 		if (sig == SIGUSR2) {
 			TTLOG_INFO("reopening output files");
 			ttlog_reopen();
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			snapshot_now();
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -531,6 +559,13 @@ static void warn_restart_only(const struct ttlog__pipeline *o,
 		changed[k++] = "user";
 	if (o->shutdown_timeout_ms != n->shutdown_timeout_ms)
 		changed[k++] = "shutdown_timeout";
+	if (differ(o->snapshot_dir, n->snapshot_dir) ||
+	    o->opts.snapshot_history_bytes != n->opts.snapshot_history_bytes ||
+	    o->opts.snapshot_interval_ms != n->opts.snapshot_interval_ms ||
+	    o->opts.snapshot_keep != n->opts.snapshot_keep ||
+	    o->opts.snapshot_max_bytes != n->opts.snapshot_max_bytes ||
+	    o->opts.snapshot_on_crash != n->opts.snapshot_on_crash)
+		changed[k++] = "snapshot";
 	for (size_t i = 0; i < k; i++)
 		TTLOG_WARN("reload: this service setting applies only after a "
 			   "restart",

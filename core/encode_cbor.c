@@ -10,47 +10,23 @@
 #include <lz4frame.h>
 
 #include "batch_internal.h"
+#include "cbor_internal.h"
 #include "utf8_internal.h"
 
 enum {
-	MT_UINT = 0,
-	MT_NINT = 1,
-	MT_BSTR = 2,
-	MT_TSTR = 3,
-	MT_ARRAY = 4,
-	MT_MAP = 5,
-	MT_SIMPLE = 7
+	MT_UINT = TTLOG__MT_UINT,
+	MT_NINT = TTLOG__MT_NINT,
+	MT_BSTR = TTLOG__MT_BSTR,
+	MT_TSTR = TTLOG__MT_TSTR,
+	MT_ARRAY = TTLOG__MT_ARRAY,
+	MT_MAP = TTLOG__MT_MAP,
+	MT_SIMPLE = TTLOG__MT_SIMPLE
 };
 
 /* Writes a major type and argument; the caller reserved 9 bytes. */
 static inline void head(struct ttlog__buf *b, unsigned mt, uint64_t v)
 {
-	unsigned char *p = b->p + b->len;
-	unsigned char m = (unsigned char)(mt << 5);
-
-	if (v < 24) {
-		p[0] = (unsigned char)(m | v);
-		b->len += 1;
-	} else if (v <= 0xFF) {
-		p[0] = m | 24;
-		p[1] = (unsigned char)v;
-		b->len += 2;
-	} else if (v <= 0xFFFF) {
-		p[0] = m | 25;
-		p[1] = (unsigned char)(v >> 8);
-		p[2] = (unsigned char)v;
-		b->len += 3;
-	} else if (v <= 0xFFFFFFFFu) {
-		p[0] = m | 26;
-		for (int i = 0; i < 4; i++)
-			p[1 + i] = (unsigned char)(v >> (24 - 8 * i));
-		b->len += 5;
-	} else {
-		p[0] = m | 27;
-		for (int i = 0; i < 8; i++)
-			p[1 + i] = (unsigned char)(v >> (56 - 8 * i));
-		b->len += 9;
-	}
+	b->len += ttlog__cbor_head(b->p + b->len, mt, v);
 }
 
 static void put_head(struct ttlog__buf *b, unsigned mt, uint64_t v)
@@ -79,29 +55,17 @@ static void put_cstr(struct ttlog__buf *b, const char *s)
 
 static void put_value(struct ttlog__buf *b, const struct ttlog_field *f)
 {
-	uint64_t bits;
-
 	switch (f->type) {
 	case TTLOG_TYPE_I64:
-		if (f->v.i64 >= 0)
-			put_head(b, MT_UINT, (uint64_t)f->v.i64);
-		else /* -1 - n, computed without overflow at INT64_MIN */
-			put_head(b, MT_NINT, ~(uint64_t)f->v.i64);
+		if (ttlog__buf_reserve(b, 9) == 0)
+			b->len += ttlog__cbor_i64(b->p + b->len, f->v.i64);
 		break;
 	case TTLOG_TYPE_U64:
 		put_head(b, MT_UINT, f->v.u64);
 		break;
 	case TTLOG_TYPE_F64:
-		/* Always 64-bit so every value, NaN payloads and -0.0
-		 * included, comes back bit for bit. */
-		if (ttlog__buf_reserve(b, 9) != 0)
-			return;
-		memcpy(&bits, &f->v.f64, sizeof(bits));
-		b->p[b->len] = (MT_SIMPLE << 5) | 27;
-		for (int i = 0; i < 8; i++)
-			b->p[b->len + 1 + i] =
-				(unsigned char)(bits >> (56 - 8 * i));
-		b->len += 9;
+		if (ttlog__buf_reserve(b, 9) == 0)
+			b->len += ttlog__cbor_f64(b->p + b->len, f->v.f64);
 		break;
 	case TTLOG_TYPE_BOOL:
 		put_head(b, MT_SIMPLE, f->v.b ? 21 : 20);

@@ -114,6 +114,12 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id);
  * acknowledges to its sender does so only after every listener took them
  * or queued them. Returns 0 or TTLOG_EINVAL off the writer thread. */
 int ttlog__ingest_commit(void);
+/* A snapshot (snapshot_internal.h) after draining the rings, on the writer
+ * thread; returns its result. TTLOG_EINVAL when snapshots are off. */
+int ttlog__writer_snapshot(struct ttlog__writer *w, const char *trigger,
+			   const char *reason);
+/* The same for the running library: TTLOG_ENOTRUNNING when stopped. */
+int ttlog__snapshot(const char *trigger, const char *reason);
 /* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
 void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx);
 /* Writer thread only: the bytes held back by the most backed-up listener,

@@ -11,14 +11,13 @@
 
 #include "clock_internal.h"
 #include "lib_internal.h"
+#include "snapshot_internal.h"
 
 #define DEFAULT_RING_BYTES (1u << 20)
 #define DEFAULT_MAX_VALUE 4096u
 #define DEFAULT_FLUSH_MS 20u
 #define DEFAULT_BATCH_EVENTS 8192u
 #define DEFAULT_BATCH_BYTES (1u << 20)
-/* Record header, timestamp and call site pointer. */
-#define REC_FIXED (sizeof(struct ttlog__rec_hdr) + 8 + sizeof(void *))
 
 atomic_int ttlog__gate = TTLOG_LEVEL_OFF;
 
@@ -64,6 +63,7 @@ static void ring_key_destructor(void *p)
 		ttlog__ring_free(r);
 	pthread_mutex_unlock(&ttlog__lib.lock);
 	tls_ring = NULL;
+	ttlog__snap_thread_exit();
 }
 
 static void ring_key_create(void)
@@ -106,6 +106,9 @@ static struct ttlog__ring *ring_attach(void)
 	ttlog__lib.rings = r;
 	ttlog__lib.nrings++;
 	pthread_mutex_unlock(&ttlog__lib.lock);
+	/* A logging thread may overflow its stack: the crash handler then
+	 * needs another one to run on. */
+	ttlog__snap_thread_enter();
 	return r;
 }
 
@@ -139,7 +142,7 @@ void ttlog__log(struct ttlog_callsite *cs, const union ttlog__val *v)
 	unsigned n = cs->nfields;
 	uint32_t max_value = ttlog__lib.max_value;
 	uint32_t flags = 0;
-	size_t size = REC_FIXED;
+	size_t size = TTLOG__REC_FIXED;
 	unsigned char *p;
 
 	if (__builtin_expect(r == NULL ||
@@ -178,7 +181,7 @@ void ttlog__log(struct ttlog_callsite *cs, const union ttlog__val *v)
 		memcpy(p, &h, sizeof(h));
 		memcpy(p + 8, &ts, 8);
 		memcpy(p + 16, &cs, sizeof(cs));
-		p += REC_FIXED;
+		p += TTLOG__REC_FIXED;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (types[i] != TTLOG_TYPE_STR) {
@@ -251,6 +254,7 @@ void ttlog_options_init(struct ttlog_options *o)
 	o->batch_max_events = DEFAULT_BATCH_EVENTS;
 	o->batch_max_bytes = DEFAULT_BATCH_BYTES;
 	o->clock = TTLOG_CLOCK_AUTO;
+	o->snapshot_on_crash = true;
 }
 
 /* Copies the caller's options over the defaults, as far as the caller's
@@ -411,6 +415,30 @@ int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg)
 	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
 	pthread_mutex_unlock(&ttlog__lib.lock);
 	return w == NULL ? TTLOG_ENOTRUNNING : ttlog__writer_call(w, fn, arg);
+}
+
+int ttlog__snapshot(const char *trigger, const char *reason)
+{
+	struct ttlog__writer *w;
+
+	pthread_mutex_lock(&ttlog__lib.lock);
+	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
+	pthread_mutex_unlock(&ttlog__lib.lock);
+	return w == NULL ? TTLOG_ENOTRUNNING
+			 : ttlog__writer_snapshot(w, trigger, reason);
+}
+
+int ttlog_snapshot(const char *reason)
+{
+	return ttlog__snapshot("request", reason != NULL ? reason : "");
+}
+
+int ttlog_snapshot_stats(struct ttlog_snapshot_stats *out)
+{
+	if (out == NULL)
+		return TTLOG_EINVAL;
+	ttlog__snap_stats(out);
+	return 0;
 }
 
 int ttlog_flush(void)

@@ -25,6 +25,10 @@ struct ttlog__rec_hdr {
 	uint32_t flags; /* TTLOG__REC_* */
 };
 
+/* An event record: the header, the raw timestamp (8 bytes, at offset 8),
+ * the call site pointer (at 16), then the values. */
+#define TTLOG__REC_FIXED (sizeof(struct ttlog__rec_hdr) + 8 + sizeof(void *))
+
 struct ttlog__ring {
 	/* Producer's line: written by the owning thread only. */
 	_Alignas(TTLOG__CACHELINE) _Atomic uint64_t head;

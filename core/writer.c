@@ -20,10 +20,10 @@
 #include "clock_internal.h"
 #include "ingest_internal.h"
 #include "lib_internal.h"
+#include "snapshot_internal.h"
 #include "registry_internal.h"
 
 #define DEFAULT_QUEUE_BYTES (64u << 20)
-#define REC_VALUES (sizeof(struct ttlog__rec_hdr) + 8 + sizeof(void *))
 
 struct listener {
 	const struct ttlog_listener_api *api;
@@ -49,7 +49,8 @@ struct ttlog__writer {
 	pthread_t thread;
 	struct event_base *base;
 	struct event *timer, *wake;
-	struct event *drain_ev; /* at stop: waits for draining listeners */
+	struct event *drain_ev;	  /* at stop: waits for draining listeners */
+	struct event *snap_timer; /* periodic snapshots */
 	struct ttlog_options opts;
 	struct ttlog__clock clock;
 	struct listener *l;
@@ -177,6 +178,9 @@ static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 		ttlog_batch_unref(b);
 		return;
 	}
+	/* Before any listener sees it: a listener that crashes the process
+	 * finds the batch in the crash snapshot. */
+	ttlog__snap_history_add(b);
 	atomic_fetch_add(&ttlog__lib.delivered, b->n);
 	atomic_fetch_add(&ttlog__lib.batches, 1);
 	for (size_t i = 0; i < w->nl; i++) {
@@ -296,7 +300,8 @@ static void drain_merge(struct ttlog__writer *w, struct cursor **h, size_t n)
 				(hd.flags & TTLOG__REC_TRUNC)
 					? TTLOG_EVENT_TRUNCATED
 					: 0,
-				p + REC_VALUES, hd.size - REC_VALUES);
+				p + TTLOG__REC_FIXED,
+				hd.size - TTLOG__REC_FIXED);
 		if (rc == 1) {
 			/* Full: give producers the space back, hand the batch
 			 * out, and put this record in a fresh one. */
@@ -327,6 +332,9 @@ static uint64_t drain_all(struct ttlog__writer *w)
 	size_t n = 0, nh = 0;
 	uint64_t found = 0;
 
+	/* Rings and history change until the end: a crash handler on
+	 * another thread waits for that. */
+	ttlog__snap_enter();
 	ttlog__clock_update(&w->clock);
 	pthread_mutex_lock(&ttlog__lib.lock);
 	if (ttlog__lib.nrings > w->snap_cap) {
@@ -387,6 +395,7 @@ static uint64_t drain_all(struct ttlog__writer *w)
 		ttlog__ring_free(w->snap[i].ring);
 	}
 	pthread_mutex_unlock(&ttlog__lib.lock);
+	ttlog__snap_leave();
 	return found;
 }
 
@@ -460,6 +469,15 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	pump_all(w);
 	drain_all(w);
+}
+
+static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog__writer *w = arg;
+	(void)fd;
+	(void)what;
+	drain_all(w);
+	(void)ttlog__snap_write("periodic", "periodic");
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -543,6 +561,8 @@ static void *writer_main(void *arg)
 	int rc = 0;
 
 	tls_writer = w;
+	ttlog__snap_set_writer((int)gettid());
+	ttlog__snap_thread_enter();
 	for (size_t i = 0; i < w->nl && rc == 0; i++)
 		if (w->l[i].api->start != NULL)
 			rc = w->l[i].api->start(w->l[i].state, w->base);
@@ -556,6 +576,7 @@ static void *writer_main(void *arg)
 	if (w->ingest != NULL) /* emptied by the last drain */
 		ttlog_batch_unref(w->ingest);
 	listeners_destroy(w);
+	ttlog__snap_thread_exit();
 	return NULL;
 }
 
@@ -571,6 +592,8 @@ static void writer_free(struct ttlog__writer *w)
 		event_free(w->wake);
 	if (w->drain_ev)
 		event_free(w->drain_ev);
+	if (w->snap_timer)
+		event_free(w->snap_timer);
 	if (w->base)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->mu);
@@ -638,6 +661,11 @@ int ttlog__writer_start(const struct ttlog_options *o,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	ttlog__clock_init(&w->clock, ttlog__clock_kind);
+	rc = ttlog__snap_start(o, &w->clock);
+	if (rc != 0) {
+		writer_free(w);
+		return rc;
+	}
 	rc = listeners_create(w, o);
 	if (rc != 0)
 		goto fail;
@@ -656,10 +684,27 @@ int ttlog__writer_start(const struct ttlog_options *o,
 		rc = TTLOG_ENOMEM;
 		goto fail;
 	}
+	if (ttlog__snap_interval_ms() > 0) {
+		uint32_t ms = ttlog__snap_interval_ms();
+		struct timeval iv = {ms / 1000, (ms % 1000) * 1000};
+		w->snap_timer =
+			event_new(w->base, -1, EV_PERSIST, on_snap_timer, w);
+		if (w->snap_timer == NULL || event_add(w->snap_timer, &iv)) {
+			rc = TTLOG_ENOMEM;
+			goto fail;
+		}
+	}
 	/* Signals belong to the application's threads: the writer starts
 	 * with all of them blocked (so a write to a closed pipe returns
-	 * EPIPE instead of killing the process from this thread). */
+	 * EPIPE instead of killing the process from this thread), except
+	 * those of a fault, which must reach the crash handler (a blocked
+	 * fault kills the process without running any handler). */
 	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, writer_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -675,6 +720,7 @@ int ttlog__writer_start(const struct ttlog_options *o,
 	if (rc != 0) {
 		pthread_join(w->thread, NULL);
 		writer_free(w);
+		ttlog__snap_stop();
 		return rc;
 	}
 	*out = w;
@@ -682,6 +728,7 @@ int ttlog__writer_start(const struct ttlog_options *o,
 fail:
 	listeners_destroy(w);
 	writer_free(w);
+	ttlog__snap_stop();
 	return rc;
 }
 
@@ -724,6 +771,35 @@ void ttlog__writer_stop(struct ttlog__writer *w)
 	request(w, REQ_STOP);
 	pthread_join(w->thread, NULL);
 	writer_free(w);
+	ttlog__snap_stop();
+}
+
+struct snap_call {
+	struct ttlog__writer *w;
+	const char *trigger, *reason;
+};
+
+static int snap_fn(struct event_base *base, void *arg)
+{
+	struct snap_call *c = arg;
+	(void)base;
+	/* Everything logged before the request is in the history then. */
+	drain_all(c->w);
+	return ttlog__snap_write(c->trigger, c->reason);
+}
+
+int ttlog__writer_snapshot(struct ttlog__writer *w, const char *trigger,
+			   const char *reason)
+{
+	struct snap_call c = {w, trigger, reason};
+
+	if (!ttlog__snap_on())
+		return TTLOG_EINVAL;
+	/* From the writer thread itself (a listener, an input): the rings
+	 * are not drained here, the cycle that is running does that. */
+	if (tls_writer == w)
+		return ttlog__snap_write(trigger, reason);
+	return ttlog__writer_call(w, snap_fn, &c);
 }
 
 /* ---- reconfiguration ---- */

@@ -28,6 +28,12 @@ struct service_opts {
 	uint64_t batch_max_bytes;
 	int clock;
 	char *plugin_dir;
+	char *snapshot_dir;
+	uint64_t snapshot_history;
+	uint64_t snapshot_interval_ms;
+	int64_t snapshot_keep;
+	uint64_t snapshot_max_bytes;
+	int snapshot_on_crash;
 	/* ttlog-agent only */
 	char *http_listen;
 	uint64_t unhealthy_after_ms;
@@ -67,6 +73,26 @@ static const struct ttlog_option_spec service_spec[] = {
 	 "where listener types are loaded from (default: the installed "
 	 "plugin directory)",
 	 NULL, 0},
+	{TTLOG_OPTION_STRING, "snapshot.dir", NULL,
+	 offsetof(struct service_opts, snapshot_dir),
+	 "directory for flight-recorder snapshots (off when unset)", NULL, 0},
+	{TTLOG_OPTION_SIZE, "snapshot.history", "4MiB",
+	 offsetof(struct service_opts, snapshot_history),
+	 "recent events kept for a snapshot, in bytes", NULL, 0},
+	{TTLOG_OPTION_DURATION, "snapshot.interval", "0",
+	 offsetof(struct service_opts, snapshot_interval_ms),
+	 "a snapshot this often (0: only on request, signal and crash)", NULL,
+	 0},
+	{TTLOG_OPTION_INT, "snapshot.keep", "10",
+	 offsetof(struct service_opts, snapshot_keep),
+	 "newest snapshots of this service kept in the directory", NULL, 0},
+	{TTLOG_OPTION_SIZE, "snapshot.max_bytes", "256MiB",
+	 offsetof(struct service_opts, snapshot_max_bytes),
+	 "older snapshots are removed while all take more", NULL, 0},
+	{TTLOG_OPTION_BOOL, "snapshot.on_crash", "true",
+	 offsetof(struct service_opts, snapshot_on_crash),
+	 "write a snapshot on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT", NULL,
+	 0},
 	{TTLOG_OPTION_STRING, "http.listen", NULL,
 	 offsetof(struct service_opts, http_listen),
 	 "ttlog-agent: HOST:PORT for /health and /metrics (off when unset)",
@@ -330,6 +356,28 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 		p->opts.batch_max_events = (size_t)so->batch_max_events;
 		p->opts.batch_max_bytes = so->batch_max_bytes;
 		p->opts.clock = (enum ttlog_clock)so->clock;
+		p->snapshot_dir = so->snapshot_dir;
+		so->snapshot_dir = NULL;
+		p->opts.snapshot_dir = p->snapshot_dir;
+		p->opts.snapshot_history_bytes = so->snapshot_history;
+		p->opts.snapshot_interval_ms =
+			(uint32_t)so->snapshot_interval_ms;
+		p->opts.snapshot_keep = (uint32_t)so->snapshot_keep;
+		p->opts.snapshot_max_bytes = so->snapshot_max_bytes;
+		p->opts.snapshot_on_crash = so->snapshot_on_crash != 0;
+		if (so->snapshot_history < 4096 ||
+		    so->snapshot_history > (1ull << 34))
+			ttlog__diag_add(d, at_key(svc, "snapshot", "history"),
+					"service.snapshot.history",
+					"must be between 4KiB and 16GiB");
+		if (so->snapshot_interval_ms > 86400000)
+			ttlog__diag_add(d, at_key(svc, "snapshot", "interval"),
+					"service.snapshot.interval",
+					"must be at most 24h (0: none)");
+		if (so->snapshot_keep < 1 || so->snapshot_keep > 100000)
+			ttlog__diag_add(d, at_key(svc, "snapshot", "keep"),
+					"service.snapshot.keep",
+					"must be between 1 and 100000");
 		p->http_listen = so->http_listen;
 		p->user = so->user;
 		so->http_listen = so->user = NULL;
@@ -419,6 +467,7 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	free(p->plugin_opts);
 	free(p->names);
 	free(p->service);
+	free(p->snapshot_dir);
 	free(p->plugin_dir);
 	free(p->http_listen);
 	free(p->user);

@@ -79,6 +79,7 @@ struct ttlog__pipeline {
 	char **fingerprints; /* n: plugin path + section, for reloads */
 	char *service;
 	char *plugin_dir;
+	char *snapshot_dir;
 	/* ttlog-agent's part of the service section. */
 	char *http_listen;
 	uint64_t unhealthy_after_ms;

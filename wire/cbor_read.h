@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ingest_internal.h"
+
 enum ttlog__cbor_major {
 	TTLOG__CBOR_UINT = 0,
 	TTLOG__CBOR_NINT = 1,
@@ -165,6 +167,62 @@ static inline int ttlog__cbor_is(const struct ttlog__cbor_item *it,
 				 const char *name, size_t name_len)
 {
 	return it->arg == name_len && memcmp(it->str, name, name_len) == 0;
+}
+
+/* One field value of a batch or a snapshot (docs/cbor-batch.md): an
+ * integer, a float (half and single precision accepted too), a bool or a
+ * string, into f->type and f->v. On failure the reader holds why and
+ * where. Shared by the payload decoder and ttlog-view's snapshot reader. */
+static inline int ttlog__wire_read_value(struct ttlog__cbor *c,
+					 struct ttlog__in_field *f)
+{
+	struct ttlog__cbor_item v;
+	const unsigned char *at = c->p;
+
+	if (ttlog__cbor_read(c, &v) != 0)
+		return -1;
+	switch (v.major) {
+	case TTLOG__CBOR_UINT:
+		f->type = TTLOG_TYPE_U64;
+		f->v.u64 = v.arg;
+		return 0;
+	case TTLOG__CBOR_NINT:
+		if (v.arg > (uint64_t)INT64_MAX)
+			return ttlog__cbor_fail(
+				c, at, "negative integer below INT64_MIN");
+		f->type = TTLOG_TYPE_I64;
+		f->v.i64 = -1 - (int64_t)v.arg;
+		return 0;
+	case TTLOG__CBOR_BYTES:
+	case TTLOG__CBOR_TEXT:
+		f->type = TTLOG_TYPE_STR;
+		f->v.str.ptr = (const char *)v.str;
+		f->v.str.len = (size_t)v.arg;
+		return 0;
+	case TTLOG__CBOR_SIMPLE:
+		switch (v.info) {
+		case TTLOG__CBOR_FALSE:
+		case TTLOG__CBOR_TRUE:
+			f->type = TTLOG_TYPE_BOOL;
+			f->v.b = v.info == TTLOG__CBOR_TRUE;
+			return 0;
+		case TTLOG__CBOR_F64:
+			f->type = TTLOG_TYPE_F64;
+			memcpy(&f->v.f64, &v.arg, sizeof(double));
+			return 0;
+		case TTLOG__CBOR_F16:
+		case TTLOG__CBOR_F32:
+			f->type = TTLOG_TYPE_F64;
+			f->v.f64 = ttlog__cbor_float(v.info, v.arg);
+			return 0;
+		default:
+			return ttlog__cbor_fail(
+				c, at, "a value is null, undefined or simple");
+		}
+	default:
+		return ttlog__cbor_fail(c, at,
+					"a value is an array, map or tag");
+	}
 }
 
 #endif /* TTLOG_CBOR_READ_H */

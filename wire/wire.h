@@ -174,7 +174,7 @@ int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
  * Decoding a DATA payload back into events.
  *
  * The decoder decompresses (when lz4) into *scratch (grown as needed, at
- * most max_decoded bytes, else an error), checks the batch map (v == 1),
+ * most max_decoded bytes, else an error), checks the batch map (v 1 or 2),
  * and calls fn once per event, in order, with a ttlog__in_event whose
  * strings point into the scratch buffers (valid during the call): time_ns,
  * level, msg, source = the call site's file (NUL-terminated copy), line,

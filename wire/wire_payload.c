@@ -361,58 +361,6 @@ static int bad_event(struct dec *d, size_t i, const char *what)
 	return -1;
 }
 
-/* One value; on failure the reader holds why and where. */
-static inline int read_value(struct ttlog__cbor *c, struct ttlog__in_field *f)
-{
-	struct ttlog__cbor_item v;
-	const unsigned char *at = c->p;
-
-	if (ttlog__cbor_read(c, &v) != 0)
-		return -1;
-	switch (v.major) {
-	case TTLOG__CBOR_UINT:
-		f->type = TTLOG_TYPE_U64;
-		f->v.u64 = v.arg;
-		return 0;
-	case TTLOG__CBOR_NINT:
-		if (v.arg > (uint64_t)INT64_MAX)
-			return ttlog__cbor_fail(
-				c, at, "negative integer below INT64_MIN");
-		f->type = TTLOG_TYPE_I64;
-		f->v.i64 = -1 - (int64_t)v.arg;
-		return 0;
-	case TTLOG__CBOR_BYTES:
-	case TTLOG__CBOR_TEXT:
-		f->type = TTLOG_TYPE_STR;
-		f->v.str.ptr = (const char *)v.str;
-		f->v.str.len = (size_t)v.arg;
-		return 0;
-	case TTLOG__CBOR_SIMPLE:
-		switch (v.info) {
-		case TTLOG__CBOR_FALSE:
-		case TTLOG__CBOR_TRUE:
-			f->type = TTLOG_TYPE_BOOL;
-			f->v.b = v.info == TTLOG__CBOR_TRUE;
-			return 0;
-		case TTLOG__CBOR_F64:
-			f->type = TTLOG_TYPE_F64;
-			memcpy(&f->v.f64, &v.arg, sizeof(double));
-			return 0;
-		case TTLOG__CBOR_F16:
-		case TTLOG__CBOR_F32:
-			f->type = TTLOG_TYPE_F64;
-			f->v.f64 = ttlog__cbor_float(v.info, v.arg);
-			return 0;
-		default:
-			return ttlog__cbor_fail(
-				c, at, "a value is null, undefined or simple");
-		}
-	default:
-		return ttlog__cbor_fail(c, at,
-					"a value is an array, map or tag");
-	}
-}
-
 /* A uint event item; on failure the reader holds why and where. */
 static inline int read_uint(struct ttlog__cbor *c, uint64_t *v,
 			    const char *not_uint)
@@ -537,7 +485,7 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			const struct key *k = &keys[st->key0 + f];
 			ev.fields[f].key = k->p;
 			ev.fields[f].key_len = k->len;
-			if (read_value(c, &ev.fields[f]) != 0) {
+			if (ttlog__wire_read_value(c, &ev.fields[f]) != 0) {
 				char what[160];
 				snprintf(what, sizeof(what),
 					 "field %" PRIu32 ": %s", f, c->why);

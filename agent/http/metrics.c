@@ -259,6 +259,21 @@ static void render_library(struct ttlog__buf *out)
 	sample(out, "ttlog_ring_bytes_capacity", st.ring_bytes_total);
 	family(out, "ttlog_threads", "gauge", "Thread rings registered now.");
 	sample(out, "ttlog_threads", st.threads);
+
+	struct ttlog_snapshot_stats ss;
+	(void)ttlog_snapshot_stats(&ss);
+	family(out, "ttlog_snapshots_total", "counter",
+	       "Flight-recorder snapshots, by result.");
+	putf(out,
+	     "ttlog_snapshots_total{result=\"written\"} %" PRIu64 "\n"
+	     "ttlog_snapshots_total{result=\"failed\"} %" PRIu64 "\n",
+	     ss.written, ss.failed);
+	family(out, "ttlog_snapshot_sync_failures_total", "counter",
+	       "Snapshot fsync/fdatasync failures (reported, not retried).");
+	sample(out, "ttlog_snapshot_sync_failures_total", ss.sync_failed);
+	family(out, "ttlog_snapshot_history_bytes", "gauge",
+	       "Bytes of recent events held for the next snapshot.");
+	sample(out, "ttlog_snapshot_history_bytes", ss.history_bytes);
 }
 
 static void render_listeners(const struct ttlog__agent_view *v,

@@ -138,6 +138,27 @@ struct ttlog_options {
 	/* In-process listeners; the array is copied, entries borrowed. */
 	const struct ttlog_listener_config *listeners;
 	size_t nlisteners;
+
+	/* The flight recorder (docs/snapshot-format.md). Fields from here on
+	 * were added in 0.2; a caller built before them gets the defaults
+	 * (through struct_size). */
+	/* Directory for snapshots, copied during ttlog_init(); NULL (the
+	 * default): no snapshots, no history kept, no signal handlers. */
+	const char *snapshot_dir;
+	/* Bytes of recent events the writer keeps for a snapshot (default
+	 * 4 MiB). */
+	size_t snapshot_history_bytes;
+	/* A snapshot every that many milliseconds; 0 (default): none. */
+	uint32_t snapshot_interval_ms;
+	/* Retention: the newest `keep` snapshots of this service (default
+	 * 10), and older ones removed while all take more than max_bytes
+	 * (default 256 MiB). */
+	uint32_t snapshot_keep;
+	uint64_t snapshot_max_bytes;
+	/* Write a snapshot when the process crashes (SIGSEGV, SIGBUS,
+	 * SIGFPE, SIGILL, SIGABRT), then let the previous handler or the
+	 * default action run (default true). */
+	bool snapshot_on_crash;
 };
 
 /* Fills *o with the defaults. */
@@ -188,6 +209,31 @@ TTLOG_EXPORT int ttlog_flush(void);
  * @return 0, or TTLOG_ENOTRUNNING.
  */
 TTLOG_EXPORT int ttlog_reopen(void);
+
+/*
+ * Writes a snapshot now: the recent events the writer kept plus everything
+ * logged before the call, to the snapshot directory (see ttlog_options),
+ * named <service>-<time>-<pid>-<n>-request.ttsnap. Returns once the file is
+ * written, synced and renamed into place. reason (may be NULL) is recorded
+ * in the file. Not from a listener callback or a signal handler.
+ * @return 0, TTLOG_ENOTRUNNING, TTLOG_EINVAL (no snapshot_dir), or -errno
+ *         of the step that failed (also counted, see ttlog_snapshot_stats).
+ */
+TTLOG_EXPORT int ttlog_snapshot(const char *reason);
+
+struct ttlog_snapshot_stats {
+	uint64_t written;	 /* snapshot files written */
+	uint64_t failed;	 /* attempts that wrote no file */
+	uint64_t sync_failed;	 /* fsync/fdatasync failures (not retried) */
+	uint64_t events;	 /* events in the last snapshot */
+	uint64_t omitted;	 /* events left out of snapshots, in total */
+	uint64_t history_events; /* events held for the next one now */
+	uint64_t history_bytes;	 /* bytes held for the next one now */
+	char last_file[256];	 /* name of the last file written, or "" */
+	char last_error[256];	 /* why the last failure failed, or "" */
+};
+/* Fills *out. Thread-safe. @return 0, TTLOG_EINVAL (out NULL). */
+TTLOG_EXPORT int ttlog_snapshot_stats(struct ttlog_snapshot_stats *out);
 
 /* Sets the minimum level; takes effect at once for every thread.
  * Before ttlog_init() it sets the level init will use. */

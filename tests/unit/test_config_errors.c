@@ -92,6 +92,17 @@ static const struct bad_config table[] = {
 	  "trace|debug|info|warn|error|fatal|off, got \"chatty\""}},
 	{"  flush_interval: 0\n",
 	 {"t.yaml:3:19: service.flush_interval: must be between 1ms and 1h"}},
+	{"  snapshot:\n    history: 1KiB\n",
+	 {"t.yaml:4:14: service.snapshot.history: must be between 4KiB and "
+	  "16GiB"}},
+	{"  snapshot:\n    keep: 0\n",
+	 {"t.yaml:4:11: service.snapshot.keep: must be between 1 and 100000"}},
+	{"  snapshot:\n    interval: 2d\n",
+	 {"t.yaml:4:15: service.snapshot.interval: must be at most 24h (0: "
+	  "none)"}},
+	{"  snapshot:\n    on_crash: sometimes\n",
+	 {"t.yaml:4:15: service.snapshot.on_crash: expected true or false, "
+	  "got \"sometimes\""}},
 	{"  ring_size: 4GiB\n",
 	 {"t.yaml:3:14: service.ring_size: must be between 4KiB and 2GiB"}},
 	{"  batch:\n    max_events: 0\n",

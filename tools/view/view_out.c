@@ -1,0 +1,277 @@
+/*
+ * view_out.c - ttlog-view's output: the core's text and JSON-lines
+ * encoders applied to the events read back, so that ttlog-view prints
+ * a binary log exactly as the file listener's text or json format would
+ * have written it.
+ *
+ * Events are added to a batch (ttlog__batch_add_in(), the path the
+ * agent's inputs take) and the batch is encoded at once when it is full
+ * or flushed: one encoder call per few hundred events, not per event.
+ * The reader flushes before it waits for input, so nothing read stays
+ * unprinted while ttlog-view blocks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch_internal.h"
+#include "utf8_internal.h"
+#include "view_out.h"
+
+#define OUT_EVENTS 256
+#define OUT_BYTES 65536
+
+/* ANSI SGR colors of the levels TRACE .. FATAL. */
+static const char *const level_color[] = {
+	"\033[90m", "\033[36m", "\033[32m",
+	"\033[33m", "\033[31m", "\033[1;31m",
+};
+#define COLOR_RESET "\033[0m"
+
+void view_out_init(struct view_out *o, FILE *f, int json, int color)
+{
+	memset(o, 0, sizeof(*o));
+	o->f = f;
+	o->json = json;
+	o->color = color && !json;
+}
+
+void view_out_destroy(struct view_out *o)
+{
+	view_out_flush(o);
+	ttlog_batch_unref(o->b);
+	view_buf_free(&o->service);
+	view_buf_free(&o->keys);
+	o->b = NULL;
+}
+
+static int put(struct view_out *o, const void *p, size_t n)
+{
+	if (n > 0 && fwrite(p, 1, n, o->f) != n) {
+		if (o->err == 0)
+			o->err = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends s to b as the body of a JSON string, escaped as the JSON-lines
+ * encoder escapes (controls, quotes, bytes that are not UTF-8 as
+ * U+FFFD, and U+2028/U+2029). b has room: 6 bytes per input byte. */
+static void json_escape(struct view_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+	size_t k;
+
+	for (size_t i = 0; i < n; i += k) {
+		char *d = b->p + b->len;
+		k = 1;
+		if (u[i] == '"' || u[i] == '\\') {
+			d[0] = '\\';
+			d[1] = (char)u[i];
+			b->len += 2;
+		} else if (u[i] < 0x20 || u[i] == 0x7F) {
+			memcpy(d, "\\u00", 4);
+			d[4] = hex[u[i] >> 4];
+			d[5] = hex[u[i] & 15];
+			b->len += 6;
+		} else if (u[i] < 0x80) {
+			d[0] = (char)u[i];
+			b->len++;
+		} else if ((k = ttlog__utf8_next(u + i, n - i, &cp)) == 0) {
+			memcpy(d, "\\ufffd", 6);
+			b->len += 6;
+			k = 1;
+		} else if (cp == 0x2028 || cp == 0x2029) {
+			memcpy(d, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+			b->len += 6;
+		} else {
+			memcpy(d, u + i, k);
+			b->len += k;
+		}
+	}
+}
+
+int view_out_set_service(struct view_out *o, const struct view_str *service)
+{
+	static const char key[] = ",\"service\":\"";
+	struct view_buf *b = &o->service;
+
+	if (view_out_flush(o) != 0)
+		return -1;
+	b->len = 0;
+	if (service == NULL || !o->json)
+		return 0;
+	if (view_buf_reserve(b, sizeof(key) + service->len * 6 + 2) != 0) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	memcpy(b->p, key, sizeof(key) - 1);
+	b->len = sizeof(key) - 1;
+	json_escape(b, service->p, service->len);
+	b->p[b->len++] = '"';
+	return 0;
+}
+
+/* A field key that the "service" member would collide with: "service"
+ * behind any number of underscores. Such a key gets one more underscore,
+ * the rule the JSON-lines encoder applies to its own reserved names, so
+ * keys still map one to one. */
+static int service_key(const char *k, size_t n)
+{
+	while (n > 0 && *k == '_') {
+		k++;
+		n--;
+	}
+	return n == 7 && memcmp(k, "service", 7) == 0;
+}
+
+/* Writes text lines with the level colored; line i is event i. */
+static int put_colored(struct view_out *o, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	for (size_t i = 0; p < end; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		struct ttlog_event e;
+		const char *name;
+		size_t nlen, pre;
+
+		/* The line is "TIME LEVEL ...": the level follows the first
+		 * space. Anything else is written as it is. */
+		if (ttlog_batch_event(o->b, i, &e) != 0 || sp == NULL ||
+		    e.level > TTLOG_LEVEL_FATAL) {
+			if (put(o, p, n) != 0)
+				return -1;
+			p += n;
+			continue;
+		}
+		name = ttlog_level_name((enum ttlog_level)e.level);
+		nlen = strlen(name);
+		pre = (size_t)(sp - p) + 1;
+		if (pre + nlen > n || memcmp(p + pre, name, nlen) != 0) {
+			if (put(o, p, n) != 0)
+				return -1;
+		} else if (put(o, p, pre) != 0 ||
+			   put(o, level_color[e.level],
+			       strlen(level_color[e.level])) != 0 ||
+			   put(o, name, nlen) != 0 ||
+			   put(o, COLOR_RESET, sizeof(COLOR_RESET) - 1) != 0 ||
+			   put(o, p + pre + nlen, n - pre - nlen) != 0) {
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+/* Writes JSON lines with the service member before each closing '}'. */
+static int put_with_service(struct view_out *o, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n == 0 || p[n - 1] != '}') {
+			if (put(o, p, n + (nl != NULL)) != 0)
+				return -1;
+		} else if (put(o, p, n - 1) != 0 ||
+			   put(o, o->service.p, o->service.len) != 0 ||
+			   put(o, "}\n", 2) != 0) {
+			return -1;
+		}
+		p += n + (nl != NULL);
+	}
+	return 0;
+}
+
+int view_out_flush(struct view_out *o)
+{
+	const void *data;
+	size_t len;
+	int rc = 0;
+
+	if (o->b != NULL && ttlog_batch_count(o->b) > 0) {
+		if (ttlog_batch_encode(o->b,
+				       o->json ? TTLOG_ENCODING_JSONL
+					       : TTLOG_ENCODING_TEXT,
+				       &data, &len) != 0) {
+			o->err = ENOMEM;
+			rc = -1;
+		} else if (o->color) {
+			rc = put_colored(o, data, len);
+		} else if (o->json && o->service.len > 0) {
+			rc = put_with_service(o, data, len);
+		} else {
+			rc = put(o, data, len);
+		}
+	}
+	ttlog_batch_unref(o->b);
+	o->b = NULL;
+	if (fflush(o->f) != 0 && o->err == 0)
+		o->err = errno ? errno : EIO;
+	return rc != 0 || o->err != 0 ? -1 : 0;
+}
+
+int view_out_event(struct view_out *o, const struct ttlog__in_event *ev)
+{
+	const struct ttlog__in_event *use = ev;
+	struct ttlog__in_event renamed;
+	size_t need = 0;
+	int rc;
+
+	if (o->service.len > 0)
+		for (uint32_t i = 0; i < ev->nfields; i++)
+			if (service_key(ev->fields[i].key,
+					ev->fields[i].key_len))
+				need += ev->fields[i].key_len + 1;
+	if (need > 0) {
+		if (view_buf_reserve(&o->keys, need) != 0) {
+			o->err = ENOMEM;
+			return -1;
+		}
+		renamed = *ev;
+		o->keys.len = 0;
+		for (uint32_t i = 0; i < ev->nfields; i++) {
+			struct ttlog__in_field *f = &renamed.fields[i];
+			char *k = o->keys.p + o->keys.len;
+			if (!service_key(f->key, f->key_len))
+				continue;
+			k[0] = '_';
+			memcpy(k + 1, f->key, f->key_len);
+			f->key = k;
+			f->key_len++;
+			o->keys.len += f->key_len;
+		}
+		use = &renamed;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		if (o->b == NULL) {
+			o->b = ttlog__batch_new(OUT_EVENTS, OUT_BYTES, 0);
+			if (o->b == NULL) {
+				o->err = ENOMEM;
+				return -1;
+			}
+		}
+		/* No tid or time stands in for a 0 in the event, and no
+		 * value is cut: every byte read is shown. */
+		rc = ttlog__batch_add_in(o->b, use, 0, 0, UINT32_MAX);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			o->err = ENOMEM;
+			return -1;
+		}
+		/* Full: write it out; an empty batch takes any event. */
+		if (view_out_flush(o) != 0)
+			return -1;
+	}
+	o->err = ENOMEM;
+	return -1;
+}
