@@ -130,4 +130,9 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
 			 struct ttlog__buf *out);
 
+/* ttlog-agent --health: GET /health from HOST:PORT within timeout_ms;
+ * prints the body; returns 0 (status 200), 1 (anything else, said on
+ * stderr) or 2 (HOST:PORT malformed). health_check.c. */
+int ttlog__agent_health_check(const char *hostport, int timeout_ms);
+
 #endif /* TTLOG_AGENT_INTERNAL_H */

@@ -2,7 +2,8 @@
  * main.c - ttlog-agent: receives logs on its inputs and hands them to the
  * same listeners an application uses.
  *
- *   ttlog-agent [-c FILE] [--check] [--plugin-help NAME] [--version] [-v]
+ *   ttlog-agent [-c FILE] [--check [FILE]] [--health [HOST:PORT]]
+ *               [--plugin-help NAME] [--version] [-v]
  *
  * Everything that touches sockets runs on libttlog's writer thread (the
  * inputs and the HTTP endpoint are set up there with ttlog__run_on_writer);
@@ -51,12 +52,17 @@ struct agent {
 
 static void usage(FILE *f)
 {
-	fputs("usage: ttlog-agent [-c FILE] [--check] [--plugin-help NAME] "
-	      "[--version] [-v]\n"
+	fputs("usage: ttlog-agent [-c FILE] [--check [FILE]] [--health "
+	      "[HOST:PORT]] [--plugin-help NAME] [--version] [-v]\n"
 	      "  -c FILE             configuration (default: the embedded "
 	      "one; see --check -v)\n"
-	      "  --check             validate the configuration, plugins and "
-	      "options included; exit 0 or 1\n"
+	      "  --check [FILE]      validate the configuration (FILE, or -c, "
+	      "or the embedded one), plugins and options included; exit 0 or "
+	      "1\n"
+	      "  --health [HOST:PORT]\n"
+	      "                      ask a running agent's GET /health (at "
+	      "HOST:PORT, else at service.http.listen of the configuration); "
+	      "exit 0 when healthy, 1 when not or unreachable\n"
 	      "  --plugin-help NAME  the options of listener type NAME\n"
 	      "  --version           print the version\n"
 	      "  -v                  more detail (with --check: print the "
@@ -681,8 +687,8 @@ static int plugin_help(const char *name, struct agent *a)
 
 int main(int argc, char **argv)
 {
-	const char *file = NULL, *help = NULL;
-	int check = 0, rc;
+	const char *file = NULL, *help = NULL, *health_at = NULL;
+	int check = 0, health = 0, rc;
 	struct agent *a = calloc(1, sizeof(*a));
 
 	if (a == NULL)
@@ -690,9 +696,18 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			file = argv[++i];
-		else if (strcmp(argv[i], "--check") == 0)
+		else if (strcmp(argv[i], "--check") == 0) {
 			check = 1;
-		else if (strcmp(argv[i], "--plugin-help") == 0 && i + 1 < argc)
+			/* `--check FILE` as well as `-c FILE --check`. */
+			if (i + 1 < argc && argv[i + 1][0] != '-' &&
+			    file == NULL)
+				file = argv[++i];
+		} else if (strcmp(argv[i], "--health") == 0) {
+			health = 1;
+			if (i + 1 < argc && argv[i + 1][0] != '-')
+				health_at = argv[++i];
+		} else if (strcmp(argv[i], "--plugin-help") == 0 &&
+			   i + 1 < argc)
 			help = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("ttlog-agent %s (listener ABI %u.%u)\n",
@@ -714,8 +729,29 @@ int main(int argc, char **argv)
 	}
 	if (help != NULL && file == NULL)
 		return plugin_help(help, a);
+	if (health && health_at != NULL) {
+		free(a);
+		return ttlog__agent_health_check(health_at, 5000);
+	}
 	if (load(a, file) != 0)
 		return 1;
+	if (health) {
+		if (a->pipeline->http_listen == NULL) {
+			fprintf(stderr,
+				"ttlog-agent: --health: %s sets no "
+				"service.http.listen; give HOST:PORT\n",
+				file ? file : "the embedded configuration");
+			rc = 2;
+		} else {
+			rc = ttlog__agent_health_check(a->pipeline->http_listen,
+						       5000);
+		}
+		ttlog__pipeline_release(a->pipeline);
+		free(a->pipeline);
+		free_inputs(a);
+		free(a);
+		return rc;
+	}
 	if (help != NULL)
 		rc = plugin_help(help, a);
 	else if (check) {

@@ -493,6 +493,14 @@ def test_health_turns_503_when_a_listener_keeps_failing(args, tmp):
     try:
         check(http_get(http, "/health").startswith(b"HTTP/1.1 200"),
               "healthy at start")
+        # `ttlog-agent --health`, as a container's HEALTHCHECK runs it:
+        # by address, and through the configuration's http.listen.
+        for argv in ([args.agent, "--health", "127.0.0.1:%d" % http],
+                     [args.agent, "-c", a.config, "--health"]):
+            r = subprocess.run(argv, capture_output=True, timeout=DEADLINE)
+            check(r.returncode == 0 and b'"status":"ok"' in r.stdout,
+                  "%s: %d %r %r" % (argv[1:], r.returncode, r.stdout,
+                                   r.stderr))
         # Clients that send requests and never read the answers.
         idle = []
         for _ in range(50):
@@ -512,6 +520,10 @@ def test_health_turns_503_when_a_listener_keeps_failing(args, tmp):
             time.sleep(0.1)
         check(b'"name":"broken","state":"failing"' in r, r)
         check(b'"name":"out","state":"ok"' in r, r)
+        h = subprocess.run([args.agent, "--health", "127.0.0.1:%d" % http],
+                           capture_output=True, timeout=DEADLINE)
+        check(h.returncode == 1 and b"status 503" in h.stderr,
+              "--health when failing: %d %r" % (h.returncode, h.stderr))
         # The good listener and the inputs went on meanwhile.
         wait_lines(out, i, lambda e: e.get("msg") == "tick")
         for c in idle:
@@ -519,6 +531,33 @@ def test_health_turns_503_when_a_listener_keeps_failing(args, tmp):
         check(a.stop() == 0, "exit status")
     finally:
         a.kill()
+
+
+def test_health_command_errors(args, tmp):
+    """--health names what is wrong: nobody listening, a bad address, a
+    configuration without http.listen."""
+    closed = free_port()
+    r = subprocess.run([args.agent, "--health", "127.0.0.1:%d" % closed],
+                       capture_output=True, timeout=DEADLINE)
+    check(r.returncode == 1 and b"Connection refused" in r.stderr,
+          "closed port: %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run([args.agent, "--health", "nowhere"],
+                       capture_output=True, timeout=DEADLINE)
+    check(r.returncode == 2 and b"is not HOST:PORT" in r.stderr,
+          "bad address: %d %r" % (r.returncode, r.stderr))
+    cfg = os.path.join(tmp, "nohttp.yaml")
+    with open(cfg, "w") as f:
+        f.write("service:\n  plugin_dir: %s\nlisteners:\n"
+                "  - {name: out, type: stdout}\n" % args.plugins)
+    r = subprocess.run([args.agent, "-c", cfg, "--health"],
+                       capture_output=True, timeout=DEADLINE)
+    check(r.returncode == 2 and b"sets no service.http.listen" in r.stderr,
+          "no http.listen: %d %r" % (r.returncode, r.stderr))
+    # --check FILE, as the package's test runs it.
+    r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
+                       timeout=DEADLINE)
+    check(r.returncode == 0 and b"nohttp.yaml: ok" in r.stdout,
+          "--check FILE: %d %r %r" % (r.returncode, r.stdout, r.stderr))
 
 
 def test_check_reports_errors_with_places(args, tmp):
@@ -574,6 +613,7 @@ TESTS = [
     test_sequence_survives_20_reloads_one_of_them_invalid,
     test_service_user_drops_privileges_after_binding,
     test_health_turns_503_when_a_listener_keeps_failing,
+    test_health_command_errors,
     test_check_reports_errors_with_places,
 ]
 
