@@ -420,6 +420,31 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		ttlog__native_accepted(c);
 }
 
+/* At stop: connections the kernel completed but nobody accepted yet hold
+ * data their senders count as sent; closing the listener would reset
+ * them. They are accepted now and drained with the others. Not for TLS
+ * (no handshake can run any more) nor the native protocol (its senders
+ * resend what was not acknowledged). */
+static void accept_backlog(struct ttlog__input *in)
+{
+	evutil_socket_t lfd = evconnlistener_get_fd(in->lis);
+
+	if (in->tls != NULL || in->type == TTLOG__INPUT_TTLOG || lfd < 0)
+		return;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN: the backlog is empty */
+		}
+		on_accept(in->lis, fd, (struct sockaddr *)&ss, (int)len, in);
+	}
+}
+
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
 	struct ttlog__input *in = arg;
@@ -568,6 +593,7 @@ static void conn_finish(struct ttlog__input_conn *c,
 void ttlog__input_stream_stop(struct ttlog__input *in)
 {
 	if (in->lis != NULL) {
+		accept_backlog(in);
 		evconnlistener_free(in->lis);
 		in->lis = NULL;
 	}

@@ -289,6 +289,39 @@ def test_sigterm_drains_everything_already_sent(args, tmp):
         a.kill()
 
 
+def test_sigterm_drains_connections_not_yet_accepted(args, tmp):
+    """Connections the kernel completed while the agent was busy (here:
+    stopped) sit in the listen backlog; their data counts as sent, and all
+    of it arrives across the stop. Whether the loop accepts them before the
+    stop begins is up to the scheduler; test_input.c's
+    test_stop_accepts_and_drains_the_backlog pins the case where it does
+    not."""
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n  - {name: js, type: jsonl, listen: "
+              "'tcp://127.0.0.1:%d'}\nlisteners:\n%s"
+              % (port, file_listener(out)), 1)
+    conns, per = 20, 200
+    try:
+        a.proc.send_signal(signal.SIGSTOP)
+        for c in range(conns):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(b"".join(b'{"msg":"b","c":%d,"i":%d}\n' % (c, i)
+                                   for i in range(per)))
+        a.proc.send_signal(signal.SIGTERM)
+        a.proc.send_signal(signal.SIGCONT)
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+        got = sorted((e["c"], e["i"]) for e in read_jsonl(out)
+                     if e.get("msg") == "b")
+        want = [(c, i) for c in range(conns) for i in range(per)]
+        check(got == want, "%d of %d events from connections in the "
+              "backlog" % (len(got), len(want)))
+    finally:
+        a.kill()
+
+
 def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
     port = free_port()
     out = os.path.join(tmp, "out.jsonl")
@@ -609,6 +642,7 @@ TESTS = [
     test_syslog_and_jsonl_arrive_with_their_fields,
     test_100k_sequence_over_tcp_has_no_gap_or_duplicate,
     test_sigterm_drains_everything_already_sent,
+    test_sigterm_drains_connections_not_yet_accepted,
     test_bad_input_leaves_the_agent_up_with_counters,
     test_sequence_survives_20_reloads_one_of_them_invalid,
     test_service_user_drops_privileges_after_binding,

@@ -832,6 +832,54 @@ static void test_stop_delivers_what_is_buffered(void **st)
 	capture_reset(&cap);
 }
 
+/* Connections the kernel completed but the loop never accepted: made and
+ * stopped inside one writer callback, so the loop cannot accept them in
+ * between. The stop must accept and drain them, not reset them. */
+struct backlog {
+	struct ttlog__input *in;
+	int port, conns, lines;
+};
+
+static int do_connect_then_stop(struct event_base *base, void *arg)
+{
+	struct backlog *b = arg;
+	char line[64];
+	(void)base;
+
+	for (int c = 0; c < b->conns; c++) {
+		int fd = tcp_connect(b->port);
+		for (int i = 0; i < b->lines; i++) {
+			int len = snprintf(line, sizeof(line),
+					   "<14>1 - h app - - - c%d line %d\n",
+					   c, i);
+			send_all(fd, line, (size_t)len);
+		}
+		close(fd);
+	}
+	ttlog__input_stop(b->in);
+	return 0;
+}
+
+static void test_stop_accepts_and_drains_the_backlog(void **st)
+{
+	struct run r;
+	struct snap s;
+	struct backlog b = {NULL, 0, 5, 40};
+	(void)st;
+
+	setup_lib();
+	opts(&r, "tcp", TTLOG__INPUT_SYSLOG, NULL);
+	b.in = start_on_port(&r, "tcp", &b.port);
+	assert_int_equal(ttlog__run_on_writer(do_connect_then_stop, &b), 0);
+	/* The input is gone (stop frees it): what counts is what arrived. */
+	WAIT_FOR(NULL, s.n == (size_t)(b.conns * b.lines));
+	ttlog_flush();
+	s = snap(NULL);
+	assert_int_equal(s.n, (size_t)(b.conns * b.lines));
+	assert_int_equal(ttlog_shutdown(), 0);
+	capture_reset(&cap);
+}
+
 /* ---- stdin ---- */
 
 static void test_stdin_lines_become_events_until_eof(void **st)
@@ -1000,6 +1048,8 @@ int main(void)
 			test_message_over_max_message_closes_stream, teardown),
 		cmocka_unit_test_teardown(
 			test_backpressure_pauses_and_loses_nothing, teardown),
+		cmocka_unit_test_teardown(
+			test_stop_accepts_and_drains_the_backlog, teardown),
 		cmocka_unit_test_teardown(test_stop_delivers_what_is_buffered,
 					  teardown),
 		cmocka_unit_test_teardown(
