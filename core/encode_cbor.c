@@ -13,16 +13,6 @@
 #include "cbor_internal.h"
 #include "utf8_internal.h"
 
-enum {
-	MT_UINT = TTLOG__MT_UINT,
-	MT_NINT = TTLOG__MT_NINT,
-	MT_BSTR = TTLOG__MT_BSTR,
-	MT_TSTR = TTLOG__MT_TSTR,
-	MT_ARRAY = TTLOG__MT_ARRAY,
-	MT_MAP = TTLOG__MT_MAP,
-	MT_SIMPLE = TTLOG__MT_SIMPLE
-};
-
 /* Writes a major type and argument; the caller reserved 9 bytes. */
 static inline void head(struct ttlog__buf *b, unsigned mt, uint64_t v)
 {
@@ -43,7 +33,7 @@ static void put_str(struct ttlog__buf *b, const char *s, size_t n)
 
 	if (ttlog__buf_reserve(b, 9 + n) != 0)
 		return;
-	head(b, ttlog__utf8_valid(u, n) ? MT_TSTR : MT_BSTR, n);
+	head(b, ttlog__utf8_valid(u, n) ? TTLOG__MT_TSTR : TTLOG__MT_BSTR, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 }
@@ -61,14 +51,14 @@ static void put_value(struct ttlog__buf *b, const struct ttlog_field *f)
 			b->len += ttlog__cbor_i64(b->p + b->len, f->v.i64);
 		break;
 	case TTLOG_TYPE_U64:
-		put_head(b, MT_UINT, f->v.u64);
+		put_head(b, TTLOG__MT_UINT, f->v.u64);
 		break;
 	case TTLOG_TYPE_F64:
 		if (ttlog__buf_reserve(b, 9) == 0)
 			b->len += ttlog__cbor_f64(b->p + b->len, f->v.f64);
 		break;
 	case TTLOG_TYPE_BOOL:
-		put_head(b, MT_SIMPLE, f->v.b ? 21 : 20);
+		put_head(b, TTLOG__MT_SIMPLE, f->v.b ? 21 : 20);
 		break;
 	case TTLOG_TYPE_STR:
 	default:
@@ -79,30 +69,30 @@ static void put_value(struct ttlog__buf *b, const struct ttlog_field *f)
 
 int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
-	put_head(b, MT_MAP, 4);
+	put_head(b, TTLOG__MT_MAP, 4);
 	put_cstr(b, "v");
 	/* Version 2 only when an event carries its own message, so that
 	 * batches of log calls stay readable by version-1 readers. */
-	put_head(b, MT_UINT, bt->nown_msg > 0 ? 2 : 1);
+	put_head(b, TTLOG__MT_UINT, bt->nown_msg > 0 ? 2 : 1);
 	put_cstr(b, "seq");
-	put_head(b, MT_UINT, bt->seq);
+	put_head(b, TTLOG__MT_UINT, bt->seq);
 
 	put_cstr(b, "callsites");
-	put_head(b, MT_ARRAY, bt->ncs);
+	put_head(b, TTLOG__MT_ARRAY, bt->ncs);
 	for (uint32_t i = 0; i < bt->ncs; i++) {
 		const struct ttlog_callsite *cs = bt->cs[i];
-		put_head(b, MT_ARRAY, 5);
+		put_head(b, TTLOG__MT_ARRAY, 5);
 		put_cstr(b, cs->msg);
 		put_cstr(b, cs->file);
-		put_head(b, MT_UINT, cs->line);
-		put_head(b, MT_UINT, cs->level);
-		put_head(b, MT_ARRAY, cs->nfields);
+		put_head(b, TTLOG__MT_UINT, cs->line);
+		put_head(b, TTLOG__MT_UINT, cs->level);
+		put_head(b, TTLOG__MT_ARRAY, cs->nfields);
 		for (unsigned k = 0; k < cs->nfields; k++)
 			put_cstr(b, cs->keys[k]);
 	}
 
 	put_cstr(b, "events");
-	put_head(b, MT_ARRAY, bt->n);
+	put_head(b, TTLOG__MT_ARRAY, bt->n);
 	for (size_t i = 0; i < bt->n; i++) {
 		const struct ttlog__event *e = &bt->ev[i];
 		const struct ttlog_callsite *cs = bt->cs[e->cs];
@@ -112,11 +102,11 @@ int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 
 		if (ttlog__buf_reserve(b, 5 * 9) != 0)
 			break;
-		head(b, MT_ARRAY, 4u + own + cs->nfields);
-		head(b, MT_UINT, e->time_ns);
-		head(b, MT_UINT, e->tid);
-		head(b, MT_UINT, e->cs);
-		head(b, MT_UINT, e->flags);
+		head(b, TTLOG__MT_ARRAY, 4u + own + cs->nfields);
+		head(b, TTLOG__MT_UINT, e->time_ns);
+		head(b, TTLOG__MT_UINT, e->tid);
+		head(b, TTLOG__MT_UINT, e->cs);
+		head(b, TTLOG__MT_UINT, e->flags);
 		if (own) {
 			const char *msg;
 			size_t msg_len;

@@ -545,17 +545,19 @@ static int fail(const char *step, int err)
 
 /*
  * Writes one snapshot; async-signal-safe. locked: see cursors_capture().
- * Returns 0 or -errno, with S.err_step naming the step. A failed sync is
- * counted and reported the same way but the file is kept: its bytes are
- * in the page cache and readable, and they are checked by their checksum.
+ * Returns 0 or -errno, with S.err_step naming the step. *placed says
+ * whether the file is in place under its name: a failed sync is counted
+ * and reported like any failure, but the file is kept (its bytes are in
+ * the page cache, readable, and checked by their checksums).
  */
 static int write_file(const char *trigger, const char *reason, int locked,
-		      uint64_t *nevents)
+		      uint64_t *nevents, int *placed)
 {
 	struct timespec ts;
 	uint64_t now, n, nev;
 	int fd, rc, sync_rc = 0;
 
+	*placed = 0;
 	S.err_step = NULL;
 	S.err_no = 0;
 	if (S.dirfd < 0)
@@ -621,6 +623,7 @@ static int write_file(const char *trigger, const char *reason, int locked,
 		unlinkat(S.dirfd, S.tmp, 0);
 		return fail("rename", rc);
 	}
+	*placed = 1;
 	if (fsync(S.dirfd) != 0 && sync_rc == 0) {
 		atomic_fetch_add(&S.sync_failed, 1);
 		sync_rc = fail("fsync the directory", errno);
@@ -753,7 +756,7 @@ static int open_dir(void)
 int ttlog__snap_write(const char *trigger, const char *reason)
 {
 	uint64_t nev = 0;
-	int rc;
+	int rc, placed = 0;
 
 	if (!S.on)
 		return TTLOG_EINVAL;
@@ -764,15 +767,12 @@ int ttlog__snap_write(const char *trigger, const char *reason)
 		S.name[0] = 0;
 		(void)fail("open the directory", -rc);
 	} else
-		rc = write_file(trigger, reason, 1, &nev);
+		rc = write_file(trigger, reason, 1, &nev, &placed);
 	atomic_store(&S.writing, 0);
 	ttlog__snap_leave();
 
 	pthread_mutex_lock(&S.stats_mu);
-	if (rc == 0 || S.err_step == NULL ||
-	    strcmp(S.err_step, "fdatasync") == 0 ||
-	    strcmp(S.err_step, "fsync the directory") == 0) {
-		/* Written (a failed sync is reported but the file is there). */
+	if (placed) {
 		atomic_fetch_add(&S.written, 1);
 		atomic_store(&S.last_events, nev);
 		snprintf(S.last_file, sizeof(S.last_file), "%s", S.name);
@@ -787,7 +787,7 @@ int ttlog__snap_write(const char *trigger, const char *reason)
 	if (rc != 0)
 		fprintf(stderr, "ttlog: snapshot %s/%s: %s: %s\n", S.dir,
 			S.name, S.err_step, strerror(S.err_no));
-	if (rc == 0 || S.dirfd >= 0)
+	if (S.dirfd >= 0)
 		retention();
 	return rc;
 }
@@ -832,7 +832,7 @@ static void say(const char *a, const char *b, const char *c, const char *d)
 static void crash_snapshot(int sig)
 {
 	uint64_t nev = 0;
-	int rc;
+	int rc, placed;
 
 	atomic_store(&S.crashing, 1);
 	/* The writer finishes what it is changing (it waits in
@@ -848,16 +848,18 @@ static void crash_snapshot(int sig)
 		say("no crash snapshot: the crash happened while writing one",
 		    "", "", "");
 	} else {
-		rc = write_file("crash", signal_name(sig), 0, &nev);
-		if (rc == 0 || S.err_step == NULL) {
+		rc = write_file("crash", signal_name(sig), 0, &nev, &placed);
+		if (placed) {
 			atomic_fetch_add(&S.written, 1);
+			atomic_store(&S.last_events, nev);
 			say("crash snapshot ", S.dir, "/", S.name);
 		} else {
+			atomic_fetch_add(&S.failed, 1);
+		}
+		if (rc != 0) {
 			char num[24];
 			cat_u64(num, 0, sizeof(num), (uint64_t)S.err_no, 1);
-			atomic_fetch_add(&S.failed, 1);
-			say("crash snapshot failed: ", S.err_step, ": errno ",
-			    num);
+			say("crash snapshot: ", S.err_step, ": errno ", num);
 		}
 	}
 	atomic_store(&S.crashing, 0);
