@@ -52,21 +52,30 @@ struct agent {
 
 static void usage(FILE *f)
 {
-	fputs("usage: ttlog-agent [-c FILE] [--check [FILE]] [--health "
-	      "[HOST:PORT]] [--plugin-help NAME] [--version] [-v]\n"
-	      "  -c FILE             configuration (default: the embedded "
-	      "one; see --check -v)\n"
-	      "  --check [FILE]      validate the configuration (FILE, or -c, "
-	      "or the embedded one), plugins and options included; exit 0 or "
-	      "1\n"
-	      "  --health [HOST:PORT]\n"
-	      "                      ask a running agent's GET /health (at "
-	      "HOST:PORT, else at service.http.listen of the configuration); "
-	      "exit 0 when healthy, 1 when not or unreachable\n"
-	      "  --plugin-help NAME  the options of listener type NAME\n"
-	      "  --version           print the version\n"
-	      "  -v                  more detail (with --check: print the "
-	      "embedded configuration)\n",
+	/* README.md's "ttlog-agent" section shows this text verbatim
+	 * (tests/readme/test_readme.py compares them). */
+	fputs("usage: ttlog-agent [-c FILE] [--check [FILE]] "
+	      "[--health [HOST:PORT]]\n"
+	      "                   [--plugin-help NAME] [--version] [-v]\n"
+	      "  -c FILE               the configuration (default: the "
+	      "embedded one,\n"
+	      "                        which --check -v prints)\n"
+	      "  --check [FILE]        validate the configuration (FILE, -c "
+	      "FILE or the\n"
+	      "                        embedded one), its plugins and their "
+	      "options;\n"
+	      "                        exit 0 when valid, 1 when not\n"
+	      "  --health [HOST:PORT]  ask a running agent's GET /health (at "
+	      "HOST:PORT,\n"
+	      "                        else at service.http.listen of the "
+	      "configuration);\n"
+	      "                        exit 0 when healthy, 1 when not or "
+	      "unreachable\n"
+	      "  --plugin-help NAME    the options of listener type NAME\n"
+	      "  --version             print the version\n"
+	      "  -v                    more detail (with --check: print the "
+	      "embedded\n"
+	      "                        configuration)\n",
 	      f);
 }
 

@@ -50,14 +50,15 @@ static int recurse(volatile char *prev, long depth)
 }
 
 /* The faults themselves, out of reach of UBSan's checks in a sanitizer
- * build (it would report them and exit instead of letting them fault). */
-__attribute__((no_sanitize_undefined, noinline)) static void
+ * build (it would report them and exit instead of letting them fault).
+ * no_sanitize("undefined") is the spelling both gcc and clang accept. */
+__attribute__((no_sanitize("undefined"), noinline)) static void
 null_write(uintptr_t zero)
 {
 	*(volatile int *)zero = 1;
 }
 
-__attribute__((no_sanitize_undefined, noinline)) static int divide(int by)
+__attribute__((no_sanitize("undefined"), noinline)) static int divide(int by)
 {
 	volatile int d = by;
 	return 10 / d;

@@ -112,8 +112,9 @@ def run_quick_start(ctx, cmd, hello):
         for want in ("input jsonl (jsonl) on tcp://127.0.0.1:5170",
                      "input native (ttlog) on tcp://127.0.0.1:5171"):
             check(want in text(), "%r not printed: %s" % (want, text()[-2000:]))
-        r = subprocess.run(hello, shell=True, cwd=ctx.tmp, env=ctx.env,
-                           capture_output=True, timeout=DEADLINE)
+        r = subprocess.run(hello, shell=True, executable="/bin/bash",
+                           cwd=ctx.tmp, env=ctx.env, capture_output=True,
+                           timeout=DEADLINE)
         check(r.returncode == 0, "%s: %r" % (hello, r.stderr))
         wait_for(lambda: "INFO hello n=1" in text(), "INFO hello n=1")
         os.killpg(p.pid, signal.SIGINT)
@@ -182,11 +183,12 @@ def run_view(ctx, cmd, want_lines, want_text):
         check(w in out, "%s: %r not in:\n%s" % (cmd, w, out))
 
 
+HELLO = "printf '{\"msg\":\"hello\",\"n\":1}\\n' >/dev/tcp/127.0.0.1/5170"
+
 RUN = {
     "packaging/dev run": "quick_start",
-    "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", "
-    "5170)).sendall(b\"{\\\"msg\\\":\\\"hello\\\",\\\"n\\\":1}\\n\")'":
-        "quick_start",
+    # bash's /dev/tcp: the quick start needs nothing `run` did not install.
+    HELLO: "quick_start",
     # 101 events: step 0..99 and "about to crash".
     "ttlog-view snapshots/*-crash.ttsnap":
         lambda ctx, c: run_view(ctx, c, 101, ["INFO step seq=99",
@@ -267,6 +269,26 @@ def covered(top, cmd, how):
           "run it" % (cmd, want, script))
 
 
+def check_usage(top, build):
+    """The first ``` block after the heading "## ttlog-agent" is exactly
+    what `ttlog-agent --help` prints."""
+    with open(os.path.join(top, "README.md")) as f:
+        text = f.read()
+    _, found, rest = text.partition("\n## ttlog-agent\n")
+    section = rest.split("\n## ", 1)[0]
+    parts = section.split("```\n")
+    check(found and len(parts) >= 3,
+          "README.md has no ``` block under \"## ttlog-agent\"")
+    shown = parts[1]
+    r = subprocess.run([os.path.join(build, "agent", "ttlog-agent"),
+                        "--help"], capture_output=True, timeout=DEADLINE)
+    check(r.returncode == 0, "ttlog-agent --help: exit %d" % r.returncode)
+    want = r.stdout.decode()
+    check(shown == want,
+          "README.md's usage block differs from ttlog-agent --help:\n"
+          "README:\n%s\n--help:\n%s" % (shown, want))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--top", required=True)
@@ -283,23 +305,34 @@ def main():
         if args.only and args.only not in cmd:
             continue
         try:
+            # A command may stand in two places of the README (the quick
+            # start's hello is also the container's): each way applies.
+            how = []
             if cmd in COVERED:
                 covered(args.top, cmd, COVERED[cmd])
-                how = "in " + COVERED[cmd][0]
-            elif cmd in RUN and RUN[cmd] == "quick_start":
-                quick[cmd] = no
-                how = "with the quick start"
+                how.append("in " + COVERED[cmd][0])
+            if RUN.get(cmd) == "quick_start":
+                quick.setdefault(cmd, no)
+                how.append("with the quick start")
             elif cmd in RUN:
                 RUN[cmd](ctx, cmd)
-                how = "run"
-            else:
+                how.append("run")
+            if not how:
                 raise Failure("README.md:%d: %r is run by no test; add it to "
                               "tests/readme/test_readme.py" % (no, cmd))
-            print("ok   README.md:%d %s (%s)" % (no, cmd[:70], how))
+            print("ok   README.md:%d %s (%s)" % (no, cmd[:70],
+                                              ", ".join(how)))
         except Failure as e:
             failed += 1
             print("FAIL README.md:%d %s" % (no, e))
         sys.stdout.flush()
+    if not args.only:
+        try:
+            check_usage(args.top, args.build)
+            print("ok   README.md's ttlog-agent usage is ttlog-agent --help")
+        except Failure as e:
+            failed += 1
+            print("FAIL usage: %s" % e)
     if quick:
         names = [c for c in RUN if RUN[c] == "quick_start"]
         try:

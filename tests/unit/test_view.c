@@ -437,9 +437,11 @@ static void test_view_string_refs_by_index_and_inline(void **state)
 		"1700000000100000000 7 L1 shop.c:5 'request done' id=u1",
 		/* msg, file and key inline (text) */
 		"1700000000100000001 7 L3 inline.c:6 'own message' key=u2",
-		/* inline byte strings; a NUL in the file shows as U+FFFD */
-		"1700000000100000002 7 L2 a\\xef\\xbf\\xbdb:7 'm\\xff' "
-		"k\\xfe=u3",
+		/* inline byte strings; a NUL in the file shows as U+FFFD (one
+		 * line split in two: the parentheses tell clang the
+		 * concatenation is meant) */
+		("1700000000100000002 7 L2 a\\xef\\xbf\\xbdb:7 'm\\xff' "
+		 "k\\xfe=u3"),
 	};
 	struct view_result res;
 	struct got g = {0};
