@@ -143,10 +143,8 @@ fresh() {
 	cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 	[ -f "$root/etc/apt/sources.list.d/debian.sources" ] &&
 		rm -f "$root/etc/apt/sources.list"
-	mkdir -p "$cache/apt-archives/partial" "$root/mnt/origin"
+	mkdir -p "$cache/apt-archives/partial"
 	mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
-	mount --bind "$gitdir" "$root/mnt/origin"
-	mount -o remount,bind,ro "$root/mnt/origin"
 
 	inroot() {
 		chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C.UTF-8 \
@@ -187,10 +185,16 @@ exec chroot ${user_opt[*]} '$root' /usr/bin/env -i HOME='$home' USER=$user \\
 EOF
 	chmod +x "$work/as-$as"
 
+	# The origin the newcomer clones from: a bare copy of this repository
+	# in the root, owned by that user (git refuses to serve a repository
+	# owned by someone else).
 	say "[$as] git clone; git checkout $commit"
+	git clone -q --bare --no-local "$gitdir" "$root/srv/origin.git"
+	chown -R "$(inroot id -u "$user"):$(inroot id -g "$user")" \
+		"$root/srv/origin.git"
 	chroot "${user_opt[@]}" "$root" /usr/bin/env -i HOME="$home" \
 		PATH=/usr/bin:/bin /bin/bash -c \
-		"cd ~ && git -c safe.directory=/mnt/origin clone -q /mnt/origin ttlog &&
+		"cd ~ && git clone -q /srv/origin.git ttlog &&
 		 cd ttlog && git -c advice.detachedHead=false checkout -q $commit" \
 		>"$work/$as-clone.log" 2>&1 ||
 		{ show "$work/$as-clone.log"; fail "[$as] git clone"; }
