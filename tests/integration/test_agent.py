@@ -195,6 +195,18 @@ def metrics(port):
     return out
 
 
+def accept_queue(port):
+    """How many connections wait in the accept queue of the socket
+    listening on 127.0.0.1:port (the rx_queue /proc/net/tcp shows for a
+    listening socket), or None when there is no such socket."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            p = line.split()
+            if p[3] == "0A" and int(p[1].split(":")[1], 16) == port:
+                return int(p[4].split(":")[1], 16)
+    return None
+
+
 def file_listener(path):
     return ("  - name: out\n    type: file\n    format: json\n"
             "    fsync: never\n    path: %s\n" % path)
@@ -381,6 +393,16 @@ def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
         finally:
             for c in conns:
                 c.close()
+        # The agent has taken every connection out of its accept queue and
+        # seen each close: only now is a slot sure to be free (until then a
+        # new connection may rightly be refused as the 101st).
+        key = 'ttlog_input_connections{input="js",type="jsonl"}'
+        end = time.monotonic() + DEADLINE
+        while accept_queue(port) != 0 or metrics(http).get(key) != 0:
+            check(time.monotonic() < end, "the flood's connections are "
+                  "still queued (%s) or open (%s)"
+                  % (accept_queue(port), metrics(http).get(key)))
+            time.sleep(0.02)
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b'{"msg":"still up"}\n')
         wait_lines(out, 1, lambda e: e.get("msg") == "still up")
