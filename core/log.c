@@ -20,6 +20,11 @@
 #define DEFAULT_BATCH_BYTES (1u << 20)
 
 atomic_int ttlog__gate = TTLOG_LEVEL_OFF;
+/* ttlog.h lets C++ read the gate as a plain int with __atomic_load_n. */
+_Static_assert(sizeof(atomic_int) == sizeof(int) &&
+		       _Alignof(atomic_int) == _Alignof(int),
+	       "C++ reads ttlog__gate as an int");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the level gate needs no lock");
 
 struct ttlog__lib ttlog__lib = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,

@@ -26,9 +26,15 @@ extern "C" {
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
 #define TTLOG_LISTENER_ABI_MINOR 1
+#ifdef __cplusplus
+#define TTLOG_LISTENER_ABI_VERSION                                             \
+	(static_cast<uint32_t>((TTLOG_LISTENER_ABI_MAJOR << 16) |              \
+			       TTLOG_LISTENER_ABI_MINOR))
+#else
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	((uint32_t)((TTLOG_LISTENER_ABI_MAJOR << 16) |                         \
 		    TTLOG_LISTENER_ABI_MINOR))
+#endif
 
 /* Results of consume(). */
 enum ttlog_listener_result {
@@ -143,9 +149,16 @@ struct ttlog_listener_api {
 #define TTLOG_LISTENER_ENTRY_SYMBOL "ttlog_listener_entry"
 typedef const struct ttlog_listener_api *(*ttlog_listener_entry_fn)(void);
 
+/* C linkage also in a plugin written in C++: the loader looks the
+ * symbol up by its C name. */
+#ifdef __cplusplus
+#define TTLOG__EXTERN_C extern "C"
+#else
+#define TTLOG__EXTERN_C
+#endif
 #define TTLOG_LISTENER_ENTRY(api)                                              \
-	TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(    \
-		void);                                                         \
+	TTLOG__EXTERN_C TTLOG_EXPORT const struct ttlog_listener_api *         \
+	ttlog_listener_entry(void);                                            \
 	TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(    \
 		void)                                                          \
 	{                                                                      \

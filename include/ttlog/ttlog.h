@@ -14,12 +14,20 @@
  * blocks, never takes a lock and never enters the kernel on its common path.
  * One writer thread drains the rings into batches and hands them to
  * listeners (see listener.h and batch.h).
+ *
+ * The header compiles as C11 and later and as C++17 and later (g++,
+ * clang++), with the same macros: in C++ the field types come from a class
+ * template instead of _Generic (see ttlog__kv below).
  */
 #ifndef TTLOG_TTLOG_H
 #define TTLOG_TTLOG_H
 
+#ifdef __cplusplus
+#include <type_traits>
+#else
 #include <stdatomic.h>
 #include <stdbool.h>
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -221,6 +229,14 @@ TTLOG_EXPORT int ttlog_reopen(void);
  */
 TTLOG_EXPORT int ttlog_snapshot(const char *reason);
 
+/* Each *_stats() function below has the name of the struct it fills, as
+ * stat() has; g++ -Wshadow takes that for a function hiding the struct's
+ * constructor. */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
+
 struct ttlog_snapshot_stats {
 	uint64_t written;	 /* snapshot files written */
 	uint64_t failed;	 /* attempts that wrote no file */
@@ -283,6 +299,10 @@ struct ttlog_listener_stats {
 TTLOG_EXPORT int ttlog_listener_stats(size_t index,
 				      struct ttlog_listener_stats *out);
 
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Logging macros                                                       */
 /* ------------------------------------------------------------------ */
@@ -304,13 +324,23 @@ TTLOG_EXPORT int ttlog_listener_stats(size_t index,
 #define TTLOG_KV(key, value) (key, value)
 /* A field of len bytes at ptr, which need not be NUL-terminated and may
  * contain NULs; copied. */
+#ifdef __cplusplus
+#define TTLOG_KV_STR(key, ptr, len) (key, ::ttlog__strn_of((ptr), (len)))
+#else
 #define TTLOG_KV_STR(key, ptr, len)                                            \
 	(key, ((struct ttlog_strn){(const char *)(ptr), (size_t)(len)}))
+#endif
 
 /* True when an event of this level would be logged now. */
+#ifdef __cplusplus
+#define TTLOG_ENABLED(level)                                                   \
+	(static_cast<int>(level) >=                                            \
+	 __atomic_load_n(&::ttlog__gate, __ATOMIC_RELAXED))
+#else
 #define TTLOG_ENABLED(level)                                                   \
 	((int)(level) >=                                                       \
 	 atomic_load_explicit(&ttlog__gate, memory_order_relaxed))
+#endif
 
 /* ---- internals used by the macros; not part of the stable API ---- */
 
@@ -342,8 +372,25 @@ struct ttlog_callsite {
 	} priv;
 };
 
-/* Minimum level as an int; TTLOG_LEVEL_OFF while not running. */
+/*
+ * Minimum level as an int; TTLOG_LEVEL_OFF while not running. The library
+ * defines it as a C11 atomic_int, which C reads with atomic_load_explicit.
+ * C++ has no _Atomic, and the standard does not promise std::atomic<int>
+ * the layout of C's atomic_int, so C++ declares the same object as a plain
+ * int and reads it with __atomic_load_n(..., __ATOMIC_RELAXED): what GCC's
+ * <stdatomic.h> makes of atomic_load_explicit, the same single load on
+ * every target, and an atomic access to the thread sanitizer. That holds
+ * because atomic_int is lock-free with the size and alignment of int,
+ * which core/log.c asserts. C++ code only ever reads the gate.
+ */
+#ifdef __cplusplus
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "ttlog.h from C++ needs the __atomic builtins of g++ or clang++"
+#endif
+TTLOG_EXPORT extern int ttlog__gate;
+#else
 TTLOG_EXPORT extern atomic_int ttlog__gate;
+#endif
 TTLOG_EXPORT void ttlog__log(struct ttlog_callsite *cs,
 			     const union ttlog__val *values);
 
@@ -387,6 +434,12 @@ static inline union ttlog__val ttlog__v_strn(struct ttlog_strn x)
 	return v;
 }
 
+/*
+ * The type map: which TTLOG_TYPE_* and which ttlog__v_* function a value of
+ * each type gets. C selects them with _Generic, C++ with ttlog__kv (below);
+ * change both together.
+ */
+#ifndef __cplusplus
 /* clang-format off */
 #define TTLOG__GENERIC(x, i64, u64, f64, b, str, strn)                         \
 	_Generic((x),                                                          \
@@ -400,18 +453,165 @@ static inline union ttlog__val ttlog__v_strn(struct ttlog_strn x)
 		struct ttlog_strn: strn)
 /* clang-format on */
 
-#define TTLOG__KEY(kv) TTLOG__KEY_ kv
-#define TTLOG__KEY_(k, v) "" k "",
-#define TTLOG__TYPE(kv) TTLOG__TYPE_ kv
 #define TTLOG__TYPE_(k, v)                                                     \
 	(uint8_t) TTLOG__GENERIC(v, TTLOG_TYPE_I64, TTLOG_TYPE_U64,            \
 				 TTLOG_TYPE_F64, TTLOG_TYPE_BOOL,              \
 				 TTLOG_TYPE_STR, TTLOG_TYPE_STR),
-#define TTLOG__VAL(kv) TTLOG__VAL_ kv
 #define TTLOG__VAL_(k, v)                                                      \
 	TTLOG__GENERIC(v, ttlog__v_i64, ttlog__v_u64, ttlog__v_f64,            \
 		       ttlog__v_bool, ttlog__v_cstr, ttlog__v_strn)            \
 	(v),
+#define TTLOG__U8(x) (uint8_t)(x)
+#else /* __cplusplus */
+extern "C++" {
+/*
+ * ttlog__kv<T> is the C++ side of the type map, over the type of the value
+ * with references, cv-qualifiers and array extents removed (std::decay:
+ * what C's lvalue conversion does to _Generic's controlling expression).
+ * decltype does not evaluate the value, as _Generic does not. Only the
+ * types listed match, exactly: a value of another type does not compile
+ * (as in C), where overloads would convert it by promotion rules C does not
+ * share. ::kind is the TTLOG_TYPE_* code, ::val() the value, made by the
+ * same ttlog__v_* functions as in C. Templates need C++ linkage, hence
+ * the extern "C++" block inside the extern "C" one.
+ */
+template <typename T> struct ttlog__unsupported : ::std::false_type {
+};
+template <typename T, typename = void> struct ttlog__kv {
+	static_assert(ttlog__unsupported<T>::value,
+		      "TTLOG_KV: the value must be an integer, float, double, "
+		      "bool, char * or const char * (bytes: TTLOG_KV_STR)");
+};
+
+template <typename T> struct ttlog__kv_i64 {
+	static constexpr uint8_t kind = TTLOG_TYPE_I64;
+	static union ttlog__val val(T x) noexcept
+	{
+		return ttlog__v_i64(static_cast<int64_t>(x));
+	}
+};
+template <typename T> struct ttlog__kv_u64 {
+	static constexpr uint8_t kind = TTLOG_TYPE_U64;
+	static union ttlog__val val(T x) noexcept
+	{
+		return ttlog__v_u64(static_cast<uint64_t>(x));
+	}
+};
+template <typename T> struct ttlog__kv_f64 {
+	static constexpr uint8_t kind = TTLOG_TYPE_F64;
+	static union ttlog__val val(T x) noexcept
+	{
+		return ttlog__v_f64(static_cast<double>(x));
+	}
+};
+
+/* char counts as signed whatever its signedness, as in the C map. */
+template <> struct ttlog__kv<char> : ttlog__kv_i64<char> {
+};
+template <> struct ttlog__kv<signed char> : ttlog__kv_i64<signed char> {
+};
+template <> struct ttlog__kv<short> : ttlog__kv_i64<short> {
+};
+template <> struct ttlog__kv<int> : ttlog__kv_i64<int> {
+};
+template <> struct ttlog__kv<long> : ttlog__kv_i64<long> {
+};
+template <> struct ttlog__kv<long long> : ttlog__kv_i64<long long> {
+};
+template <> struct ttlog__kv<unsigned char> : ttlog__kv_u64<unsigned char> {
+};
+template <> struct ttlog__kv<unsigned short> : ttlog__kv_u64<unsigned short> {
+};
+template <> struct ttlog__kv<unsigned int> : ttlog__kv_u64<unsigned int> {
+};
+template <> struct ttlog__kv<unsigned long> : ttlog__kv_u64<unsigned long> {
+};
+template <>
+struct ttlog__kv<unsigned long long> : ttlog__kv_u64<unsigned long long> {
+};
+template <> struct ttlog__kv<float> : ttlog__kv_f64<float> {
+};
+template <> struct ttlog__kv<double> : ttlog__kv_f64<double> {
+};
+template <> struct ttlog__kv<long double> : ttlog__kv_f64<long double> {
+};
+template <> struct ttlog__kv<bool> {
+	static constexpr uint8_t kind = TTLOG_TYPE_BOOL;
+	static union ttlog__val val(bool x) noexcept
+	{
+		return ttlog__v_bool(x);
+	}
+};
+template <> struct ttlog__kv<const char *> {
+	static constexpr uint8_t kind = TTLOG_TYPE_STR;
+	static union ttlog__val val(const char *x) noexcept
+	{
+		return ttlog__v_cstr(x);
+	}
+};
+template <> struct ttlog__kv<char *> : ttlog__kv<const char *> {
+};
+template <> struct ttlog__kv<struct ttlog_strn> {
+	static constexpr uint8_t kind = TTLOG_TYPE_STR;
+	static union ttlog__val val(struct ttlog_strn x) noexcept
+	{
+		return ttlog__v_strn(x);
+	}
+};
+
+/* Types that are typedefs of the types above in C, distinct in C++, log
+ * as the typedef's target: wchar_t, char16_t (uint_least16_t), char32_t
+ * (uint_least32_t), C23's char8_t (unsigned char). */
+template <>
+struct ttlog__kv<wchar_t>
+    : ::std::conditional<::std::is_signed<wchar_t>::value,
+			 ttlog__kv_i64<wchar_t>, ttlog__kv_u64<wchar_t>>::type {
+};
+template <> struct ttlog__kv<char16_t> : ttlog__kv_u64<char16_t> {
+};
+template <> struct ttlog__kv<char32_t> : ttlog__kv_u64<char32_t> {
+};
+#ifdef __cpp_char8_t
+template <> struct ttlog__kv<char8_t> : ttlog__kv_u64<char8_t> {
+};
+#endif
+
+/* An enum logs as its underlying type, the integer type C deems an enum
+ * type compatible with (gcc and g++, clang and clang++ choose it by the
+ * same rule). One difference stays: an enumerator is an int in C but has
+ * its enum's type in C++, as a comparison is an int in C but a bool in
+ * C++. */
+template <typename T>
+struct ttlog__kv<T, typename ::std::enable_if<::std::is_enum<T>::value>::type> {
+	typedef typename ::std::underlying_type<T>::type base;
+	static constexpr uint8_t kind = ttlog__kv<base>::kind;
+	static union ttlog__val val(T x) noexcept
+	{
+		return ttlog__kv<base>::val(static_cast<base>(x));
+	}
+};
+
+/* TTLOG_KV_STR's value: any object pointer and any length type, as C's
+ * casts to const char * and size_t take them. */
+template <typename N>
+static inline struct ttlog_strn ttlog__strn_of(const void *ptr, N len) noexcept
+{
+	struct ttlog_strn s = {static_cast<const char *>(ptr),
+			       static_cast<size_t>(len)};
+	return s;
+}
+} /* extern "C++" */
+
+#define TTLOG__KV(v) ::ttlog__kv<typename ::std::decay<decltype(v)>::type>
+#define TTLOG__TYPE_(k, v) TTLOG__KV(v)::kind,
+#define TTLOG__VAL_(k, v) TTLOG__KV(v)::val(v),
+#define TTLOG__U8(x) static_cast<uint8_t>(x)
+#endif /* __cplusplus */
+
+#define TTLOG__KEY(kv) TTLOG__KEY_ kv
+#define TTLOG__KEY_(k, v) "" k "",
+#define TTLOG__TYPE(kv) TTLOG__TYPE_ kv
+#define TTLOG__VAL(kv) TTLOG__VAL_ kv
 
 #define TTLOG__LOG(lvl, ...)                                                   \
 	do {                                                                   \
@@ -424,8 +624,8 @@ static inline union ttlog__val ttlog__v_strn(struct ttlog_strn x)
 				"" TTLOG__FIRST(__VA_ARGS__) "",               \
 				__FILE__,                                      \
 				__LINE__,                                      \
-				(uint8_t)(lvl),                                \
-				(uint8_t)(sizeof(ttlog__types) - 1),           \
+				TTLOG__U8(lvl),                                \
+				TTLOG__U8(sizeof(ttlog__types) - 1),           \
 				ttlog__keys,                                   \
 				ttlog__types,                                  \
 				{0, 0}};                                       \

@@ -44,3 +44,49 @@ for f in "$t/count-cmake" "$t/count-pkgconfig"; do
 	grep -qx 'DEBUG=0' "$f" || { echo "FAIL: $f:"; cat "$f"; exit 1; }
 done
 echo "sdk: plugin built with find_package and with pkg-config, both loaded"
+
+# 4. The headers from C++: a C++17 program built in a C++-only CMake
+#    project with find_package, and with pkg-config, logs through the
+#    installed library.
+cxx=$(command -v c++ || command -v g++ || command -v clang++ || true)
+if [ -z "$cxx" ]; then
+	echo "sdk: no C++ compiler; the C++ program was not built (skipped)"
+	exit 0
+fi
+mkdir "$t/cxx"
+cat >"$t/cxx/app.cpp" <<'CPP'
+#include <ttlog/ttlog.h>
+#include <string>
+
+int main()
+{
+	struct ttlog_stats st;
+	std::string path("/api");
+	if (ttlog_init(nullptr) != 0)
+		return 1;
+	TTLOG_INFO("request done", TTLOG_KV("id", 42u), TTLOG_KV("ms", 4.2),
+		   TTLOG_KV("ok", true), TTLOG_KV("path", path.c_str()),
+		   TTLOG_KV_STR("raw", path.data(), path.size()));
+	TTLOG_DEBUG("filtered", TTLOG_KV("n", 1));
+	ttlog_shutdown();
+	ttlog_stats(&st);
+	return st.produced == 1 && st.delivered == 1 ? 0 : 2;
+}
+CPP
+cat >"$t/cxx/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(cxxapp LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(ttlog 0.1 REQUIRED)
+add_executable(app app.cpp)
+target_link_libraries(app PRIVATE ttlog::ttlog)
+CMAKE
+CXX=$cxx cmake -S "$t/cxx" -B "$t/cxx/build" -DCMAKE_PREFIX_PATH="$t/prefix" \
+	>/dev/null
+cmake --build "$t/cxx/build" >/dev/null
+"$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags ttlog) \
+	"$t/cxx/app.cpp" -o "$t/cxx/app-pkgconfig" $(pkg-config --libs ttlog)
+for app in "$t/cxx/build/app" "$t/cxx/app-pkgconfig"; do
+	LD_LIBRARY_PATH=$libdir "$app" || { echo "FAIL: $app exited $?"; exit 1; }
+done
+echo "sdk: a C++ program built with find_package and with pkg-config, both ran"
