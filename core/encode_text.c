@@ -21,40 +21,31 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "batch_internal.h"
+#include "civil_time.h"
 #include "utf8_internal.h"
 
 /* "YYYY-MM-DDTHH:MM:SS" of the last second formatted. */
 struct time_cache {
 	uint64_t sec;
-	char text[32];
+	char text[TTLOG__RFC3339_SECONDS_LEN];
 	int valid;
 };
 
 static void put_time(struct ttlog__buf *b, struct time_cache *tc, uint64_t ns,
-		     int digits)
+		     unsigned digits)
 {
 	uint64_t sec = ns / 1000000000u;
-	char frac[16];
+	char tail[TTLOG__RFC3339_MAX];
 
 	if (!tc->valid || tc->sec != sec) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(tc->text, sizeof(tc->text), "%Y-%m-%dT%H:%M:%S", &tm);
+		ttlog__rfc3339_seconds(tc->text, ns);
 		tc->sec = sec;
 		tc->valid = 1;
 	}
-	ttlog__buf_puts(b, tc->text);
-	if (digits == 9)
-		snprintf(frac, sizeof(frac), ".%09uZ",
-			 (unsigned)(ns % 1000000000u));
-	else
-		snprintf(frac, sizeof(frac), ".%06uZ",
-			 (unsigned)(ns % 1000000000u / 1000u));
-	ttlog__buf_puts(b, frac);
+	ttlog__buf_put(b, tc->text, sizeof(tc->text));
+	ttlog__buf_put(b, tail, ttlog__rfc3339_tail(tail, ns, digits));
 }
 
 /* Appends s escaped for a JSON string body (no quotes). */

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "civil_time.h"
 #include "fmt.h"
 
 #define HOST_MAX 255
@@ -59,7 +60,7 @@ static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 struct tcache {
 	int ts_valid;
 	uint64_t ts_sec;
-	char ts[19]; /* YYYY-MM-DDTHH:MM:SS */
+	char ts[TTLOG__RFC3339_SECONDS_LEN]; /* YYYY-MM-DDTHH:MM:SS */
 	int sys_valid;
 	uint64_t sys_sec;
 	size_t host_len, pid_len;
@@ -135,13 +136,6 @@ static char *put_i64(char *w, int64_t v)
 		return put_u64(w, (uint64_t)0 - (uint64_t)v);
 	}
 	return put_u64(w, (uint64_t)v);
-}
-
-static char *put_2(char *w, unsigned v)
-{
-	w[0] = (char)('0' + v / 10);
-	w[1] = (char)('0' + v % 10);
-	return w + 2;
 }
 
 static size_t digits(size_t v)
@@ -461,45 +455,10 @@ static char *put_sd_name(char *w, const char *s)
 /* time, host, pid                                                      */
 /* ------------------------------------------------------------------ */
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date. Counting from
- * 0000-03-01 puts the leap day at the end of each year; a 400-year era
- * has 146097 days, and within it every fourth year but every hundredth
- * (save the era's last) is one day longer.
- */
-static void civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+static void cache_second(uint64_t ns)
 {
-	uint64_t z = days + 719468; /* days from 0000-03-01 */
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097; /* 0..146096 */
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0..365 */
-	uint64_t mp = (5 * doy + 2) / 153; /* 0 = March .. 11 = February */
-
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (unsigned)(yoe + era * 400 + (*m <= 2));
-}
-
-static void cache_second(uint64_t sec)
-{
-	unsigned y, mo, d, s = (unsigned)(sec % 86400);
-	char *w = tc.ts;
-
-	civil(sec / 86400, &y, &mo, &d);
-	w = put_2(w, y / 100);
-	w = put_2(w, y % 100);
-	*w++ = '-';
-	w = put_2(w, mo);
-	*w++ = '-';
-	w = put_2(w, d);
-	*w++ = 'T';
-	w = put_2(w, s / 3600);
-	*w++ = ':';
-	w = put_2(w, s / 60 % 60);
-	*w++ = ':';
-	put_2(w, s % 60);
-	tc.ts_sec = sec;
+	ttlog__rfc3339_seconds(tc.ts, ns);
+	tc.ts_sec = ns / 1000000000u;
 	tc.ts_valid = 1;
 }
 
@@ -650,7 +609,6 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 			const struct ttlog_event *ev, const struct relayed *r)
 {
 	uint64_t sec = ev->time_ns / 1000000000u;
-	uint32_t usec = (uint32_t)(ev->time_ns % 1000000000u / 1000u);
 	int fac = f != NULL ? f->facility : 1;
 	const char *host = f != NULL ? f->hostname : NULL;
 	const char *app = f != NULL ? f->app_name : NULL;
@@ -664,7 +622,7 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 	    (!tc.sys_valid || tc.sys_sec != sec))
 		cache_system(sec);
 	if (!tc.ts_valid || tc.ts_sec != sec)
-		cache_second(sec);
+		cache_second(ev->time_ns);
 
 	*w++ = '<';
 	if (r != NULL && r->pri >= 0)
@@ -675,13 +633,7 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 	w += 3;
 	memcpy(w, tc.ts, sizeof(tc.ts));
 	w += sizeof(tc.ts);
-	*w++ = '.';
-	for (int i = 5; i >= 0; i--) {
-		w[i] = (char)('0' + usec % 10);
-		usec /= 10;
-	}
-	w += 6;
-	*w++ = 'Z';
+	w += ttlog__rfc3339_tail(w, ev->time_ns, 6);
 	*w++ = ' ';
 	if (!own_host)
 		w = put_hdr(w, r->s[RH_HOST], r->n[RH_HOST], HOST_MAX);

@@ -1,16 +1,22 @@
 /*
- * test_common.c - the shared helpers of common/: byte order.
+ * test_common.c - the shared helpers of common/: byte order, the
+ * calendar and RFC 3339.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
  * one byte too many) fails here rather than in a peer.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 
 #include "byteorder.h"
+#include "civil_time.h"
 
 /* ------------------------------------------------------------------ */
 /* byte order                                                           */
@@ -176,6 +182,324 @@ static void test_byteorder_unaligned(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* civil time                                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_civil_leap_years_and_month_lengths(void **state)
+{
+	(void)state;
+	assert_true(ttlog__is_leap_year(2024));
+	assert_false(ttlog__is_leap_year(2023));
+	assert_false(ttlog__is_leap_year(1900)); /* a hundredth year */
+	assert_true(ttlog__is_leap_year(2000));	 /* but every 400th is */
+	assert_false(ttlog__is_leap_year(2100));
+	assert_true(ttlog__is_leap_year(0));
+	assert_true(ttlog__is_leap_year(-4));
+	assert_false(ttlog__is_leap_year(-100));
+	assert_true(ttlog__is_leap_year(-400));
+
+	assert_int_equal(ttlog__days_in_month(2000, 2), 29);
+	assert_int_equal(ttlog__days_in_month(1900, 2), 28);
+	assert_int_equal(ttlog__days_in_month(2023, 2), 28);
+	assert_int_equal(ttlog__days_in_month(2023, 1), 31);
+	assert_int_equal(ttlog__days_in_month(2023, 4), 30);
+	assert_int_equal(ttlog__days_in_month(2023, 12), 31);
+}
+
+/* Fixed points, worked out independently (python's datetime, and
+ * 0000-01-01 as 0001-01-01 less the 366 days of the leap year 0). */
+static void test_civil_days_from_civil_fixed_points(void **state)
+{
+	static const struct {
+		int64_t y;
+		unsigned m, d;
+		int64_t days;
+	} cases[] = {
+		{1970, 1, 1, 0},       {1969, 12, 31, -1},
+		{1970, 3, 1, 59},      {2000, 2, 29, 11016},
+		{2000, 3, 1, 11017},   {1, 1, 1, -719162},
+		{0, 1, 1, -719528},    {0, 2, 29, -719469},
+		{0, 3, 1, -719468},    {9999, 12, 31, 2932896},
+		{2554, 7, 21, 213503},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t y;
+		unsigned m, d;
+
+		assert_true(ttlog__days_from_civil(cases[i].y, cases[i].m,
+						   cases[i].d) ==
+			    cases[i].days);
+		ttlog__civil_from_days(cases[i].days, &y, &m, &d);
+		assert_true(y == cases[i].y);
+		assert_int_equal(m, cases[i].m);
+		assert_int_equal(d, cases[i].d);
+	}
+}
+
+/* Every day from 0000-01-01 to 9999-12-31 (and a step beyond both ends):
+ * each is the day after the one before, in the calendar's own terms, and
+ * reads back to its number. */
+static void test_civil_every_day_round_trips(void **state)
+{
+	int64_t first = ttlog__days_from_civil(-1, 12, 1);
+	int64_t last = ttlog__days_from_civil(10000, 2, 1);
+	int64_t py, y;
+	unsigned pm, pd, m, d;
+
+	(void)state;
+	ttlog__civil_from_days(first, &py, &pm, &pd);
+	assert_true(py == -1 && pm == 12 && pd == 1);
+	for (int64_t z = first + 1; z <= last; z++) {
+		ttlog__civil_from_days(z, &y, &m, &d);
+		if (pd < ttlog__days_in_month(py, pm)) {
+			if (!(y == py && m == pm && d == pd + 1))
+				fail_msg("day %lld follows %lld-%u-%u as "
+					 "%lld-%u-%u",
+					 (long long)z, (long long)py, pm, pd,
+					 (long long)y, m, d);
+		} else {
+			assert_int_equal(d, 1);
+			assert_int_equal(m, pm == 12 ? 1 : pm + 1);
+			assert_true(y == (pm == 12 ? py + 1 : py));
+		}
+		assert_true(ttlog__days_from_civil(y, m, d) == z);
+		py = y;
+		pm = m;
+		pd = d;
+	}
+	assert_true(py == 10000 && pm == 2 && pd == 1);
+}
+
+static void test_rfc3339_format_digits_and_ends(void **state)
+{
+	char b[TTLOG__RFC3339_MAX];
+
+	(void)state;
+	assert_int_equal(ttlog__rfc3339_format(b, 0, 0), 20);
+	assert_string_equal(b, "1970-01-01T00:00:00Z");
+	assert_int_equal(ttlog__rfc3339_format(b, 1795638698123456789ull, 3),
+			 24);
+	assert_string_equal(b, "2026-11-25T20:31:38.123Z");
+	ttlog__rfc3339_format(b, 1795638698123456789ull, 6);
+	assert_string_equal(b, "2026-11-25T20:31:38.123456Z");
+	ttlog__rfc3339_format(b, 1795638698123456789ull, 9);
+	assert_string_equal(b, "2026-11-25T20:31:38.123456789Z");
+	/* Cut, not rounded: rounding would carry into the next second. */
+	ttlog__rfc3339_format(b, 1795638698999999999ull, 6);
+	assert_string_equal(b, "2026-11-25T20:31:38.999999Z");
+	ttlog__rfc3339_format(b, 1795638698000000007ull, 9);
+	assert_string_equal(b, "2026-11-25T20:31:38.000000007Z");
+	/* A leap day, and the last nanosecond a uint64 holds. */
+	ttlog__rfc3339_format(b, 951782400000000000ull, 1);
+	assert_string_equal(b, "2000-02-29T00:00:00.0Z");
+	assert_int_equal(ttlog__rfc3339_format(b, UINT64_MAX, 9),
+			 TTLOG__RFC3339_MAX - 1);
+	assert_string_equal(b, "2554-07-21T23:34:33.709551615Z");
+}
+
+/* The seconds and the tail write exactly their bytes and no NUL. */
+static void test_rfc3339_seconds_and_tail_write_no_more(void **state)
+{
+	char b[40];
+
+	(void)state;
+	memset(b, '#', sizeof(b));
+	ttlog__rfc3339_seconds(b, 1795638698123456789ull);
+	assert_memory_equal(b, "2026-11-25T20:31:38#",
+			    TTLOG__RFC3339_SECONDS_LEN + 1);
+	memset(b, '#', sizeof(b));
+	assert_int_equal(ttlog__rfc3339_tail(b, 1795638698123456789ull, 6), 8);
+	assert_memory_equal(b, ".123456Z#", 9);
+	memset(b, '#', sizeof(b));
+	assert_int_equal(ttlog__rfc3339_tail(b, 1795638698123456789ull, 0), 1);
+	assert_memory_equal(b, "Z#", 2);
+}
+
+/* xorshift64: a fixed sequence, so that a failure repeats. */
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Against the C library, which the encoders used before, over random
+ * times up to 2554. */
+static void test_rfc3339_format_matches_gmtime(void **state)
+{
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	uint64_t n = test_scaled(200000, 1000);
+
+	(void)state;
+	for (uint64_t i = 0; i < n; i++) {
+		char got[TTLOG__RFC3339_MAX], want[64];
+		struct tm tm;
+		time_t t;
+		uint64_t ns;
+
+		ns = i < 4 ? (uint64_t[]){0, 1, UINT64_MAX - 1, UINT64_MAX}[i]
+			   : next_random(&x);
+		t = (time_t)(ns / 1000000000u);
+		assert_non_null(gmtime_r(&t, &tm));
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 ".%06uZ", (unsigned)(ns % 1000000000u / 1000u));
+		ttlog__rfc3339_format(got, ns, 6);
+		if (strcmp(got, want) != 0)
+			fail_msg("%llu: %s, the C library %s",
+				 (unsigned long long)ns, got, want);
+	}
+}
+
+/* Scans s (a heap copy of exactly its bytes, so that the sanitizers see a
+ * read past the end) and returns the span. */
+static size_t scan_exact(const char *s, size_t n, struct ttlog__rfc3339 *t)
+{
+	char *copy = malloc(n > 0 ? n : 1);
+	size_t r;
+
+	assert_non_null(copy);
+	memcpy(copy, s, n);
+	r = ttlog__rfc3339_scan(copy, n, t);
+	free(copy);
+	return r;
+}
+
+static int64_t scan_epoch(const char *s)
+{
+	struct ttlog__rfc3339 t;
+
+	if (scan_exact(s, strlen(s), &t) != strlen(s))
+		fail_msg("\"%s\" did not scan whole", s);
+	return ttlog__rfc3339_epoch(&t);
+}
+
+static void test_rfc3339_scan_accepts_the_forms(void **state)
+{
+	struct ttlog__rfc3339 t;
+
+	(void)state;
+	assert_int_equal(scan_exact("2026-11-25T20:31:38Z", 20, &t), 20);
+	assert_int_equal(t.year, 2026);
+	assert_int_equal(t.month, 11);
+	assert_int_equal(t.day, 25);
+	assert_int_equal(t.hour, 20);
+	assert_int_equal(t.minute, 31);
+	assert_int_equal(t.second, 38);
+	assert_int_equal(t.frac_ns, 0);
+	assert_int_equal(t.offset_minutes, 0);
+	assert_true(ttlog__rfc3339_epoch(&t) == 1795638698);
+
+	/* The span ends at the zone: what follows is the caller's. */
+	assert_int_equal(scan_exact("2026-11-25t20:31:38.5z rest", 27, &t), 22);
+	assert_int_equal(t.frac_ns, 500000000);
+	assert_int_equal(
+		scan_exact("2026-11-25 20:31:38.123456789123+01:30", 38, &t),
+		38);
+	assert_int_equal(t.frac_ns, 123456789);
+	assert_int_equal(t.offset_minutes, 90);
+	assert_int_equal(scan_exact("2026-11-25T20:31:38-23:59", 25, &t), 25);
+	assert_int_equal(t.offset_minutes, -(23 * 60 + 59));
+
+	assert_true(scan_epoch("2026-11-25T21:31:38+01:00") == 1795638698);
+	assert_true(scan_epoch("1970-01-01T00:00:00+00:01") == -60);
+	/* A leap second is the first second of the next minute. */
+	assert_true(scan_epoch("2016-12-31T23:59:60Z") == 1483228800);
+	assert_true(scan_epoch("2000-02-29T00:00:00Z") == 951782400);
+	/* The bounds of four-digit years. */
+	assert_true(scan_epoch("0000-01-01T00:00:00Z") == -62167219200ll);
+	assert_true(scan_epoch("9999-12-31T23:59:59Z") == 253402300799ll);
+}
+
+static void test_rfc3339_scan_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"2026-11-25T20:31:38",	     /* no zone */
+		"2026-11-25T20:31:38+0100",  /* no colon in the offset */
+		"2026-11-25T20:31:38+01:0",  /* short offset */
+		"2026-11-25T20:31:38+24:00", /* offset hours */
+		"2026-11-25T20:31:38+01:60", /* offset minutes */
+		"2026-11-25T20:31:38.Z",     /* a point without digits */
+		"2026-11-25T20:31:38 Z",
+		"2026-11-25X20:31:38Z",
+		"2026/11/25T20:31:38Z",
+		"2026-11-25T20-31-38Z",
+		"20261125T203138Z", /* the basic format */
+		"2026-13-25T20:31:38Z",
+		"2026-00-25T20:31:38Z",
+		"2026-11-00T20:31:38Z",
+		"2026-11-31T20:31:38Z",
+		"2023-02-29T00:00:00Z", /* not a leap year */
+		"1900-02-29T00:00:00Z", /* nor a hundredth */
+		"2000-02-30T00:00:00Z",
+		"2026-11-25T24:00:00Z",
+		"2026-11-25T20:60:00Z",
+		"2026-11-25T20:31:61Z",
+		"2026-11-2aT20:31:38Z",
+		"-026-11-25T20:31:38Z",
+		"2026-11--5T20:31:38Z",
+		"2026-11-25T-1:31:38Z",
+		"+2026-11-25T20:31:38Z",
+	};
+	struct ttlog__rfc3339 t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (scan_exact(bad[i], strlen(bad[i]), &t) != 0)
+			fail_msg("\"%s\" scanned", bad[i]);
+}
+
+/* Every proper prefix of a date-time is no date-time, and scanning it
+ * reads none of the bytes past its end (heap copies of exact size). */
+static void test_rfc3339_scan_truncated_reads_nothing_past_n(void **state)
+{
+	static const char *const good[] = {
+		"2026-11-25T20:31:38Z",
+		"2026-11-25T20:31:38.123456789+01:00",
+		"2026-11-25T20:31:38-00:30",
+	};
+	struct ttlog__rfc3339 t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		size_t n = strlen(good[i]);
+
+		assert_int_equal(scan_exact(good[i], n, &t), n);
+		for (size_t k = 0; k < n; k++)
+			if (scan_exact(good[i], k, &t) != 0)
+				fail_msg("%zu bytes of \"%s\" scanned", k,
+					 good[i]);
+	}
+}
+
+/* Written with nine digits and read back, a time is the same
+ * nanosecond. */
+static void test_rfc3339_format_then_scan_round_trips(void **state)
+{
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+	uint64_t n = test_scaled(100000, 1000);
+
+	(void)state;
+	for (uint64_t i = 0; i < n; i++) {
+		char b[TTLOG__RFC3339_MAX];
+		struct ttlog__rfc3339 t;
+		uint64_t ns;
+		size_t len;
+
+		ns = i == 0 ? UINT64_MAX : next_random(&x);
+		len = ttlog__rfc3339_format(b, ns, 9);
+		assert_int_equal(ttlog__rfc3339_scan(b, len, &t), len);
+		assert_true((uint64_t)ttlog__rfc3339_epoch(&t) * 1000000000u +
+				    t.frac_ns ==
+			    ns);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +509,17 @@ int main(void)
 			test_byteorder_round_trips_every_byte_position),
 		cmocka_unit_test(test_byteorder_variable_width),
 		cmocka_unit_test(test_byteorder_unaligned),
+		cmocka_unit_test(test_civil_leap_years_and_month_lengths),
+		cmocka_unit_test(test_civil_days_from_civil_fixed_points),
+		cmocka_unit_test(test_civil_every_day_round_trips),
+		cmocka_unit_test(test_rfc3339_format_digits_and_ends),
+		cmocka_unit_test(test_rfc3339_seconds_and_tail_write_no_more),
+		cmocka_unit_test(test_rfc3339_format_matches_gmtime),
+		cmocka_unit_test(test_rfc3339_scan_accepts_the_forms),
+		cmocka_unit_test(test_rfc3339_scan_rejects),
+		cmocka_unit_test(
+			test_rfc3339_scan_truncated_reads_nothing_past_n),
+		cmocka_unit_test(test_rfc3339_format_then_scan_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
