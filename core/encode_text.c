@@ -24,7 +24,7 @@
 
 #include "batch_internal.h"
 #include "civil_time.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 
 /* "YYYY-MM-DDTHH:MM:SS" of the last second formatted. */
 struct time_cache {

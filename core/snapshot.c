@@ -36,7 +36,7 @@
 #include "lib_internal.h"
 #include "lz4w_internal.h"
 #include "snapshot_internal.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 
 #define DEFAULT_HISTORY (4u << 20)
 #define DEFAULT_KEEP 10u

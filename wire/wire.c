@@ -13,7 +13,7 @@
 
 #include "byteorder.h"
 #include "cbor_read.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 #include "wire.h"
 
 /* The smallest max_frame a hello may announce: below it not even the

@@ -40,6 +40,7 @@
 
 #include "civil_time.h"
 #include "fmt.h"
+#include "utf8.h"
 
 #define HOST_MAX 255
 #define APP_MAX 48
@@ -337,46 +338,6 @@ static char *put_f64(char *w, double d)
 }
 
 /*
- * The valid UTF-8 sequence at s (n bytes available): its length 2 to 4,
- * or 0 with *bad set to how many bytes (1 to 3) start it and must be
- * replaced by one U+FFFD: the longest prefix that could still have become
- * a valid sequence, or the first byte alone (Unicode's "maximal subpart").
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0; /* no overlong forms */
-		else if (c == 0xED)
-			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90; /* no overlong forms */
-		else if (c == 0xF4)
-			hi = 0x8F; /* nothing past U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t k = 1; k < len; k++) {
-		if (k >= n || s[k] < lo || s[k] > hi) {
-			*bad = k;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return len;
-}
-
-/*
  * n bytes of s as valid UTF-8, at most 3n bytes. With esc, '"', '\' and
  * ']' get a backslash in front (PARAM-VALUE).
  */
@@ -384,6 +345,7 @@ static char *put_text(char *w, const char *str, size_t n, int esc)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, k, bad;
+	uint32_t cp;
 
 	while (i < n) {
 		unsigned char c = s[i];
@@ -394,7 +356,8 @@ static char *put_text(char *w, const char *str, size_t n, int esc)
 			i++;
 			continue;
 		}
-		k = utf8_seq(s + i, n - i, &bad);
+		/* A bad sequence becomes one U+FFFD per maximal subpart. */
+		k = ttlog__utf8_decode(s + i, n - i, &cp, &bad);
 		if (k != 0) {
 			memcpy(w, s + i, k);
 			w += k;

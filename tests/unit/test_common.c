@@ -1,6 +1,6 @@
 /*
  * test_common.c - the shared helpers of common/: byte order, the
- * calendar and RFC 3339.
+ * calendar and RFC 3339, UTF-8.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
@@ -17,6 +17,7 @@
 
 #include "byteorder.h"
 #include "civil_time.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* byte order                                                           */
@@ -500,6 +501,283 @@ static void test_rfc3339_format_then_scan_round_trips(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* UTF-8                                                                */
+/* ------------------------------------------------------------------ */
+
+/* The test's own encoder (the reference the decoder is held to): the
+ * shortest form of cp, which must be a scalar value. */
+static size_t ref_encode(unsigned char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xC0 | cp >> 6);
+		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xE0 | cp >> 12);
+		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xF0 | cp >> 18);
+	o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Decodes a heap copy of exactly n bytes (n >= 1), so that the
+ * sanitizers see a read past the end. */
+static size_t decode_exact(const unsigned char *s, size_t n, uint32_t *cp,
+			   size_t *bad)
+{
+	unsigned char *copy = malloc(n);
+	size_t r;
+
+	assert_non_null(copy);
+	memcpy(copy, s, n);
+	r = ttlog__utf8_decode(copy, n, cp, bad);
+	free(copy);
+	return r;
+}
+
+/* Every scalar value decodes from its shortest form; cut short, it is a
+ * bad sequence whose maximal subpart is all that is there. */
+static void test_utf8_every_scalar_value_decodes(void **state)
+{
+	(void)state;
+	for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+		unsigned char b[4];
+		uint32_t got = 0xFFFFFFFFu;
+		size_t len, bad = 0;
+
+		if (cp == 0xD800)
+			cp = 0xE000; /* surrogates are no scalar values */
+		len = ref_encode(b, cp);
+		if (ttlog__utf8_decode(b, len, &got, &bad) != len || got != cp)
+			fail_msg("U+%04X: length or value wrong", cp);
+		got = 0;
+		assert_int_equal(ttlog__utf8_next(b, len, &got), len);
+		assert_int_equal(got, cp);
+		/* The exact-size copies are slow under the sanitizers: the
+		 * boundaries of each length, and a sample between. */
+		if (len > 1 && (cp % 251 == 0 || cp == 0x80 || cp == 0x7FF ||
+				cp == 0x800 || cp == 0xFFFF || cp == 0x10000 ||
+				cp == 0x10FFFF)) {
+			for (size_t k = 1; k < len; k++) {
+				assert_int_equal(decode_exact(b, k, &got, &bad),
+						 0);
+				assert_int_equal(bad, k);
+			}
+		}
+	}
+}
+
+/* Whether the bytes at b (n of them) start with a valid sequence, by the
+ * reference: decode the bits however they fall, and accept only when the
+ * value is a scalar value whose shortest form is exactly these bytes. */
+static size_t ref_valid_len(const unsigned char *b, size_t n)
+{
+	unsigned char again[4];
+	size_t len;
+	uint32_t v;
+
+	if (b[0] < 0x80)
+		return 1;
+	if ((b[0] & 0xE0) == 0xC0) {
+		len = 2;
+		v = b[0] & 0x1Fu;
+	} else if ((b[0] & 0xF0) == 0xE0) {
+		len = 3;
+		v = b[0] & 0x0Fu;
+	} else if ((b[0] & 0xF8) == 0xF0) {
+		len = 4;
+		v = b[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((b[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (b[i] & 0x3Fu);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) ||
+	    ref_encode(again, v) != len || memcmp(again, b, len) != 0)
+		return 0;
+	return len;
+}
+
+/* Every sequence of one to three bytes, and every four-byte sequence whose
+ * last two bytes sit at the edges of the continuation range, against the
+ * reference: overlong forms, surrogates, stray continuation bytes, leads
+ * that no sequence starts with, and values past U+10FFFF. */
+static void test_utf8_matches_reference_on_all_short_inputs(void **state)
+{
+	static const unsigned char edge[] = {0x00, 0x7F, 0x80, 0x8F, 0x90,
+					     0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+	unsigned char b[4];
+	uint32_t cp;
+	size_t bad;
+
+	(void)state;
+	for (uint32_t x = 0; x < (1u << 24); x++) {
+		b[0] = (unsigned char)(x >> 16);
+		b[1] = (unsigned char)(x >> 8);
+		b[2] = (unsigned char)x;
+		for (size_t n = 1; n <= 3; n++) {
+			/* Shorter inputs repeat: try each once. */
+			if ((n < 3 && (x & 0xFF) != 0) ||
+			    (n < 2 && (x & 0xFF00) != 0))
+				continue;
+			if (ttlog__utf8_decode(b, n, &cp, &bad) !=
+			    ref_valid_len(b, n))
+				fail_msg("%02X %02X %02X (%zu bytes)", b[0],
+					 b[1], b[2], n);
+		}
+	}
+	for (unsigned lead = 0xF0; lead <= 0xFF; lead++)
+		for (unsigned b1 = 0; b1 < 256; b1++)
+			for (size_t i = 0; i < sizeof(edge); i++)
+				for (size_t j = 0; j < sizeof(edge); j++) {
+					b[0] = (unsigned char)lead;
+					b[1] = (unsigned char)b1;
+					b[2] = edge[i];
+					b[3] = edge[j];
+					if (ttlog__utf8_decode(b, 4, &cp,
+							       &bad) !=
+					    ref_valid_len(b, 4))
+						fail_msg("%02X %02X %02X %02X",
+							 b[0], b[1], b[2],
+							 b[3]);
+				}
+}
+
+/* The edges by name, so that a failure reads as what went wrong. */
+static void test_utf8_edges_overlongs_and_surrogates(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len; /* 0: invalid */
+		uint32_t cp;
+	} cases[] = {
+		{"\xC2\x80", 2, 0x80},
+		{"\xDF\xBF", 2, 0x7FF},
+		{"\xE0\xA0\x80", 3, 0x800},
+		{"\xED\x9F\xBF", 3, 0xD7FF},
+		{"\xEE\x80\x80", 3, 0xE000},
+		{"\xEF\xBF\xBF", 3, 0xFFFF},
+		{"\xF0\x90\x80\x80", 4, 0x10000},
+		{"\xF4\x8F\xBF\xBF", 4, 0x10FFFF},
+		{"\xC0\x80", 0, 0},	    /* overlong NUL */
+		{"\xC1\xBF", 0, 0},	    /* overlong U+7F */
+		{"\xE0\x9F\xBF", 0, 0},	    /* overlong U+7FF */
+		{"\xF0\x8F\xBF\xBF", 0, 0}, /* overlong U+FFFF */
+		{"\xED\xA0\x80", 0, 0},	    /* U+D800 */
+		{"\xED\xBF\xBF", 0, 0},	    /* U+DFFF */
+		{"\xF4\x90\x80\x80", 0, 0}, /* U+110000 */
+		{"\xF5\x80\x80\x80", 0, 0},
+		{"\xFF", 0, 0},
+		{"\x80", 0, 0}, /* a continuation byte alone */
+		{"\xBF", 0, 0},
+		{"\xC2\x41", 0, 0}, /* a lead without its continuation */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const unsigned char *p = (const unsigned char *)cases[i].s;
+		uint32_t cp = 0;
+		size_t bad = 0, n = strlen(cases[i].s);
+
+		if (decode_exact(p, n, &cp, &bad) != cases[i].len ||
+		    (cases[i].len != 0 && cp != cases[i].cp))
+			fail_msg("case %zu decoded wrong", i);
+		assert_int_equal(ttlog__utf8_valid(p, n), cases[i].len != 0);
+	}
+}
+
+/* Unicode's example of U+FFFD substitution (the Standard, chapter 3, "U+FFFD
+ * Substitution of Maximal Subparts"): each maximal subpart is one
+ * replacement. */
+static void test_utf8_bad_counts_maximal_subparts(void **state)
+{
+	static const unsigned char in[] = {0x61, 0xF1, 0x80, 0x80, 0xE1,
+					   0x80, 0xC2, 0x62, 0x80, 0x63,
+					   0x80, 0xBF, 0x64};
+	/* What each step consumes: negative for a bad subpart. */
+	static const int want[] = {1, -3, -2, -1, 1, -1, 1, -1, -1, 1};
+	static const struct {
+		const char *s;
+		size_t bad;
+	} subparts[] = {
+		{"\xE0\x80", 1},	 /* E0 needs A0..BF next */
+		{"\xED\xA0\x80", 1},	 /* a surrogate: ED needs 80..9F */
+		{"\xF4\x90\x80\x80", 1}, /* past U+10FFFF */
+		{"\xF0\x90\x80", 3},	 /* cut short */
+		{"\xE1\x80\x41", 2},
+	};
+	size_t i = 0, step = 0;
+
+	(void)state;
+	while (i < sizeof(in)) {
+		uint32_t cp;
+		size_t bad = 0;
+		size_t k =
+			ttlog__utf8_decode(in + i, sizeof(in) - i, &cp, &bad);
+
+		assert_true(step < sizeof(want) / sizeof(want[0]));
+		if (k != 0) {
+			assert_int_equal(want[step], (int)k);
+			i += k;
+		} else {
+			assert_int_equal(want[step], -(int)bad);
+			i += bad;
+		}
+		step++;
+	}
+	assert_int_equal(step, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(subparts) / sizeof(subparts[0]); i++) {
+		uint32_t cp;
+		size_t bad = 0;
+
+		assert_int_equal(
+			decode_exact((const unsigned char *)subparts[i].s,
+				     strlen(subparts[i].s), &cp, &bad),
+			0);
+		assert_int_equal(bad, subparts[i].bad);
+	}
+}
+
+/* The validator's eight-bytes-at-a-time ASCII path: a bad byte or a
+ * multi-byte character at every offset of a long ASCII run. */
+static void test_utf8_valid_at_every_offset(void **state)
+{
+	unsigned char b[40];
+
+	(void)state;
+	/* No bytes are valid, whatever lies beyond them. */
+	memset(b, 0x80, sizeof(b));
+	assert_true(ttlog__utf8_valid(b, 0));
+	for (size_t off = 0; off + 2 <= sizeof(b); off++) {
+		memset(b, 'a', sizeof(b));
+		assert_true(ttlog__utf8_valid(b, sizeof(b)));
+		b[off] = 0x80;
+		assert_false(ttlog__utf8_valid(b, sizeof(b)));
+		b[off] = 0xC3;
+		b[off + 1] = 0xA9; /* e acute */
+		assert_true(ttlog__utf8_valid(b, sizeof(b)));
+		/* Cut after the lead byte. */
+		assert_false(ttlog__utf8_valid(b, off + 1));
+		assert_true(ttlog__utf8_valid(b, off));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +798,12 @@ int main(void)
 		cmocka_unit_test(
 			test_rfc3339_scan_truncated_reads_nothing_past_n),
 		cmocka_unit_test(test_rfc3339_format_then_scan_round_trips),
+		cmocka_unit_test(test_utf8_every_scalar_value_decodes),
+		cmocka_unit_test(
+			test_utf8_matches_reference_on_all_short_inputs),
+		cmocka_unit_test(test_utf8_edges_overlongs_and_surrogates),
+		cmocka_unit_test(test_utf8_bad_counts_maximal_subparts),
+		cmocka_unit_test(test_utf8_valid_at_every_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
