@@ -17,13 +17,12 @@
  * numbers, become the strings "NaN", "Infinity" and "-Infinity".
  */
 #define _POSIX_C_SOURCE 200809L
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "batch_internal.h"
 #include "civil_time.h"
+#include "dtoa.h"
 #include "utf8.h"
 
 /* "YYYY-MM-DDTHH:MM:SS" of the last second formatted. */
@@ -127,23 +126,20 @@ static void put_jstr(struct ttlog__buf *b, const char *s, size_t n)
 	ttlog__buf_putc(b, '"');
 }
 
-/* Shortest %g form that strtod reads back to exactly d, with ".0" added
- * to whole numbers so a reader keeps them as floating point (and -0.0 its
- * sign). Subnormals carry fewer than 15 significant digits, so their search
- * starts at one. */
+/* The shortest %g form that reads back to exactly d (ttlog__dtoa), with
+ * ".0" added to whole numbers so a reader keeps them as floating point
+ * (and -0.0 its sign). */
 static void put_double(struct ttlog__buf *b, double d)
 {
-	char tmp[40];
-	int prec = (d != 0 && fabs(d) < DBL_MIN) ? 1 : 15;
+	char tmp[TTLOG__DTOA_MAX + 2];
+	char *end = ttlog__dtoa(tmp, d);
+	size_t n = (size_t)(end - tmp);
 
-	for (; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
+	if (memchr(tmp, '.', n) == NULL && memchr(tmp, 'e', n) == NULL) {
+		memcpy(end, ".0", 2);
+		n += 2;
 	}
-	if (strpbrk(tmp, ".e") == NULL)
-		strcat(tmp, ".0");
-	ttlog__buf_puts(b, tmp);
+	ttlog__buf_put(b, tmp, n);
 }
 
 static void put_u64(struct ttlog__buf *b, uint64_t v)

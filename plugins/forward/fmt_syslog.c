@@ -33,12 +33,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "civil_time.h"
+#include "dtoa.h"
 #include "fmt.h"
 #include "utf8.h"
 
@@ -117,28 +117,6 @@ void ttlog__fmt_buf_free(struct ttlog__fmt_buf *b)
 /* small writers                                                        */
 /* ------------------------------------------------------------------ */
 
-static char *put_u64(char *w, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	memcpy(w, tmp + sizeof(tmp) - n, n);
-	return w + n;
-}
-
-static char *put_i64(char *w, int64_t v)
-{
-	if (v < 0) {
-		*w++ = '-';
-		return put_u64(w, (uint64_t)0 - (uint64_t)v);
-	}
-	return put_u64(w, (uint64_t)v);
-}
-
 static size_t digits(size_t v)
 {
 	size_t n = 1;
@@ -150,191 +128,21 @@ static size_t digits(size_t v)
 	return n;
 }
 
-/*
- * Doubles. The rule (fmt.h) is printf's: the first of %.15g, %.16g, %.17g
- * that strtod() reads back as the same value. Between 1e-4 and 1e15, where
- * %g writes no exponent, it is computed here in 128-bit integers, as
- * snprintf plus strtod cost some 100 ns each and a full-precision value
- * needs three of each. Elsewhere, and without __int128, the C library
- * does it.
- */
-#ifdef __SIZEOF_INT128__
-__extension__ typedef unsigned __int128 u128;
-
-static const double p10d[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	1e6, 1e7,
-			      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14};
-
-static const uint64_t p10u[] = {1ull,
-				10ull,
-				100ull,
-				1000ull,
-				10000ull,
-				100000ull,
-				1000000ull,
-				10000000ull,
-				100000000ull,
-				1000000000ull,
-				10000000000ull,
-				100000000000ull,
-				1000000000000ull,
-				10000000000000ull,
-				100000000000000ull,
-				1000000000000000ull,
-				10000000000000000ull,
-				100000000000000000ull,
-				1000000000000000000ull,
-				10000000000000000000ull};
-
-static u128 pow10_128(int k)
-{
-	return k <= 19 ? (u128)p10u[k] : (u128)p10u[19] * p10u[k - 19];
-}
-
-/*
- * mag (1e-4 <= mag < 1e15) is M / 2^F exactly. For p significant digits
- * with decimal exponent X, the digits are mag * 10^k, k = p - 1 - X,
- * rounded to nearest with ties to even as glibc's printf does: the
- * quotient and remainder of M * 10^k by 2^F. m / 10^k reads back as mag
- * when it lies within half a unit in the last place of mag (ties to even,
- * like strtod), tested multiplied through by 4 * 2^F * 10^k. Every product
- * stays below 2^125.
- * @return the end of the text, or NULL when mag is out of reach.
- */
-static char *put_f64_exact(char *w, double mag)
-{
-	uint64_t bits, M, m;
-	int F, X = 0, k = 0, found = 0;
-	u128 N, q, r, half, A, lo, hi, P;
-
-	memcpy(&bits, &mag, 8);
-	M = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-	F = 1075 - (int)(bits >> 52);
-	if (F < 3 || F > 66)
-		return NULL;
-	/* A first guess at X; the loop below corrects it. */
-	if (mag >= 1) {
-		while (X < 14 && mag >= p10d[X + 1])
-			X++;
-	} else {
-		X = -1;
-		while (X > -4 && mag * p10d[-X] < 1)
-			X--;
-	}
-	for (int p = 15; p <= 17 && !found; p++) {
-		for (;;) {
-			k = p - 1 - X;
-			if (k < 0 || k > 20)
-				return NULL;
-			N = (u128)M * pow10_128(k);
-			q = N >> F;
-			if (q >= p10u[p])
-				X++;
-			else if (q < p10u[p - 1])
-				X--;
-			else
-				break;
-		}
-		r = N & (((u128)1 << F) - 1);
-		half = (u128)1 << (F - 1);
-		m = (uint64_t)q;
-		if (r > half || (r == half && (m & 1)))
-			m++;
-		if (m == p10u[p]) { /* rounded up to the next power */
-			m = p10u[p - 1];
-			X++;
-			k--;
-		}
-		/* Rounded up to 1e15: %g would write "1e+15", which is not
-		 * mag; more digits then. */
-		if (k < 0)
-			continue;
-		P = pow10_128(k);
-		A = (u128)m << (F + 2);
-		lo = (u128)(4 * M - (M == 1ull << 52 ? 1 : 2)) * P;
-		hi = (u128)(4 * M + 2) * P;
-		found = (A > lo && A < hi) ||
-			((A == lo || A == hi) && !(M & 1));
-	}
-	if (!found)
-		return NULL; /* cannot happen: 17 digits always do */
-	/* %g drops trailing zeros, and with them the point. */
-	while (k > 0 && m % 10 == 0) {
-		m /= 10;
-		k--;
-	}
-	/* k may be 20 (10^20 is past uint64_t); m < 10^17 then. */
-	w = put_u64(w, k <= 19 ? m / p10u[k] : 0);
-	if (k > 0) {
-		m = k <= 19 ? m % p10u[k] : m;
-		*w++ = '.';
-		for (int i = k - 1; i >= 0; i--) {
-			w[i] = (char)('0' + m % 10);
-			m /= 10;
-		}
-		w += k;
-	}
-	return w;
-}
-#endif
-
-/* A double as fmt.h says; whole numbers below 1e15 directly. NaN and the
- * infinities get the names JSON tools use. */
+/* A double as fmt.h says (ttlog__dtoa); NaN and the infinities get the
+ * names JSON tools use. */
 static char *put_f64(char *w, double d)
 {
-	char tmp[40];
-	double mag = d < 0 ? -d : d;
-	int prec = 15;
-
-	if (d != d) {
+	if (isnan(d)) {
 		memcpy(w, "NaN", 3);
 		return w + 3;
 	}
-	if (mag > 1.7976931348623157e308) {
+	if (isinf(d)) {
 		if (d < 0)
 			*w++ = '-';
 		memcpy(w, "Infinity", 8);
 		return w + 8;
 	}
-	if (mag < 1e15 && (double)(int64_t)d == d) {
-		if (d == 0 && signbit(d)) {
-			memcpy(w, "-0", 2);
-			return w + 2;
-		}
-		return put_i64(w, (int64_t)d);
-	}
-#ifdef __SIZEOF_INT128__
-	if (mag >= 1e-4 && mag < 1e15) {
-		char *end;
-		if (d < 0)
-			*w = '-';
-		end = put_f64_exact(w + (d < 0), mag);
-		if (end != NULL)
-			return end;
-	}
-#endif
-	/* Subnormals carry fewer digits: from one. */
-	if (mag < 2.2250738585072014e-308)
-		prec = 1;
-	for (; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	/* Both calls above follow LC_NUMERIC; the output must not: whatever
-	 * the locale put between the digits becomes one '.'. */
-	for (const char *s = tmp; *s != 0;) {
-		char c = *s;
-		if ((c >= '0' && c <= '9') || c == '-' || c == '+' ||
-		    c == 'e') {
-			*w++ = c;
-			s++;
-			continue;
-		}
-		*w++ = '.';
-		while (*s != 0 && !(*s >= '0' && *s <= '9'))
-			s++;
-	}
-	return w;
+	return ttlog__dtoa(w, d);
 }
 
 /*
@@ -434,7 +242,8 @@ static void cache_system(uint64_t sec)
 	host[HOST_MAX] = 0;
 	tc.host_len = strlen(host);
 	memcpy(tc.host, host, tc.host_len);
-	tc.pid_len = (size_t)(put_u64(tc.pid, (uint64_t)getpid()) - tc.pid);
+	tc.pid_len =
+		(size_t)(ttlog__u64toa(tc.pid, (uint64_t)getpid()) - tc.pid);
 	tc.sys_sec = sec;
 	tc.sys_valid = 1;
 }
@@ -589,9 +398,9 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 
 	*w++ = '<';
 	if (r != NULL && r->pri >= 0)
-		w = put_u64(w, (uint64_t)r->pri);
+		w = ttlog__u64toa(w, (uint64_t)r->pri);
 	else
-		w = put_u64(w, (uint64_t)fac * 8 + severity(ev->level));
+		w = ttlog__u64toa(w, (uint64_t)fac * 8 + severity(ev->level));
 	memcpy(w, ">1 ", 3);
 	w += 3;
 	memcpy(w, tc.ts, sizeof(tc.ts));
@@ -646,10 +455,10 @@ static int put_field(struct ttlog__fmt_buf *out, const struct ttlog_field *fl)
 	*w++ = '"';
 	switch (fl->type) {
 	case TTLOG_TYPE_I64:
-		w = put_i64(w, fl->v.i64);
+		w = ttlog__i64toa(w, fl->v.i64);
 		break;
 	case TTLOG_TYPE_U64:
-		w = put_u64(w, fl->v.u64);
+		w = ttlog__u64toa(w, fl->v.u64);
 		break;
 	case TTLOG_TYPE_F64:
 		w = put_f64(w, fl->v.f64);
@@ -757,7 +566,7 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 	memcpy(w, " file=\"", 7);
 	w = put_text(w + 7, file, flen, 1);
 	memcpy(w, "\" line=\"", 8);
-	w = put_u64(w + 8, ev->line);
+	w = ttlog__u64toa(w + 8, ev->line);
 	*w++ = '"';
 	*w++ = ']';
 	if (mlen != 0) {
@@ -776,7 +585,7 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			out->p + start + GUESS_DIGITS + 1, body);
 		out->len = start + nd + 1 + body;
 	}
-	w = put_u64(out->p + start, body);
+	w = ttlog__u64toa(out->p + start, body);
 	*w = ' ';
 	return 0;
 nomem:

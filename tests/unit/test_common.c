@@ -1,12 +1,14 @@
 /*
  * test_common.c - the shared helpers of common/: byte order, the
- * calendar and RFC 3339, UTF-8.
+ * calendar and RFC 3339, UTF-8, numbers as text.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
  * one byte too many) fails here rather than in a peer.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <locale.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include "byteorder.h"
 #include "civil_time.h"
+#include "dtoa.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -778,6 +781,166 @@ static void test_utf8_valid_at_every_offset(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* numbers as text                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Calls ttlog__dtoa() into a buffer of guards, checks it wrote no more
+ * than it says and at most TTLOG__DTOA_MAX bytes, and returns the text
+ * NUL-terminated in out. */
+static void dtoa_checked(double d, char *out)
+{
+	char b[TTLOG__DTOA_MAX + 8];
+	size_t n;
+
+	memset(b, '#', sizeof(b));
+	n = (size_t)(ttlog__dtoa(b, d) - b);
+	if (n == 0 || n > TTLOG__DTOA_MAX || b[n] != '#')
+		fail_msg("%a: %zu bytes written", d, n);
+	memcpy(out, b, n);
+	out[n] = '\0';
+}
+
+static void test_dtoa_fixed_values(void **state)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{0.0, "0"},
+		{-0.0, "-0"},
+		{1.0, "1"},
+		{-42.0, "-42"},
+		{0.1, "0.1"},
+		{0.1 + 0.2, "0.30000000000000004"},
+		{1.0 / 3, "0.3333333333333333"},
+		{1e-4, "0.0001"},
+		{1e-5, "1e-05"},
+		{999999999999999.0, "999999999999999"},
+		{1e15, "1e+15"},
+		{1e21, "1e+21"},
+		{1000000000000000.5, "1000000000000000.5"},
+		{562949953421312.25, "562949953421312.2"}, /* ties to even */
+		{1.7976931348623157e308, "1.7976931348623157e+308"},
+		{-2.2250738585072014e-308, "-2.2250738585072014e-308"},
+		{5e-324, "5e-324"},
+	};
+	char got[TTLOG__DTOA_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dtoa_checked(cases[i].v, got);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("%a: %s, wanted %s", cases[i].v, got,
+				 cases[i].want);
+	}
+}
+
+/* Random doubles of every kind, and the neighbours of every power of
+ * ten the fast path scales by, against the rule. */
+static void test_dtoa_matches_the_printf_rule(void **state)
+{
+	uint64_t x = 0xD1B54A32D192ED03ull;
+	uint64_t n = test_scaled(100000, 3000);
+	char got[TTLOG__DTOA_MAX + 1], want[48];
+
+	(void)state;
+	for (int e = -6; e <= 22; e++)
+		for (int k = -3; k <= 3; k++) {
+			double d = test_next_ulp(pow(10, e), k);
+
+			dtoa_checked(d, got);
+			test_shortest_g(d, want, sizeof(want));
+			if (strcmp(got, want) != 0)
+				fail_msg("%a: %s, wanted %s", d, got, want);
+		}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = next_random(&x);
+		double d;
+
+		switch (i % 4) {
+		case 0: /* any bits that make a finite number */
+			memcpy(&d, &r, 8);
+			if (!isfinite(d))
+				continue;
+			break;
+		case 1: /* a short decimal */
+			d = (double)(r % 10000000) / pow(10, (double)(r >> 60));
+			break;
+		case 2: /* near a whole number, up to 2e15 */
+			d = test_next_ulp((double)(r % 2000000000000000ull),
+					  (int)(r >> 62) - 2);
+			break;
+		default: /* subnormal */
+			r &= (1ull << 52) - 1;
+			memcpy(&d, &r, 8);
+			break;
+		}
+		if (r & 0x100)
+			d = -d;
+		dtoa_checked(d, got);
+		test_shortest_g(d, want, sizeof(want));
+		if (strcmp(got, want) != 0)
+			fail_msg("%a: %s, wanted %s", d, got, want);
+	}
+}
+
+/* The decimal point is '.' in a locale whose point is a comma (where one
+ * is installed: `locale -a`). */
+static void test_dtoa_ignores_lc_numeric(void **state)
+{
+	static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8",
+					    "fr_FR.UTF-8", "fr_FR.utf8"};
+	char got[TTLOG__DTOA_MAX + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (setlocale(LC_NUMERIC, names[i]) != NULL)
+			break;
+	if (i == sizeof(names) / sizeof(names[0]))
+		skip(); /* no comma locale on this machine */
+	dtoa_checked(0.1, got);
+	assert_string_equal(got, "0.1");
+	dtoa_checked(1.5e-300, got); /* through the C library */
+	assert_string_equal(got, "1.5e-300");
+	dtoa_checked(-2.5e20, got);
+	assert_string_equal(got, "-2.5e+20");
+	setlocale(LC_NUMERIC, "C");
+}
+
+static void test_dtoa_integers_at_their_ends(void **state)
+{
+	static const struct {
+		int64_t v;
+		const char *want;
+	} i64[] = {{0, "0"},
+		   {-1, "-1"},
+		   {9, "9"},
+		   {10, "10"},
+		   {INT64_MAX, "9223372036854775807"},
+		   {INT64_MIN, "-9223372036854775808"}};
+	char b[TTLOG__U64TOA_MAX + 4];
+
+	(void)state;
+	memset(b, '#', sizeof(b));
+	assert_int_equal(ttlog__u64toa(b, UINT64_MAX) - b, TTLOG__U64TOA_MAX);
+	assert_memory_equal(b, "18446744073709551615#", 21);
+	memset(b, '#', sizeof(b));
+	assert_int_equal(ttlog__u64toa(b, 0) - b, 1);
+	assert_memory_equal(b, "0#", 2);
+	for (size_t i = 0; i < sizeof(i64) / sizeof(i64[0]); i++) {
+		size_t n;
+
+		memset(b, '#', sizeof(b));
+		n = (size_t)(ttlog__i64toa(b, i64[i].v) - b);
+		assert_int_equal(n, strlen(i64[i].want));
+		assert_true(n <= TTLOG__I64TOA_MAX);
+		assert_memory_equal(b, i64[i].want, n);
+		assert_int_equal(b[n], '#');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +967,10 @@ int main(void)
 		cmocka_unit_test(test_utf8_edges_overlongs_and_surrogates),
 		cmocka_unit_test(test_utf8_bad_counts_maximal_subparts),
 		cmocka_unit_test(test_utf8_valid_at_every_offset),
+		cmocka_unit_test(test_dtoa_fixed_values),
+		cmocka_unit_test(test_dtoa_matches_the_printf_rule),
+		cmocka_unit_test(test_dtoa_ignores_lc_numeric),
+		cmocka_unit_test(test_dtoa_integers_at_their_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
