@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 enum {
 	TTLOG__MT_UINT = 0,
 	TTLOG__MT_NINT = 1,
@@ -39,19 +41,16 @@ static inline size_t ttlog__cbor_head(unsigned char *p, unsigned mt, uint64_t v)
 	}
 	if (v <= 0xFFFF) {
 		p[0] = m | 25;
-		p[1] = (unsigned char)(v >> 8);
-		p[2] = (unsigned char)v;
+		ttlog__put_be16(p + 1, (uint16_t)v);
 		return 3;
 	}
 	if (v <= 0xFFFFFFFFu) {
 		p[0] = m | 26;
-		for (int i = 0; i < 4; i++)
-			p[1 + i] = (unsigned char)(v >> (24 - 8 * i));
+		ttlog__put_be32(p + 1, (uint32_t)v);
 		return 5;
 	}
 	p[0] = m | 27;
-	for (int i = 0; i < 8; i++)
-		p[1 + i] = (unsigned char)(v >> (56 - 8 * i));
+	ttlog__put_be64(p + 1, v);
 	return 9;
 }
 
@@ -63,8 +62,7 @@ static inline size_t ttlog__cbor_f64(unsigned char *p, double d)
 
 	memcpy(&bits, &d, sizeof(bits));
 	p[0] = (TTLOG__MT_SIMPLE << 5) | 27;
-	for (int i = 0; i < 8; i++)
-		p[1 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	ttlog__put_be64(p + 1, bits);
 	return 9;
 }
 

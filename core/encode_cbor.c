@@ -11,7 +11,7 @@
 
 #include "batch_internal.h"
 #include "cbor_internal.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 
 /* Writes a major type and argument; the caller reserved 9 bytes. */
 static inline void head(struct ttlog__buf *b, unsigned mt, uint64_t v)

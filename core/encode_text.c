@@ -17,44 +17,34 @@
  * numbers, become the strings "NaN", "Infinity" and "-Infinity".
  */
 #define _POSIX_C_SOURCE 200809L
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 #include "batch_internal.h"
-#include "utf8_internal.h"
+#include "civil_time.h"
+#include "dtoa.h"
+#include "utf8.h"
 
 /* "YYYY-MM-DDTHH:MM:SS" of the last second formatted. */
 struct time_cache {
 	uint64_t sec;
-	char text[32];
+	char text[TTLOG__RFC3339_SECONDS_LEN];
 	int valid;
 };
 
 static void put_time(struct ttlog__buf *b, struct time_cache *tc, uint64_t ns,
-		     int digits)
+		     unsigned digits)
 {
 	uint64_t sec = ns / 1000000000u;
-	char frac[16];
+	char tail[TTLOG__RFC3339_MAX];
 
 	if (!tc->valid || tc->sec != sec) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(tc->text, sizeof(tc->text), "%Y-%m-%dT%H:%M:%S", &tm);
+		ttlog__rfc3339_seconds(tc->text, ns);
 		tc->sec = sec;
 		tc->valid = 1;
 	}
-	ttlog__buf_puts(b, tc->text);
-	if (digits == 9)
-		snprintf(frac, sizeof(frac), ".%09uZ",
-			 (unsigned)(ns % 1000000000u));
-	else
-		snprintf(frac, sizeof(frac), ".%06uZ",
-			 (unsigned)(ns % 1000000000u / 1000u));
-	ttlog__buf_puts(b, frac);
+	ttlog__buf_put(b, tc->text, sizeof(tc->text));
+	ttlog__buf_put(b, tail, ttlog__rfc3339_tail(tail, ns, digits));
 }
 
 /* Appends s escaped for a JSON string body (no quotes). */
@@ -136,23 +126,20 @@ static void put_jstr(struct ttlog__buf *b, const char *s, size_t n)
 	ttlog__buf_putc(b, '"');
 }
 
-/* Shortest %g form that strtod reads back to exactly d, with ".0" added
- * to whole numbers so a reader keeps them as floating point (and -0.0 its
- * sign). Subnormals carry fewer than 15 significant digits, so their search
- * starts at one. */
+/* The shortest %g form that reads back to exactly d (ttlog__dtoa), with
+ * ".0" added to whole numbers so a reader keeps them as floating point
+ * (and -0.0 its sign). */
 static void put_double(struct ttlog__buf *b, double d)
 {
-	char tmp[40];
-	int prec = (d != 0 && fabs(d) < DBL_MIN) ? 1 : 15;
+	char tmp[TTLOG__DTOA_MAX + 2];
+	char *end = ttlog__dtoa(tmp, d);
+	size_t n = (size_t)(end - tmp);
 
-	for (; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
+	if (memchr(tmp, '.', n) == NULL && memchr(tmp, 'e', n) == NULL) {
+		memcpy(end, ".0", 2);
+		n += 2;
 	}
-	if (strpbrk(tmp, ".e") == NULL)
-		strcat(tmp, ".0");
-	ttlog__buf_puts(b, tmp);
+	ttlog__buf_put(b, tmp, n);
 }
 
 static void put_u64(struct ttlog__buf *b, uint64_t v)

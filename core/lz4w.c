@@ -11,6 +11,7 @@
 
 #include <lz4.h>
 
+#include "byteorder.h"
 #include "lz4w_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -26,12 +27,6 @@
 static uint32_t rotl(uint32_t x, int r)
 {
 	return (x << r) | (x >> (32 - r));
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
 }
 
 static uint32_t round32(uint32_t acc, uint32_t in)
@@ -51,7 +46,7 @@ void ttlog__xxh32_init(struct ttlog__xxh32 *h)
 static void stripe(struct ttlog__xxh32 *h, const unsigned char *p)
 {
 	for (int i = 0; i < 4; i++)
-		h->v[i] = round32(h->v[i], le32(p + 4 * i));
+		h->v[i] = round32(h->v[i], ttlog__get_le32(p + 4 * i));
 }
 
 void ttlog__xxh32_update(struct ttlog__xxh32 *h, const void *data, size_t n)
@@ -90,7 +85,7 @@ uint32_t ttlog__xxh32_digest(const struct ttlog__xxh32 *h)
 		r = P5; /* seed 0 */
 	r += (uint32_t)h->total;
 	for (; n >= 4; p += 4, n -= 4)
-		r = rotl(r + le32(p) * P3, 17) * P4;
+		r = rotl(r + ttlog__get_le32(p) * P3, 17) * P4;
 	for (; n > 0; p++, n--)
 		r = rotl(r + *p * P5, 11) * P1;
 	r ^= r >> 15;
@@ -151,12 +146,6 @@ static void put_raw(struct ttlog__lz4w *w, const void *p, size_t n)
 	}
 }
 
-static void le32_put(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 void ttlog__lz4w_begin(struct ttlog__lz4w *w, int fd)
 {
 	/* Magic; FLG: version 01, independent blocks, block checksums,
@@ -200,14 +189,14 @@ static void flush_block(struct ttlog__lz4w *w)
 				       (char *)w->out + 4, (int)w->in_len,
 				       (int)w->out_cap, 1);
 	if (n > 0 && (size_t)n < w->in_len) {
-		le32_put(w->out, (uint32_t)n);
+		ttlog__put_le32(w->out, (uint32_t)n);
 		put_raw(w, w->out, 4 + (size_t)n);
-		le32_put(sum, block_sum(w->out + 4, (size_t)n));
+		ttlog__put_le32(sum, block_sum(w->out + 4, (size_t)n));
 	} else { /* did not shrink: stored, flagged by the high bit */
-		le32_put(w->out, (uint32_t)w->in_len | 0x80000000u);
+		ttlog__put_le32(w->out, (uint32_t)w->in_len | 0x80000000u);
 		put_raw(w, w->out, 4);
 		put_raw(w, w->in, w->in_len);
-		le32_put(sum, block_sum(w->in, w->in_len));
+		ttlog__put_le32(sum, block_sum(w->in, w->in_len));
 	}
 	put_raw(w, sum, sizeof(sum));
 	w->in_len = 0;
@@ -235,7 +224,7 @@ int ttlog__lz4w_end(struct ttlog__lz4w *w)
 	unsigned char tail[8] = {0};
 
 	flush_block(w);
-	le32_put(tail + 4, ttlog__xxh32_digest(&w->sum));
+	ttlog__put_le32(tail + 4, ttlog__xxh32_digest(&w->sum));
 	put_raw(w, tail, sizeof(tail));
 	return w->err;
 }

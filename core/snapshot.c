@@ -31,11 +31,12 @@
 
 #include "batch_internal.h"
 #include "cbor_internal.h"
+#include "civil_time.h"
 #include "clock_internal.h"
 #include "lib_internal.h"
 #include "lz4w_internal.h"
 #include "snapshot_internal.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 
 #define DEFAULT_HISTORY (4u << 20)
 #define DEFAULT_KEEP 10u
@@ -152,33 +153,20 @@ static size_t cat_u64(char *dst, size_t len, size_t cap, uint64_t v, int width)
 	return len;
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil(int64_t z, unsigned *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (unsigned)((int64_t)yoe + era * 400 + (*m <= 2));
-}
-
 /* <service>-YYYYMMDDTHHMMSS.mmmZ-<pid>-<n, 6 digits>-<trigger>.ttsnap */
 static void make_names(uint64_t now_ns, uint64_t n, const char *trigger)
 {
 	uint64_t sec = now_ns / 1000000000u;
-	unsigned y, mo, d, hms = (unsigned)(sec % 86400);
+	unsigned mo, d, hms = (unsigned)(sec % 86400);
+	int64_t y;
 	size_t len = 0, cap = sizeof(S.name);
 
-	civil((int64_t)(sec / 86400), &y, &mo, &d);
+	/* Async-signal-safe, as everything on the crash path. */
+	ttlog__civil_from_days((int64_t)(sec / 86400), &y, &mo, &d);
 	S.name[0] = 0;
 	len = cat(S.name, len, cap, S.name_svc);
 	len = cat(S.name, len, cap, "-");
-	len = cat_u64(S.name, len, cap, y, 4);
+	len = cat_u64(S.name, len, cap, (uint64_t)y, 4);
 	len = cat_u64(S.name, len, cap, mo, 2);
 	len = cat_u64(S.name, len, cap, d, 2);
 	len = cat(S.name, len, cap, "T");

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "ingest_internal.h"
 
 enum ttlog__cbor_major {
@@ -94,14 +95,6 @@ static inline int ttlog__cbor_fail(struct ttlog__cbor *c,
 	return -1;
 }
 
-static inline uint64_t ttlog__cbor_be(const unsigned char *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /*
  * Reads one item head. Strings are consumed whole (it->str points at their
  * bytes); for every other type only the head is. Fails on the end of the
@@ -128,7 +121,7 @@ static inline int ttlog__cbor_read(struct ttlog__cbor *c,
 		unsigned n = 1u << (info - 24);
 		if (left - 1 < n)
 			return ttlog__cbor_fail(c, h, "truncated item head");
-		it->arg = ttlog__cbor_be(h + 1, n);
+		it->arg = ttlog__get_be_n(h + 1, n);
 		c->p = h + 1 + n;
 	} else if (info == 31) {
 		return ttlog__cbor_fail(c, h,

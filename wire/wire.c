@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "cbor_read.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 #include "wire.h"
 
 /* The smallest max_frame a hello may announce: below it not even the
@@ -28,20 +29,6 @@ void ttlog__wire_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static void put_be(unsigned char *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const unsigned char *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 /*
@@ -86,7 +73,7 @@ void ttlog__wire_put_header(unsigned char out[TTLOG_WIRE_HDR], uint8_t type,
 {
 	/* The length counts the type byte and the body. Callers keep
 	 * messages under max_frame, far below 4 GiB. */
-	put_be(out, (uint64_t)body_len + 1, 4);
+	ttlog__put_be32(out, (uint32_t)(body_len + 1));
 	out[4] = type;
 }
 
@@ -100,7 +87,7 @@ int ttlog__wire_next(const unsigned char *buf, size_t avail, size_t max_frame,
 	 * 4 bytes are in, however the stream was cut. */
 	if (avail < 4)
 		return 0;
-	len = get_be(buf, 4);
+	len = ttlog__get_be32(buf);
 	if (len == 0) {
 		ttlog__wire_seterr(
 			err, errlen,
@@ -156,7 +143,7 @@ static void w_head(struct out *o, unsigned major, uint64_t v)
 		b[0] = (unsigned char)(major << 5 | 27);
 		n = 9;
 	}
-	put_be(b + 1, v, (unsigned)(n - 1));
+	ttlog__put_be_n(b + 1, v, (unsigned)(n - 1));
 	if (o->cap - o->len < n) {
 		o->full = 1;
 		return;
@@ -500,9 +487,9 @@ void ttlog__wire_data_prefix(unsigned char out[TTLOG_WIRE_DATA_PREFIX],
 {
 	ttlog__wire_put_header(out, TTLOG_WIRE_DATA,
 			       TTLOG_WIRE_DATA_FIXED + payload_len);
-	put_be(out + TTLOG_WIRE_HDR, seq, 8);
-	put_be(out + TTLOG_WIRE_HDR + 8, flags, 4);
-	put_be(out + TTLOG_WIRE_HDR + 12, count, 4);
+	ttlog__put_be64(out + TTLOG_WIRE_HDR, seq);
+	ttlog__put_be32(out + TTLOG_WIRE_HDR + 8, flags);
+	ttlog__put_be32(out + TTLOG_WIRE_HDR + 12, count);
 }
 
 int ttlog__wire_data_parse(const struct ttlog__wire_msg *m, uint64_t *seq,
@@ -526,8 +513,8 @@ int ttlog__wire_data_parse(const struct ttlog__wire_msg *m, uint64_t *seq,
 				   TTLOG_WIRE_DATA_FIXED);
 		return -1;
 	}
-	s = get_be(m->body, 8);
-	f = (uint32_t)get_be(m->body + 8, 4);
+	s = ttlog__get_be64(m->body);
+	f = ttlog__get_be32(m->body + 8);
 	if (s == 0) {
 		ttlog__wire_seterr(err, errlen,
 				   "DATA with seq 0 (seq counts from 1)");
@@ -541,7 +528,7 @@ int ttlog__wire_data_parse(const struct ttlog__wire_msg *m, uint64_t *seq,
 	}
 	*seq = s;
 	*flags = f;
-	*count = (uint32_t)get_be(m->body + 12, 4);
+	*count = ttlog__get_be32(m->body + 12);
 	*payload = m->body + TTLOG_WIRE_DATA_FIXED;
 	*payload_len = m->len - TTLOG_WIRE_DATA_FIXED;
 	return 0;
@@ -551,7 +538,7 @@ static void u64_encode(unsigned char out[TTLOG_WIRE_U64_MSG], uint8_t type,
 		       uint64_t v)
 {
 	ttlog__wire_put_header(out, type, 8);
-	put_be(out + TTLOG_WIRE_HDR, v, 8);
+	ttlog__put_be64(out + TTLOG_WIRE_HDR, v);
 }
 
 void ttlog__wire_ack_encode(unsigned char out[TTLOG_WIRE_U64_MSG], uint64_t seq)
@@ -580,7 +567,7 @@ int ttlog__wire_u64_parse(const struct ttlog__wire_msg *m, uint64_t *v,
 				   type_name(m->type), m->len);
 		return -1;
 	}
-	*v = get_be(m->body, 8);
+	*v = ttlog__get_be64(m->body);
 	return 0;
 }
 
@@ -600,7 +587,7 @@ size_t ttlog__wire_close_encode(unsigned char *out, size_t cap, uint16_t code,
 		while (n > 0 && ((unsigned char)reason[n] & 0xC0u) == 0x80u)
 			n--;
 	ttlog__wire_put_header(out, TTLOG_WIRE_CLOSE, 2 + n);
-	put_be(out + TTLOG_WIRE_HDR, code, 2);
+	ttlog__put_be16(out + TTLOG_WIRE_HDR, code);
 	if (n > 0)
 		memcpy(out + TTLOG_WIRE_HDR + 2, reason, n);
 	return TTLOG_WIRE_HDR + 2 + n;
@@ -621,7 +608,7 @@ int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
 				   "CLOSE body of %zu bytes, under 2", m->len);
 		return -1;
 	}
-	*code = (uint16_t)get_be(m->body, 2);
+	*code = ttlog__get_be16(m->body);
 	/* A longer reason than the protocol allows is cut, not refused:
 	 * the peer is leaving anyway, and its words may help. */
 	copy_clean(reason, reason_cap, TTLOG_WIRE_REASON_MAX, m->body + 2,

@@ -17,6 +17,7 @@
 #include "agent_internal.h"
 #include "buf_internal.h"
 #include "lib_internal.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* Text helpers                                                         */
@@ -50,43 +51,11 @@ static void putf(struct ttlog__buf *b, const char *fmt, ...)
 }
 
 /*
- * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
- * bytes there are not one. Both formats must be UTF-8, and names come from
- * a configuration file nobody has validated for that, so bad bytes are
- * replaced rather than passed on to break a scraper or a JSON parser.
+ * Both formats below must be UTF-8, and names come from a configuration
+ * file nobody has validated for that, so each byte that is not part of a
+ * valid sequence is replaced rather than passed on to break a scraper or
+ * a JSON parser.
  */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
 
 /* A Prometheus label value: backslash, double quote and line feed are
  * the only escapes the format knows. */
@@ -94,9 +63,10 @@ static void put_label_value(struct ttlog__buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
+	uint32_t cp;
 
 	while (n > 0) {
-		size_t k = utf8_len(p, n);
+		size_t k = ttlog__utf8_next(p, n, &cp);
 
 		if (k == 0) {
 			ttlog__buf_puts(b, "\xef\xbf\xbd");
@@ -120,10 +90,11 @@ static void put_json_string(struct ttlog__buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
+	uint32_t cp;
 
 	ttlog__buf_putc(b, '"');
 	while (n > 0) {
-		size_t k = utf8_len(p, n);
+		size_t k = ttlog__utf8_next(p, n, &cp);
 
 		if (k == 0) {
 			ttlog__buf_puts(b, "\\ufffd");

@@ -24,6 +24,7 @@
 #include <ttlog/ttlog.h>
 #include <ttlog/version.h>
 
+#include "byteorder.h"
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "wire.h"
@@ -344,11 +345,8 @@ int ttlog__native_read(struct ttlog__input_conn *c)
 			return 0;
 		}
 		if (rc == 0) {
-			size_t need =
-				TTLOG_WIRE_HDR +
-				(((size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
-				  (size_t)hdr[2] << 8 | hdr[3]) -
-				 1);
+			size_t need = TTLOG_WIRE_HDR +
+				      ((size_t)ttlog__get_be32(hdr) - 1);
 			if (avail < need)
 				return 0;
 			p = evbuffer_pullup(b, (ev_ssize_t)need);

@@ -48,7 +48,7 @@
 #include <strings.h>
 
 #include "parse_internal.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 
 struct jp {
 	const char *b;

@@ -44,9 +44,11 @@ void ttlog__in_err(char *err, size_t errlen, const char *fmt, ...)
  * Parses an RFC 3339 date-time, "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)"
  * ('T' may also be 't' or a space, 'Z' also 'z'; second 60, a leap second,
  * counts as the next second; digits of the fraction after the ninth are
- * ignored), from the start of s (n bytes).
+ * ignored), from the start of s (n bytes): ttlog__rfc3339_scan() of
+ * common/civil_time.h, within the range the inputs accept.
  * @return the number of bytes it spans, or 0 when s does not start with
- *         one, or it is before 1970 or past uint64 nanoseconds (2554).
+ *         one, or its year is before 1970, or it is before the epoch or
+ *         past uint64 nanoseconds (2554).
  */
 size_t ttlog__rfc3339_parse(const char *s, size_t n, uint64_t *time_ns);
 

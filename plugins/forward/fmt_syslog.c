@@ -33,12 +33,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "civil_time.h"
+#include "dtoa.h"
 #include "fmt.h"
+#include "utf8.h"
 
 #define HOST_MAX 255
 #define APP_MAX 48
@@ -59,7 +61,7 @@ static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 struct tcache {
 	int ts_valid;
 	uint64_t ts_sec;
-	char ts[19]; /* YYYY-MM-DDTHH:MM:SS */
+	char ts[TTLOG__RFC3339_SECONDS_LEN]; /* YYYY-MM-DDTHH:MM:SS */
 	int sys_valid;
 	uint64_t sys_sec;
 	size_t host_len, pid_len;
@@ -115,35 +117,6 @@ void ttlog__fmt_buf_free(struct ttlog__fmt_buf *b)
 /* small writers                                                        */
 /* ------------------------------------------------------------------ */
 
-static char *put_u64(char *w, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	memcpy(w, tmp + sizeof(tmp) - n, n);
-	return w + n;
-}
-
-static char *put_i64(char *w, int64_t v)
-{
-	if (v < 0) {
-		*w++ = '-';
-		return put_u64(w, (uint64_t)0 - (uint64_t)v);
-	}
-	return put_u64(w, (uint64_t)v);
-}
-
-static char *put_2(char *w, unsigned v)
-{
-	w[0] = (char)('0' + v / 10);
-	w[1] = (char)('0' + v % 10);
-	return w + 2;
-}
-
 static size_t digits(size_t v)
 {
 	size_t n = 1;
@@ -155,231 +128,21 @@ static size_t digits(size_t v)
 	return n;
 }
 
-/*
- * Doubles. The rule (fmt.h) is printf's: the first of %.15g, %.16g, %.17g
- * that strtod() reads back as the same value. Between 1e-4 and 1e15, where
- * %g writes no exponent, it is computed here in 128-bit integers, as
- * snprintf plus strtod cost some 100 ns each and a full-precision value
- * needs three of each. Elsewhere, and without __int128, the C library
- * does it.
- */
-#ifdef __SIZEOF_INT128__
-__extension__ typedef unsigned __int128 u128;
-
-static const double p10d[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,	1e6, 1e7,
-			      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14};
-
-static const uint64_t p10u[] = {1ull,
-				10ull,
-				100ull,
-				1000ull,
-				10000ull,
-				100000ull,
-				1000000ull,
-				10000000ull,
-				100000000ull,
-				1000000000ull,
-				10000000000ull,
-				100000000000ull,
-				1000000000000ull,
-				10000000000000ull,
-				100000000000000ull,
-				1000000000000000ull,
-				10000000000000000ull,
-				100000000000000000ull,
-				1000000000000000000ull,
-				10000000000000000000ull};
-
-static u128 pow10_128(int k)
-{
-	return k <= 19 ? (u128)p10u[k] : (u128)p10u[19] * p10u[k - 19];
-}
-
-/*
- * mag (1e-4 <= mag < 1e15) is M / 2^F exactly. For p significant digits
- * with decimal exponent X, the digits are mag * 10^k, k = p - 1 - X,
- * rounded to nearest with ties to even as glibc's printf does: the
- * quotient and remainder of M * 10^k by 2^F. m / 10^k reads back as mag
- * when it lies within half a unit in the last place of mag (ties to even,
- * like strtod), tested multiplied through by 4 * 2^F * 10^k. Every product
- * stays below 2^125.
- * @return the end of the text, or NULL when mag is out of reach.
- */
-static char *put_f64_exact(char *w, double mag)
-{
-	uint64_t bits, M, m;
-	int F, X = 0, k = 0, found = 0;
-	u128 N, q, r, half, A, lo, hi, P;
-
-	memcpy(&bits, &mag, 8);
-	M = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-	F = 1075 - (int)(bits >> 52);
-	if (F < 3 || F > 66)
-		return NULL;
-	/* A first guess at X; the loop below corrects it. */
-	if (mag >= 1) {
-		while (X < 14 && mag >= p10d[X + 1])
-			X++;
-	} else {
-		X = -1;
-		while (X > -4 && mag * p10d[-X] < 1)
-			X--;
-	}
-	for (int p = 15; p <= 17 && !found; p++) {
-		for (;;) {
-			k = p - 1 - X;
-			if (k < 0 || k > 20)
-				return NULL;
-			N = (u128)M * pow10_128(k);
-			q = N >> F;
-			if (q >= p10u[p])
-				X++;
-			else if (q < p10u[p - 1])
-				X--;
-			else
-				break;
-		}
-		r = N & (((u128)1 << F) - 1);
-		half = (u128)1 << (F - 1);
-		m = (uint64_t)q;
-		if (r > half || (r == half && (m & 1)))
-			m++;
-		if (m == p10u[p]) { /* rounded up to the next power */
-			m = p10u[p - 1];
-			X++;
-			k--;
-		}
-		/* Rounded up to 1e15: %g would write "1e+15", which is not
-		 * mag; more digits then. */
-		if (k < 0)
-			continue;
-		P = pow10_128(k);
-		A = (u128)m << (F + 2);
-		lo = (u128)(4 * M - (M == 1ull << 52 ? 1 : 2)) * P;
-		hi = (u128)(4 * M + 2) * P;
-		found = (A > lo && A < hi) ||
-			((A == lo || A == hi) && !(M & 1));
-	}
-	if (!found)
-		return NULL; /* cannot happen: 17 digits always do */
-	/* %g drops trailing zeros, and with them the point. */
-	while (k > 0 && m % 10 == 0) {
-		m /= 10;
-		k--;
-	}
-	/* k may be 20 (10^20 is past uint64_t); m < 10^17 then. */
-	w = put_u64(w, k <= 19 ? m / p10u[k] : 0);
-	if (k > 0) {
-		m = k <= 19 ? m % p10u[k] : m;
-		*w++ = '.';
-		for (int i = k - 1; i >= 0; i--) {
-			w[i] = (char)('0' + m % 10);
-			m /= 10;
-		}
-		w += k;
-	}
-	return w;
-}
-#endif
-
-/* A double as fmt.h says; whole numbers below 1e15 directly. NaN and the
- * infinities get the names JSON tools use. */
+/* A double as fmt.h says (ttlog__dtoa); NaN and the infinities get the
+ * names JSON tools use. */
 static char *put_f64(char *w, double d)
 {
-	char tmp[40];
-	double mag = d < 0 ? -d : d;
-	int prec = 15;
-
-	if (d != d) {
+	if (isnan(d)) {
 		memcpy(w, "NaN", 3);
 		return w + 3;
 	}
-	if (mag > 1.7976931348623157e308) {
+	if (isinf(d)) {
 		if (d < 0)
 			*w++ = '-';
 		memcpy(w, "Infinity", 8);
 		return w + 8;
 	}
-	if (mag < 1e15 && (double)(int64_t)d == d) {
-		if (d == 0 && signbit(d)) {
-			memcpy(w, "-0", 2);
-			return w + 2;
-		}
-		return put_i64(w, (int64_t)d);
-	}
-#ifdef __SIZEOF_INT128__
-	if (mag >= 1e-4 && mag < 1e15) {
-		char *end;
-		if (d < 0)
-			*w = '-';
-		end = put_f64_exact(w + (d < 0), mag);
-		if (end != NULL)
-			return end;
-	}
-#endif
-	/* Subnormals carry fewer digits: from one. */
-	if (mag < 2.2250738585072014e-308)
-		prec = 1;
-	for (; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	/* Both calls above follow LC_NUMERIC; the output must not: whatever
-	 * the locale put between the digits becomes one '.'. */
-	for (const char *s = tmp; *s != 0;) {
-		char c = *s;
-		if ((c >= '0' && c <= '9') || c == '-' || c == '+' ||
-		    c == 'e') {
-			*w++ = c;
-			s++;
-			continue;
-		}
-		*w++ = '.';
-		while (*s != 0 && !(*s >= '0' && *s <= '9'))
-			s++;
-	}
-	return w;
-}
-
-/*
- * The valid UTF-8 sequence at s (n bytes available): its length 2 to 4,
- * or 0 with *bad set to how many bytes (1 to 3) start it and must be
- * replaced by one U+FFFD: the longest prefix that could still have become
- * a valid sequence, or the first byte alone (Unicode's "maximal subpart").
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0; /* no overlong forms */
-		else if (c == 0xED)
-			hi = 0x9F; /* no surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90; /* no overlong forms */
-		else if (c == 0xF4)
-			hi = 0x8F; /* nothing past U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t k = 1; k < len; k++) {
-		if (k >= n || s[k] < lo || s[k] > hi) {
-			*bad = k;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return len;
+	return ttlog__dtoa(w, d);
 }
 
 /*
@@ -390,6 +153,7 @@ static char *put_text(char *w, const char *str, size_t n, int esc)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, k, bad;
+	uint32_t cp;
 
 	while (i < n) {
 		unsigned char c = s[i];
@@ -400,7 +164,8 @@ static char *put_text(char *w, const char *str, size_t n, int esc)
 			i++;
 			continue;
 		}
-		k = utf8_seq(s + i, n - i, &bad);
+		/* A bad sequence becomes one U+FFFD per maximal subpart. */
+		k = ttlog__utf8_decode(s + i, n - i, &cp, &bad);
 		if (k != 0) {
 			memcpy(w, s + i, k);
 			w += k;
@@ -461,45 +226,10 @@ static char *put_sd_name(char *w, const char *s)
 /* time, host, pid                                                      */
 /* ------------------------------------------------------------------ */
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date. Counting from
- * 0000-03-01 puts the leap day at the end of each year; a 400-year era
- * has 146097 days, and within it every fourth year but every hundredth
- * (save the era's last) is one day longer.
- */
-static void civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+static void cache_second(uint64_t ns)
 {
-	uint64_t z = days + 719468; /* days from 0000-03-01 */
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097; /* 0..146096 */
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0..365 */
-	uint64_t mp = (5 * doy + 2) / 153; /* 0 = March .. 11 = February */
-
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (unsigned)(yoe + era * 400 + (*m <= 2));
-}
-
-static void cache_second(uint64_t sec)
-{
-	unsigned y, mo, d, s = (unsigned)(sec % 86400);
-	char *w = tc.ts;
-
-	civil(sec / 86400, &y, &mo, &d);
-	w = put_2(w, y / 100);
-	w = put_2(w, y % 100);
-	*w++ = '-';
-	w = put_2(w, mo);
-	*w++ = '-';
-	w = put_2(w, d);
-	*w++ = 'T';
-	w = put_2(w, s / 3600);
-	*w++ = ':';
-	w = put_2(w, s / 60 % 60);
-	*w++ = ':';
-	put_2(w, s % 60);
-	tc.ts_sec = sec;
+	ttlog__rfc3339_seconds(tc.ts, ns);
+	tc.ts_sec = ns / 1000000000u;
 	tc.ts_valid = 1;
 }
 
@@ -512,7 +242,8 @@ static void cache_system(uint64_t sec)
 	host[HOST_MAX] = 0;
 	tc.host_len = strlen(host);
 	memcpy(tc.host, host, tc.host_len);
-	tc.pid_len = (size_t)(put_u64(tc.pid, (uint64_t)getpid()) - tc.pid);
+	tc.pid_len =
+		(size_t)(ttlog__u64toa(tc.pid, (uint64_t)getpid()) - tc.pid);
 	tc.sys_sec = sec;
 	tc.sys_valid = 1;
 }
@@ -650,7 +381,6 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 			const struct ttlog_event *ev, const struct relayed *r)
 {
 	uint64_t sec = ev->time_ns / 1000000000u;
-	uint32_t usec = (uint32_t)(ev->time_ns % 1000000000u / 1000u);
 	int fac = f != NULL ? f->facility : 1;
 	const char *host = f != NULL ? f->hostname : NULL;
 	const char *app = f != NULL ? f->app_name : NULL;
@@ -664,24 +394,18 @@ static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
 	    (!tc.sys_valid || tc.sys_sec != sec))
 		cache_system(sec);
 	if (!tc.ts_valid || tc.ts_sec != sec)
-		cache_second(sec);
+		cache_second(ev->time_ns);
 
 	*w++ = '<';
 	if (r != NULL && r->pri >= 0)
-		w = put_u64(w, (uint64_t)r->pri);
+		w = ttlog__u64toa(w, (uint64_t)r->pri);
 	else
-		w = put_u64(w, (uint64_t)fac * 8 + severity(ev->level));
+		w = ttlog__u64toa(w, (uint64_t)fac * 8 + severity(ev->level));
 	memcpy(w, ">1 ", 3);
 	w += 3;
 	memcpy(w, tc.ts, sizeof(tc.ts));
 	w += sizeof(tc.ts);
-	*w++ = '.';
-	for (int i = 5; i >= 0; i--) {
-		w[i] = (char)('0' + usec % 10);
-		usec /= 10;
-	}
-	w += 6;
-	*w++ = 'Z';
+	w += ttlog__rfc3339_tail(w, ev->time_ns, 6);
 	*w++ = ' ';
 	if (!own_host)
 		w = put_hdr(w, r->s[RH_HOST], r->n[RH_HOST], HOST_MAX);
@@ -731,10 +455,10 @@ static int put_field(struct ttlog__fmt_buf *out, const struct ttlog_field *fl)
 	*w++ = '"';
 	switch (fl->type) {
 	case TTLOG_TYPE_I64:
-		w = put_i64(w, fl->v.i64);
+		w = ttlog__i64toa(w, fl->v.i64);
 		break;
 	case TTLOG_TYPE_U64:
-		w = put_u64(w, fl->v.u64);
+		w = ttlog__u64toa(w, fl->v.u64);
 		break;
 	case TTLOG_TYPE_F64:
 		w = put_f64(w, fl->v.f64);
@@ -842,7 +566,7 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 	memcpy(w, " file=\"", 7);
 	w = put_text(w + 7, file, flen, 1);
 	memcpy(w, "\" line=\"", 8);
-	w = put_u64(w + 8, ev->line);
+	w = ttlog__u64toa(w + 8, ev->line);
 	*w++ = '"';
 	*w++ = ']';
 	if (mlen != 0) {
@@ -861,7 +585,7 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			out->p + start + GUESS_DIGITS + 1, body);
 		out->len = start + nd + 1 + body;
 	}
-	w = put_u64(out->p + start, body);
+	w = ttlog__u64toa(out->p + start, body);
 	*w = ' ';
 	return 0;
 nomem:

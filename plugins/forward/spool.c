@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "spool.h"
 
 #define REC_HDR 12  /* magic, body length, CRC of the body */
@@ -47,35 +48,6 @@
 #define SCAN_CHUNK 256		/* small, so the fuzzer crosses refills */
 
 static const unsigned char magic[4] = {'T', 'S', 'R', '1'};
-
-/* ------------------------------------------------------------------ */
-/* little-endian fields                                                 */
-/* ------------------------------------------------------------------ */
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* ------------------------------------------------------------------ */
 /* CRC-32C                                                              */
@@ -109,7 +81,8 @@ static uint32_t crc32c(uint32_t crc, const unsigned char *p, size_t n)
 {
 	crc = ~crc;
 	while (n >= 8) {
-		uint32_t lo = crc ^ get32(p), hi = get32(p + 4);
+		uint32_t lo = crc ^ ttlog__get_le32(p),
+			 hi = ttlog__get_le32(p + 4);
 		crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^
 		      crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^
 		      crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
@@ -180,7 +153,7 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 	}
 	if (memcmp(p, magic, 4) != 0)
 		goto bad;
-	blen = get32(p + 4);
+	blen = ttlog__get_le32(p + 4);
 	if (!plausible_len(blen))
 		goto bad;
 	total = REC_HDR + (size_t)blen;
@@ -191,7 +164,7 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 		}
 		goto bad; /* runs past the end: torn, or a damaged length */
 	}
-	if (crc32c(0, p + REC_HDR, blen) != get32(p + 8)) {
+	if (crc32c(0, p + REC_HDR, blen) != ttlog__get_le32(p + 8)) {
 		/* The length is believed (and the whole record skipped) when
 		 * it leads exactly to the end of the data or to another
 		 * plausible header; otherwise it may be the damaged field,
@@ -207,15 +180,15 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 			return ST_MORE;
 		}
 		if (memcmp(p + total, magic, 4) == 0 &&
-		    plausible_len(get32(p + total + 4))) {
+		    plausible_len(ttlog__get_le32(p + total + 4))) {
 			*n = total;
 			return ST_SKIP;
 		}
 		goto bad;
 	}
-	rec->seq = get64(p + 12);
-	rec->flags = get32(p + 20);
-	rec->count = get32(p + 24);
+	rec->seq = ttlog__get_le64(p + 12);
+	rec->flags = ttlog__get_le32(p + 20);
+	rec->count = ttlog__get_le32(p + 24);
 	rec->payload = p + REC_MIN;
 	rec->len = blen - BODY_HDR;
 	*n = total;
@@ -705,8 +678,8 @@ static int write_acked(struct ttlog__spool *s)
 {
 	unsigned char b[ACKED_LEN];
 
-	put64(b, s->acked);
-	put32(b + 8, crc32c(0, b, 8));
+	ttlog__put_le64(b, s->acked);
+	ttlog__put_le32(b + 8, crc32c(0, b, 8));
 	if (pwrite(s->ackfd, b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		s->st.write_errors++;
 		return -1;
@@ -750,8 +723,8 @@ static int load_acked(struct ttlog__spool *s, char *err, size_t errlen)
 	if (n < 0)
 		return fail(err, errlen, "spool %s/acked: %s", s->dir,
 			    strerror(errno));
-	if (n == ACKED_LEN && crc32c(0, b, 8) == get32(b + 8)) {
-		s->acked = get64(b);
+	if (n == ACKED_LEN && crc32c(0, b, 8) == ttlog__get_le32(b + 8)) {
+		s->acked = ttlog__get_le64(b);
 	} else {
 		s->acked = 0;
 		s->st.corrupt_records++;
@@ -1196,13 +1169,13 @@ int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 	g = &s->segs[s->nsegs - 1];
 
 	memcpy(h, magic, 4);
-	put32(h + 4, (uint32_t)(BODY_HDR + len));
-	put64(h + 12, seq);
-	put32(h + 20, flags);
-	put32(h + 24, count);
+	ttlog__put_le32(h + 4, (uint32_t)(BODY_HDR + len));
+	ttlog__put_le64(h + 12, seq);
+	ttlog__put_le32(h + 20, flags);
+	ttlog__put_le32(h + 24, count);
 	crc = crc32c(0, h + REC_HDR, BODY_HDR);
 	crc = crc32c(crc, payload, len);
-	put32(h + 8, crc);
+	ttlog__put_le32(h + 8, crc);
 	iov[0].iov_base = h;
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)(uintptr_t)payload;

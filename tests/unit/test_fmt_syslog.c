@@ -238,8 +238,6 @@ static void test_fmt_every_value_type_exact(void **state)
  * %.17g that reads back (from one digit for subnormals). */
 static void ref_f64(double d, char *out, size_t n)
 {
-	int prec = d != 0 && fabs(d) < 2.2250738585072014e-308 ? 1 : 15;
-
 	if (isnan(d)) {
 		snprintf(out, n, "NaN");
 		return;
@@ -248,11 +246,7 @@ static void ref_f64(double d, char *out, size_t n)
 		snprintf(out, n, d < 0 ? "-Infinity" : "Infinity");
 		return;
 	}
-	for (; prec <= 17; prec++) {
-		snprintf(out, n, "%.*g", prec, d);
-		if (strtod(out, NULL) == d)
-			return;
-	}
+	test_shortest_g(d, out, n);
 }
 
 /* Formats the doubles in v[0..n) as fields of one event and compares each
@@ -284,15 +278,6 @@ static void check_doubles(const double *v, size_t n)
 	ttlog_batch_unref(b);
 }
 
-static double next_up(double d, int steps)
-{
-	uint64_t u;
-	memcpy(&u, &d, 8);
-	u += (uint64_t)(int64_t)steps;
-	memcpy(&d, &u, 8);
-	return d;
-}
-
 static void test_fmt_doubles_match_the_printf_rule(void **state)
 {
 	double v[64];
@@ -305,7 +290,7 @@ static void test_fmt_doubles_match_the_printf_rule(void **state)
 	for (int e = -6; e <= 17; e++) {
 		double p = pow(10, e);
 		for (int s = -2; s <= 2; s++) {
-			v[nv++] = next_up(p, s);
+			v[nv++] = test_next_ulp(p, s);
 			if (nv == 64) {
 				check_doubles(v, nv);
 				nv = 0;
@@ -334,8 +319,8 @@ static void test_fmt_doubles_match_the_printf_rule(void **state)
 			d = (double)(r % 1000) * 0.001 + 0.1;
 			break;
 		default: /* near whole numbers */
-			d = next_up((double)(r % 2000000000000000ull),
-				    (int)(r >> 62) - 2);
+			d = test_next_ulp((double)(r % 2000000000000000ull),
+					  (int)(r >> 62) - 2);
 			break;
 		}
 		if (r & 0x100)

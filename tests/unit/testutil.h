@@ -2,12 +2,14 @@
 #ifndef TTLOG_TESTUTIL_H
 #define TTLOG_TESTUTIL_H
 
+#include <float.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -64,6 +66,33 @@ static inline char *run_capture(const char *cmd, size_t *len, int *status)
 	*len = n;
 	*status = pclose(f);
 	return out;
+}
+
+/* d moved by `steps` units in the last place (negative: down), through
+ * its bits: the neighbours of a value that rounding might confuse. */
+static inline double test_next_ulp(double d, int steps)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, 8);
+	u += (uint64_t)(int64_t)steps;
+	memcpy(&d, &u, 8);
+	return d;
+}
+
+/* The reference for doubles written as text (common/dtoa.h), spelt out
+ * with the C library: the first of %.15g, %.16g, %.17g that strtod()
+ * reads back as d, from %.1g for subnormals. Finite d, C locale. */
+static inline void test_shortest_g(double d, char *out, size_t n)
+{
+	double mag = d < 0 ? -d : d;
+	int prec = d != 0 && mag < DBL_MIN ? 1 : 15;
+
+	for (; prec <= 17; prec++) {
+		snprintf(out, n, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
 }
 
 #endif /* TTLOG_TESTUTIL_H */

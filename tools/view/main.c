@@ -20,6 +20,7 @@
 
 #include <ttlog/version.h>
 
+#include "civil_time.h"
 #include "view_filter.h"
 #include "view_out.h"
 #include "view_read.h"
@@ -104,13 +105,10 @@ static void put_clean(FILE *f, const char *s, size_t n)
 
 static void put_time(FILE *f, uint64_t ns)
 {
-	time_t t = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	char text[32];
+	char text[TTLOG__RFC3339_MAX];
 
-	gmtime_r(&t, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "%s.%06uZ", text, (unsigned)(ns % 1000000000u / 1000u));
+	ttlog__rfc3339_format(text, ns, 6);
+	fputs(text, f);
 }
 
 /* "# FILE: shop pid 4242 on web1: crash (SIGSEGV) at TIME, 3 omitted":

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "civil_time.h"
 #include "view_filter.h"
 
 #define NS 1000000000ull
@@ -71,48 +72,6 @@ int view_filter_set_level(struct view_filter *f, const char *name, char *err,
 /* Times                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil; timegm() is not in C11 or POSIX). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30,
-				   31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* n decimal digits at *p into *v; advances *p. */
-static int digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return -1;
-		*v = *v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	return 0;
-}
-
-static int expect(const char **p, const char *any)
-{
-	if (**p == '\0' || strchr(any, **p) == NULL)
-		return -1;
-	++*p;
-	return 0;
-}
-
 /* Seconds since the epoch (may be negative) and nanoseconds into a
  * uint64 of nanoseconds, saturating at both ends. */
 static uint64_t clamp_ns(int64_t sec, uint32_t ns)
@@ -124,47 +83,16 @@ static uint64_t clamp_ns(int64_t sec, uint32_t ns)
 	return (uint64_t)sec * NS + ns;
 }
 
+/* The whole of s as an RFC 3339 date-time (any year from 0000 to 9999,
+ * clamped to what a uint64 of nanoseconds holds). */
 static int rfc3339(const char *s, uint64_t *out)
 {
-	const char *p = s;
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	uint32_t frac = 0;
-	int64_t t;
+	struct ttlog__rfc3339 t;
+	size_t n = strlen(s), len = ttlog__rfc3339_scan(s, n, &t);
 
-	if (digits(&p, 4, &y) || expect(&p, "-") || digits(&p, 2, &mo) ||
-	    expect(&p, "-") || digits(&p, 2, &d) || expect(&p, "Tt ") ||
-	    digits(&p, 2, &h) || expect(&p, ":") || digits(&p, 2, &mi) ||
-	    expect(&p, ":") || digits(&p, 2, &sec))
+	if (len == 0 || len != n)
 		return -1;
-	if (*p == '.') {
-		int n = 0;
-		for (p++; isdigit((unsigned char)*p); p++, n++)
-			if (n < 9)
-				frac = frac * 10 + (uint32_t)(*p - '0');
-		if (n == 0)
-			return -1;
-		for (; n < 9; n++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh) || expect(&p, ":") ||
-		    digits(&p, 2, &om) || oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	/* A leap second (:60) reads as the first second of the next
-	 * minute, as it does in most software. */
-	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-	    mi * 60 + sec;
-	t -= sign * (oh * 3600 + om * 60);
-	*out = clamp_ns(t, frac);
+	*out = clamp_ns(ttlog__rfc3339_epoch(&t), t.frac_ns);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "byteorder.h"
 #include "view_frame.h"
 
 #define MAGIC 0x184D2204u
@@ -13,12 +14,6 @@
 #define FLG_CONTENT_SIZE 0x08u
 #define FLG_CONTENT_CHECKSUM 0x04u
 #define FLG_DICT_ID 0x01u
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 void view_frame_begin(struct view_frame *f, uint64_t off)
 {
@@ -40,7 +35,7 @@ size_t view_frame_want(const struct view_frame *f)
 static void learn_length(struct view_frame *f)
 {
 	if (f->kind == VIEW_FRAME_HEADER && f->len == 0 && f->done >= 5) {
-		uint32_t magic = le32(f->b);
+		uint32_t magic = ttlog__get_le32(f->b);
 		f->flg = f->b[4];
 		if ((magic & 0xFFFFFFF0u) == MAGIC_SKIPPABLE)
 			f->len = 8; /* magic, then the size of its data */
@@ -51,7 +46,7 @@ static void learn_length(struct view_frame *f)
 		else
 			f->len = MIN_HEADER; /* liblz4 refuses it there */
 	} else if (f->kind == VIEW_FRAME_BLOCK && f->len == 0 && f->done >= 4) {
-		uint32_t size = le32(f->b);
+		uint32_t size = ttlog__get_le32(f->b);
 		/* The high bit marks a block stored as it is. */
 		f->len = size == 0 ? 4
 				   : 4 + (size & 0x7FFFFFFFu) +
@@ -73,11 +68,12 @@ void view_frame_fed(struct view_frame *f, const unsigned char *b, size_t n)
 	/* Complete: the next part starts right after it. */
 	next = f->off + f->len;
 	if (f->kind == VIEW_FRAME_HEADER &&
-	    (le32(f->b) & 0xFFFFFFF0u) == MAGIC_SKIPPABLE) {
+	    (ttlog__get_le32(f->b) & 0xFFFFFFF0u) == MAGIC_SKIPPABLE) {
 		f->kind = VIEW_FRAME_SKIP;
-		f->len = le32(f->b + 4);
+		f->len = ttlog__get_le32(f->b + 4);
 	} else if (f->kind == VIEW_FRAME_HEADER ||
-		   (f->kind == VIEW_FRAME_BLOCK && le32(f->b) != 0)) {
+		   (f->kind == VIEW_FRAME_BLOCK &&
+		    ttlog__get_le32(f->b) != 0)) {
 		f->kind = VIEW_FRAME_BLOCK;
 		f->len = 0;
 	} else if (f->kind == VIEW_FRAME_BLOCK &&

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "batch_internal.h"
-#include "utf8_internal.h"
+#include "utf8.h"
 #include "view_out.h"
 
 #define OUT_EVENTS 256
