@@ -3,9 +3,11 @@
 # prefix, build examples/plugin against it with find_package(ttlog) and,
 # separately, with pkg-config, and load both builds into a program through
 # ttlog.yaml.
-#   sdk_test.sh BUILD_DIR SOURCE_DIR
+#   sdk_test.sh BUILD_DIR SOURCE_DIR [APP_FLAGS]
+# APP_FLAGS: compiler and linker flags a program needs to link this build
+# of libttlog (the sanitizer it was built with, if any).
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 app_flags=${3:-}
 t=$(mktemp -d /tmp/ttlog-sdk-XXXXXX)
 trap 'rm -rf "$t"' EXIT
 
@@ -48,7 +50,7 @@ echo "sdk: plugin built with find_package and with pkg-config, both loaded"
 # 4. The headers from C++: a C++17 program built in a C++-only CMake
 #    project with find_package, and with pkg-config, logs through the
 #    installed library.
-cxx=$(command -v c++ || command -v g++ || command -v clang++ || true)
+cxx=${TTLOG_SDK_CXX:-$(command -v c++ || command -v g++ || command -v clang++ || true)}
 if [ -z "$cxx" ]; then
 	echo "sdk: no C++ compiler; the C++ program was not built (skipped)"
 	exit 0
@@ -81,11 +83,12 @@ find_package(ttlog 0.1 REQUIRED)
 add_executable(app app.cpp)
 target_link_libraries(app PRIVATE ttlog::ttlog)
 CMAKE
-CXX=$cxx cmake -S "$t/cxx" -B "$t/cxx/build" -DCMAKE_PREFIX_PATH="$t/prefix" \
-	>/dev/null
+CXX=$cxx CXXFLAGS=$app_flags LDFLAGS=$app_flags cmake -S "$t/cxx" \
+	-B "$t/cxx/build" -DCMAKE_PREFIX_PATH="$t/prefix" >/dev/null
 cmake --build "$t/cxx/build" >/dev/null
-"$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags ttlog) \
-	"$t/cxx/app.cpp" -o "$t/cxx/app-pkgconfig" $(pkg-config --libs ttlog)
+"$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror $app_flags \
+	$(pkg-config --cflags ttlog) "$t/cxx/app.cpp" -o "$t/cxx/app-pkgconfig" \
+	$(pkg-config --libs ttlog)
 for app in "$t/cxx/build/app" "$t/cxx/app-pkgconfig"; do
 	LD_LIBRARY_PATH=$libdir "$app" || { echo "FAIL: $app exited $?"; exit 1; }
 done
