@@ -41,8 +41,8 @@ struct ttlog__input_opts {
 	/* tls:// inputs */
 	char *tls_cert, *tls_key, *tls_ca_file, *tls_ca_dir;
 	char *tls_ciphers, *tls_ciphersuites;
-	int tls_client_auth; /* none|optional|required */
-	int tls_min_version; /* 1.2|1.3 */
+	int tls_client_auth; /* enum ttlog__tls_client_auth */
+	int tls_min_version; /* enum ttlog__tls_version */
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */

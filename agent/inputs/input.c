@@ -25,15 +25,29 @@
 
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
+static const struct ttlog_option_value input_types[] = {
+	{"syslog", TTLOG__INPUT_SYSLOG},
+	{"jsonl", TTLOG__INPUT_JSONL},
+	{"stdin", TTLOG__INPUT_STDIN},
+	{"ttlog", TTLOG__INPUT_TTLOG},
+	{NULL, 0}};
+static const struct ttlog_option_value input_client_auths[] = {
+	{"none", TTLOG_TLS_CLIENT_NONE},
+	{"optional", TTLOG_TLS_CLIENT_OPTIONAL},
+	{"required", TTLOG_TLS_CLIENT_REQUIRED},
+	{NULL, 0}};
+static const struct ttlog_option_value input_tls_versions[] = {
+	{"1.2", TTLOG_TLS_1_2}, {"1.3", TTLOG_TLS_1_3}, {NULL, 0}};
+
 static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_STRING, "name", NULL, OPT(name),
 	 "name of the input, in metrics and messages", NULL,
 	 TTLOG_OPTION_REQUIRED},
-	{TTLOG_OPTION_ENUM, "type", NULL, OPT(type),
+	{TTLOG_OPTION_ENUM_VALUES, "type", NULL, OPT(type),
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
 	 "object per line), stdin (one event per line) or ttlog (the native "
 	 "protocol of the forward listener, acknowledged)",
-	 "syslog|jsonl|stdin|ttlog", TTLOG_OPTION_REQUIRED},
+	 TTLOG_OPTION_VALUES(input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
 	 "udp://HOST:PORT (syslog only) or unix:///absolute/path; required "
@@ -59,12 +73,14 @@ static const struct ttlog_option_spec input_options[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ca_dir", NULL, OPT(tls_ca_dir),
 	 "tls://: a directory of hashed CA certificates", NULL, 0},
-	{TTLOG_OPTION_ENUM, "tls.client_auth", "none", OPT(tls_client_auth),
+	{TTLOG_OPTION_ENUM_VALUES, "tls.client_auth", "none",
+	 OPT(tls_client_auth),
 	 "tls://: ask senders for a certificate (optional) or refuse those "
 	 "without a valid one (required: mutual TLS)",
-	 "none|optional|required", 0},
-	{TTLOG_OPTION_ENUM, "tls.min_version", "1.2", OPT(tls_min_version),
-	 "tls://: oldest TLS version accepted", "1.2|1.3", 0},
+	 TTLOG_OPTION_VALUES(input_client_auths), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "tls.min_version", "1.2",
+	 OPT(tls_min_version), "tls://: oldest TLS version accepted",
+	 TTLOG_OPTION_VALUES(input_tls_versions), 0},
 	{TTLOG_OPTION_STRING, "tls.ciphers", NULL, OPT(tls_ciphers),
 	 "tls://: OpenSSL cipher list for TLS 1.2", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ciphersuites", NULL, OPT(tls_ciphersuites),

@@ -1007,7 +1007,18 @@ static void test_option_table_declares_every_key(void **st)
 	}
 	assert_int_equal(n, nkeys);
 	o = ttlog__input_table.options;
-	assert_string_equal(o[1].choices, "syslog|jsonl|stdin|ttlog");
+	/* The type's names, in order, each with its named value. */
+	const struct ttlog_option_value *vals = ttlog_option_values(&o[1]);
+	assert_non_null(vals);
+	assert_string_equal(vals[0].name, "syslog");
+	assert_int_equal(vals[0].value, TTLOG__INPUT_SYSLOG);
+	assert_string_equal(vals[1].name, "jsonl");
+	assert_int_equal(vals[1].value, TTLOG__INPUT_JSONL);
+	assert_string_equal(vals[2].name, "stdin");
+	assert_int_equal(vals[2].value, TTLOG__INPUT_STDIN);
+	assert_string_equal(vals[3].name, "ttlog");
+	assert_int_equal(vals[3].value, TTLOG__INPUT_TTLOG);
+	assert_null(vals[4].name);
 	assert_true(o[1].flags & TTLOG_OPTION_REQUIRED);
 	assert_string_equal(o[3].default_value, "64KiB");
 	assert_string_equal(o[6].default_value, "32MiB");
