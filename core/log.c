@@ -320,6 +320,7 @@ int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
 	atomic_store(&ttlog__lib.listener_dropped, 0);
 	atomic_store(&ttlog__lib.dropped_nomem, 0);
 	atomic_store(&ttlog__lib.ingested, 0);
+	atomic_store(&ttlog__lib.dropped_invalid, 0);
 	atomic_store(&ttlog__lib.wake_pending, 0);
 	ttlog__clock_kind = ttlog__clock_resolve(o.clock);
 	ttlog__lib.opts.clock = (enum ttlog_clock)ttlog__clock_kind;
@@ -492,6 +493,7 @@ int ttlog_stats(struct ttlog_stats *out)
 	out->listener_dropped = atomic_load(&ttlog__lib.listener_dropped);
 	out->dropped_no_memory = atomic_load(&ttlog__lib.dropped_nomem);
 	out->ingested = atomic_load(&ttlog__lib.ingested);
+	out->dropped_invalid = atomic_load(&ttlog__lib.dropped_invalid);
 	return running ? 0 : TTLOG_ENOTRUNNING;
 }
 

@@ -956,6 +956,12 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
 			atomic_fetch_add(&ttlog__lib.ingested, 1);
 			return 0;
 		}
+		if (rc == TTLOG_EINVAL) {
+			/* The event, not the memory: no batch would take it. */
+			atomic_fetch_add(&ttlog__lib.ingested, 1);
+			atomic_fetch_add(&ttlog__lib.dropped_invalid, 1);
+			return TTLOG_EINVAL;
+		}
 		if (rc < 0)
 			break;
 		dispatch(w, w->ingest); /* full: hand it out, start another */

@@ -156,9 +156,15 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 		in->st.malformed++;
 		return;
 	}
-	/* ttlog__ingest() fails only without memory; the library counts
-	 * that too (dropped_no_memory). */
-	if (ttlog__ingest(&ev, in->id) != 0) {
+	/* The library counts both failures too (dropped_invalid,
+	 * dropped_no_memory); for the input, an event the parser made but
+	 * the library refused is a malformed message. */
+	rc = ttlog__ingest(&ev, in->id);
+	if (rc == TTLOG_EINVAL) {
+		in->st.malformed++;
+		return;
+	}
+	if (rc != 0) {
 		in->st.dropped++;
 		return;
 	}

@@ -262,7 +262,8 @@ TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
 /* Library-wide counters. Every event a log call accepts, or an input of
  * ttlog-agent receives, is at any moment in a ring, delivered, or dropped:
  * produced + ingested = delivered + dropped_ring_full + dropped_too_large +
- * dropped_no_memory + (events in rings and in the batch being built). */
+ * dropped_no_memory + dropped_invalid + (events in rings and in the batch
+ * being built). */
 struct ttlog_stats {
 	uint64_t produced;	    /* log calls that passed the level gate */
 	uint64_t delivered;	    /* events handed to the listener stage */
@@ -276,6 +277,9 @@ struct ttlog_stats {
 	uint64_t listener_dropped;  /* events dropped by listener queues */
 	uint64_t dropped_no_memory; /* the writer could not allocate a batch */
 	uint64_t ingested; /* events from outside (ttlog-agent's inputs) */
+	/* Appended: ingested events refused as invalid (a level outside
+	 * TRACE..FATAL, too many fields, no source). */
+	uint64_t dropped_invalid;
 };
 
 /*
