@@ -13,7 +13,6 @@
 #include "lib_internal.h"
 #include "snapshot_internal.h"
 
-#define DEFAULT_RING_BYTES (1u << 20)
 #define DEFAULT_MAX_VALUE 4096u
 #define DEFAULT_FLUSH_MS 20u
 #define DEFAULT_BATCH_EVENTS 8192u
@@ -253,7 +252,7 @@ void ttlog_options_init(struct ttlog_options *o)
 	o->struct_size = (uint32_t)sizeof(*o);
 	o->service = "ttlog";
 	o->level = TTLOG_LEVEL_INFO;
-	o->ring_bytes = DEFAULT_RING_BYTES;
+	o->ring_bytes = TTLOG_DEFAULT_RING_BYTES;
 	o->max_value_bytes = DEFAULT_MAX_VALUE;
 	o->flush_interval_ms = DEFAULT_FLUSH_MS;
 	o->batch_max_events = DEFAULT_BATCH_EVENTS;

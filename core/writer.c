@@ -23,8 +23,6 @@
 #include "snapshot_internal.h"
 #include "registry_internal.h"
 
-#define DEFAULT_QUEUE_BYTES (64u << 20)
-
 struct listener {
 	const struct ttlog_listener_api *api;
 	void *state;
@@ -622,7 +620,8 @@ static int listener_create(struct listener *l,
 		return TTLOG_EINVAL;
 	l->api = c->api;
 	l->name = c->name ? c->name : c->api->name;
-	l->queue_max = c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+	l->queue_max =
+		c->queue_bytes ? c->queue_bytes : TTLOG_DEFAULT_QUEUE_BYTES;
 	l->level = (int)c->level;
 	l->policy = (int)c->queue_policy;
 	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {

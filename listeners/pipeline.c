@@ -41,6 +41,11 @@ struct service_opts {
 	uint64_t shutdown_timeout_ms;
 };
 
+/* "64MiB" from TTLOG_DEFAULT_QUEUE_MIB: the option tables show the
+ * library's defaults, not copies of them. */
+#define MIB_TEXT(n) MIB_TEXT_(n)
+#define MIB_TEXT_(n) #n "MiB"
+
 static const struct ttlog_option_value levels[] = {
 	{"trace", TTLOG_LEVEL_TRACE}, {"debug", TTLOG_LEVEL_DEBUG},
 	{"info", TTLOG_LEVEL_INFO},   {"warn", TTLOG_LEVEL_WARN},
@@ -67,7 +72,7 @@ static const struct ttlog_option_spec service_spec[] = {
 	 offsetof(struct service_opts, level),
 	 "minimum level logged by the application", TTLOG_OPTION_VALUES(levels),
 	 0},
-	{TTLOG_OPTION_SIZE, "ring_size", "1MiB",
+	{TTLOG_OPTION_SIZE, "ring_size", MIB_TEXT(TTLOG_DEFAULT_RING_MIB),
 	 offsetof(struct service_opts, ring_size),
 	 "ring per logging thread (power of two, >= 4KiB)", NULL, 0},
 	{TTLOG_OPTION_SIZE, "max_value_size", "4KiB",
@@ -155,7 +160,8 @@ static const struct ttlog_option_spec common_spec[] = {
 	 offsetof(struct common_opts, level),
 	 "minimum level this listener receives", TTLOG_OPTION_VALUES(levels),
 	 0},
-	{TTLOG_OPTION_SIZE, "queue.max_bytes", "64MiB",
+	{TTLOG_OPTION_SIZE, "queue.max_bytes",
+	 MIB_TEXT(TTLOG_DEFAULT_QUEUE_MIB),
 	 offsetof(struct common_opts, queue_bytes),
 	 "batches held back while the listener pushes back", NULL, 0},
 	{TTLOG_OPTION_ENUM_VALUES, "queue.policy", "drop_oldest",

@@ -345,6 +345,32 @@ static size_t build(const char *body, struct ttlog__diag *d, int agent)
 	return d->n;
 }
 
+/* The YAML defaults and ttlog_options_init() are the same constants. */
+static void test_ring_and_queue_defaults_come_from_one_place(void **state)
+{
+	char text[512];
+	struct ttlog__diag d = {0};
+	struct ttlog__pipeline p;
+	struct ttlog_options o;
+	(void)state;
+
+	snprintf(text, sizeof(text),
+		 "service:\n  plugin_dir: %s\n"
+		 "listeners:\n  - name: a\n    type: good\n"
+		 "    path: /tmp/x\n",
+		 pdir);
+	struct ttlog__cfg_doc *doc = load(text, &d);
+	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
+			 0);
+	ttlog_options_init(&o);
+	assert_int_equal(o.ring_bytes, TTLOG_DEFAULT_RING_BYTES);
+	assert_int_equal(p.opts.ring_bytes, TTLOG_DEFAULT_RING_BYTES);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.listeners[0].queue_bytes, TTLOG_DEFAULT_QUEUE_BYTES);
+	ttlog__pipeline_release(&p);
+	ttlog__cfg_free(doc);
+}
+
 static int has_msg(const struct ttlog__diag *d, const char *want)
 {
 	for (size_t k = 0; k < d->n; k++)
@@ -574,6 +600,7 @@ int main(void)
 		T(test_option_errors_name_line_column_and_key),
 		T(test_option_table_prints_as_help),
 		T(test_enum_values_store_the_named_value),
+		T(test_ring_and_queue_defaults_come_from_one_place),
 		T(test_pipeline_errors_are_all_reported),
 		T(test_init_from_file_delivers_by_listener_level),
 		T(test_refusing_listener_stalls_nothing_else),
