@@ -26,6 +26,13 @@ enum ttlog__input_type {
 	TTLOG__INPUT_TTLOG = 3 /* the native protocol (forward plugin) */
 };
 
+/* The input types, each once: name and enum ttlog__input_type value,
+ * ending {NULL, 0}. The `type:` option, messages and the metrics labels
+ * all take their names from here. */
+extern const struct ttlog_option_value ttlog__input_types[];
+/* The name of an enum ttlog__input_type ("syslog"), "?" if none. */
+const char *ttlog__input_type_name(int type);
+
 /* One input, as ttlog.yaml describes it (the `inputs:` list). */
 struct ttlog__input_opts {
 	char *name;
@@ -96,7 +103,7 @@ struct ttlog__agent_view {
 	uint64_t reloads, reload_errors;
 	size_t ninputs;
 	const char *const *input_names;
-	const char *const *input_types; /* "syslog", "jsonl", "stdin" */
+	const char *const *input_types; /* ttlog__input_type_name() */
 	struct ttlog__input *const *inputs;
 	size_t nlisteners;
 	const char *const *listener_names;

@@ -25,7 +25,7 @@
 
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
-static const struct ttlog_option_value input_types[] = {
+const struct ttlog_option_value ttlog__input_types[] = {
 	{"syslog", TTLOG__INPUT_SYSLOG},
 	{"jsonl", TTLOG__INPUT_JSONL},
 	{"stdin", TTLOG__INPUT_STDIN},
@@ -47,7 +47,7 @@ static const struct ttlog_option_spec input_options[] = {
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
 	 "object per line), stdin (one event per line) or ttlog (the native "
 	 "protocol of the forward listener, acknowledged)",
-	 TTLOG_OPTION_VALUES(input_types), TTLOG_OPTION_REQUIRED},
+	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
 	 "udp://HOST:PORT (syslog only) or unix:///absolute/path; required "
@@ -377,12 +377,13 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	return fd;
 }
 
-static const char *type_name(int type)
+const char *ttlog__input_type_name(int type)
 {
-	return type == TTLOG__INPUT_SYSLOG  ? "syslog"
-	       : type == TTLOG__INPUT_JSONL ? "jsonl"
-	       : type == TTLOG__INPUT_TTLOG ? "ttlog"
-					    : "stdin";
+	for (const struct ttlog_option_value *t = ttlog__input_types;
+	     t->name != NULL; t++)
+		if (t->value == type)
+			return t->name;
+	return "?";
 }
 
 static int check_opts(const struct ttlog__input_opts *o, char *err,
@@ -402,7 +403,7 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 			      "input %s: type %s needs `listen` "
 			      "(tcp://HOST:PORT, udp://HOST:PORT or "
 			      "unix:///path)",
-			      o->name, type_name(o->type));
+			      o->name, ttlog__input_type_name(o->type));
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
@@ -478,7 +479,8 @@ int ttlog__input_start(struct event_base *base,
 			      "%s: input %s: %s needs a stream (tcp://, tls:// "
 			      "or unix://); a stream cut into datagrams cannot "
 			      "be put back together",
-			      in->listen, in->name, type_name(in->type));
+			      in->listen, in->name,
+			      ttlog__input_type_name(in->type));
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
