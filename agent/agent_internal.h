@@ -26,6 +26,13 @@ enum ttlog__input_type {
 	TTLOG__INPUT_TTLOG = 3 /* the native protocol (forward plugin) */
 };
 
+/* The input types, each once: name and enum ttlog__input_type value,
+ * ending {NULL, 0}. The `type:` option, messages and the metrics labels
+ * all take their names from here. */
+extern const struct ttlog_option_value ttlog__input_types[];
+/* The name of an enum ttlog__input_type ("syslog"), "?" if none. */
+const char *ttlog__input_type_name(int type);
+
 /* One input, as ttlog.yaml describes it (the `inputs:` list). */
 struct ttlog__input_opts {
 	char *name;
@@ -41,8 +48,8 @@ struct ttlog__input_opts {
 	/* tls:// inputs */
 	char *tls_cert, *tls_key, *tls_ca_file, *tls_ca_dir;
 	char *tls_ciphers, *tls_ciphersuites;
-	int tls_client_auth; /* none|optional|required */
-	int tls_min_version; /* 1.2|1.3 */
+	int tls_client_auth; /* enum ttlog__tls_client_auth */
+	int tls_min_version; /* enum ttlog__tls_version */
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */
@@ -96,7 +103,7 @@ struct ttlog__agent_view {
 	uint64_t reloads, reload_errors;
 	size_t ninputs;
 	const char *const *input_names;
-	const char *const *input_types; /* "syslog", "jsonl", "stdin" */
+	const char *const *input_types; /* ttlog__input_type_name() */
 	struct ttlog__input *const *inputs;
 	size_t nlisteners;
 	const char *const *listener_names;

@@ -81,9 +81,6 @@ static void usage(FILE *f)
 
 /* ---- configuration ---- */
 
-static const char *const input_type_names[] = {"syslog", "jsonl", "stdin",
-					       "ttlog"};
-
 /* The inputs section: each entry through the input option table. */
 static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 			struct ttlog__diag *d)
@@ -135,7 +132,7 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 		a->input_fps[a->ninputs] = (char *)fp.p;
 		a->input_opts[a->ninputs] = o;
 		a->input_names[a->ninputs] = o->name;
-		a->input_types[a->ninputs] = input_type_names[o->type];
+		a->input_types[a->ninputs] = ttlog__input_type_name(o->type);
 		a->ninputs++;
 	}
 	return d->n > before ? -1 : 0;

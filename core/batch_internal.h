@@ -106,7 +106,12 @@ struct ttlog__in_event;
  * Appends an event that came from outside the process (ingest.c): its
  * message, keys and values are copied; string values longer than
  * max_value are cut and the event flagged. now_ns stands in for a missing
- * timestamp. Same results as ttlog__batch_add().
+ * timestamp.
+ * @return 0; 1 when the batch is full (nothing added, as
+ *         ttlog__batch_add()); TTLOG_EINVAL when the event itself is
+ *         invalid (too many fields, a level outside TRACE..FATAL, no
+ *         source, a message over 4 GiB): retrying cannot help;
+ *         TTLOG_ENOMEM when out of memory.
  */
 int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 			uint32_t tid, uint64_t now_ns, uint32_t max_value);

@@ -223,11 +223,11 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 
 	if (ev->nfields > TTLOG__IN_MAX_FIELDS || ev->level < 0 ||
 	    ev->level >= TTLOG_LEVEL_OFF || ev->source == NULL)
-		return -1;
+		return TTLOG_EINVAL;
 	if (ev->msg_varies) {
 		msg_len = text_len(ev->msg, ev->msg_len);
 		if (msg_len > UINT32_MAX)
-			return -1;
+			return TTLOG_EINVAL;
 		need = 4 + msg_len + 1;
 		flags |= TTLOG__EVENT_OWN_MSG;
 	}
@@ -238,7 +238,7 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 					       : ev->fields[i].v.str.len)
 				: 8;
 	if (need > sizeof(stack) && (vals = malloc(need)) == NULL)
-		return -1;
+		return TTLOG_ENOMEM;
 	if (ev->msg_varies) {
 		uint32_t len = (uint32_t)msg_len;
 		memcpy(vals, &len, 4);
@@ -271,6 +271,8 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 		       : ttlog__batch_add(
 				 b, &o->cs, ev->time_ns ? ev->time_ns : now_ns,
 				 ev->tid ? ev->tid : tid, flags, vals, off);
+	if (rc < 0) /* ttlog__batch_add() fails only without memory */
+		rc = TTLOG_ENOMEM;
 	if (vals != stack)
 		free(vals);
 	return rc;

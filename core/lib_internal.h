@@ -54,7 +54,8 @@ struct ttlog__lib {
 	void *owned;
 	/* Kept after shutdown so the last run's figures stay readable. */
 	_Atomic uint64_t delivered, batches, listener_dropped, dropped_nomem;
-	_Atomic uint64_t ingested; /* events from ttlog__ingest() */
+	_Atomic uint64_t ingested;	  /* events from ttlog__ingest() */
+	_Atomic uint64_t dropped_invalid; /* ingested events refused */
 };
 
 extern struct ttlog__lib ttlog__lib;
@@ -106,7 +107,9 @@ struct ttlog__in_event;
  * outside; it is handed to the listeners at the end of the cycle, or at
  * once when the pending batch is full. source_id is recorded as the
  * event's tid (an input's number). Returns 0, TTLOG_EINVAL off the writer
- * thread, or TTLOG_ENOMEM (counted in dropped_no_memory).
+ * thread (nothing counted) or for an invalid event (counted in
+ * dropped_invalid, see ttlog__batch_add_in()), or TTLOG_ENOMEM (counted
+ * in dropped_no_memory).
  */
 int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id);
 /* Writer thread only: hands the events ingested so far to the listeners

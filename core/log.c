@@ -13,7 +13,6 @@
 #include "lib_internal.h"
 #include "snapshot_internal.h"
 
-#define DEFAULT_RING_BYTES (1u << 20)
 #define DEFAULT_MAX_VALUE 4096u
 #define DEFAULT_FLUSH_MS 20u
 #define DEFAULT_BATCH_EVENTS 8192u
@@ -253,7 +252,7 @@ void ttlog_options_init(struct ttlog_options *o)
 	o->struct_size = (uint32_t)sizeof(*o);
 	o->service = "ttlog";
 	o->level = TTLOG_LEVEL_INFO;
-	o->ring_bytes = DEFAULT_RING_BYTES;
+	o->ring_bytes = TTLOG_DEFAULT_RING_BYTES;
 	o->max_value_bytes = DEFAULT_MAX_VALUE;
 	o->flush_interval_ms = DEFAULT_FLUSH_MS;
 	o->batch_max_events = DEFAULT_BATCH_EVENTS;
@@ -320,6 +319,7 @@ int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
 	atomic_store(&ttlog__lib.listener_dropped, 0);
 	atomic_store(&ttlog__lib.dropped_nomem, 0);
 	atomic_store(&ttlog__lib.ingested, 0);
+	atomic_store(&ttlog__lib.dropped_invalid, 0);
 	atomic_store(&ttlog__lib.wake_pending, 0);
 	ttlog__clock_kind = ttlog__clock_resolve(o.clock);
 	ttlog__lib.opts.clock = (enum ttlog_clock)ttlog__clock_kind;
@@ -492,6 +492,7 @@ int ttlog_stats(struct ttlog_stats *out)
 	out->listener_dropped = atomic_load(&ttlog__lib.listener_dropped);
 	out->dropped_no_memory = atomic_load(&ttlog__lib.dropped_nomem);
 	out->ingested = atomic_load(&ttlog__lib.ingested);
+	out->dropped_invalid = atomic_load(&ttlog__lib.dropped_invalid);
 	return running ? 0 : TTLOG_ENOTRUNNING;
 }
 

@@ -23,8 +23,6 @@
 #include "snapshot_internal.h"
 #include "registry_internal.h"
 
-#define DEFAULT_QUEUE_BYTES (64u << 20)
-
 struct listener {
 	const struct ttlog_listener_api *api;
 	void *state;
@@ -622,7 +620,8 @@ static int listener_create(struct listener *l,
 		return TTLOG_EINVAL;
 	l->api = c->api;
 	l->name = c->name ? c->name : c->api->name;
-	l->queue_max = c->queue_bytes ? c->queue_bytes : DEFAULT_QUEUE_BYTES;
+	l->queue_max =
+		c->queue_bytes ? c->queue_bytes : TTLOG_DEFAULT_QUEUE_BYTES;
 	l->level = (int)c->level;
 	l->policy = (int)c->queue_policy;
 	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
@@ -955,6 +954,12 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
 		if (rc == 0) {
 			atomic_fetch_add(&ttlog__lib.ingested, 1);
 			return 0;
+		}
+		if (rc == TTLOG_EINVAL) {
+			/* The event, not the memory: no batch would take it. */
+			atomic_fetch_add(&ttlog__lib.ingested, 1);
+			atomic_fetch_add(&ttlog__lib.dropped_invalid, 1);
+			return TTLOG_EINVAL;
 		}
 		if (rc < 0)
 			break;

@@ -24,6 +24,7 @@ static const char *type_name(enum ttlog_option_type t)
 	case TTLOG_OPTION_DURATION:
 		return "duration";
 	case TTLOG_OPTION_ENUM:
+	case TTLOG_OPTION_ENUM_VALUES:
 		return "choice";
 	case TTLOG_OPTION_END:
 	default:
@@ -43,6 +44,27 @@ static int split_choices(const char *choices, char *buf, size_t bufsz,
 		out[n++] = tok;
 	out[n] = NULL;
 	return n;
+}
+
+/* The names an ENUM or ENUM_VALUES option accepts, joined by '|', into
+ * buf: the form help and error messages show for both. */
+static const char *choice_list(const struct ttlog_option_spec *o, char *buf,
+			       size_t bufsz)
+{
+	size_t len = 0;
+
+	if (o->type == TTLOG_OPTION_ENUM)
+		return o->choices ? o->choices : "";
+	buf[0] = 0;
+	for (const struct ttlog_option_value *v = ttlog_option_values(o);
+	     v != NULL && v->name != NULL && len < bufsz; v++) {
+		int w = snprintf(buf + len, bufsz - len, "%s%s", len ? "|" : "",
+				 v->name);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	return buf;
 }
 
 /*
@@ -105,6 +127,29 @@ static int set_value(const struct ttlog_option_spec *o, void *opts,
 			d, at, path, "expected one of %s, got \"%s\"%s%s%s",
 			o->choices, text, near ? " (did you mean \"" : "",
 			near ? near : "", near ? "\"?)" : "");
+		return -1;
+	}
+	case TTLOG_OPTION_ENUM_VALUES: {
+		const char *c[MAX_CHOICES];
+		char list[512];
+		int n = 0;
+		for (const struct ttlog_option_value *v =
+			     ttlog_option_values(o);
+		     v != NULL && v->name != NULL; v++) {
+			if (strcmp(v->name, text) == 0) {
+				memcpy(field, &v->value, sizeof(v->value));
+				return 0;
+			}
+			if (n < MAX_CHOICES - 1)
+				c[n++] = v->name;
+		}
+		c[n] = NULL;
+		const char *near = ttlog__cfg_suggest(text, c);
+		ttlog__diag_add(d, at, path,
+				"expected one of %s, got \"%s\"%s%s%s",
+				choice_list(o, list, sizeof(list)), text,
+				near ? " (did you mean \"" : "",
+				near ? near : "", near ? "\"?)" : "");
 		return -1;
 	}
 	case TTLOG_OPTION_END:
@@ -387,8 +432,11 @@ void ttlog__options_help(const struct ttlog_listener_api *api, FILE *out)
 		fprintf(out, "  %-20s %-9s %-14s %s\n", t->key,
 			type_name(t->type), def,
 			t->description ? t->description : "");
-		if (t->type == TTLOG_OPTION_ENUM)
+		if (t->type == TTLOG_OPTION_ENUM ||
+		    t->type == TTLOG_OPTION_ENUM_VALUES) {
+			char list[512];
 			fprintf(out, "  %-20s %-9s %-14s one of: %s\n", "", "",
-				"", t->choices);
+				"", choice_list(t, list, sizeof(list)));
+		}
 	}
 }

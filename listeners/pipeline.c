@@ -41,16 +41,38 @@ struct service_opts {
 	uint64_t shutdown_timeout_ms;
 };
 
-#define LEVELS "trace|debug|info|warn|error|fatal|off"
+/* "64MiB" from TTLOG_DEFAULT_QUEUE_MIB: the option tables show the
+ * library's defaults, not copies of them. */
+#define MIB_TEXT(n) MIB_TEXT_(n)
+#define MIB_TEXT_(n) #n "MiB"
+
+static const struct ttlog_option_value levels[] = {
+	{"trace", TTLOG_LEVEL_TRACE}, {"debug", TTLOG_LEVEL_DEBUG},
+	{"info", TTLOG_LEVEL_INFO},   {"warn", TTLOG_LEVEL_WARN},
+	{"error", TTLOG_LEVEL_ERROR}, {"fatal", TTLOG_LEVEL_FATAL},
+	{"off", TTLOG_LEVEL_OFF},     {NULL, 0}};
+
+static const struct ttlog_option_value clocks[] = {
+	{"auto", TTLOG_CLOCK_AUTO},
+	{"tsc", TTLOG_CLOCK_TSC},
+	{"realtime", TTLOG_CLOCK_REALTIME},
+	{"coarse", TTLOG_CLOCK_COARSE},
+	{NULL, 0}};
+
+static const struct ttlog_option_value queue_policies[] = {
+	{"drop_oldest", TTLOG_QUEUE_DROP_OLDEST},
+	{"drop_newest", TTLOG_QUEUE_DROP_NEWEST},
+	{NULL, 0}};
 
 static const struct ttlog_option_spec service_spec[] = {
 	{TTLOG_OPTION_STRING, "name", "ttlog",
 	 offsetof(struct service_opts, name),
 	 "service name carried by every encoding", NULL, 0},
-	{TTLOG_OPTION_ENUM, "level", "info",
+	{TTLOG_OPTION_ENUM_VALUES, "level", "info",
 	 offsetof(struct service_opts, level),
-	 "minimum level logged by the application", LEVELS, 0},
-	{TTLOG_OPTION_SIZE, "ring_size", "1MiB",
+	 "minimum level logged by the application", TTLOG_OPTION_VALUES(levels),
+	 0},
+	{TTLOG_OPTION_SIZE, "ring_size", MIB_TEXT(TTLOG_DEFAULT_RING_MIB),
 	 offsetof(struct service_opts, ring_size),
 	 "ring per logging thread (power of two, >= 4KiB)", NULL, 0},
 	{TTLOG_OPTION_SIZE, "max_value_size", "4KiB",
@@ -65,9 +87,9 @@ static const struct ttlog_option_spec service_spec[] = {
 	{TTLOG_OPTION_SIZE, "batch.max_bytes", "1MiB",
 	 offsetof(struct service_opts, batch_max_bytes),
 	 "record bytes per batch", NULL, 0},
-	{TTLOG_OPTION_ENUM, "clock", "auto",
+	{TTLOG_OPTION_ENUM_VALUES, "clock", "auto",
 	 offsetof(struct service_opts, clock), "event time source",
-	 "auto|tsc|realtime|coarse", 0},
+	 TTLOG_OPTION_VALUES(clocks), 0},
 	{TTLOG_OPTION_STRING, "plugin_dir", NULL,
 	 offsetof(struct service_opts, plugin_dir),
 	 "where listener types are loaded from (default: the installed "
@@ -134,15 +156,17 @@ static const struct ttlog_option_spec common_spec[] = {
 	{TTLOG_OPTION_STRING, "plugin", NULL,
 	 offsetof(struct common_opts, plugin),
 	 "absolute path of a plugin .so (instead of type)", NULL, 0},
-	{TTLOG_OPTION_ENUM, "level", "trace",
+	{TTLOG_OPTION_ENUM_VALUES, "level", "trace",
 	 offsetof(struct common_opts, level),
-	 "minimum level this listener receives", LEVELS, 0},
-	{TTLOG_OPTION_SIZE, "queue.max_bytes", "64MiB",
+	 "minimum level this listener receives", TTLOG_OPTION_VALUES(levels),
+	 0},
+	{TTLOG_OPTION_SIZE, "queue.max_bytes",
+	 MIB_TEXT(TTLOG_DEFAULT_QUEUE_MIB),
 	 offsetof(struct common_opts, queue_bytes),
 	 "batches held back while the listener pushes back", NULL, 0},
-	{TTLOG_OPTION_ENUM, "queue.policy", "drop_oldest",
+	{TTLOG_OPTION_ENUM_VALUES, "queue.policy", "drop_oldest",
 	 offsetof(struct common_opts, policy), "what a full queue drops",
-	 "drop_oldest|drop_newest", 0},
+	 TTLOG_OPTION_VALUES(queue_policies), 0},
 	{0},
 };
 
@@ -277,8 +301,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	l->name = c->name;
 	l->queue_bytes = c->queue_bytes;
 	l->level = (enum ttlog_level)c->level;
-	l->queue_policy = c->policy == 1 ? TTLOG_QUEUE_DROP_NEWEST
-					 : TTLOG_QUEUE_DROP_OLDEST;
+	l->queue_policy = (enum ttlog_queue_policy)c->policy;
 	p->plugin_opts[p->n] = opts;
 	p->names[p->n] = c->name;
 	{

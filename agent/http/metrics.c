@@ -214,8 +214,10 @@ static void render_library(struct ttlog__buf *out)
 	putf(out,
 	     "ttlog_events_dropped_total{reason=\"ring_full\"} %" PRIu64 "\n"
 	     "ttlog_events_dropped_total{reason=\"too_large\"} %" PRIu64 "\n"
-	     "ttlog_events_dropped_total{reason=\"no_memory\"} %" PRIu64 "\n",
-	     st.dropped_ring_full, st.dropped_too_large, st.dropped_no_memory);
+	     "ttlog_events_dropped_total{reason=\"no_memory\"} %" PRIu64 "\n"
+	     "ttlog_events_dropped_total{reason=\"invalid\"} %" PRIu64 "\n",
+	     st.dropped_ring_full, st.dropped_too_large, st.dropped_no_memory,
+	     st.dropped_invalid);
 	family(out, "ttlog_events_truncated_total", "counter",
 	       "Events with a truncated string value.");
 	sample(out, "ttlog_events_truncated_total", st.truncated);

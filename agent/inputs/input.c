@@ -25,15 +25,29 @@
 
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
+const struct ttlog_option_value ttlog__input_types[] = {
+	{"syslog", TTLOG__INPUT_SYSLOG},
+	{"jsonl", TTLOG__INPUT_JSONL},
+	{"stdin", TTLOG__INPUT_STDIN},
+	{"ttlog", TTLOG__INPUT_TTLOG},
+	{NULL, 0}};
+static const struct ttlog_option_value input_client_auths[] = {
+	{"none", TTLOG_TLS_CLIENT_NONE},
+	{"optional", TTLOG_TLS_CLIENT_OPTIONAL},
+	{"required", TTLOG_TLS_CLIENT_REQUIRED},
+	{NULL, 0}};
+static const struct ttlog_option_value input_tls_versions[] = {
+	{"1.2", TTLOG_TLS_1_2}, {"1.3", TTLOG_TLS_1_3}, {NULL, 0}};
+
 static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_STRING, "name", NULL, OPT(name),
 	 "name of the input, in metrics and messages", NULL,
 	 TTLOG_OPTION_REQUIRED},
-	{TTLOG_OPTION_ENUM, "type", NULL, OPT(type),
+	{TTLOG_OPTION_ENUM_VALUES, "type", NULL, OPT(type),
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
 	 "object per line), stdin (one event per line) or ttlog (the native "
 	 "protocol of the forward listener, acknowledged)",
-	 "syslog|jsonl|stdin|ttlog", TTLOG_OPTION_REQUIRED},
+	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
 	 "udp://HOST:PORT (syslog only) or unix:///absolute/path; required "
@@ -59,12 +73,14 @@ static const struct ttlog_option_spec input_options[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ca_dir", NULL, OPT(tls_ca_dir),
 	 "tls://: a directory of hashed CA certificates", NULL, 0},
-	{TTLOG_OPTION_ENUM, "tls.client_auth", "none", OPT(tls_client_auth),
+	{TTLOG_OPTION_ENUM_VALUES, "tls.client_auth", "none",
+	 OPT(tls_client_auth),
 	 "tls://: ask senders for a certificate (optional) or refuse those "
 	 "without a valid one (required: mutual TLS)",
-	 "none|optional|required", 0},
-	{TTLOG_OPTION_ENUM, "tls.min_version", "1.2", OPT(tls_min_version),
-	 "tls://: oldest TLS version accepted", "1.2|1.3", 0},
+	 TTLOG_OPTION_VALUES(input_client_auths), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "tls.min_version", "1.2",
+	 OPT(tls_min_version), "tls://: oldest TLS version accepted",
+	 TTLOG_OPTION_VALUES(input_tls_versions), 0},
 	{TTLOG_OPTION_STRING, "tls.ciphers", NULL, OPT(tls_ciphers),
 	 "tls://: OpenSSL cipher list for TLS 1.2", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ciphersuites", NULL, OPT(tls_ciphersuites),
@@ -140,9 +156,15 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 		in->st.malformed++;
 		return;
 	}
-	/* ttlog__ingest() fails only without memory; the library counts
-	 * that too (dropped_no_memory). */
-	if (ttlog__ingest(&ev, in->id) != 0) {
+	/* The library counts both failures too (dropped_invalid,
+	 * dropped_no_memory); for the input, an event the parser made but
+	 * the library refused is a malformed message. */
+	rc = ttlog__ingest(&ev, in->id);
+	if (rc == TTLOG_EINVAL) {
+		in->st.malformed++;
+		return;
+	}
+	if (rc != 0) {
 		in->st.dropped++;
 		return;
 	}
@@ -355,12 +377,13 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	return fd;
 }
 
-static const char *type_name(int type)
+const char *ttlog__input_type_name(int type)
 {
-	return type == TTLOG__INPUT_SYSLOG  ? "syslog"
-	       : type == TTLOG__INPUT_JSONL ? "jsonl"
-	       : type == TTLOG__INPUT_TTLOG ? "ttlog"
-					    : "stdin";
+	for (const struct ttlog_option_value *t = ttlog__input_types;
+	     t->name != NULL; t++)
+		if (t->value == type)
+			return t->name;
+	return "?";
 }
 
 static int check_opts(const struct ttlog__input_opts *o, char *err,
@@ -380,7 +403,7 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 			      "input %s: type %s needs `listen` "
 			      "(tcp://HOST:PORT, udp://HOST:PORT or "
 			      "unix:///path)",
-			      o->name, type_name(o->type));
+			      o->name, ttlog__input_type_name(o->type));
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
@@ -456,7 +479,8 @@ int ttlog__input_start(struct event_base *base,
 			      "%s: input %s: %s needs a stream (tcp://, tls:// "
 			      "or unix://); a stream cut into datagrams cannot "
 			      "be put back together",
-			      in->listen, in->name, type_name(in->type));
+			      in->listen, in->name,
+			      ttlog__input_type_name(in->type));
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}

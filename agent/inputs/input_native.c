@@ -168,14 +168,20 @@ refuse:
 
 struct ingest_ctx {
 	struct ttlog__input *in;
-	uint64_t events, dropped;
+	uint64_t events, dropped, invalid;
 };
 
 static int ingest_one(void *arg, const struct ttlog__in_event *ev)
 {
 	struct ingest_ctx *x = arg;
 
-	if (ttlog__ingest(ev, x->in->id) != 0)
+	int rc = ttlog__ingest(ev, x->in->id);
+
+	/* The library counts both failures too (dropped_invalid,
+	 * dropped_no_memory); an event it refuses is malformed here. */
+	if (rc == TTLOG_EINVAL)
+		x->invalid++;
+	else if (rc != 0)
 		x->dropped++;
 	else
 		x->events++;
@@ -186,7 +192,7 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 {
 	struct ttlog__input *in = c->in;
 	struct ttlog__native_sender *s = &in->senders[c->sender];
-	struct ingest_ctx x = {in, 0, 0};
+	struct ingest_ctx x = {in, 0, 0, 0};
 	unsigned char ack[TTLOG_WIRE_U64_MSG];
 	const unsigned char *payload;
 	uint64_t seq;
@@ -234,6 +240,7 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 	}
 	in->st.events += x.events;
 	in->st.dropped += x.dropped;
+	in->st.malformed += x.invalid;
 	in->st.frames++;
 	/* Hand the events to the listeners now, then say so. */
 	ttlog__ingest_commit();

@@ -76,7 +76,20 @@ enum ttlog_option_type {
 	TTLOG_OPTION_INT,      /* int64_t */
 	TTLOG_OPTION_SIZE,     /* uint64_t bytes: 64KiB, 100MiB, 10MB */
 	TTLOG_OPTION_DURATION, /* uint64_t milliseconds: 200ms, 30s, 5m */
-	TTLOG_OPTION_ENUM      /* int: index of the value in `choices` */
+	/* int: index of the value in `choices` (the ABI 1.0 form, still
+	 * accepted; new tables use TTLOG_OPTION_ENUM_VALUES). */
+	TTLOG_OPTION_ENUM,
+	/* int: the value paired with the name in `values`. Appended; a
+	 * loader older than this header rejects the option as unknown. */
+	TTLOG_OPTION_ENUM_VALUES
+};
+
+/* One name a TTLOG_OPTION_ENUM_VALUES option accepts and the int it
+ * stores, normally a named enum constant. A table of them ends with
+ * {NULL, 0}; help and error messages list the names in table order. */
+struct ttlog_option_value {
+	const char *name;
+	int value;
 };
 
 #define TTLOG_OPTION_REQUIRED 0x1u /* no default; the YAML must set it */
@@ -91,10 +104,42 @@ struct ttlog_option_spec {
 	/* offsetof() the field in the listener's options struct. */
 	size_t offset;
 	const char *description;
-	/* ENUM only: the accepted values separated by '|'. */
+	/* TTLOG_OPTION_ENUM: the accepted values separated by '|'.
+	 * TTLOG_OPTION_ENUM_VALUES: the {name, value} table, written as
+	 * TTLOG_OPTION_VALUES(table) and read with ttlog_option_values(). */
 	const char *choices;
 	unsigned flags; /* TTLOG_OPTION_* flags */
 };
+
+/* The `choices` slot of a TTLOG_OPTION_ENUM_VALUES option: a table of
+ * struct ttlog_option_value (anything else does not compile cleanly). The
+ * slot keeps its type so that tables written for ABI 1.0 and 1.1 still
+ * compile and load unchanged. */
+#ifdef __cplusplus
+#define TTLOG_OPTION_VALUES(table)                                             \
+	(reinterpret_cast<const char *>(                                       \
+		static_cast<const struct ttlog_option_value *>(table)))
+#else
+/* The conditional makes the compiler check the table's type. */
+#define TTLOG__OPTION_TABLE(t) (1 ? (t) : (const struct ttlog_option_value *)0)
+#define TTLOG_OPTION_VALUES(table)                                             \
+	((const char *)(const void *)TTLOG__OPTION_TABLE(table))
+#endif
+
+/* The {name, value} table of a TTLOG_OPTION_ENUM_VALUES option, or NULL
+ * for any other type. Borrowed from the option table. */
+static inline const struct ttlog_option_value *
+ttlog_option_values(const struct ttlog_option_spec *o)
+{
+	if (o->type != TTLOG_OPTION_ENUM_VALUES)
+		return NULL;
+#ifdef __cplusplus
+	return reinterpret_cast<const struct ttlog_option_value *>(
+		static_cast<const void *>(o->choices));
+#else
+	return (const struct ttlog_option_value *)(const void *)o->choices;
+#endif
+}
 
 struct ttlog_listener_api {
 	uint32_t abi_version; /* TTLOG_LISTENER_ABI_VERSION */

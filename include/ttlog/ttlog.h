@@ -98,6 +98,15 @@ enum ttlog_clock {
 
 struct ttlog_listener_api;
 
+/* Defaults of ttlog_options.ring_bytes and of
+ * ttlog_listener_config.queue_bytes (and of ttlog.yaml's ring_size and
+ * queue.max_bytes), the one place they are set. In whole MiB so that the
+ * configuration's option tables can spell them as text too. */
+#define TTLOG_DEFAULT_RING_MIB 1
+#define TTLOG_DEFAULT_QUEUE_MIB 64
+#define TTLOG_DEFAULT_RING_BYTES (TTLOG_DEFAULT_RING_MIB * 1048576u)
+#define TTLOG_DEFAULT_QUEUE_BYTES (TTLOG_DEFAULT_QUEUE_MIB * 1048576u)
+
 /* What a listener's full queue drops. */
 enum ttlog_queue_policy {
 	TTLOG_QUEUE_DROP_OLDEST = 0, /* make room by dropping held batches */
@@ -113,7 +122,8 @@ struct ttlog_listener_config {
 	/* Name used in statistics and error messages; borrowed like api. */
 	const char *name;
 	/* Bytes of batches the listener may hold back with RETRY before the
-	 * oldest is dropped and counted; 0 means the default (64 MiB). */
+	 * oldest is dropped and counted; 0 means the default
+	 * (TTLOG_DEFAULT_QUEUE_BYTES, 64 MiB). */
 	size_t queue_bytes;
 	/* Events below this level are not offered (default TRACE: all). */
 	enum ttlog_level level;
@@ -131,8 +141,9 @@ struct ttlog_options {
 	const char *service;
 	/* Minimum level logged (default INFO). */
 	enum ttlog_level level;
-	/* Bytes per thread ring, rounded up to a power of two (default 1 MiB,
-	 * minimum 4 KiB). A record larger than half of it is dropped. */
+	/* Bytes per thread ring, rounded up to a power of two (default
+	 * TTLOG_DEFAULT_RING_BYTES, 1 MiB; minimum 4 KiB). A record larger
+	 * than half of it is dropped. */
 	size_t ring_bytes;
 	/* String values longer than this are truncated and the event flagged
 	 * (default 4096). */
@@ -262,7 +273,8 @@ TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
 /* Library-wide counters. Every event a log call accepts, or an input of
  * ttlog-agent receives, is at any moment in a ring, delivered, or dropped:
  * produced + ingested = delivered + dropped_ring_full + dropped_too_large +
- * dropped_no_memory + (events in rings and in the batch being built). */
+ * dropped_no_memory + dropped_invalid + (events in rings and in the batch
+ * being built). */
 struct ttlog_stats {
 	uint64_t produced;	    /* log calls that passed the level gate */
 	uint64_t delivered;	    /* events handed to the listener stage */
@@ -276,6 +288,9 @@ struct ttlog_stats {
 	uint64_t listener_dropped;  /* events dropped by listener queues */
 	uint64_t dropped_no_memory; /* the writer could not allocate a batch */
 	uint64_t ingested; /* events from outside (ttlog-agent's inputs) */
+	/* Appended: ingested events refused as invalid (a level outside
+	 * TRACE..FATAL, too many fields, no source). */
+	uint64_t dropped_invalid;
 };
 
 /*

@@ -34,15 +34,27 @@
 
 #define OPT(field) offsetof(struct ttlog__file_options, field)
 
+static const struct ttlog_option_value file_formats[] = {
+	{"text", TTLOG__FILE_TEXT},
+	{"json", TTLOG__FILE_JSON},
+	{"binary", TTLOG__FILE_BINARY},
+	{NULL, 0}};
+
+static const struct ttlog_option_value file_fsyncs[] = {
+	{"never", TTLOG__FILE_FSYNC_NEVER},
+	{"interval", TTLOG__FILE_FSYNC_INTERVAL},
+	{"every_batch", TTLOG__FILE_FSYNC_EVERY_BATCH},
+	{NULL, 0}};
+
 static const struct ttlog_option_spec file_options[] = {
 	{TTLOG_OPTION_STRING, "path", NULL, OPT(path),
 	 "the file to append to; rotated files are PATH.1 (newest) to "
 	 "PATH.KEEP; missing parent directories are created (0750)",
 	 NULL, TTLOG_OPTION_REQUIRED},
-	{TTLOG_OPTION_ENUM, "format", "text", OPT(format),
+	{TTLOG_OPTION_ENUM_VALUES, "format", "text", OPT(format),
 	 "text: one line per event; json: one JSON object per line; binary: "
 	 "each batch as an LZ4 frame of CBOR (lz4 -dc gives a CBOR sequence)",
-	 "text|json|binary", 0},
+	 TTLOG_OPTION_VALUES(file_formats), 0},
 	{TTLOG_OPTION_SIZE, "rotate.size", "100MiB", OPT(rotate_size),
 	 "rotate before a batch would take the file past this size; 0: never",
 	 NULL, 0},
@@ -51,10 +63,10 @@ static const struct ttlog_option_spec file_options[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_INT, "rotate.keep", "7", OPT(rotate_keep),
 	 "rotated files kept (0 to 10000); older ones are deleted", NULL, 0},
-	{TTLOG_OPTION_ENUM, "fsync", "interval", OPT(fsync),
+	{TTLOG_OPTION_ENUM_VALUES, "fsync", "interval", OPT(fsync),
 	 "when written data is forced to disk (also on flush and shutdown "
 	 "unless never)",
-	 "never|interval|every_batch", 0},
+	 TTLOG_OPTION_VALUES(file_fsyncs), 0},
 	{TTLOG_OPTION_DURATION, "fsync_interval", "1s", OPT(fsync_interval_ms),
 	 "with fsync: interval, at most one fsync per this long", NULL, 0},
 	{TTLOG_OPTION_STRING, "mode", "0640", OPT(mode),

@@ -17,14 +17,14 @@
 
 #include <ttlog/listener.h>
 
-/* Values of ttlog__file_options.format, in the order of its choices. */
+/* Values of ttlog__file_options.format (file_formats in file.c). */
 enum ttlog__file_format {
 	TTLOG__FILE_TEXT = 0,  /* TTLOG_ENCODING_TEXT */
 	TTLOG__FILE_JSON = 1,  /* TTLOG_ENCODING_JSONL */
 	TTLOG__FILE_BINARY = 2 /* TTLOG_ENCODING_CBOR_LZ4, frame after frame */
 };
 
-/* Values of ttlog__file_options.fsync, in the order of its choices. */
+/* Values of ttlog__file_options.fsync (file_fsyncs in file.c). */
 enum ttlog__file_fsync {
 	TTLOG__FILE_FSYNC_NEVER = 0,
 	TTLOG__FILE_FSYNC_INTERVAL = 1,

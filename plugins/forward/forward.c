@@ -48,17 +48,33 @@
 
 #define OPT(field) offsetof(struct fwd_options, field)
 
+static const struct ttlog_option_value fwd_formats[] = {{"ttlog", FWD_TTLOG},
+							{"syslog", FWD_SYSLOG},
+							{"jsonl", FWD_JSONL},
+							{NULL, 0}};
+static const struct ttlog_option_value fwd_tls_versions[] = {
+	{"1.2", TTLOG_TLS_1_2}, {"1.3", TTLOG_TLS_1_3}, {NULL, 0}};
+static const struct ttlog_option_value fwd_spool_fsyncs[] = {
+	{"never", TTLOG_SPOOL_FSYNC_NEVER},
+	{"interval", TTLOG_SPOOL_FSYNC_INTERVAL},
+	{"always", TTLOG_SPOOL_FSYNC_ALWAYS},
+	{NULL, 0}};
+static const struct ttlog_option_value fwd_spool_overflows[] = {
+	{"drop_oldest", TTLOG_SPOOL_DROP_OLDEST},
+	{"drop_newest", TTLOG_SPOOL_DROP_NEWEST},
+	{NULL, 0}};
+
 static const struct ttlog_option_spec fwd_option_table[] = {
 	{TTLOG_OPTION_STRING, "endpoints", NULL, OPT(endpoints),
 	 "collectors, tried in order: tls://HOST:PORT (the default scheme), "
 	 "tcp://HOST:PORT or unix:///PATH, separated by commas",
 	 NULL, TTLOG_OPTION_REQUIRED},
-	{TTLOG_OPTION_ENUM, "format", "ttlog", OPT(format),
+	{TTLOG_OPTION_ENUM_VALUES, "format", "ttlog", OPT(format),
 	 "ttlog: the native protocol, acknowledged, resent after failures; "
 	 "syslog: RFC 5424 with fields as structured data, octet-counted; "
 	 "jsonl: one JSON object per line (syslog and jsonl cannot be "
 	 "acknowledged)",
-	 "ttlog|syslog|jsonl", 0},
+	 TTLOG_OPTION_VALUES(fwd_formats), 0},
 	{TTLOG_OPTION_STRING, "service", "", OPT(service),
 	 "service name announced in the native protocol's hello", NULL, 0},
 	{TTLOG_OPTION_DURATION, "connect_timeout", "10s",
@@ -104,10 +120,11 @@ static const struct ttlog_option_spec fwd_option_table[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.key", "", OPT(tls_key),
 	 "private key of tls.cert (PEM)", NULL, 0},
-	{TTLOG_OPTION_ENUM, "tls.min_version", "1.2", OPT(tls_min_version),
+	{TTLOG_OPTION_ENUM_VALUES, "tls.min_version", "1.2",
+	 OPT(tls_min_version),
 	 "oldest TLS version accepted (1.3 is preferred when both sides "
 	 "have it)",
-	 "1.2|1.3", 0},
+	 TTLOG_OPTION_VALUES(fwd_tls_versions), 0},
 	{TTLOG_OPTION_STRING, "tls.ciphers", "", OPT(tls_ciphers),
 	 "OpenSSL cipher list for TLS 1.2", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ciphersuites", "", OPT(tls_ciphersuites),
@@ -132,18 +149,18 @@ static const struct ttlog_option_spec fwd_option_table[] = {
 	 "cap on the spool's files", NULL, 0},
 	{TTLOG_OPTION_SIZE, "spool.segment_bytes", "64MiB",
 	 OPT(spool_segment_bytes), "size of one spool file", NULL, 0},
-	{TTLOG_OPTION_ENUM, "spool.fsync", "interval", OPT(spool_fsync),
+	{TTLOG_OPTION_ENUM_VALUES, "spool.fsync", "interval", OPT(spool_fsync),
 	 "never: survives a crash of the agent, not of the machine; "
 	 "interval: at most spool.fsync_interval of data lost with power; "
 	 "always: nothing taken is lost (slow)",
-	 "never|interval|always", 0},
+	 TTLOG_OPTION_VALUES(fwd_spool_fsyncs), 0},
 	{TTLOG_OPTION_DURATION, "spool.fsync_interval", "1s",
 	 OPT(spool_fsync_interval_ms), "with spool.fsync: interval", NULL, 0},
-	{TTLOG_OPTION_ENUM, "spool.overflow", "drop_oldest",
+	{TTLOG_OPTION_ENUM_VALUES, "spool.overflow", "drop_oldest",
 	 OPT(spool_overflow),
 	 "a full spool deletes its oldest file (drop_oldest, counted) or "
 	 "refuses new frames so the listener pushes back (drop_newest)",
-	 "drop_oldest|drop_newest", 0},
+	 TTLOG_OPTION_VALUES(fwd_spool_overflows), 0},
 	{TTLOG_OPTION_STRING, "syslog.hostname", "", OPT(syslog_hostname),
 	 "syslog: HOSTNAME (default: this host's name); messages relayed "
 	 "from a syslog input keep their own, as they keep APP-NAME, PROCID, "

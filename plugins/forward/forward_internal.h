@@ -32,7 +32,7 @@ enum fwd_scheme { FWD_TLS = 0, FWD_TCP = 1, FWD_UNIX = 2 };
 /* The options as the registry fills them (strings valid in create()). */
 struct fwd_options {
 	char *endpoints;
-	int format;
+	int format; /* enum fwd_format */
 	char *service;
 	uint64_t connect_timeout_ms, write_timeout_ms, ack_timeout_ms;
 	uint64_t heartbeat_ms, drain_timeout_ms;
@@ -44,9 +44,9 @@ struct fwd_options {
 	int tls_min_version, tls_verify;
 	char *spool_dir;
 	uint64_t spool_max_bytes, spool_segment_bytes;
-	int spool_fsync;
+	int spool_fsync; /* enum ttlog__spool_fsync */
 	uint64_t spool_fsync_interval_ms;
-	int spool_overflow;
+	int spool_overflow; /* enum ttlog__spool_overflow */
 	char *syslog_hostname, *syslog_app_name, *syslog_sd_id;
 	int64_t syslog_facility;
 };

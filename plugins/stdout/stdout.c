@@ -21,25 +21,45 @@
 
 #include <ttlog/listener.h>
 
-struct stdout_opts {
-	int format; /* 0 text, 1 json */
-	int stream; /* 0 stdout, 1 stderr */
-	int color;  /* 0 auto, 1 always, 2 never */
+enum stdout_format { STDOUT_TEXT = 0, STDOUT_JSON = 1 };
+enum stdout_stream { STDOUT_STREAM_STDOUT = 0, STDOUT_STREAM_STDERR = 1 };
+enum stdout_color {
+	STDOUT_COLOR_AUTO = 0,
+	STDOUT_COLOR_ALWAYS = 1,
+	STDOUT_COLOR_NEVER = 2
 };
 
+struct stdout_opts {
+	int format; /* enum stdout_format */
+	int stream; /* enum stdout_stream */
+	int color;  /* enum stdout_color */
+};
+
+static const struct ttlog_option_value stdout_formats[] = {
+	{"text", STDOUT_TEXT}, {"json", STDOUT_JSON}, {NULL, 0}};
+static const struct ttlog_option_value stdout_streams[] = {
+	{"stdout", STDOUT_STREAM_STDOUT},
+	{"stderr", STDOUT_STREAM_STDERR},
+	{NULL, 0}};
+static const struct ttlog_option_value stdout_colors[] = {
+	{"auto", STDOUT_COLOR_AUTO},
+	{"always", STDOUT_COLOR_ALWAYS},
+	{"never", STDOUT_COLOR_NEVER},
+	{NULL, 0}};
+
 static const struct ttlog_option_spec stdout_spec[] = {
-	{TTLOG_OPTION_ENUM, "format", "text",
+	{TTLOG_OPTION_ENUM_VALUES, "format", "text",
 	 offsetof(struct stdout_opts, format),
 	 "text: time level message key=value; json: one object per line",
-	 "text|json", 0},
-	{TTLOG_OPTION_ENUM, "stream", "stdout",
+	 TTLOG_OPTION_VALUES(stdout_formats), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "stream", "stdout",
 	 offsetof(struct stdout_opts, stream), "where to write",
-	 "stdout|stderr", 0},
-	{TTLOG_OPTION_ENUM, "color", "auto",
+	 TTLOG_OPTION_VALUES(stdout_streams), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "color", "auto",
 	 offsetof(struct stdout_opts, color),
 	 "colour the level in text: auto means on a terminal when NO_COLOR "
 	 "is not set",
-	 "auto|always|never", 0},
+	 TTLOG_OPTION_VALUES(stdout_colors), 0},
 	{0},
 };
 
@@ -65,13 +85,14 @@ static int stdout_create(const void *options, void **state)
 
 	if (s == NULL)
 		return TTLOG_ENOMEM;
-	s->fd = o && o->stream == 1 ? STDERR_FILENO : STDOUT_FILENO;
-	s->json = o && o->format == 1;
-	switch (o ? o->color : 0) {
-	case 1:
+	s->fd = o && o->stream == STDOUT_STREAM_STDERR ? STDERR_FILENO
+						       : STDOUT_FILENO;
+	s->json = o && o->format == STDOUT_JSON;
+	switch (o ? o->color : STDOUT_COLOR_AUTO) {
+	case STDOUT_COLOR_ALWAYS:
 		s->color = 1;
 		break;
-	case 2:
+	case STDOUT_COLOR_NEVER:
 		s->color = 0;
 		break;
 	default:

@@ -412,7 +412,7 @@ static void test_file_table_declares_every_option_at_its_offset(void **s)
 		{TTLOG_OPTION_STRING, "path", NULL, NULL,
 		 offsetof(struct ttlog__file_options, path),
 		 TTLOG_OPTION_REQUIRED},
-		{TTLOG_OPTION_ENUM, "format", "text", "text|json|binary",
+		{TTLOG_OPTION_ENUM_VALUES, "format", "text", "text|json|binary",
 		 offsetof(struct ttlog__file_options, format), 0},
 		{TTLOG_OPTION_SIZE, "rotate.size", "100MiB", NULL,
 		 offsetof(struct ttlog__file_options, rotate_size), 0},
@@ -420,7 +420,7 @@ static void test_file_table_declares_every_option_at_its_offset(void **s)
 		 offsetof(struct ttlog__file_options, rotate_interval_ms), 0},
 		{TTLOG_OPTION_INT, "rotate.keep", "7", NULL,
 		 offsetof(struct ttlog__file_options, rotate_keep), 0},
-		{TTLOG_OPTION_ENUM, "fsync", "interval",
+		{TTLOG_OPTION_ENUM_VALUES, "fsync", "interval",
 		 "never|interval|every_batch",
 		 offsetof(struct ttlog__file_options, fsync), 0},
 		{TTLOG_OPTION_DURATION, "fsync_interval", "1s", NULL,
@@ -448,8 +448,21 @@ static void test_file_table_declares_every_option_at_its_offset(void **s)
 			assert_null(t[i].default_value);
 		else
 			assert_string_equal(t[i].default_value, want[i].def);
-		if (want[i].choices != NULL)
-			assert_string_equal(t[i].choices, want[i].choices);
+		if (want[i].choices != NULL) {
+			/* The names in order, joined as help prints them,
+			 * and each value is its position in the old form. */
+			const struct ttlog_option_value *v =
+				ttlog_option_values(&t[i]);
+			char names[128] = "";
+			assert_non_null(v);
+			for (int k = 0; v[k].name != NULL; k++) {
+				assert_int_equal(v[k].value, k);
+				if (k)
+					strcat(names, "|");
+				strcat(names, v[k].name);
+			}
+			assert_string_equal(names, want[i].choices);
+		}
 		assert_int_equal(t[i].offset, want[i].offset);
 		assert_int_equal(t[i].flags, want[i].flags);
 		assert_non_null(t[i].description);

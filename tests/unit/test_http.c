@@ -332,6 +332,10 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		value_of(r.body,
 			 "ttlog_events_dropped_total{reason=\"no_memory\"}"),
 		st.dropped_no_memory);
+	assert_int_equal(
+		value_of(r.body,
+			 "ttlog_events_dropped_total{reason=\"invalid\"}"),
+		st.dropped_invalid);
 	assert_int_equal(value_of(r.body, "ttlog_batches_total"), st.batches);
 	assert_true(st.batches > 0);
 	assert_int_equal(value_of(r.body, "ttlog_ring_bytes_capacity"),

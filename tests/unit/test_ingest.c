@@ -197,10 +197,10 @@ static void test_long_values_are_cut_and_flagged(void **state)
 	assert_int_equal(e.time_ns, 99);
 	/* Bad input is refused, not half added. */
 	ev.level = TTLOG_LEVEL_OFF;
-	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), -1);
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), TTLOG_EINVAL);
 	ev.level = TTLOG_LEVEL_INFO;
 	ev.nfields = TTLOG__IN_MAX_FIELDS + 1;
-	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), -1);
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 100), TTLOG_EINVAL);
 	assert_int_equal(ttlog_batch_count(b), 3);
 	ttlog_batch_unref(b);
 }
@@ -436,6 +436,57 @@ static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 	capture_reset(&cap);
 }
 
+/* An invalid event is refused as such, not as out of memory. */
+static void test_invalid_event_is_refused_as_invalid(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(4, 4096, 1);
+	struct ttlog__in_event ev;
+	(void)state;
+
+	make(&ev, TTLOG_LEVEL_OFF, "no such level", "h");
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), TTLOG_EINVAL);
+	make(&ev, TTLOG_LEVEL_INFO, "no source", "h");
+	ev.source = NULL;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), TTLOG_EINVAL);
+	make(&ev, TTLOG_LEVEL_INFO, "too many fields", "h");
+	ev.nfields = TTLOG__IN_MAX_FIELDS + 1;
+	assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), TTLOG_EINVAL);
+	assert_int_equal(ttlog_batch_count(b), 0);
+	ttlog_batch_unref(b);
+}
+
+static int ingest_invalid(struct event_base *base, void *arg)
+{
+	struct ttlog__in_event ev;
+	(void)base;
+	(void)arg;
+	make(&ev, TTLOG_LEVEL_OFF, "no such level", "h");
+	return ttlog__ingest(&ev, 1);
+}
+
+/* The writer counts an invalid ingested event in dropped_invalid, and
+ * ingested, so that the counters still add up; not in no_memory. */
+static void test_invalid_ingest_counts_dropped_invalid(void **state)
+{
+	static struct capture cap;
+	struct ttlog_stats st;
+	(void)state;
+
+	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_TRACE), 0);
+	assert_int_equal(ttlog__run_on_writer(ingest_invalid, NULL),
+			 TTLOG_EINVAL);
+	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL), 0);
+	ttlog_flush();
+	assert_int_equal(ttlog_stats(&st), 0);
+	assert_int_equal(st.dropped_invalid, 1);
+	assert_int_equal(st.dropped_no_memory, 0);
+	assert_int_equal(st.ingested, 3);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(ttlog_shutdown(), 0);
+	assert_int_equal(cap.n, 2);
+	capture_reset(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +498,8 @@ int main(void)
 		cmocka_unit_test(test_varying_messages_stay_with_their_events),
 		cmocka_unit_test(
 			test_inputs_on_the_writer_loop_reach_the_listeners),
+		cmocka_unit_test(test_invalid_event_is_refused_as_invalid),
+		cmocka_unit_test(test_invalid_ingest_counts_dropped_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1007,10 +1007,37 @@ static void test_option_table_declares_every_key(void **st)
 	}
 	assert_int_equal(n, nkeys);
 	o = ttlog__input_table.options;
-	assert_string_equal(o[1].choices, "syslog|jsonl|stdin|ttlog");
+	/* The type's names, in order, each with its named value. */
+	const struct ttlog_option_value *vals = ttlog_option_values(&o[1]);
+	assert_non_null(vals);
+	assert_string_equal(vals[0].name, "syslog");
+	assert_int_equal(vals[0].value, TTLOG__INPUT_SYSLOG);
+	assert_string_equal(vals[1].name, "jsonl");
+	assert_int_equal(vals[1].value, TTLOG__INPUT_JSONL);
+	assert_string_equal(vals[2].name, "stdin");
+	assert_int_equal(vals[2].value, TTLOG__INPUT_STDIN);
+	assert_string_equal(vals[3].name, "ttlog");
+	assert_int_equal(vals[3].value, TTLOG__INPUT_TTLOG);
+	assert_null(vals[4].name);
 	assert_true(o[1].flags & TTLOG_OPTION_REQUIRED);
 	assert_string_equal(o[3].default_value, "64KiB");
 	assert_string_equal(o[6].default_value, "32MiB");
+}
+
+/* One table names the input types: the `type:` option points at it, and
+ * messages and metrics labels take their names from it. */
+static void test_input_types_come_from_one_table(void **st)
+{
+	const struct ttlog_option_spec *o = ttlog__input_table.options;
+	(void)st;
+
+	assert_ptr_equal(ttlog_option_values(&o[1]), ttlog__input_types);
+	for (const struct ttlog_option_value *t = ttlog__input_types;
+	     t->name != NULL; t++)
+		assert_string_equal(ttlog__input_type_name(t->value), t->name);
+	assert_string_equal(ttlog__input_type_name(TTLOG__INPUT_JSONL),
+			    "jsonl");
+	assert_string_equal(ttlog__input_type_name(99), "?");
 }
 
 /* After a failed test: leave a stopped library for the next one. */
@@ -1057,6 +1084,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_start_refuses_with_a_reason,
 					  teardown),
 		cmocka_unit_test_teardown(test_option_table_declares_every_key,
+					  teardown),
+		cmocka_unit_test_teardown(test_input_types_come_from_one_table,
 					  teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -262,6 +262,74 @@ static void test_option_table_prints_as_help(void **state)
 	ttlog__plugin_unload(&p);
 }
 
+/* An ENUM_VALUES option stores the value paired with the name, not its
+ * position, and its errors and help list the names as ENUM's do. */
+enum shade { SHADE_LIGHT = 10, SHADE_DARK = 20 };
+struct shade_opts {
+	int shade;
+};
+static const struct ttlog_option_value shades[] = {
+	{"light", SHADE_LIGHT}, {"dark", SHADE_DARK}, {NULL, 0}};
+static const struct ttlog_option_spec shade_spec[] = {
+	{TTLOG_OPTION_ENUM_VALUES, "shade", "light",
+	 offsetof(struct shade_opts, shade), "how dark",
+	 TTLOG_OPTION_VALUES(shades), 0},
+	{0},
+};
+static const struct ttlog_listener_api shade_api = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "shade",
+	.description = "named enum values",
+	.options = shade_spec,
+	.options_size = sizeof(struct shade_opts),
+};
+
+static void test_enum_values_store_the_named_value(void **state)
+{
+	struct ttlog__diag d = {0};
+	struct ttlog__cfg_doc *doc;
+	struct shade_opts *o;
+	char *text = NULL;
+	size_t len = 0;
+	(void)state;
+
+	doc = load("shade: dark\n", &d);
+	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
+				 &d);
+	assert_non_null(o);
+	assert_int_equal(o->shade, SHADE_DARK);
+	ttlog__options_free(&shade_api, o);
+	ttlog__cfg_free(doc);
+
+	doc = load("{}\n", &d);
+	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
+				 &d);
+	assert_non_null(o);
+	assert_int_equal(o->shade, SHADE_LIGHT); /* the default, by name */
+	ttlog__options_free(&shade_api, o);
+	ttlog__cfg_free(doc);
+	assert_int_equal(d.n, 0);
+
+	doc = load("shade: drak\n", &d);
+	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
+				 &d);
+	assert_null(o);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.msgs[0],
+			    "t.yaml:1:8: l.shade: expected one of light|dark, "
+			    "got \"drak\" (did you mean \"dark\"?)");
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
+
+	FILE *f = open_memstream(&text, &len);
+	ttlog__options_help(&shade_api, f);
+	fclose(f);
+	assert_non_null(strstr(text, "choice"));
+	assert_non_null(strstr(text, "one of: light|dark"));
+	free(text);
+}
+
 /* Builds a pipeline from text (plugin_dir filled in) and returns the
  * number of errors, all kept in *d. */
 static size_t build(const char *body, struct ttlog__diag *d, int agent)
@@ -275,6 +343,32 @@ static size_t build(const char *body, struct ttlog__diag *d, int agent)
 		ttlog__pipeline_release(&p);
 	ttlog__cfg_free(doc);
 	return d->n;
+}
+
+/* The YAML defaults and ttlog_options_init() are the same constants. */
+static void test_ring_and_queue_defaults_come_from_one_place(void **state)
+{
+	char text[512];
+	struct ttlog__diag d = {0};
+	struct ttlog__pipeline p;
+	struct ttlog_options o;
+	(void)state;
+
+	snprintf(text, sizeof(text),
+		 "service:\n  plugin_dir: %s\n"
+		 "listeners:\n  - name: a\n    type: good\n"
+		 "    path: /tmp/x\n",
+		 pdir);
+	struct ttlog__cfg_doc *doc = load(text, &d);
+	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
+			 0);
+	ttlog_options_init(&o);
+	assert_int_equal(o.ring_bytes, TTLOG_DEFAULT_RING_BYTES);
+	assert_int_equal(p.opts.ring_bytes, TTLOG_DEFAULT_RING_BYTES);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.listeners[0].queue_bytes, TTLOG_DEFAULT_QUEUE_BYTES);
+	ttlog__pipeline_release(&p);
+	ttlog__cfg_free(doc);
 }
 
 static int has_msg(const struct ttlog__diag *d, const char *want)
@@ -505,6 +599,8 @@ int main(void)
 		T(test_options_apply_every_type_and_the_defaults),
 		T(test_option_errors_name_line_column_and_key),
 		T(test_option_table_prints_as_help),
+		T(test_enum_values_store_the_named_value),
+		T(test_ring_and_queue_defaults_come_from_one_place),
 		T(test_pipeline_errors_are_all_reported),
 		T(test_init_from_file_delivers_by_listener_level),
 		T(test_refusing_listener_stalls_nothing_else),
