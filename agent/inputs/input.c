@@ -18,6 +18,7 @@
 
 #include <ttlog/ttlog.h>
 
+#include "addr.h"
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
@@ -151,119 +152,26 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 
 /* ---- the listen address ---- */
 
-enum scheme { SCHEME_TCP, SCHEME_UDP, SCHEME_UNIX, SCHEME_TLS };
-
-struct addr {
-	enum scheme scheme;
-	char host[256];
-	char port[8];
-	int numeric; /* [IPv6]: no name lookup */
-	const char *path;
-};
-
-static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
-{
-	const char *rest, *colon, *host;
-	size_t hlen, plen;
-
-	memset(a, 0, sizeof(*a));
-	if (strncmp(s, "tcp://", 6) == 0) {
-		a->scheme = SCHEME_TCP;
-		rest = s + 6;
-	} else if (strncmp(s, "tls://", 6) == 0) {
-		a->scheme = SCHEME_TLS;
-		rest = s + 6;
-	} else if (strncmp(s, "udp://", 6) == 0) {
-		a->scheme = SCHEME_UDP;
-		rest = s + 6;
-	} else if (strncmp(s, "unix://", 7) == 0) {
-		a->scheme = SCHEME_UNIX;
-		a->path = s + 7;
-		if (a->path[0] != '/') {
-			ttlog__in_err(err, errlen,
-				      "%s: a unix socket needs an absolute "
-				      "path (unix:///run/ttlog.sock)",
-				      s);
-			return -1;
-		}
-		if (strlen(a->path) >=
-		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			ttlog__in_err(
-				err, errlen,
-				"%s: path too long for a unix socket "
-				"(at most %zu bytes)",
-				s,
-				sizeof(((struct sockaddr_un *)0)->sun_path) -
-					1);
-			return -1;
-		}
-		return 0;
-	} else {
-		ttlog__in_err(err, errlen,
-			      "%s: expected tcp://HOST:PORT, tls://HOST:PORT, "
-			      "udp://HOST:PORT or unix:///path",
-			      s);
-		return -1;
-	}
-	if (rest[0] == '[') {
-		const char *close = strchr(rest, ']');
-		if (close == NULL || close[1] != ':') {
-			ttlog__in_err(err, errlen,
-				      "%s: expected [IPv6]:PORT after the "
-				      "scheme",
-				      s);
-			return -1;
-		}
-		host = rest + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
-		a->numeric = 1;
-	} else {
-		colon = strrchr(rest, ':');
-		if (colon == NULL) {
-			ttlog__in_err(err, errlen, "%s: missing :PORT", s);
-			return -1;
-		}
-		host = rest;
-		hlen = (size_t)(colon - rest);
-		if (memchr(host, ':', hlen) != NULL) {
-			ttlog__in_err(err, errlen,
-				      "%s: write an IPv6 address in brackets "
-				      "([::1]:PORT)",
-				      s);
-			return -1;
-		}
-	}
-	plen = strlen(colon + 1);
-	if (hlen == 0 || hlen >= sizeof(a->host)) {
-		ttlog__in_err(err, errlen, "%s: missing or too long HOST", s);
-		return -1;
-	}
-	if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") != plen ||
-	    atoi(colon + 1) > 65535) {
-		ttlog__in_err(err, errlen,
-			      "%s: PORT must be a number from 0 to 65535", s);
-		return -1;
-	}
-	memcpy(a->host, host, hlen);
-	memcpy(a->port, colon + 1, plen + 1);
-	return 0;
-}
+/* Port 0 ("any free port") is refused: the agent reports no bound port,
+ * so nothing could find such a listener. */
+#define LISTEN_FORMS                                                           \
+	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
+	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
 
 /* Binds (and for TCP listens on) the first address HOST resolves to that
  * accepts it. Returns the socket, or -1 with err filled. */
-static int bind_inet(const char *where, const struct addr *a, char *err,
+static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
 		     size_t errlen)
 {
-	int type = a->scheme == SCHEME_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int type = a->scheme == TTLOG__ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, rc, saved = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = type;
-	hints.ai_flags =
-		AI_PASSIVE | AI_NUMERICSERV | (a->numeric ? AI_NUMERICHOST : 0);
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+			 (a->bracketed ? AI_NUMERICHOST : 0);
 	rc = getaddrinfo(a->host, a->port, &hints, &res);
 	if (rc != 0) {
 		ttlog__in_err(err, errlen, "%s: cannot resolve %s: %s", where,
@@ -414,7 +322,7 @@ int ttlog__input_start(struct event_base *base,
 		       struct ttlog__input **out, char *err, size_t errlen)
 {
 	struct ttlog__input *in;
-	struct addr a;
+	struct ttlog__addr a;
 	int fd, rc;
 
 	*out = NULL;
@@ -447,11 +355,11 @@ int ttlog__input_start(struct event_base *base,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
-	if (parse_listen(in->listen, &a, err, errlen) != 0) {
+	if (ttlog__addr_parse(in->listen, LISTEN_FORMS, &a, err, errlen) != 0) {
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_UDP && in->type != TTLOG__INPUT_SYSLOG) {
+	if (a.scheme == TTLOG__ADDR_UDP && in->type != TTLOG__INPUT_SYSLOG) {
 		ttlog__in_err(err, errlen,
 			      "%s: input %s: %s needs a stream (tcp://, tls:// "
 			      "or unix://); a stream cut into datagrams cannot "
@@ -460,9 +368,9 @@ int ttlog__input_start(struct event_base *base,
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if ((a.scheme == SCHEME_TLS) != (o->tls_cert != NULL)) {
+	if ((a.scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
 		ttlog__in_err(err, errlen,
-			      a.scheme == SCHEME_TLS
+			      a.scheme == TTLOG__ADDR_TLS
 				      ? "%s: input %s: tls:// needs tls.cert "
 					"and tls.key"
 				      : "%s: input %s: tls.cert is set but the "
@@ -471,7 +379,7 @@ int ttlog__input_start(struct event_base *base,
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_TLS) {
+	if (a.scheme == TTLOG__ADDR_TLS) {
 		struct ttlog__tls_opts t = {
 			.ca_file = o->tls_ca_file,
 			.ca_dir = o->tls_ca_dir,
@@ -496,7 +404,7 @@ int ttlog__input_start(struct event_base *base,
 		ttlog__input_stop(in);
 		return TTLOG_ENOMEM;
 	}
-	if (a.scheme == SCHEME_UNIX)
+	if (a.scheme == TTLOG__ADDR_UNIX)
 		fd = bind_unix(in, a.path, err, errlen);
 	else
 		fd = bind_inet(in->listen, &a, err, errlen);
@@ -504,7 +412,7 @@ int ttlog__input_start(struct event_base *base,
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_UDP)
+	if (a.scheme == TTLOG__ADDR_UDP)
 		rc = ttlog__input_dgram_start(in, fd, err, errlen);
 	else
 		rc = ttlog__input_stream_start(in, fd, err, errlen);
