@@ -3,6 +3,7 @@
  * people read them, and the tests of every caller look for their words.
  */
 #include "addr.h"
+#include "errf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static void expected(char *err, size_t errlen, const char *s, unsigned flags,
 		if (w > 0 && (size_t)w < sizeof(list) - used)
 			used += (size_t)w;
 	}
-	snprintf(err, errlen, "%s: %s; expected %s", s, what, list);
+	ttlog__errf(err, errlen, "%s: %s; expected %s", s, what, list);
 }
 
 static int parse_port(const char *p, unsigned flags, struct ttlog__addr *a)
@@ -67,7 +68,7 @@ int ttlog__addr_parse(const char *s, unsigned flags, struct ttlog__addr *a,
 
 	memset(a, 0, sizeof(*a));
 	if (s == NULL || *s == 0) {
-		snprintf(err, errlen, "an address is empty");
+		ttlog__errf(err, errlen, "an address is empty");
 		return -1;
 	}
 	for (i = 1; i < NSCHEMES; i++) {
@@ -89,17 +90,17 @@ int ttlog__addr_parse(const char *s, unsigned flags, struct ttlog__addr *a,
 
 	if (a->scheme == TTLOG__ADDR_UNIX) {
 		if (rest[0] != '/') {
-			snprintf(err, errlen,
-				 "%s: unix:// needs an absolute path "
-				 "(unix:///run/ttlog.sock)",
-				 s);
+			ttlog__errf(err, errlen,
+				    "%s: unix:// needs an absolute path "
+				    "(unix:///run/ttlog.sock)",
+				    s);
 			return -1;
 		}
 		if (strlen(rest) > TTLOG__ADDR_PATH_MAX) {
-			snprintf(err, errlen,
-				 "%s: path too long for a unix socket (at "
-				 "most %d bytes)",
-				 s, TTLOG__ADDR_PATH_MAX);
+			ttlog__errf(err, errlen,
+				    "%s: path too long for a unix socket (at "
+				    "most %d bytes)",
+				    s, TTLOG__ADDR_PATH_MAX);
 			return -1;
 		}
 		strcpy(a->path, rest);
@@ -109,7 +110,7 @@ int ttlog__addr_parse(const char *s, unsigned flags, struct ttlog__addr *a,
 	if (rest[0] == '[') {
 		const char *close = strchr(rest, ']');
 		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "%s: expected [ADDR]:PORT", s);
+			ttlog__errf(err, errlen, "%s: expected [ADDR]:PORT", s);
 			return -1;
 		}
 		host = rest + 1;
@@ -119,30 +120,31 @@ int ttlog__addr_parse(const char *s, unsigned flags, struct ttlog__addr *a,
 	} else {
 		colon = strrchr(rest, ':');
 		if (colon == NULL) {
-			snprintf(err, errlen,
-				 "%s: expected HOST:PORT (missing :PORT)", s);
+			ttlog__errf(err, errlen,
+				    "%s: expected HOST:PORT (missing :PORT)",
+				    s);
 			return -1;
 		}
 		host = rest;
 		hlen = (size_t)(colon - rest);
 		if (memchr(host, ':', hlen) != NULL) {
-			snprintf(err, errlen,
-				 "%s: write an IPv6 address in brackets "
-				 "([::1]:PORT)",
-				 s);
+			ttlog__errf(err, errlen,
+				    "%s: write an IPv6 address in brackets "
+				    "([::1]:PORT)",
+				    s);
 			return -1;
 		}
 	}
 	if (hlen == 0 || hlen >= sizeof(a->host)) {
-		snprintf(err, errlen,
-			 "%s: expected HOST:PORT (missing or too long HOST)",
-			 s);
+		ttlog__errf(err, errlen,
+			    "%s: expected HOST:PORT (missing or too long HOST)",
+			    s);
 		return -1;
 	}
 	if (parse_port(colon + 1, flags, a) != 0) {
-		snprintf(err, errlen,
-			 "%s: PORT must be a number; port must be %s..65535", s,
-			 flags & TTLOG__ADDR_PORT0 ? "0" : "1");
+		ttlog__errf(err, errlen,
+			    "%s: PORT must be a number; port must be %s..65535",
+			    s, flags & TTLOG__ADDR_PORT0 ? "0" : "1");
 		return -1;
 	}
 	memcpy(a->host, host, hlen);

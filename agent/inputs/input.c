@@ -19,6 +19,7 @@
 #include <ttlog/ttlog.h>
 
 #include "addr.h"
+#include "errf.h"
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
@@ -174,8 +175,8 @@ static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
 			 (a->bracketed ? AI_NUMERICHOST : 0);
 	rc = getaddrinfo(a->host, a->port, &hints, &res);
 	if (rc != 0) {
-		ttlog__in_err(err, errlen, "%s: cannot resolve %s: %s", where,
-			      a->host, gai_strerror(rc));
+		ttlog__errf(err, errlen, "%s: cannot resolve %s: %s", where,
+			    a->host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -199,7 +200,7 @@ static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		ttlog__in_err(err, errlen, "%s: %s", where, strerror(saved));
+		ttlog__errf(err, errlen, "%s: %s", where, strerror(saved));
 	return fd;
 }
 
@@ -215,10 +216,10 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			ttlog__in_err(err, errlen,
-				      "%s: exists and is not a socket; not "
-				      "removing it",
-				      in->listen);
+			ttlog__errf(err, errlen,
+				    "%s: exists and is not a socket; not "
+				    "removing it",
+				    in->listen);
 			return -1;
 		}
 		/* A socket file someone still listens on is not stale. */
@@ -226,24 +227,23 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 		if (fd >= 0 &&
 		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
-			ttlog__in_err(err, errlen,
-				      "%s: %s (another process listens there)",
-				      in->listen, strerror(EADDRINUSE));
+			ttlog__errf(err, errlen,
+				    "%s: %s (another process listens there)",
+				    in->listen, strerror(EADDRINUSE));
 			return -1;
 		}
 		if (fd >= 0)
 			close(fd);
 		if (unlink(path) != 0 && errno != ENOENT) {
-			ttlog__in_err(err, errlen,
-				      "%s: cannot remove the stale socket: %s",
-				      in->listen, strerror(errno));
+			ttlog__errf(err, errlen,
+				    "%s: cannot remove the stale socket: %s",
+				    in->listen, strerror(errno));
 			return -1;
 		}
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		ttlog__in_err(err, errlen, "%s: %s", in->listen,
-			      strerror(errno));
+		ttlog__errf(err, errlen, "%s: %s", in->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -253,8 +253,8 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	in->unix_path = strdup(path);
 	if (in->unix_path == NULL || lstat(path, &st) != 0 ||
 	    listen(fd, SOMAXCONN) != 0) {
-		ttlog__in_err(err, errlen, "%s: %s", in->listen,
-			      strerror(in->unix_path ? errno : ENOMEM));
+		ttlog__errf(err, errlen, "%s: %s", in->listen,
+			    strerror(in->unix_path ? errno : ENOMEM));
 		close(fd);
 		return -1;
 	}
@@ -275,43 +275,43 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		      size_t errlen)
 {
 	if (o->name == NULL || o->name[0] == '\0') {
-		ttlog__in_err(err, errlen, "an input needs a name");
+		ttlog__errf(err, errlen, "an input needs a name");
 		return -1;
 	}
 	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
-		ttlog__in_err(err, errlen, "input %s: unknown type %d", o->name,
-			      o->type);
+		ttlog__errf(err, errlen, "input %s: unknown type %d", o->name,
+			    o->type);
 		return -1;
 	}
 	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
-		ttlog__in_err(err, errlen,
-			      "input %s: type %s needs `listen` "
-			      "(tcp://HOST:PORT, udp://HOST:PORT or "
-			      "unix:///path)",
-			      o->name, type_name(o->type));
+		ttlog__errf(err, errlen,
+			    "input %s: type %s needs `listen` "
+			    "(tcp://HOST:PORT, udp://HOST:PORT or "
+			    "unix:///path)",
+			    o->name, type_name(o->type));
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
-		ttlog__in_err(err, errlen,
-			      "input %s: type stdin reads standard input; "
-			      "remove `listen`",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: type stdin reads standard input; "
+			    "remove `listen`",
+			    o->name);
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_TTLOG &&
 	    (o->max_frame < 65536 || o->max_frame > ((uint64_t)1 << 30))) {
-		ttlog__in_err(err, errlen,
-			      "input %s: max_frame must be from 64KiB to 1GiB",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: max_frame must be from 64KiB to 1GiB",
+			    o->name);
 		return -1;
 	}
 	/* The stream buffer holds up to twice max_message in an int-sized
 	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
 	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
-		ttlog__in_err(err, errlen,
-			      "input %s: max_message must be from 1 byte to "
-			      "256MiB",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: max_message must be from 1 byte to "
+			    "256MiB",
+			    o->name);
 		return -1;
 	}
 	return 0;
@@ -330,7 +330,7 @@ int ttlog__input_start(struct event_base *base,
 		return TTLOG_EINVAL;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
 		return TTLOG_ENOMEM;
 	}
 	in->base = base;
@@ -347,7 +347,7 @@ int ttlog__input_start(struct event_base *base,
 	in->name = strdup(o->name);
 	in->listen = o->listen ? strdup(o->listen) : NULL;
 	if (in->name == NULL || (o->listen != NULL && in->listen == NULL)) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
 		ttlog__input_stop(in);
 		return TTLOG_ENOMEM;
 	}
@@ -360,22 +360,22 @@ int ttlog__input_start(struct event_base *base,
 		return TTLOG_EINVAL;
 	}
 	if (a.scheme == TTLOG__ADDR_UDP && in->type != TTLOG__INPUT_SYSLOG) {
-		ttlog__in_err(err, errlen,
-			      "%s: input %s: %s needs a stream (tcp://, tls:// "
-			      "or unix://); a stream cut into datagrams cannot "
-			      "be put back together",
-			      in->listen, in->name, type_name(in->type));
+		ttlog__errf(err, errlen,
+			    "%s: input %s: %s needs a stream (tcp://, tls:// "
+			    "or unix://); a stream cut into datagrams cannot "
+			    "be put back together",
+			    in->listen, in->name, type_name(in->type));
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
 	if ((a.scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
-		ttlog__in_err(err, errlen,
-			      a.scheme == TTLOG__ADDR_TLS
-				      ? "%s: input %s: tls:// needs tls.cert "
-					"and tls.key"
-				      : "%s: input %s: tls.cert is set but the "
-					"input does not listen on tls://",
-			      in->listen, in->name);
+		ttlog__errf(err, errlen,
+			    a.scheme == TTLOG__ADDR_TLS
+				    ? "%s: input %s: tls:// needs tls.cert "
+				      "and tls.key"
+				    : "%s: input %s: tls.cert is set but the "
+				      "input does not listen on tls://",
+			    in->listen, in->name);
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
@@ -393,14 +393,14 @@ int ttlog__input_start(struct event_base *base,
 		char terr[512];
 		in->tls = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
 		if (in->tls == NULL) {
-			ttlog__in_err(err, errlen, "%s: input %s: %s",
-				      in->listen, in->name, terr);
+			ttlog__errf(err, errlen, "%s: input %s: %s", in->listen,
+				    in->name, terr);
 			ttlog__input_stop(in);
 			return TTLOG_EINVAL;
 		}
 	}
 	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
 		ttlog__input_stop(in);
 		return TTLOG_ENOMEM;
 	}

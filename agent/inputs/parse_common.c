@@ -1,6 +1,5 @@
 /* parse_common.c - what the input parsers share: the scratch buffer, error
  * text, RFC 3339 timestamps and the syslog severity scale. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,17 +38,6 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s)
 	free(s->p);
 	s->p = NULL;
 	s->len = s->cap = 0;
-}
-
-void ttlog__in_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int ttlog__level_from_severity(uint64_t severity)

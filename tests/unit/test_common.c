@@ -1,6 +1,7 @@
 /*
  * test_common.c - the shared helpers of common/: byte order, the
- * calendar and RFC 3339, UTF-8, numbers as text, addresses.
+ * calendar and RFC 3339, UTF-8, numbers as text, addresses, error
+ * sentences.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
@@ -9,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <locale.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "byteorder.h"
 #include "civil_time.h"
 #include "dtoa.h"
+#include "errf.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -1158,6 +1161,51 @@ static void test_addr_lengths_at_their_limits(void **state)
 	assert_int_equal(err[8], '#');
 }
 
+/* ------------------------------------------------------------------ */
+/* error sentences                                                      */
+/* ------------------------------------------------------------------ */
+
+static int wrapped(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int wrapped(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ttlog__verrf(err, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void test_errf_formats_cuts_and_returns_minus_one(void **state)
+{
+	char err[16];
+	(void)state;
+
+	assert_int_equal(ttlog__errf(err, sizeof(err), "%s: %d", "port", 70000),
+			 -1);
+	assert_string_equal(err, "port: 70000");
+	/* Cut to len - 1 bytes and terminated; nothing written past len. */
+	memset(err, '#', sizeof(err));
+	assert_int_equal(ttlog__errf(err, 6, "%s", "0123456789"), -1);
+	assert_string_equal(err, "01234");
+	assert_int_equal(err[6], '#');
+	/* No buffer, or no room: nothing is written, and it still fails. */
+	memset(err, '#', sizeof(err));
+	assert_int_equal(ttlog__errf(err, 0, "%s", "x"), -1);
+	assert_int_equal(err[0], '#');
+	assert_int_equal(ttlog__errf(NULL, 99, "%s", "x"), -1);
+	/* The va_list form, for wrappers. */
+	assert_int_equal(wrapped(err, sizeof(err), "%u/%c", 7u, 'z'), -1);
+	assert_string_equal(err, "7/z");
+	memset(err, '#', sizeof(err));
+	assert_int_equal(wrapped(err, 1, "%s", "abc"), -1);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(err[1], '#');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1193,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(test_addr_port0_only_with_its_flag),
 		cmocka_unit_test(test_addr_only_the_allowed_forms),
 		cmocka_unit_test(test_addr_lengths_at_their_limits),
+		cmocka_unit_test(test_errf_formats_cuts_and_returns_minus_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
