@@ -22,6 +22,7 @@
 
 #include <lz4frame.h>
 
+#include "buf.h"
 #include "cbor_read.h"
 #include "errf.h"
 #include "wire.h"
@@ -65,23 +66,18 @@ static int bad_cbor(struct dec *d, const char *what)
 	return -1;
 }
 
-/* Grows *p to hold at least `need` elements of `size` bytes. */
+/* Makes *p hold at least `need` elements of `size` bytes (buf.h's
+ * policy, from 16 elements). Returns 0 or -1. */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-	size_t n = *cap ? *cap : 16;
 	void *q;
 
 	if (need <= *cap)
 		return 0;
-	while (n < need)
-		n = n > SIZE_MAX / 2 ? need : n * 2;
-	if (n > SIZE_MAX / size)
-		return -1;
-	q = realloc(*p, n * size);
+	q = ttlog__grow(*p, cap, need, size, 16);
 	if (q == NULL)
 		return -1;
 	*p = q;
-	*cap = n;
 	return 0;
 }
 

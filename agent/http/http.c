@@ -23,7 +23,7 @@
 
 #include "addr.h"
 #include "agent_internal.h"
-#include "buf_internal.h"
+#include "buf.h"
 
 /* Requests are a line and a few headers; anything bigger is not a
  * scraper, and a slow peer must not hold a connection for long. */

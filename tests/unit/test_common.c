@@ -1,7 +1,7 @@
 /*
  * test_common.c - the shared helpers of common/: byte order, the
  * calendar and RFC 3339, UTF-8, numbers as text, addresses, error
- * sentences.
+ * sentences, the growable buffer.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
@@ -20,6 +20,7 @@
 #include "testutil.h"
 
 #include "addr.h"
+#include "buf.h"
 #include "byteorder.h"
 #include "civil_time.h"
 #include "dtoa.h"
@@ -1206,6 +1207,80 @@ static void test_errf_formats_cuts_and_returns_minus_one(void **state)
 	assert_int_equal(err[1], '#');
 }
 
+/* ------------------------------------------------------------------ */
+/* growth and the byte buffer                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_grow_doubles_from_first_and_refuses_overflow(void **state)
+{
+	size_t cap = 0;
+	uint32_t *a;
+	(void)state;
+
+	a = ttlog__grow(NULL, &cap, 3, sizeof(*a), 16);
+	assert_non_null(a);
+	assert_int_equal(cap, 16);
+	a[15] = 7;
+	a = ttlog__grow(a, &cap, 17, sizeof(*a), 16);
+	assert_non_null(a);
+	assert_int_equal(cap, 32);
+	assert_int_equal(a[15], 7); /* realloc kept the contents */
+	a = ttlog__grow(a, &cap, 200, sizeof(*a), 16);
+	assert_int_equal(cap, 256);
+	/* A size that overflows size_t: NULL, the array and cap untouched. */
+	assert_null(ttlog__grow(a, &cap, SIZE_MAX / 2, sizeof(*a), 16));
+	assert_int_equal(cap, 256);
+	assert_int_equal(a[15], 7);
+	free(a);
+	/* first = 0 still grows. */
+	cap = 0;
+	a = ttlog__grow(NULL, &cap, 1, sizeof(*a), 0);
+	assert_non_null(a);
+	assert_int_equal(cap, 1);
+	free(a);
+}
+
+static void test_buf_appends_resets_and_oom_is_sticky(void **state)
+{
+	struct ttlog__buf b = {0};
+	char big[300];
+	(void)state;
+
+	ttlog__buf_puts(&b, "ab");
+	ttlog__buf_putc(&b, 'c');
+	assert_int_equal(b.len, 3);
+	assert_int_equal(b.cap, 256);
+	assert_memory_equal(b.p, "abc", 3);
+	memset(big, 'x', sizeof(big));
+	ttlog__buf_put(&b, big, sizeof(big));
+	assert_int_equal(b.len, 303);
+	assert_int_equal(b.cap, 512);
+	assert_int_equal(b.p[302], 'x');
+	/* Reset keeps the memory for the next use. */
+	ttlog__buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 512);
+	/* A request past size_t fails without asking malloc; later growth
+	 * fails too (appends that fit in the room already there still
+	 * land) until a reset. */
+	ttlog__buf_putc(&b, 'q');
+	assert_int_equal(ttlog__buf_reserve(&b, SIZE_MAX), -1);
+	assert_int_equal(b.oom, 1);
+	assert_int_equal(ttlog__buf_reserve(&b, 512), -1);
+	ttlog__buf_put(&b, big, sizeof(big));
+	ttlog__buf_put(&b, big, sizeof(big));
+	assert_int_equal(b.len, 301);
+	assert_int_equal(b.cap, 512);
+	ttlog__buf_reset(&b);
+	assert_int_equal(b.oom, 0);
+	assert_int_equal(ttlog__buf_reserve(&b, 513), 0);
+	assert_int_equal(b.cap, 1024);
+	ttlog__buf_free(&b);
+	assert_null(b.p);
+	assert_int_equal(b.cap, 0);
+	ttlog__buf_free(&b); /* twice is harmless */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1242,6 +1317,9 @@ int main(void)
 		cmocka_unit_test(test_addr_only_the_allowed_forms),
 		cmocka_unit_test(test_addr_lengths_at_their_limits),
 		cmocka_unit_test(test_errf_formats_cuts_and_returns_minus_one),
+		cmocka_unit_test(
+			test_grow_doubles_from_first_and_refuses_overflow),
+		cmocka_unit_test(test_buf_appends_resets_and_oom_is_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
