@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "agent_internal.h"
 
 static long ms_left(const struct timespec *end)
@@ -48,35 +49,6 @@ static int wait_fd(int fd, short events, const struct timespec *end)
 		if (n < 0 && errno != EINTR)
 			return -1;
 	}
-}
-
-/* Splits HOST:PORT or [V6]:PORT. */
-static int split(const char *hp, char *host, size_t hlen, char *port,
-		 size_t plen)
-{
-	const char *colon;
-	size_t n;
-
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		n = (size_t)(close - hp - 1);
-		colon = close + 1;
-		hp++;
-	} else {
-		colon = strrchr(hp, ':');
-		if (colon == NULL)
-			return -1;
-		n = (size_t)(colon - hp);
-	}
-	if (n == 0 || n >= hlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= plen)
-		return -1;
-	memcpy(host, hp, n);
-	host[n] = 0;
-	snprintf(port, plen, "%s", colon + 1);
-	return 0;
 }
 
 static int connect_to(const char *host, const char *port,
@@ -121,15 +93,17 @@ static int connect_to(const char *host, const char *port,
 
 int ttlog__agent_health_check(const char *hostport, int timeout_ms)
 {
-	char host[256], port[32], why[512], req[512], buf[8192];
+	char why[512], req[512], buf[8192];
+	struct ttlog__addr a;
 	struct timespec end;
 	size_t len = 0;
 	int fd, status = 0;
 
-	if (split(hostport, host, sizeof(host), port, sizeof(port)) != 0) {
+	if (ttlog__addr_parse(hostport, TTLOG__ADDR_ALLOW_BARE, &a, why,
+			      sizeof(why)) != 0) {
 		fprintf(stderr,
-			"ttlog-agent: --health: \"%s\" is not HOST:PORT\n",
-			hostport);
+			"ttlog-agent: --health: \"%s\" is not HOST:PORT (%s)\n",
+			hostport, why);
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -139,7 +113,7 @@ int ttlog__agent_health_check(const char *hostport, int timeout_ms)
 		end.tv_sec++;
 		end.tv_nsec -= 1000000000;
 	}
-	fd = connect_to(host, port, &end, why, sizeof(why));
+	fd = connect_to(a.host, a.port, &end, why, sizeof(why));
 	if (fd < 0)
 		goto fail;
 	snprintf(req, sizeof(req),

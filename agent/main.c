@@ -28,7 +28,7 @@
 #include <ttlog/ttlog.h>
 
 #include "agent_internal.h"
-#include "buf_internal.h"
+#include "buf.h"
 #include "lib_internal.h"
 #include "registry_internal.h"
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "loader_internal.h"
 
 /* Variable names are quoted in messages up to this length, so that a
@@ -23,16 +24,12 @@ static void sbuf_put(struct sbuf *b, const char *s, size_t n)
 	if (b->oom)
 		return;
 	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
+		char *p = ttlog__grow(b->p, &b->cap, b->len + n + 1, 1, 64);
 		if (p == NULL) {
 			b->oom = 1;
 			return;
 		}
 		b->p = p;
-		b->cap = cap;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

@@ -19,7 +19,7 @@
 
 #include <ttlog/batch.h>
 
-#include "buf_internal.h"
+#include "buf.h"
 
 #define TTLOG__NENCODINGS 4
 

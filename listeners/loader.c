@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "registry_internal.h"
 
 #ifndef TTLOG_PLUGIN_DIR
@@ -38,8 +39,9 @@ static int fail(char *err, size_t n, int rc, const char *fmt, ...)
 static int fail(char *err, size_t n, int rc, const char *fmt, ...)
 {
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
+	ttlog__verrf(err, n, fmt, ap);
 	va_end(ap);
 	return rc;
 }

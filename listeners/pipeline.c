@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf_internal.h"
+#include "buf.h"
 #include "lib_internal.h"
 #include "registry_internal.h"
 

@@ -6,11 +6,11 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* stat, access, inet_pton */
 #endif
+#include "errf.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,18 +25,6 @@
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
-
-__attribute__((format(printf, 3, 4))) static void say(char *out, size_t outlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (out == NULL || outlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out, outlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *errno_words(int e, int dir)
 {
@@ -101,24 +89,26 @@ static int drain_words(char *words, size_t len, int key)
 			encrypted = 1;
 	}
 	if (first == 0) {
-		say(words, len, "cannot be loaded");
+		ttlog__errf(words, len, "cannot be loaded");
 	} else if (encrypted) {
-		say(words, len,
-		    "encrypted keys are not supported (remove the "
-		    "passphrase)");
+		ttlog__errf(words, len,
+			    "encrypted keys are not supported (remove the "
+			    "passphrase)");
 	} else if (ERR_GET_LIB(first) == ERR_LIB_PEM &&
 		   ERR_GET_REASON(first) == PEM_R_NO_START_LINE) {
-		say(words, len, "no PEM data found (no -----BEGIN line)");
+		ttlog__errf(words, len,
+			    "no PEM data found (no -----BEGIN line)");
 	} else if (key && ERR_GET_LIB(first) == ERR_LIB_OSSL_DECODER) {
-		say(words, len, "no private key found (not a PEM key?)");
+		ttlog__errf(words, len,
+			    "no private key found (not a PEM key?)");
 	} else if (ERR_GET_LIB(first) == ERR_LIB_X509 &&
 		   ERR_GET_REASON(first) ==
 			   X509_R_NO_CERTIFICATE_OR_CRL_FOUND) {
-		say(words, len, "no PEM certificate found");
+		ttlog__errf(words, len, "no PEM certificate found");
 	} else if ((r = ERR_reason_error_string(first)) != NULL) {
-		say(words, len, "%s", r);
+		ttlog__errf(words, len, "%s", r);
 	} else {
-		say(words, len, "OpenSSL error %#lx", first);
+		ttlog__errf(words, len, "OpenSSL error %#lx", first);
 	}
 	return mismatch;
 }
@@ -165,32 +155,35 @@ static int load_ca(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 
 	if (o->ca_file != NULL) {
 		if ((why = path_problem(o->ca_file, 0)) != NULL) {
-			say(err, errlen, "tls.ca_file %s: %s", o->ca_file, why);
+			ttlog__errf(err, errlen, "tls.ca_file %s: %s",
+				    o->ca_file, why);
 			return -1;
 		}
 		if (SSL_CTX_load_verify_file(ctx, o->ca_file) != 1) {
 			drain_words(words, sizeof(words), 0);
-			say(err, errlen, "tls.ca_file %s: %s", o->ca_file,
-			    words);
+			ttlog__errf(err, errlen, "tls.ca_file %s: %s",
+				    o->ca_file, words);
 			return -1;
 		}
 	}
 	if (o->ca_dir != NULL) {
 		if ((why = path_problem(o->ca_dir, 1)) != NULL) {
-			say(err, errlen, "tls.ca_dir %s: %s", o->ca_dir, why);
+			ttlog__errf(err, errlen, "tls.ca_dir %s: %s", o->ca_dir,
+				    why);
 			return -1;
 		}
 		if (SSL_CTX_load_verify_dir(ctx, o->ca_dir) != 1) {
 			drain_words(words, sizeof(words), 0);
-			say(err, errlen, "tls.ca_dir %s: %s", o->ca_dir, words);
+			ttlog__errf(err, errlen, "tls.ca_dir %s: %s", o->ca_dir,
+				    words);
 			return -1;
 		}
 	}
 	if (o->ca_file == NULL && o->ca_dir == NULL && use_default &&
 	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		drain_words(words, sizeof(words), 0);
-		say(err, errlen, "cannot use the system's trust store: %s",
-		    words);
+		ttlog__errf(err, errlen,
+			    "cannot use the system's trust store: %s", words);
 		return -1;
 	}
 	return 0;
@@ -205,26 +198,26 @@ static int load_cert_key(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 	if (o->cert == NULL && o->key == NULL)
 		return 0;
 	if (o->cert == NULL) {
-		say(err, errlen, "tls.key %s is set but tls.cert is not",
-		    o->key);
+		ttlog__errf(err, errlen,
+			    "tls.key %s is set but tls.cert is not", o->key);
 		return -1;
 	}
 	if (o->key == NULL) {
-		say(err, errlen, "tls.cert %s is set but tls.key is not",
-		    o->cert);
+		ttlog__errf(err, errlen,
+			    "tls.cert %s is set but tls.key is not", o->cert);
 		return -1;
 	}
 	if ((why = path_problem(o->cert, 0)) != NULL) {
-		say(err, errlen, "tls.cert %s: %s", o->cert, why);
+		ttlog__errf(err, errlen, "tls.cert %s: %s", o->cert, why);
 		return -1;
 	}
 	if ((why = path_problem(o->key, 0)) != NULL) {
-		say(err, errlen, "tls.key %s: %s", o->key, why);
+		ttlog__errf(err, errlen, "tls.key %s: %s", o->key, why);
 		return -1;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
 		drain_words(words, sizeof(words), 0);
-		say(err, errlen, "tls.cert %s: %s", o->cert, words);
+		ttlog__errf(err, errlen, "tls.cert %s: %s", o->cert, words);
 		return -1;
 	}
 	/* OpenSSL compares a key with the certificate already loaded for its
@@ -232,7 +225,7 @@ static int load_cert_key(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1) {
 		if (drain_words(words, sizeof(words), 1))
 			goto mismatch;
-		say(err, errlen, "tls.key %s: %s", o->key, words);
+		ttlog__errf(err, errlen, "tls.key %s: %s", o->key, words);
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -241,8 +234,8 @@ static int load_cert_key(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 	}
 	return 0;
 mismatch:
-	say(err, errlen, "tls.cert %s and tls.key %s do not match", o->cert,
-	    o->key);
+	ttlog__errf(err, errlen, "tls.cert %s and tls.key %s do not match",
+		    o->cert, o->key);
 	return -1;
 }
 
@@ -265,18 +258,20 @@ static int set_ciphers(SSL_CTX *ctx, const struct ttlog__tls_opts *o, char *err,
 	if (o->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1) {
 		ERR_clear_error();
-		say(err, errlen,
-		    "tls.ciphers \"%s\": no TLS 1.2 cipher matches this list",
-		    o->ciphers);
+		ttlog__errf(err, errlen,
+			    "tls.ciphers \"%s\": no TLS 1.2 cipher matches "
+			    "this list",
+			    o->ciphers);
 		return -1;
 	}
 	if (o->ciphersuites == NULL)
 		return 0;
 	if (SSL_CTX_set_ciphersuites(ctx, o->ciphersuites) != 1) {
 		ERR_clear_error();
-		say(err, errlen,
-		    "tls.ciphersuites \"%s\": not a list of TLS 1.3 suites",
-		    o->ciphersuites);
+		ttlog__errf(
+			err, errlen,
+			"tls.ciphersuites \"%s\": not a list of TLS 1.3 suites",
+			o->ciphersuites);
 		return -1;
 	}
 	/* OpenSSL skips names it does not know; a typo would silently leave
@@ -284,10 +279,11 @@ static int set_ciphers(SSL_CTX *ctx, const struct ttlog__tls_opts *o, char *err,
 	for (const char *s = o->ciphersuites; *s != '\0';) {
 		size_t n = strcspn(s, ":");
 		if (n > 0 && !has_suite(ctx, s, n)) {
-			say(err, errlen,
-			    "tls.ciphersuites \"%s\": unknown TLS 1.3 suite "
-			    "\"%.*s\"",
-			    o->ciphersuites, (int)n, s);
+			ttlog__errf(err, errlen,
+				    "tls.ciphersuites \"%s\": unknown TLS 1.3 "
+				    "suite "
+				    "\"%.*s\"",
+				    o->ciphersuites, (int)n, s);
 			return -1;
 		}
 		s += n;
@@ -311,7 +307,7 @@ static SSL_CTX *ctx_common(const SSL_METHOD *method,
 	} else if (o->min_version == TTLOG_TLS_1_3) {
 		min = TLS1_3_VERSION;
 	} else {
-		say(err, errlen, "tls.min_version: must be 1.2 or 1.3");
+		ttlog__errf(err, errlen, "tls.min_version: must be 1.2 or 1.3");
 		return NULL;
 	}
 	ERR_clear_error();
@@ -319,7 +315,8 @@ static SSL_CTX *ctx_common(const SSL_METHOD *method,
 	if (ctx == NULL) {
 		char words[200];
 		drain_words(words, sizeof(words), 0);
-		say(err, errlen, "cannot make a TLS context: %s", words);
+		ttlog__errf(err, errlen, "cannot make a TLS context: %s",
+			    words);
 		return NULL;
 	}
 	/* No upper bound: OpenSSL then negotiates TLS 1.3 when both ends
@@ -327,7 +324,8 @@ static SSL_CTX *ctx_common(const SSL_METHOD *method,
 	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, 0) != 1) {
 		ERR_clear_error();
-		say(err, errlen, "tls.min_version: not supported by OpenSSL");
+		ttlog__errf(err, errlen,
+			    "tls.min_version: not supported by OpenSSL");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -364,7 +362,8 @@ SSL_CTX *ttlog__tls_server_ctx(const struct ttlog__tls_opts *o, char *err,
 	int mode;
 
 	if (o->cert == NULL || o->key == NULL) {
-		say(err, errlen, "a TLS server needs tls.cert and tls.key");
+		ttlog__errf(err, errlen,
+			    "a TLS server needs tls.cert and tls.key");
 		return NULL;
 	}
 	switch (o->client_auth) {
@@ -378,17 +377,20 @@ SSL_CTX *ttlog__tls_server_ctx(const struct ttlog__tls_opts *o, char *err,
 		mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 		break;
 	default:
-		say(err, errlen,
-		    "tls.client_auth: must be none, optional or required");
+		ttlog__errf(
+			err, errlen,
+			"tls.client_auth: must be none, optional or required");
 		return NULL;
 	}
 	if (mode != SSL_VERIFY_NONE && o->ca_file == NULL &&
 	    o->ca_dir == NULL) {
-		say(err, errlen,
-		    "tls.client_auth %s needs tls.ca_file or tls.ca_dir (the "
-		    "CA that signs client certificates)",
-		    o->client_auth == TTLOG_TLS_CLIENT_REQUIRED ? "required"
-								: "optional");
+		ttlog__errf(err, errlen,
+			    "tls.client_auth %s needs tls.ca_file or "
+			    "tls.ca_dir (the "
+			    "CA that signs client certificates)",
+			    o->client_auth == TTLOG_TLS_CLIENT_REQUIRED
+				    ? "required"
+				    : "optional");
 		return NULL;
 	}
 	ctx = ctx_common(TLS_server_method(), o, 0, err, errlen);
@@ -399,7 +401,8 @@ SSL_CTX *ttlog__tls_server_ctx(const struct ttlog__tls_opts *o, char *err,
 	if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) !=
 	    1) {
 		ERR_clear_error();
-		say(err, errlen, "cannot set the TLS session id context");
+		ttlog__errf(err, errlen,
+			    "cannot set the TLS session id context");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -410,10 +413,11 @@ SSL_CTX *ttlog__tls_server_ctx(const struct ttlog__tls_opts *o, char *err,
 			SSL_load_client_CA_file(o->ca_file);
 		if (names == NULL) {
 			ERR_clear_error();
-			say(err, errlen,
-			    "tls.ca_file %s: no CA certificate found for the "
-			    "client CA list",
-			    o->ca_file);
+			ttlog__errf(err, errlen,
+				    "tls.ca_file %s: no CA certificate found "
+				    "for the "
+				    "client CA list",
+				    o->ca_file);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -436,7 +440,8 @@ SSL *ttlog__tls_client_ssl(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 	SSL *ssl;
 
 	if (host == NULL || host[0] == '\0') {
-		say(err, errlen, "no host name to check the certificate for");
+		ttlog__errf(err, errlen,
+			    "no host name to check the certificate for");
 		return NULL;
 	}
 	n = strlen(host);
@@ -448,7 +453,7 @@ SSL *ttlog__tls_client_ssl(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 		n--;
 	}
 	if (n >= sizeof(name)) {
-		say(err, errlen, "host name too long: %.64s...", host);
+		ttlog__errf(err, errlen, "host name too long: %.64s...", host);
 		return NULL;
 	}
 	memcpy(name, host, n);
@@ -460,7 +465,8 @@ SSL *ttlog__tls_client_ssl(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 	ssl = SSL_new(ctx);
 	if (ssl == NULL) {
 		ERR_clear_error();
-		say(err, errlen, "cannot make a TLS connection: out of memory");
+		ttlog__errf(err, errlen,
+			    "cannot make a TLS connection: out of memory");
 		return NULL;
 	}
 	SSL_set_connect_state(ssl);
@@ -478,7 +484,8 @@ SSL *ttlog__tls_client_ssl(SSL_CTX *ctx, const struct ttlog__tls_opts *o,
 bad:
 	ERR_clear_error();
 	SSL_free(ssl);
-	say(err, errlen, "\"%s\" cannot be used as a TLS server name", name);
+	ttlog__errf(err, errlen, "\"%s\" cannot be used as a TLS server name",
+		    name);
 	return NULL;
 }
 
@@ -520,16 +527,18 @@ int ttlog__tls_parse_pins(const struct ttlog__tls_opts *o,
 			  size_t errlen)
 {
 	if (o->npins > TTLOG_TLS_MAX_PINS) {
-		say(err, errlen, "tls.pin: at most %d fingerprints",
-		    TTLOG_TLS_MAX_PINS);
+		ttlog__errf(err, errlen, "tls.pin: at most %d fingerprints",
+			    TTLOG_TLS_MAX_PINS);
 		return -1;
 	}
 	for (size_t i = 0; i < o->npins; i++) {
 		if (o->pins[i] == NULL || parse_pin(o->pins[i], out[i]) != 0) {
-			say(err, errlen,
-			    "tls.pin \"%.120s\": not a SHA-256 fingerprint (64 "
-			    "hex digits, optionally with ':' between bytes)",
-			    o->pins[i] ? o->pins[i] : "");
+			ttlog__errf(err, errlen,
+				    "tls.pin \"%.120s\": not a SHA-256 "
+				    "fingerprint (64 "
+				    "hex digits, optionally with ':' between "
+				    "bytes)",
+				    o->pins[i] ? o->pins[i] : "");
 			return -1;
 		}
 	}
@@ -548,14 +557,16 @@ int ttlog__tls_check_pins(SSL *ssl, const uint8_t pins[][32], size_t npins,
 		return 0;
 	x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
 	if (x == NULL) {
-		say(err, errlen,
-		    "the peer presented no certificate to check tls.pin "
-		    "against");
+		ttlog__errf(
+			err, errlen,
+			"the peer presented no certificate to check tls.pin "
+			"against");
 		return -1;
 	}
 	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32) {
 		ERR_clear_error();
-		say(err, errlen, "cannot compute the certificate's SHA-256");
+		ttlog__errf(err, errlen,
+			    "cannot compute the certificate's SHA-256");
 		return -1;
 	}
 	for (size_t i = 0; i < npins; i++)
@@ -563,8 +574,9 @@ int ttlog__tls_check_pins(SSL *ssl, const uint8_t pins[][32], size_t npins,
 			return 0;
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(hex + i * 3, 4, "%02X%s", md[i], i < 31 ? ":" : "");
-	say(err, errlen,
-	    "certificate fingerprint SHA-256 %s matches no tls.pin", hex);
+	ttlog__errf(err, errlen,
+		    "certificate fingerprint SHA-256 %s matches no tls.pin",
+		    hex);
 	return -1;
 }
 
@@ -713,7 +725,7 @@ static const char *describe_verify(SSL *ssl, char *out, size_t outlen)
 
 	switch (v) {
 	case X509_V_OK:
-		say(out, outlen, "%s", what);
+		ttlog__errf(out, outlen, "%s", what);
 		return "verify";
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH: {
@@ -724,11 +736,12 @@ static const char *describe_verify(SSL *ssl, char *out, size_t outlen)
 			want = ip = X509_VERIFY_PARAM_get1_ip_asc(p);
 		if (x != NULL)
 			cert_names(x, names, sizeof(names));
-		say(out, outlen,
-		    "%s: hostname mismatch (the certificate is not for \"%s\"%s"
-		    "%s)",
-		    what, want ? want : "?", x ? "; it names " : "",
-		    x ? names : "");
+		ttlog__errf(out, outlen,
+			    "%s: hostname mismatch (the certificate is not for "
+			    "\"%s\"%s"
+			    "%s)",
+			    what, want ? want : "?", x ? "; it names " : "",
+			    x ? names : "");
 		OPENSSL_free(ip);
 		return "hostname";
 	}
@@ -742,22 +755,24 @@ static const char *describe_verify(SSL *ssl, char *out, size_t outlen)
 				when[n] = '\0';
 			BIO_free(b);
 		}
-		say(out, outlen, "%s: certificate has expired%s%s%s", what,
-		    when[0] ? " (on " : "", when, when[0] ? ")" : "");
+		ttlog__errf(out, outlen, "%s: certificate has expired%s%s%s",
+			    what, when[0] ? " (on " : "", when,
+			    when[0] ? ")" : "");
 		return "expired";
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		say(out, outlen,
-		    "%s: %s (its CA is not trusted here: see tls.ca_file, "
-		    "tls.ca_dir)",
-		    what, X509_verify_cert_error_string(v));
+		ttlog__errf(
+			out, outlen,
+			"%s: %s (its CA is not trusted here: see tls.ca_file, "
+			"tls.ca_dir)",
+			what, X509_verify_cert_error_string(v));
 		return "unknown_ca";
 	default:
-		say(out, outlen, "%s: %s", what,
-		    X509_verify_cert_error_string(v));
+		ttlog__errf(out, outlen, "%s: %s", what,
+			    X509_verify_cert_error_string(v));
 		return "verify";
 	}
 }
@@ -767,24 +782,26 @@ static const char *describe_refused(unsigned long e, char *out, size_t outlen)
 {
 	switch (ERR_GET_REASON(e)) {
 	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
-		say(out, outlen,
-		    "the peer does not trust the CA of this side's "
-		    "certificate (unknown CA alert)");
+		ttlog__errf(out, outlen,
+			    "the peer does not trust the CA of this side's "
+			    "certificate (unknown CA alert)");
 		return "unknown_ca";
 	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
-		say(out, outlen,
-		    "the peer refused this side's certificate as expired "
-		    "(certificate expired alert)");
+		ttlog__errf(
+			out, outlen,
+			"the peer refused this side's certificate as expired "
+			"(certificate expired alert)");
 		return "expired";
 	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
-		say(out, outlen,
-		    "the peer refused this side's certificate (bad "
-		    "certificate alert: wrong name, or not valid yet?)");
+		ttlog__errf(
+			out, outlen,
+			"the peer refused this side's certificate (bad "
+			"certificate alert: wrong name, or not valid yet?)");
 		return "verify";
 	default:
-		say(out, outlen,
-		    "the peer refused this side's certificate (%s)",
-		    ERR_reason_error_string(e));
+		ttlog__errf(out, outlen,
+			    "the peer refused this side's certificate (%s)",
+			    ERR_reason_error_string(e));
 		return "verify";
 	}
 }
@@ -795,18 +812,20 @@ static const char *describe_proto_local(SSL *ssl, char *out, size_t outlen)
 	int peer = ssl && SSL_is_server(ssl) ? SSL_client_version(ssl) : 0;
 
 	if (peer != 0 && min != 0 && peer < min)
-		say(out, outlen,
-		    "unsupported protocol (peer offers only %s or older; "
-		    "this side needs %s or newer)",
-		    version_name(peer), version_name(min));
+		ttlog__errf(
+			out, outlen,
+			"unsupported protocol (peer offers only %s or older; "
+			"this side needs %s or newer)",
+			version_name(peer), version_name(min));
 	else if (min != 0)
-		say(out, outlen,
-		    "unsupported protocol (no TLS version both sides accept; "
-		    "this side needs %s or newer)",
-		    version_name(min));
+		ttlog__errf(out, outlen,
+			    "unsupported protocol (no TLS version both sides "
+			    "accept; "
+			    "this side needs %s or newer)",
+			    version_name(min));
 	else
-		say(out, outlen,
-		    "unsupported protocol (peer offers only TLS 1.0?)");
+		ttlog__errf(out, outlen,
+			    "unsupported protocol (peer offers only TLS 1.0?)");
 	return "protocol_version";
 }
 
@@ -820,32 +839,37 @@ static const char *describe_kind(SSL *ssl, enum kind k, unsigned long e,
 	case K_VERIFY:
 		return describe_verify(ssl, out, outlen);
 	case K_NO_PEER_CERT:
-		say(out, outlen,
-		    "peer did not return a certificate (tls.client_auth is "
-		    "required)");
+		ttlog__errf(
+			out, outlen,
+			"peer did not return a certificate (tls.client_auth is "
+			"required)");
 		return "no_client_cert";
 	case K_PEER_CERT_REQ:
-		say(out, outlen,
-		    "the server requires a client certificate (certificate "
-		    "required alert): set tls.cert and tls.key");
+		ttlog__errf(
+			out, outlen,
+			"the server requires a client certificate (certificate "
+			"required alert): set tls.cert and tls.key");
 		return "no_client_cert";
 	case K_REFUSED_OURS:
 		return describe_refused(e, out, outlen);
 	case K_HTTP:
-		say(out, outlen,
-		    "plain HTTP request sent to a TLS port (not TLS)");
+		ttlog__errf(out, outlen,
+			    "plain HTTP request sent to a TLS port (not TLS)");
 		return "not_tls";
 	case K_PROXY:
-		say(out, outlen,
-		    "HTTP proxy CONNECT request sent to a TLS port (not TLS)");
+		ttlog__errf(out, outlen,
+			    "HTTP proxy CONNECT request sent to a TLS port "
+			    "(not TLS)");
 		return "not_tls";
 	case K_NOT_TLS:
-		say(out, outlen, "%s",
-		    server || ssl == NULL
-			    ? "wrong version number (plaintext sent to a TLS "
-			      "port?)"
-			    : "wrong version number (the server does not "
-			      "speak TLS on this port?)");
+		ttlog__errf(
+			out, outlen, "%s",
+			server || ssl == NULL
+				? "wrong version number (plaintext sent to a "
+				  "TLS "
+				  "port?)"
+				: "wrong version number (the server does not "
+				  "speak TLS on this port?)");
 		return "not_tls";
 	case K_PROTO_LOCAL:
 		return describe_proto_local(ssl, out, outlen);
@@ -853,19 +877,21 @@ static const char *describe_kind(SSL *ssl, enum kind k, unsigned long e,
 		int min = ssl ? SSL_get_min_proto_version(ssl) : 0;
 		int max = ssl ? SSL_get_max_proto_version(ssl) : 0;
 		if (ssl == NULL)
-			say(out, outlen,
-			    "the peer accepts none of the TLS versions "
-			    "offered (protocol version alert)");
+			ttlog__errf(out, outlen,
+				    "the peer accepts none of the TLS versions "
+				    "offered (protocol version alert)");
 		else if (min == max || (max == 0 && min == TLS1_3_VERSION))
-			say(out, outlen,
-			    "the peer does not accept %s, the only version "
-			    "offered (protocol version alert)",
-			    version_name(min));
+			ttlog__errf(
+				out, outlen,
+				"the peer does not accept %s, the only version "
+				"offered (protocol version alert)",
+				version_name(min));
 		else
-			say(out, outlen,
-			    "the peer accepts none of %s to %s offered here "
-			    "(protocol version alert)",
-			    version_name(min), version_name(max));
+			ttlog__errf(out, outlen,
+				    "the peer accepts none of %s to %s offered "
+				    "here "
+				    "(protocol version alert)",
+				    version_name(min), version_name(max));
 		return "protocol_version";
 	}
 	case K_HS_FAILURE:
@@ -874,43 +900,48 @@ static const char *describe_kind(SSL *ssl, enum kind k, unsigned long e,
 		if (ssl != NULL && !server &&
 		    SSL_get_certificate(ssl) == NULL &&
 		    sk_X509_NAME_num(SSL_get_client_CA_list(ssl)) > 0) {
-			say(out, outlen,
-			    "the server asked for a client certificate and "
-			    "refused the handshake without one (handshake "
-			    "failure alert): set tls.cert and tls.key");
+			ttlog__errf(
+				out, outlen,
+				"the server asked for a client certificate and "
+				"refused the handshake without one (handshake "
+				"failure alert): set tls.cert and tls.key");
 			return "no_client_cert";
 		}
-		say(out, outlen,
-		    "the peer refused the handshake (handshake failure alert: "
-		    "no cipher or key exchange in common?)");
+		ttlog__errf(out, outlen,
+			    "the peer refused the handshake (handshake failure "
+			    "alert: "
+			    "no cipher or key exchange in common?)");
 		return "other";
 	case K_NO_SHARED:
-		say(out, outlen,
-		    "no cipher in common with the peer (see tls.ciphers, "
-		    "tls.ciphersuites)");
+		ttlog__errf(
+			out, outlen,
+			"no cipher in common with the peer (see tls.ciphers, "
+			"tls.ciphersuites)");
 		return "other";
 	case K_EOF:
-		say(out, outlen, "%s",
-		    ssl != NULL && !SSL_is_init_finished(ssl)
-			    ? "the peer closed the connection during the TLS "
-			      "handshake"
-			    : "the peer closed the connection without a TLS "
-			      "close_notify");
+		ttlog__errf(out, outlen, "%s",
+			    ssl != NULL && !SSL_is_init_finished(ssl)
+				    ? "the peer closed the connection during "
+				      "the TLS "
+				      "handshake"
+				    : "the peer closed the connection without "
+				      "a TLS "
+				      "close_notify");
 		return "other";
 	case K_SYSTEM:
-		say(out, outlen, "connection error: %s",
-		    strerror(ERR_GET_REASON(e)));
+		ttlog__errf(out, outlen, "connection error: %s",
+			    strerror(ERR_GET_REASON(e)));
 		return "other";
 	case K_GENERIC:
 		r = ERR_reason_error_string(e);
 		if (r != NULL)
-			say(out, outlen, "TLS error: %s", r);
+			ttlog__errf(out, outlen, "TLS error: %s", r);
 		else
-			say(out, outlen, "TLS error %#lx", e);
+			ttlog__errf(out, outlen, "TLS error %#lx", e);
 		return "other";
 	case K_NONE:
 	default:
-		say(out, outlen, "%s", "");
+		ttlog__errf(out, outlen, "%s", "");
 		return "other";
 	}
 }

@@ -7,29 +7,18 @@
  * message; it is read with the bounds-checked reader of cbor_read.h.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "byteorder.h"
 #include "cbor_read.h"
+#include "errf.h"
 #include "utf8.h"
 #include "wire.h"
 
 /* The smallest max_frame a hello may announce: below it not even the
  * fixed messages would fit comfortably, so the value is a mistake. */
 #define MIN_FRAME 64
-
-void ttlog__wire_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Copies untrusted text into dst (cap bytes, NUL-terminated), at most max
@@ -89,17 +78,17 @@ int ttlog__wire_next(const unsigned char *buf, size_t avail, size_t max_frame,
 		return 0;
 	len = ttlog__get_be32(buf);
 	if (len == 0) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			err, errlen,
 			"message with length 0 (it must count its type byte)");
 		return -1;
 	}
 	total = 4 + len;
 	if (total > max_frame) {
-		ttlog__wire_seterr(err, errlen,
-				   "message of %" PRIu64
-				   " bytes is over the limit of %zu",
-				   total, max_frame);
+		ttlog__errf(err, errlen,
+			    "message of %" PRIu64
+			    " bytes is over the limit of %zu",
+			    total, max_frame);
 		return -1;
 	}
 	if (avail < total)
@@ -249,8 +238,8 @@ static int hello_key_find(const struct ttlog__cbor_item *it)
 
 static int hello_bad_cbor(struct ttlog__cbor *c, char *err, size_t errlen)
 {
-	ttlog__wire_seterr(err, errlen, "hello: bad CBOR: %s at offset %zu",
-			   c->why, c->at);
+	ttlog__errf(err, errlen, "hello: bad CBOR: %s at offset %zu", c->why,
+		    c->at);
 	return -1;
 }
 
@@ -266,16 +255,15 @@ static int hello_value(struct ttlog__cbor *c, int k,
 	switch (k) {
 	case K_ID:
 		if (v.major != TTLOG__CBOR_BYTES) {
-			ttlog__wire_seterr(
-				err, errlen,
-				"hello: field \"id\" is not a byte string");
+			ttlog__errf(err, errlen,
+				    "hello: field \"id\" is not a byte string");
 			return -1;
 		}
 		if (v.arg != TTLOG_WIRE_ID_LEN) {
-			ttlog__wire_seterr(err, errlen,
-					   "hello: field \"id\" is %" PRIu64
-					   " bytes, not %d",
-					   v.arg, TTLOG_WIRE_ID_LEN);
+			ttlog__errf(err, errlen,
+				    "hello: field \"id\" is %" PRIu64
+				    " bytes, not %d",
+				    v.arg, TTLOG_WIRE_ID_LEN);
 			return -1;
 		}
 		memcpy(h->id, v.str, TTLOG_WIRE_ID_LEN);
@@ -285,9 +273,9 @@ static int hello_value(struct ttlog__cbor *c, int k,
 	case K_SOFTWARE:
 		if (v.major != TTLOG__CBOR_TEXT &&
 		    v.major != TTLOG__CBOR_BYTES) {
-			ttlog__wire_seterr(
-				err, errlen,
-				"hello: field \"%s\" is not a string", name);
+			ttlog__errf(err, errlen,
+				    "hello: field \"%s\" is not a string",
+				    name);
 			return -1;
 		}
 		if (k == K_SERVICE)
@@ -304,19 +292,19 @@ static int hello_value(struct ttlog__cbor *c, int k,
 		break;
 	}
 	if (v.major != TTLOG__CBOR_UINT) {
-		ttlog__wire_seterr(
-			err, errlen,
-			"hello: field \"%s\" is not an unsigned integer", name);
+		ttlog__errf(err, errlen,
+			    "hello: field \"%s\" is not an unsigned integer",
+			    name);
 		return -1;
 	}
 	switch (k) {
 	case K_V_MIN:
 	case K_V_MAX:
 		if (v.arg == 0 || v.arg > UINT32_MAX) {
-			ttlog__wire_seterr(err, errlen,
-					   "hello: field \"%s\" is %" PRIu64
-					   ", not a version from 1 to 2^32 - 1",
-					   name, v.arg);
+			ttlog__errf(err, errlen,
+				    "hello: field \"%s\" is %" PRIu64
+				    ", not a version from 1 to 2^32 - 1",
+				    name, v.arg);
 			return -1;
 		}
 		if (k == K_V_MIN)
@@ -326,21 +314,20 @@ static int hello_value(struct ttlog__cbor *c, int k,
 		break;
 	case K_ROLE:
 		if (v.arg > 1) {
-			ttlog__wire_seterr(err, errlen,
-					   "hello: field \"role\" is %" PRIu64
-					   ", not 0 (sender) or 1 (receiver)",
-					   v.arg);
+			ttlog__errf(err, errlen,
+				    "hello: field \"role\" is %" PRIu64
+				    ", not 0 (sender) or 1 (receiver)",
+				    v.arg);
 			return -1;
 		}
 		h->role = (int)v.arg;
 		break;
 	case K_MAX_FRAME:
 		if (v.arg < MIN_FRAME) {
-			ttlog__wire_seterr(
-				err, errlen,
-				"hello: field \"max_frame\" is %" PRIu64
-				", under the minimum of %d",
-				v.arg, MIN_FRAME);
+			ttlog__errf(err, errlen,
+				    "hello: field \"max_frame\" is %" PRIu64
+				    ", under the minimum of %d",
+				    v.arg, MIN_FRAME);
 			return -1;
 		}
 		h->max_frame = v.arg;
@@ -371,16 +358,14 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 	if (ttlog__cbor_read(&c, &it) != 0)
 		return hello_bad_cbor(&c, err, errlen);
 	if (it.major != TTLOG__CBOR_MAP) {
-		ttlog__wire_seterr(err, errlen,
-				   "hello: the body is not a CBOR map");
+		ttlog__errf(err, errlen, "hello: the body is not a CBOR map");
 		return -1;
 	}
 	/* A pair takes two bytes at least. */
 	if (it.arg > ttlog__cbor_left(&c) / 2) {
-		ttlog__wire_seterr(err, errlen,
-				   "hello: a map of %" PRIu64
-				   " pairs in %zu bytes",
-				   it.arg, ttlog__cbor_left(&c));
+		ttlog__errf(err, errlen,
+			    "hello: a map of %" PRIu64 " pairs in %zu bytes",
+			    it.arg, ttlog__cbor_left(&c));
 		return -1;
 	}
 	for (uint64_t i = 0; i < it.arg; i++) {
@@ -391,11 +376,10 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 		if (ttlog__cbor_read(&c, &key) != 0)
 			return hello_bad_cbor(&c, err, errlen);
 		if (key.major != TTLOG__CBOR_TEXT) {
-			ttlog__wire_seterr(
-				err, errlen,
-				"hello: a key is not a text string (offset "
-				"%zu)",
-				ttlog__cbor_offset(&c, at));
+			ttlog__errf(err, errlen,
+				    "hello: a key is not a text string (offset "
+				    "%zu)",
+				    ttlog__cbor_offset(&c, at));
 			return -1;
 		}
 		k = hello_key_find(&key);
@@ -406,9 +390,9 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 			continue;
 		}
 		if (seen & (1u << k)) {
-			ttlog__wire_seterr(err, errlen,
-					   "hello: field \"%s\" appears twice",
-					   hello_keys[k]);
+			ttlog__errf(err, errlen,
+				    "hello: field \"%s\" appears twice",
+				    hello_keys[k]);
 			return -1;
 		}
 		seen |= 1u << k;
@@ -416,25 +400,23 @@ int ttlog__wire_hello_parse(const unsigned char *body, size_t len,
 			return -1;
 	}
 	if (ttlog__cbor_left(&c) != 0) {
-		ttlog__wire_seterr(
-			err, errlen,
-			"hello: %zu bytes after the map (offset %zu)",
-			ttlog__cbor_left(&c), ttlog__cbor_offset(&c, c.p));
+		ttlog__errf(err, errlen,
+			    "hello: %zu bytes after the map (offset %zu)",
+			    ttlog__cbor_left(&c), ttlog__cbor_offset(&c, c.p));
 		return -1;
 	}
 	for (int k = 0; k < K_COUNT; k++) {
 		if ((REQUIRED & (1u << k)) && !(seen & (1u << k))) {
-			ttlog__wire_seterr(err, errlen,
-					   "hello: field \"%s\" is missing",
-					   hello_keys[k]);
+			ttlog__errf(err, errlen,
+				    "hello: field \"%s\" is missing",
+				    hello_keys[k]);
 			return -1;
 		}
 	}
 	if (h->version_min > h->version_max) {
-		ttlog__wire_seterr(err, errlen,
-				   "hello: v_min %" PRIu32
-				   " is over v_max %" PRIu32,
-				   h->version_min, h->version_max);
+		ttlog__errf(err, errlen,
+			    "hello: v_min %" PRIu32 " is over v_max %" PRIu32,
+			    h->version_min, h->version_max);
 		return -1;
 	}
 	return 0;
@@ -450,10 +432,10 @@ uint32_t ttlog__wire_version_choose(uint32_t ours_min, uint32_t ours_max,
 	/* Version 0 does not exist: a range that holds only 0 holds
 	 * nothing. */
 	if (lo > hi || hi == 0) {
-		ttlog__wire_seterr(err, errlen,
-				   "peer speaks versions %" PRIu32 "..%" PRIu32
-				   ", this build %" PRIu32 "..%" PRIu32,
-				   peer_min, peer_max, ours_min, ours_max);
+		ttlog__errf(err, errlen,
+			    "peer speaks versions %" PRIu32 "..%" PRIu32
+			    ", this build %" PRIu32 "..%" PRIu32,
+			    peer_min, peer_max, ours_min, ours_max);
 		return 0;
 	}
 	return hi;
@@ -502,28 +484,26 @@ int ttlog__wire_data_parse(const struct ttlog__wire_msg *m, uint64_t *seq,
 	uint32_t f;
 
 	if (m->type != TTLOG_WIRE_DATA) {
-		ttlog__wire_seterr(err, errlen,
-				   "a %s message (type 0x%02x) is not DATA",
-				   type_name(m->type), m->type);
+		ttlog__errf(err, errlen,
+			    "a %s message (type 0x%02x) is not DATA",
+			    type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len < TTLOG_WIRE_DATA_FIXED) {
-		ttlog__wire_seterr(err, errlen,
-				   "DATA body of %zu bytes, under %d", m->len,
-				   TTLOG_WIRE_DATA_FIXED);
+		ttlog__errf(err, errlen, "DATA body of %zu bytes, under %d",
+			    m->len, TTLOG_WIRE_DATA_FIXED);
 		return -1;
 	}
 	s = ttlog__get_be64(m->body);
 	f = ttlog__get_be32(m->body + 8);
 	if (s == 0) {
-		ttlog__wire_seterr(err, errlen,
-				   "DATA with seq 0 (seq counts from 1)");
+		ttlog__errf(err, errlen, "DATA with seq 0 (seq counts from 1)");
 		return -1;
 	}
 	if (f & ~known) {
-		ttlog__wire_seterr(err, errlen,
-				   "DATA %" PRIu64 ": unknown flags 0x%" PRIx32,
-				   s, f & ~known);
+		ttlog__errf(err, errlen,
+			    "DATA %" PRIu64 ": unknown flags 0x%" PRIx32, s,
+			    f & ~known);
 		return -1;
 	}
 	*seq = s;
@@ -556,15 +536,15 @@ int ttlog__wire_u64_parse(const struct ttlog__wire_msg *m, uint64_t *v,
 			  char *err, size_t errlen)
 {
 	if (m->type != TTLOG_WIRE_ACK && m->type != TTLOG_WIRE_HEARTBEAT) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			err, errlen,
 			"a %s message (type 0x%02x) is not ACK or HEARTBEAT",
 			type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len != 8) {
-		ttlog__wire_seterr(err, errlen, "%s body of %zu bytes, not 8",
-				   type_name(m->type), m->len);
+		ttlog__errf(err, errlen, "%s body of %zu bytes, not 8",
+			    type_name(m->type), m->len);
 		return -1;
 	}
 	*v = ttlog__get_be64(m->body);
@@ -598,14 +578,14 @@ int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
 			    size_t errlen)
 {
 	if (m->type != TTLOG_WIRE_CLOSE) {
-		ttlog__wire_seterr(err, errlen,
-				   "a %s message (type 0x%02x) is not CLOSE",
-				   type_name(m->type), m->type);
+		ttlog__errf(err, errlen,
+			    "a %s message (type 0x%02x) is not CLOSE",
+			    type_name(m->type), m->type);
 		return -1;
 	}
 	if (m->len < 2) {
-		ttlog__wire_seterr(err, errlen,
-				   "CLOSE body of %zu bytes, under 2", m->len);
+		ttlog__errf(err, errlen, "CLOSE body of %zu bytes, under 2",
+			    m->len);
 		return -1;
 	}
 	*code = ttlog__get_be16(m->body);

@@ -218,9 +218,4 @@ int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
 			       size_t *nevents, char *err, size_t errlen);
 void ttlog__wire_scratch_free(struct ttlog__wire_scratch *s);
 
-/* Formats an error message into err (when err and errlen allow); the
- * parsers of this library share it. */
-void ttlog__wire_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 #endif /* TTLOG_WIRE_H */

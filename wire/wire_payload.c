@@ -22,7 +22,9 @@
 
 #include <lz4frame.h>
 
+#include "buf.h"
 #include "cbor_read.h"
+#include "errf.h"
 #include "wire.h"
 
 /* The smallest encodings: a call site [msg, file, line, level, keys] of
@@ -59,28 +61,23 @@ struct dec {
 /* A CBOR-level failure the reader recorded, in the context `what`. */
 static int bad_cbor(struct dec *d, const char *what)
 {
-	ttlog__wire_seterr(d->err, d->errlen, "batch: %s: %s at offset %zu",
-			   what, d->c.why, d->c.at);
+	ttlog__errf(d->err, d->errlen, "batch: %s: %s at offset %zu", what,
+		    d->c.why, d->c.at);
 	return -1;
 }
 
-/* Grows *p to hold at least `need` elements of `size` bytes. */
+/* Makes *p hold at least `need` elements of `size` bytes (buf.h's
+ * policy, from 16 elements). Returns 0 or -1. */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-	size_t n = *cap ? *cap : 16;
 	void *q;
 
 	if (need <= *cap)
 		return 0;
-	while (n < need)
-		n = n > SIZE_MAX / 2 ? need : n * 2;
-	if (n > SIZE_MAX / size)
-		return -1;
-	q = realloc(*p, n * size);
+	q = ttlog__grow(*p, cap, need, size, 16);
 	if (q == NULL)
 		return -1;
 	*p = q;
-	*cap = n;
 	return 0;
 }
 
@@ -97,11 +94,9 @@ static int lz4_fail(LZ4F_dctx *z, char *err, size_t errlen, const char *fmt,
 	va_list ap;
 
 	LZ4F_resetDecompressionContext(z);
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	ttlog__verrf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -122,8 +117,7 @@ static int lz4_decode(const unsigned char *src, size_t len, size_t max,
 	if (z == NULL) {
 		if (LZ4F_isError(LZ4F_createDecompressionContext(
 			    &z, LZ4F_VERSION))) {
-			ttlog__wire_seterr(err, errlen,
-					   "LZ4 frame: out of memory");
+			ttlog__errf(err, errlen, "LZ4 frame: out of memory");
 			return -1;
 		}
 		s->lz4 = z;
@@ -185,7 +179,7 @@ static int lz4_decode(const unsigned char *src, size_t len, size_t max,
 		}
 	}
 	if (in != len) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			err, errlen,
 			"LZ4 frame: %zu bytes after the frame at offset %zu",
 			len - in, in);
@@ -207,9 +201,9 @@ static int is_string(const struct ttlog__cbor_item *it)
 static int bad_site(struct dec *d, uint32_t i, const unsigned char *at,
 		    const char *what)
 {
-	ttlog__wire_seterr(d->err, d->errlen,
-			   "batch: call site %" PRIu32 ": %s at offset %zu", i,
-			   what, ttlog__cbor_offset(&d->c, at));
+	ttlog__errf(d->err, d->errlen,
+		    "batch: call site %" PRIu32 ": %s at offset %zu", i, what,
+		    ttlog__cbor_offset(&d->c, at));
 	return -1;
 }
 
@@ -315,26 +309,26 @@ static int read_sites(struct dec *d)
 	if (ttlog__cbor_read(&d->c, &it) != 0)
 		return bad_cbor(d, "callsites");
 	if (it.major != TTLOG__CBOR_ARRAY) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			d->err, d->errlen,
 			"batch: \"callsites\" is not an array at offset %zu",
 			ttlog__cbor_offset(&d->c, at));
 		return -1;
 	}
 	if (it.arg > ttlog__cbor_left(&d->c) / MIN_SITE_BYTES) {
-		ttlog__wire_seterr(d->err, d->errlen,
-				   "batch: %" PRIu64
-				   " call sites cannot fit in %zu bytes "
-				   "at offset %zu",
-				   it.arg, ttlog__cbor_left(&d->c),
-				   ttlog__cbor_offset(&d->c, at));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: %" PRIu64
+			    " call sites cannot fit in %zu bytes "
+			    "at offset %zu",
+			    it.arg, ttlog__cbor_left(&d->c),
+			    ttlog__cbor_offset(&d->c, at));
 		return -1;
 	}
 	if (grow(&d->s->sites, &d->s->sites_cap, (size_t)it.arg,
 		 sizeof(struct site)) != 0) {
-		ttlog__wire_seterr(d->err, d->errlen,
-				   "batch: out of memory at offset %zu",
-				   ttlog__cbor_offset(&d->c, at));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: out of memory at offset %zu",
+			    ttlog__cbor_offset(&d->c, at));
 		return -1;
 	}
 	sites = d->s->sites;
@@ -355,9 +349,8 @@ static int read_sites(struct dec *d)
 
 static int bad_event(struct dec *d, size_t i, const char *what)
 {
-	ttlog__wire_seterr(d->err, d->errlen,
-			   "batch: event %zu: %s at offset %zu", i, what,
-			   d->c.at);
+	ttlog__errf(d->err, d->errlen, "batch: event %zu: %s at offset %zu", i,
+		    what, d->c.at);
 	return -1;
 }
 
@@ -390,19 +383,18 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 	if (ttlog__cbor_read(c, &it) != 0)
 		return bad_cbor(d, "events");
 	if (it.major != TTLOG__CBOR_ARRAY) {
-		ttlog__wire_seterr(
-			d->err, d->errlen,
-			"batch: \"events\" is not an array at offset %zu",
-			ttlog__cbor_offset(c, at));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: \"events\" is not an array at offset %zu",
+			    ttlog__cbor_offset(c, at));
 		return -1;
 	}
 	n = it.arg;
 	if (n > ttlog__cbor_left(c) / MIN_EVENT_BYTES) {
-		ttlog__wire_seterr(
-			d->err, d->errlen,
-			"batch: %" PRIu64 " events cannot fit in %zu bytes at "
-			"offset %zu",
-			n, ttlog__cbor_left(c), ttlog__cbor_offset(c, at));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: %" PRIu64
+			    " events cannot fit in %zu bytes at "
+			    "offset %zu",
+			    n, ttlog__cbor_left(c), ttlog__cbor_offset(c, at));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -538,17 +530,16 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 	if (ttlog__cbor_read(c, &it) != 0)
 		return bad_cbor(d, "batch map");
 	if (it.major != TTLOG__CBOR_MAP) {
-		ttlog__wire_seterr(
-			d->err, d->errlen,
-			"batch: the payload is not a CBOR map at offset 0");
+		ttlog__errf(d->err, d->errlen,
+			    "batch: the payload is not a CBOR map at offset 0");
 		return -1;
 	}
 	if (it.arg > ttlog__cbor_left(c) / 2) {
-		ttlog__wire_seterr(d->err, d->errlen,
-				   "batch: a map of %" PRIu64
-				   " pairs cannot fit in %zu "
-				   "bytes at offset 0",
-				   it.arg, ttlog__cbor_left(c));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: a map of %" PRIu64
+			    " pairs cannot fit in %zu "
+			    "bytes at offset 0",
+			    it.arg, ttlog__cbor_left(c));
 		return -1;
 	}
 	for (uint64_t i = 0, n = it.arg; i < n; i++) {
@@ -559,7 +550,7 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 		if (ttlog__cbor_read(c, &key) != 0)
 			return bad_cbor(d, "batch map key");
 		if (key.major != TTLOG__CBOR_TEXT) {
-			ttlog__wire_seterr(
+			ttlog__errf(
 				d->err, d->errlen,
 				"batch: a key of the batch map is not a text "
 				"string at offset %zu",
@@ -574,7 +565,7 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			continue;
 		}
 		if (seen & k) {
-			ttlog__wire_seterr(
+			ttlog__errf(
 				d->err, d->errlen,
 				"batch: key \"%s\" appears twice at offset %zu",
 				top_name(k), ttlog__cbor_offset(c, at));
@@ -588,15 +579,15 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			if (ttlog__cbor_read(c, &v) != 0)
 				return bad_cbor(d, top_name(k));
 			if (v.major != TTLOG__CBOR_UINT) {
-				ttlog__wire_seterr(
-					d->err, d->errlen,
-					"batch: \"%s\" is not an unsigned "
-					"integer at offset %zu",
-					top_name(k), ttlog__cbor_offset(c, at));
+				ttlog__errf(d->err, d->errlen,
+					    "batch: \"%s\" is not an unsigned "
+					    "integer at offset %zu",
+					    top_name(k),
+					    ttlog__cbor_offset(c, at));
 				return -1;
 			}
 			if (k == TOP_V && (v.arg < 1 || v.arg > 2)) {
-				ttlog__wire_seterr(
+				ttlog__errf(
 					d->err, d->errlen,
 					"batch: version %" PRIu64
 					" (this build reads 1 and 2) at offset "
@@ -635,13 +626,13 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			: !(seen & TOP_SEQ)   ? TOP_SEQ
 			: !(seen & TOP_SITES) ? TOP_SITES
 					      : TOP_EVENTS;
-		ttlog__wire_seterr(d->err, d->errlen,
-				   "batch: key \"%s\" is missing at offset %zu",
-				   top_name(k), ttlog__cbor_offset(c, c->p));
+		ttlog__errf(d->err, d->errlen,
+			    "batch: key \"%s\" is missing at offset %zu",
+			    top_name(k), ttlog__cbor_offset(c, c->p));
 		return -1;
 	}
 	if (ttlog__cbor_left(c) != 0) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			d->err, d->errlen,
 			"batch: %zu bytes after the batch map at offset %zu",
 			ttlog__cbor_left(c), ttlog__cbor_offset(c, c->p));
@@ -675,7 +666,7 @@ int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
 			return -1;
 		cbor = scratch->buf;
 	} else if (len > max_decoded) {
-		ttlog__wire_seterr(
+		ttlog__errf(
 			err, errlen,
 			"batch: %zu bytes over the limit of %zu at offset 0",
 			len, max_decoded);

@@ -21,8 +21,9 @@
 
 #include <ttlog/ttlog.h>
 
+#include "addr.h"
 #include "agent_internal.h"
-#include "buf_internal.h"
+#include "buf.h"
 
 /* Requests are a line and a few headers; anything bigger is not a
  * scraper, and a slow peer must not hold a connection for long. */
@@ -123,52 +124,29 @@ static void on_request(struct evhttp_request *req, void *arg)
 static int parse_listen(const char *s, struct sockaddr_storage *ss,
 			socklen_t *sslen)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *h = s;
-	size_t hlen;
-	char *end;
-	unsigned long port;
+	struct ttlog__addr a;
+	char why[512];
 
-	if (s == NULL)
-		return -1;
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return -1;
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = 0;
-	if (colon[1] < '0' || colon[1] > '9')
-		return -1;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != 0 || port == 0 || port > 65535)
+	/* The caller says what is wrong in its own words (an address, not a
+	 * name), so the parser's sentence is not passed on. */
+	if (ttlog__addr_parse(s, TTLOG__ADDR_ALLOW_BARE, &a, why,
+			      sizeof(why)) != 0)
 		return -1;
 	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+	if (a.bracketed) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, a.host, &in6->sin6_addr) != 1)
 			return -1;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*a);
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)a.port_num);
+		*sslen = sizeof(*in6);
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, a.host, &in4->sin_addr) != 1)
 			return -1;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*a);
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)a.port_num);
+		*sslen = sizeof(*in4);
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include <ttlog/ttlog.h>
 
 #include "agent_internal.h"
-#include "buf_internal.h"
+#include "buf.h"
 #include "lib_internal.h"
 #include "utf8.h"
 

@@ -18,6 +18,8 @@
 
 #include <ttlog/ttlog.h>
 
+#include "addr.h"
+#include "errf.h"
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
@@ -173,123 +175,30 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 
 /* ---- the listen address ---- */
 
-enum scheme { SCHEME_TCP, SCHEME_UDP, SCHEME_UNIX, SCHEME_TLS };
-
-struct addr {
-	enum scheme scheme;
-	char host[256];
-	char port[8];
-	int numeric; /* [IPv6]: no name lookup */
-	const char *path;
-};
-
-static int parse_listen(const char *s, struct addr *a, char *err, size_t errlen)
-{
-	const char *rest, *colon, *host;
-	size_t hlen, plen;
-
-	memset(a, 0, sizeof(*a));
-	if (strncmp(s, "tcp://", 6) == 0) {
-		a->scheme = SCHEME_TCP;
-		rest = s + 6;
-	} else if (strncmp(s, "tls://", 6) == 0) {
-		a->scheme = SCHEME_TLS;
-		rest = s + 6;
-	} else if (strncmp(s, "udp://", 6) == 0) {
-		a->scheme = SCHEME_UDP;
-		rest = s + 6;
-	} else if (strncmp(s, "unix://", 7) == 0) {
-		a->scheme = SCHEME_UNIX;
-		a->path = s + 7;
-		if (a->path[0] != '/') {
-			ttlog__in_err(err, errlen,
-				      "%s: a unix socket needs an absolute "
-				      "path (unix:///run/ttlog.sock)",
-				      s);
-			return -1;
-		}
-		if (strlen(a->path) >=
-		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			ttlog__in_err(
-				err, errlen,
-				"%s: path too long for a unix socket "
-				"(at most %zu bytes)",
-				s,
-				sizeof(((struct sockaddr_un *)0)->sun_path) -
-					1);
-			return -1;
-		}
-		return 0;
-	} else {
-		ttlog__in_err(err, errlen,
-			      "%s: expected tcp://HOST:PORT, tls://HOST:PORT, "
-			      "udp://HOST:PORT or unix:///path",
-			      s);
-		return -1;
-	}
-	if (rest[0] == '[') {
-		const char *close = strchr(rest, ']');
-		if (close == NULL || close[1] != ':') {
-			ttlog__in_err(err, errlen,
-				      "%s: expected [IPv6]:PORT after the "
-				      "scheme",
-				      s);
-			return -1;
-		}
-		host = rest + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
-		a->numeric = 1;
-	} else {
-		colon = strrchr(rest, ':');
-		if (colon == NULL) {
-			ttlog__in_err(err, errlen, "%s: missing :PORT", s);
-			return -1;
-		}
-		host = rest;
-		hlen = (size_t)(colon - rest);
-		if (memchr(host, ':', hlen) != NULL) {
-			ttlog__in_err(err, errlen,
-				      "%s: write an IPv6 address in brackets "
-				      "([::1]:PORT)",
-				      s);
-			return -1;
-		}
-	}
-	plen = strlen(colon + 1);
-	if (hlen == 0 || hlen >= sizeof(a->host)) {
-		ttlog__in_err(err, errlen, "%s: missing or too long HOST", s);
-		return -1;
-	}
-	if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") != plen ||
-	    atoi(colon + 1) > 65535) {
-		ttlog__in_err(err, errlen,
-			      "%s: PORT must be a number from 0 to 65535", s);
-		return -1;
-	}
-	memcpy(a->host, host, hlen);
-	memcpy(a->port, colon + 1, plen + 1);
-	return 0;
-}
+/* Port 0 ("any free port") is refused: the agent reports no bound port,
+ * so nothing could find such a listener. */
+#define LISTEN_FORMS                                                           \
+	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
+	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
 
 /* Binds (and for TCP listens on) the first address HOST resolves to that
  * accepts it. Returns the socket, or -1 with err filled. */
-static int bind_inet(const char *where, const struct addr *a, char *err,
+static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
 		     size_t errlen)
 {
-	int type = a->scheme == SCHEME_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int type = a->scheme == TTLOG__ADDR_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, rc, saved = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = type;
-	hints.ai_flags =
-		AI_PASSIVE | AI_NUMERICSERV | (a->numeric ? AI_NUMERICHOST : 0);
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+			 (a->bracketed ? AI_NUMERICHOST : 0);
 	rc = getaddrinfo(a->host, a->port, &hints, &res);
 	if (rc != 0) {
-		ttlog__in_err(err, errlen, "%s: cannot resolve %s: %s", where,
-			      a->host, gai_strerror(rc));
+		ttlog__errf(err, errlen, "%s: cannot resolve %s: %s", where,
+			    a->host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -313,7 +222,7 @@ static int bind_inet(const char *where, const struct addr *a, char *err,
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		ttlog__in_err(err, errlen, "%s: %s", where, strerror(saved));
+		ttlog__errf(err, errlen, "%s: %s", where, strerror(saved));
 	return fd;
 }
 
@@ -329,10 +238,10 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			ttlog__in_err(err, errlen,
-				      "%s: exists and is not a socket; not "
-				      "removing it",
-				      in->listen);
+			ttlog__errf(err, errlen,
+				    "%s: exists and is not a socket; not "
+				    "removing it",
+				    in->listen);
 			return -1;
 		}
 		/* A socket file someone still listens on is not stale. */
@@ -340,24 +249,23 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 		if (fd >= 0 &&
 		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
-			ttlog__in_err(err, errlen,
-				      "%s: %s (another process listens there)",
-				      in->listen, strerror(EADDRINUSE));
+			ttlog__errf(err, errlen,
+				    "%s: %s (another process listens there)",
+				    in->listen, strerror(EADDRINUSE));
 			return -1;
 		}
 		if (fd >= 0)
 			close(fd);
 		if (unlink(path) != 0 && errno != ENOENT) {
-			ttlog__in_err(err, errlen,
-				      "%s: cannot remove the stale socket: %s",
-				      in->listen, strerror(errno));
+			ttlog__errf(err, errlen,
+				    "%s: cannot remove the stale socket: %s",
+				    in->listen, strerror(errno));
 			return -1;
 		}
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		ttlog__in_err(err, errlen, "%s: %s", in->listen,
-			      strerror(errno));
+		ttlog__errf(err, errlen, "%s: %s", in->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -367,8 +275,8 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	in->unix_path = strdup(path);
 	if (in->unix_path == NULL || lstat(path, &st) != 0 ||
 	    listen(fd, SOMAXCONN) != 0) {
-		ttlog__in_err(err, errlen, "%s: %s", in->listen,
-			      strerror(in->unix_path ? errno : ENOMEM));
+		ttlog__errf(err, errlen, "%s: %s", in->listen,
+			    strerror(in->unix_path ? errno : ENOMEM));
 		close(fd);
 		return -1;
 	}
@@ -390,43 +298,43 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		      size_t errlen)
 {
 	if (o->name == NULL || o->name[0] == '\0') {
-		ttlog__in_err(err, errlen, "an input needs a name");
+		ttlog__errf(err, errlen, "an input needs a name");
 		return -1;
 	}
 	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
-		ttlog__in_err(err, errlen, "input %s: unknown type %d", o->name,
-			      o->type);
+		ttlog__errf(err, errlen, "input %s: unknown type %d", o->name,
+			    o->type);
 		return -1;
 	}
 	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
-		ttlog__in_err(err, errlen,
-			      "input %s: type %s needs `listen` "
-			      "(tcp://HOST:PORT, udp://HOST:PORT or "
-			      "unix:///path)",
-			      o->name, ttlog__input_type_name(o->type));
+		ttlog__errf(err, errlen,
+			    "input %s: type %s needs `listen` "
+			    "(tcp://HOST:PORT, udp://HOST:PORT or "
+			    "unix:///path)",
+			    o->name, ttlog__input_type_name(o->type));
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
-		ttlog__in_err(err, errlen,
-			      "input %s: type stdin reads standard input; "
-			      "remove `listen`",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: type stdin reads standard input; "
+			    "remove `listen`",
+			    o->name);
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_TTLOG &&
 	    (o->max_frame < 65536 || o->max_frame > ((uint64_t)1 << 30))) {
-		ttlog__in_err(err, errlen,
-			      "input %s: max_frame must be from 64KiB to 1GiB",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: max_frame must be from 64KiB to 1GiB",
+			    o->name);
 		return -1;
 	}
 	/* The stream buffer holds up to twice max_message in an int-sized
 	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
 	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
-		ttlog__in_err(err, errlen,
-			      "input %s: max_message must be from 1 byte to "
-			      "256MiB",
-			      o->name);
+		ttlog__errf(err, errlen,
+			    "input %s: max_message must be from 1 byte to "
+			    "256MiB",
+			    o->name);
 		return -1;
 	}
 	return 0;
@@ -437,7 +345,7 @@ int ttlog__input_start(struct event_base *base,
 		       struct ttlog__input **out, char *err, size_t errlen)
 {
 	struct ttlog__input *in;
-	struct addr a;
+	struct ttlog__addr a;
 	int fd, rc;
 
 	*out = NULL;
@@ -445,7 +353,7 @@ int ttlog__input_start(struct event_base *base,
 		return TTLOG_EINVAL;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
 		return TTLOG_ENOMEM;
 	}
 	in->base = base;
@@ -462,7 +370,7 @@ int ttlog__input_start(struct event_base *base,
 	in->name = strdup(o->name);
 	in->listen = o->listen ? strdup(o->listen) : NULL;
 	if (in->name == NULL || (o->listen != NULL && in->listen == NULL)) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", o->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
 		ttlog__input_stop(in);
 		return TTLOG_ENOMEM;
 	}
@@ -470,32 +378,32 @@ int ttlog__input_start(struct event_base *base,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
-	if (parse_listen(in->listen, &a, err, errlen) != 0) {
+	if (ttlog__addr_parse(in->listen, LISTEN_FORMS, &a, err, errlen) != 0) {
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_UDP && in->type != TTLOG__INPUT_SYSLOG) {
-		ttlog__in_err(err, errlen,
-			      "%s: input %s: %s needs a stream (tcp://, tls:// "
-			      "or unix://); a stream cut into datagrams cannot "
-			      "be put back together",
-			      in->listen, in->name,
-			      ttlog__input_type_name(in->type));
+	if (a.scheme == TTLOG__ADDR_UDP && in->type != TTLOG__INPUT_SYSLOG) {
+		ttlog__errf(err, errlen,
+			    "%s: input %s: %s needs a stream (tcp://, tls:// "
+			    "or unix://); a stream cut into datagrams cannot "
+			    "be put back together",
+			    in->listen, in->name,
+			    ttlog__input_type_name(in->type));
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if ((a.scheme == SCHEME_TLS) != (o->tls_cert != NULL)) {
-		ttlog__in_err(err, errlen,
-			      a.scheme == SCHEME_TLS
-				      ? "%s: input %s: tls:// needs tls.cert "
-					"and tls.key"
-				      : "%s: input %s: tls.cert is set but the "
-					"input does not listen on tls://",
-			      in->listen, in->name);
+	if ((a.scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
+		ttlog__errf(err, errlen,
+			    a.scheme == TTLOG__ADDR_TLS
+				    ? "%s: input %s: tls:// needs tls.cert "
+				      "and tls.key"
+				    : "%s: input %s: tls.cert is set but the "
+				      "input does not listen on tls://",
+			    in->listen, in->name);
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_TLS) {
+	if (a.scheme == TTLOG__ADDR_TLS) {
 		struct ttlog__tls_opts t = {
 			.ca_file = o->tls_ca_file,
 			.ca_dir = o->tls_ca_dir,
@@ -509,18 +417,18 @@ int ttlog__input_start(struct event_base *base,
 		char terr[512];
 		in->tls = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
 		if (in->tls == NULL) {
-			ttlog__in_err(err, errlen, "%s: input %s: %s",
-				      in->listen, in->name, terr);
+			ttlog__errf(err, errlen, "%s: input %s: %s", in->listen,
+				    in->name, terr);
 			ttlog__input_stop(in);
 			return TTLOG_EINVAL;
 		}
 	}
 	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
 		ttlog__input_stop(in);
 		return TTLOG_ENOMEM;
 	}
-	if (a.scheme == SCHEME_UNIX)
+	if (a.scheme == TTLOG__ADDR_UNIX)
 		fd = bind_unix(in, a.path, err, errlen);
 	else
 		fd = bind_inet(in->listen, &a, err, errlen);
@@ -528,7 +436,7 @@ int ttlog__input_start(struct event_base *base,
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == SCHEME_UDP)
+	if (a.scheme == TTLOG__ADDR_UDP)
 		rc = ttlog__input_dgram_start(in, fd, err, errlen);
 	else
 		rc = ttlog__input_stream_start(in, fd, err, errlen);

@@ -15,6 +15,7 @@
 
 #include <ttlog/ttlog.h>
 
+#include "errf.h"
 #include "input_internal.h"
 #include "parse_internal.h"
 
@@ -69,7 +70,7 @@ int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
 	in->uev = event_new(in->base, fd, EV_READ | EV_PERSIST, on_dgram, in);
 	if (in->dgram == NULL || in->uev == NULL ||
 	    event_add(in->uev, NULL) != 0) {
-		ttlog__in_err(err, errlen, "%s: out of memory", in->listen);
+		ttlog__errf(err, errlen, "%s: out of memory", in->listen);
 		return TTLOG_ENOMEM;
 	}
 	return 0;

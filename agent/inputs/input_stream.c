@@ -27,6 +27,7 @@
 
 #include <ttlog/ttlog.h>
 
+#include "errf.h"
 #include "input_internal.h"
 #include "lib_internal.h"
 #include "parse_internal.h"
@@ -144,10 +145,10 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 				c->discard = lf == NULL;
 				continue;
 			}
-			ttlog__in_err(why, whylen,
-				      "a line longer than max_message (%zu "
-				      "bytes)",
-				      max);
+			ttlog__errf(why, whylen,
+				    "a line longer than max_message (%zu "
+				    "bytes)",
+				    max);
 			rc = -1;
 			break;
 		}
@@ -461,7 +462,7 @@ static int resume_timer(struct ttlog__input *in, char *err, size_t errlen)
 {
 	in->resume = evtimer_new(in->base, resume_check, in);
 	if (in->resume == NULL) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
 		return TTLOG_ENOMEM;
 	}
 	return 0;
@@ -476,7 +477,7 @@ int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 				     0, fd);
 	if (in->lis == NULL) {
 		close(fd);
-		ttlog__in_err(err, errlen, "%s: cannot listen", in->listen);
+		ttlog__errf(err, errlen, "%s: cannot listen", in->listen);
 		return TTLOG_ENOMEM;
 	}
 	evconnlistener_set_error_cb(in->lis, on_accept_error);
@@ -490,23 +491,23 @@ int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen)
 	int flags;
 
 	if (fstat(0, &st) != 0) {
-		ttlog__in_err(err, errlen, "input %s: standard input: %s",
-			      in->name, strerror(errno));
+		ttlog__errf(err, errlen, "input %s: standard input: %s",
+			    in->name, strerror(errno));
 		return TTLOG_EINVAL;
 	}
 	/* epoll cannot wait on a regular file (EPERM): `agent < file` is
 	 * not supported, a pipe is (`cat file | agent`). */
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-		ttlog__in_err(err, errlen,
-			      "input %s: standard input is a file; pipe it in "
-			      "instead (cat FILE | ttlog-agent ...)",
-			      in->name);
+		ttlog__errf(err, errlen,
+			    "input %s: standard input is a file; pipe it in "
+			    "instead (cat FILE | ttlog-agent ...)",
+			    in->name);
 		return TTLOG_EINVAL;
 	}
 	flags = fcntl(0, F_GETFL);
 	if (flags < 0 || fcntl(0, F_SETFL, flags | O_NONBLOCK) != 0) {
-		ttlog__in_err(err, errlen, "input %s: standard input: %s",
-			      in->name, strerror(errno));
+		ttlog__errf(err, errlen, "input %s: standard input: %s",
+			    in->name, strerror(errno));
 		return TTLOG_EINVAL;
 	}
 	in->stdin_flags = flags;
@@ -516,7 +517,7 @@ int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen)
 	 * reused by a socket that something then takes for stdin. */
 	c = conn_new(in, 0, 0);
 	if (c == NULL) {
-		ttlog__in_err(err, errlen, "input %s: out of memory", in->name);
+		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
 		return TTLOG_ENOMEM;
 	}
 	snprintf(c->peer, sizeof(c->peer), "stdin");

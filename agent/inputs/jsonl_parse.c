@@ -47,6 +47,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errf.h"
 #include "parse_internal.h"
 #include "utf8.h"
 
@@ -60,7 +61,7 @@ struct jp {
 
 static int fail(struct jp *p, size_t at, const char *what)
 {
-	ttlog__in_err(p->err, p->errlen, "byte %zu: %s", at, what);
+	ttlog__errf(p->err, p->errlen, "byte %zu: %s", at, what);
 	return -1;
 }
 

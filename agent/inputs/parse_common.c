@@ -1,31 +1,26 @@
 /* parse_common.c - what the input parsers share: the scratch buffer, error
  * text, RFC 3339 timestamps and the syslog severity scale. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "civil_time.h"
 #include "parse_internal.h"
 
 int ttlog__scratch_reserve(struct ttlog__scratch *s, size_t n)
 {
-	size_t cap;
 	char *p;
 
 	if (s->cap - s->len >= n && s->p != NULL)
 		return 0;
 	if (n > SIZE_MAX / 2 - s->len)
 		return -1;
-	/* Doubling keeps a reused scratch from reallocating once it has
-	 * seen the largest message. */
-	cap = s->cap < 256 ? 256 : s->cap;
-	while (cap - s->len < n)
-		cap *= 2;
-	p = realloc(s->p, cap);
+	/* need >= 1: a first reserve of 0 bytes still allocates, so that a
+	 * parser may always write its terminating NUL. */
+	p = ttlog__grow(s->p, &s->cap, s->len + (n ? n : 1), 1, 256);
 	if (p == NULL)
 		return -1;
 	s->p = p;
-	s->cap = cap;
 	return 0;
 }
 
@@ -39,17 +34,6 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s)
 	free(s->p);
 	s->p = NULL;
 	s->len = s->cap = 0;
-}
-
-void ttlog__in_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int ttlog__level_from_severity(uint64_t severity)

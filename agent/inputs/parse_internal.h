@@ -36,10 +36,6 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s);
 
 /* ---- helpers shared by the parsers (parse_common.c) ---- */
 
-/* snprintf into err when err is not NULL and errlen > 0. */
-void ttlog__in_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * Parses an RFC 3339 date-time, "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)"
  * ('T' may also be 't' or a space, 'Z' also 'z'; second 60, a leap second,

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "errf.h"
 #include "parse_internal.h"
 
 /* buf starts with a digit at byte at of the caller's buffer. */
@@ -17,10 +18,10 @@ static int octet_counted(const char *buf, size_t len, size_t at, size_t max_msg,
 	size_t i = 0, count = 0, d;
 
 	if (buf[0] == '0') {
-		ttlog__in_err(err, errlen,
-			      "octet count starts with 0 at byte %zu "
-			      "(expected 1 to %zu)",
-			      at, max_msg);
+		ttlog__errf(err, errlen,
+			    "octet count starts with 0 at byte %zu "
+			    "(expected 1 to %zu)",
+			    at, max_msg);
 		return -1;
 	}
 	while (i < len && buf[i] >= '0' && buf[i] <= '9') {
@@ -28,10 +29,10 @@ static int octet_counted(const char *buf, size_t len, size_t at, size_t max_msg,
 		 * overflow. */
 		d = (size_t)(buf[i] - '0');
 		if (max_msg < d || count > (max_msg - d) / 10) {
-			ttlog__in_err(err, errlen,
-				      "octet count at byte %zu is above the "
-				      "largest message accepted (%zu bytes)",
-				      at, max_msg);
+			ttlog__errf(err, errlen,
+				    "octet count at byte %zu is above the "
+				    "largest message accepted (%zu bytes)",
+				    at, max_msg);
 			return -1;
 		}
 		count = count * 10 + d;
@@ -40,10 +41,10 @@ static int octet_counted(const char *buf, size_t len, size_t at, size_t max_msg,
 	if (i == len)
 		return 0;
 	if (buf[i] != ' ') {
-		ttlog__in_err(err, errlen,
-			      "byte %zu: expected a space after the octet "
-			      "count",
-			      at + i);
+		ttlog__errf(err, errlen,
+			    "byte %zu: expected a space after the octet "
+			    "count",
+			    at + i);
 		return -1;
 	}
 	i++;
@@ -81,10 +82,10 @@ int ttlog__syslog_frame(const char *buf, size_t len, size_t max_msg,
 		return r;
 	}
 	if (buf[0] != '<') {
-		ttlog__in_err(err, errlen,
-			      "byte %zu: expected an octet count or '<' to "
-			      "start a message",
-			      skip);
+		ttlog__errf(err, errlen,
+			    "byte %zu: expected an octet count or '<' to "
+			    "start a message",
+			    skip);
 		return -1;
 	}
 	/* A message of max_msg bytes and its terminator. */
@@ -95,10 +96,10 @@ int ttlog__syslog_frame(const char *buf, size_t len, size_t max_msg,
 		lf = nul;
 	if (lf == NULL) {
 		if (len > max_msg) {
-			ttlog__in_err(err, errlen,
-				      "no line end within the largest message "
-				      "accepted (%zu bytes)",
-				      max_msg);
+			ttlog__errf(err, errlen,
+				    "no line end within the largest message "
+				    "accepted (%zu bytes)",
+				    max_msg);
 			return -1;
 		}
 		return 0;

@@ -55,6 +55,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "errf.h"
 #include "parse_internal.h"
 
 #define SD_NAME_MAX 32
@@ -140,17 +141,16 @@ static size_t word(const struct sp *p, size_t i)
 static int hdr(struct sp *p, const char *what, size_t *at, size_t *len)
 {
 	if (p->i >= p->n || p->m[p->i] != ' ') {
-		ttlog__in_err(p->err, p->errlen,
-			      "byte %zu: expected a space before %s", p->i,
-			      what);
+		ttlog__errf(p->err, p->errlen,
+			    "byte %zu: expected a space before %s", p->i, what);
 		return -1;
 	}
 	p->i++;
 	*at = p->i;
 	*len = word(p, p->i);
 	if (*len == 0) {
-		ttlog__in_err(p->err, p->errlen, "byte %zu: expected %s", p->i,
-			      what);
+		ttlog__errf(p->err, p->errlen, "byte %zu: expected %s", p->i,
+			    what);
 		return -1;
 	}
 	p->i += *len;
@@ -218,10 +218,10 @@ static int sd_element(struct sp *p)
 	id = p->m + p->i;
 	id_len = sd_name(p);
 	if (id_len == 0) {
-		ttlog__in_err(p->err, p->errlen,
-			      "byte %zu: invalid SD-ID (1 to 32 printable "
-			      "characters but '=', ']', '\"')",
-			      p->i);
+		ttlog__errf(p->err, p->errlen,
+			    "byte %zu: invalid SD-ID (1 to 32 printable "
+			    "characters but '=', ']', '\"')",
+			    p->i);
 		return -1;
 	}
 	p->i += id_len;
@@ -229,10 +229,10 @@ static int sd_element(struct sp *p)
 		while (p->i < p->n && p->m[p->i] == ' ')
 			p->i++;
 		if (p->i >= p->n) {
-			ttlog__in_err(p->err, p->errlen,
-				      "byte %zu: unterminated SD-ELEMENT "
-				      "(expected ']')",
-				      p->i);
+			ttlog__errf(p->err, p->errlen,
+				    "byte %zu: unterminated SD-ELEMENT "
+				    "(expected ']')",
+				    p->i);
 			return -1;
 		}
 		if (p->m[p->i] == ']') {
@@ -240,26 +240,26 @@ static int sd_element(struct sp *p)
 			return 0;
 		}
 		if (p->m[p->i - 1] != ' ') {
-			ttlog__in_err(p->err, p->errlen,
-				      "byte %zu: expected ' ' or ']' in "
-				      "SD-ELEMENT",
-				      p->i);
+			ttlog__errf(p->err, p->errlen,
+				    "byte %zu: expected ' ' or ']' in "
+				    "SD-ELEMENT",
+				    p->i);
 			return -1;
 		}
 		name_at = p->i;
 		name_len = sd_name(p);
 		if (name_len == 0) {
-			ttlog__in_err(p->err, p->errlen,
-				      "byte %zu: invalid PARAM-NAME", p->i);
+			ttlog__errf(p->err, p->errlen,
+				    "byte %zu: invalid PARAM-NAME", p->i);
 			return -1;
 		}
 		p->i += name_len;
 		if (p->i + 1 >= p->n || p->m[p->i] != '=' ||
 		    p->m[p->i + 1] != '"') {
-			ttlog__in_err(p->err, p->errlen,
-				      "byte %zu: expected '=\"' after "
-				      "PARAM-NAME",
-				      p->i);
+			ttlog__errf(p->err, p->errlen,
+				    "byte %zu: expected '=\"' after "
+				    "PARAM-NAME",
+				    p->i);
 			return -1;
 		}
 		p->i += 2;
@@ -267,10 +267,10 @@ static int sd_element(struct sp *p)
 		while (p->i < p->n && p->m[p->i] != '"')
 			p->i += p->m[p->i] == '\\' ? 2 : 1;
 		if (p->i >= p->n) {
-			ttlog__in_err(p->err, p->errlen,
-				      "byte %zu: unterminated PARAM-VALUE "
-				      "(expected '\"')",
-				      p->n);
+			ttlog__errf(p->err, p->errlen,
+				    "byte %zu: unterminated PARAM-VALUE "
+				    "(expected '\"')",
+				    p->n);
 			return -1;
 		}
 		add_param(p, id, id_len, p->m + name_at, name_len, a, p->i);
@@ -288,16 +288,16 @@ static int parse_5424(struct sp *p)
 	p->i += 2; /* "1 " */
 	len = word(p, p->i);
 	if (len == 0) {
-		ttlog__in_err(p->err, p->errlen, "byte %zu: expected TIMESTAMP",
-			      p->i);
+		ttlog__errf(p->err, p->errlen, "byte %zu: expected TIMESTAMP",
+			    p->i);
 		return -1;
 	}
 	if (!(len == 1 && p->m[p->i] == '-') &&
 	    ttlog__rfc3339_parse(p->m + p->i, len, &p->ev->time_ns) != len) {
-		ttlog__in_err(p->err, p->errlen,
-			      "byte %zu: invalid TIMESTAMP (expected '-' or "
-			      "RFC 3339 such as 2003-10-11T22:14:15.003Z)",
-			      p->i);
+		ttlog__errf(p->err, p->errlen,
+			    "byte %zu: invalid TIMESTAMP (expected '-' or "
+			    "RFC 3339 such as 2003-10-11T22:14:15.003Z)",
+			    p->i);
 		return -1;
 	}
 	p->i += len;
@@ -479,7 +479,7 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	ev->nfields = 0;
 	ev->truncated = 0;
 	if (len == 0 || msg[0] != '<') {
-		ttlog__in_err(err, errlen, "missing <PRI> at byte 0");
+		ttlog__errf(err, errlen, "missing <PRI> at byte 0");
 		return -1;
 	}
 	while (p.i < len && digit(msg[p.i]) && nd < 3) {
@@ -487,14 +487,14 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 		nd++;
 	}
 	if (nd == 0 || p.i >= len || msg[p.i] != '>') {
-		ttlog__in_err(err, errlen,
-			      "invalid <PRI> at byte 1: expected 1 to 3 "
-			      "digits and '>'");
+		ttlog__errf(err, errlen,
+			    "invalid <PRI> at byte 1: expected 1 to 3 "
+			    "digits and '>'");
 		return -1;
 	}
 	if (pri > 191) {
-		ttlog__in_err(err, errlen,
-			      "invalid <PRI> at byte 1: %u is above 191", pri);
+		ttlog__errf(err, errlen,
+			    "invalid <PRI> at byte 1: %u is above 191", pri);
 		return -1;
 	}
 	p.i++;
@@ -508,7 +508,7 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	if (ttlog__scratch_reserve(s, len + TTLOG__IN_MAX_FIELDS *
 						      (2 * SD_NAME_MAX + 1)) <
 	    0) {
-		ttlog__in_err(err, errlen, "out of memory");
+		ttlog__errf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (len - p.i >= 2 && msg[p.i] == '1' && msg[p.i + 1] == ' ')

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "civil_time.h"
 #include "dtoa.h"
 #include "fmt.h"
@@ -78,21 +79,16 @@ static _Thread_local struct tcache tc;
 /* Room for n more bytes after out->len: where they go, or NULL. */
 static char *room(struct ttlog__fmt_buf *out, size_t n)
 {
-	size_t cap;
 	char *p;
 
 	if (out->cap - out->len >= n)
 		return out->p + out->len;
 	if (n > SIZE_MAX / 2 - out->len)
 		return NULL;
-	cap = out->cap != 0 ? out->cap : 256;
-	while (cap - out->len < n)
-		cap *= 2;
-	p = realloc(out->p, cap);
+	p = ttlog__grow(out->p, &out->cap, out->len + n, 1, 256);
 	if (p == NULL)
 		return NULL;
 	out->p = p;
-	out->cap = cap;
 	return p + out->len;
 }
 

@@ -29,6 +29,7 @@
 
 #include <ttlog/version.h>
 
+#include "addr.h"
 #include "forward_internal.h"
 
 /* Bytes kept queued in the connection's output; refilled when it drops
@@ -56,13 +57,16 @@ const char *ttlog__fwd_state_name(int state)
 /* Endpoints                                                            */
 /* ------------------------------------------------------------------ */
 
+/* An endpoint without a scheme is TLS: the default is the safe one. */
+#define ENDPOINT_FORMS                                                         \
+	(TTLOG__ADDR_ALLOW_BARE | TTLOG__ADDR_ALLOW_TCP |                      \
+	 TTLOG__ADDR_ALLOW_TLS | TTLOG__ADDR_ALLOW_UNIX)
+
 static int parse_one(struct fwd_endpoint *e, const char *s, size_t n, char *err,
 		     size_t errlen)
 {
-	char buf[1100];
-	const char *rest, *colon;
-	char *end;
-	long port;
+	char buf[1100], why[1300];
+	struct ttlog__addr a;
 
 	if (n == 0 || n >= sizeof(buf)) {
 		snprintf(err, errlen,
@@ -72,63 +76,25 @@ static int parse_one(struct fwd_endpoint *e, const char *s, size_t n, char *err,
 	memcpy(buf, s, n);
 	buf[n] = 0;
 	e->text = strdup(buf);
-	if (strncmp(buf, "unix://", 7) == 0) {
+	/* A sender has no use for port 0: it cannot connect to "any". */
+	if (ttlog__addr_parse(buf, ENDPOINT_FORMS, &a, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "endpoints: %s", why);
+		return -1;
+	}
+	switch (a.scheme) {
+	case TTLOG__ADDR_UNIX:
 		e->scheme = FWD_UNIX;
-		if (buf[7] != '/' ||
-		    strlen(buf + 7) >=
-			    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			snprintf(
-				err, errlen,
-				"endpoints: %s: unix:// needs an absolute path "
-				"of at most 107 bytes",
-				buf);
-			return -1;
-		}
-		e->path = strdup(buf + 7);
+		e->path = strdup(a.path);
 		return e->text && e->path ? 0 : -1;
-	}
-	if (strncmp(buf, "tls://", 6) == 0) {
-		e->scheme = FWD_TLS;
-		rest = buf + 6;
-	} else if (strncmp(buf, "tcp://", 6) == 0) {
+	case TTLOG__ADDR_TCP:
 		e->scheme = FWD_TCP;
-		rest = buf + 6;
-	} else if (strstr(buf, "://") != NULL) {
-		snprintf(err, errlen,
-			 "endpoints: %s: unknown scheme (tls://, tcp:// or "
-			 "unix://)",
-			 buf);
-		return -1;
-	} else {
-		e->scheme = FWD_TLS; /* the default */
-		rest = buf;
+		break;
+	default: /* tls:// or bare */
+		e->scheme = FWD_TLS;
+		break;
 	}
-	if (rest[0] == '[') {
-		const char *close = strchr(rest, ']');
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen,
-				 "endpoints: %s: expected [ADDR]:PORT", buf);
-			return -1;
-		}
-		e->host = strndup(rest + 1, (size_t)(close - rest - 1));
-		colon = close + 1;
-	} else {
-		colon = strrchr(rest, ':');
-		if (colon == NULL || colon == rest) {
-			snprintf(err, errlen,
-				 "endpoints: %s: expected HOST:PORT", buf);
-			return -1;
-		}
-		e->host = strndup(rest, (size_t)(colon - rest));
-	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end != 0 || port < 1 || port > 65535) {
-		snprintf(err, errlen, "endpoints: %s: port must be 1..65535",
-			 buf);
-		return -1;
-	}
-	snprintf(e->port, sizeof(e->port), "%ld", port);
+	e->host = strdup(a.host);
+	memcpy(e->port, a.port, sizeof(a.port));
 	return e->text && e->host ? 0 : -1;
 }
 

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "byteorder.h"
+#include "errf.h"
 #include "spool.h"
 
 #define REC_HDR 12  /* magic, body length, CRC of the body */
@@ -415,21 +415,6 @@ struct ttlog__spool {
 	struct ttlog__spool_stats st;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static void seg_name(char *buf, uint64_t first)
 {
 	snprintf(buf, NAME_LEN + 1, "%020llu.seg", (unsigned long long)first);
@@ -527,8 +512,9 @@ static int sync_dir(struct ttlog__spool *s, char *err, size_t errlen)
 {
 	if (fsync(s->dirfd) != 0) {
 		s->st.fsync_errors++;
-		return fail(err, errlen, "spool %s: fsync of the directory: %s",
-			    s->dir, strerror(errno));
+		return ttlog__errf(err, errlen,
+				   "spool %s: fsync of the directory: %s",
+				   s->dir, strerror(errno));
 	}
 	return 0;
 }
@@ -545,35 +531,38 @@ static int take_lock(struct ttlog__spool *s, char *err, size_t errlen)
 	s->lockfd = openat(s->dirfd, "LOCK",
 			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lockfd < 0)
-		return fail(err, errlen, "spool %s/LOCK: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/LOCK: %s", s->dir,
+				   strerror(errno));
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		ssize_t r;
 		if (e != EWOULDBLOCK)
-			return fail(err, errlen, "spool %s/LOCK: flock: %s",
-				    s->dir, strerror(e));
+			return ttlog__errf(err, errlen,
+					   "spool %s/LOCK: flock: %s", s->dir,
+					   strerror(e));
 		r = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
 		pid[r > 0 ? r : 0] = '\0';
 		pid[strspn(pid, "0123456789")] = '\0';
 		if (pid[0] && strtol(pid, NULL, 10) == (long)getpid())
-			return fail(err, errlen,
-				    "spool %s: in use by another listener of "
-				    "this process (a forward listener with a "
-				    "spool cannot be changed by a reload: "
-				    "restart, or give it a new spool.dir)",
-				    s->dir);
-		return fail(err, errlen,
-			    "spool %s: locked by another process (pid %s in "
-			    "LOCK)",
-			    s->dir, pid[0] ? pid : "unknown");
+			return ttlog__errf(
+				err, errlen,
+				"spool %s: in use by another listener of "
+				"this process (a forward listener with a "
+				"spool cannot be changed by a reload: "
+				"restart, or give it a new spool.dir)",
+				s->dir);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: locked by another process (pid %s in "
+			"LOCK)",
+			s->dir, pid[0] ? pid : "unknown");
 	}
 	/* The pid only tells a person who holds it; the lock is flock's. */
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(s->lockfd, 0) != 0 ||
 	    pwrite(s->lockfd, pid, (size_t)n, 0) != n)
-		return fail(err, errlen, "spool %s/LOCK: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/LOCK: %s", s->dir,
+				   strerror(errno));
 	return 0;
 }
 
@@ -610,36 +599,38 @@ static int make_id(struct ttlog__spool *s, char *err, size_t errlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return fail(err, errlen, "spool %s: getrandom: %s",
-				    s->dir, strerror(errno));
+			return ttlog__errf(err, errlen,
+					   "spool %s: getrandom: %s", s->dir,
+					   strerror(errno));
 		got += (size_t)r;
 	}
 	if (unlinkat(s->dirfd, "id.tmp", 0) != 0 && errno != ENOENT)
-		return fail(err, errlen, "spool %s/id.tmp: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/id.tmp: %s", s->dir,
+				   strerror(errno));
 	fd = openat(s->dirfd, "id.tmp",
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return fail(err, errlen, "spool %s/id.tmp: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/id.tmp: %s", s->dir,
+				   strerror(errno));
 	if (write(fd, s->id, ID_LEN) != ID_LEN || fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(s->dirfd, "id.tmp", 0);
-		return fail(err, errlen, "spool %s/id.tmp: %s", s->dir,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/id.tmp: %s", s->dir,
+				   strerror(e));
 	}
 	close(fd);
 	if (linkat(s->dirfd, "id.tmp", s->dirfd, "id", 0) != 0) {
 		int e = errno;
 		unlinkat(s->dirfd, "id.tmp", 0);
-		return fail(err, errlen, "spool %s/id: %s", s->dir,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/id: %s", s->dir,
+				   strerror(e));
 	}
 	unlinkat(s->dirfd, "id.tmp", 0);
 	if (fsync(s->dirfd) != 0)
-		return fail(err, errlen, "spool %s: fsync of the directory: %s",
-			    s->dir, strerror(errno));
+		return ttlog__errf(err, errlen,
+				   "spool %s: fsync of the directory: %s",
+				   s->dir, strerror(errno));
 	return 0;
 }
 
@@ -653,23 +644,25 @@ static int load_id(struct ttlog__spool *s, char *err, size_t errlen)
 	if (fd < 0 && errno == ENOENT)
 		return make_id(s, err, errlen);
 	if (fd < 0)
-		return fail(err, errlen, "spool %s/id: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/id: %s", s->dir,
+				   strerror(errno));
 	n = read_all(fd, buf, sizeof(buf));
 	if (n < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "spool %s/id: %s", s->dir,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/id: %s", s->dir,
+				   strerror(e));
 	}
 	close(fd);
 	if (n < ID_LEN)
-		return fail(err, errlen,
-			    "spool %s/id: short file (%d bytes, %d expected)",
-			    s->dir, (int)n, ID_LEN);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s/id: short file (%d bytes, %d expected)",
+			s->dir, (int)n, ID_LEN);
 	if (n > ID_LEN)
-		return fail(err, errlen, "spool %s/id: longer than %d bytes",
-			    s->dir, ID_LEN);
+		return ttlog__errf(err, errlen,
+				   "spool %s/id: longer than %d bytes", s->dir,
+				   ID_LEN);
 	memcpy(s->id, buf, ID_LEN);
 	return 0;
 }
@@ -708,21 +701,21 @@ static int load_acked(struct ttlog__spool *s, char *err, size_t errlen)
 	if (s->ackfd >= 0) {
 		s->acked = 0;
 		if (write_acked(s) != 0)
-			return fail(err, errlen, "spool %s/acked: %s", s->dir,
-				    strerror(errno));
+			return ttlog__errf(err, errlen, "spool %s/acked: %s",
+					   s->dir, strerror(errno));
 		return 0;
 	}
 	if (errno != EEXIST)
-		return fail(err, errlen, "spool %s/acked: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/acked: %s", s->dir,
+				   strerror(errno));
 	s->ackfd = openat(s->dirfd, "acked", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (s->ackfd < 0)
-		return fail(err, errlen, "spool %s/acked: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/acked: %s", s->dir,
+				   strerror(errno));
 	n = read_all(s->ackfd, b, sizeof(b));
 	if (n < 0)
-		return fail(err, errlen, "spool %s/acked: %s", s->dir,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/acked: %s", s->dir,
+				   strerror(errno));
 	if (n == ACKED_LEN && crc32c(0, b, 8) == ttlog__get_le32(b + 8)) {
 		s->acked = ttlog__get_le64(b);
 	} else {
@@ -747,7 +740,8 @@ static int list_segments(struct ttlog__spool *s, char *err, size_t errlen)
 		int er = errno;
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errlen, "spool %s: %s", s->dir, strerror(er));
+		return ttlog__errf(err, errlen, "spool %s: %s", s->dir,
+				   strerror(er));
 	}
 	while ((errno = 0, e = readdir(d)) != NULL) {
 		uint64_t first;
@@ -755,14 +749,15 @@ static int list_segments(struct ttlog__spool *s, char *err, size_t errlen)
 			continue;
 		if (seg_push(s, first) == NULL) {
 			closedir(d);
-			return fail(err, errlen, "spool %s: out of memory",
-				    s->dir);
+			return ttlog__errf(err, errlen,
+					   "spool %s: out of memory", s->dir);
 		}
 	}
 	if (errno != 0) {
 		int er = errno;
 		closedir(d);
-		return fail(err, errlen, "spool %s: %s", s->dir, strerror(er));
+		return ttlog__errf(err, errlen, "spool %s: %s", s->dir,
+				   strerror(er));
 	}
 	closedir(d);
 	if (s->nsegs > 1)
@@ -791,18 +786,19 @@ static int scan_segment(struct ttlog__spool *s, size_t i, int newest, char *err,
 	seg_name(name, g->first);
 	fd = open_seg(s, g->first, newest ? O_RDWR : O_RDONLY);
 	if (fd < 0)
-		return fail(err, errlen, "spool %s/%s: %s", s->dir, name,
-			    strerror(errno));
+		return ttlog__errf(err, errlen, "spool %s/%s: %s", s->dir, name,
+				   strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "spool %s/%s: %s", s->dir, name,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/%s: %s", s->dir, name,
+				   strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, "spool %s/%s: not a regular file",
-			    s->dir, name);
+		return ttlog__errf(err, errlen,
+				   "spool %s/%s: not a regular file", s->dir,
+				   name);
 	}
 	cursor_start(c, fd, NULL, (uint64_t)st.st_size, g->first);
 	while ((rc = cursor_next(c, &rec, &k)) == 1) {
@@ -814,8 +810,8 @@ static int scan_segment(struct ttlog__spool *s, size_t i, int newest, char *err,
 	if (rc < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "spool %s/%s: read: %s", s->dir, name,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/%s: read: %s", s->dir,
+				   name, strerror(e));
 	}
 	g->bytes = c->size;
 	if (newest) {
@@ -900,24 +896,26 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 
 	*out = NULL;
 	if (o == NULL || o->dir == NULL || o->dir[0] == '\0')
-		return fail(err, errlen, "spool: no directory given");
+		return ttlog__errf(err, errlen, "spool: no directory given");
 	if (o->segment_bytes == 0 || o->max_bytes <= o->segment_bytes)
-		return fail(err, errlen,
-			    "spool %s: max_bytes (%llu) must be larger than "
-			    "segment_bytes (%llu), which must not be 0",
-			    o->dir, (unsigned long long)o->max_bytes,
-			    (unsigned long long)o->segment_bytes);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: max_bytes (%llu) must be larger than "
+			"segment_bytes (%llu), which must not be 0",
+			o->dir, (unsigned long long)o->max_bytes,
+			(unsigned long long)o->segment_bytes);
 	if (o->fsync < TTLOG_SPOOL_FSYNC_NEVER ||
 	    o->fsync > TTLOG_SPOOL_FSYNC_ALWAYS ||
 	    o->overflow < TTLOG_SPOOL_DROP_OLDEST ||
 	    o->overflow > TTLOG_SPOOL_DROP_NEWEST)
-		return fail(err, errlen, "spool %s: bad fsync or overflow",
-			    o->dir);
+		return ttlog__errf(err, errlen,
+				   "spool %s: bad fsync or overflow", o->dir);
 	pthread_once(&crc_once, crc_init);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->dir = strdup(o->dir)) == NULL) {
 		free(s);
-		return fail(err, errlen, "spool %s: out of memory", o->dir);
+		return ttlog__errf(err, errlen, "spool %s: out of memory",
+				   o->dir);
 	}
 	s->o = *o;
 	s->o.dir = s->dir;
@@ -926,13 +924,15 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 	s->rd.c.chunk = FILE_CHUNK;
 
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
-		fail(err, errlen, "spool %s: cannot create the directory: %s",
-		     s->dir, strerror(errno));
+		ttlog__errf(err, errlen,
+			    "spool %s: cannot create the directory: %s", s->dir,
+			    strerror(errno));
 		goto fail;
 	}
 	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
-		fail(err, errlen, "spool %s: %s", s->dir, strerror(errno));
+		ttlog__errf(err, errlen, "spool %s: %s", s->dir,
+			    strerror(errno));
 		goto fail;
 	}
 	if (take_lock(s, err, errlen) != 0 || load_id(s, err, errlen) != 0 ||
@@ -979,8 +979,8 @@ static int seal(struct ttlog__spool *s, char *err, size_t errlen)
 		if (s->wdirty && s->o.fsync != TTLOG_SPOOL_FSYNC_NEVER &&
 		    fdatasync(s->wfd) != 0) {
 			s->st.fsync_errors++;
-			rc = fail(err, errlen, "spool %s: fdatasync: %s",
-				  s->dir, strerror(errno));
+			rc = ttlog__errf(err, errlen, "spool %s: fdatasync: %s",
+					 s->dir, strerror(errno));
 		}
 		close(s->wfd);
 	}
@@ -1009,8 +1009,8 @@ static int prepare_segment(struct ttlog__spool *s, uint64_t seq, char *err,
 			seg_name(name, g->first);
 			s->can_reuse = 0;
 			s->st.write_errors++;
-			return fail(err, errlen, "spool %s/%s: %s", s->dir,
-				    name, strerror(errno));
+			return ttlog__errf(err, errlen, "spool %s/%s: %s",
+					   s->dir, name, strerror(errno));
 		}
 	}
 	if (s->wfd >= 0 && seal(s, err, errlen) != 0)
@@ -1018,14 +1018,15 @@ static int prepare_segment(struct ttlog__spool *s, uint64_t seq, char *err,
 	s->can_reuse = 0;
 	seg_name(name, seq);
 	if (seg_push(s, seq) == NULL)
-		return fail(err, errlen, "spool %s: out of memory", s->dir);
+		return ttlog__errf(err, errlen, "spool %s: out of memory",
+				   s->dir);
 	s->wfd = open_seg(s, seq, O_WRONLY | O_APPEND | O_CREAT | O_EXCL);
 	if (s->wfd < 0) {
 		int e = errno;
 		s->nsegs--;
 		s->st.write_errors++;
-		return fail(err, errlen, "spool %s/%s: %s", s->dir, name,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s/%s: %s", s->dir, name,
+				   strerror(e));
 	}
 	s->can_reuse = 1;
 	if (s->o.fsync != TTLOG_SPOOL_FSYNC_NEVER &&
@@ -1132,23 +1133,26 @@ int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 	uint32_t crc;
 
 	if (seq <= s->last_seq)
-		return fail(err, errlen,
-			    "spool %s: seq %llu is not above the last one "
-			    "(%llu)",
-			    s->dir, (unsigned long long)seq,
-			    (unsigned long long)s->last_seq);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: seq %llu is not above the last one "
+			"(%llu)",
+			s->dir, (unsigned long long)seq,
+			(unsigned long long)s->last_seq);
 	if (len > MAX_BODY - BODY_HDR)
-		return fail(err, errlen,
-			    "spool %s: a record of %zu bytes is over the "
-			    "limit of %u",
-			    s->dir, len, MAX_BODY - BODY_HDR);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: a record of %zu bytes is over the "
+			"limit of %u",
+			s->dir, len, MAX_BODY - BODY_HDR);
 	reclen = REC_MIN + (uint64_t)len;
 	if (reclen > s->o.max_bytes)
-		return fail(err, errlen,
-			    "spool %s: a record of %llu bytes cannot fit in "
-			    "max_bytes (%llu)",
-			    s->dir, (unsigned long long)reclen,
-			    (unsigned long long)s->o.max_bytes);
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: a record of %llu bytes cannot fit in "
+			"max_bytes (%llu)",
+			s->dir, (unsigned long long)reclen,
+			(unsigned long long)s->o.max_bytes);
 	if (s->bytes + reclen > s->o.max_bytes &&
 	    s->o.overflow == TTLOG_SPOOL_DROP_NEWEST)
 		return TTLOG_SPOOL_FULL;
@@ -1190,8 +1194,8 @@ int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 			s->bytes += done;
 			seal(s, NULL, 0);
 		}
-		return fail(err, errlen, "spool %s: write: %s", s->dir,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s: write: %s", s->dir,
+				   strerror(e));
 	}
 	if (s->o.fsync == TTLOG_SPOOL_FSYNC_ALWAYS && fdatasync(s->wfd) != 0) {
 		/*
@@ -1210,8 +1214,8 @@ int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 			s->bytes += reclen;
 		}
 		seal(s, NULL, 0);
-		return fail(err, errlen, "spool %s: fdatasync: %s", s->dir,
-			    strerror(e));
+		return ttlog__errf(err, errlen, "spool %s: fdatasync: %s",
+				   s->dir, strerror(e));
 	}
 	s->wdirty = s->o.fsync != TTLOG_SPOOL_FSYNC_ALWAYS;
 	g->bytes += reclen;
@@ -1335,8 +1339,9 @@ int ttlog__spool_next(struct ttlog__spool *s, struct ttlog__spool_rec *rec,
 				int e = errno;
 				if (fd >= 0)
 					close(fd);
-				return fail(err, errlen, "spool %s/%s: %s",
-					    s->dir, name, strerror(e));
+				return ttlog__errf(err, errlen,
+						   "spool %s/%s: %s", s->dir,
+						   name, strerror(e));
 			}
 			cursor_start(&r->c, fd, NULL, (uint64_t)st.st_size,
 				     s->segs[i].first);
@@ -1359,8 +1364,8 @@ int ttlog__spool_next(struct ttlog__spool *s, struct ttlog__spool_rec *rec,
 		if (rc < 0) {
 			int e = errno;
 			seg_name(name, r->cur);
-			return fail(err, errlen, "spool %s/%s: read: %s",
-				    s->dir, name, strerror(e));
+			return ttlog__errf(err, errlen, "spool %s/%s: read: %s",
+					   s->dir, name, strerror(e));
 		}
 		if (rc > 0) {
 			if (rec->seq <= r->floor)

@@ -1,6 +1,7 @@
 /*
  * test_common.c - the shared helpers of common/: byte order, the
- * calendar and RFC 3339, UTF-8, numbers as text.
+ * calendar and RFC 3339, UTF-8, numbers as text, addresses, error
+ * sentences, the growable buffer.
  *
  * The expected bytes are written out by hand, not computed with the code
  * under test, so that a helper that swapped the wrong way round (or wrote
@@ -9,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <locale.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,12 @@
 
 #include "testutil.h"
 
+#include "addr.h"
+#include "buf.h"
 #include "byteorder.h"
 #include "civil_time.h"
 #include "dtoa.h"
+#include "errf.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -941,6 +946,341 @@ static void test_dtoa_integers_at_their_ends(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* addresses                                                            */
+/* ------------------------------------------------------------------ */
+
+#define ALL_FORMS                                                              \
+	(TTLOG__ADDR_ALLOW_BARE | TTLOG__ADDR_ALLOW_TCP |                      \
+	 TTLOG__ADDR_ALLOW_TLS | TTLOG__ADDR_ALLOW_UDP |                       \
+	 TTLOG__ADDR_ALLOW_UNIX)
+
+static void test_addr_every_scheme(void **state)
+{
+	static const struct {
+		const char *s;
+		enum ttlog__addr_scheme scheme;
+		const char *host, *port;
+		unsigned port_num;
+		int bracketed;
+	} ok[] = {
+		{"tcp://127.0.0.1:5514", TTLOG__ADDR_TCP, "127.0.0.1", "5514",
+		 5514, 0},
+		{"tls://collector.example:6514", TTLOG__ADDR_TLS,
+		 "collector.example", "6514", 6514, 0},
+		{"udp://0.0.0.0:514", TTLOG__ADDR_UDP, "0.0.0.0", "514", 514,
+		 0},
+		{"host:1", TTLOG__ADDR_BARE, "host", "1", 1, 0},
+		{"tcp://[::1]:5172", TTLOG__ADDR_TCP, "::1", "5172", 5172, 1},
+		{"[fe80::1%eth0]:65535", TTLOG__ADDR_BARE, "fe80::1%eth0",
+		 "65535", 65535, 1},
+		{"tcp://h:007", TTLOG__ADDR_TCP, "h", "7", 7, 0},
+	};
+	struct ttlog__addr a;
+	char err[256];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(ttlog__addr_parse(ok[i].s, ALL_FORMS, &a, err,
+						   sizeof(err)),
+				 0);
+		assert_int_equal(a.scheme, ok[i].scheme);
+		assert_string_equal(a.host, ok[i].host);
+		assert_string_equal(a.port, ok[i].port);
+		assert_int_equal(a.port_num, ok[i].port_num);
+		assert_int_equal(a.bracketed, ok[i].bracketed);
+		assert_string_equal(a.path, "");
+		assert_string_equal(err, "");
+	}
+	assert_int_equal(ttlog__addr_parse("unix:///run/ttlog.sock", ALL_FORMS,
+					   &a, err, sizeof(err)),
+			 0);
+	assert_int_equal(a.scheme, TTLOG__ADDR_UNIX);
+	assert_string_equal(a.path, "/run/ttlog.sock");
+	assert_string_equal(a.host, "");
+}
+
+/* Each refusal quotes the input and names what is wrong. */
+static void test_addr_refusals_name_the_part(void **state)
+{
+	static const struct {
+		const char *s, *want;
+	} bad[] = {
+		{"", "an address is empty"},
+		{"ftp://x:21",
+		 "ftp://x:21: unknown scheme; expected HOST:PORT, "
+		 "tcp://HOST:PORT, tls://HOST:PORT, "
+		 "udp://HOST:PORT or unix:///path"},
+		{"tcp://127.0.0.1", "tcp://127.0.0.1: expected HOST:PORT "
+				    "(missing :PORT)"},
+		{"tcp://:5", "tcp://:5: expected HOST:PORT (missing or too "
+			     "long HOST)"},
+		{"[]:5", "[]:5: expected HOST:PORT (missing or too long HOST)"},
+		{"tcp://::1:5", "tcp://::1:5: write an IPv6 address in "
+				"brackets ([::1]:PORT)"},
+		{"[::1:99", "[::1:99: expected [ADDR]:PORT"},
+		{"[::1]99", "[::1]99: expected [ADDR]:PORT"},
+		{"h:", "h:: PORT must be a number; port must be 1..65535"},
+		{"h:0", "h:0: PORT must be a number; port must be 1..65535"},
+		{"h:65536", "h:65536: PORT must be a number; port must be "
+			    "1..65535"},
+		{"h:123456", "h:123456: PORT must be a number; port must be "
+			     "1..65535"},
+		{"h:-1", "h:-1: PORT must be a number; port must be 1..65535"},
+		{"h:+1", "h:+1: PORT must be a number; port must be 1..65535"},
+		{"h:12x",
+		 "h:12x: PORT must be a number; port must be 1..65535"},
+		{"h: 1", "h: 1: PORT must be a number; port must be 1..65535"},
+		{"unix://relative.sock", "unix://relative.sock: unix:// needs "
+					 "an absolute path "
+					 "(unix:///run/ttlog.sock)"},
+		{"unix://", "unix://: unix:// needs an absolute path "
+			    "(unix:///run/ttlog.sock)"},
+	};
+	struct ttlog__addr a;
+	char err[256];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(ttlog__addr_parse(bad[i].s, ALL_FORMS, &a, err,
+						   sizeof(err)),
+				 -1);
+		assert_string_equal(err, bad[i].want);
+	}
+	assert_int_equal(
+		ttlog__addr_parse(NULL, ALL_FORMS, &a, err, sizeof(err)), -1);
+	assert_string_equal(err, "an address is empty");
+}
+
+static void test_addr_port0_only_with_its_flag(void **state)
+{
+	struct ttlog__addr a;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(
+		ttlog__addr_parse("tcp://h:0",
+				  TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_PORT0, &a,
+				  err, sizeof(err)),
+		0);
+	assert_string_equal(a.port, "0");
+	assert_int_equal(a.port_num, 0);
+	assert_int_equal(
+		ttlog__addr_parse("tcp://h:00000",
+				  TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_PORT0, &a,
+				  err, sizeof(err)),
+		0);
+	assert_string_equal(a.port, "0");
+	assert_int_equal(
+		ttlog__addr_parse("tcp://h:65536",
+				  TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_PORT0, &a,
+				  err, sizeof(err)),
+		-1);
+	assert_string_equal(err, "tcp://h:65536: PORT must be a number; port "
+				 "must be 0..65535");
+	assert_int_equal(ttlog__addr_parse("tcp://h:0", TTLOG__ADDR_ALLOW_TCP,
+					   &a, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "tcp://h:0: PORT must be a number; port "
+				 "must be 1..65535");
+}
+
+/* A form the caller did not allow is refused, and the message offers only
+ * the forms it does allow. */
+static void test_addr_only_the_allowed_forms(void **state)
+{
+	struct ttlog__addr a;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(ttlog__addr_parse("udp://h:514",
+					   TTLOG__ADDR_ALLOW_TCP |
+						   TTLOG__ADDR_ALLOW_UNIX,
+					   &a, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "udp://h:514: unknown scheme; expected "
+				 "tcp://HOST:PORT or unix:///path");
+	assert_int_equal(ttlog__addr_parse("h:514", TTLOG__ADDR_ALLOW_TCP, &a,
+					   err, sizeof(err)),
+			 -1);
+	assert_string_equal(err,
+			    "h:514: unknown scheme; expected tcp://HOST:PORT");
+	assert_int_equal(ttlog__addr_parse("tcp://h:514",
+					   TTLOG__ADDR_ALLOW_BARE, &a, err,
+					   sizeof(err)),
+			 -1);
+	assert_string_equal(err, "tcp://h:514: unknown scheme; expected "
+				 "HOST:PORT");
+}
+
+static void test_addr_lengths_at_their_limits(void **state)
+{
+	char s[400], host[300], err[600];
+	struct ttlog__addr a;
+	(void)state;
+
+	/* A unix path of 107 bytes fits sun_path with its NUL; 108 does not. */
+	memset(host, 'p', 107);
+	host[0] = '/';
+	host[107] = 0;
+	snprintf(s, sizeof(s), "unix://%s", host);
+	assert_int_equal(ttlog__addr_parse(s, TTLOG__ADDR_ALLOW_UNIX, &a, err,
+					   sizeof(err)),
+			 0);
+	assert_int_equal(strlen(a.path), 107);
+	snprintf(s, sizeof(s), "unix://%sp", host);
+	assert_int_equal(ttlog__addr_parse(s, TTLOG__ADDR_ALLOW_UNIX, &a, err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "path too long for a unix socket (at most "
+				    "107 bytes)"));
+
+	/* A host of 255 bytes fits; 256 does not. */
+	memset(host, 'h', 256);
+	host[255] = 0;
+	snprintf(s, sizeof(s), "%s:1", host);
+	assert_int_equal(ttlog__addr_parse(s, TTLOG__ADDR_ALLOW_BARE, &a, err,
+					   sizeof(err)),
+			 0);
+	assert_int_equal(strlen(a.host), 255);
+	host[255] = 'h';
+	host[256] = 0;
+	snprintf(s, sizeof(s), "%s:1", host);
+	assert_int_equal(ttlog__addr_parse(s, TTLOG__ADDR_ALLOW_BARE, &a, err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "missing or too long HOST"));
+
+	/* A short err buffer is cut, never overrun. */
+	memset(err, '#', sizeof(err));
+	assert_int_equal(
+		ttlog__addr_parse("h:0", TTLOG__ADDR_ALLOW_BARE, &a, err, 8),
+		-1);
+	assert_string_equal(err, "h:0: PO");
+	assert_int_equal(err[8], '#');
+}
+
+/* ------------------------------------------------------------------ */
+/* error sentences                                                      */
+/* ------------------------------------------------------------------ */
+
+static int wrapped(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int wrapped(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ttlog__verrf(err, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void test_errf_formats_cuts_and_returns_minus_one(void **state)
+{
+	char err[16];
+	(void)state;
+
+	assert_int_equal(ttlog__errf(err, sizeof(err), "%s: %d", "port", 70000),
+			 -1);
+	assert_string_equal(err, "port: 70000");
+	/* Cut to len - 1 bytes and terminated; nothing written past len. */
+	memset(err, '#', sizeof(err));
+	assert_int_equal(ttlog__errf(err, 6, "%s", "0123456789"), -1);
+	assert_string_equal(err, "01234");
+	assert_int_equal(err[6], '#');
+	/* No buffer, or no room: nothing is written, and it still fails. */
+	memset(err, '#', sizeof(err));
+	assert_int_equal(ttlog__errf(err, 0, "%s", "x"), -1);
+	assert_int_equal(err[0], '#');
+	assert_int_equal(ttlog__errf(NULL, 99, "%s", "x"), -1);
+	/* The va_list form, for wrappers. */
+	assert_int_equal(wrapped(err, sizeof(err), "%u/%c", 7u, 'z'), -1);
+	assert_string_equal(err, "7/z");
+	memset(err, '#', sizeof(err));
+	assert_int_equal(wrapped(err, 1, "%s", "abc"), -1);
+	assert_int_equal(err[0], 0);
+	assert_int_equal(err[1], '#');
+}
+
+/* ------------------------------------------------------------------ */
+/* growth and the byte buffer                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_grow_doubles_from_first_and_refuses_overflow(void **state)
+{
+	size_t cap = 0;
+	uint32_t *a;
+	(void)state;
+
+	a = ttlog__grow(NULL, &cap, 3, sizeof(*a), 16);
+	assert_non_null(a);
+	assert_int_equal(cap, 16);
+	a[15] = 7;
+	a = ttlog__grow(a, &cap, 17, sizeof(*a), 16);
+	assert_non_null(a);
+	assert_int_equal(cap, 32);
+	assert_int_equal(a[15], 7); /* realloc kept the contents */
+	a = ttlog__grow(a, &cap, 200, sizeof(*a), 16);
+	assert_int_equal(cap, 256);
+	/* A size that overflows size_t: NULL, the array and cap untouched. */
+	assert_null(ttlog__grow(a, &cap, SIZE_MAX / 2, sizeof(*a), 16));
+	assert_int_equal(cap, 256);
+	assert_int_equal(a[15], 7);
+	free(a);
+	/* first = 0 still grows. */
+	cap = 0;
+	a = ttlog__grow(NULL, &cap, 1, sizeof(*a), 0);
+	assert_non_null(a);
+	assert_int_equal(cap, 1);
+	free(a);
+}
+
+static void test_buf_appends_resets_and_oom_is_sticky(void **state)
+{
+	struct ttlog__buf b = {0};
+	char big[300];
+	(void)state;
+
+	ttlog__buf_puts(&b, "ab");
+	ttlog__buf_putc(&b, 'c');
+	assert_int_equal(b.len, 3);
+	assert_int_equal(b.cap, 256);
+	assert_memory_equal(b.p, "abc", 3);
+	memset(big, 'x', sizeof(big));
+	ttlog__buf_put(&b, big, sizeof(big));
+	assert_int_equal(b.len, 303);
+	assert_int_equal(b.cap, 512);
+	assert_int_equal(b.p[302], 'x');
+	/* Reset keeps the memory for the next use. */
+	ttlog__buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 512);
+	/* A request past size_t fails without asking malloc; later growth
+	 * fails too (appends that fit in the room already there still
+	 * land) until a reset. */
+	ttlog__buf_putc(&b, 'q');
+	assert_int_equal(ttlog__buf_reserve(&b, SIZE_MAX), -1);
+	assert_int_equal(b.oom, 1);
+	assert_int_equal(ttlog__buf_reserve(&b, 512), -1);
+	ttlog__buf_put(&b, big, sizeof(big));
+	ttlog__buf_put(&b, big, sizeof(big));
+	assert_int_equal(b.len, 301);
+	assert_int_equal(b.cap, 512);
+	ttlog__buf_reset(&b);
+	assert_int_equal(b.oom, 0);
+	assert_int_equal(ttlog__buf_reserve(&b, 513), 0);
+	assert_int_equal(b.cap, 1024);
+	ttlog__buf_free(&b);
+	assert_null(b.p);
+	assert_int_equal(b.cap, 0);
+	ttlog__buf_free(&b); /* twice is harmless */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1311,15 @@ int main(void)
 		cmocka_unit_test(test_dtoa_matches_the_printf_rule),
 		cmocka_unit_test(test_dtoa_ignores_lc_numeric),
 		cmocka_unit_test(test_dtoa_integers_at_their_ends),
+		cmocka_unit_test(test_addr_every_scheme),
+		cmocka_unit_test(test_addr_refusals_name_the_part),
+		cmocka_unit_test(test_addr_port0_only_with_its_flag),
+		cmocka_unit_test(test_addr_only_the_allowed_forms),
+		cmocka_unit_test(test_addr_lengths_at_their_limits),
+		cmocka_unit_test(test_errf_formats_cuts_and_returns_minus_one),
+		cmocka_unit_test(
+			test_grow_doubles_from_first_and_refuses_overflow),
+		cmocka_unit_test(test_buf_appends_resets_and_oom_is_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

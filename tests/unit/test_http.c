@@ -21,7 +21,7 @@
 #include <event2/event.h>
 
 #include "agent_internal.h"
-#include "buf_internal.h"
+#include "buf.h"
 #include "capture.h"
 #include "lib_internal.h"
 #include "testutil.h"

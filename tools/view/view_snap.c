@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cbor_read.h"
 #include "view_snap.h"
 
@@ -76,18 +77,14 @@ void view_buf_free(struct view_buf *b)
 
 int view_buf_reserve(struct view_buf *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 256;
 	char *p;
 
 	if (need <= b->cap)
 		return 0;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->p, cap);
+	p = ttlog__grow(b->p, &b->cap, need, 1, 256);
 	if (p == NULL)
 		return -1;
 	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 
