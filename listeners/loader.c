@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "errf.h"
+#include "listener_abi.h"
 #include "registry_internal.h"
 
 #ifndef TTLOG_PLUGIN_DIR
@@ -79,44 +80,6 @@ static int valid_type_name(const char *s)
 		      *s == '_' || *s == '-'))
 			return 0;
 	return 1;
-}
-
-int ttlog__plugin_check_api(const struct ttlog_listener_api *api,
-			    const char *what, char *err, size_t n)
-{
-	uint32_t major, minor;
-
-	if (api == NULL)
-		return fail(err, n, TTLOG_EPLUGIN,
-			    "%s: the entry point returned no listener table",
-			    what);
-	major = api->abi_version >> 16;
-	minor = api->abi_version & 0xFFFFu;
-	if (major != TTLOG_LISTENER_ABI_MAJOR)
-		return fail(err, n, TTLOG_EABI,
-			    "%s: built for listener ABI %u.%u, this ttlog "
-			    "speaks %u.%u; rebuild the plugin against this "
-			    "version's headers",
-			    what, major, minor, TTLOG_LISTENER_ABI_MAJOR,
-			    TTLOG_LISTENER_ABI_MINOR);
-	if (api->struct_size < offsetof(struct ttlog_listener_api, reserved))
-		return fail(err, n, TTLOG_EABI,
-			    "%s: listener table is %u bytes, ABI %u.%u needs "
-			    "at least %zu",
-			    what, api->struct_size, TTLOG_LISTENER_ABI_MAJOR,
-			    TTLOG_LISTENER_ABI_MINOR,
-			    offsetof(struct ttlog_listener_api, reserved));
-	if (api->name == NULL || api->consume == NULL || api->destroy == NULL)
-		return fail(err, n, TTLOG_EPLUGIN,
-			    "%s: listener table lacks a name, consume() or "
-			    "destroy()",
-			    what);
-	if (api->options != NULL && api->options_size == 0)
-		return fail(err, n, TTLOG_EPLUGIN,
-			    "%s: listener declares options but options_size "
-			    "is 0",
-			    what);
-	return 0;
 }
 
 int ttlog__plugin_load(const char *dir, const char *name,
@@ -199,7 +162,7 @@ int ttlog__plugin_load(const char *dir, const char *name,
 			    path, TTLOG_LISTENER_ENTRY_SYMBOL);
 	}
 	out->api = entry();
-	rc = ttlog__plugin_check_api(out->api, path, err, n);
+	rc = ttlog__listener_api_check(out->api, path, err, n);
 	if (rc != 0) {
 		dlclose(handle);
 		close(fd);

@@ -37,10 +37,6 @@ int ttlog__plugin_load(const char *dir, const char *name,
 		       struct ttlog__plugin *out, char *err, size_t errlen);
 void ttlog__plugin_unload(struct ttlog__plugin *p);
 
-/* Checks the table a plugin returned (also used for in-process tables). */
-int ttlog__plugin_check_api(const struct ttlog_listener_api *api,
-			    const char *what, char *err, size_t errlen);
-
 /*
  * Fills a new options struct (api->options_size bytes) from the listener's
  * YAML section through the plugin's option table: defaults first, then

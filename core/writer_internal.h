@@ -1,0 +1,114 @@
+/*
+ * writer_internal.h - the writer thread's state, shared by the files that
+ * make up the writer: writer.c (the loop and its lifecycle),
+ * writer_drain.c (rings into batches), writer_listeners.c (listener
+ * queues, dispatch and reconfiguration) and host.c (what the agent asks
+ * of the writer). Nothing outside core/ includes it.
+ */
+#ifndef TTLOG_WRITER_INTERNAL_H
+#define TTLOG_WRITER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ttlog/listener.h>
+#include <ttlog/ttlog.h>
+
+#include "clock_internal.h"
+
+struct event;
+struct event_base;
+struct ttlog__ring;
+struct ttlog__cursor;
+
+struct ttlog__listener {
+	const struct ttlog_listener_api *api;
+	void *state;
+	const char *name;
+	size_t queue_max;
+	int level;  /* events below it are not offered */
+	int policy; /* enum ttlog_queue_policy */
+	/* Batches answered with RETRY, oldest first (a ring buffer), each
+	 * with the bytes it was counted for when queued: a batch grows while
+	 * queued (a listener encodes it, then answers RETRY), and what is
+	 * taken off the count must be what was put on. */
+	struct ttlog__queued {
+		struct ttlog_batch *b;
+		size_t bytes;
+	} * q;
+	size_t qhead, qlen, qcap, qbytes;
+	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
+	_Atomic uint64_t qbytes_seen;
+};
+
+struct ttlog__writer {
+	pthread_t thread;
+	struct event_base *base;
+	struct event *timer, *wake;
+	struct event *drain_ev;	  /* at stop: waits for draining listeners */
+	struct event *snap_timer; /* periodic snapshots */
+	struct ttlog_options opts;
+	struct ttlog__clock clock;
+	struct ttlog__listener *l;
+	size_t nl;
+	uint64_t seq;
+	/* The rings drained in one cycle, copied from the registry, and
+	 * whether each was closed before it was drained. */
+	struct ttlog__drain_slot {
+		struct ttlog__ring *ring;
+		int closed;
+	} * snap;
+	struct ttlog__cursor *cur;
+	struct ttlog__cursor **heap;
+	size_t snap_cap;
+
+	pthread_mutex_t mu; /* guards the fields below */
+	pthread_cond_t cv;
+	uint64_t flush_req, flush_done;
+	int stop, reopen, started, start_rc;
+	/* A function to run on the writer thread (ttlog__run_on_writer). */
+	int (*call_fn)(struct event_base *, void *);
+	void *call_arg;
+	int call_rc, call_done;
+
+	/* Events from the agent's inputs, waiting for the end of the cycle
+	 * (writer thread only). */
+	struct ttlog_batch *ingest;
+};
+
+/* The writer whose thread is the calling thread, or NULL. */
+extern _Thread_local struct ttlog__writer *ttlog__writer_self;
+
+/* ABI 1.1 callbacks exist only in tables of that minor or later. */
+static inline int ttlog__api_has_1_1(const struct ttlog_listener_api *api)
+{
+	return (api->abi_version & 0xFFFFu) >= 1;
+}
+
+/* writer_drain.c */
+struct ttlog_batch *ttlog__writer_batch_new(struct ttlog__writer *w);
+/* One cycle: drains every ring as far as it was filled when the cycle
+ * began (and the ingest batch), then frees the rings of threads that have
+ * exited. Returns the number of ring bytes found. */
+uint64_t ttlog__writer_drain(struct ttlog__writer *w);
+
+/* writer_listeners.c */
+/* Hands a batch (a reference is taken over) to every listener. */
+void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b);
+/* Offers every listener its held-back batches. */
+void ttlog__writer_pump(struct ttlog__writer *w);
+void ttlog__writer_flush_listeners(struct ttlog__writer *w);
+void ttlog__writer_reopen_listeners(struct ttlog__writer *w);
+/* Non-zero while a listener still needs the loop at shutdown. */
+int ttlog__writer_draining(struct ttlog__writer *w);
+/* Creates the listeners of o (not started); on error w->nl of them exist. */
+int ttlog__writer_listeners_create(struct ttlog__writer *w,
+				   const struct ttlog_options *o);
+/* Starts every listener on the writer thread; 0 or TTLOG_ELISTENER. */
+int ttlog__writer_listeners_start(struct ttlog__writer *w);
+/* Counts what each listener still holds as lost, then destroys them. */
+void ttlog__writer_listeners_destroy(struct ttlog__writer *w);
+
+#endif /* TTLOG_WRITER_INTERNAL_H */

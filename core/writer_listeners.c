@@ -1,0 +1,372 @@
+/*
+ * writer_listeners.c - the writer's side of the listeners: creating and
+ * starting them, holding back batches a listener answered RETRY for (a
+ * bounded queue per listener), offering every batch to every listener at
+ * its level, and swapping the set at a reload. Writer thread only.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch_internal.h"
+#include "lib_internal.h"
+#include "listener_abi.h"
+#include "snapshot_internal.h"
+#include "writer_internal.h"
+
+/* ------------------------------------------------------------------ */
+/* Listener queues                                                      */
+/* ------------------------------------------------------------------ */
+
+static void queue_pop(struct ttlog__listener *l)
+{
+	struct ttlog_batch *b = l->q[l->qhead].b;
+
+	l->qbytes -= l->q[l->qhead].bytes;
+	l->qhead = (l->qhead + 1) % l->qcap;
+	l->qlen--;
+	atomic_store(&l->qbytes_seen, l->qbytes);
+	ttlog_batch_unref(b);
+}
+
+static void count_listener_drop(_Atomic uint64_t *c, size_t n)
+{
+	atomic_fetch_add(c, n);
+	atomic_fetch_add(&ttlog__lib.listener_dropped, n);
+}
+
+/* Holds a batch back for a listener that answered RETRY. When the backlog
+ * would pass queue_max the oldest batches go first, each counted. */
+static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b)
+{
+	size_t bytes = ttlog__batch_bytes(b);
+
+	if (l->policy == TTLOG_QUEUE_DROP_NEWEST &&
+	    l->qbytes + bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, b->n);
+		return;
+	}
+	while (l->qlen > 0 && l->qbytes + bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
+		queue_pop(l);
+	}
+	if (bytes > l->queue_max) {
+		count_listener_drop(&l->dropped_full, b->n);
+		return;
+	}
+	if (l->qlen == l->qcap) {
+		size_t cap = l->qcap ? 2 * l->qcap : 8;
+		struct ttlog__queued *q = malloc(cap * sizeof(*q));
+		if (q == NULL) {
+			count_listener_drop(&l->dropped_full, b->n);
+			return;
+		}
+		for (size_t i = 0; i < l->qlen; i++)
+			q[i] = l->q[(l->qhead + i) % l->qcap];
+		free(l->q);
+		l->q = q;
+		l->qcap = cap;
+		l->qhead = 0;
+	}
+	ttlog_batch_ref(b);
+	l->q[(l->qhead + l->qlen) % l->qcap] = (struct ttlog__queued){b, bytes};
+	l->qlen++;
+	l->qbytes += bytes;
+	atomic_store(&l->qbytes_seen, l->qbytes);
+}
+
+/* Offers one batch; returns the listener's answer after counting it. */
+static int offer(struct ttlog__listener *l, struct ttlog_batch *b)
+{
+	int rc = l->api->consume(l->state, b);
+
+	if (rc == TTLOG_LISTENER_OK)
+		atomic_fetch_add(&l->out, b->n);
+	else if (rc == TTLOG_LISTENER_RETRY)
+		atomic_fetch_add(&l->retries, 1);
+	else
+		count_listener_drop(&l->dropped_error, b->n);
+	return rc;
+}
+
+/* Offers held-back batches in order until the listener pushes back. */
+static void queue_pump(struct ttlog__listener *l)
+{
+	while (l->qlen > 0) {
+		if (offer(l, l->q[l->qhead].b) == TTLOG_LISTENER_RETRY)
+			return;
+		queue_pop(l);
+	}
+}
+
+void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
+{
+	/* One filtered view per level, shared by listeners of that level. */
+	struct ttlog_batch *by_level[TTLOG_LEVEL_OFF + 1] = {0};
+	int computed[TTLOG_LEVEL_OFF + 1] = {0};
+
+	if (b->n == 0) {
+		ttlog_batch_unref(b);
+		return;
+	}
+	/* Before any listener sees it: a listener that crashes the process
+	 * finds the batch in the crash snapshot. */
+	ttlog__snap_history_add(b);
+	atomic_fetch_add(&ttlog__lib.delivered, b->n);
+	atomic_fetch_add(&ttlog__lib.batches, 1);
+	for (size_t i = 0; i < w->nl; i++) {
+		struct ttlog__listener *l = &w->l[i];
+		struct ttlog_batch *lb = b;
+
+		if (l->level > TTLOG_LEVEL_TRACE) {
+			if (!computed[l->level]) {
+				int oom;
+				by_level[l->level] =
+					ttlog__batch_filter(b, l->level, &oom);
+				computed[l->level] = oom ? -1 : 1;
+			}
+			if (computed[l->level] < 0) {
+				count_listener_drop(&l->dropped_error, b->n);
+				continue;
+			}
+			lb = by_level[l->level];
+			if (lb == NULL)
+				continue; /* nothing at its level */
+		}
+		atomic_fetch_add(&l->in, lb->n);
+		queue_pump(l);
+		if (l->qlen > 0 || offer(l, lb) == TTLOG_LISTENER_RETRY)
+			queue_push(l, lb);
+	}
+	for (int k = 0; k <= TTLOG_LEVEL_OFF; k++)
+		if (by_level[k] != NULL)
+			ttlog_batch_unref(by_level[k]);
+	ttlog_batch_unref(b);
+}
+
+void ttlog__writer_pump(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		queue_pump(&w->l[i]);
+}
+
+void ttlog__writer_flush_listeners(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		if (w->l[i].api->flush != NULL)
+			(void)w->l[i].api->flush(w->l[i].state);
+}
+
+void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		if (w->l[i].api->reopen != NULL)
+			(void)w->l[i].api->reopen(w->l[i].state);
+}
+
+int ttlog__writer_draining(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++) {
+		const struct ttlog_listener_api *api = w->l[i].api;
+		if (ttlog__api_has_1_1(api) && api->draining != NULL &&
+		    api->draining(w->l[i].state))
+			return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                            */
+/* ------------------------------------------------------------------ */
+
+/* One listener from its config, created (not started); on error nothing
+ * is left to destroy. Shared by ttlog_init() and reconfiguration. */
+static int listener_create(struct ttlog__listener *l,
+			   const struct ttlog_listener_config *c)
+{
+	char err[512];
+	int rc = ttlog__listener_api_check(
+		c->api, c->name ? c->name : "listener", err, sizeof(err));
+
+	memset(l, 0, sizeof(*l));
+	if (rc != 0)
+		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
+	if ((int)c->level < TTLOG_LEVEL_TRACE ||
+	    (int)c->level > TTLOG_LEVEL_OFF)
+		return TTLOG_EINVAL;
+	l->api = c->api;
+	l->name = c->name ? c->name : c->api->name;
+	l->queue_max =
+		c->queue_bytes ? c->queue_bytes : TTLOG_DEFAULT_QUEUE_BYTES;
+	l->level = (int)c->level;
+	l->policy = (int)c->queue_policy;
+	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
+		memset(l, 0, sizeof(*l));
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
+int ttlog__writer_listeners_create(struct ttlog__writer *w,
+				   const struct ttlog_options *o)
+{
+	w->l = calloc(o->nlisteners ? o->nlisteners : 1, sizeof(*w->l));
+	if (w->l == NULL)
+		return TTLOG_ENOMEM;
+	for (size_t i = 0; i < o->nlisteners; i++) {
+		int rc = listener_create(&w->l[i], &o->listeners[i]);
+		if (rc != 0)
+			return rc; /* w->nl: the ones to destroy */
+		w->nl = i + 1;
+	}
+	return 0;
+}
+
+int ttlog__writer_listeners_start(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++)
+		if (w->l[i].api->start != NULL &&
+		    w->l[i].api->start(w->l[i].state, w->base) != 0)
+			return TTLOG_ELISTENER;
+	return 0;
+}
+
+void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nl; i++) {
+		struct ttlog__listener *l = &w->l[i];
+		/* Whatever a listener still refuses at the end is lost:
+		 * count it. */
+		while (l->qlen > 0) {
+			count_listener_drop(&l->dropped_full,
+					    l->q[l->qhead].b->n);
+			queue_pop(l);
+		}
+		free(l->q);
+		l->q = NULL;
+		l->qcap = 0;
+		if (l->state != NULL || l->api->create == NULL)
+			l->api->destroy(l->state);
+		l->state = NULL;
+	}
+}
+
+/* ---- reconfiguration ---- */
+
+struct reconfigure {
+	const struct ttlog_options *o; /* the new listeners */
+	const int *keep_from;	       /* per new listener: old index or -1 */
+	int rc;
+};
+
+/* One listener from its config; 0 or an error (nothing left behind). */
+/* One listener from its config, created and started. */
+static int listener_init(struct ttlog__listener *l,
+			 const struct ttlog_listener_config *c,
+			 struct event_base *base)
+{
+	int rc = listener_create(l, c);
+
+	if (rc != 0)
+		return rc;
+	if (c->api->start != NULL && c->api->start(l->state, base) != 0) {
+		c->api->destroy(l->state);
+		memset(l, 0, sizeof(*l));
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
+/* Drops what a listener still holds (counted), then destroys it. */
+static void listener_fini(struct ttlog__listener *l)
+{
+	while (l->qlen > 0) {
+		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
+		queue_pop(l);
+	}
+	free(l->q);
+	if (l->state != NULL || l->api->create == NULL)
+		l->api->destroy(l->state);
+	memset(l, 0, sizeof(*l));
+}
+
+static int reconfigure_fn(struct event_base *base, void *arg)
+{
+	struct reconfigure *r = arg;
+	struct ttlog__writer *w = ttlog__writer_self;
+	size_t n = r->o->nlisteners;
+	struct ttlog__listener *nl = calloc(n ? n : 1, sizeof(*nl));
+	unsigned char *kept = calloc(w->nl ? w->nl : 1, 1);
+	int rc = 0;
+
+	if (nl == NULL || kept == NULL) {
+		free(nl);
+		free(kept);
+		return TTLOG_ENOMEM;
+	}
+	/* Everything accepted so far goes to the listeners it was accepted
+	 * for, before any of them changes. */
+	ttlog__writer_pump(w);
+	while (ttlog__writer_drain(w) > 0)
+		;
+	ttlog__writer_pump(w);
+	ttlog__writer_flush_listeners(w);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (r->keep_from[i] < 0)
+			rc = listener_init(&nl[i], &r->o->listeners[i], base);
+	if (rc != 0) {
+		/* The old set stays as it was. */
+		for (size_t i = 0; i < n; i++)
+			if (r->keep_from[i] < 0 && nl[i].api != NULL)
+				listener_fini(&nl[i]);
+		free(nl);
+		free(kept);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = r->keep_from[i];
+		if (k < 0 || (size_t)k >= w->nl || kept[k])
+			continue;
+		/* Moved as it is: state, queue and counters. Atomics are
+		 * copied plainly: only this thread writes them. */
+		memcpy(&nl[i], &w->l[k], sizeof(nl[i]));
+		nl[i].name = r->o->listeners[i].name ? r->o->listeners[i].name
+						     : nl[i].name;
+		kept[k] = 1;
+	}
+	for (size_t k = 0; k < w->nl; k++)
+		if (!kept[k]) {
+			if (w->l[k].api->flush != NULL)
+				(void)w->l[k].api->flush(w->l[k].state);
+			listener_fini(&w->l[k]);
+		}
+	free(w->l);
+	free(kept);
+	w->l = nl;
+	w->nl = n;
+	return 0;
+}
+
+int ttlog__reconfigure(const struct ttlog_options *o, const int *keep_from)
+{
+	struct reconfigure r = {o, keep_from, 0};
+	return ttlog__run_on_writer(reconfigure_fn, &r);
+}
+
+int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
+				 struct ttlog_listener_stats *out)
+{
+	struct ttlog__listener *l;
+
+	if (i >= w->nl)
+		return TTLOG_EINVAL;
+	l = &w->l[i];
+	out->events_in = atomic_load(&l->in);
+	out->events_out = atomic_load(&l->out);
+	out->dropped_queue_full = atomic_load(&l->dropped_full);
+	out->dropped_error = atomic_load(&l->dropped_error);
+	out->retries = atomic_load(&l->retries);
+	out->queue_bytes = atomic_load(&l->qbytes_seen);
+	return 0;
+}
