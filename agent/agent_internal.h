@@ -15,6 +15,8 @@
 
 #include <ttlog/listener.h>
 
+struct ttlog__writer;
+
 struct event_base;
 
 /* ---- inputs ---- */
@@ -78,11 +80,12 @@ struct ttlog__input;
 
 /*
  * Writer thread: opens the input (binds its socket, or reads stdin) on
- * base; events go to ttlog__ingest() with `id` as their source id.
+ * base; events go to w through ttlog__host_ingest() with `id` as their
+ * source id.
  * @return 0, or a negative error with the reason in err ("tcp://...:
  *         Address already in use").
  */
-int ttlog__input_start(struct event_base *base,
+int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
 		       const struct ttlog__input_opts *o, uint32_t id,
 		       struct ttlog__input **out, char *err, size_t errlen);
 /* Writer thread: stops accepting, parses what is already buffered, closes
@@ -97,6 +100,9 @@ extern const struct ttlog_listener_api ttlog__input_table;
 
 /* Times are CLOCK_REALTIME nanoseconds. */
 struct ttlog__agent_view {
+	/* The library's writer (host_internal.h): the HTTP endpoint reads
+	 * the listeners' own figures through it. */
+	struct ttlog__writer *writer;
 	const char *version;
 	const char *service;
 	uint64_t start_time_ns;

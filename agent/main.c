@@ -6,7 +6,7 @@
  *               [--plugin-help NAME] [--version] [-v]
  *
  * Everything that touches sockets runs on libttlog's writer thread (the
- * inputs and the HTTP endpoint are set up there with ttlog__run_on_writer);
+ * inputs and the HTTP endpoint are set up there with ttlog__host_call);
  * the main thread only waits for signals and turns them into requests:
  * SIGTERM/SIGINT drain and exit, SIGHUP reloads the configuration, SIGUSR1
  * writes a snapshot, SIGUSR2 reopens output files. The agent
@@ -29,7 +29,7 @@
 
 #include "agent_internal.h"
 #include "buf.h"
-#include "lib_internal.h"
+#include "host_internal.h"
 #include "registry_internal.h"
 
 extern const char ttlog__agent_default_config[];
@@ -240,8 +240,8 @@ static int start_io(struct event_base *base, void *arg)
 		return -1;
 	}
 	for (size_t i = 0; i < a->ninputs; i++) {
-		if (ttlog__input_start(base, a->input_opts[i], (uint32_t)i + 1,
-				       &a->inputs[i], a->err,
+		if (ttlog__input_start(base, a->view.writer, a->input_opts[i],
+				       (uint32_t)i + 1, &a->inputs[i], a->err,
 				       sizeof(a->err)) != 0)
 			return -1;
 	}
@@ -326,7 +326,8 @@ static void reload(struct agent **ap, const char *file);
 static void snapshot_now(void)
 {
 	struct ttlog_snapshot_stats st;
-	int rc = ttlog__snapshot("signal", "SIGUSR1");
+	int rc =
+		ttlog__host_snapshot(ttlog__host_writer(), "signal", "SIGUSR1");
 
 	if (rc == TTLOG_EINVAL) {
 		TTLOG_WARN("SIGUSR1: no snapshot, service.snapshot.dir is not "
@@ -381,21 +382,21 @@ static int run(struct agent **ap, const char *file)
 		.unhealthy_after_ms = a->pipeline->unhealthy_after_ms,
 	};
 	timeout = a->pipeline->shutdown_timeout_ms;
-	rc = ttlog__init_owned(&a->pipeline->opts, NULL, NULL);
+	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
 	if (rc != 0) {
 		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
 			ttlog_strerror(rc));
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);
-	if (ttlog__run_on_writer(start_io, a) != 0) {
+	if (ttlog__host_call(a->view.writer, start_io, a) != 0) {
 		fprintf(stderr, "ttlog-agent: %s\n", a->err);
-		ttlog__run_on_writer(stop_io, a);
+		ttlog__host_call(a->view.writer, stop_io, a);
 		ttlog_shutdown();
 		return 1;
 	}
 	if (a->pipeline->user != NULL && drop_privileges(a->pipeline->user)) {
-		ttlog__run_on_writer(stop_io, a);
+		ttlog__host_call(a->view.writer, stop_io, a);
 		ttlog_shutdown();
 		return 1;
 	}
@@ -442,7 +443,7 @@ static int run(struct agent **ap, const char *file)
 		pthread_create(&wd, NULL, watchdog, &wd_timeout);
 	/* Stop reading (what is buffered is handed on), then drain rings
 	 * and queues and flush every listener. */
-	ttlog__run_on_writer(stop_io, a);
+	ttlog__host_call(a->view.writer, stop_io, a);
 	ttlog_shutdown();
 	return 0;
 }
@@ -478,9 +479,10 @@ static int swap_inputs(struct event_base *base, void *arg)
 		if (w->keep_input[i] >= 0) {
 			n->inputs[i] = c->inputs[w->keep_input[i]];
 			c->inputs[w->keep_input[i]] = NULL;
-		} else if (ttlog__input_start(base, n->input_opts[i],
-					      (uint32_t)i + 1, &n->inputs[i],
-					      n->err, sizeof(n->err)) != 0) {
+		} else if (ttlog__input_start(base, c->view.writer,
+					      n->input_opts[i], (uint32_t)i + 1,
+					      &n->inputs[i], n->err,
+					      sizeof(n->err)) != 0) {
 			TTLOG_ERROR("reload: input not started",
 				    TTLOG_KV("input", n->input_names[i]),
 				    TTLOG_KV("reason", n->err));
@@ -596,7 +598,7 @@ static void reload(struct agent **ap, const char *file)
 	if (n == NULL || load(n, file) != 0) {
 		TTLOG_ERROR("reload failed: the running configuration stays",
 			    TTLOG_KV("file", file ? file : "(embedded)"));
-		ttlog__run_on_writer(count_reload_error, a);
+		ttlog__host_call(a->view.writer, count_reload_error, a);
 		free(n);
 		return;
 	}
@@ -628,13 +630,15 @@ static void reload(struct agent **ap, const char *file)
 	}
 	free(used_l);
 	free(used_i);
-	rc = keep_l && keep_i ? ttlog__reconfigure(&n->pipeline->opts, keep_l)
-			      : TTLOG_ENOMEM;
+	rc = keep_l && keep_i
+		     ? ttlog__host_reconfigure(a->view.writer,
+					       &n->pipeline->opts, keep_l)
+		     : TTLOG_ENOMEM;
 	if (rc != 0) {
 		TTLOG_ERROR("reload failed: the running configuration stays",
 			    TTLOG_KV("file", file ? file : "(embedded)"),
 			    TTLOG_KV("reason", ttlog_strerror(rc)));
-		ttlog__run_on_writer(count_reload_error, a);
+		ttlog__host_call(a->view.writer, count_reload_error, a);
 		ttlog__pipeline_release(n->pipeline);
 		free(n->pipeline);
 		free_inputs(n);
@@ -654,7 +658,7 @@ static void reload(struct agent **ap, const char *file)
 		}
 	ttlog__pipeline_drop_options(n->pipeline);
 	struct swap w = {a, n, keep_i, 0};
-	ttlog__run_on_writer(swap_inputs, &w);
+	ttlog__host_call(a->view.writer, swap_inputs, &w);
 	ttlog_set_level(n->pipeline->opts.level);
 	warn_restart_only(a->pipeline, n->pipeline);
 	TTLOG_INFO("configuration reloaded",

@@ -1,25 +1,85 @@
 /*
- * host.c - what the agent asks of the running writer: events from its
- * inputs (ingest), the listeners' own figures and the backlog that makes
- * inputs pause. Writer thread only.
+ * host.c - the API of host_internal.h: what a program hosting the library
+ * with inputs of its own (ttlog-agent) asks of the writer: running code on
+ * its thread, events from outside (ingest), swapping listeners, snapshots,
+ * the listeners' own figures and the backlog that makes inputs pause.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch_internal.h"
 #include "clock_internal.h"
-#include "ingest_internal.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "writer_internal.h"
 
-int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
+/* A writer-thread-only function called from elsewhere: a bug in the
+ * caller. Said once per function, so that it is found, then quiet. */
+static int off_thread(const struct ttlog__writer *w, _Atomic int *said,
+		      const char *fn)
 {
-	struct ttlog__writer *w = ttlog__writer_self;
+	if (w != NULL && ttlog__writer_self == w)
+		return 0;
+	if (!atomic_exchange(said, 1))
+		fprintf(stderr,
+			"ttlog: internal error: %s() called %s; it runs on "
+			"the writer thread only\n",
+			fn, w == NULL ? "without a writer" : "off its thread");
+	return 1;
+}
+
+int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
+		      void *arg, struct ttlog__writer **w)
+{
+	int rc = ttlog__init_owned(o, release, arg);
+
+	*w = rc == 0 ? ttlog__host_writer() : NULL;
+	return rc;
+}
+
+struct ttlog__writer *ttlog__host_writer(void)
+{
+	struct ttlog__writer *w;
+
+	pthread_mutex_lock(&ttlog__lib.lock);
+	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
+	pthread_mutex_unlock(&ttlog__lib.lock);
+	return w;
+}
+
+int ttlog__host_call(struct ttlog__writer *w,
+		     int (*fn)(struct event_base *, void *), void *arg)
+{
+	return w == NULL ? TTLOG_ENOTRUNNING : ttlog__writer_call(w, fn, arg);
+}
+
+int ttlog__host_reconfigure(struct ttlog__writer *w,
+			    const struct ttlog_options *o, const int *keep_from)
+{
+	struct ttlog__reconfigure r = {o, keep_from, 0};
+
+	return ttlog__host_call(w, ttlog__writer_reconfigure, &r);
+}
+
+int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,
+			 const char *reason)
+{
+	return w == NULL ? TTLOG_ENOTRUNNING
+			 : ttlog__writer_snapshot(w, trigger, reason);
+}
+
+int ttlog__host_ingest(struct ttlog__writer *w,
+		       const struct ttlog__in_event *ev, uint32_t source_id)
+{
+	static _Atomic int said;
 	uint64_t now;
 	int rc;
 
-	if (w == NULL)
+	if (off_thread(w, &said, __func__))
 		return TTLOG_EINVAL;
 	/* Only an event without a time of its own needs the clock. */
 	now = ev->time_ns != 0 ? ev->time_ns
@@ -52,11 +112,11 @@ int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id)
 	return TTLOG_ENOMEM;
 }
 
-int ttlog__ingest_commit(void)
+int ttlog__host_ingest_commit(struct ttlog__writer *w)
 {
-	struct ttlog__writer *w = ttlog__writer_self;
+	static _Atomic int said;
 
-	if (w == NULL)
+	if (off_thread(w, &said, __func__))
 		return TTLOG_EINVAL;
 	if (w->ingest != NULL) {
 		ttlog__writer_dispatch(w, w->ingest);
@@ -65,12 +125,13 @@ int ttlog__ingest_commit(void)
 	return 0;
 }
 
-void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx)
+void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
+				  ttlog_metric_emit_fn emit, void *ctx)
 {
-	struct ttlog__writer *w = ttlog__writer_self;
+	static _Atomic int said;
 	const struct ttlog_listener_api *api;
 
-	if (w == NULL || i >= w->nl)
+	if (off_thread(w, &said, __func__) || i >= w->nl)
 		return;
 	api = w->l[i].api;
 	if (ttlog__api_has_1_1(api) && api->metrics != NULL &&
@@ -78,12 +139,14 @@ void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx)
 		api->metrics(w->l[i].state, emit, ctx);
 }
 
-size_t ttlog__backlog(void)
+size_t ttlog__host_backlog(const struct ttlog__writer *w)
 {
-	struct ttlog__writer *w = ttlog__writer_self;
+	static _Atomic int said;
 	size_t max = 0;
 
-	for (size_t i = 0; w != NULL && i < w->nl; i++)
+	if (off_thread(w, &said, __func__))
+		return 0;
+	for (size_t i = 0; i < w->nl; i++)
 		if (w->l[i].qbytes > max)
 			max = w->l[i].qbytes;
 	return max;

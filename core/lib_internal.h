@@ -86,49 +86,12 @@ void ttlog__writer_reopen(struct ttlog__writer *w);
  * its result (immediately when called on the writer thread). */
 int ttlog__writer_call(struct ttlog__writer *w,
 		       int (*fn)(struct event_base *, void *), void *arg);
-/* The same for the running library: TTLOG_ENOTRUNNING when stopped. */
-int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg);
-
-/*
- * Replaces the listeners with o->listeners (the rest of o is ignored).
- * keep_from[i] names the current listener that new listener i continues
- * (its state, files, connections and queue move over as they are; its
- * config entry is only used for the name), or -1 for a new one, created
- * and started here. Everything accepted before the call is delivered to
- * the current listeners first; those not kept are flushed and destroyed.
- * On error nothing changes. Not from a listener callback.
- * @return 0, TTLOG_ENOTRUNNING, or the error of a new listener.
- */
-int ttlog__reconfigure(const struct ttlog_options *o, const int *keep_from);
-
-struct ttlog__in_event;
-/*
- * Writer thread only (input callbacks): adds an event that came from
- * outside; it is handed to the listeners at the end of the cycle, or at
- * once when the pending batch is full. source_id is recorded as the
- * event's tid (an input's number). Returns 0, TTLOG_EINVAL off the writer
- * thread (nothing counted) or for an invalid event (counted in
- * dropped_invalid, see ttlog__batch_add_in()), or TTLOG_ENOMEM (counted
- * in dropped_no_memory).
- */
-int ttlog__ingest(const struct ttlog__in_event *ev, uint32_t source_id);
-/* Writer thread only: hands the events ingested so far to the listeners
- * now (instead of at the end of the cycle), so that an input that
- * acknowledges to its sender does so only after every listener took them
- * or queued them. Returns 0 or TTLOG_EINVAL off the writer thread. */
-int ttlog__ingest_commit(void);
 /* A snapshot (snapshot_internal.h) after draining the rings, on the writer
  * thread; returns its result. TTLOG_EINVAL when snapshots are off. */
 int ttlog__writer_snapshot(struct ttlog__writer *w, const char *trigger,
 			   const char *reason);
-/* The same for the running library: TTLOG_ENOTRUNNING when stopped. */
-int ttlog__snapshot(const char *trigger, const char *reason);
-/* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
-void ttlog__listener_metrics(size_t i, ttlog_metric_emit_fn emit, void *ctx);
-/* Writer thread only: the bytes held back by the most backed-up listener,
- * for inputs that stop reading while listeners push back. */
-size_t ttlog__backlog(void);
 
+/* The host API (host_internal.h) is built on the functions above. */
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
 				 struct ttlog_listener_stats *out);
 

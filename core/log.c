@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock_internal.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "snapshot_internal.h"
 
@@ -412,30 +413,10 @@ static int with_writer(void (*fn)(struct ttlog__writer *))
 	return 0;
 }
 
-int ttlog__run_on_writer(int (*fn)(struct event_base *, void *), void *arg)
-{
-	struct ttlog__writer *w;
-
-	pthread_mutex_lock(&ttlog__lib.lock);
-	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
-	pthread_mutex_unlock(&ttlog__lib.lock);
-	return w == NULL ? TTLOG_ENOTRUNNING : ttlog__writer_call(w, fn, arg);
-}
-
-int ttlog__snapshot(const char *trigger, const char *reason)
-{
-	struct ttlog__writer *w;
-
-	pthread_mutex_lock(&ttlog__lib.lock);
-	w = ttlog__lib.running ? ttlog__lib.writer : NULL;
-	pthread_mutex_unlock(&ttlog__lib.lock);
-	return w == NULL ? TTLOG_ENOTRUNNING
-			 : ttlog__writer_snapshot(w, trigger, reason);
-}
-
 int ttlog_snapshot(const char *reason)
 {
-	return ttlog__snapshot("request", reason != NULL ? reason : "");
+	return ttlog__host_snapshot(ttlog__host_writer(), "request",
+				    reason != NULL ? reason : "");
 }
 
 int ttlog_snapshot_stats(struct ttlog_snapshot_stats *out)

@@ -108,6 +108,14 @@ int ttlog__writer_listeners_create(struct ttlog__writer *w,
 				   const struct ttlog_options *o);
 /* Starts every listener on the writer thread; 0 or TTLOG_ELISTENER. */
 int ttlog__writer_listeners_start(struct ttlog__writer *w);
+/* Writer thread, through ttlog__writer_call(): arg is a struct
+ * ttlog__reconfigure (see ttlog__host_reconfigure()). */
+struct ttlog__reconfigure {
+	const struct ttlog_options *o; /* the new listeners */
+	const int *keep_from;	       /* per new listener: old index or -1 */
+	int rc;
+};
+int ttlog__writer_reconfigure(struct event_base *base, void *arg);
 /* Counts what each listener still holds as lost, then destroys them. */
 void ttlog__writer_listeners_destroy(struct ttlog__writer *w);
 

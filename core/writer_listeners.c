@@ -253,12 +253,6 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 
 /* ---- reconfiguration ---- */
 
-struct reconfigure {
-	const struct ttlog_options *o; /* the new listeners */
-	const int *keep_from;	       /* per new listener: old index or -1 */
-	int rc;
-};
-
 /* One listener from its config; 0 or an error (nothing left behind). */
 /* One listener from its config, created and started. */
 static int listener_init(struct ttlog__listener *l,
@@ -290,9 +284,9 @@ static void listener_fini(struct ttlog__listener *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int reconfigure_fn(struct event_base *base, void *arg)
+int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 {
-	struct reconfigure *r = arg;
+	struct ttlog__reconfigure *r = arg;
 	struct ttlog__writer *w = ttlog__writer_self;
 	size_t n = r->o->nlisteners;
 	struct ttlog__listener *nl = calloc(n ? n : 1, sizeof(*nl));
@@ -346,12 +340,6 @@ static int reconfigure_fn(struct event_base *base, void *arg)
 	w->l = nl;
 	w->nl = n;
 	return 0;
-}
-
-int ttlog__reconfigure(const struct ttlog_options *o, const int *keep_from)
-{
-	struct reconfigure r = {o, keep_from, 0};
-	return ttlog__run_on_writer(reconfigure_fn, &r);
 }
 
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,

@@ -16,7 +16,7 @@
 
 #include "agent_internal.h"
 #include "buf.h"
-#include "lib_internal.h"
+#include "host_internal.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -347,7 +347,7 @@ static void render_plugin_metrics(const struct ttlog__agent_view *v,
 
 	for (size_t i = 0; i < v->nlisteners; i++) {
 		c.listener = i;
-		ttlog__listener_metrics(i, pcollect, &c);
+		ttlog__host_listener_metrics(v->writer, i, pcollect, &c);
 	}
 	for (size_t i = 0; i < c.n; i++) {
 		char fam[96];

@@ -21,7 +21,6 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
-#include "lib_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
 
@@ -161,7 +160,7 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 	/* The library counts both failures too (dropped_invalid,
 	 * dropped_no_memory); for the input, an event the parser made but
 	 * the library refused is a malformed message. */
-	rc = ttlog__ingest(&ev, in->id);
+	rc = ttlog__host_ingest(in->writer, &ev, in->id);
 	if (rc == TTLOG_EINVAL) {
 		in->st.malformed++;
 		return;
@@ -340,7 +339,7 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 	return 0;
 }
 
-int ttlog__input_start(struct event_base *base,
+int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
 		       const struct ttlog__input_opts *o, uint32_t id,
 		       struct ttlog__input **out, char *err, size_t errlen)
 {
@@ -357,6 +356,7 @@ int ttlog__input_start(struct event_base *base,
 		return TTLOG_ENOMEM;
 	}
 	in->base = base;
+	in->writer = w;
 	in->type = o->type;
 	in->max_message = (size_t)o->max_message;
 	in->max_connections = o->max_connections;

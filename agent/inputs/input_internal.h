@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 #include "agent_internal.h"
-#include "ingest_internal.h"
+#include "host_internal.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -53,9 +53,10 @@ struct ttlog__native_sender {
 
 struct ttlog__input {
 	struct event_base *base;
-	char *name;   /* owned copies of the options' strings */
-	char *listen; /* NULL for stdin */
-	int type;     /* enum ttlog__input_type */
+	struct ttlog__writer *writer; /* where events go */
+	char *name;		      /* owned copies of the options' strings */
+	char *listen;		      /* NULL for stdin */
+	int type;		      /* enum ttlog__input_type */
 	size_t max_message;
 	int64_t max_connections; /* <= 0: no limit */
 	uint64_t idle_timeout_ms;

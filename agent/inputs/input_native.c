@@ -6,7 +6,7 @@
  * (sender id, seq), heartbeats answered, CLOSE with a reason on errors.
  *
  * The order that makes "acknowledged" mean "will not be lost": decode,
- * ingest every event, ttlog__ingest_commit() (the listeners take or queue
+ * ingest every event, ttlog__host_ingest_commit() (the listeners take or queue
  * the batch; a forwarder with a spool has written it to disk by then),
  * and only then the ACK.
  */
@@ -26,7 +26,6 @@
 
 #include "byteorder.h"
 #include "input_internal.h"
-#include "lib_internal.h"
 #include "wire.h"
 
 enum ttlog__native_state {
@@ -175,7 +174,7 @@ static int ingest_one(void *arg, const struct ttlog__in_event *ev)
 {
 	struct ingest_ctx *x = arg;
 
-	int rc = ttlog__ingest(ev, x->in->id);
+	int rc = ttlog__host_ingest(x->in->writer, ev, x->in->id);
 
 	/* The library counts both failures too (dropped_invalid,
 	 * dropped_no_memory); an event it refuses is malformed here. */
@@ -243,7 +242,7 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 	in->st.malformed += x.invalid;
 	in->st.frames++;
 	/* Hand the events to the listeners now, then say so. */
-	ttlog__ingest_commit();
+	ttlog__host_ingest_commit(in->writer);
 	s->last_seq = seq;
 	ttlog__wire_ack_encode(ack, seq);
 	put(c, ack, sizeof(ack));

@@ -29,7 +29,6 @@
 
 #include "errf.h"
 #include "input_internal.h"
-#include "lib_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
 
@@ -184,7 +183,7 @@ static void resume_check(evutil_socket_t fd, short what, void *arg)
 
 	/* Half the threshold, so that reading does not flap on and off
 	 * around it with every batch. */
-	if (ttlog__backlog() >= in->pause_backlog / 2) {
+	if (ttlog__host_backlog(in->writer) >= in->pause_backlog / 2) {
 		evtimer_add(in->resume, &tv);
 		return;
 	}
@@ -201,7 +200,7 @@ static void check_backlog(struct ttlog__input *in)
 	struct timeval tv = {0, RESUME_CHECK_US};
 
 	if (in->st.paused || in->pause_backlog == 0 || in->resume == NULL ||
-	    ttlog__backlog() <= in->pause_backlog)
+	    ttlog__host_backlog(in->writer) <= in->pause_backlog)
 		return;
 	in->st.paused = 1;
 	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ingest_internal.h"
+#include "host_internal.h"
 
 /* ---- scratch buffer (parse_common.c) ---- */
 

@@ -23,6 +23,7 @@
 #include "agent_internal.h"
 #include "buf.h"
 #include "capture.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "testutil.h"
 
@@ -258,6 +259,7 @@ view:
 	f->inputs[1] = (struct ttlog__input *)(void *)&f->in[1];
 	f->listener_names[0] = "capture";
 	f->listener_names[1] = WEIRD;
+	f->view.writer = ttlog__host_writer();
 	f->view.version = "1.2.3";
 	f->view.service = "svc\"x";
 	f->view.start_time_ns = wall_ns() - 90 * 1000000000ull;
@@ -274,7 +276,8 @@ view:
 
 	f->port = free_port();
 	snprintf(f->listen, sizeof(f->listen), "127.0.0.1:%d", f->port);
-	assert_int_equal(ttlog__run_on_writer(do_start, f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_start, f),
+			 0);
 	assert_non_null(f->h);
 }
 
@@ -285,7 +288,8 @@ static void fixture_start(struct fixture *f)
 
 static void fixture_stop(struct fixture *f)
 {
-	assert_int_equal(ttlog__run_on_writer(do_stop, f->h), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_stop, f->h),
+			 0);
 	assert_int_equal(ttlog_shutdown(), 0);
 	capture_reset(&f->cap[0]);
 	capture_reset(&f->cap[1]);
@@ -496,7 +500,8 @@ static void test_health_turns_503_after_unhealthy_after(void **state)
 
 	/* Failing for 1 s of the allowed 30: still healthy. */
 	f.set_since[1] = wall_ns() - 1000000000ull;
-	assert_int_equal(ttlog__run_on_writer(do_set_failing, &f), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_set_failing, &f), 0);
 	http_req(f.port, "GET", "/health", &r);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.body, "\"status\":\"ok\""));
@@ -506,7 +511,8 @@ static void test_health_turns_503_after_unhealthy_after(void **state)
 
 	/* Failing for an hour: the agent is unhealthy. */
 	f.set_since[1] = wall_ns() - 3600 * 1000000000ull;
-	assert_int_equal(ttlog__run_on_writer(do_set_failing, &f), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_set_failing, &f), 0);
 	http_req(f.port, "GET", "/health", &r);
 	assert_int_equal(r.status, 503);
 	assert_non_null(strstr(r.body, "{\"status\":\"failing\""));
@@ -523,7 +529,8 @@ static void test_health_turns_503_after_unhealthy_after(void **state)
 
 	/* Recovered. */
 	f.set_since[1] = 0;
-	assert_int_equal(ttlog__run_on_writer(do_set_failing, &f), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_set_failing, &f), 0);
 	http_req(f.port, "GET", "/health", &r);
 	assert_int_equal(r.status, 200);
 	free(r.raw);
@@ -612,14 +619,17 @@ static void test_bad_listen_and_busy_port_are_reported(void **state)
 	memset(&b, 0, sizeof(b));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		b.listen = bad[i];
-		assert_int_equal(ttlog__run_on_writer(do_bad_start, &b),
+		assert_int_equal(ttlog__host_call(ttlog__host_writer(),
+						  do_bad_start, &b),
 				 TTLOG_EINVAL);
 		assert_null(b.h);
 		assert_non_null(strstr(b.err, bad[i]));
 	}
 	/* The fixture's server holds the port. */
 	b.listen = f.listen;
-	assert_int_equal(ttlog__run_on_writer(do_bad_start, &b), -EADDRINUSE);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_bad_start, &b),
+		-EADDRINUSE);
 	assert_null(b.h);
 	snprintf(want, sizeof(want), "127.0.0.1:%d: Address already in use",
 		 f.port);
@@ -638,9 +648,13 @@ static void test_bad_listen_and_busy_port_are_reported(void **state)
 		close(fd6);
 		fd6 = -1;
 		b.listen = l6;
-		assert_int_equal(ttlog__run_on_writer(do_bad_start, &b), 0);
+		assert_int_equal(ttlog__host_call(ttlog__host_writer(),
+						  do_bad_start, &b),
+				 0);
 		assert_non_null(b.h);
-		assert_int_equal(ttlog__run_on_writer(do_stop, b.h), 0);
+		assert_int_equal(
+			ttlog__host_call(ttlog__host_writer(), do_stop, b.h),
+			0);
 	} else {
 		printf("note: no IPv6 loopback here; [::1] not tried\n");
 	}

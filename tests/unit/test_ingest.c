@@ -10,6 +10,7 @@
 #include "batch_internal.h"
 #include "capture.h"
 #include "ingest_internal.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "testutil.h"
 
@@ -341,8 +342,8 @@ static void timer_tick(evutil_socket_t fd, short what, void *arg)
 	snprintf(msg, sizeof(msg), "tick %d", in->left);
 	make(&ev, TTLOG_LEVEL_INFO, msg, "h");
 	ev.source = "timer";
-	assert_int_equal(ttlog__ingest(&ev, 9), 0);
-	in->backlog_seen = ttlog__backlog();
+	assert_int_equal(ttlog__host_ingest(ttlog__host_writer(), &ev, 9), 0);
+	in->backlog_seen = ttlog__host_backlog(ttlog__host_writer());
 	if (--in->left == 0)
 		event_del(in->ev);
 }
@@ -369,10 +370,10 @@ static int ingest_two(struct event_base *base, void *arg)
 	(void)base;
 	(void)arg;
 	make(&ev, TTLOG_LEVEL_WARN, "first", "a");
-	if (ttlog__ingest(&ev, 1) != 0)
+	if (ttlog__host_ingest(ttlog__host_writer(), &ev, 1) != 0)
 		return -1;
 	make(&ev, TTLOG_LEVEL_WARN, "second", "b");
-	return ttlog__ingest(&ev, 1);
+	return ttlog__host_ingest(ttlog__host_writer(), &ev, 1);
 }
 
 /* The capture's answer is read by the writer thread: change it there. */
@@ -392,18 +393,23 @@ static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 	struct timer_input in = {NULL, 20, 0};
 	(void)s;
 
-	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL),
-			 TTLOG_ENOTRUNNING);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_two, NULL),
+		TTLOG_ENOTRUNNING);
 	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
 	/* Only the writer thread may ingest. */
 	make(&ev, TTLOG_LEVEL_INFO, "wrong thread", "h");
-	assert_int_equal(ttlog__ingest(&ev, 1), TTLOG_EINVAL);
-	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL), 0);
-	assert_int_equal(ttlog__run_on_writer(timer_start, &in), 0);
+	assert_int_equal(ttlog__host_ingest(ttlog__host_writer(), &ev, 1),
+			 TTLOG_EINVAL);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_two, NULL), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), timer_start, &in), 0);
 	/* Wait for the timer to have fired 20 times (an event, not a sleep). */
 	while (ttlog_stats(&st) == 0 && st.ingested < 22)
 		ttlog_flush();
-	assert_int_equal(ttlog__run_on_writer(timer_stop, &in), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), timer_stop, &in), 0);
 	TTLOG_INFO("from the application");
 	ttlog_flush();
 	assert_int_equal(cap.n, 23);
@@ -420,17 +426,21 @@ static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 
 	/* A listener that pushes back shows up in the backlog. */
 	answer = TTLOG_LISTENER_RETRY;
-	assert_int_equal(ttlog__run_on_writer(set_answer, &cap), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
 	in.left = 3;
-	assert_int_equal(ttlog__run_on_writer(timer_start, &in), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), timer_start, &in), 0);
 	while (ttlog_stats(&st) == 0 && st.ingested < 25)
 		ttlog_flush();
 	/* Read once the timer is stopped on the writer: that call is what
 	 * orders its last write before this read. */
-	assert_int_equal(ttlog__run_on_writer(timer_stop, &in), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), timer_stop, &in), 0);
 	assert_true(in.backlog_seen > 0);
 	answer = TTLOG_LISTENER_OK;
-	assert_int_equal(ttlog__run_on_writer(set_answer, &cap), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
 	assert_int_equal(ttlog_shutdown(), 0);
 	assert_int_equal(cap.n, 26);
 	capture_reset(&cap);
@@ -461,7 +471,7 @@ static int ingest_invalid(struct event_base *base, void *arg)
 	(void)base;
 	(void)arg;
 	make(&ev, TTLOG_LEVEL_OFF, "no such level", "h");
-	return ttlog__ingest(&ev, 1);
+	return ttlog__host_ingest(ttlog__host_writer(), &ev, 1);
 }
 
 /* The writer counts an invalid ingested event in dropped_invalid, and
@@ -473,9 +483,11 @@ static void test_invalid_ingest_counts_dropped_invalid(void **state)
 	(void)state;
 
 	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_TRACE), 0);
-	assert_int_equal(ttlog__run_on_writer(ingest_invalid, NULL),
-			 TTLOG_EINVAL);
-	assert_int_equal(ttlog__run_on_writer(ingest_two, NULL), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_invalid, NULL),
+		TTLOG_EINVAL);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_two, NULL), 0);
 	ttlog_flush();
 	assert_int_equal(ttlog_stats(&st), 0);
 	assert_int_equal(st.dropped_invalid, 1);

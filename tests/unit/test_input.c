@@ -20,6 +20,7 @@
 
 #include "agent_internal.h"
 #include "capture.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "testutil.h"
 
@@ -55,8 +56,8 @@ struct run {
 static int do_start(struct event_base *base, void *arg)
 {
 	struct run *r = arg;
-	r->rc = ttlog__input_start(base, &r->o, ID, &r->in, r->err,
-				   sizeof(r->err));
+	r->rc = ttlog__input_start(base, ttlog__host_writer(), &r->o, ID,
+				   &r->in, r->err, sizeof(r->err));
 	return 0;
 }
 
@@ -98,7 +99,8 @@ static struct snap snap(struct ttlog__input *in)
 	struct snap s;
 	memset(&s, 0, sizeof(s));
 	s.in = in;
-	assert_int_equal(ttlog__run_on_writer(do_snap, &s), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_snap, &s),
+			 0);
 	return s;
 }
 
@@ -165,7 +167,8 @@ static struct ttlog__input *start_on_port(struct run *r, const char *scheme,
 		snprintf(listen, sizeof(listen), "%s://127.0.0.1:%d", scheme,
 			 *port);
 		r->o.listen = listen;
-		assert_int_equal(ttlog__run_on_writer(do_start, r), 0);
+		assert_int_equal(
+			ttlog__host_call(ttlog__host_writer(), do_start, r), 0);
 		if (r->rc == 0)
 			return r->in;
 		if (strstr(r->err, "Address already in use") == NULL)
@@ -177,7 +180,8 @@ static struct ttlog__input *start_on_port(struct run *r, const char *scheme,
 
 static void stop(struct ttlog__input *in)
 {
-	assert_int_equal(ttlog__run_on_writer(do_stop, in), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_stop, in),
+			 0);
 }
 
 static int tcp_connect(int port)
@@ -310,7 +314,8 @@ static void test_syslog_over_udp_one_message_per_datagram(void **state)
 	assert_int_equal(s.st.paused, 0);
 	stop(in);
 	close(fd);
-	assert_int_equal(ttlog__run_on_writer(do_find, &f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_find, &f),
+			 0);
 	assert_int_equal(ttlog_shutdown(), 0);
 	assert_int_equal(f.n, 2);
 	assert_string_equal(EV(f, 0)->msg, "disk full");
@@ -365,7 +370,8 @@ static void test_syslog_over_tcp_both_framings_split_and_joined(void **st)
 	WAIT_FOR(in, s.st.events == 5 && s.st.connections == 0 && s.n == 5);
 	assert_int_equal(s.st.accepted, 1);
 	assert_int_equal(s.st.malformed, 0);
-	assert_int_equal(ttlog__run_on_writer(do_find, &f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_find, &f),
+			 0);
 	stop(in);
 	assert_int_equal(ttlog_shutdown(), 0);
 	assert_int_equal(f.n, 5);
@@ -513,7 +519,8 @@ static void test_jsonl_over_tcp_keeps_every_type(void **st)
 	send_str(fd, "{\"msg\": oops}\n\n{\"msg\":\"crlf\"}\r\n");
 	WAIT_FOR(in, s.st.events == 2 && s.st.malformed == 1 && s.n == 2);
 	assert_int_equal(s.st.connections, 1);
-	assert_int_equal(ttlog__run_on_writer(do_find, &f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_find, &f),
+			 0);
 	close(fd);
 	stop(in);
 	assert_int_equal(ttlog_shutdown(), 0);
@@ -547,7 +554,8 @@ static void test_jsonl_over_unix_socket_and_file_removed(void **st)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
 	opts(&r, "unix", TTLOG__INPUT_JSONL, listen);
-	assert_int_equal(ttlog__run_on_writer(do_start, &r), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_start, &r),
+			 0);
 	if (r.rc != 0)
 		fail_msg("%s", r.err);
 	assert_int_equal(stat(path, &sb), 0);
@@ -557,14 +565,17 @@ static void test_jsonl_over_unix_socket_and_file_removed(void **st)
 	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	send_str(fd, json_line);
 	WAIT_FOR(r.in, s.st.events == 1 && s.n == 1);
-	assert_int_equal(ttlog__run_on_writer(do_find, &f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_find, &f),
+			 0);
 
 	/* A second input on the same path is refused while this one
 	 * listens, and leaves the file alone. */
 	{
 		struct run r2;
 		opts(&r2, "unix2", TTLOG__INPUT_JSONL, listen);
-		assert_int_equal(ttlog__run_on_writer(do_start, &r2), 0);
+		assert_int_equal(
+			ttlog__host_call(ttlog__host_writer(), do_start, &r2),
+			0);
 		assert_int_not_equal(r2.rc, 0);
 		assert_non_null(strstr(r2.err, "Address already in use"));
 		assert_int_equal(stat(path, &sb), 0);
@@ -579,7 +590,8 @@ static void test_jsonl_over_unix_socket_and_file_removed(void **st)
 	assert_true(fd >= 0);
 	close(fd);
 	opts(&r, "unix", TTLOG__INPUT_JSONL, listen);
-	assert_int_equal(ttlog__run_on_writer(do_start, &r), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_start, &r),
+			 0);
 	assert_int_not_equal(r.rc, 0);
 	assert_non_null(strstr(r.err, "is not a socket"));
 	assert_int_equal(stat(path, &sb), 0);
@@ -793,11 +805,13 @@ static void test_backpressure_pauses_and_loses_nothing(void **st)
 	cap.answer = TTLOG_LISTENER_OK;
 	WAIT_FOR(in, s.st.events == (uint64_t)n && s.n == (size_t)n &&
 			     s.st.paused == 0);
-	assert_int_equal(ttlog__run_on_writer(do_check_seq, &n), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_check_seq, &n), 0);
 	/* Reading goes on after the pause. */
 	n = send_more(fd, n, 10);
 	WAIT_FOR(in, s.n == (size_t)n);
-	assert_int_equal(ttlog__run_on_writer(do_check_seq, &n), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_check_seq, &n), 0);
 	assert_int_equal(s.st.malformed, 0);
 	close(fd);
 	stop(in);
@@ -826,7 +840,8 @@ static void test_stop_delivers_what_is_buffered(void **st)
 	stop(in);
 	cap.answer = TTLOG_LISTENER_OK;
 	WAIT_FOR(NULL, s.n == (size_t)n);
-	assert_int_equal(ttlog__run_on_writer(do_check_seq, &n), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), do_check_seq, &n), 0);
 	close(fd);
 	assert_int_equal(ttlog_shutdown(), 0);
 	capture_reset(&cap);
@@ -870,7 +885,9 @@ static void test_stop_accepts_and_drains_the_backlog(void **st)
 	setup_lib();
 	opts(&r, "tcp", TTLOG__INPUT_SYSLOG, NULL);
 	b.in = start_on_port(&r, "tcp", &b.port);
-	assert_int_equal(ttlog__run_on_writer(do_connect_then_stop, &b), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(),
+					  do_connect_then_stop, &b),
+			 0);
 	/* The input is gone (stop frees it): what counts is what arrived. */
 	WAIT_FOR(NULL, s.n == (size_t)(b.conns * b.lines));
 	ttlog_flush();
@@ -896,7 +913,8 @@ static void test_stdin_lines_become_events_until_eof(void **st)
 	close(p[0]);
 	setup_lib();
 	opts(&r, "stdin", TTLOG__INPUT_STDIN, NULL);
-	assert_int_equal(ttlog__run_on_writer(do_start, &r), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_start, &r),
+			 0);
 	if (r.rc != 0)
 		fail_msg("%s", r.err);
 	assert_int_equal(write(p[1], "first line\nsec", 14), 14);
@@ -905,7 +923,8 @@ static void test_stdin_lines_become_events_until_eof(void **st)
 	close(p[1]);
 	/* At EOF the unterminated last line counts; the input stops. */
 	WAIT_FOR(r.in, s.st.events == 3 && s.st.connections == 0 && s.n == 3);
-	assert_int_equal(ttlog__run_on_writer(do_find, &f), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_find, &f),
+			 0);
 	stop(r.in);
 	assert_int_equal(dup2(saved, 0), 0);
 	close(saved);
@@ -923,7 +942,8 @@ static void expect_refused(int type, const char *listen, const char *want)
 {
 	struct run r;
 	opts(&r, "bad", type, listen);
-	assert_int_equal(ttlog__run_on_writer(do_start, &r), 0);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_start, &r),
+			 0);
 	assert_int_not_equal(r.rc, 0);
 	assert_null(r.in);
 	if (strstr(r.err, want) == NULL)

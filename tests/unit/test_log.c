@@ -9,6 +9,7 @@
 #include <ttlog/ttlog.h>
 
 #include "capture.h"
+#include "host_internal.h"
 #include "lib_internal.h"
 #include "testutil.h"
 
@@ -641,7 +642,9 @@ static void test_reconfigure_keeps_moves_adds_and_removes_listeners(void **s)
 	ttlog_options_init(&o);
 	o.listeners = two;
 	o.nlisteners = 2;
-	assert_int_equal(ttlog__reconfigure(&o, keep), TTLOG_ENOTRUNNING);
+	assert_int_equal(
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep),
+		TTLOG_ENOTRUNNING);
 	assert_int_equal(ttlog_init(&o), 0);
 	TTLOG_INFO("before", TTLOG_KV("i", 1));
 	TTLOG_INFO("before", TTLOG_KV("i", 2));
@@ -650,12 +653,15 @@ static void test_reconfigure_keeps_moves_adds_and_removes_listeners(void **s)
 	broken.create = fail_create_once;
 	next[1].api = &broken;
 	o.listeners = next;
-	assert_int_equal(ttlog__reconfigure(&o, keep), TTLOG_ELISTENER);
+	assert_int_equal(
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep),
+		TTLOG_ELISTENER);
 	assert_int_equal(ttlog_listener_stats(1, &ls), 0); /* still a, b */
 	assert_int_equal(a.n, 2); /* delivered before the attempt */
 
 	next[1].api = &capture_api;
-	assert_int_equal(ttlog__reconfigure(&o, keep), 0);
+	assert_int_equal(
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep), 0);
 	TTLOG_INFO("after", TTLOG_KV("i", 3));
 	assert_int_equal(ttlog_flush(), 0);
 	/* a: removed after everything before the change reached it. */

@@ -1,0 +1,83 @@
+/*
+ * host_internal.h - the one internal API between core and a program that
+ * hosts the library with inputs of its own (ttlog-agent): start the
+ * library, run code on its writer thread, hand it events from outside,
+ * swap its listeners, and read what only the writer may read. It is the
+ * only core header the agent includes; everything takes the writer
+ * explicitly (core/host.c).
+ *
+ * "Writer thread only" functions called from another thread do nothing,
+ * print one line naming the function to stderr (a bug in the caller, not
+ * a condition to handle) and return TTLOG_EINVAL (or 0).
+ */
+#ifndef TTLOG_HOST_INTERNAL_H
+#define TTLOG_HOST_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ttlog/listener.h>
+#include <ttlog/ttlog.h>
+
+#include "ingest_internal.h" /* struct ttlog__in_event: what inputs hand in */
+
+struct event_base;
+struct ttlog__writer;
+
+/* ttlog_init() for a host: also keeps `arg` until ttlog_shutdown(), which
+ * calls release(arg) once the listeners are destroyed (release may be
+ * NULL), and returns the writer in *w. On failure release is not called. */
+int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
+		      void *arg, struct ttlog__writer **w);
+
+/* The running library's writer, or NULL. Valid until ttlog_shutdown(). */
+struct ttlog__writer *ttlog__host_writer(void);
+
+/* Runs fn(base, arg) on w's thread between cycles and returns its result
+ * (at once when called on that thread). TTLOG_ENOTRUNNING when w is NULL. */
+int ttlog__host_call(struct ttlog__writer *w,
+		     int (*fn)(struct event_base *, void *), void *arg);
+
+/*
+ * Replaces the listeners with o->listeners (the rest of o is ignored).
+ * keep_from[i] names the current listener that new listener i continues
+ * (its state, files, connections and queue move over as they are; its
+ * config entry is only used for the name), or -1 for a new one, created
+ * and started here. Everything accepted before the call is delivered to
+ * the current listeners first; those not kept are flushed and destroyed.
+ * On error nothing changes. Not from a listener callback.
+ * @return 0, TTLOG_ENOTRUNNING (w NULL), or the error of a new listener.
+ */
+int ttlog__host_reconfigure(struct ttlog__writer *w,
+			    const struct ttlog_options *o,
+			    const int *keep_from);
+
+/* A snapshot after draining the rings, written on the writer thread;
+ * TTLOG_EINVAL when snapshots are off, TTLOG_ENOTRUNNING when w is NULL. */
+int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,
+			 const char *reason);
+
+/*
+ * Writer thread only (input callbacks): adds an event that came from
+ * outside; it is handed to the listeners at the end of the cycle, or at
+ * once when the pending batch is full. source_id is recorded as the
+ * event's tid (an input's number). Returns 0, TTLOG_EINVAL for an invalid
+ * event (counted in dropped_invalid, see ttlog__batch_add_in()), or
+ * TTLOG_ENOMEM (counted in dropped_no_memory).
+ */
+int ttlog__host_ingest(struct ttlog__writer *w,
+		       const struct ttlog__in_event *ev, uint32_t source_id);
+/* Writer thread only: hands the events ingested so far to the listeners
+ * now (instead of at the end of the cycle), so that an input that
+ * acknowledges to its sender does so only after every listener took them
+ * or queued them. */
+int ttlog__host_ingest_commit(struct ttlog__writer *w);
+
+/* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
+void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
+				  ttlog_metric_emit_fn emit, void *ctx);
+/* Writer thread only: the bytes held back by the most backed-up listener,
+ * for inputs that stop reading while listeners push back. */
+size_t ttlog__host_backlog(const struct ttlog__writer *w);
+
+#endif /* TTLOG_HOST_INTERNAL_H */
