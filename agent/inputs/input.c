@@ -37,8 +37,6 @@ static const struct ttlog_option_value input_client_auths[] = {
 	{"optional", TTLOG_TLS_CLIENT_OPTIONAL},
 	{"required", TTLOG_TLS_CLIENT_REQUIRED},
 	{NULL, 0}};
-static const struct ttlog_option_value input_tls_versions[] = {
-	{"1.2", TTLOG_TLS_1_2}, {"1.3", TTLOG_TLS_1_3}, {NULL, 0}};
 
 static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_STRING, "name", NULL, OPT(name),
@@ -79,9 +77,8 @@ static const struct ttlog_option_spec input_options[] = {
 	 "tls://: ask senders for a certificate (optional) or refuse those "
 	 "without a valid one (required: mutual TLS)",
 	 TTLOG_OPTION_VALUES(input_client_auths), 0},
-	{TTLOG_OPTION_ENUM_VALUES, "tls.min_version", "1.2",
-	 OPT(tls_min_version), "tls://: oldest TLS version accepted",
-	 TTLOG_OPTION_VALUES(input_tls_versions), 0},
+	TTLOG_TLS_MIN_VERSION_OPTION(OPT(tls_min_version),
+				     "tls://: oldest TLS version accepted"),
 	{TTLOG_OPTION_STRING, "tls.ciphers", NULL, OPT(tls_ciphers),
 	 "tls://: OpenSSL cipher list for TLS 1.2", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ciphersuites", NULL, OPT(tls_ciphersuites),

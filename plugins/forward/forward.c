@@ -52,8 +52,6 @@ static const struct ttlog_option_value fwd_formats[] = {{"ttlog", FWD_TTLOG},
 							{"syslog", FWD_SYSLOG},
 							{"jsonl", FWD_JSONL},
 							{NULL, 0}};
-static const struct ttlog_option_value fwd_tls_versions[] = {
-	{"1.2", TTLOG_TLS_1_2}, {"1.3", TTLOG_TLS_1_3}, {NULL, 0}};
 static const struct ttlog_option_value fwd_spool_fsyncs[] = {
 	{"never", TTLOG_SPOOL_FSYNC_NEVER},
 	{"interval", TTLOG_SPOOL_FSYNC_INTERVAL},
@@ -120,11 +118,10 @@ static const struct ttlog_option_spec fwd_option_table[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.key", "", OPT(tls_key),
 	 "private key of tls.cert (PEM)", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "tls.min_version", "1.2",
-	 OPT(tls_min_version),
-	 "oldest TLS version accepted (1.3 is preferred when both sides "
-	 "have it)",
-	 TTLOG_OPTION_VALUES(fwd_tls_versions), 0},
+	TTLOG_TLS_MIN_VERSION_OPTION(
+		OPT(tls_min_version),
+		"oldest TLS version accepted (1.3 is preferred when both sides "
+		"have it)"),
 	{TTLOG_OPTION_STRING, "tls.ciphers", "", OPT(tls_ciphers),
 	 "OpenSSL cipher list for TLS 1.2", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ciphersuites", "", OPT(tls_ciphersuites),

@@ -1,5 +1,5 @@
 /*
- * test_tls.c - wire/tls.c on real TLS handshakes over loopback TCP.
+ * test_tls.c - tls/ (ttlog_tls) on real TLS handshakes over loopback TCP.
  *
  * Certificates are made once per run by tests/certs/make_certs.sh. Most
  * cases step both ends of one connection by hand (non-blocking sockets,

@@ -1,12 +1,14 @@
 /*
  * tls.h - OpenSSL set-up shared by the forward plugin (client) and the
- * agent's `ttlog` input (server): contexts with safe defaults, host-name
+ * agent's inputs on tls:// (server): contexts with safe defaults, host-name
  * verification with SNI, pinned certificate fingerprints, and errors
  * described in words a user can act on.
  *
  * The connections themselves are libevent bufferevent_openssl objects made
  * by the callers; this module only prepares SSL_CTX and SSL objects and
- * explains failures. Part of the static library ttlog_wire.
+ * explains failures. The static library ttlog_tls: tls_ctx.c (contexts
+ * from options), tls_verify.c (host names and pins), tls_describe.c
+ * (failures in words).
  */
 #ifndef TTLOG_TLS_H
 #define TTLOG_TLS_H
@@ -16,10 +18,31 @@
 
 #include <openssl/ssl.h>
 
+#include <ttlog/listener.h>
+
 enum ttlog__tls_version {
 	TTLOG_TLS_1_2 = 0, /* option value "1.2" (the default) */
 	TTLOG_TLS_1_3 = 1, /* "1.3" */
 };
+
+/* The values of the tls.min_version option, {NULL, 0} last, and its
+ * default: one table for every owner of the option (the forward plugin,
+ * the agent's inputs). Defined in tls_ctx.c. */
+extern const struct ttlog_option_value ttlog__tls_versions[];
+#define TTLOG_TLS_MIN_VERSION_DEFAULT "1.2"
+
+/*
+ * The tls.min_version entry of an option table: `offset` is offsetof() the
+ * int field (an enum ttlog__tls_version) in the owner's options struct,
+ * `help` the description --plugin-help prints, which says how the option
+ * applies to its owner.
+ */
+#define TTLOG_TLS_MIN_VERSION_OPTION(offset, help)                             \
+	{                                                                      \
+		TTLOG_OPTION_ENUM_VALUES, "tls.min_version",                   \
+			TTLOG_TLS_MIN_VERSION_DEFAULT, (offset), (help),       \
+			TTLOG_OPTION_VALUES(ttlog__tls_versions), 0            \
+	}
 
 enum ttlog__tls_client_auth {
 	TTLOG_TLS_CLIENT_NONE = 0,     /* server: do not ask */
