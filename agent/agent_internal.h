@@ -98,6 +98,18 @@ extern const struct ttlog_listener_api ttlog__input_table;
 
 /* ---- what the HTTP endpoint reports ---- */
 
+/* ttlog-agent's keys in the service section (service_opts.c), claimed
+ * through ttlog__pipeline_build(); the filled struct is the pipeline's
+ * `claimed`. */
+struct ttlog__agent_service {
+	char *http_listen; /* NULL: no HTTP endpoint */
+	uint64_t unhealthy_after_ms;
+	char *user;
+	uint64_t shutdown_timeout_ms;
+};
+struct ttlog__cfg_claims;
+extern const struct ttlog__cfg_claims ttlog__agent_claims;
+
 /* Times are CLOCK_REALTIME nanoseconds. */
 struct ttlog__agent_view {
 	/* The library's writer (host_internal.h): the HTTP endpoint reads

@@ -50,6 +50,13 @@ struct agent {
 	int verbose;
 };
 
+/* The agent's part of a built pipeline's service section. */
+static const struct ttlog__agent_service *
+agent_svc(const struct ttlog__pipeline *p)
+{
+	return p->claimed;
+}
+
 static void usage(FILE *f)
 {
 	/* README.md's "ttlog-agent" section shows this text verbatim
@@ -174,8 +181,9 @@ static int load(struct agent *a, const char *file)
 					    &d);
 	if (doc != NULL) {
 		/* Both, so that every problem is reported in one run. */
-		(void)ttlog__pipeline_build(ttlog__cfg_root(doc), 1,
-					    a->pipeline, &d);
+		(void)ttlog__pipeline_build(ttlog__cfg_root(doc),
+					    &ttlog__agent_claims, a->pipeline,
+					    &d);
 		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
 	}
 	ttlog__cfg_free(doc);
@@ -245,9 +253,9 @@ static int start_io(struct event_base *base, void *arg)
 				       sizeof(a->err)) != 0)
 			return -1;
 	}
-	if (a->pipeline->http_listen != NULL &&
-	    ttlog__http_start(base, a->pipeline->http_listen, &a->view,
-			      &a->http, a->err, sizeof(a->err)) != 0)
+	if (agent_svc(a->pipeline)->http_listen != NULL &&
+	    ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
+			      &a->view, &a->http, a->err, sizeof(a->err)) != 0)
 		return -1;
 	return 0;
 }
@@ -379,9 +387,10 @@ static int run(struct agent **ap, const char *file)
 		.nlisteners = a->pipeline->n,
 		.listener_names = (const char *const *)a->pipeline->names,
 		.listener_failing_since_ns = a->failing_since,
-		.unhealthy_after_ms = a->pipeline->unhealthy_after_ms,
+		.unhealthy_after_ms =
+			agent_svc(a->pipeline)->unhealthy_after_ms,
 	};
-	timeout = a->pipeline->shutdown_timeout_ms;
+	timeout = agent_svc(a->pipeline)->shutdown_timeout_ms;
 	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
 	if (rc != 0) {
 		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
@@ -395,7 +404,8 @@ static int run(struct agent **ap, const char *file)
 		ttlog_shutdown();
 		return 1;
 	}
-	if (a->pipeline->user != NULL && drop_privileges(a->pipeline->user)) {
+	if (agent_svc(a->pipeline)->user != NULL &&
+	    drop_privileges(agent_svc(a->pipeline)->user)) {
 		ttlog__host_call(a->view.writer, stop_io, a);
 		ttlog_shutdown();
 		return 1;
@@ -405,10 +415,10 @@ static int run(struct agent **ap, const char *file)
 			a->input_names[i], a->input_types[i],
 			a->input_opts[i]->listen ? a->input_opts[i]->listen
 						 : "stdin");
-	if (a->pipeline->http_listen != NULL)
+	if (agent_svc(a->pipeline)->http_listen != NULL)
 		fprintf(stderr,
 			"ttlog-agent: health and metrics on http://%s/\n",
-			a->pipeline->http_listen);
+			agent_svc(a->pipeline)->http_listen);
 	TTLOG_INFO("agent started", TTLOG_KV("version", TTLOG_VERSION_STRING),
 		   TTLOG_KV("inputs", (uint64_t)a->ninputs),
 		   TTLOG_KV("listeners", (uint64_t)a->pipeline->n));
@@ -517,7 +527,7 @@ static int swap_inputs(struct event_base *base, void *arg)
 	n->view.nlisteners = n->pipeline->n;
 	n->view.listener_names = (const char *const *)n->pipeline->names;
 	n->view.listener_failing_since_ns = n->failing_since;
-	n->view.unhealthy_after_ms = n->pipeline->unhealthy_after_ms;
+	n->view.unhealthy_after_ms = agent_svc(n->pipeline)->unhealthy_after_ms;
 	n->view.reloads++;
 	n->view.reload_errors += (uint64_t)w->errors;
 	n->http = c->http;
@@ -567,11 +577,12 @@ static void warn_restart_only(const struct ttlog__pipeline *o,
 		changed[k++] = "clock";
 	if (differ(o->plugin_dir, n->plugin_dir))
 		changed[k++] = "plugin_dir";
-	if (differ(o->http_listen, n->http_listen))
+	if (differ(agent_svc(o)->http_listen, agent_svc(n)->http_listen))
 		changed[k++] = "http.listen";
-	if (differ(o->user, n->user))
+	if (differ(agent_svc(o)->user, agent_svc(n)->user))
 		changed[k++] = "user";
-	if (o->shutdown_timeout_ms != n->shutdown_timeout_ms)
+	if (agent_svc(o)->shutdown_timeout_ms !=
+	    agent_svc(n)->shutdown_timeout_ms)
 		changed[k++] = "shutdown_timeout";
 	if (differ(o->snapshot_dir, n->snapshot_dir) ||
 	    o->opts.snapshot_history_bytes != n->opts.snapshot_history_bytes ||
@@ -746,15 +757,15 @@ int main(int argc, char **argv)
 	if (load(a, file) != 0)
 		return 1;
 	if (health) {
-		if (a->pipeline->http_listen == NULL) {
+		if (agent_svc(a->pipeline)->http_listen == NULL) {
 			fprintf(stderr,
 				"ttlog-agent: --health: %s sets no "
 				"service.http.listen; give HOST:PORT\n",
 				file ? file : "the embedded configuration");
 			rc = 2;
 		} else {
-			rc = ttlog__agent_health_check(a->pipeline->http_listen,
-						       5000);
+			rc = ttlog__agent_health_check(
+				agent_svc(a->pipeline)->http_listen, 5000);
 		}
 		ttlog__pipeline_release(a->pipeline);
 		free(a->pipeline);

@@ -34,11 +34,6 @@ struct service_opts {
 	int64_t snapshot_keep;
 	uint64_t snapshot_max_bytes;
 	int snapshot_on_crash;
-	/* ttlog-agent only */
-	char *http_listen;
-	uint64_t unhealthy_after_ms;
-	char *user;
-	uint64_t shutdown_timeout_ms;
 };
 
 /* "64MiB" from TTLOG_DEFAULT_QUEUE_MIB: the option tables show the
@@ -115,19 +110,6 @@ static const struct ttlog_option_spec service_spec[] = {
 	 offsetof(struct service_opts, snapshot_on_crash),
 	 "write a snapshot on SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT", NULL,
 	 0},
-	{TTLOG_OPTION_STRING, "http.listen", NULL,
-	 offsetof(struct service_opts, http_listen),
-	 "ttlog-agent: HOST:PORT for /health and /metrics (off when unset)",
-	 NULL, 0},
-	{TTLOG_OPTION_DURATION, "http.unhealthy_after", "30s",
-	 offsetof(struct service_opts, unhealthy_after_ms),
-	 "ttlog-agent: /health answers 503 once a listener fails this long",
-	 NULL, 0},
-	{TTLOG_OPTION_STRING, "user", NULL, offsetof(struct service_opts, user),
-	 "ttlog-agent: user to run as once sockets are bound", NULL, 0},
-	{TTLOG_OPTION_DURATION, "shutdown_timeout", "10s",
-	 offsetof(struct service_opts, shutdown_timeout_ms),
-	 "ttlog-agent: longest graceful drain on SIGTERM", NULL, 0},
 	{0},
 };
 
@@ -210,9 +192,6 @@ void ttlog__cfg_fingerprint(const struct ttlog__cfg_node *n,
 		break;
 	}
 }
-
-static const char *const agent_only[] = {"http", "user", "shutdown_timeout",
-					 NULL};
 
 static int in_sections(const char *k, const char *const *list)
 {
@@ -330,16 +309,145 @@ static const struct ttlog__cfg_node *at_key(const struct ttlog__cfg_node *m,
 	return n != NULL ? n : m;
 }
 
-int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
+/* The first part of each key of an option table ("http" for "http.listen"),
+ * NULL-terminated, at most max - 1 of them. */
+static void top_keys(const struct ttlog_option_spec *t, const char **out,
+		     char store[][64], size_t max)
+{
+	size_t n = 0;
+
+	for (; t != NULL && t->type != TTLOG_OPTION_END && n < max - 1; t++) {
+		size_t len = strcspn(t->key, ".");
+		int seen = 0;
+		if (len >= 64)
+			continue;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strncmp(out[k], t->key, len) == 0 &&
+			       out[k][len] == 0;
+		if (seen)
+			continue;
+		memcpy(store[n], t->key, len);
+		store[n][len] = 0;
+		out[n] = store[n];
+		n++;
+	}
+	out[n] = NULL;
+}
+
+#define MAX_CLAIMED 32
+
+/* The service section: the library's keys, then the caller's. */
+static void build_service(const struct ttlog__cfg_node *svc,
+			  const struct ttlog__cfg_claims *claims,
 			  struct ttlog__pipeline *p, struct ttlog__diag *d)
 {
-	static const char *const sections[] = {"service", "inputs", "listeners",
-					       NULL};
-	const struct ttlog__cfg_node *svc, *ls;
+	static const struct ttlog__cfg_node empty = {.kind = TTLOG__CFG_MAP};
+	const struct ttlog_listener_api *theirs =
+		claims != NULL ? claims->service : NULL;
+	const char *skip[MAX_CLAIMED + 1];
+	char store[MAX_CLAIMED][64];
 	struct service_opts *so;
-	size_t before = d->n;
+
+	if (svc == NULL)
+		svc = &empty;
+	/* Each side checks its own keys and passes over the other's: a key
+	 * that neither claims is an error, with a did-you-mean. */
+	top_keys(theirs != NULL ? theirs->options : NULL, skip, store,
+		 MAX_CLAIMED + 1);
+	so = ttlog__options_apply(&service_api, svc, "service", skip, d);
+	if (theirs != NULL) {
+		/* The caller's table sees only its own top-level keys (the
+		 * library's check above reported the unknown ones), and still
+		 * checks what is nested under them. */
+		const char **others = calloc(svc->n + 1, sizeof(*others));
+		const char *mine[MAX_CLAIMED + 1];
+		size_t no = 0;
+
+		top_keys(theirs->options, mine, store, MAX_CLAIMED + 1);
+		for (size_t i = 0; others != NULL && i < svc->n; i++) {
+			int claimed = 0;
+			for (const char **m = mine; *m != NULL && !claimed; m++)
+				claimed = strcmp(*m, svc->keys[i]) == 0;
+			if (!claimed)
+				others[no++] = svc->keys[i];
+		}
+		if (others == NULL)
+			ttlog__diag_add(d, svc, "service", "out of memory");
+		else
+			p->claimed = ttlog__options_apply(theirs, svc,
+							  "service", others, d);
+		p->claimed_api = theirs;
+		free(others);
+	}
+	if (so == NULL)
+		return;
+
+	ttlog_options_init(&p->opts);
+	p->service = so->name;
+	so->name = NULL;
+	p->plugin_dir = so->plugin_dir ? so->plugin_dir
+				       : strdup(ttlog__default_plugin_dir());
+	so->plugin_dir = NULL;
+	p->opts.service = p->service;
+	p->opts.level = (enum ttlog_level)so->level;
+	p->opts.ring_bytes = so->ring_size;
+	p->opts.max_value_bytes = so->max_value_size;
+	p->opts.flush_interval_ms = (uint32_t)so->flush_interval_ms;
+	p->opts.batch_max_events = (size_t)so->batch_max_events;
+	p->opts.batch_max_bytes = so->batch_max_bytes;
+	p->opts.clock = (enum ttlog_clock)so->clock;
+	p->snapshot_dir = so->snapshot_dir;
+	so->snapshot_dir = NULL;
+	p->opts.snapshot_dir = p->snapshot_dir;
+	p->opts.snapshot_history_bytes = so->snapshot_history;
+	p->opts.snapshot_interval_ms = (uint32_t)so->snapshot_interval_ms;
+	p->opts.snapshot_keep = (uint32_t)so->snapshot_keep;
+	p->opts.snapshot_max_bytes = so->snapshot_max_bytes;
+	p->opts.snapshot_on_crash = so->snapshot_on_crash != 0;
+	if (so->snapshot_history < 4096 || so->snapshot_history > (1ull << 34))
+		ttlog__diag_add(d, at_key(svc, "snapshot", "history"),
+				"service.snapshot.history",
+				"must be between 4KiB and 16GiB");
+	if (so->snapshot_interval_ms > 86400000)
+		ttlog__diag_add(d, at_key(svc, "snapshot", "interval"),
+				"service.snapshot.interval",
+				"must be at most 24h (0: none)");
+	if (so->snapshot_keep < 1 || so->snapshot_keep > 100000)
+		ttlog__diag_add(d, at_key(svc, "snapshot", "keep"),
+				"service.snapshot.keep",
+				"must be between 1 and 100000");
+	if (so->ring_size < 4096 || so->ring_size > (1ull << 31))
+		ttlog__diag_add(d, at_key(svc, "ring_size", NULL),
+				"service.ring_size",
+				"must be between 4KiB and 2GiB");
+	if (so->flush_interval_ms == 0 || so->flush_interval_ms > 3600000)
+		ttlog__diag_add(d, at_key(svc, "flush_interval", NULL),
+				"service.flush_interval",
+				"must be between 1ms and 1h");
+	if (so->batch_max_events < 1 || so->batch_max_events > 1000000)
+		ttlog__diag_add(d, at_key(svc, "batch", "max_events"),
+				"service.batch.max_events",
+				"must be between 1 and 1000000");
+	if (so->max_value_size == 0 || so->max_value_size > (1ull << 30))
+		ttlog__diag_add(d, at_key(svc, "max_value_size", NULL),
+				"service.max_value_size",
+				"must be between 1 byte and 1GiB");
+	ttlog__options_free(&service_api, so);
+}
+
+int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
+			  const struct ttlog__cfg_claims *claims,
+			  struct ttlog__pipeline *p, struct ttlog__diag *d)
+{
+	const char *sections[MAX_CLAIMED + 3] = {"service", "listeners"};
+	const struct ttlog__cfg_node *ls;
+	size_t before = d->n, ns = 2;
 
 	memset(p, 0, sizeof(*p));
+	for (const char *const *c = claims ? claims->sections : NULL;
+	     c != NULL && *c != NULL && ns < MAX_CLAIMED + 2; c++)
+		sections[ns++] = *c;
+
 	if (root->kind != TTLOG__CFG_MAP) {
 		ttlog__diag_add(d, root, NULL,
 				"expected a map with service and listeners");
@@ -354,87 +462,7 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
 				near ? " (did you mean \"" : "",
 				near ? near : "", near ? "\"?)" : "");
 	}
-	if (!agent && ttlog__cfg_get(root, "inputs") != NULL)
-		ttlog__diag_add(d, ttlog__cfg_get(root, "inputs"), "inputs",
-				"only ttlog-agent has inputs; an application "
-				"logs through the library instead");
-
-	svc = ttlog__cfg_get(root, "service");
-	static const struct ttlog__cfg_node empty = {.kind = TTLOG__CFG_MAP};
-	so = ttlog__options_apply(&service_api, svc ? svc : &empty, "service",
-				  NULL, d);
-	if (so != NULL) {
-		ttlog_options_init(&p->opts);
-		p->service = so->name;
-		so->name = NULL;
-		p->plugin_dir = so->plugin_dir
-					? so->plugin_dir
-					: strdup(ttlog__default_plugin_dir());
-		so->plugin_dir = NULL;
-		p->opts.service = p->service;
-		p->opts.level = (enum ttlog_level)so->level;
-		p->opts.ring_bytes = so->ring_size;
-		p->opts.max_value_bytes = so->max_value_size;
-		p->opts.flush_interval_ms = (uint32_t)so->flush_interval_ms;
-		p->opts.batch_max_events = (size_t)so->batch_max_events;
-		p->opts.batch_max_bytes = so->batch_max_bytes;
-		p->opts.clock = (enum ttlog_clock)so->clock;
-		p->snapshot_dir = so->snapshot_dir;
-		so->snapshot_dir = NULL;
-		p->opts.snapshot_dir = p->snapshot_dir;
-		p->opts.snapshot_history_bytes = so->snapshot_history;
-		p->opts.snapshot_interval_ms =
-			(uint32_t)so->snapshot_interval_ms;
-		p->opts.snapshot_keep = (uint32_t)so->snapshot_keep;
-		p->opts.snapshot_max_bytes = so->snapshot_max_bytes;
-		p->opts.snapshot_on_crash = so->snapshot_on_crash != 0;
-		if (so->snapshot_history < 4096 ||
-		    so->snapshot_history > (1ull << 34))
-			ttlog__diag_add(d, at_key(svc, "snapshot", "history"),
-					"service.snapshot.history",
-					"must be between 4KiB and 16GiB");
-		if (so->snapshot_interval_ms > 86400000)
-			ttlog__diag_add(d, at_key(svc, "snapshot", "interval"),
-					"service.snapshot.interval",
-					"must be at most 24h (0: none)");
-		if (so->snapshot_keep < 1 || so->snapshot_keep > 100000)
-			ttlog__diag_add(d, at_key(svc, "snapshot", "keep"),
-					"service.snapshot.keep",
-					"must be between 1 and 100000");
-		p->http_listen = so->http_listen;
-		p->user = so->user;
-		so->http_listen = so->user = NULL;
-		p->unhealthy_after_ms = so->unhealthy_after_ms;
-		p->shutdown_timeout_ms = so->shutdown_timeout_ms;
-		if (!agent)
-			for (const char *const *k = agent_only; *k; k++)
-				if (ttlog__cfg_get(svc, *k) != NULL)
-					ttlog__diag_add(
-						d, ttlog__cfg_get(svc, *k),
-						"service",
-						"\"%s\" is for ttlog-agent; an "
-						"application does not use it",
-						*k);
-		if (so->ring_size < 4096 || so->ring_size > (1ull << 31))
-			ttlog__diag_add(d, at_key(svc, "ring_size", NULL),
-					"service.ring_size",
-					"must be between 4KiB and 2GiB");
-		if (so->flush_interval_ms == 0 ||
-		    so->flush_interval_ms > 3600000)
-			ttlog__diag_add(d, at_key(svc, "flush_interval", NULL),
-					"service.flush_interval",
-					"must be between 1ms and 1h");
-		if (so->batch_max_events < 1 || so->batch_max_events > 1000000)
-			ttlog__diag_add(d, at_key(svc, "batch", "max_events"),
-					"service.batch.max_events",
-					"must be between 1 and 1000000");
-		if (so->max_value_size == 0 ||
-		    so->max_value_size > (1ull << 30))
-			ttlog__diag_add(d, at_key(svc, "max_value_size", NULL),
-					"service.max_value_size",
-					"must be between 1 byte and 1GiB");
-		ttlog__options_free(&service_api, so);
-	}
+	build_service(ttlog__cfg_get(root, "service"), claims, p, d);
 
 	ls = ttlog__cfg_get(root, "listeners");
 	if (ls != NULL && ls->kind != TTLOG__CFG_SEQ) {
@@ -492,8 +520,8 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	free(p->service);
 	free(p->snapshot_dir);
 	free(p->plugin_dir);
-	free(p->http_listen);
-	free(p->user);
+	if (p->claimed_api != NULL)
+		ttlog__options_free(p->claimed_api, p->claimed);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -517,7 +545,7 @@ int ttlog_init_from_file(const char *path)
 		return TTLOG_ENOMEM;
 	doc = ttlog__cfg_load_file(path, &d);
 	if (doc != NULL)
-		(void)ttlog__pipeline_build(ttlog__cfg_root(doc), 0, p, &d);
+		(void)ttlog__pipeline_build(ttlog__cfg_root(doc), NULL, p, &d);
 	ttlog__cfg_free(doc);
 	if (d.n > 0) {
 		for (size_t i = 0; i < d.n; i++)

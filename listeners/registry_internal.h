@@ -76,11 +76,24 @@ struct ttlog__pipeline {
 	char *service;
 	char *plugin_dir;
 	char *snapshot_dir;
-	/* ttlog-agent's part of the service section. */
-	char *http_listen;
-	uint64_t unhealthy_after_ms;
-	char *user;
-	uint64_t shutdown_timeout_ms;
+	/* The caller's part of the service section (struct ttlog__cfg_claims),
+	 * filled through claimed_api's table; NULL without claims. */
+	void *claimed;
+	const struct ttlog_listener_api *claimed_api;
+};
+
+/*
+ * What a program adds to the configuration besides the library's own keys
+ * (ttlog-agent: the inputs section and service.http, user, ...). The
+ * library knows none of them: a key nobody claims is an error.
+ */
+struct ttlog__cfg_claims {
+	/* Top-level sections the caller reads itself, NULL-terminated. */
+	const char *const *sections;
+	/* The caller's keys in the service section, as an option table (only
+	 * options and options_size are used); applied here, the result in
+	 * ttlog__pipeline.claimed. NULL: none. */
+	const struct ttlog_listener_api *service;
 };
 
 struct ttlog__buf;
@@ -94,11 +107,13 @@ const char *ttlog__default_plugin_dir(void);
 
 /*
  * Builds a pipeline from a loaded document: the service and listeners
- * sections (and rejects inputs unless `agent` is set, since only the
- * agent has inputs). Loads and checks each plugin and applies its options.
+ * sections, and what `claims` (may be NULL) adds; any other section or
+ * service key is an error. Loads and checks each plugin and applies its
+ * options.
  * @return 0, or -1 with every problem in d (nothing is left loaded).
  */
-int ttlog__pipeline_build(const struct ttlog__cfg_node *root, int agent,
+int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
+			  const struct ttlog__cfg_claims *claims,
 			  struct ttlog__pipeline *out, struct ttlog__diag *d);
 void ttlog__pipeline_release(struct ttlog__pipeline *p);
 /* Frees the option structs once create() has run (it copies what it

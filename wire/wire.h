@@ -1,7 +1,7 @@
 /*
  * wire.h - the native ttlog protocol (docs/native-protocol.md): message
- * framing, the hello, DATA/ACK/HEARTBEAT/CLOSE bodies, and decoding a
- * DATA payload (a CBOR+LZ4 batch, docs/cbor-batch.md) back into events.
+ * framing, the hello, DATA/ACK/HEARTBEAT/CLOSE bodies. Decoding a DATA
+ * payload back into events is in wire_payload.h (the receiving side only).
  *
  * Shared by the forward plugin (the sending side) and the agent's `ttlog`
  * input (the receiving side); linked into both as the static library
@@ -18,8 +18,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "ingest_internal.h"
 
 /* Each side starts its stream with these 4 bytes, then messages. */
 #define TTLOG_WIRE_MAGIC "TTLG"
@@ -169,53 +167,5 @@ size_t ttlog__wire_close_encode(unsigned char *out, size_t cap, uint16_t code,
 int ttlog__wire_close_parse(const struct ttlog__wire_msg *m, uint16_t *code,
 			    char *reason, size_t reason_cap, char *err,
 			    size_t errlen);
-
-/*
- * Decoding a DATA payload back into events.
- *
- * The decoder decompresses (when lz4) into *scratch (grown as needed, at
- * most max_decoded bytes, else an error), checks the batch map (v 1 or 2),
- * and calls fn once per event, in order, with a ttlog__in_event whose
- * strings point into the scratch buffers (valid during the call): time_ns,
- * level, msg, source = the call site's file (NUL-terminated copy), line,
- * tid, the fields with their keys, truncated = the event's flag bit 0.
- * Text and byte strings both become TTLOG_TYPE_STR; integers become I64
- * (negative) or U64; floats F64 (16/32/64-bit CBOR floats accepted).
- *
- * A structural error (bad CBOR, a call-site index out of range, a value
- * count that differs from the call site's keys, over 64 fields, lengths
- * past the end) stops the decoding: the events already passed to fn stay
- * passed; the function returns -1 with err naming what and the byte
- * offset in the decoded CBOR. If fn returns non-zero, decoding stops and
- * that value is returned.
- *
- * Details: a call-site level above FATAL is passed as FATAL (5); lines
- * and thread ids must fit in 32 bits; null, undefined, tags and nested
- * items as values are errors. max_decoded bounds the CBOR in both forms
- * (the payload itself when not compressed). Events are delivered as they
- * are read when "v" and "callsites" come before "events" in the map (as
- * ttlog writes them); otherwise once the rest of the map has been read.
- * @return 0, -1, or fn's non-zero value. *nevents = events passed to fn
- *         (including one whose fn call returned non-zero).
- */
-struct ttlog__wire_scratch {
-	unsigned char *buf; /* decompressed CBOR */
-	size_t cap;
-	char *strs; /* NUL-terminated copies (call-site files) */
-	size_t strs_cap;
-	/* Private to the decoder, kept between calls: the call-site table,
-	 * the keys of all call sites, the LZ4 decompression context. A
-	 * zeroed struct is ready to use. */
-	void *sites, *keys, *lz4;
-	size_t sites_cap, keys_cap;
-};
-typedef int (*ttlog__wire_event_fn)(void *arg,
-				    const struct ttlog__in_event *ev);
-int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
-			       uint32_t flags, size_t max_decoded,
-			       struct ttlog__wire_scratch *scratch,
-			       ttlog__wire_event_fn fn, void *arg,
-			       size_t *nevents, char *err, size_t errlen);
-void ttlog__wire_scratch_free(struct ttlog__wire_scratch *s);
 
 #endif /* TTLOG_WIRE_H */

@@ -26,6 +26,7 @@
 #include "cbor_read.h"
 #include "errf.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 /* The smallest encodings: a call site [msg, file, line, level, keys] of
  * one-byte items, an event [time, tid, cs, flags]. */

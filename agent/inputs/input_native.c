@@ -27,6 +27,7 @@
 #include "byteorder.h"
 #include "input_internal.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 enum ttlog__native_state {
 	NATIVE_MAGIC = 0, /* waiting for the sender's magic */

@@ -10,6 +10,7 @@
 
 #include "fuzz.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 #define MAX_FRAME 4096
 #define MAX_DECODED (256u << 10)

@@ -11,6 +11,7 @@
 
 #include "fuzz.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 #define MAX_DECODED (1u << 20)
 

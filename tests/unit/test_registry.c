@@ -332,6 +332,25 @@ static void test_enum_values_store_the_named_value(void **state)
 
 /* Builds a pipeline from text (plugin_dir filled in) and returns the
  * number of errors, all kept in *d. */
+/* What a test caller claims, as ttlog-agent does with its own keys. */
+struct claimed_service {
+	char *listen;
+	int64_t port;
+};
+static const struct ttlog_option_spec claimed_spec[] = {
+	{TTLOG_OPTION_STRING, "web.listen", NULL,
+	 offsetof(struct claimed_service, listen), "claimed", NULL, 0},
+	{TTLOG_OPTION_INT, "port", "7", offsetof(struct claimed_service, port),
+	 "claimed", NULL, 0},
+	{0},
+};
+static const struct ttlog_listener_api claimed_api = {
+	.options = claimed_spec,
+	.options_size = sizeof(struct claimed_service),
+};
+static const char *const claimed_sections[] = {"inputs", NULL};
+static const struct ttlog__cfg_claims claims = {claimed_sections, &claimed_api};
+
 static size_t build(const char *body, struct ttlog__diag *d, int agent)
 {
 	char text[4096];
@@ -339,7 +358,8 @@ static size_t build(const char *body, struct ttlog__diag *d, int agent)
 	snprintf(text, sizeof(text), "service:\n  plugin_dir: %s\n%s", pdir,
 		 body);
 	struct ttlog__cfg_doc *doc = load(text, d);
-	if (ttlog__pipeline_build(ttlog__cfg_root(doc), agent, &p, d) == 0)
+	if (ttlog__pipeline_build(ttlog__cfg_root(doc), agent ? &claims : NULL,
+				  &p, d) == 0)
 		ttlog__pipeline_release(&p);
 	ttlog__cfg_free(doc);
 	return d->n;
@@ -410,8 +430,7 @@ static void test_pipeline_errors_are_all_reported(void **state)
 	      &d, 0);
 	assert_true(has_msg(&d, "t.yaml:3:1: listners: unknown section (did "
 				"you mean \"listeners\"?)"));
-	assert_true(has_msg(&d, "t.yaml:4:9: inputs: only ttlog-agent has "
-				"inputs"));
+	assert_true(has_msg(&d, "inputs: unknown section"));
 	assert_true(has_msg(&d, "t.yaml:9:11: listeners[1]: a listener "
 				"named \"a\" is already defined"));
 	assert_true(has_msg(&d, "t.yaml:12:5: listeners[2]: give exactly one "
@@ -436,8 +455,46 @@ static void test_pipeline_errors_are_all_reported(void **state)
 	assert_int_equal(build("  ring_size: 1KiB\n", &d, 0), 1);
 	assert_true(has_msg(&d, "service.ring_size: must be between 4KiB"));
 	ttlog__diag_free(&d);
-	/* The agent may have inputs. */
+	/* A caller that claims inputs may have them. */
 	assert_int_equal(build("inputs: []\n", &d, 1), 0);
+}
+
+/* Keys a caller claims in the service section are its own: checked
+ * (nested keys too) and filled by its table, each unknown key reported
+ * once, and unknown to a caller that does not claim them. */
+static void test_claimed_service_keys(void **state)
+{
+	char text[4096];
+	struct ttlog__diag d = {0};
+	struct ttlog__pipeline p;
+	(void)state;
+
+	snprintf(text, sizeof(text),
+		 "service:\n  plugin_dir: %s\n  level: warn\n"
+		 "  web:\n    listen: here\n  port: 9\n",
+		 pdir);
+	struct ttlog__cfg_doc *doc = load(text, &d);
+	assert_int_equal(
+		ttlog__pipeline_build(ttlog__cfg_root(doc), &claims, &p, &d),
+		0);
+	const struct claimed_service *c = p.claimed;
+	assert_non_null(c);
+	assert_string_equal(c->listen, "here");
+	assert_int_equal(c->port, 9);
+	assert_int_equal(p.opts.level, TTLOG_LEVEL_WARN);
+	ttlog__pipeline_release(&p);
+	ttlog__cfg_free(doc);
+
+	assert_int_equal(build("  web:\n    lisen: x\n", &d, 1), 1);
+	assert_true(has_msg(&d, "service.web.lisen: unknown option"));
+	ttlog__diag_free(&d);
+	assert_int_equal(build("  prot: 3\n", &d, 1), 1);
+	assert_true(has_msg(&d, "service.prot: unknown option (did you mean "
+				"\"port\"?)"));
+	ttlog__diag_free(&d);
+	assert_int_equal(build("  web:\n    listen: x\n", &d, 0), 1);
+	assert_true(has_msg(&d, "service.web: unknown option"));
+	ttlog__diag_free(&d);
 }
 
 /* Writes a config file and returns its path (static buffer). */
@@ -601,6 +658,7 @@ int main(void)
 		T(test_option_table_prints_as_help),
 		T(test_enum_values_store_the_named_value),
 		T(test_ring_and_queue_defaults_come_from_one_place),
+		T(test_claimed_service_keys),
 		T(test_pipeline_errors_are_all_reported),
 		T(test_init_from_file_delivers_by_listener_level),
 		T(test_refusing_listener_stalls_nothing_else),

@@ -25,6 +25,7 @@
 #include "ingest_internal.h"
 #include "vals.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 #define MAX_DECODED (64u << 20)
 

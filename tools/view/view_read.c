@@ -42,6 +42,7 @@
 #include "view_frame.h"
 #include "view_read.h"
 #include "wire.h"
+#include "wire_payload.h"
 
 #define CHUNK_DEFAULT 65536
 /* Room offered to the decoder on each call: one 64 KiB block decodes
