@@ -1,7 +1,7 @@
 /* cbor_internal.h - the pieces of CBOR (RFC 8949) that ttlog's writers
  * share: the batch encoder (encode_cbor.c) and the snapshot writer
- * (snapshot.c), which must not allocate. Both write into memory they made
- * room in first. */
+ * (snapshot_file.c), which must not allocate. Both write into memory they
+ * made room in first. */
 #ifndef TTLOG_CBOR_INTERNAL_H
 #define TTLOG_CBOR_INTERNAL_H
 

@@ -1,5 +1,5 @@
 /*
- * snapshot_internal.h - the flight recorder (snapshot.c): a bounded history
+ * snapshot_internal.h - the flight recorder (snapshot*.c): a bounded history
  * of the batches the writer handed out, and snapshot files made of that
  * history and whatever is still in the rings (docs/snapshot-format.md).
  *

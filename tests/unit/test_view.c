@@ -2,7 +2,7 @@
  *
  * Snapshots are built here from docs/snapshot-format.md with a tiny CBOR
  * writer and liblz4's LZ4F_compressFrame() (the frame parameters the spec
- * names), not with core/snapshot.c; binary logs are the core's own
+ * names), not with core/snapshot_file.c; binary logs are the core's own
  * TTLOG_ENCODING_CBOR_LZ4 batches, as the file listener writes them.
  * Each event read back is turned into one canonical line of text, so a
  * test states exactly what it expects. */
