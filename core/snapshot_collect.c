@@ -13,6 +13,7 @@
 #include "batch_internal.h"
 #include "clock_internal.h"
 #include "lib_internal.h"
+#include "heap_internal.h"
 #include "snapshot_state.h"
 
 /* ------------------------------------------------------------------ */
@@ -182,22 +183,7 @@ void ttlog__snap_capture(int locked)
 		pthread_mutex_unlock(&ttlog__lib.lock);
 }
 
-static void heap_down(struct ttlog__snap_cursor **h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t m = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && h[l]->e.t < h[m]->e.t)
-			m = l;
-		if (r < n && h[r]->e.t < h[m]->e.t)
-			m = r;
-		if (m == i)
-			return;
-		struct ttlog__snap_cursor *t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
+TTLOG__HEAP_DOWN(heap_down, struct ttlog__snap_cursor, e.t)
 
 uint64_t ttlog__snap_each_event(void (*fn)(const struct ttlog__snap_ev *))
 {

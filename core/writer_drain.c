@@ -12,6 +12,7 @@
 #include "lib_internal.h"
 #include "ring_internal.h"
 #include "snapshot_internal.h"
+#include "heap_internal.h"
 #include "writer_internal.h"
 
 struct ttlog_batch *ttlog__writer_batch_new(struct ttlog__writer *w)
@@ -48,22 +49,7 @@ static int cursor_load(struct ttlog__cursor *c)
 
 /* Min-heap of cursors by timestamp: the batch interleaves threads in time
  * order (each thread's own order is its ring's order). */
-static void heap_down(struct ttlog__cursor **h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t m = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && h[l]->raw < h[m]->raw)
-			m = l;
-		if (r < n && h[r]->raw < h[m]->raw)
-			m = r;
-		if (m == i)
-			return;
-		struct ttlog__cursor *t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
+TTLOG__HEAP_DOWN(heap_down, struct ttlog__cursor, raw)
 
 static void release_all(struct ttlog__cursor **h, size_t n)
 {
