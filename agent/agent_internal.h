@@ -94,7 +94,8 @@ void ttlog__input_stop(struct ttlog__input *in);
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out);
 /* The option table of the `inputs:` entries (name, type, listen, ...). */
-extern const struct ttlog_listener_api ttlog__input_table;
+struct ttlog__option_table;
+extern const struct ttlog__option_table ttlog__input_table;
 
 /* ---- what the HTTP endpoint reports ---- */
 

@@ -698,7 +698,7 @@ static int plugin_help(const char *name, struct agent *a)
 		fprintf(stderr, "ttlog-agent: %s\n", err);
 		return 1;
 	}
-	ttlog__options_help(p.api, stdout);
+	ttlog__options_help(TTLOG__OPTIONS_OF(p.api), stdout);
 	printf("\nCommon to every listener:\n");
 	printf("  name, type or plugin, level, queue.max_bytes, "
 	       "queue.policy (see conf/ttlog.yaml)\n");

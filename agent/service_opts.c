@@ -28,15 +28,15 @@ static const struct ttlog_option_spec agent_service_spec[] = {
 	{0},
 };
 
-static const struct ttlog_listener_api agent_service_api = {
+static const struct ttlog__option_table agent_service_table = {
 	.name = "service",
 	.options = agent_service_spec,
-	.options_size = sizeof(struct ttlog__agent_service),
+	.size = sizeof(struct ttlog__agent_service),
 };
 
 static const char *const agent_sections[] = {"inputs", NULL};
 
 const struct ttlog__cfg_claims ttlog__agent_claims = {
 	.sections = agent_sections,
-	.service = &agent_service_api,
+	.service = &agent_service_table,
 };

@@ -301,12 +301,12 @@ static int check_unknown(const struct ttlog_option_spec *t,
 	return bad;
 }
 
-static void *fill(const struct ttlog_listener_api *api,
+static void *fill(const struct ttlog__option_table *tab,
 		  const struct ttlog__cfg_node *section, const char *path,
 		  int check, const char *const *skip, struct ttlog__diag *d)
 {
-	const struct ttlog_option_spec *t = api->options;
-	void *opts = calloc(1, api->options_size ? api->options_size : 1);
+	const struct ttlog_option_spec *t = tab->options;
+	void *opts = calloc(1, tab->size ? tab->size : 1);
 	int bad = 0;
 
 	if (opts == NULL) {
@@ -337,12 +337,11 @@ static void *fill(const struct ttlog_listener_api *api,
 		}
 
 		snprintf(full, sizeof(full), "%s.%s", path, t->key);
-		if (t->offset >= api->options_size) {
+		if (t->offset >= tab->size) {
 			ttlog__diag_add(d, section, full,
 					"plugin %s: option offset %zu is past "
 					"its options struct (%zu bytes)",
-					api->name, t->offset,
-					api->options_size);
+					tab->name, t->offset, tab->size);
 			bad = 1;
 			continue;
 		}
@@ -371,38 +370,37 @@ static void *fill(const struct ttlog_listener_api *api,
 			bad = 1;
 	}
 	if (check && section->kind == TTLOG__CFG_MAP &&
-	    check_unknown(api->options, section, "", path, skip, d))
+	    check_unknown(tab->options, section, "", path, skip, d))
 		bad = 1;
 	if (bad) {
-		ttlog__options_free(api, opts);
+		ttlog__options_free(tab, opts);
 		return NULL;
 	}
 	return opts;
 }
 
-void *ttlog__options_apply(const struct ttlog_listener_api *api,
+void *ttlog__options_apply(const struct ttlog__option_table *tab,
 			   const struct ttlog__cfg_node *section,
 			   const char *path, const char *const *skip,
 			   struct ttlog__diag *d)
 {
-	return fill(api, section, path, 1, skip, d);
+	return fill(tab, section, path, 1, skip, d);
 }
 
-void *ttlog__options_fill(const struct ttlog_listener_api *api,
+void *ttlog__options_fill(const struct ttlog__option_table *tab,
 			  const struct ttlog__cfg_node *section,
 			  const char *path, struct ttlog__diag *d)
 {
-	return fill(api, section, path, 0, NULL, d);
+	return fill(tab, section, path, 0, NULL, d);
 }
 
-void ttlog__options_free(const struct ttlog_listener_api *api, void *opts)
+void ttlog__options_free(const struct ttlog__option_table *tab, void *opts)
 {
 	if (opts == NULL)
 		return;
-	for (const struct ttlog_option_spec *t = api->options;
+	for (const struct ttlog_option_spec *t = tab->options;
 	     t != NULL && t->type != TTLOG_OPTION_END; t++) {
-		if (t->type == TTLOG_OPTION_STRING &&
-		    t->offset < api->options_size) {
+		if (t->type == TTLOG_OPTION_STRING && t->offset < tab->size) {
 			char *s;
 			memcpy(&s, (unsigned char *)opts + t->offset,
 			       sizeof(s));
@@ -412,17 +410,17 @@ void ttlog__options_free(const struct ttlog_listener_api *api, void *opts)
 	free(opts);
 }
 
-void ttlog__options_help(const struct ttlog_listener_api *api, FILE *out)
+void ttlog__options_help(const struct ttlog__option_table *tab, FILE *out)
 {
-	fprintf(out, "%s: %s\n", api->name,
-		api->description ? api->description : "");
-	if (api->options == NULL || api->options->type == TTLOG_OPTION_END) {
+	fprintf(out, "%s: %s\n", tab->name,
+		tab->description ? tab->description : "");
+	if (tab->options == NULL || tab->options->type == TTLOG_OPTION_END) {
 		fprintf(out, "\n  (no options)\n");
 		return;
 	}
 	fprintf(out, "\n  %-20s %-9s %-14s %s\n", "option", "type", "default",
 		"description");
-	for (const struct ttlog_option_spec *t = api->options;
+	for (const struct ttlog_option_spec *t = tab->options;
 	     t->type != TTLOG_OPTION_END; t++) {
 		const char *def = t->default_value;
 		if (t->flags & TTLOG_OPTION_REQUIRED)

@@ -113,10 +113,10 @@ static const struct ttlog_option_spec service_spec[] = {
 	{0},
 };
 
-static const struct ttlog_listener_api service_api = {
+static const struct ttlog__option_table service_table = {
 	.name = "service",
 	.options = service_spec,
-	.options_size = sizeof(struct service_opts),
+	.size = sizeof(struct service_opts),
 };
 
 /* ---- the common part of a listener section ---- */
@@ -152,10 +152,10 @@ static const struct ttlog_option_spec common_spec[] = {
 	{0},
 };
 
-static const struct ttlog_listener_api common_api = {
+static const struct ttlog__option_table common_table = {
 	.name = "listener",
 	.options = common_spec,
-	.options_size = sizeof(struct common_opts),
+	.size = sizeof(struct common_opts),
 };
 
 static const char *const common_keys[] = {"name",  "type",  "plugin",
@@ -228,7 +228,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 		return -1;
 	}
 	/* The common keys only; the plugin's table checks the rest. */
-	c = ttlog__options_fill(&common_api, sec, path, d);
+	c = ttlog__options_fill(&common_table, sec, path, d);
 	if (c == NULL)
 		return -1;
 	if (c->name != NULL && !valid_listener_name(c->name)) {
@@ -254,7 +254,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 		bad = 1;
 	}
 	if (bad) {
-		ttlog__options_free(&common_api, c);
+		ttlog__options_free(&common_table, c);
 		return -1;
 	}
 
@@ -264,13 +264,14 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 		ttlog__cfg_get(sec, c->type ? "type" : "plugin");
 	if (ttlog__plugin_load(plugin_dir, what, pl, err, sizeof(err)) != 0) {
 		ttlog__diag_add(d, at, path, "%s", err);
-		ttlog__options_free(&common_api, c);
+		ttlog__options_free(&common_table, c);
 		return -1;
 	}
-	void *opts = ttlog__options_apply(pl->api, sec, path, common_keys, d);
+	void *opts = ttlog__options_apply(TTLOG__OPTIONS_OF(pl->api), sec, path,
+					  common_keys, d);
 	if (opts == NULL) {
 		ttlog__plugin_unload(pl);
-		ttlog__options_free(&common_api, c);
+		ttlog__options_free(&common_table, c);
 		return -1;
 	}
 	struct ttlog_listener_config *l = &p->listeners[p->n];
@@ -295,7 +296,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	}
 	c->name = NULL;
 	p->n++;
-	ttlog__options_free(&common_api, c);
+	ttlog__options_free(&common_table, c);
 	return 0;
 }
 
@@ -342,7 +343,7 @@ static void build_service(const struct ttlog__cfg_node *svc,
 			  struct ttlog__pipeline *p, struct ttlog__diag *d)
 {
 	static const struct ttlog__cfg_node empty = {.kind = TTLOG__CFG_MAP};
-	const struct ttlog_listener_api *theirs =
+	const struct ttlog__option_table *theirs =
 		claims != NULL ? claims->service : NULL;
 	const char *skip[MAX_CLAIMED + 1];
 	char store[MAX_CLAIMED][64];
@@ -354,7 +355,7 @@ static void build_service(const struct ttlog__cfg_node *svc,
 	 * that neither claims is an error, with a did-you-mean. */
 	top_keys(theirs != NULL ? theirs->options : NULL, skip, store,
 		 MAX_CLAIMED + 1);
-	so = ttlog__options_apply(&service_api, svc, "service", skip, d);
+	so = ttlog__options_apply(&service_table, svc, "service", skip, d);
 	if (theirs != NULL) {
 		/* The caller's table sees only its own top-level keys (the
 		 * library's check above reported the unknown ones), and still
@@ -376,7 +377,7 @@ static void build_service(const struct ttlog__cfg_node *svc,
 		else
 			p->claimed = ttlog__options_apply(theirs, svc,
 							  "service", others, d);
-		p->claimed_api = theirs;
+		p->claimed_table = theirs;
 		free(others);
 	}
 	if (so == NULL)
@@ -432,7 +433,7 @@ static void build_service(const struct ttlog__cfg_node *svc,
 		ttlog__diag_add(d, at_key(svc, "max_value_size", NULL),
 				"service.max_value_size",
 				"must be between 1 byte and 1GiB");
-	ttlog__options_free(&service_api, so);
+	ttlog__options_free(&service_table, so);
 }
 
 int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
@@ -498,7 +499,8 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 void ttlog__pipeline_drop_options(struct ttlog__pipeline *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
-		ttlog__options_free(p->plugins[i].api, p->plugin_opts[i]);
+		ttlog__options_free(TTLOG__OPTIONS_OF(p->plugins[i].api),
+				    p->plugin_opts[i]);
 		p->plugin_opts[i] = NULL;
 		p->listeners[i].options = NULL;
 	}
@@ -520,8 +522,8 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	free(p->service);
 	free(p->snapshot_dir);
 	free(p->plugin_dir);
-	if (p->claimed_api != NULL)
-		ttlog__options_free(p->claimed_api, p->claimed);
+	if (p->claimed_table != NULL)
+		ttlog__options_free(p->claimed_table, p->claimed);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -38,8 +38,26 @@ int ttlog__plugin_load(const char *dir, const char *name,
 void ttlog__plugin_unload(struct ttlog__plugin *p);
 
 /*
- * Fills a new options struct (api->options_size bytes) from the listener's
- * YAML section through the plugin's option table: defaults first, then
+ * An option table and the struct it fills: a plugin's (TTLOG__OPTIONS_OF()
+ * its listener table), or one of the registry's or the agent's own (the
+ * service section, the common part of a listener, an input).
+ */
+struct ttlog__option_table {
+	const char *name; /* in help and in errors about the table itself */
+	const char *description;
+	const struct ttlog_option_spec *options; /* may be NULL */
+	size_t size; /* bytes of the options struct */
+};
+
+/* The option table of a listener's table, for the calls below. */
+#define TTLOG__OPTIONS_OF(api)                                                 \
+	(&(const struct ttlog__option_table){(api)->name, (api)->description,  \
+					     (api)->options,                   \
+					     (api)->options_size})
+
+/*
+ * Fills a new options struct (t->size bytes) from a YAML section through
+ * the option table: defaults first, then
  * the keys present. Keys in `skip` (NULL-terminated) belong to the caller
  * and are passed over. Every problem is added to d with file:line:col and
  * `path` (for example "listeners[1]") as prefix; unknown keys get a
@@ -47,19 +65,19 @@ void ttlog__plugin_unload(struct ttlog__plugin *p);
  * @return the struct (free with ttlog__options_free()), or NULL when an
  *         error was added.
  */
-void *ttlog__options_apply(const struct ttlog_listener_api *api,
+void *ttlog__options_apply(const struct ttlog__option_table *t,
 			   const struct ttlog__cfg_node *section,
 			   const char *path, const char *const *skip,
 			   struct ttlog__diag *d);
-void ttlog__options_free(const struct ttlog_listener_api *api, void *opts);
+void ttlog__options_free(const struct ttlog__option_table *t, void *opts);
 /* Like ttlog__options_apply() but without the unknown-key check, for a
  * table that covers only part of a section. */
-void *ttlog__options_fill(const struct ttlog_listener_api *api,
+void *ttlog__options_fill(const struct ttlog__option_table *t,
 			  const struct ttlog__cfg_node *section,
 			  const char *path, struct ttlog__diag *d);
 
 /* Prints the option table as help text. */
-void ttlog__options_help(const struct ttlog_listener_api *api, FILE *out);
+void ttlog__options_help(const struct ttlog__option_table *t, FILE *out);
 
 /*
  * A pipeline built from ttlog.yaml: library options, the listeners, and
@@ -79,7 +97,7 @@ struct ttlog__pipeline {
 	/* The caller's part of the service section (struct ttlog__cfg_claims),
 	 * filled through claimed_api's table; NULL without claims. */
 	void *claimed;
-	const struct ttlog_listener_api *claimed_api;
+	const struct ttlog__option_table *claimed_table;
 };
 
 /*
@@ -90,10 +108,9 @@ struct ttlog__pipeline {
 struct ttlog__cfg_claims {
 	/* Top-level sections the caller reads itself, NULL-terminated. */
 	const char *const *sections;
-	/* The caller's keys in the service section, as an option table (only
-	 * options and options_size are used); applied here, the result in
-	 * ttlog__pipeline.claimed. NULL: none. */
-	const struct ttlog_listener_api *service;
+	/* The caller's keys in the service section; applied here, the
+	 * result in ttlog__pipeline.claimed. NULL: none. */
+	const struct ttlog__option_table *service;
 };
 
 struct ttlog__buf;

@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
+#include "registry_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
 
@@ -91,13 +92,11 @@ static const struct ttlog_option_spec input_options[] = {
 	{0},
 };
 
-const struct ttlog_listener_api ttlog__input_table = {
-	.abi_version = TTLOG_LISTENER_ABI_VERSION,
-	.struct_size = sizeof(struct ttlog_listener_api),
+const struct ttlog__option_table ttlog__input_table = {
 	.name = "input",
 	.description = "an input of ttlog-agent (an entry of `inputs:`)",
 	.options = input_options,
-	.options_size = sizeof(struct ttlog__input_opts),
+	.size = sizeof(struct ttlog__input_opts),
 };
 
 static uint64_t now_ns(void)

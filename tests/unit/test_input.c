@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "agent_internal.h"
+#include "registry_internal.h"
 #include "capture.h"
 #include "host_internal.h"
 #include "lib_internal.h"
@@ -1018,7 +1019,7 @@ static void test_option_table_declares_every_key(void **st)
 	size_t n = 0;
 	(void)st;
 
-	assert_int_equal(ttlog__input_table.options_size,
+	assert_int_equal(ttlog__input_table.size,
 			 sizeof(struct ttlog__input_opts));
 	for (; o->type != TTLOG_OPTION_END; o++, n++) {
 		assert_true(n < nkeys);

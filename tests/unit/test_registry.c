@@ -154,7 +154,8 @@ static void test_options_apply_every_type_and_the_defaults(void **state)
 					  "nested:\n"
 					  "  size: 2MiB\n",
 					  &d);
-	struct good_opts *o = ttlog__options_apply(p.api, ttlog__cfg_root(doc),
+	struct good_opts *o = ttlog__options_apply(TTLOG__OPTIONS_OF(p.api),
+						   ttlog__cfg_root(doc),
 						   "listeners[0]", NULL, &d);
 	assert_int_equal(d.n, 0);
 	assert_non_null(o);
@@ -166,7 +167,7 @@ static void test_options_apply_every_type_and_the_defaults(void **state)
 	assert_int_equal(o->wait_ms, 250);
 	assert_int_equal(o->mode, 2);
 	assert_int_equal(o->nested_size, 2u << 20);
-	ttlog__options_free(p.api, o);
+	ttlog__options_free(TTLOG__OPTIONS_OF(p.api), o);
 	ttlog__cfg_free(doc);
 	ttlog__plugin_unload(&p);
 }
@@ -182,8 +183,9 @@ static void expect_option_errors(const char *text, const char *const *want,
 	assert_int_equal(ttlog__plugin_load(pdir, "good", &p, err, sizeof(err)),
 			 0);
 	struct ttlog__cfg_doc *doc = load(text, &d);
-	void *o = ttlog__options_apply(p.api, ttlog__cfg_root(doc),
-				       "listeners[1]", NULL, &d);
+	void *o = ttlog__options_apply(TTLOG__OPTIONS_OF(p.api),
+				       ttlog__cfg_root(doc), "listeners[1]",
+				       NULL, &d);
 	assert_null(o);
 	for (size_t i = 0; i < nwant; i++) {
 		int found = 0;
@@ -250,7 +252,7 @@ static void test_option_table_prints_as_help(void **state)
 	assert_int_equal(ttlog__plugin_load(pdir, "good", &p, err, sizeof(err)),
 			 0);
 	FILE *f = open_memstream(&text, &len);
-	ttlog__options_help(p.api, f);
+	ttlog__options_help(TTLOG__OPTIONS_OF(p.api), f);
 	fclose(f);
 	assert_non_null(strstr(text, "good: test listener with every option"));
 	assert_non_null(strstr(text, "path"));
@@ -295,25 +297,25 @@ static void test_enum_values_store_the_named_value(void **state)
 	(void)state;
 
 	doc = load("shade: dark\n", &d);
-	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
-				 &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&shade_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
 	assert_non_null(o);
 	assert_int_equal(o->shade, SHADE_DARK);
-	ttlog__options_free(&shade_api, o);
+	ttlog__options_free(TTLOG__OPTIONS_OF(&shade_api), o);
 	ttlog__cfg_free(doc);
 
 	doc = load("{}\n", &d);
-	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
-				 &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&shade_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
 	assert_non_null(o);
 	assert_int_equal(o->shade, SHADE_LIGHT); /* the default, by name */
-	ttlog__options_free(&shade_api, o);
+	ttlog__options_free(TTLOG__OPTIONS_OF(&shade_api), o);
 	ttlog__cfg_free(doc);
 	assert_int_equal(d.n, 0);
 
 	doc = load("shade: drak\n", &d);
-	o = ttlog__options_apply(&shade_api, ttlog__cfg_root(doc), "l", NULL,
-				 &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&shade_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
 	assert_null(o);
 	assert_int_equal(d.n, 1);
 	assert_string_equal(d.msgs[0],
@@ -323,7 +325,7 @@ static void test_enum_values_store_the_named_value(void **state)
 	ttlog__cfg_free(doc);
 
 	FILE *f = open_memstream(&text, &len);
-	ttlog__options_help(&shade_api, f);
+	ttlog__options_help(TTLOG__OPTIONS_OF(&shade_api), f);
 	fclose(f);
 	assert_non_null(strstr(text, "choice"));
 	assert_non_null(strstr(text, "one of: light|dark"));
@@ -344,12 +346,14 @@ static const struct ttlog_option_spec claimed_spec[] = {
 	 "claimed", NULL, 0},
 	{0},
 };
-static const struct ttlog_listener_api claimed_api = {
+static const struct ttlog__option_table claimed_table = {
+	.name = "service",
 	.options = claimed_spec,
-	.options_size = sizeof(struct claimed_service),
+	.size = sizeof(struct claimed_service),
 };
 static const char *const claimed_sections[] = {"inputs", NULL};
-static const struct ttlog__cfg_claims claims = {claimed_sections, &claimed_api};
+static const struct ttlog__cfg_claims claims = {claimed_sections,
+						&claimed_table};
 
 static size_t build(const char *body, struct ttlog__diag *d, int agent)
 {
