@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "lib_internal.h"
+#include "host_internal.h"
 #include "registry_internal.h"
 
 /* ---- service ---- */
@@ -535,6 +535,7 @@ static void pipeline_free(void *arg)
 
 int ttlog_init_from_file(const char *path)
 {
+	struct ttlog__writer *w; /* kept by the library */
 	struct ttlog__diag d = {0};
 	struct ttlog__cfg_doc *doc;
 	struct ttlog__pipeline *p;
@@ -556,7 +557,7 @@ int ttlog_init_from_file(const char *path)
 		free(p);
 		return TTLOG_ECONFIG;
 	}
-	rc = ttlog__init_owned(&p->opts, pipeline_free, p);
+	rc = ttlog__host_start(&p->opts, pipeline_free, p, &w);
 	if (rc != 0) {
 		fprintf(stderr, "ttlog: %s: %s\n", path, ttlog_strerror(rc));
 		pipeline_free(p);

@@ -24,10 +24,11 @@ ALLOWED = {
     # The native protocol; the receiving side's decoder hands out core's
     # ingest events (wire_payload.h).
     "wire": {"common": "*", "core": {"ingest_internal.h"}},
-    # The registry: the library's state to start it, the ABI check, and
-    # config's document tree.
+    # The registry: starts the library as a host does (keeping the
+    # pipeline until shutdown), checks listener tables, reads config's
+    # document tree.
     "listeners": {"common": "*", "config": "*",
-                  "core": {"lib_internal.h", "listener_abi.h"}},
+                  "core": {"host_internal.h", "listener_abi.h"}},
     # The agent reaches core only through its one seam.
     "agent": {"common": "*", "config": "*", "listeners": "*", "wire": "*",
               "tls": "*", "core": {"host_internal.h"}},
