@@ -383,8 +383,9 @@ static int run(struct agent **ap, const char *file)
 	timeout = a->pipeline->shutdown_timeout_ms;
 	rc = ttlog__init_owned(&a->pipeline->opts, NULL, NULL);
 	if (rc != 0) {
-		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
-			ttlog_strerror(rc));
+		const char *who = ttlog__listener_failure();
+		fprintf(stderr, "ttlog-agent: cannot start: %s%s%s\n",
+			ttlog_strerror(rc), who[0] ? ": " : "", who);
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);
@@ -631,9 +632,13 @@ static void reload(struct agent **ap, const char *file)
 	rc = keep_l && keep_i ? ttlog__reconfigure(&n->pipeline->opts, keep_l)
 			      : TTLOG_ENOMEM;
 	if (rc != 0) {
-		TTLOG_ERROR("reload failed: the running configuration stays",
-			    TTLOG_KV("file", file ? file : "(embedded)"),
-			    TTLOG_KV("reason", ttlog_strerror(rc)));
+		TTLOG_ERROR(
+			"reload failed: the running configuration stays",
+			TTLOG_KV("file", file ? file : "(embedded)"),
+			TTLOG_KV("reason", ttlog_strerror(rc)),
+			TTLOG_KV("listener", rc == TTLOG_ELISTENER
+						     ? ttlog__listener_failure()
+						     : ""));
 		ttlog__run_on_writer(count_reload_error, a);
 		ttlog__pipeline_release(n->pipeline);
 		free(n->pipeline);

@@ -66,6 +66,11 @@ extern struct ttlog__lib ttlog__lib;
 int ttlog__init_owned(const struct ttlog_options *o, void (*release)(void *),
 		      void *arg);
 
+/* "listener NAME (type TYPE): create failed" for the listener that made
+ * the last ttlog_init() (or reload) fail with TTLOG_ELISTENER, else "".
+ * Static storage, overwritten by the next attempt (core/plugin_host.c). */
+const char *ttlog__listener_failure(void);
+
 /* Wakes the writer (producers, flush, shutdown). */
 void ttlog__wake(void);
 

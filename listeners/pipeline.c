@@ -528,7 +528,9 @@ int ttlog_init_from_file(const char *path)
 	}
 	rc = ttlog__init_owned(&p->opts, pipeline_free, p);
 	if (rc != 0) {
-		fprintf(stderr, "ttlog: %s: %s\n", path, ttlog_strerror(rc));
+		const char *who = ttlog__listener_failure();
+		fprintf(stderr, "ttlog: %s: %s%s%s\n", path, ttlog_strerror(rc),
+			who[0] ? ": " : "", who);
 		pipeline_free(p);
 		return rc;
 	}
