@@ -21,6 +21,12 @@
  * syslog and jsonl have no acknowledgements: what the kernel has taken is
  * considered sent; bytes still in our buffers when a connection breaks are
  * sent again, whole messages only, on the next one.
+ *
+ * This file is the plugin's glue: the option table, create, start,
+ * consume, flush, draining, destroy and the listener table. The rest is in
+ * fwd_native.c (the native protocol), fwd_text.c (syslog and JSON lines),
+ * fwd_conn.c (endpoints, connecting, back-off), fwd_stream.c (TLS, reading,
+ * heartbeats, timeouts) and fwd_metrics.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,10 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,7 +199,7 @@ void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* The window of frames in memory                                       */
+/* Shared helpers                                                     */
 /* ------------------------------------------------------------------ */
 
 void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
@@ -217,231 +219,9 @@ void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
 	return n;
 }
 
-static int win_push(struct fwd *f, const struct fwd_frame *fr)
-{
-	if (f->wlen == f->wcap) {
-		struct fwd_frame *w = ttlog__fwd_ring_grow(
-			f->win, sizeof(*w), &f->whead, f->wlen, &f->wcap);
-		if (w == NULL)
-			return -1;
-		f->win = w;
-	}
-	f->win[(f->whead + f->wlen) % f->wcap] = *fr;
-	f->wlen++;
-	f->win_bytes += fr->len;
-	return 0;
-}
-
-static void win_pop(struct fwd *f)
-{
-	struct fwd_frame *fr = &f->win[f->whead];
-
-	f->win_bytes -= fr->len;
-	ttlog_batch_unref(fr->batch);
-	f->whead = (f->whead + 1) % f->wcap;
-	f->wlen--;
-}
-
-void ttlog__fwd_acked(struct fwd *f, uint64_t seq)
-{
-	if (seq <= f->acked)
-		return;
-	if (seq > f->last_seq)
-		seq = f->last_seq; /* checked by the caller; never trust it */
-	while (f->wlen > 0 && f->win[f->whead].seq <= seq) {
-		f->st.events_acked += f->win[f->whead].count;
-		win_pop(f);
-	}
-	while (f->slen > 0 && f->sentq[f->shead].seq <= seq) {
-		f->inflight -= f->sentq[f->shead].bytes;
-		f->shead = (f->shead + 1) % f->scap;
-		f->slen--;
-	}
-	f->acked = seq;
-	if (f->mem_hi < seq)
-		f->mem_hi = seq;
-	if (f->next_send <= seq)
-		f->next_send = seq + 1;
-	if (f->spool != NULL)
-		(void)ttlog__spool_ack(f->spool, seq);
-	f->ack_wait_ms = ttlog__fwd_now_ms();
-}
-
 /* ------------------------------------------------------------------ */
 /* consume                                                              */
 /* ------------------------------------------------------------------ */
-
-static int consume_ttlog(struct fwd *f, struct ttlog_batch *b)
-{
-	struct fwd_frame fr;
-	const void *data;
-	size_t len;
-	uint32_t flags = f->compress ? TTLOG_WIRE_DATA_LZ4 : 0;
-	uint64_t max = f->peer_max_frame ? f->peer_max_frame : (64u << 20);
-	char err[256];
-
-	if (ttlog_batch_encode(b,
-			       f->compress ? TTLOG_ENCODING_CBOR_LZ4
-					   : TTLOG_ENCODING_CBOR,
-			       &data, &len) != 0)
-		return TTLOG_LISTENER_RETRY; /* out of memory: later */
-	if (len + TTLOG_WIRE_DATA_PREFIX > max) {
-		f->st.dropped_too_large += ttlog_batch_count(b);
-		ttlog__fwd_report(
-			f,
-			"a batch of %zu bytes is over the collector's "
-			"frame limit of %llu bytes; dropped",
-			len, (unsigned long long)max);
-		return TTLOG_LISTENER_ERROR;
-	}
-	fr.seq = f->last_seq + 1;
-	fr.batch = b;
-	fr.payload = data;
-	fr.len = len;
-	fr.count = (uint32_t)ttlog_batch_count(b);
-	if (f->spool != NULL) {
-		int rc = ttlog__spool_append(f->spool, fr.seq, flags, fr.count,
-					     data, len, err, sizeof(err));
-		if (rc == TTLOG_SPOOL_FULL)
-			return TTLOG_LISTENER_RETRY;
-		if (rc != 0) {
-			ttlog__fwd_report(f, "spool: %s", err);
-			return TTLOG_LISTENER_RETRY;
-		}
-		f->last_seq = fr.seq;
-		/* In memory too while there is room and nothing older is
-		 * waiting on disk only (memory holds a prefix). */
-		if (f->mem_hi == fr.seq - 1 &&
-		    f->win_bytes + len <= f->window_bytes &&
-		    win_push(f, &fr) == 0) {
-			ttlog_batch_ref(b);
-			f->mem_hi = fr.seq;
-		}
-	} else {
-		if (f->wlen > 0 && f->win_bytes + len > f->window_bytes)
-			return TTLOG_LISTENER_RETRY;
-		if (win_push(f, &fr) != 0)
-			return TTLOG_LISTENER_RETRY;
-		ttlog_batch_ref(b);
-		f->last_seq = fr.seq;
-		f->mem_hi = fr.seq;
-	}
-	if (f->state == FWD_READY)
-		ttlog__fwd_pump(f);
-	return TTLOG_LISTENER_OK;
-}
-
-static int bounds_push(struct fwd *f, uint64_t end)
-{
-	if (f->blen == f->bcap) {
-		uint64_t *n = ttlog__fwd_ring_grow(
-			f->bounds, sizeof(*n), &f->bhead, f->blen, &f->bcap);
-		if (n == NULL)
-			return -1;
-		f->bounds = n;
-	}
-	f->bounds[(f->bhead + f->blen) % f->bcap] = end;
-	f->blen++;
-	return 0;
-}
-
-/* Bytes handed to the socket that the peer's TCP has not acknowledged
- * yet (for TLS: ciphertext, which is more than the text it carries, so
- * the estimate errs on the side of sending again); UINT64_MAX when the
- * connection is not known to be healthy. */
-static uint64_t socket_unacked(struct fwd *f)
-{
-	evutil_socket_t fd = bufferevent_getfd(f->bev);
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	int q = 0;
-
-	if (fd < 0)
-		return UINT64_MAX;
-	if (f->ep[f->cur].scheme != FWD_UNIX &&
-	    (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	     ti.tcpi_state != TCP_ESTABLISHED))
-		return UINT64_MAX;
-	if (ioctl(fd, SIOCOUTQ, &q) != 0 || q < 0)
-		return UINT64_MAX;
-	return (uint64_t)q;
-}
-
-/* Drops from pend the whole messages the peer's TCP has acknowledged.
- * What stays is sent again, from a message boundary, after a reconnect:
- * only bytes the collector's kernel took and its program never read can
- * be lost (syslog and JSON lines have no acknowledgement of their own). */
-void ttlog__fwd_text_confirm(struct fwd *f)
-{
-	uint64_t keep_from = f->pend_base, unacked, taken;
-
-	if (f->bev == NULL || f->state != FWD_READY)
-		return;
-	unacked = socket_unacked(f);
-	if (unacked == UINT64_MAX)
-		return;
-	unacked += evbuffer_get_length(bufferevent_get_output(f->bev));
-	if (unacked > f->fed - f->pend_base)
-		return;
-	taken = f->fed - unacked;
-	while (f->blen > 0 && f->bounds[f->bhead] <= taken) {
-		keep_from = f->bounds[f->bhead];
-		f->bhead = (f->bhead + 1) % f->bcap;
-		f->blen--;
-	}
-	if (keep_from > f->pend_base) {
-		evbuffer_drain(f->pend, (size_t)(keep_from - f->pend_base));
-		f->pend_base = keep_from;
-	}
-}
-
-static int consume_text(struct fwd *f, struct ttlog_batch *b)
-{
-	size_t n = ttlog_batch_count(b), nb = f->blen, before;
-	uint64_t end;
-
-	ttlog__fwd_text_confirm(f);
-	before = evbuffer_get_length(f->pend);
-	end = f->pend_base + before;
-	if (before > 0 && before >= f->window_bytes)
-		return TTLOG_LISTENER_RETRY;
-	if (f->format == FWD_JSONL) {
-		const char *data, *p, *nl;
-		size_t len;
-		if (ttlog_batch_encode(b, TTLOG_ENCODING_JSONL,
-				       (const void **)&data, &len) != 0)
-			return TTLOG_LISTENER_RETRY;
-		for (p = data; p < data + len; p = nl + 1) {
-			nl = memchr(p, '\n', (size_t)(data + len - p));
-			if (nl == NULL)
-				nl = data + len - 1;
-			if (bounds_push(f, end + (uint64_t)(nl + 1 - data)) !=
-			    0)
-				goto nomem;
-		}
-		if (evbuffer_add(f->pend, data, len) != 0)
-			goto nomem;
-	} else {
-		struct ttlog_event ev;
-		f->fbuf.len = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (ttlog_batch_event(b, i, &ev) != 0 ||
-			    ttlog__fmt_syslog_event(&f->sfmt, &ev, &f->fbuf) !=
-				    0 ||
-			    bounds_push(f, end + f->fbuf.len) != 0)
-				goto nomem;
-		}
-		if (evbuffer_add(f->pend, f->fbuf.p, f->fbuf.len) != 0)
-			goto nomem;
-	}
-	if (f->state == FWD_READY)
-		ttlog__fwd_pump(f);
-	return TTLOG_LISTENER_OK;
-nomem:
-	/* Take back the bounds of this batch; nothing was added to pend. */
-	f->blen = nb;
-	return TTLOG_LISTENER_RETRY;
-}
 
 static int fwd_consume(void *state, struct ttlog_batch *b)
 {
@@ -449,8 +229,8 @@ static int fwd_consume(void *state, struct ttlog_batch *b)
 
 	if (ttlog_batch_count(b) == 0)
 		return TTLOG_LISTENER_OK;
-	return f->format == FWD_TTLOG ? consume_ttlog(f, b)
-				      : consume_text(f, b);
+	return f->format == FWD_TTLOG ? ttlog__fwd_native_consume(f, b)
+				      : ttlog__fwd_text_consume(f, b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -470,7 +250,7 @@ static void fwd_destroy(void *state)
 		return;
 	ttlog__fwd_conn_close(f, NULL);
 	while (f->wlen > 0)
-		win_pop(f);
+		ttlog__fwd_native_win_pop(f);
 	free(f->win);
 	free(f->sentq);
 	free(f->bounds);
@@ -759,108 +539,6 @@ static int fwd_draining(void *state)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* metrics                                                              */
-/* ------------------------------------------------------------------ */
-
-static void emit1(ttlog_metric_emit_fn emit, void *ctx, const char *name,
-		  const char *help, int kind, double v)
-{
-	struct ttlog_metric m = {name, help, kind, NULL, NULL, v};
-	emit(ctx, &m);
-}
-
-static void fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx)
-{
-	struct fwd *f = state;
-	const int C = TTLOG_METRIC_COUNTER, G = TTLOG_METRIC_GAUGE;
-
-	for (int s = FWD_IDLE; s <= FWD_READY; s++) {
-		struct ttlog_metric m = {
-			"forward_state",
-			"connection state (1 for the current one)",
-			G,
-			"state",
-			ttlog__fwd_state_name(s),
-			f->state == s};
-		emit(ctx, &m);
-	}
-	emit1(emit, ctx, "forward_endpoint_index",
-	      "endpoint in use, counting from 0 in the configured order", G,
-	      (double)f->cur);
-	emit1(emit, ctx, "forward_connects_total",
-	      "connections that became ready", C, (double)f->st.connects);
-	emit1(emit, ctx, "forward_disconnects_total",
-	      "ready connections that were lost", C, (double)f->st.disconnects);
-	emit1(emit, ctx, "forward_connect_failures_total",
-	      "connection attempts that failed (any reason)", C,
-	      (double)f->st.connect_failures);
-	for (int r = 0; r < FWD_TLS_REASONS; r++) {
-		struct ttlog_metric m = {"forward_tls_failures_total",
-					 "TLS handshakes refused, by reason",
-					 C,
-					 "reason",
-					 ttlog__fwd_tls_reasons[r],
-					 (double)f->st.tls_failures[r]};
-		emit(ctx, &m);
-	}
-	emit1(emit, ctx, "forward_protocol_errors_total",
-	      "connections closed because the peer broke the protocol", C,
-	      (double)f->st.protocol_errors);
-	emit1(emit, ctx, "forward_peer_closes_total",
-	      "CLOSE messages received from collectors", C,
-	      (double)f->st.peer_closes);
-	emit1(emit, ctx, "forward_ack_timeouts_total",
-	      "connections closed for not acknowledging", C,
-	      (double)f->st.ack_timeouts);
-	emit1(emit, ctx, "forward_frames_sent_total",
-	      "frames (ttlog) sent, resends included", C,
-	      (double)f->st.frames_sent);
-	emit1(emit, ctx, "forward_frames_resent_total",
-	      "frames sent again after a reconnect or restart", C,
-	      (double)f->st.frames_resent);
-	emit1(emit, ctx, "forward_bytes_sent_total",
-	      "payload bytes handed to the connection", C,
-	      (double)f->st.bytes_sent);
-	emit1(emit, ctx, "forward_events_acked_total",
-	      "events the collector acknowledged (ttlog, frames kept in "
-	      "memory)",
-	      C, (double)f->st.events_acked);
-	emit1(emit, ctx, "forward_dropped_too_large_total",
-	      "events in batches over the collector's frame limit", C,
-	      (double)f->st.dropped_too_large);
-	emit1(emit, ctx, "forward_dropped_shutdown_total",
-	      "events unacknowledged at shutdown without a spool", C,
-	      (double)f->st.dropped_shutdown);
-	emit1(emit, ctx, "forward_unacked_frames",
-	      "frames not acknowledged yet (ttlog)", G,
-	      (double)(f->last_seq - f->acked));
-	emit1(emit, ctx, "forward_acked_seq", "highest acknowledged seq", G,
-	      (double)f->acked);
-	emit1(emit, ctx, "forward_window_bytes",
-	      "bytes held in memory for resending", G,
-	      (double)(f->format == FWD_TTLOG ? f->win_bytes
-					      : evbuffer_get_length(f->pend)));
-	if (f->spool != NULL) {
-		struct ttlog__spool_stats s;
-		ttlog__spool_get_stats(f->spool, &s);
-		emit1(emit, ctx, "forward_spool_bytes", "bytes of spool files",
-		      G, (double)s.bytes);
-		emit1(emit, ctx, "forward_spool_segments", "spool files", G,
-		      (double)s.segments);
-		emit1(emit, ctx, "forward_spool_corrupt_records_total",
-		      "spool records skipped as corrupt", C,
-		      (double)s.corrupt_records);
-		emit1(emit, ctx, "forward_spool_dropped_events_total",
-		      "events deleted by the spool's size cap", C,
-		      (double)s.dropped_events);
-		emit1(emit, ctx, "forward_spool_write_errors_total",
-		      "failed spool writes", C, (double)s.write_errors);
-		emit1(emit, ctx, "forward_spool_fsync_errors_total",
-		      "failed spool fsyncs", C, (double)s.fsync_errors);
-	}
-}
-
 static const struct ttlog_listener_api fwd_api = {
 	.abi_version = TTLOG_LISTENER_ABI_VERSION,
 	.struct_size = sizeof(struct ttlog_listener_api),
@@ -875,7 +553,7 @@ static const struct ttlog_listener_api fwd_api = {
 	.consume = fwd_consume,
 	.flush = fwd_flush,
 	.destroy = fwd_destroy,
-	.metrics = fwd_metrics,
+	.metrics = ttlog__fwd_metrics,
 	.draining = fwd_draining,
 };
 

@@ -1,9 +1,10 @@
 /*
  * forward_internal.h - the state of one forward listener, shared by
- * forward.c (options, consume, the window of unacknowledged frames, the
- * spool, metrics) and forward_conn.c (endpoints, connecting, TLS, the
- * native protocol's hello/ACK/heartbeat, sending). Everything runs on the
- * writer thread.
+ * forward.c (the plugin glue: options, create, consume, draining),
+ * fwd_native.c (the native protocol: window, spool replay, hello, ACKs),
+ * fwd_text.c (syslog and JSON lines), fwd_conn.c (endpoints, connecting,
+ * back-off), fwd_stream.c (TLS, reading, heartbeats, timeouts) and
+ * fwd_metrics.c. Everything runs on the writer thread.
  */
 #ifndef TTLOG_FORWARD_INTERNAL_H
 #define TTLOG_FORWARD_INTERNAL_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/util.h>
 #include <openssl/ssl.h>
 
 #include <ttlog/listener.h>
@@ -25,6 +27,13 @@ struct event;
 struct evbuffer;
 struct evdns_base;
 struct evdns_getaddrinfo_request;
+
+/* Bytes kept queued in the connection's output; refilled when it drops
+ * under the low mark. */
+#define FWD_OUT_HIGH (4u << 20)
+#define FWD_OUT_LOW (1u << 20)
+/* Largest message we accept from a collector (ACK, HEARTBEAT, CLOSE). */
+#define FWD_OUR_MAX_FRAME 65536
 
 enum fwd_format { FWD_TTLOG = 0, FWD_SYSLOG = 1, FWD_JSONL = 2 };
 enum fwd_scheme { FWD_TLS = 0, FWD_TCP = 1, FWD_UNIX = 2 };
@@ -177,20 +186,51 @@ void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
 uint64_t ttlog__fwd_now_ms(void);
 void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* fwd_native.c */
+/* consume() for format ttlog: the batch becomes the next frame. */
+int ttlog__fwd_native_consume(struct fwd *f, struct ttlog_batch *b);
+/* Drops the oldest frame of the window (and its batch reference). */
+void ttlog__fwd_native_win_pop(struct fwd *f);
 /* Acknowledgement of everything up to seq (from an ACK or a hello). */
 void ttlog__fwd_acked(struct fwd *f, uint64_t seq);
+/* Sends what the window, the spool and the peer's window allow. */
+void ttlog__fwd_pump(struct fwd *f);
+/* Queues the magic and our hello; the state becomes FWD_HELLO. */
+void ttlog__fwd_native_send_hello(struct fwd *f);
+/* Handles one message from the collector; -1 when the connection was
+ * closed. m is borrowed. */
+int ttlog__fwd_native_message(struct fwd *f, const struct ttlog__wire_msg *m);
+
+/* fwd_text.c */
+/* consume() for formats syslog and jsonl: the batch's messages go to pend. */
+int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b);
 /* The text formats: drops from pend what the kernel has taken. */
 void ttlog__fwd_text_confirm(struct fwd *f);
+/* Copies from pend to out what was not fed to the connection yet. */
+void ttlog__fwd_text_pump(struct fwd *f, struct evbuffer *out);
 
-/* forward_conn.c */
+/* fwd_conn.c */
 int ttlog__fwd_parse_endpoints(struct fwd *f, const char *list, char *err,
 			       size_t errlen);
 void ttlog__fwd_conn_start(struct fwd *f);
 void ttlog__fwd_conn_close(struct fwd *f, const char *why);
-/* Sends what the window, the spool and the peer's window allow. */
-void ttlog__fwd_pump(struct fwd *f);
-void ttlog__fwd_tick(struct fwd *f);
+/* Closes the connection after a failure (reported, counted under
+ * tls_reason when that is 0..FWD_TLS_REASONS-1) and plans the next
+ * attempt. */
+void ttlog__fwd_fail(struct fwd *f, int tls_reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 const char *ttlog__fwd_state_name(int state);
 extern const char *const ttlog__fwd_tls_reasons[FWD_TLS_REASONS];
+
+/* fwd_stream.c */
+/* The TCP (or unix) socket fd is connected: wraps it in TLS or not; the
+ * connection owns fd from here, failures included. */
+void ttlog__fwd_stream_open(struct fwd *f, evutil_socket_t fd);
+void ttlog__fwd_became_ready(struct fwd *f);
+void ttlog__fwd_tick(struct fwd *f);
+
+/* fwd_metrics.c */
+void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx);
 
 #endif /* TTLOG_FORWARD_INTERNAL_H */
