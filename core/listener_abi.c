@@ -33,11 +33,11 @@ int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 			"this version's headers",
 			what, major, minor, TTLOG_LISTENER_ABI_MAJOR,
 			TTLOG_LISTENER_ABI_MINOR);
-	/* A table of minor 0 or 1 ends where create2 now begins (its
-	 * reserved slots cover create2 and start2, zero); one of 1.2 must
-	 * hold them. */
-	need = minor >= 2 ? offsetof(struct ttlog_listener_api, reserved)
-			  : offsetof(struct ttlog_listener_api, create2);
+	/* A table of minor 0 or 1 need not hold the reserved slots or
+	 * anything after them; one of 1.2 must hold create2 and start2. */
+	need = minor >= 2 ? offsetof(struct ttlog_listener_api, start2) +
+				    sizeof(api->start2)
+			  : offsetof(struct ttlog_listener_api, reserved);
 	if (api->struct_size < need)
 		return CHECK_FAIL(TTLOG_EABI,
 				  "%s: listener table is %u bytes, ABI %u.%u "

@@ -399,8 +399,8 @@ void ttlog__plugin_host_set_base(struct ttlog__plugin_host *h,
 int ttlog__api_has_1_2(const struct ttlog_listener_api *api)
 {
 	return (api->abi_version & 0xFFFFu) >= 2 &&
-	       api->struct_size >=
-		       offsetof(struct ttlog_listener_api, reserved);
+	       api->struct_size >= offsetof(struct ttlog_listener_api, start2) +
+					   sizeof(api->start2);
 }
 
 /* Says which listener failed: through its host (standard error and the

@@ -295,7 +295,13 @@ struct ttlog_listener_api {
 	 * decides how long it is worth waiting. May be NULL. */
 	int (*draining)(void *state);
 
-	/* ABI 1.2. Like create(), with the host the listener keeps for
+	void *reserved[6]; /* zero */
+
+	/* ABI 1.2 callbacks follow the reserved slots rather than taking
+	 * them: a table written for 1.0 or 1.1 and initialised by position,
+	 * reserved slots included, compiles unchanged.
+	 *
+	 * ABI 1.2. Like create(), with the host the listener keeps for
 	 * its whole life (see struct ttlog_host). When set, create() is not
 	 * called. Returns 0 or a negative error; on error the listener
 	 * should have said why through host->log(). */
@@ -304,8 +310,6 @@ struct ttlog_listener_api {
 	/* ABI 1.2. Like start(), without libevent: timers and watches come
 	 * from the host. When set, start() is not called. May be NULL. */
 	int (*start2)(void *state, const struct ttlog_host *host);
-
-	void *reserved[4]; /* zero; room for appended callbacks */
 };
 
 /*

@@ -166,11 +166,8 @@ static void report_failure(struct fwd *f, const char *msg)
 
 	if (strcmp(msg, f->last_error) != 0 ||
 	    now - f->last_report_ms >= quiet_ms || !f->error_reported) {
-		ttlog__fwd_report(f, "%s", msg);
-		TTLOG_WARN(
-			"forward: connection failed",
-			TTLOG_KV("endpoint", (const char *)f->ep[f->cur].text),
-			TTLOG_KV("reason", msg));
+		ttlog__fwd_report(f, TTLOG_LEVEL_WARN, "connection failed",
+				  "%s", msg);
 		f->last_report_ms = now;
 		f->error_reported = 1;
 	}

@@ -3,8 +3,8 @@
  * copy of the 1.1 table (six reserved slots after draining(), no
  * create2/start2), abi_version 1.1, start(state, event_base). It appends
  * each batch's JSON lines to `path`, after a line saying whether start()
- * got a loop. The first reserved slot holds a function that aborts: a
- * loader that read create2 from a 1.1 table would call it.
+ * got a loop. Past the end of the table lie functions that abort, where a
+ * 1.2 table has create2 and start2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +30,9 @@ struct old_api_1_1 {
 	void *reserved[6];
 };
 
-_Static_assert(sizeof(struct old_api_1_1) == sizeof(struct ttlog_listener_api),
-	       "1.2 only fills reserved slots");
+_Static_assert(sizeof(struct old_api_1_1) ==
+		       offsetof(struct ttlog_listener_api, create2),
+	       "1.2 appends after the reserved slots");
 
 struct old_opts {
 	char *path;
@@ -87,23 +88,29 @@ static void old_trap(void)
 	abort();
 }
 
-static const struct old_api_1_1 old_api = {
-	.abi_version = (1u << 16) | 1u,
-	.struct_size = sizeof(struct old_api_1_1),
-	.name = "old11",
-	.description = "a listener built for ABI 1.1",
-	.options = old_spec,
-	.options_size = sizeof(struct old_opts),
-	.create = old_create,
-	.start = old_start,
-	.consume = old_consume,
-	.flush = old_flush,
-	.destroy = old_destroy,
-	.reserved = {(void *)(uintptr_t)old_trap, (void *)(uintptr_t)old_trap},
-};
+/* The table, followed in memory by two functions that abort where a 1.2
+ * table has create2 and start2: a loader that read past struct_size
+ * would call them. */
+static const struct {
+	struct old_api_1_1 t;
+	void *after[2];
+} old_api = {{
+		     .abi_version = (1u << 16) | 1u,
+		     .struct_size = sizeof(struct old_api_1_1),
+		     .name = "old11",
+		     .description = "a listener built for ABI 1.1",
+		     .options = old_spec,
+		     .options_size = sizeof(struct old_opts),
+		     .create = old_create,
+		     .start = old_start,
+		     .consume = old_consume,
+		     .flush = old_flush,
+		     .destroy = old_destroy,
+	     },
+	     {(void *)(uintptr_t)old_trap, (void *)(uintptr_t)old_trap}};
 
 TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(void);
 TTLOG_EXPORT const struct ttlog_listener_api *ttlog_listener_entry(void)
 {
-	return (const struct ttlog_listener_api *)(const void *)&old_api;
+	return (const struct ttlog_listener_api *)(const void *)&old_api.t;
 }
