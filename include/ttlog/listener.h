@@ -263,10 +263,12 @@ struct ttlog_listener_api {
 	size_t options_size; /* bytes of the options struct create() reads */
 
 	/* Validates options (borrowed for the call) and allocates the
-	 * listener's state into *state. Returns 0 or a negative error. */
+	 * listener's state into *state. Returns 0 or a negative error.
+	 * Listeners of ABI 1.2 set create2 instead and leave this NULL. */
 	int (*create)(const void *options, void **state);
 	/* Called once on the writer thread with its event loop, before the
-	 * first batch. May be NULL. Returns 0 or a negative error. */
+	 * first batch. May be NULL. Returns 0 or a negative error. Listeners
+	 * of ABI 1.2 set start2 instead. */
 	int (*start)(void *state, struct event_base *base);
 	/* Receives a batch, borrowed for the call (ttlog_batch_ref() to keep
 	 * it). Returns an enum ttlog_listener_result. After RETRY the same
@@ -299,7 +301,9 @@ struct ttlog_listener_api {
 
 	/* ABI 1.2 callbacks follow the reserved slots rather than taking
 	 * them: a table written for 1.0 or 1.1 and initialised by position,
-	 * reserved slots included, compiles unchanged.
+	 * reserved slots included, still compiles (-Wextra only notes the
+	 * two fields it leaves out), and the loader never reads them from a
+	 * table of an older minor or a smaller struct_size.
 	 *
 	 * ABI 1.2. Like create(), with the host the listener keeps for
 	 * its whole life (see struct ttlog_host). When set, create() is not
