@@ -393,8 +393,9 @@ static int run(struct agent **ap, const char *file)
 	timeout = agent_svc(a->pipeline)->shutdown_timeout_ms;
 	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
 	if (rc != 0) {
-		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
-			ttlog_strerror(rc));
+		const char *who = ttlog__listener_failure();
+		fprintf(stderr, "ttlog-agent: cannot start: %s%s%s\n",
+			ttlog_strerror(rc), who[0] ? ": " : "", who);
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);
@@ -646,9 +647,13 @@ static void reload(struct agent **ap, const char *file)
 					       &n->pipeline->opts, keep_l)
 		     : TTLOG_ENOMEM;
 	if (rc != 0) {
-		TTLOG_ERROR("reload failed: the running configuration stays",
-			    TTLOG_KV("file", file ? file : "(embedded)"),
-			    TTLOG_KV("reason", ttlog_strerror(rc)));
+		TTLOG_ERROR(
+			"reload failed: the running configuration stays",
+			TTLOG_KV("file", file ? file : "(embedded)"),
+			TTLOG_KV("reason", ttlog_strerror(rc)),
+			TTLOG_KV("listener", rc == TTLOG_ELISTENER
+						     ? ttlog__listener_failure()
+						     : ""));
 		ttlog__host_call(a->view.writer, count_reload_error, a);
 		ttlog__pipeline_release(n->pipeline);
 		free(n->pipeline);

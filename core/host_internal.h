@@ -30,6 +30,11 @@ struct ttlog__writer;
 int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
 		      void *arg, struct ttlog__writer **w);
 
+/* "listener NAME (type TYPE): create failed" for the listener that made
+ * the last ttlog_init() (or reload) fail with TTLOG_ELISTENER, else "".
+ * Static storage, overwritten by the next attempt (core/plugin_host.c). */
+const char *ttlog__listener_failure(void);
+
 /* The running library's writer, or NULL. Valid until ttlog_shutdown(). */
 struct ttlog__writer *ttlog__host_writer(void);
 

@@ -16,6 +16,7 @@ int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 			      const char *what, char *err, size_t n)
 {
 	uint32_t major, minor;
+	size_t need;
 
 	if (api == NULL)
 		return CHECK_FAIL(TTLOG_EPLUGIN,
@@ -32,14 +33,16 @@ int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 			"this version's headers",
 			what, major, minor, TTLOG_LISTENER_ABI_MAJOR,
 			TTLOG_LISTENER_ABI_MINOR);
-	if (api->struct_size < offsetof(struct ttlog_listener_api, reserved))
-		return CHECK_FAIL(
-			TTLOG_EABI,
-			"%s: listener table is %u bytes, ABI %u.%u "
-			"needs at least %zu",
-			what, api->struct_size, TTLOG_LISTENER_ABI_MAJOR,
-			TTLOG_LISTENER_ABI_MINOR,
-			offsetof(struct ttlog_listener_api, reserved));
+	/* A table of minor 0 or 1 need not hold the reserved slots or
+	 * anything after them; one of 1.2 must hold create2 and start2. */
+	need = minor >= 2 ? offsetof(struct ttlog_listener_api, start2) +
+				    sizeof(api->start2)
+			  : offsetof(struct ttlog_listener_api, reserved);
+	if (api->struct_size < need)
+		return CHECK_FAIL(TTLOG_EABI,
+				  "%s: listener table is %u bytes, ABI %u.%u "
+				  "needs at least %zu",
+				  what, api->struct_size, major, minor, need);
 	if (api->name == NULL || api->consume == NULL || api->destroy == NULL)
 		return CHECK_FAIL(TTLOG_EPLUGIN,
 				  "%s: listener table lacks a name, consume() "

@@ -22,11 +22,15 @@ struct event;
 struct event_base;
 struct ttlog__ring;
 struct ttlog__cursor;
+struct ttlog__plugin_host;
 
 struct ttlog__listener {
 	const struct ttlog_listener_api *api;
 	void *state;
 	const char *name;
+	/* What create2()/start2() were given (plugin_host.c); NULL for a
+	 * listener of the older callbacks. Moves with the listener. */
+	struct ttlog__plugin_host *host;
 	size_t queue_max;
 	int level;  /* events below it are not offered */
 	int policy; /* enum ttlog_queue_policy */

@@ -11,6 +11,7 @@
 #include "batch_internal.h"
 #include "lib_internal.h"
 #include "listener_abi.h"
+#include "plugin_host.h"
 #include "snapshot_internal.h"
 #include "writer_internal.h"
 
@@ -200,11 +201,10 @@ static int listener_create(struct ttlog__listener *l,
 		c->queue_bytes ? c->queue_bytes : TTLOG_DEFAULT_QUEUE_BYTES;
 	l->level = (int)c->level;
 	l->policy = (int)c->queue_policy;
-	if (c->api->create != NULL && c->api->create(c->options, &l->state)) {
+	rc = ttlog__listener_call_create(l, c->options);
+	if (rc != 0)
 		memset(l, 0, sizeof(*l));
-		return TTLOG_ELISTENER;
-	}
-	return 0;
+	return rc;
 }
 
 int ttlog__writer_listeners_create(struct ttlog__writer *w,
@@ -225,8 +225,7 @@ int ttlog__writer_listeners_create(struct ttlog__writer *w,
 int ttlog__writer_listeners_start(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
-		if (w->l[i].api->start != NULL &&
-		    w->l[i].api->start(w->l[i].state, w->base) != 0)
+		if (ttlog__listener_call_start(&w->l[i], w->base) != 0)
 			return TTLOG_ELISTENER;
 	return 0;
 }
@@ -245,9 +244,7 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 		free(l->q);
 		l->q = NULL;
 		l->qcap = 0;
-		if (l->state != NULL || l->api->create == NULL)
-			l->api->destroy(l->state);
-		l->state = NULL;
+		ttlog__listener_call_destroy(l);
 	}
 }
 
@@ -263,8 +260,8 @@ static int listener_init(struct ttlog__listener *l,
 
 	if (rc != 0)
 		return rc;
-	if (c->api->start != NULL && c->api->start(l->state, base) != 0) {
-		c->api->destroy(l->state);
+	if (ttlog__listener_call_start(l, base) != 0) {
+		ttlog__listener_call_destroy(l);
 		memset(l, 0, sizeof(*l));
 		return TTLOG_ELISTENER;
 	}
@@ -279,8 +276,7 @@ static void listener_fini(struct ttlog__listener *l)
 		queue_pop(l);
 	}
 	free(l->q);
-	if (l->state != NULL || l->api->create == NULL)
-		l->api->destroy(l->state);
+	ttlog__listener_call_destroy(l);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -559,7 +559,9 @@ int ttlog_init_from_file(const char *path)
 	}
 	rc = ttlog__host_start(&p->opts, pipeline_free, p, &w);
 	if (rc != 0) {
-		fprintf(stderr, "ttlog: %s: %s\n", path, ttlog_strerror(rc));
+		const char *who = ttlog__listener_failure();
+		fprintf(stderr, "ttlog: %s: %s%s%s\n", path, ttlog_strerror(rc),
+			who[0] ? ": " : "", who);
 		pipeline_free(p);
 		return rc;
 	}

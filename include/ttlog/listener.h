@@ -9,7 +9,18 @@
  * covers every field the loader uses; a newer minor only appends fields.
  *
  * Every callback runs on the writer thread, one at a time, so a listener
- * needs no locks for its own state.
+ * needs no locks for its own state. (create() and create2() of the
+ * listeners ttlog_init() starts with run on the thread calling it, before
+ * the writer thread exists; those a reload adds run on the writer thread.)
+ *
+ * ABI history:
+ *   1.0  create, start(state, event_base), consume, flush, destroy, reopen.
+ *   1.1  metrics(), draining().
+ *   1.2  create2() and start2(), which hand the listener a struct
+ *        ttlog_host (its name, a log, timers, fd watches), and the
+ *        TTLOG_OPTION_ENUM_VALUES option type. A loader of 1.2 still calls
+ *        create()/start() of a table of minor 0 or 1, or of a 1.2 table
+ *        that leaves create2/start2 NULL.
  */
 #ifndef TTLOG_LISTENER_H
 #define TTLOG_LISTENER_H
@@ -25,7 +36,7 @@ extern "C" {
 #endif
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
-#define TTLOG_LISTENER_ABI_MINOR 1
+#define TTLOG_LISTENER_ABI_MINOR 2
 #ifdef __cplusplus
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	(static_cast<uint32_t>((TTLOG_LISTENER_ABI_MAJOR << 16) |              \
@@ -79,8 +90,9 @@ enum ttlog_option_type {
 	/* int: index of the value in `choices` (the ABI 1.0 form, still
 	 * accepted; new tables use TTLOG_OPTION_ENUM_VALUES). */
 	TTLOG_OPTION_ENUM,
-	/* int: the value paired with the name in `values`. Appended; a
-	 * loader older than this header rejects the option as unknown. */
+	/* int: the value paired with the name in `values`. ABI 1.2 (it
+	 * came before the host API, in the same minor); a loader older than
+	 * this header rejects the option as unknown. */
 	TTLOG_OPTION_ENUM_VALUES
 };
 
@@ -141,6 +153,107 @@ ttlog_option_values(const struct ttlog_option_spec *o)
 #endif
 }
 
+/* ------------------------------------------------------------------ */
+/* The host (ABI 1.2)                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What the library offers a listener through create2() and start2(): its
+ * instance name, a log, timers and fd watches, so that a plugin needs
+ * neither its own reporter nor libevent. Owned by the library, borrowed by
+ * the listener from create2() until destroy() returns; the listener keeps
+ * the pointer in its state and calls only through the function pointers,
+ * so a plugin needs no symbol of libttlog for any of it.
+ *
+ * Compatibility rule: the struct begins with struct_size and fields are
+ * only appended; before calling a field a later minor added, check that
+ * struct_size covers it (TTLOG_HOST_HAS(host, field)).
+ *
+ * Threading: the writer thread, like every callback, except that log()
+ * may also be called from create2() on the thread calling ttlog_init().
+ */
+struct ttlog_host;
+/* A timer and an fd watch: opaque, made and freed through the host. */
+struct ttlog_host_timer;
+struct ttlog_host_watch;
+
+/* Readiness a watch waits for and reports. */
+#define TTLOG_HOST_READ 0x1u
+#define TTLOG_HOST_WRITE 0x2u
+
+typedef void (*ttlog_host_timer_fn)(void *arg);
+/* `events`: the TTLOG_HOST_* readiness that woke the watch. */
+typedef void (*ttlog_host_watch_fn)(int fd, unsigned events, void *arg);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TTLOG__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TTLOG__PRINTF(f, a)
+#endif
+
+struct ttlog_host {
+	uint32_t struct_size; /* sizeof(struct ttlog_host) of the library */
+	/* The listener's instance name: its `name:` in the configuration,
+	 * else its type name. Valid as long as the host. */
+	const char *name;
+
+	/*
+	 * Reports something about the listener. The line goes to standard
+	 * error ("ttlog: listener NAME: msg: detail") and, as an event of
+	 * that level with the fields listener, msg and detail, through the
+	 * library's own log, so it travels with the application's (or the
+	 * agent's) other events. At most 10 lines a second per listener; the
+	 * first line after a suppressed stretch says how many were left out.
+	 * That bound also keeps a listener whose own output fails from
+	 * feeding on its own reports. Nothing is kept.
+	 * @param level  a TTLOG_LEVEL_* below TTLOG_LEVEL_OFF.
+	 * @param msg    a short constant text, "write failed".
+	 * @param fmt    printf format of the detail, or NULL for none.
+	 */
+	void (*log)(const struct ttlog_host *host, int level, const char *msg,
+		    const char *fmt, ...) TTLOG__PRINTF(4, 5);
+
+	/* A timer that calls fn(arg) on the writer thread, not armed. From
+	 * start2() on. Freed with timer_free() (or by the host after
+	 * destroy() returns). NULL when out of memory. */
+	struct ttlog_host_timer *(*timer_new)(const struct ttlog_host *host,
+					      ttlog_host_timer_fn fn,
+					      void *arg);
+	/* Arms (or re-arms) a timer: once after `ms` milliseconds, or every
+	 * `ms` when periodic is non-zero. Returns 0 or a negative error. */
+	int (*timer_start)(struct ttlog_host_timer *t, uint64_t ms,
+			   int periodic);
+	/* Disarms it; it can be started again. */
+	void (*timer_stop)(struct ttlog_host_timer *t);
+	/* Disarms and frees it. NULL is ignored. */
+	void (*timer_free)(struct ttlog_host_timer *t);
+
+	/* A watch calling fn when fd is ready for the TTLOG_HOST_* events
+	 * given (0: none yet). From start2() on. The descriptor stays the
+	 * listener's: close it after watch_free(). NULL when out of memory
+	 * or fd is negative. */
+	struct ttlog_host_watch *(*watch_new)(const struct ttlog_host *host,
+					      int fd, unsigned events,
+					      ttlog_host_watch_fn fn,
+					      void *arg);
+	/* Changes what a watch waits for; 0 pauses it. Returns 0 or a
+	 * negative error. */
+	int (*watch_set)(struct ttlog_host_watch *w, unsigned events);
+	/* Stops and frees a watch. NULL is ignored. */
+	void (*watch_free)(struct ttlog_host_watch *w);
+
+	/* The escape hatch: the writer's libevent loop, for a listener that
+	 * uses libevent itself (bufferevents, TLS). Such a plugin must link
+	 * the same libevent (major and ABI) as libttlog. NULL before
+	 * start2(). */
+	struct event_base *(*event_base)(const struct ttlog_host *host);
+};
+
+/* Non-zero when the host is recent enough to have `field`. */
+#define TTLOG_HOST_HAS(host, field)                                            \
+	((host)->struct_size >=                                                \
+	 offsetof(struct ttlog_host, field) + sizeof((host)->field))
+
 struct ttlog_listener_api {
 	uint32_t abi_version; /* TTLOG_LISTENER_ABI_VERSION */
 	uint32_t struct_size; /* sizeof(struct ttlog_listener_api) */
@@ -150,10 +263,12 @@ struct ttlog_listener_api {
 	size_t options_size; /* bytes of the options struct create() reads */
 
 	/* Validates options (borrowed for the call) and allocates the
-	 * listener's state into *state. Returns 0 or a negative error. */
+	 * listener's state into *state. Returns 0 or a negative error.
+	 * Listeners of ABI 1.2 set create2 instead and leave this NULL. */
 	int (*create)(const void *options, void **state);
 	/* Called once on the writer thread with its event loop, before the
-	 * first batch. May be NULL. Returns 0 or a negative error. */
+	 * first batch. May be NULL. Returns 0 or a negative error. Listeners
+	 * of ABI 1.2 set start2 instead. */
 	int (*start)(void *state, struct event_base *base);
 	/* Receives a batch, borrowed for the call (ttlog_batch_ref() to keep
 	 * it). Returns an enum ttlog_listener_result. After RETRY the same
@@ -182,7 +297,23 @@ struct ttlog_listener_api {
 	 * decides how long it is worth waiting. May be NULL. */
 	int (*draining)(void *state);
 
-	void *reserved[6]; /* zero; room for appended callbacks */
+	void *reserved[6]; /* zero */
+
+	/* ABI 1.2 callbacks follow the reserved slots rather than taking
+	 * them: a table written for 1.0 or 1.1 and initialised by position,
+	 * reserved slots included, still compiles (-Wextra only notes the
+	 * two fields it leaves out), and the loader never reads them from a
+	 * table of an older minor or a smaller struct_size.
+	 *
+	 * ABI 1.2. Like create(), with the host the listener keeps for
+	 * its whole life (see struct ttlog_host). When set, create() is not
+	 * called. Returns 0 or a negative error; on error the listener
+	 * should have said why through host->log(). */
+	int (*create2)(const void *options, const struct ttlog_host *host,
+		       void **state);
+	/* ABI 1.2. Like start(), without libevent: timers and watches come
+	 * from the host. When set, start() is not called. May be NULL. */
+	int (*start2)(void *state, const struct ttlog_host *host);
 };
 
 /*

@@ -28,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "file_internal.h"
 
 #define OPT(field) offsetof(struct ttlog__file_options, field)
@@ -80,20 +78,16 @@ static const struct ttlog_option_spec file_options[] = {
 /* Reporting, time, fsync                                               */
 /* ------------------------------------------------------------------ */
 
-void ttlog__file_report(const char *path, const char *fmt, ...)
+void ttlog__file_report(const struct ttlog__file *f, int level,
+			const char *what, const char *fmt, ...)
 {
-	char line[1024];
+	char detail[1024];
 	va_list ap;
-	int n;
 
-	n = snprintf(line, sizeof(line), "ttlog file listener: %s: ", path);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	/* One call, so that the line is not interleaved with others. */
-	fprintf(stderr, "%s\n", line);
+	f->host->log(f->host, level, what, "%s: %s", f->path, detail);
 }
 
 int64_t ttlog__file_now_ms(void)
@@ -123,13 +117,14 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 		atomic_fetch_add_explicit(&f->c.fsyncs, 1,
 					  memory_order_relaxed);
 		if (f->fsync_failing)
-			ttlog__file_report(f->path, "fsync succeeds again");
+			ttlog__file_report(f, TTLOG_LEVEL_INFO, "fsync",
+					   "fsync succeeds again");
 		f->fsync_failing = 0;
 		return 0;
 	}
 	atomic_fetch_add_explicit(&f->c.fsync_errors, 1, memory_order_relaxed);
 	if (!f->fsync_failing)
-		ttlog__file_report(f->path,
+		ttlog__file_report(f, TTLOG_LEVEL_ERROR, "fsync",
 				   "fsync failed: %s; what was written since "
 				   "the last successful fsync may not be on "
 				   "disk (not retried)",
@@ -140,27 +135,23 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 
 static void arm_fsync(struct ttlog__file *f, int64_t now)
 {
-	struct timeval tv;
 	int64_t delay;
 
-	if (f->fsync_ev == NULL || !f->dirty ||
-	    evtimer_pending(f->fsync_ev, NULL))
+	if (f->fsync_ev == NULL || !f->dirty || f->fsync_armed)
 		return;
 	delay = f->synced_ms + (int64_t)f->fsync_ms - now;
 	if (delay < 0)
 		delay = 0;
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
-	evtimer_add(f->fsync_ev, &tv);
+	f->fsync_armed =
+		f->host->timer_start(f->fsync_ev, (uint64_t)delay, 0) == 0;
 }
 
-static void on_fsync_timer(evutil_socket_t fd, short what, void *arg)
+static void on_fsync_timer(void *arg)
 {
 	struct ttlog__file *f = arg;
 	int64_t now = ttlog__file_now_ms();
-	(void)fd;
-	(void)what;
 
+	f->fsync_armed = 0;
 	if (f->dirty && now - f->synced_ms >= (int64_t)f->fsync_ms)
 		(void)ttlog__file_sync(f, now);
 	arm_fsync(f, now);
@@ -213,7 +204,7 @@ static void write_failed(struct ttlog__file *f, const char *what, int err,
 	if (f->write_failing)
 		return;
 	f->write_failing = 1;
-	ttlog__file_report(f->path,
+	ttlog__file_report(f, TTLOG_LEVEL_ERROR, "write",
 			   "%s: %s; batch %llu (%zu of %zu bytes written) is "
 			   "kept and retried",
 			   what, ttlog_strerror(err), (unsigned long long)seq,
@@ -228,7 +219,7 @@ static void batch_done(struct ttlog__file *f, struct ttlog_batch *b,
 	atomic_fetch_add_explicit(&f->c.events, ttlog_batch_count(b),
 				  memory_order_relaxed);
 	if (f->write_failing)
-		ttlog__file_report(f->path,
+		ttlog__file_report(f, TTLOG_LEVEL_INFO, "write",
 				   "writing again after %llu failed attempts",
 				   (unsigned long long)f->episode_errors);
 	f->write_failing = 0;
@@ -352,18 +343,27 @@ static int file_reopen(void *state)
 	return ttlog__file_reopen_now(f, ttlog__file_now_ms());
 }
 
-static int file_start(void *state, struct event_base *base)
+static int file_start(void *state, const struct ttlog_host *host)
 {
 	struct ttlog__file *f = state;
 	int64_t now = ttlog__file_now_ms();
 
+	(void)host; /* the one create2() gave, kept in f */
 	if (f->fsync_policy == TTLOG__FILE_FSYNC_INTERVAL) {
-		f->fsync_ev = evtimer_new(base, on_fsync_timer, f);
-		if (f->fsync_ev == NULL)
+		f->fsync_ev = f->host->timer_new(f->host, on_fsync_timer, f);
+		if (f->fsync_ev == NULL) {
+			ttlog__file_report(f, TTLOG_LEVEL_ERROR, "start",
+					   "no memory for the fsync timer");
 			return TTLOG_ENOMEM;
+		}
 		arm_fsync(f, now);
 	}
-	return ttlog__file_rotate_start(f, base, now);
+	if (ttlog__file_rotate_start(f, now) != 0) {
+		ttlog__file_report(f, TTLOG_LEVEL_ERROR, "start",
+				   "no memory for the rotation timer");
+		return TTLOG_ENOMEM;
+	}
+	return 0;
 }
 
 static void file_destroy(void *state)
@@ -375,7 +375,7 @@ static void file_destroy(void *state)
 	if (f->pending.b != NULL) {
 		/* One last try; the writer will not offer the batch again. */
 		if (finish_pending(f, ttlog__file_now_ms()) != 0) {
-			ttlog__file_report(f->path,
+			ttlog__file_report(f, TTLOG_LEVEL_ERROR, "write",
 					   "closing with the last %zu bytes of "
 					   "batch %llu unwritten: the file "
 					   "ends inside a record",
@@ -389,10 +389,10 @@ static void file_destroy(void *state)
 			(void)ttlog__file_sync(f, ttlog__file_now_ms());
 		close(f->fd);
 	}
-	if (f->fsync_ev != NULL)
-		event_free(f->fsync_ev);
-	if (f->rotate_ev != NULL)
-		event_free(f->rotate_ev);
+	/* The host would free the timers after destroy() too; freeing
+	 * them here keeps a timer from outliving the state it points to. */
+	f->host->timer_free(f->fsync_ev);
+	f->host->timer_free(f->rotate_ev);
 	free(f->path);
 	free(f->dir);
 	free(f->name);
@@ -403,67 +403,85 @@ static void file_destroy(void *state)
 /* create()                                                             */
 /* ------------------------------------------------------------------ */
 
+/* A refused option, reported as "PATH: detail". */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void
+bad_option(const struct ttlog_host *h, const char *path, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	h->log(h, TTLOG_LEVEL_ERROR, "options", "%s: %s", path, detail);
+}
+
 /* Validates what the option table cannot (a test, or another host, fills
  * the struct without the registry). Reports the first problem. */
-static int check_options(const struct ttlog__file_options *o, mode_t *mode)
+static int check_options(const struct ttlog__file_options *o,
+			 const struct ttlog_host *h, mode_t *mode)
 {
 	const char *path = o && o->path && o->path[0] ? o->path : "(no path)";
 	size_t len;
 
 	if (o == NULL || o->path == NULL || o->path[0] == 0) {
-		ttlog__file_report(path, "path: required, and not set");
+		bad_option(h, path, "path: required, and not set");
 		return TTLOG_EINVAL;
 	}
 	len = strlen(o->path);
 	/* Room for ".10000" and a NUL within PATH_MAX (4096). */
 	if (len > 4000) {
-		ttlog__file_report(path, "path: longer than 4000 bytes");
+		bad_option(h, path, "path: longer than 4000 bytes");
 		return TTLOG_EINVAL;
 	}
 	if (o->path[len - 1] == '/') {
-		ttlog__file_report(path, "path: names a directory (ends "
-					 "with '/'); give a file name");
+		bad_option(h, path,
+			   "path: names a directory (ends "
+			   "with '/'); give a file name");
 		return TTLOG_EINVAL;
 	}
 	if (o->format < 0 || o->format > TTLOG__FILE_BINARY) {
-		ttlog__file_report(
-			path, "format: %d is not one of text, json, binary",
-			o->format);
+		bad_option(h, path,
+			   "format: %d is not one of text, json, binary",
+			   o->format);
 		return TTLOG_EINVAL;
 	}
 	if (o->fsync < 0 || o->fsync > TTLOG__FILE_FSYNC_EVERY_BATCH) {
-		ttlog__file_report(path,
-				   "fsync: %d is not one of never, interval, "
-				   "every_batch",
-				   o->fsync);
+		bad_option(h, path,
+			   "fsync: %d is not one of never, interval, "
+			   "every_batch",
+			   o->fsync);
 		return TTLOG_EINVAL;
 	}
 	if (o->rotate_keep < 0 || o->rotate_keep > TTLOG__FILE_MAX_KEEP) {
-		ttlog__file_report(
-			path, "rotate.keep: %lld is not between 0 and %d",
-			(long long)o->rotate_keep, TTLOG__FILE_MAX_KEEP);
+		bad_option(h, path, "rotate.keep: %lld is not between 0 and %d",
+			   (long long)o->rotate_keep, TTLOG__FILE_MAX_KEEP);
 		return TTLOG_EINVAL;
 	}
 	if (o->rotate_interval_ms > TTLOG__FILE_MAX_MS ||
 	    o->fsync_interval_ms > TTLOG__FILE_MAX_MS) {
-		ttlog__file_report(path, "%s: longer than 100 years",
-				   o->rotate_interval_ms > TTLOG__FILE_MAX_MS
-					   ? "rotate.interval"
-					   : "fsync_interval");
+		bad_option(h, path, "%s: longer than 100 years",
+			   o->rotate_interval_ms > TTLOG__FILE_MAX_MS
+				   ? "rotate.interval"
+				   : "fsync_interval");
 		return TTLOG_EINVAL;
 	}
 	if (o->fsync == TTLOG__FILE_FSYNC_INTERVAL &&
 	    o->fsync_interval_ms == 0) {
-		ttlog__file_report(path, "fsync_interval: must be more than 0 "
-					 "with fsync: interval (or use "
-					 "every_batch)");
+		bad_option(h, path,
+			   "fsync_interval: must be more than 0 "
+			   "with fsync: interval (or use "
+			   "every_batch)");
 		return TTLOG_EINVAL;
 	}
 	if (ttlog__file_parse_mode(o->mode ? o->mode : "0640", mode) != 0) {
-		ttlog__file_report(path,
-				   "mode: \"%s\" is not octal digits from 0 to "
-				   "0777, such as \"0640\"",
-				   o->mode);
+		bad_option(h, path,
+			   "mode: \"%s\" is not octal digits from 0 to "
+			   "0777, such as \"0640\"",
+			   o->mode);
 		return TTLOG_EINVAL;
 	}
 	return 0;
@@ -480,7 +498,8 @@ static char *parent_dir(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int file_create(const void *options, void **state)
+static int file_create(const void *options, const struct ttlog_host *host,
+		       void **state)
 {
 	const struct ttlog__file_options *o = options;
 	struct ttlog__file *f;
@@ -490,18 +509,24 @@ static int file_create(const void *options, void **state)
 	if (state == NULL)
 		return TTLOG_EINVAL;
 	*state = NULL;
-	rc = check_options(o, &mode);
+	rc = check_options(o, host, &mode);
 	if (rc != 0)
 		return rc;
 	f = calloc(1, sizeof(*f));
-	if (f == NULL)
+	if (f == NULL) {
+		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s: %s", o->path,
+			  strerror(ENOMEM));
 		return TTLOG_ENOMEM;
+	}
 	f->fd = -1;
+	f->host = host;
 	f->path = strdup(o->path);
 	f->dir = parent_dir(o->path);
 	f->name_cap = strlen(o->path) + 24;
 	f->name = malloc(2 * f->name_cap); /* two names: rename from, to */
 	if (f->path == NULL || f->dir == NULL || f->name == NULL) {
+		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s: %s", o->path,
+			  strerror(ENOMEM));
 		file_destroy(f);
 		return TTLOG_ENOMEM;
 	}
@@ -531,12 +556,12 @@ static const struct ttlog_listener_api file_api = {
 		       "LZ4-compressed CBOR, with rotation and fsync policies",
 	.options = file_options,
 	.options_size = sizeof(struct ttlog__file_options),
-	.create = file_create,
-	.start = file_start,
 	.consume = file_consume,
 	.flush = file_flush,
 	.destroy = file_destroy,
 	.reopen = file_reopen,
+	.create2 = file_create,
+	.start2 = file_start,
 };
 
 TTLOG_LISTENER_ENTRY(file_api)

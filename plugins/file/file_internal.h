@@ -3,7 +3,7 @@
  * by the plugin's source files and read by its unit test.
  *
  * Every function here runs on the writer thread (listener callbacks and
- * the timers of the writer's event loop), so the state needs no locks. The
+ * the host's timers, which run on the writer's loop), so the state needs no locks. The
  * counters are atomics only so that another thread (a test today, the
  * statistics export later) can read them while the writer runs.
  */
@@ -68,8 +68,6 @@ struct ttlog__file_counters {
 	_Atomic uint64_t open_errors;  /* failed opens and renames */
 };
 
-struct event;
-
 /* The listener's state: allocated by create(), freed by destroy(). */
 struct ttlog__file {
 	struct ttlog__file_counters c; /* first, for the test */
@@ -111,20 +109,27 @@ struct ttlog__file {
 	int write_failing, fsync_failing, open_failing, rotate_failing;
 	uint64_t episode_errors;
 
-	struct event *rotate_ev, *fsync_ev; /* NULL without start() */
+	/* The host's timers; NULL before start2() (and without the policy
+	 * that needs them). fsync_armed: the fsync timer is pending. */
+	struct ttlog_host_timer *rotate_ev, *fsync_ev;
+	int fsync_armed;
+	/* Borrowed from create2() until destroy() returns: the name and the
+	 * log every report goes through, and the timers. */
+	const struct ttlog_host *host;
 };
 
 /* ---- file.c ---- */
 
 /*
- * Reports a problem as "ttlog file listener: PATH: reason" on stderr.
- * The one place that says where reports go, so that the registry's
- * reporting can replace it.
+ * Reports through the host's log, as `what` (a short constant: "write",
+ * "fsync", "open", "rotation") with the detail "PATH: <fmt>". The one
+ * place that says how reports look.
  */
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 4, 5)))
 #endif
-void ttlog__file_report(const char *path, const char *fmt, ...);
+void ttlog__file_report(const struct ttlog__file *f, int level,
+			const char *what, const char *fmt, ...);
 
 /* Monotonic milliseconds. */
 int64_t ttlog__file_now_ms(void);
@@ -172,9 +177,8 @@ void ttlog__file_maybe_rotate(struct ttlog__file *f, size_t len, int64_t now);
  * stops it while nothing can come due. */
 void ttlog__file_arm_rotate(struct ttlog__file *f, int64_t now);
 
-/* Creates the rotation timer on the writer's loop (rotate.interval only).
+/* Creates the rotation timer through the host (rotate.interval only).
  * Returns 0 or TTLOG_ENOMEM. */
-int ttlog__file_rotate_start(struct ttlog__file *f, struct event_base *base,
-			     int64_t now);
+int ttlog__file_rotate_start(struct ttlog__file *f, int64_t now);
 
 #endif /* TTLOG_FILE_INTERNAL_H */

@@ -196,10 +196,11 @@ static void check_tail(struct ttlog__file *f)
 		f->size++;
 		f->dirty = 1;
 		atomic_fetch_add_explicit(&f->c.bytes, 1, memory_order_relaxed);
-		ttlog__file_report(f->path, "the file ended inside a line "
-					    "(torn by a crash or a failed "
-					    "write); a newline was added "
-					    "to end it");
+		ttlog__file_report(f, TTLOG_LEVEL_WARN, "open",
+				   "the file ended inside a line "
+				   "(torn by a crash or a failed "
+				   "write); a newline was added "
+				   "to end it");
 		return;
 	}
 	/* Every frame the encoder writes ends with an end mark (four zero
@@ -213,18 +214,20 @@ static void check_tail(struct ttlog__file *f)
 			return;
 	}
 	if (f->keep == 0) {
-		ttlog__file_report(f->path, "the file ends inside an LZ4 frame "
-					    "(torn by a crash or a failed "
-					    "write); with rotate.keep 0 it "
-					    "cannot be set aside, so readers "
-					    "must skip the torn frame");
+		ttlog__file_report(f, TTLOG_LEVEL_WARN, "open",
+				   "the file ends inside an LZ4 frame "
+				   "(torn by a crash or a failed "
+				   "write); with rotate.keep 0 it "
+				   "cannot be set aside, so readers "
+				   "must skip the torn frame");
 		return;
 	}
 	f->rotate_now = 1;
-	ttlog__file_report(f->path, "the file ends inside an LZ4 frame (torn "
-				    "by a crash or a failed write); it is "
-				    "rotated before the first batch, so that "
-				    "new frames start a clean file");
+	ttlog__file_report(f, TTLOG_LEVEL_WARN, "open",
+			   "the file ends inside an LZ4 frame (torn "
+			   "by a crash or a failed write); it is "
+			   "rotated before the first batch, so that "
+			   "new frames start a clean file");
 }
 
 int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
@@ -239,12 +242,13 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
 		atomic_fetch_add_explicit(&f->c.open_errors, 1,
 					  memory_order_relaxed);
 		if (!f->open_failing)
-			ttlog__file_report(f->path, "%s", why);
+			ttlog__file_report(f, TTLOG_LEVEL_ERROR, "open", "%s",
+					   why);
 		f->open_failing = 1;
 		return fd;
 	}
 	if (f->open_failing)
-		ttlog__file_report(f->path, "opened again");
+		ttlog__file_report(f, TTLOG_LEVEL_INFO, "open", "opened again");
 	f->open_failing = 0;
 	if (f->fd >= 0) {
 		/* The old file's last bytes, before its descriptor goes. */

@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "file_internal.h"
 
 static char *rotated(struct ttlog__file *f, int which, unsigned i)
@@ -70,7 +68,7 @@ static void sync_dir(struct ttlog__file *f)
 		return;
 	}
 	atomic_fetch_add_explicit(&f->c.fsync_errors, 1, memory_order_relaxed);
-	ttlog__file_report(f->path,
+	ttlog__file_report(f, TTLOG_LEVEL_WARN, "fsync",
 			   "fsync of directory %s failed: %s; the rotation may "
 			   "not survive a crash (not retried)",
 			   f->dir, strerror(errno));
@@ -89,7 +87,7 @@ static void rotate(struct ttlog__file *f, int64_t now)
 		atomic_fetch_add_explicit(&f->c.open_errors, 1,
 					  memory_order_relaxed);
 		if (!f->rotate_failing)
-			ttlog__file_report(f->path,
+			ttlog__file_report(f, TTLOG_LEVEL_ERROR, "rotation",
 					   "rotation failed: %s; writing on "
 					   "to the same file",
 					   why);
@@ -100,7 +98,8 @@ static void rotate(struct ttlog__file *f, int64_t now)
 	atomic_fetch_add_explicit(&f->c.rotations, 1, memory_order_relaxed);
 	f->rotate_now = 0;
 	if (f->rotate_failing)
-		ttlog__file_report(f->path, "rotating again");
+		ttlog__file_report(f, TTLOG_LEVEL_INFO, "rotation",
+				   "rotating again");
 	f->rotate_failing = 0;
 	close(f->fd);
 	f->fd = -1;
@@ -133,7 +132,6 @@ void ttlog__file_maybe_rotate(struct ttlog__file *f, size_t len, int64_t now)
 
 void ttlog__file_arm_rotate(struct ttlog__file *f, int64_t now)
 {
-	struct timeval tv;
 	int64_t due, delay;
 
 	if (f->rotate_ev == NULL)
@@ -143,35 +141,30 @@ void ttlog__file_arm_rotate(struct ttlog__file *f, int64_t now)
 	 * consume() re-arms after each batch. */
 	if (!f->born_set || f->size == 0 || f->fd < 0 || f->pending.b != NULL ||
 	    f->reopen_wanted) {
-		event_del(f->rotate_ev);
+		f->host->timer_stop(f->rotate_ev);
 		return;
 	}
 	due = f->born_ms + (int64_t)f->rotate_ms;
 	if (due < f->rotate_retry_ms)
 		due = f->rotate_retry_ms;
 	delay = due > now ? due - now : 0;
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000 * 1000);
-	event_add(f->rotate_ev, &tv);
+	(void)f->host->timer_start(f->rotate_ev, (uint64_t)delay, 0);
 }
 
-static void on_rotate_timer(evutil_socket_t fd, short what, void *arg)
+static void on_rotate_timer(void *arg)
 {
 	struct ttlog__file *f = arg;
 	int64_t now = ttlog__file_now_ms();
-	(void)fd;
-	(void)what;
 
 	ttlog__file_maybe_rotate(f, 0, now);
 	ttlog__file_arm_rotate(f, now);
 }
 
-int ttlog__file_rotate_start(struct ttlog__file *f, struct event_base *base,
-			     int64_t now)
+int ttlog__file_rotate_start(struct ttlog__file *f, int64_t now)
 {
 	if (f->rotate_ms == 0)
 		return 0;
-	f->rotate_ev = evtimer_new(base, on_rotate_timer, f);
+	f->rotate_ev = f->host->timer_new(f->host, on_rotate_timer, f);
 	if (f->rotate_ev == NULL)
 		return TTLOG_ENOMEM;
 	ttlog__file_arm_rotate(f, now);

@@ -181,18 +181,16 @@ uint64_t ttlog__fwd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
+void ttlog__fwd_report(struct fwd *f, int level, const char *what,
+		       const char *fmt, ...)
 {
-	char line[1024];
+	char detail[1024];
 	va_list ap;
-	int n;
 
-	(void)f;
-	n = snprintf(line, sizeof(line), "ttlog forward: ");
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", line);
+	f->host->log(f->host, level, what, "%s", detail);
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,15 +300,20 @@ static int split_pins(struct fwd *f, const char *list, char *err, size_t errlen)
 	return 0;
 }
 
-static int fwd_create(const void *options, void **state)
+static int fwd_create(const void *options, const struct ttlog_host *host,
+		      void **state)
 {
 	const struct fwd_options *o = options;
 	struct fwd *f = calloc(1, sizeof(*f));
 	char err[512] = "";
 	int any_tls = 0;
 
-	if (f == NULL)
+	if (f == NULL) {
+		host->log(host, TTLOG_LEVEL_ERROR, "cannot create",
+			  "out of memory");
 		return TTLOG_ENOMEM;
+	}
+	f->host = host;
 	f->format = o->format;
 	f->service = strdup(o->service && o->service[0] ? o->service : "ttlog");
 	f->connect_timeout_ms = o->connect_timeout_ms;
@@ -428,7 +431,7 @@ static int fwd_create(const void *options, void **state)
 	if (f->pend == NULL)
 		goto nomem;
 	if (any_tls && !f->tls.verify)
-		ttlog__fwd_report(f,
+		ttlog__fwd_report(f, TTLOG_LEVEL_WARN, "insecure",
 				  "WARNING: tls.verify is off: the collector's "
 				  "certificate is not checked, anyone on the "
 				  "path can read and change the logs");
@@ -437,7 +440,7 @@ static int fwd_create(const void *options, void **state)
 nomem:
 	snprintf(err, sizeof(err), "out of memory");
 fail:
-	ttlog__fwd_report(f, "%s", err);
+	host->log(host, TTLOG_LEVEL_ERROR, "refused", "%s", err);
 	fwd_destroy(f);
 	return TTLOG_ECONFIG;
 }
@@ -449,22 +452,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	ttlog__fwd_tick(arg);
 }
 
-static int fwd_start(void *state, struct event_base *base)
+static int fwd_start(void *state, const struct ttlog_host *host)
 {
 	struct fwd *f = state;
 	struct timeval tv = {0, 100000};
 
-	f->base = base;
-	f->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, f);
-	if (f->tick_ev == NULL || event_add(f->tick_ev, &tv) != 0)
+	/* Bufferevents and OpenSSL: the one listener that takes the
+	 * escape hatch (it links the libevent libttlog links). */
+	f->base = host->event_base(host);
+	f->tick_ev = f->base != NULL
+			     ? event_new(f->base, -1, EV_PERSIST, on_tick, f)
+			     : NULL;
+	if (f->tick_ev == NULL || event_add(f->tick_ev, &tv) != 0) {
+		ttlog__fwd_report(f, TTLOG_LEVEL_ERROR, "cannot start",
+				  "no memory for the timer");
 		return TTLOG_ENOMEM;
-	if (f->tls.ca_file == NULL && f->ctx != NULL && !f->tls.verify)
-		TTLOG_WARN("forward: TLS verification is off",
-			   TTLOG_KV("endpoint", (const char *)f->ep[0].text));
+	}
 	if (f->spool != NULL && f->last_seq > f->acked)
-		TTLOG_INFO("forward: resending frames kept in the spool",
-			   TTLOG_KV("frames", f->last_seq - f->acked),
-			   TTLOG_KV("endpoint", (const char *)f->ep[0].text));
+		ttlog__fwd_report(f, TTLOG_LEVEL_INFO, "resending",
+				  "%llu frames kept in the spool to %s",
+				  (unsigned long long)(f->last_seq - f->acked),
+				  f->ep[0].text);
 	ttlog__fwd_conn_start(f);
 	return 0;
 }
@@ -510,7 +518,7 @@ static int fwd_draining(void *state)
 			left_events += f->win[(f->whead + i) % f->wcap].count;
 		if (f->spool != NULL) {
 			ttlog__fwd_report(
-				f,
+				f, TTLOG_LEVEL_WARN, "unacknowledged",
 				"shutting down with %llu frames not "
 				"acknowledged by %s; they stay in the spool "
 				"and are sent at the next start",
@@ -519,7 +527,7 @@ static int fwd_draining(void *state)
 		} else {
 			f->st.dropped_shutdown += left_events;
 			ttlog__fwd_report(
-				f,
+				f, TTLOG_LEVEL_ERROR, "unacknowledged",
 				"shutting down with %zu events (%llu frames) "
 				"not acknowledged by %s: lost (spool.dir "
 				"keeps them across restarts)",
@@ -528,7 +536,7 @@ static int fwd_draining(void *state)
 				f->ep[f->cur].text);
 		}
 	} else {
-		ttlog__fwd_report(f,
+		ttlog__fwd_report(f, TTLOG_LEVEL_ERROR, "unwritten",
 				  "shutting down with %zu bytes not written "
 				  "to %s: lost",
 				  text_pending(f), f->ep[f->cur].text);
@@ -545,13 +553,13 @@ static const struct ttlog_listener_api fwd_api = {
 		       "disk spool), RFC 5424 syslog or JSON lines",
 	.options = fwd_option_table,
 	.options_size = sizeof(struct fwd_options),
-	.create = fwd_create,
-	.start = fwd_start,
 	.consume = fwd_consume,
 	.flush = fwd_flush,
 	.destroy = fwd_destroy,
 	.metrics = ttlog__fwd_metrics,
 	.draining = fwd_draining,
+	.create2 = fwd_create,
+	.start2 = fwd_start,
 };
 
 TTLOG_LISTENER_ENTRY(fwd_api)

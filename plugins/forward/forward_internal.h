@@ -123,7 +123,12 @@ struct fwd {
 	char hostname[256];
 	char procid[16];
 
+	/* The writer's loop, from the host's escape hatch (bufferevents and
+	 * OpenSSL need libevent itself); NULL before start2(). */
 	struct event_base *base;
+	/* Borrowed from create2() until destroy() returns: the name and the
+	 * log every report goes through. */
+	const struct ttlog_host *host;
 	struct evdns_base *dns;
 	struct event *retry_ev; /* reconnect / back-off and connect timeout */
 	struct event *tick_ev;	/* heartbeat, ack timeout, spool fsync */
@@ -184,8 +189,11 @@ struct fwd {
 void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
 			   size_t *cap);
 uint64_t ttlog__fwd_now_ms(void);
-void ttlog__fwd_report(struct fwd *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Reports through the host's log as `what` (a short constant) with the
+ * printf-style detail. */
+void ttlog__fwd_report(struct fwd *f, int level, const char *what,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* fwd_native.c */
 /* consume() for format ttlog: the batch becomes the next frame. */

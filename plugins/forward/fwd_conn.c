@@ -166,15 +166,14 @@ static void report_failure(struct fwd *f, const char *msg)
 
 	if (strcmp(msg, f->last_error) != 0 ||
 	    now - f->last_report_ms >= quiet_ms || !f->error_reported) {
-		ttlog__fwd_report(f, "%s", msg);
-		TTLOG_WARN(
-			"forward: connection failed",
-			TTLOG_KV("endpoint", (const char *)f->ep[f->cur].text),
-			TTLOG_KV("reason", msg));
+		ttlog__fwd_report(f, TTLOG_LEVEL_WARN, "connection failed",
+				  "%s", msg);
 		f->last_report_ms = now;
 		f->error_reported = 1;
 	}
-	snprintf(f->last_error, sizeof(f->last_error), "%s", msg);
+	/* Cut to fit: it is only compared with the next message. */
+	snprintf(f->last_error, sizeof(f->last_error), "%.*s",
+		 (int)sizeof(f->last_error) - 1, msg);
 }
 
 static void schedule(struct fwd *f, uint64_t ms)

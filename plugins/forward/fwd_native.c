@@ -94,7 +94,7 @@ int ttlog__fwd_native_consume(struct fwd *f, struct ttlog_batch *b)
 	if (len + TTLOG_WIRE_DATA_PREFIX > max) {
 		f->st.dropped_too_large += ttlog_batch_count(b);
 		ttlog__fwd_report(
-			f,
+			f, TTLOG_LEVEL_ERROR, "dropped",
 			"a batch of %zu bytes is over the collector's "
 			"frame limit of %llu bytes; dropped",
 			len, (unsigned long long)max);
@@ -111,7 +111,8 @@ int ttlog__fwd_native_consume(struct fwd *f, struct ttlog_batch *b)
 		if (rc == TTLOG_SPOOL_FULL)
 			return TTLOG_LISTENER_RETRY;
 		if (rc != 0) {
-			ttlog__fwd_report(f, "spool: %s", err);
+			ttlog__fwd_report(f, TTLOG_LEVEL_ERROR, "spool",
+					  "spool: %s", err);
 			return TTLOG_LISTENER_RETRY;
 		}
 		f->last_seq = fr.seq;
@@ -196,7 +197,8 @@ static int send_frame(struct fwd *f, struct evbuffer *out)
 			ttlog__spool_rewind(f->spool, seq - 1);
 		rc = ttlog__spool_next(f->spool, &rec, err, sizeof(err));
 		if (rc < 0)
-			ttlog__fwd_report(f, "spool: %s", err);
+			ttlog__fwd_report(f, TTLOG_LEVEL_ERROR, "spool",
+					  "spool: %s", err);
 		if (rc <= 0)
 			return -1;
 		/* Records lost to corruption or the size cap leave a gap;

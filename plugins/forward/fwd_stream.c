@@ -35,11 +35,10 @@ void ttlog__fwd_became_ready(struct fwd *f)
 	f->failed_round = 0;
 	f->last_rx_ms = f->last_tx_ms = f->ack_wait_ms = ttlog__fwd_now_ms();
 	if (f->error_reported || f->st.connects > 1) {
-		ttlog__fwd_report(f, "%s: connected", f->ep[f->cur].text);
-		TTLOG_INFO(
-			"forward: connected",
-			TTLOG_KV("endpoint", (const char *)f->ep[f->cur].text),
-			TTLOG_KV("unacked_frames", f->last_seq - f->acked));
+		ttlog__fwd_report(f, TTLOG_LEVEL_INFO, "connected",
+				  "%s (%llu frames unacknowledged)",
+				  f->ep[f->cur].text,
+				  (unsigned long long)(f->last_seq - f->acked));
 	}
 	f->error_reported = 0;
 	f->last_error[0] = 0;

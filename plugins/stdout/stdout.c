@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,17 +73,23 @@ struct stdout_state {
 	char *cbuf; /* coloured copy of the text */
 	size_t ccap;
 	int failing;
-	uint64_t errors;
+	uint64_t errors;	       /* failed writes in this episode */
+	const struct ttlog_host *host; /* borrowed until destroy() */
 };
 
-static int stdout_create(const void *options, void **state)
+static int stdout_create(const void *options, const struct ttlog_host *host,
+			 void **state)
 {
 	const struct stdout_opts *o = options;
 	struct stdout_state *s = calloc(1, sizeof(*s));
 	const char *no_color = getenv("NO_COLOR");
 
-	if (s == NULL)
+	if (s == NULL) {
+		host->log(host, TTLOG_LEVEL_ERROR, "cannot create", "%s",
+			  strerror(ENOMEM));
 		return TTLOG_ENOMEM;
+	}
+	s->host = host;
 	s->fd = o && o->stream == STDOUT_STREAM_STDERR ? STDERR_FILENO
 						       : STDOUT_FILENO;
 	s->json = o && o->format == STDOUT_JSON;
@@ -170,16 +175,17 @@ static int colorize(struct stdout_state *s, const char *in, size_t len,
 	return 0;
 }
 
+/* One report when writing starts to fail and one when it works again; the
+ * host's log also reaches standard error, and bounds the rate. */
 static void report(struct stdout_state *s, int err)
 {
 	s->errors++;
 	if (s->failing)
 		return;
 	s->failing = 1;
-	/* The stream itself is what failed: tell the other one. */
-	dprintf(s->fd == STDOUT_FILENO ? STDERR_FILENO : STDOUT_FILENO,
-		"ttlog stdout listener: write to %s failed: %s\n",
-		s->fd == STDOUT_FILENO ? "stdout" : "stderr", strerror(err));
+	s->host->log(s->host, TTLOG_LEVEL_ERROR, "write failed", "%s: %s",
+		     s->fd == STDOUT_FILENO ? "stdout" : "stderr",
+		     strerror(err));
 }
 
 static int stdout_consume(void *state, struct ttlog_batch *b)
@@ -217,7 +223,12 @@ static int stdout_consume(void *state, struct ttlog_batch *b)
 		report(s, n < 0 ? errno : EIO);
 		return TTLOG_LISTENER_ERROR;
 	}
+	if (s->failing)
+		s->host->log(s->host, TTLOG_LEVEL_INFO, "writing again",
+			     "after %llu failed writes",
+			     (unsigned long long)s->errors);
 	s->failing = 0;
+	s->errors = 0;
 	return TTLOG_LISTENER_OK;
 }
 
@@ -238,9 +249,9 @@ static const struct ttlog_listener_api stdout_api = {
 		       "stderr",
 	.options = stdout_spec,
 	.options_size = sizeof(struct stdout_opts),
-	.create = stdout_create,
 	.consume = stdout_consume,
 	.destroy = stdout_destroy,
+	.create2 = stdout_create,
 };
 
 TTLOG_LISTENER_ENTRY(stdout_api)

@@ -27,7 +27,10 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 test "$(realpath "$(pkg-config --variable=plugindir ttlog)")" = "$libdir/ttlog/plugins"
 (cd "$src/examples/plugin" &&
 	cc -shared -fPIC $(pkg-config --cflags ttlog) levelcount.c \
-		-o "$t/with-pkgconfig/levelcount.so")
+		-o "$t/with-pkgconfig/levelcount.so" &&
+	cc -std=c11 -Wall -Wextra -Werror -shared -fPIC \
+		$(pkg-config --cflags ttlog) csvalerts.c \
+		-o "$t/with-pkgconfig/csvalerts.so")
 
 # 3. Both load and count: the demo logs 1 + 2*3 INFO events and 1 WARN.
 cat >"$t/ttlog.yaml" <<YAML
@@ -38,6 +41,12 @@ listeners:
   - name: from-pkgconfig
     plugin: $t/with-pkgconfig/levelcount.so
     path: $t/count-pkgconfig
+  - name: alerts-cmake
+    plugin: $t/with-cmake/csvalerts.so
+    path: $t/alerts-cmake.csv
+  - name: alerts-pkgconfig
+    plugin: $t/with-pkgconfig/csvalerts.so
+    path: $t/alerts-pkgconfig.csv
 YAML
 "$build/examples/ttlog-demo" -c "$t/ttlog.yaml" 3 >/dev/null
 for f in "$t/count-cmake" "$t/count-pkgconfig"; do
@@ -45,7 +54,13 @@ for f in "$t/count-cmake" "$t/count-pkgconfig"; do
 	grep -qx 'WARN=1' "$f" || { echo "FAIL: $f:"; cat "$f"; exit 1; }
 	grep -qx 'DEBUG=0' "$f" || { echo "FAIL: $f:"; cat "$f"; exit 1; }
 done
-echo "sdk: plugin built with find_package and with pkg-config, both loaded"
+# The CSV example (docs/writing-a-plugin.md) keeps the one WARN, quoted.
+for f in "$t/alerts-cmake.csv" "$t/alerts-pkgconfig.csv"; do
+	test "$(wc -l <"$f")" -eq 1 || { echo "FAIL: $f:"; cat "$f"; exit 1; }
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z,WARN,"hostile ""input"" is escaped"$' "$f" ||
+		{ echo "FAIL: $f:"; cat "$f"; exit 1; }
+done
+echo "sdk: plugins built with find_package and with pkg-config, all loaded"
 
 # 4. The headers from C++: a C++17 program built in a C++-only CMake
 #    project with find_package, and with pkg-config, logs through the

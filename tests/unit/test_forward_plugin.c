@@ -14,6 +14,7 @@
 #include <ttlog/listener.h>
 
 #include "forward_internal.h"
+#include "plugin_host.h"
 #include "testutil.h"
 
 static const struct ttlog_listener_api *api;
@@ -81,23 +82,27 @@ static void defaults(struct fwd_options *o)
 	o->syslog_facility = 1;
 }
 
-/* Runs create() with stderr captured; returns its result and the text. */
+/* Runs create2() (with a host as the writer makes one) with stderr
+ * captured; returns its result and the text. */
 static int create_captured(const struct fwd_options *o, char *text, size_t cap)
 {
 	char path[] = "/tmp/ttlog-fwd-err-XXXXXX";
 	int fd = mkstemp(path), saved = dup(2), rc;
+	struct ttlog__plugin_host *host = ttlog__plugin_host_new("up");
 	void *state = NULL;
 	ssize_t n;
 
 	assert_true(fd >= 0 && saved >= 0);
+	assert_non_null(host);
 	fflush(stderr);
 	dup2(fd, 2);
-	rc = api->create(o, &state);
+	rc = api->create2(o, ttlog__plugin_host_api(host), &state);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
 	if (rc == 0)
 		api->destroy(state);
+	ttlog__plugin_host_free(host);
 	lseek(fd, 0, SEEK_SET);
 	n = read(fd, text, cap - 1);
 	text[n > 0 ? n : 0] = 0;

@@ -1,0 +1,482 @@
+/*
+ * plugin_host.c - the host a listener of ABI 1.2 talks to (struct
+ * ttlog_host): its name, a rate-limited log that names it, and timers and
+ * fd watches on the writer's loop, so that a plugin depends on this
+ * library's ABI and not on libevent's. Also the writer's calls into a
+ * listener's create, start and destroy, which choose between the 1.2
+ * callbacks and the older ones, and remember which listener failed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "clock_internal.h"
+#include "host_internal.h"
+#include "lib_internal.h"
+#include "plugin_host.h"
+#include "writer_internal.h"
+
+/* The log's bound: LOG_BURST lines per listener in any LOG_WINDOW_NS. A
+ * burst rather than one line a second, because a failure and its end
+ * ("write failed", "writing again") often come within the same second and
+ * both matter; a listener failing on every batch still costs at most ten
+ * lines a second, also when its reports land in its own failing output. */
+#define LOG_BURST 10
+#define LOG_WINDOW_NS 1000000000ull
+
+struct ttlog_host_timer {
+	struct ttlog__plugin_host *h;
+	struct event *ev;
+	ttlog_host_timer_fn fn;
+	void *arg;
+	struct ttlog_host_timer *prev, *next;
+};
+
+struct ttlog_host_watch {
+	struct ttlog__plugin_host *h;
+	struct event *ev;
+	int fd;
+	ttlog_host_watch_fn fn;
+	void *arg;
+	struct ttlog_host_watch *prev, *next;
+};
+
+struct ttlog__plugin_host {
+	struct ttlog_host pub; /* first: the listener's pointer is ours */
+	char *name;
+	struct event_base *base;
+	pthread_mutex_t mu; /* the log's bound: create2 runs elsewhere */
+	uint64_t window_ns;
+	unsigned window_lines;
+	uint64_t suppressed;
+	struct ttlog_host_timer *timers;
+	struct ttlog_host_watch *watches;
+};
+
+/* The last listener that failed to be created or started. */
+static char failure[256];
+
+const char *ttlog__listener_failure(void)
+{
+	return failure;
+}
+
+static struct ttlog__plugin_host *of(const struct ttlog_host *pub)
+{
+	return (struct ttlog__plugin_host *)(uintptr_t)pub;
+}
+
+/* ------------------------------------------------------------------ */
+/* Log                                                                  */
+/* ------------------------------------------------------------------ */
+
+/* The event through the library's own log. The message is a constant
+ * (a call site is static); what the listener said is in the fields. */
+#define HOST_EVENT(lvl)                                                        \
+	TTLOG__LOG(lvl, "listener report", TTLOG_KV("listener", name),         \
+		   TTLOG_KV("report", msg), TTLOG_KV("detail", detail),        \
+		   TTLOG_KV("suppressed", suppressed))
+
+static void log_event(int level, const char *name, const char *msg,
+		      const char *detail, uint64_t suppressed)
+{
+	switch (level) {
+	case TTLOG_LEVEL_TRACE:
+		HOST_EVENT(TTLOG_LEVEL_TRACE);
+		break;
+	case TTLOG_LEVEL_DEBUG:
+		HOST_EVENT(TTLOG_LEVEL_DEBUG);
+		break;
+	case TTLOG_LEVEL_INFO:
+		HOST_EVENT(TTLOG_LEVEL_INFO);
+		break;
+	case TTLOG_LEVEL_WARN:
+		HOST_EVENT(TTLOG_LEVEL_WARN);
+		break;
+	case TTLOG_LEVEL_ERROR:
+		HOST_EVENT(TTLOG_LEVEL_ERROR);
+		break;
+	default:
+		HOST_EVENT(TTLOG_LEVEL_FATAL);
+		break;
+	}
+}
+
+/* Counts the line against the bound; returns 0 when it is to be left out,
+ * else 1 with *suppressed set to the count left out before it. */
+static int log_admit(struct ttlog__plugin_host *h, uint64_t *suppressed)
+{
+	uint64_t now = ttlog__clock_ts_ns(CLOCK_MONOTONIC);
+	int ok;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->window_lines == 0 || now - h->window_ns >= LOG_WINDOW_NS) {
+		h->window_ns = now;
+		h->window_lines = 0;
+	}
+	ok = h->window_lines < LOG_BURST;
+	if (ok) {
+		h->window_lines++;
+		*suppressed = h->suppressed;
+		h->suppressed = 0;
+	} else {
+		h->suppressed++;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+TTLOG__PRINTF(4, 5)
+static void host_log(const struct ttlog_host *pub, int level, const char *msg,
+		     const char *fmt, ...)
+{
+	struct ttlog__plugin_host *h = of(pub);
+	char detail[768] = "", line[1200], more[64] = "";
+	const char *name = h->name;
+	uint64_t suppressed;
+	va_list ap;
+	int n;
+
+	if (level < TTLOG_LEVEL_TRACE || level >= TTLOG_LEVEL_OFF)
+		level = TTLOG_LEVEL_ERROR;
+	if (msg == NULL)
+		msg = "";
+	if (!log_admit(h, &suppressed))
+		return;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+	}
+	/* Standard error too: when the listener that fails is the one the
+	 * library's log goes to, this is the line a person still sees. Debug
+	 * and trace stay in the library's log. */
+	if (level >= TTLOG_LEVEL_INFO) {
+		if (suppressed > 0)
+			snprintf(more, sizeof(more),
+				 " (%llu earlier lines suppressed)",
+				 (unsigned long long)suppressed);
+		n = snprintf(line, sizeof(line),
+			     "ttlog: listener %s: %s%s%s%s\n", name, msg,
+			     detail[0] ? ": " : "", detail, more);
+		if (n > (int)sizeof(line) - 1) {
+			n = (int)sizeof(line) - 1;
+			line[n - 1] = '\n';
+		}
+		if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+			/* Nowhere left to say it; the event below still
+			 * goes. */
+		}
+	}
+	log_event(level, name, msg, detail, suppressed);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers                                                               */
+/* ------------------------------------------------------------------ */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog_host_timer *t = arg;
+	(void)fd;
+	(void)what;
+	t->fn(t->arg);
+}
+
+static struct ttlog_host_timer *
+host_timer_new(const struct ttlog_host *pub, ttlog_host_timer_fn fn, void *arg)
+{
+	struct ttlog__plugin_host *h = of(pub);
+	struct ttlog_host_timer *t;
+
+	if (h->base == NULL || fn == NULL)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->ev = event_new(h->base, -1, 0, on_timer, t);
+	if (t->ev == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->h = h;
+	t->fn = fn;
+	t->arg = arg;
+	t->next = h->timers;
+	if (h->timers != NULL)
+		h->timers->prev = t;
+	h->timers = t;
+	return t;
+}
+
+static int host_timer_start(struct ttlog_host_timer *t, uint64_t ms,
+			    int periodic)
+{
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
+
+	if (t == NULL)
+		return TTLOG_EINVAL;
+	/* Assigning is allowed only while the event is not pending. */
+	event_del(t->ev);
+	if (event_assign(t->ev, t->h->base, -1, periodic ? EV_PERSIST : 0,
+			 on_timer, t) != 0 ||
+	    event_add(t->ev, &tv) != 0)
+		return TTLOG_ENOMEM;
+	return 0;
+}
+
+static void host_timer_stop(struct ttlog_host_timer *t)
+{
+	if (t != NULL)
+		event_del(t->ev);
+}
+
+static void host_timer_free(struct ttlog_host_timer *t)
+{
+	if (t == NULL)
+		return;
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		t->h->timers = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	event_free(t->ev);
+	free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Watches                                                              */
+/* ------------------------------------------------------------------ */
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct ttlog_host_watch *w = arg;
+	unsigned ev = ((what & EV_READ) ? TTLOG_HOST_READ : 0u) |
+		      ((what & EV_WRITE) ? TTLOG_HOST_WRITE : 0u);
+	w->fn((int)fd, ev, w->arg);
+}
+
+static int host_watch_set(struct ttlog_host_watch *w, unsigned events)
+{
+	short what = (short)(EV_PERSIST |
+			     ((events & TTLOG_HOST_READ) ? EV_READ : 0) |
+			     ((events & TTLOG_HOST_WRITE) ? EV_WRITE : 0));
+
+	if (w == NULL || (events & ~(TTLOG_HOST_READ | TTLOG_HOST_WRITE)))
+		return TTLOG_EINVAL;
+	event_del(w->ev);
+	if (events == 0)
+		return 0;
+	if (event_assign(w->ev, w->h->base, w->fd, what, on_watch, w) != 0 ||
+	    event_add(w->ev, NULL) != 0)
+		return TTLOG_ENOMEM;
+	return 0;
+}
+
+static struct ttlog_host_watch *host_watch_new(const struct ttlog_host *pub,
+					       int fd, unsigned events,
+					       ttlog_host_watch_fn fn,
+					       void *arg)
+{
+	struct ttlog__plugin_host *h = of(pub);
+	struct ttlog_host_watch *w;
+
+	if (h->base == NULL || fn == NULL || fd < 0)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->ev = event_new(h->base, fd, EV_PERSIST, on_watch, w);
+	if (w->ev == NULL) {
+		free(w);
+		return NULL;
+	}
+	w->h = h;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	w->next = h->watches;
+	if (h->watches != NULL)
+		h->watches->prev = w;
+	h->watches = w;
+	if (host_watch_set(w, events) != 0) {
+		h->watches = w->next;
+		if (w->next != NULL)
+			w->next->prev = NULL;
+		event_free(w->ev);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void host_watch_free(struct ttlog_host_watch *w)
+{
+	if (w == NULL)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		w->h->watches = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	event_free(w->ev);
+	free(w);
+}
+
+static struct event_base *host_event_base(const struct ttlog_host *pub)
+{
+	return of(pub)->base;
+}
+
+/* ------------------------------------------------------------------ */
+/* The host                                                             */
+/* ------------------------------------------------------------------ */
+
+struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name)
+{
+	struct ttlog__plugin_host *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->name = strdup(name != NULL ? name : "listener");
+	if (h->name == NULL) {
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_init(&h->mu, NULL);
+	h->pub = (struct ttlog_host){
+		.struct_size = sizeof(struct ttlog_host),
+		.name = h->name,
+		.log = host_log,
+		.timer_new = host_timer_new,
+		.timer_start = host_timer_start,
+		.timer_stop = host_timer_stop,
+		.timer_free = host_timer_free,
+		.watch_new = host_watch_new,
+		.watch_set = host_watch_set,
+		.watch_free = host_watch_free,
+		.event_base = host_event_base,
+	};
+	return h;
+}
+
+void ttlog__plugin_host_free(struct ttlog__plugin_host *h)
+{
+	if (h == NULL)
+		return;
+	while (h->timers != NULL)
+		host_timer_free(h->timers);
+	while (h->watches != NULL)
+		host_watch_free(h->watches);
+	pthread_mutex_destroy(&h->mu);
+	free(h->name);
+	free(h);
+}
+
+const struct ttlog_host *ttlog__plugin_host_api(struct ttlog__plugin_host *h)
+{
+	return &h->pub;
+}
+
+void ttlog__plugin_host_set_base(struct ttlog__plugin_host *h,
+				 struct event_base *base)
+{
+	h->base = base;
+}
+
+/* ------------------------------------------------------------------ */
+/* The writer's calls                                                   */
+/* ------------------------------------------------------------------ */
+
+int ttlog__api_has_1_2(const struct ttlog_listener_api *api)
+{
+	return (api->abi_version & 0xFFFFu) >= 2 &&
+	       api->struct_size >= offsetof(struct ttlog_listener_api, start2) +
+					   sizeof(api->start2);
+}
+
+/* Says which listener failed: through its host (standard error and the
+ * library's log) and in `failure` for the caller of ttlog_init(). */
+static void report_failure(struct ttlog__listener *l, const char *what)
+{
+	snprintf(failure, sizeof(failure), "listener %s (type %s): %s", l->name,
+		 l->api->name, what);
+	if (l->host != NULL)
+		l->host->pub.log(&l->host->pub, TTLOG_LEVEL_ERROR, what,
+				 "type %s", l->api->name);
+	else
+		fprintf(stderr, "ttlog: %s\n", failure);
+}
+
+int ttlog__listener_call_create(struct ttlog__listener *l, const void *options)
+{
+	const struct ttlog_listener_api *api = l->api;
+	int rc = 0;
+
+	failure[0] = 0;
+	if (ttlog__api_has_1_2(api) && api->create2 != NULL) {
+		l->host = ttlog__plugin_host_new(l->name);
+		if (l->host == NULL)
+			return TTLOG_ENOMEM;
+		rc = api->create2(options, &l->host->pub, &l->state);
+	} else if (api->create != NULL) {
+		rc = api->create(options, &l->state);
+	}
+	if (rc != 0) {
+		report_failure(l, "create failed");
+		ttlog__plugin_host_free(l->host);
+		l->host = NULL;
+		l->state = NULL;
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
+int ttlog__listener_call_start(struct ttlog__listener *l,
+			       struct event_base *base)
+{
+	const struct ttlog_listener_api *api = l->api;
+	int rc = 0;
+
+	if (l->host != NULL)
+		ttlog__plugin_host_set_base(l->host, base);
+	if (ttlog__api_has_1_2(api) && api->start2 != NULL) {
+		if (l->host == NULL) {
+			/* start2 without create2: the host begins here. */
+			l->host = ttlog__plugin_host_new(l->name);
+			if (l->host == NULL) {
+				report_failure(l, "start failed: no memory");
+				return TTLOG_ELISTENER;
+			}
+			ttlog__plugin_host_set_base(l->host, base);
+		}
+		rc = api->start2(l->state, &l->host->pub);
+	} else if (api->start != NULL) {
+		rc = api->start(l->state, base);
+	}
+	if (rc != 0) {
+		report_failure(l, "start failed");
+		return TTLOG_ELISTENER;
+	}
+	return 0;
+}
+
+void ttlog__listener_call_destroy(struct ttlog__listener *l)
+{
+	/* A listener of the older path that made no state and has a
+	 * create() is not called (as before 1.2); one with a host always. */
+	if (l->state != NULL || l->host != NULL || l->api->create == NULL)
+		l->api->destroy(l->state);
+	l->state = NULL;
+	ttlog__plugin_host_free(l->host);
+	l->host = NULL;
+}

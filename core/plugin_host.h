@@ -1,0 +1,44 @@
+/*
+ * plugin_host.h - the struct ttlog_host a listener of ABI 1.2 gets
+ * (core/plugin_host.c), and the writer's calls into a listener's create,
+ * start and destroy that pick the 1.2 or the older callbacks.
+ */
+#ifndef TTLOG_PLUGIN_HOST_H
+#define TTLOG_PLUGIN_HOST_H
+
+#include <ttlog/listener.h>
+#include <ttlog/ttlog.h>
+
+struct event_base;
+struct ttlog__listener;
+struct ttlog__plugin_host;
+
+/* A host for the listener called `name` (copied). Its log works at once;
+ * timers and watches once ttlog__plugin_host_set_base() gave it a loop.
+ * Freed with ttlog__plugin_host_free(). NULL when out of memory. */
+struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name);
+/* Frees the host and whatever timers and watches the listener left. NULL
+ * is ignored. Only after the listener's destroy() returned. */
+void ttlog__plugin_host_free(struct ttlog__plugin_host *h);
+/* The public face handed to the listener; borrowed from h. */
+const struct ttlog_host *ttlog__plugin_host_api(struct ttlog__plugin_host *h);
+/* The loop timers and watches go on (the writer's). */
+void ttlog__plugin_host_set_base(struct ttlog__plugin_host *h,
+				 struct event_base *base);
+
+/* Non-zero for a table whose create2/start2 may be read. */
+int ttlog__api_has_1_2(const struct ttlog_listener_api *api);
+
+/* Calls create2() with a new host, or create(); l->api and l->name are
+ * set. On failure the listener is reported by name (host log and
+ * ttlog__listener_failure()) and nothing is left to free. Returns 0 or
+ * TTLOG_ELISTENER or TTLOG_ENOMEM. */
+int ttlog__listener_call_create(struct ttlog__listener *l, const void *options);
+/* Calls start2() or start(state, base); on failure reports the listener
+ * by name. Returns 0 or TTLOG_ELISTENER. */
+int ttlog__listener_call_start(struct ttlog__listener *l,
+			       struct event_base *base);
+/* Calls destroy() (when the listener was created) and frees the host. */
+void ttlog__listener_call_destroy(struct ttlog__listener *l);
+
+#endif /* TTLOG_PLUGIN_HOST_H */
