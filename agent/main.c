@@ -27,35 +27,8 @@
 #include <event2/event.h>
 #include <ttlog/ttlog.h>
 
-#include "agent_internal.h"
-#include "buf.h"
+#include "agent_main.h"
 #include "host_internal.h"
-#include "registry_internal.h"
-
-extern const char ttlog__agent_default_config[];
-
-struct agent {
-	struct ttlog__pipeline *pipeline;
-	struct ttlog__input_opts **input_opts;
-	char **input_fps; /* what makes an input the same after a reload */
-	const char **input_names, **input_types;
-	struct ttlog__input **inputs;
-	size_t ninputs;
-	struct ttlog__http *http;
-	uint64_t *failing_since;
-	struct ttlog__agent_view view;
-	struct event *health_timer;
-	uint64_t *last_errors, *last_retries;
-	char err[1024];
-	int verbose;
-};
-
-/* The agent's part of a built pipeline's service section. */
-static const struct ttlog__agent_service *
-agent_svc(const struct ttlog__pipeline *p)
-{
-	return p->claimed;
-}
 
 static void usage(FILE *f)
 {
@@ -86,125 +59,11 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* ---- configuration ---- */
-
-/* The inputs section: each entry through the input option table. */
-static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
-			struct ttlog__diag *d)
-{
-	const struct ttlog__cfg_node *in = ttlog__cfg_get(root, "inputs");
-	size_t before = d->n;
-
-	if (in == NULL)
-		return 0;
-	if (in->kind != TTLOG__CFG_SEQ) {
-		ttlog__diag_add(d, in, "inputs",
-				"expected a list of inputs (each item starts "
-				"with \"- name: ...\")");
-		return -1;
-	}
-	a->input_opts = calloc(in->n ? in->n : 1, sizeof(*a->input_opts));
-	a->input_names = calloc(in->n ? in->n : 1, sizeof(char *));
-	a->input_types = calloc(in->n ? in->n : 1, sizeof(char *));
-	a->inputs = calloc(in->n ? in->n : 1, sizeof(*a->inputs));
-	a->input_fps = calloc(in->n ? in->n : 1, sizeof(char *));
-	if (!a->input_opts || !a->input_names || !a->input_types ||
-	    !a->inputs || !a->input_fps) {
-		ttlog__diag_add(d, in, "inputs", "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < in->n; i++) {
-		char path[64];
-		struct ttlog__input_opts *o;
-		snprintf(path, sizeof(path), "inputs[%zu]", i);
-		o = ttlog__options_apply(&ttlog__input_table, in->vals[i], path,
-					 NULL, d);
-		if (o == NULL)
-			continue;
-		for (size_t k = 0; k < a->ninputs; k++)
-			if (strcmp(a->input_opts[k]->name, o->name) == 0)
-				ttlog__diag_add(
-					d, ttlog__cfg_get(in->vals[i], "name"),
-					path,
-					"an input named \"%s\" is "
-					"already defined",
-					o->name);
-		if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL)
-			ttlog__diag_add(d, in->vals[i], path,
-					"missing \"listen\" (for example "
-					"tcp://127.0.0.1:5514)");
-		struct ttlog__buf fp = {0};
-		ttlog__cfg_fingerprint(in->vals[i], &fp);
-		ttlog__buf_putc(&fp, 0);
-		a->input_fps[a->ninputs] = (char *)fp.p;
-		a->input_opts[a->ninputs] = o;
-		a->input_names[a->ninputs] = o->name;
-		a->input_types[a->ninputs] = ttlog__input_type_name(o->type);
-		a->ninputs++;
-	}
-	return d->n > before ? -1 : 0;
-}
-
-static void free_inputs(struct agent *a)
-{
-	for (size_t i = 0; i < a->ninputs; i++) {
-		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
-		free(a->input_fps ? a->input_fps[i] : NULL);
-	}
-	free(a->input_fps);
-	a->input_fps = NULL;
-	free(a->input_opts);
-	free(a->input_names);
-	free(a->input_types);
-	free(a->inputs);
-	free(a->failing_since);
-	free(a->last_errors);
-	free(a->last_retries);
-	a->input_opts = NULL;
-	a->ninputs = 0;
-}
-
-/* Loads FILE (or the embedded default) into a->pipeline and the inputs;
- * prints every problem. Returns 0 or -1. */
-static int load(struct agent *a, const char *file)
-{
-	struct ttlog__diag d = {0};
-	struct ttlog__cfg_doc *doc;
-
-	a->pipeline = calloc(1, sizeof(*a->pipeline));
-	if (a->pipeline == NULL)
-		return -1;
-	doc = file ? ttlog__cfg_load_file(file, &d)
-		   : ttlog__cfg_load_string("(embedded configuration)",
-					    ttlog__agent_default_config,
-					    strlen(ttlog__agent_default_config),
-					    &d);
-	if (doc != NULL) {
-		/* Both, so that every problem is reported in one run. */
-		(void)ttlog__pipeline_build(ttlog__cfg_root(doc),
-					    &ttlog__agent_claims, a->pipeline,
-					    &d);
-		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
-	}
-	ttlog__cfg_free(doc);
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "ttlog-agent: %s\n", d.msgs[i]);
-	if (d.n > 0) {
-		ttlog__diag_free(&d);
-		ttlog__pipeline_release(a->pipeline);
-		free(a->pipeline);
-		a->pipeline = NULL;
-		free_inputs(a);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- on the writer thread ---- */
 
 /* A listener is failing while it keeps dropping batches with errors,
  * answering RETRY, or holding a backlog; /health reports how long. */
-static void health_tick(evutil_socket_t fd, short what, void *arg)
+void agent_health_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
 	uint64_t now = 0;
@@ -242,7 +101,7 @@ static int start_io(struct event_base *base, void *arg)
 	struct agent *a = arg;
 	struct timeval second = {1, 0};
 
-	a->health_timer = event_new(base, -1, EV_PERSIST, health_tick, a);
+	a->health_timer = event_new(base, -1, EV_PERSIST, agent_health_tick, a);
 	if (a->health_timer == NULL || event_add(a->health_timer, &second)) {
 		snprintf(a->err, sizeof(a->err), "out of memory");
 		return -1;
@@ -326,8 +185,6 @@ static void *watchdog(void *arg)
 	_exit(1);
 	return NULL;
 }
-
-static void reload(struct agent **ap, const char *file);
 
 /* SIGUSR1: a snapshot of the agent's recent events (its own log and what
  * it relayed), when service.snapshot.dir is set. */
@@ -437,7 +294,7 @@ static int run(struct agent **ap, const char *file)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(ap, file);
+			agent_reload(ap, file);
 			a = *ap;
 			continue;
 		}
@@ -458,239 +315,6 @@ static int run(struct agent **ap, const char *file)
 	ttlog_shutdown();
 	return 0;
 }
-
-/* ---- reload ---- */
-
-struct swap {
-	struct agent *cur, *next;
-	int *keep_input; /* per next input: index of the current one or -1 */
-	int errors;
-};
-
-/* Writer thread: inputs that stay keep their sockets; removed ones stop
- * (handing on what they read) before new ones bind, so an address can move
- * from one input to another. Then the agent's view changes over. */
-static int swap_inputs(struct event_base *base, void *arg)
-{
-	struct swap *w = arg;
-	struct agent *c = w->cur, *n = w->next;
-	unsigned char *kept = calloc(c->ninputs ? c->ninputs : 1, 1);
-
-	if (kept == NULL)
-		return TTLOG_ENOMEM;
-	for (size_t i = 0; i < n->ninputs; i++)
-		if (w->keep_input[i] >= 0)
-			kept[w->keep_input[i]] = 1;
-	for (size_t k = 0; k < c->ninputs; k++)
-		if (!kept[k] && c->inputs[k] != NULL) {
-			ttlog__input_stop(c->inputs[k]);
-			c->inputs[k] = NULL;
-		}
-	for (size_t i = 0; i < n->ninputs; i++) {
-		if (w->keep_input[i] >= 0) {
-			n->inputs[i] = c->inputs[w->keep_input[i]];
-			c->inputs[w->keep_input[i]] = NULL;
-		} else if (ttlog__input_start(base, c->view.writer,
-					      n->input_opts[i], (uint32_t)i + 1,
-					      &n->inputs[i], n->err,
-					      sizeof(n->err)) != 0) {
-			TTLOG_ERROR("reload: input not started",
-				    TTLOG_KV("input", n->input_names[i]),
-				    TTLOG_KV("reason", n->err));
-			w->errors++;
-		}
-	}
-	free(kept);
-	/* The view and the health state, read on this thread, change in
-	 * one step. */
-	size_t nl = n->pipeline->n ? n->pipeline->n : 1;
-	uint64_t *fs = calloc(nl, sizeof(uint64_t));
-	uint64_t *le = calloc(nl, sizeof(uint64_t));
-	uint64_t *lr = calloc(nl, sizeof(uint64_t));
-	if (!fs || !le || !lr) {
-		free(fs);
-		free(le);
-		free(lr);
-		return TTLOG_ENOMEM;
-	}
-	free(n->failing_since);
-	free(n->last_errors);
-	free(n->last_retries);
-	n->failing_since = fs;
-	n->last_errors = le;
-	n->last_retries = lr;
-	n->view = c->view;
-	n->view.service = n->pipeline->service;
-	n->view.ninputs = n->ninputs;
-	n->view.input_names = n->input_names;
-	n->view.input_types = n->input_types;
-	n->view.inputs = n->inputs;
-	n->view.nlisteners = n->pipeline->n;
-	n->view.listener_names = (const char *const *)n->pipeline->names;
-	n->view.listener_failing_since_ns = n->failing_since;
-	n->view.unhealthy_after_ms = agent_svc(n->pipeline)->unhealthy_after_ms;
-	n->view.reloads++;
-	n->view.reload_errors += (uint64_t)w->errors;
-	n->http = c->http;
-	n->health_timer = c->health_timer;
-	c->http = NULL;
-	c->health_timer = NULL;
-	if (n->http != NULL)
-		ttlog__http_set_view(n->http, &n->view);
-	/* Re-aimed at the new agent; libevent requires it not pending. */
-	event_del(n->health_timer);
-	event_assign(n->health_timer, base, -1, EV_PERSIST, health_tick, n);
-	struct timeval second = {1, 0};
-	event_add(n->health_timer, &second);
-	return 0;
-}
-
-static int count_reload_error(struct event_base *base, void *arg)
-{
-	(void)base;
-	((struct agent *)arg)->view.reload_errors++;
-	return 0;
-}
-
-static int differ(const char *x, const char *y)
-{
-	return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
-}
-
-/* The service settings a running agent cannot change: say which ones a
- * reload did not apply, rather than let them look applied. */
-static void warn_restart_only(const struct ttlog__pipeline *o,
-			      const struct ttlog__pipeline *n)
-{
-	const char *changed[12];
-	size_t k = 0;
-
-	if (o->opts.ring_bytes != n->opts.ring_bytes)
-		changed[k++] = "ring_size";
-	if (o->opts.max_value_bytes != n->opts.max_value_bytes)
-		changed[k++] = "max_value_size";
-	if (o->opts.flush_interval_ms != n->opts.flush_interval_ms)
-		changed[k++] = "flush_interval";
-	if (o->opts.batch_max_events != n->opts.batch_max_events ||
-	    o->opts.batch_max_bytes != n->opts.batch_max_bytes)
-		changed[k++] = "batch";
-	if (o->opts.clock != n->opts.clock)
-		changed[k++] = "clock";
-	if (differ(o->plugin_dir, n->plugin_dir))
-		changed[k++] = "plugin_dir";
-	if (differ(agent_svc(o)->http_listen, agent_svc(n)->http_listen))
-		changed[k++] = "http.listen";
-	if (differ(agent_svc(o)->user, agent_svc(n)->user))
-		changed[k++] = "user";
-	if (agent_svc(o)->shutdown_timeout_ms !=
-	    agent_svc(n)->shutdown_timeout_ms)
-		changed[k++] = "shutdown_timeout";
-	if (differ(o->snapshot_dir, n->snapshot_dir) ||
-	    o->opts.snapshot_history_bytes != n->opts.snapshot_history_bytes ||
-	    o->opts.snapshot_interval_ms != n->opts.snapshot_interval_ms ||
-	    o->opts.snapshot_keep != n->opts.snapshot_keep ||
-	    o->opts.snapshot_max_bytes != n->opts.snapshot_max_bytes ||
-	    o->opts.snapshot_on_crash != n->opts.snapshot_on_crash)
-		changed[k++] = "snapshot";
-	for (size_t i = 0; i < k; i++)
-		TTLOG_WARN("reload: this service setting applies only after a "
-			   "restart",
-			   TTLOG_KV("setting", changed[i]));
-}
-
-/* SIGHUP: builds the new configuration beside the running one; on any
- * error logs it and keeps running as before. Listeners and inputs whose
- * section did not change keep their files, connections and sockets. */
-static void reload(struct agent **ap, const char *file)
-{
-	struct agent *a = *ap, *n = calloc(1, sizeof(*n));
-	int *keep_l = NULL, *keep_i = NULL;
-	int rc;
-
-	if (n == NULL || load(n, file) != 0) {
-		TTLOG_ERROR("reload failed: the running configuration stays",
-			    TTLOG_KV("file", file ? file : "(embedded)"));
-		ttlog__host_call(a->view.writer, count_reload_error, a);
-		free(n);
-		return;
-	}
-	keep_l = calloc(n->pipeline->n + 1, sizeof(int));
-	keep_i = calloc(n->ninputs + 1, sizeof(int));
-	unsigned char *used_l = calloc(a->pipeline->n + 1, 1);
-	unsigned char *used_i = calloc(a->ninputs + 1, 1);
-	for (size_t i = 0; keep_l && used_l && i < n->pipeline->n; i++) {
-		keep_l[i] = -1;
-		for (size_t k = 0; k < a->pipeline->n; k++)
-			if (!used_l[k] && a->pipeline->fingerprints[k] &&
-			    n->pipeline->fingerprints[i] &&
-			    strcmp(a->pipeline->fingerprints[k],
-				   n->pipeline->fingerprints[i]) == 0) {
-				keep_l[i] = (int)k;
-				used_l[k] = 1;
-				break;
-			}
-	}
-	for (size_t i = 0; keep_i && used_i && i < n->ninputs; i++) {
-		keep_i[i] = -1;
-		for (size_t k = 0; k < a->ninputs; k++)
-			if (!used_i[k] &&
-			    strcmp(a->input_fps[k], n->input_fps[i]) == 0) {
-				keep_i[i] = (int)k;
-				used_i[k] = 1;
-				break;
-			}
-	}
-	free(used_l);
-	free(used_i);
-	rc = keep_l && keep_i
-		     ? ttlog__host_reconfigure(a->view.writer,
-					       &n->pipeline->opts, keep_l)
-		     : TTLOG_ENOMEM;
-	if (rc != 0) {
-		TTLOG_ERROR(
-			"reload failed: the running configuration stays",
-			TTLOG_KV("file", file ? file : "(embedded)"),
-			TTLOG_KV("reason", ttlog_strerror(rc)),
-			TTLOG_KV("listener", rc == TTLOG_ELISTENER
-						     ? ttlog__listener_failure()
-						     : ""));
-		ttlog__host_call(a->view.writer, count_reload_error, a);
-		ttlog__pipeline_release(n->pipeline);
-		free(n->pipeline);
-		free_inputs(n);
-		free(n);
-		free(keep_l);
-		free(keep_i);
-		return;
-	}
-	/* A kept listener runs the code of the plugin loaded for the old
-	 * configuration: the new one takes over that handle. */
-	for (size_t i = 0; i < n->pipeline->n; i++)
-		if (keep_l[i] >= 0) {
-			struct ttlog__plugin t = n->pipeline->plugins[i];
-			n->pipeline->plugins[i] =
-				a->pipeline->plugins[keep_l[i]];
-			a->pipeline->plugins[keep_l[i]] = t;
-		}
-	ttlog__pipeline_drop_options(n->pipeline);
-	struct swap w = {a, n, keep_i, 0};
-	ttlog__host_call(a->view.writer, swap_inputs, &w);
-	ttlog_set_level(n->pipeline->opts.level);
-	warn_restart_only(a->pipeline, n->pipeline);
-	TTLOG_INFO("configuration reloaded",
-		   TTLOG_KV("file", file ? file : "(embedded)"),
-		   TTLOG_KV("listeners", (uint64_t)n->pipeline->n),
-		   TTLOG_KV("inputs", (uint64_t)n->ninputs),
-		   TTLOG_KV("input_errors", w.errors));
-	ttlog__pipeline_release(a->pipeline);
-	free(a->pipeline);
-	free_inputs(a);
-	free(a);
-	*ap = n;
-	free(keep_l);
-	free(keep_i);
-}
-
 static int plugin_help(const char *name, struct agent *a)
 {
 	char err[1024];
@@ -759,7 +383,7 @@ int main(int argc, char **argv)
 		free(a);
 		return ttlog__agent_health_check(health_at, 5000);
 	}
-	if (load(a, file) != 0)
+	if (agent_load(a, file) != 0)
 		return 1;
 	if (health) {
 		if (agent_svc(a->pipeline)->http_listen == NULL) {
@@ -774,7 +398,7 @@ int main(int argc, char **argv)
 		}
 		ttlog__pipeline_release(a->pipeline);
 		free(a->pipeline);
-		free_inputs(a);
+		agent_free_inputs(a);
 		free(a);
 		return rc;
 	}
@@ -792,7 +416,7 @@ int main(int argc, char **argv)
 	}
 	ttlog__pipeline_release(a->pipeline);
 	free(a->pipeline);
-	free_inputs(a);
+	agent_free_inputs(a);
 	free(a);
 	return rc;
 }

@@ -1,0 +1,57 @@
+/*
+ * agent_main.h - the state of a running ttlog-agent, shared by main.c (the
+ * process, signals, start and shutdown), load.c (a configuration file into
+ * a pipeline and inputs) and reload.c (SIGHUP). Private to the agent's
+ * top level; inputs/ and http/ see agent_internal.h only.
+ */
+#ifndef TTLOG_AGENT_MAIN_H
+#define TTLOG_AGENT_MAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "agent_internal.h"
+#include "registry_internal.h"
+
+struct agent {
+	struct ttlog__pipeline *pipeline;
+	struct ttlog__input_opts **input_opts;
+	char **input_fps; /* what makes an input the same after a reload */
+	const char **input_names, **input_types;
+	struct ttlog__input **inputs;
+	size_t ninputs;
+	struct ttlog__http *http;
+	uint64_t *failing_since;
+	struct ttlog__agent_view view;
+	struct event *health_timer;
+	uint64_t *last_errors, *last_retries;
+	char err[1024];
+	int verbose;
+};
+
+/* The agent's part of a built pipeline's service section. */
+static inline const struct ttlog__agent_service *
+agent_svc(const struct ttlog__pipeline *p)
+{
+	return p->claimed;
+}
+
+/* The embedded configuration (default_config.c, from conf/ttlog.yaml). */
+extern const char ttlog__agent_default_config[];
+
+/* load.c: reads file (NULL: the embedded configuration) into a: the
+ * pipeline (plugins loaded, options applied) and the inputs' options.
+ * Every problem is printed with FILE:LINE:COL. Returns 0 or -1. */
+int agent_load(struct agent *a, const char *file);
+void agent_free_inputs(struct agent *a);
+
+/* main.c: writer thread, the agent's once-a-second health check. */
+void agent_health_tick(evutil_socket_t fd, short what, void *arg);
+
+/* reload.c: SIGHUP. Builds the new configuration beside the running one;
+ * on any error logs it and keeps running as before. */
+void agent_reload(struct agent **ap, const char *file);
+
+#endif /* TTLOG_AGENT_MAIN_H */

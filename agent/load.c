@@ -1,0 +1,127 @@
+/*
+ * load.c - ttlog-agent's configuration: the file (or the embedded default)
+ * into a pipeline of listeners, built by the registry with the keys the
+ * agent claims, and the `inputs:` entries through the input option table.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ttlog/ttlog.h>
+
+#include "agent_main.h"
+#include "buf.h"
+#include "host_internal.h"
+
+/* The inputs section: each entry through the input option table. */
+static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
+			struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *in = ttlog__cfg_get(root, "inputs");
+	size_t before = d->n;
+
+	if (in == NULL)
+		return 0;
+	if (in->kind != TTLOG__CFG_SEQ) {
+		ttlog__diag_add(d, in, "inputs",
+				"expected a list of inputs (each item starts "
+				"with \"- name: ...\")");
+		return -1;
+	}
+	a->input_opts = calloc(in->n ? in->n : 1, sizeof(*a->input_opts));
+	a->input_names = calloc(in->n ? in->n : 1, sizeof(char *));
+	a->input_types = calloc(in->n ? in->n : 1, sizeof(char *));
+	a->inputs = calloc(in->n ? in->n : 1, sizeof(*a->inputs));
+	a->input_fps = calloc(in->n ? in->n : 1, sizeof(char *));
+	if (!a->input_opts || !a->input_names || !a->input_types ||
+	    !a->inputs || !a->input_fps) {
+		ttlog__diag_add(d, in, "inputs", "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		char path[64];
+		struct ttlog__input_opts *o;
+		snprintf(path, sizeof(path), "inputs[%zu]", i);
+		o = ttlog__options_apply(&ttlog__input_table, in->vals[i], path,
+					 NULL, d);
+		if (o == NULL)
+			continue;
+		for (size_t k = 0; k < a->ninputs; k++)
+			if (strcmp(a->input_opts[k]->name, o->name) == 0)
+				ttlog__diag_add(
+					d, ttlog__cfg_get(in->vals[i], "name"),
+					path,
+					"an input named \"%s\" is "
+					"already defined",
+					o->name);
+		if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL)
+			ttlog__diag_add(d, in->vals[i], path,
+					"missing \"listen\" (for example "
+					"tcp://127.0.0.1:5514)");
+		struct ttlog__buf fp = {0};
+		ttlog__cfg_fingerprint(in->vals[i], &fp);
+		ttlog__buf_putc(&fp, 0);
+		a->input_fps[a->ninputs] = (char *)fp.p;
+		a->input_opts[a->ninputs] = o;
+		a->input_names[a->ninputs] = o->name;
+		a->input_types[a->ninputs] = ttlog__input_type_name(o->type);
+		a->ninputs++;
+	}
+	return d->n > before ? -1 : 0;
+}
+
+void agent_free_inputs(struct agent *a)
+{
+	for (size_t i = 0; i < a->ninputs; i++) {
+		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
+		free(a->input_fps ? a->input_fps[i] : NULL);
+	}
+	free(a->input_fps);
+	a->input_fps = NULL;
+	free(a->input_opts);
+	free(a->input_names);
+	free(a->input_types);
+	free(a->inputs);
+	free(a->failing_since);
+	free(a->last_errors);
+	free(a->last_retries);
+	a->input_opts = NULL;
+	a->ninputs = 0;
+}
+
+/* Loads FILE (or the embedded default) into a->pipeline and the inputs;
+ * prints every problem. Returns 0 or -1. */
+int agent_load(struct agent *a, const char *file)
+{
+	struct ttlog__diag d = {0};
+	struct ttlog__cfg_doc *doc;
+
+	a->pipeline = calloc(1, sizeof(*a->pipeline));
+	if (a->pipeline == NULL)
+		return -1;
+	doc = file ? ttlog__cfg_load_file(file, &d)
+		   : ttlog__cfg_load_string("(embedded configuration)",
+					    ttlog__agent_default_config,
+					    strlen(ttlog__agent_default_config),
+					    &d);
+	if (doc != NULL) {
+		/* Both, so that every problem is reported in one run. */
+		(void)ttlog__pipeline_build(ttlog__cfg_root(doc),
+					    &ttlog__agent_claims, a->pipeline,
+					    &d);
+		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
+	}
+	ttlog__cfg_free(doc);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "ttlog-agent: %s\n", d.msgs[i]);
+	if (d.n > 0) {
+		ttlog__diag_free(&d);
+		ttlog__pipeline_release(a->pipeline);
+		free(a->pipeline);
+		a->pipeline = NULL;
+		agent_free_inputs(a);
+		return -1;
+	}
+	return 0;
+}
