@@ -159,7 +159,11 @@ def main():
         if coll is not None:
             print(coll.diagnostics())
         if agent is not None:
-            print(agent.stderr()[-3000:])
+            err = agent.stderr()
+            # The start of a sanitizer report names the leak; the end
+            # says how the agent stopped.
+            print(err if len(err) <= 8000 else
+                  err[:5000] + "\n[...]\n" + err[-3000:])
         return 1
     finally:
         if agent is not None:
