@@ -65,6 +65,32 @@ int ttlog__host_reconfigure(struct ttlog__writer *w,
 	return ttlog__host_call(w, ttlog__writer_reconfigure, &r);
 }
 
+struct loss_set {
+	ttlog__host_loss_fn fn;
+	void *arg;
+	uint64_t limit_ms;
+};
+
+static int set_loss(struct event_base *base, void *arg)
+{
+	struct loss_set *c = arg;
+	struct ttlog__writer *w = ttlog__writer_self;
+	(void)base;
+
+	w->loss_fn = c->fn;
+	w->loss_arg = c->arg;
+	w->drain_limit_ms = c->limit_ms;
+	return 0;
+}
+
+int ttlog__host_on_loss(struct ttlog__writer *w, ttlog__host_loss_fn fn,
+			void *arg, uint64_t drain_limit_ms)
+{
+	struct loss_set c = {fn, arg, drain_limit_ms};
+
+	return ttlog__host_call(w, set_loss, &c);
+}
+
 int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,
 			 const char *reason)
 {

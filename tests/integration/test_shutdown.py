@@ -1,0 +1,149 @@
+"""Integration tests of what ttlog-agent says when it stops: every event a
+listener still holds is counted and named per listener on stderr, and the
+exit status is 3; a listener that buffers is flushed while the agent runs.
+The real binary on loopback, with the helpers of test_agent.py.
+
+Usage: test_shutdown.py --agent PATH --plugins DIR --test-plugins DIR
+                        [--only NAME]
+"""
+
+import argparse
+import os
+import re
+import socket
+import sys
+
+from test_agent import (Agent, check, free_port, read_jsonl, run_tests,
+                        wait_lines)
+
+EXIT_LOST = 3
+
+
+def jsonl_input(port):
+    return ("inputs:\n  - {name: js, type: jsonl, listen: "
+            "'tcp://127.0.0.1:%d'}\n" % port)
+
+
+def send(port, n, level="error"):
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"".join(b'{"level":"%s","msg":"d","seq":%d}\n'
+                           % (level.encode(), i) for i in range(n)))
+
+
+def lost_line(text, name):
+    """(count, reason) of the agent's "lost at shutdown" line for listener
+    `name`, or None."""
+    m = re.search(r"ttlog-agent: listener %s: (\d+) events lost at "
+                  r"shutdown \(([^)]*)\)" % re.escape(name), text)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def stop_with_loss(a, name):
+    """SIGTERM; checks the exit status says events were lost; returns the
+    (count, reason) stated for listener `name` and the whole stderr."""
+    code = a.stop()
+    text = a.stderr()
+    check(code == EXIT_LOST, "exit status %s: %s" % (code, text))
+    got = lost_line(text, name)
+    check(got is not None, "no loss line for %s: %s" % (name, text))
+    return got, text
+
+
+def file_out(path):
+    return ("  - name: out\n    type: file\n    format: json\n"
+            "    fsync: never\n    path: %s\n" % path)
+
+
+def test_retry_forever_listener_states_its_loss_and_exits_3(args, tmp):
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    slow = os.path.join(args.test_plugins, "slow.so")
+    # `level: error` keeps the agent's own info and warn events away from
+    # the stuck listener: what it holds is exactly what the test sent.
+    a = Agent(args, tmp, jsonl_input(port) +
+              "listeners:\n%s  - name: stuck\n    plugin: %s\n"
+              "    level: error\n" % (file_out(out), slow), 1)
+    n = 300
+    try:
+        send(port, n)
+        delivered = len(wait_lines(out, n, lambda e: e.get("msg") == "d"))
+        got, text = stop_with_loss(a, "stuck")
+        # The stuck listener delivered nothing of what the file took.
+        check(got[0] == delivered - 0 and delivered == n,
+              "lost %s, sent %d: %s" % (got, n, text))
+        check("RETRY" in got[1], "reason: %s" % got[1])
+        check(lost_line(text, "out") is None, "out lost nothing: %s" % text)
+    finally:
+        a.kill()
+
+
+def buffered_agent(args, tmp, port, extra=""):
+    """An agent with a jsonl input on port and the `buffered` test
+    listener "buf"; returns it and the file that listener's flush()
+    writes."""
+    path = os.path.join(tmp, "buf.jsonl")
+    return Agent(args, tmp, jsonl_input(port) +
+                 "listeners:\n  - name: buf\n    plugin: %s\n"
+                 "    path: %s\n%s"
+                 % (os.path.join(args.test_plugins, "buffered.so"), path,
+                    extra), 1), path
+
+
+def test_listener_that_gives_up_is_counted_by_name(args, tmp):
+    a, _ = buffered_agent(args, tmp, free_port(), "    lose: 7\n")
+    try:
+        got, text = stop_with_loss(a, "buf")
+        check(got == (7, "lose is set"), text)
+    finally:
+        a.kill()
+
+
+def test_forward_without_spool_and_collector_down_exits_3(args, tmp):
+    port, dead = free_port(), free_port()
+    a = Agent(args, tmp, "  shutdown_timeout: 1s\n" + jsonl_input(port) +
+              "listeners:\n  - name: up\n    type: forward\n"
+              "    endpoints: 'tcp://127.0.0.1:%d'\n"
+              "    reconnect: {initial: 50ms, max: 200ms}\n"
+              "    drain_timeout: 30s\n    level: error\n" % dead, 1)
+    n = 500
+    try:
+        send(port, n)
+        got, text = stop_with_loss(a, "up")
+        check(got[0] == n, "lost %s of %d: %s" % (got, n, text))
+    finally:
+        a.kill()
+
+
+def test_buffering_listener_is_flushed_while_the_agent_runs(args, tmp):
+    port = free_port()
+    a, path = buffered_agent(args, tmp, port)
+    try:
+        send(port, 5, "info")
+        # Only flush() writes the file: the lines appear while the agent
+        # runs, with no ttlog_flush(), reload or shutdown.
+        wait_lines(path, 5, lambda e: e.get("msg") == "d")
+        check(a.proc.poll() is None, "the agent still runs")
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+    finally:
+        a.kill()
+
+
+TESTS = [
+    test_retry_forever_listener_states_its_loss_and_exits_3,
+    test_listener_that_gives_up_is_counted_by_name,
+    test_forward_without_spool_and_collector_down_exits_3,
+    test_buffering_listener_is_flushed_while_the_agent_runs,
+]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for name in ("--agent", "--plugins", "--test-plugins"):
+        p.add_argument(name, required=True)
+    p.add_argument("--only")
+    return run_tests(TESTS, p.parse_args(), "ttlog-stop-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
