@@ -181,7 +181,7 @@ static void repeat_note(struct ttlog__plugin_host *h, uint64_t now, char *out,
 			size_t len, int *level, uint64_t *count)
 {
 	uint64_t secs =
-		(now - h->repeat_since_ns + 999999999ull) / 1000000000ull;
+		(now - h->repeat_since_ns + 500000000ull) / 1000000000ull;
 
 	out[0] = 0;
 	if (h->repeats == 0)

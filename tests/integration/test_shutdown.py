@@ -1,7 +1,8 @@
 """Integration tests of what ttlog-agent says when it stops: every event a
 listener still holds is counted and named per listener on stderr, and the
-exit status is 3; a listener that buffers is flushed while the agent runs.
-The real binary on loopback, with the helpers of test_agent.py.
+exit status is 3; a listener that buffers is flushed while the agent runs;
+a client that simply closes its connection is not a warning. The real
+binary on loopback, with the helpers of test_agent.py.
 
 Usage: test_shutdown.py --agent PATH --plugins DIR --test-plugins DIR
                         [--only NAME]
@@ -11,6 +12,9 @@ import argparse
 import os
 import re
 import socket
+import ssl
+import struct
+import subprocess
 import sys
 
 from test_agent import (Agent, check, free_port, read_jsonl, run_tests,
@@ -129,11 +133,59 @@ def test_buffering_listener_is_flushed_while_the_agent_runs(args, tmp):
         a.kill()
 
 
+def test_a_client_closing_is_not_a_warning(args, tmp):
+    certs = os.path.join(tmp, "certs")
+    subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "..",
+                                         "certs", "make_certs.sh"), certs],
+                   check=True)
+    tls, tcp = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    a = Agent(args, tmp,
+              "inputs:\n  - {name: t, type: jsonl, listen: "
+              "'tls://127.0.0.1:%d', tls: {cert: '%s', key: '%s'}}\n"
+              "  - {name: p, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
+              "listeners:\n%s" % (tls, os.path.join(certs, "server.pem"),
+                                  os.path.join(certs, "server.key"), tcp,
+                                  file_out(out)), 2)
+    try:
+        ctx = ssl.create_default_context(
+            cafile=os.path.join(certs, "ca.pem"))
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        # A TLS client that closes its socket without close_notify, its
+        # last line without a line end: libevent calls that an error with
+        # errno 0 ("reason=Success").
+        with socket.create_connection(("127.0.0.1", tls)) as s:
+            t = ctx.wrap_socket(s, server_hostname="localhost")
+            t.sendall(b'{"msg":"d","n":1}\n{"msg":"d","n":2}')
+            t.close()
+        with socket.create_connection(("127.0.0.1", tcp)) as s:
+            s.sendall(b'{"msg":"d","n":3}\n')
+        # A reset is a real error and keeps its warning and reason.
+        s = socket.create_connection(("127.0.0.1", tcp))
+        s.sendall(b'{"msg":"d","n":4}\n')
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()
+        wait_lines(out, 1, lambda e: e.get("reason") ==
+                   "Connection reset by peer")
+        wait_lines(out, 2, lambda e: e.get("msg") == "d" and
+                   e.get("n") in (1, 2))
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+        warns = [e for e in read_jsonl(out)
+                 if e.get("msg") == "input closed a connection"]
+        check([e.get("reason") for e in warns] ==
+              ["Connection reset by peer"], "warnings: %s" % warns)
+    finally:
+        a.kill()
+
+
 TESTS = [
     test_retry_forever_listener_states_its_loss_and_exits_3,
     test_listener_that_gives_up_is_counted_by_name,
     test_forward_without_spool_and_collector_down_exits_3,
     test_buffering_listener_is_flushed_while_the_agent_runs,
+    test_a_client_closing_is_not_a_warning,
 ]
 
 
