@@ -107,6 +107,15 @@ int ttlog__host_ingest(struct ttlog__writer *w,
 
 	if (off_thread(w, &said, __func__))
 		return TTLOG_EINVAL;
+	/* service.level holds for events from outside as for the program's
+	 * own: below it they are counted (filtered_level) and go no
+	 * further, which is not an error of the input's. */
+	if ((int)ev->level <
+	    atomic_load_explicit(&ttlog__gate, memory_order_relaxed)) {
+		atomic_fetch_add(&ttlog__lib.ingested, 1);
+		atomic_fetch_add(&ttlog__lib.filtered_level, 1);
+		return 0;
+	}
 	/* Only an event without a time of its own needs the clock. */
 	now = ev->time_ns != 0 ? ev->time_ns
 			       : ttlog__clock_ts_ns(CLOCK_REALTIME);

@@ -1,11 +1,12 @@
-"""Integration tests of what ttlog-agent says when it stops: every event a
-listener still holds is counted and named per listener on stderr, and the
-exit status is 3; a listener that buffers is flushed while the agent runs;
-a client that simply closes its connection is not a warning. The real
-binary on loopback, with the helpers of test_agent.py.
+"""Integration tests of what ttlog-agent reports and filters: when it
+stops, every event a listener still holds is counted and named per
+listener on stderr, and the exit status is 3; a listener that buffers is
+flushed while the agent runs; a client that simply closes its connection
+is not a warning; service.level holds for the events of the inputs. The
+real binary on loopback, with the helpers of test_agent.py.
 
-Usage: test_shutdown.py --agent PATH --plugins DIR --test-plugins DIR
-                        [--only NAME]
+Usage: test_reporting.py --agent PATH --plugins DIR --test-plugins DIR
+                         [--only NAME]
 """
 
 import argparse
@@ -17,8 +18,8 @@ import struct
 import subprocess
 import sys
 
-from test_agent import (Agent, check, free_port, read_jsonl, run_tests,
-                        wait_lines)
+from test_agent import (Agent, check, free_port, metrics, read_jsonl,
+                        run_tests, wait_lines)
 
 EXIT_LOST = 3
 
@@ -180,12 +181,46 @@ def test_a_client_closing_is_not_a_warning(args, tmp):
         a.kill()
 
 
+def test_service_level_filters_the_inputs_events(args, tmp):
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    # "warning", a synonym of warn the inputs always took, is accepted by
+    # the configuration too (docs/levels.md).
+    a = Agent(args, tmp, "  level: warning\n  http:\n    listen: "
+              "127.0.0.1:%d\n" % http + jsonl_input(port) +
+              "listeners:\n%s" % file_out(out), 1)
+    try:
+        levels = ["debug", "info", "notice", 4, "warning", "err", "crit",
+                  7, "INFO", "WARN"]
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"".join(b'{"level":%s,"msg":"d","n":%d}\n'
+                               % (json_value(lv), i)
+                               for i, lv in enumerate(levels)))
+            s.sendall(b'{"level":"error","msg":"last"}\n')
+        wait_lines(out, 1, lambda e: e.get("msg") == "last")
+        got = [e["n"] for e in read_jsonl(out) if e.get("msg") == "d"]
+        # Kept: 4 (severity warning), warning, err, crit, WARN.
+        check(got == [3, 4, 5, 6, 9], "delivered %s" % got)
+        m = metrics(http)
+        check(m.get("ttlog_events_filtered_total") == 5.0,
+              "filtered %s" % m.get("ttlog_events_filtered_total"))
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+    finally:
+        a.kill()
+
+
+def json_value(v):
+    return (b"%d" % v) if isinstance(v, int) else b'"%s"' % v.encode()
+
+
 TESTS = [
     test_retry_forever_listener_states_its_loss_and_exits_3,
     test_listener_that_gives_up_is_counted_by_name,
     test_forward_without_spool_and_collector_down_exits_3,
     test_buffering_listener_is_flushed_while_the_agent_runs,
     test_a_client_closing_is_not_a_warning,
+    test_service_level_filters_the_inputs_events,
 ]
 
 
