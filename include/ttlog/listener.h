@@ -205,7 +205,10 @@ struct ttlog_host {
 	 * agent's) other events. At most 10 lines a second per listener; the
 	 * first line after a suppressed stretch says how many were left out.
 	 * That bound also keeps a listener whose own output fails from
-	 * feeding on its own reports. Nothing is kept.
+	 * feeding on its own reports. A line identical to the one before is
+	 * not printed again but counted, and the count said ("(repeated N
+	 * times in the last Ns)") every 5 s while it goes on and once when
+	 * it stops. Nothing is kept.
 	 * @param level  a TTLOG_LEVEL_* below TTLOG_LEVEL_OFF.
 	 * @param msg    a short constant text, "write failed".
 	 * @param fmt    printf format of the detail, or NULL for none.

@@ -12,6 +12,7 @@ Usage: test_reporting.py --agent PATH --plugins DIR --test-plugins DIR
 import argparse
 import os
 import re
+import signal
 import socket
 import ssl
 import struct
@@ -92,6 +93,35 @@ def buffered_agent(args, tmp, port, extra=""):
                  "    path: %s\n%s"
                  % (os.path.join(args.test_plugins, "buffered.so"), path,
                     extra), 1), path
+
+
+def test_reload_that_removes_a_holding_listener_states_its_loss(args, tmp):
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    slow = os.path.join(args.test_plugins, "slow.so")
+    body = jsonl_input(port) + "listeners:\n" + file_out(out)
+    a = Agent(args, tmp, body + "  - name: stuck\n    plugin: %s\n"
+              "    level: error\n" % slow, 1)
+    n = 200
+    try:
+        send(port, n)
+        wait_lines(out, n, lambda e: e.get("msg") == "d")
+        with open(a.config) as f:
+            text = f.read()
+        with open(a.config, "w") as f:
+            f.write(text[:text.index("  - name: stuck")])
+        a.proc.send_signal(signal.SIGHUP)
+        text = a.wait_stderr("events lost at reload")
+        check("ttlog-agent: listener stuck: %d events lost at reload (" % n
+              in text, text)
+        # The agent's own log says it too, through the listeners left.
+        wait_lines(out, 1, lambda e: e.get("msg") == "events lost" and
+                   e.get("listener") == "stuck" and e.get("events") == n)
+        # Nothing is held any more: the stop is clean.
+        code = a.stop()
+        check(code == 0, "exit status %s: %s" % (code, a.stderr()))
+    finally:
+        a.kill()
 
 
 def test_listener_that_gives_up_is_counted_by_name(args, tmp):
@@ -216,6 +246,7 @@ def json_value(v):
 
 TESTS = [
     test_retry_forever_listener_states_its_loss_and_exits_3,
+    test_reload_that_removes_a_holding_listener_states_its_loss,
     test_listener_that_gives_up_is_counted_by_name,
     test_forward_without_spool_and_collector_down_exits_3,
     test_buffering_listener_is_flushed_while_the_agent_runs,
