@@ -306,11 +306,11 @@ static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
 			 own[0] ? own : "given up by the listener");
 	else
 		snprintf(reason, sizeof(reason), "%s%s%s",
-			 !at_shutdown ? "held back when a reload "
+			 !at_shutdown ? "held back (RETRY) when a reload "
 					"removed the listener"
 			 : w->drain_expired
-				 ? "not delivered within the "
-				   "shutdown timeout"
+				 ? "held back (RETRY) when the shutdown "
+				   "timeout ended the drain"
 				 : "still refused (RETRY) at the end",
 			 gave_up ? "; " : "", gave_up ? own : "");
 	report_loss(w, name, queued + gave_up, reason, at_shutdown);

@@ -393,6 +393,29 @@ static void test_flush_runs_on_a_timer_while_running(void **s)
 	assert_int_equal(ttlog_shutdown(), 0);
 }
 
+/* In an application (no loss callback) the library says a listener's loss
+ * at shutdown itself, with its name and the count it held. */
+static void test_shutdown_names_the_listener_and_its_loss(void **s)
+{
+	char *err;
+	(void)s;
+
+	stderr_begin();
+	assert_int_equal(ttlog_init_from_file(write_config(
+				 "listeners:\n  - name: stuck\n    type: slow\n"
+				 "    level: error\n")),
+			 0);
+	for (int i = 0; i < 25; i++)
+		TTLOG_ERROR("held", TTLOG_KV("i", (int64_t)i));
+	TTLOG_INFO("below the listener's level");
+	assert_int_equal(ttlog_shutdown(), 0);
+	err = stderr_end();
+	assert_non_null(strstr(err, "ttlog: listener stuck: 25 events lost at "
+				    "shutdown (still refused (RETRY) at the "
+				    "end)\n"));
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +427,7 @@ int main(void)
 		T(test_identical_lines_print_once_then_counts),
 		T(test_a_different_line_ends_a_run_with_its_count),
 		T(test_flush_runs_on_a_timer_while_running),
+		T(test_shutdown_names_the_listener_and_its_loss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
