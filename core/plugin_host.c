@@ -307,9 +307,12 @@ static void host_lost(const struct ttlog_host *pub, uint64_t events,
 		snprintf(h->lost_reason, sizeof(h->lost_reason), "%s", reason);
 }
 
+/* A day at most: the nanoseconds of the next flush must not wrap. */
+#define FLUSH_EVERY_MAX_MS 86400000u
+
 static void host_flush_every(const struct ttlog_host *pub, uint64_t ms)
 {
-	of(pub)->flush_ms = ms;
+	of(pub)->flush_ms = ms < FLUSH_EVERY_MAX_MS ? ms : FLUSH_EVERY_MAX_MS;
 }
 
 uint64_t ttlog__plugin_host_flush_ms(const struct ttlog__plugin_host *h)

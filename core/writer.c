@@ -6,8 +6,8 @@
  * producers write when a ring passes its high-water mark, and for flush and
  * stop requests. The timer also calls each listener's flush() about once a
  * second (ttlog__writer_tick), so that a listener that buffers shows its
- * output while the program runs, not only at ttlog_flush() or exit. Everything after the rings runs here, so listener state
- * needs no locks.
+ * output while the program runs, not only at ttlog_flush() or exit.
+ * Everything after the rings runs here, so listener state needs no locks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
