@@ -242,7 +242,10 @@ static void fwd_lost(struct fwd *f, size_t events)
 {
 	if (events > 0 && TTLOG_HOST_HAS(f->host, lost))
 		f->host->lost(f->host, events,
-			      "not acknowledged by the collector, no spool");
+			      f->format == FWD_TTLOG
+				      ? "not acknowledged by the collector, "
+					"no spool"
+				      : "not written to the collector");
 }
 
 static void fwd_destroy(void *state)
@@ -261,6 +264,10 @@ static void fwd_destroy(void *state)
 			left += f->win[(f->whead + i) % f->wcap].count;
 		f->st.dropped_shutdown += left;
 		fwd_lost(f, left);
+	} else if (f->format != FWD_TTLOG && !f->draining_done && f->blen > 0) {
+		/* Messages not known to be written (one bound each). */
+		f->st.dropped_shutdown += f->blen;
+		fwd_lost(f, f->blen);
 	}
 	ttlog__fwd_conn_close(f, NULL);
 	while (f->wlen > 0)
@@ -563,6 +570,9 @@ static int fwd_draining(void *state)
 				  "shutting down with %zu bytes not written "
 				  "to %s: lost",
 				  text_pending(f), f->ep[f->cur].text);
+		/* One bound per message not known to be written. */
+		f->st.dropped_shutdown += f->blen;
+		fwd_lost(f, f->blen);
 	}
 	return 0;
 }

@@ -134,19 +134,25 @@ def test_listener_that_gives_up_is_counted_by_name(args, tmp):
 
 
 def test_forward_without_spool_and_collector_down_exits_3(args, tmp):
-    port, dead = free_port(), free_port()
-    a = Agent(args, tmp, "  shutdown_timeout: 1s\n" + jsonl_input(port) +
-              "listeners:\n  - name: up\n    type: forward\n"
-              "    endpoints: 'tcp://127.0.0.1:%d'\n"
-              "    reconnect: {initial: 50ms, max: 200ms}\n"
-              "    drain_timeout: 30s\n    level: error\n" % dead, 1)
-    n = 500
-    try:
-        send(port, n)
-        got, text = stop_with_loss(a, "up")
-        check(got[0] == n, "lost %s of %d: %s" % (got, n, text))
-    finally:
-        a.kill()
+    # The native protocol (frames never acknowledged) and a text one
+    # (messages never written); shutdown_timeout ends the drain first.
+    for fmt in ("ttlog", "jsonl"):
+        port, dead = free_port(), free_port()
+        sub = os.path.join(tmp, fmt)
+        os.mkdir(sub)
+        a = Agent(args, sub, "  shutdown_timeout: 1s\n" + jsonl_input(port)
+                  + "listeners:\n  - name: up\n    type: forward\n"
+                  "    format: %s\n    endpoints: 'tcp://127.0.0.1:%d'\n"
+                  "    reconnect: {initial: 50ms, max: 200ms}\n"
+                  "    drain_timeout: 30s\n    level: error\n"
+                  % (fmt, dead), 1)
+        n = 500
+        try:
+            send(port, n)
+            got, text = stop_with_loss(a, "up")
+            check(got[0] == n, "%s: lost %s of %d: %s" % (fmt, got, n, text))
+        finally:
+            a.kill()
 
 
 def test_buffering_listener_is_flushed_while_the_agent_runs(args, tmp):
