@@ -307,7 +307,7 @@ static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
 	else
 		snprintf(reason, sizeof(reason), "%s%s%s",
 			 !at_shutdown ? "held back (RETRY) when a reload "
-					"removed the listener"
+					"removed or replaced the listener"
 			 : w->drain_expired
 				 ? "held back (RETRY) when the shutdown "
 				   "timeout ended the drain"
