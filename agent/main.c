@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@
 
 #include "agent_main.h"
 #include "host_internal.h"
+
+/* Exit statuses (README.md, "ttlog-agent"): 0 a clean stop (and --check,
+ * --health when ok); 1 a configuration, start or health failure; 2 a
+ * wrong command line; AGENT_EXIT_LOST a stop with events lost. */
+#define AGENT_EXIT_LOST 3
 
 static void usage(FILE *f)
 {
@@ -141,6 +147,24 @@ static int stop_io(struct event_base *base, void *arg)
 	return 0;
 }
 
+/* Events a listener held when the agent stopped: said per listener, and
+ * the reason the exit status is AGENT_EXIT_LOST. A listener a reload
+ * removed with events still held is said the same way (the running
+ * agent's status is not affected). Writer thread. */
+static _Atomic uint64_t lost_at_shutdown;
+
+static void on_loss(void *arg, const char *listener, uint64_t events,
+		    const char *reason, int at_shutdown)
+{
+	(void)arg;
+	fprintf(stderr,
+		"ttlog-agent: listener %s: %llu events lost at %s (%s)\n",
+		listener, (unsigned long long)events,
+		at_shutdown ? "shutdown" : "reload", reason);
+	if (at_shutdown)
+		atomic_fetch_add(&lost_at_shutdown, events);
+}
+
 /* ---- process ---- */
 
 static int drop_privileges(const char *user)
@@ -171,18 +195,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Ends the process if the graceful drain takes longer than allowed. */
+/* The writer ends the drain at shutdown_timeout and states what each
+ * listener lost (on_loss). This is the backstop for a listener that does
+ * not return from flush() or destroy(): WATCHDOG_GRACE_MS later the
+ * process ends, without the counts. */
+#define WATCHDOG_GRACE_MS 5000u
+
 static void *watchdog(void *arg)
 {
-	uint64_t ms = *(uint64_t *)arg;
+	uint64_t ms = *(uint64_t *)arg + WATCHDOG_GRACE_MS;
 	struct timespec ts = {(time_t)(ms / 1000),
 			      (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 	fprintf(stderr,
-		"ttlog-agent: drain did not finish within shutdown_timeout "
-		"(%llu ms); exiting with what is not yet delivered lost\n",
-		(unsigned long long)ms);
-	_exit(1);
+		"ttlog-agent: a listener did not finish within "
+		"shutdown_timeout "
+		"+ %u ms; exiting with what is not yet delivered lost "
+		"(uncounted)\n",
+		WATCHDOG_GRACE_MS);
+	_exit(AGENT_EXIT_LOST);
 	return NULL;
 }
 
@@ -256,6 +287,7 @@ static int run(struct agent **ap, const char *file)
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);
+	(void)ttlog__host_on_loss(a->view.writer, on_loss, NULL, timeout);
 	if (ttlog__host_call(a->view.writer, start_io, a) != 0) {
 		fprintf(stderr, "ttlog-agent: %s\n", a->err);
 		ttlog__host_call(a->view.writer, stop_io, a);
@@ -313,7 +345,7 @@ static int run(struct agent **ap, const char *file)
 	 * and queues and flush every listener. */
 	ttlog__host_call(a->view.writer, stop_io, a);
 	ttlog_shutdown();
-	return 0;
+	return atomic_load(&lost_at_shutdown) > 0 ? AGENT_EXIT_LOST : 0;
 }
 static int plugin_help(const char *name, struct agent *a)
 {

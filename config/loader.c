@@ -158,9 +158,22 @@ static void syntax_error(struct loader *l)
 	}
 	line = mark_line(p->problem_mark);
 	col = mark_col(p->problem_mark);
-	/* libyaml's context ("while parsing a block mapping") points at the
-	 * construct the problem broke, often lines above the problem. */
-	if (p->context != NULL)
+	/* A token the scanner could not finish (a quoted scalar without its
+	 * closing quote, a flow collection without its bracket) is detected
+	 * where the input ends or the next token begins, often many lines
+	 * below the mistake. The place that matters is where the token
+	 * starts (libyaml's context mark), so the error is reported there
+	 * and says where it was detected. A parser error (bad indentation,
+	 * a missing key) is at the place it was found; the construct it
+	 * broke is named with its place in parentheses. */
+	if (p->context != NULL && p->error == YAML_SCANNER_ERROR &&
+	    p->context_mark.index < p->problem_mark.index)
+		error_at(l, mark_line(p->context_mark),
+			 mark_col(p->context_mark),
+			 "%s at line %u, column %u (%s starting here)",
+			 p->problem ? p->problem : "syntax error", line, col,
+			 p->context);
+	else if (p->context != NULL)
 		error_at(l, line, col, "%s (%s at line %u, column %u)",
 			 p->problem ? p->problem : "syntax error", p->context,
 			 mark_line(p->context_mark), mark_col(p->context_mark));

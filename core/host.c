@@ -65,6 +65,32 @@ int ttlog__host_reconfigure(struct ttlog__writer *w,
 	return ttlog__host_call(w, ttlog__writer_reconfigure, &r);
 }
 
+struct loss_set {
+	ttlog__host_loss_fn fn;
+	void *arg;
+	uint64_t limit_ms;
+};
+
+static int set_loss(struct event_base *base, void *arg)
+{
+	struct loss_set *c = arg;
+	struct ttlog__writer *w = ttlog__writer_self;
+	(void)base;
+
+	w->loss_fn = c->fn;
+	w->loss_arg = c->arg;
+	w->drain_limit_ms = c->limit_ms;
+	return 0;
+}
+
+int ttlog__host_on_loss(struct ttlog__writer *w, ttlog__host_loss_fn fn,
+			void *arg, uint64_t drain_limit_ms)
+{
+	struct loss_set c = {fn, arg, drain_limit_ms};
+
+	return ttlog__host_call(w, set_loss, &c);
+}
+
 int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,
 			 const char *reason)
 {
@@ -81,6 +107,15 @@ int ttlog__host_ingest(struct ttlog__writer *w,
 
 	if (off_thread(w, &said, __func__))
 		return TTLOG_EINVAL;
+	/* service.level holds for events from outside as for the program's
+	 * own: below it they are counted (filtered_level) and go no
+	 * further, which is not an error of the input's. */
+	if ((int)ev->level <
+	    atomic_load_explicit(&ttlog__gate, memory_order_relaxed)) {
+		atomic_fetch_add(&ttlog__lib.ingested, 1);
+		atomic_fetch_add(&ttlog__lib.filtered_level, 1);
+		return 0;
+	}
 	/* Only an event without a time of its own needs the clock. */
 	now = ev->time_ns != 0 ? ev->time_ns
 			       : ttlog__clock_ts_ns(CLOCK_REALTIME);

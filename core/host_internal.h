@@ -57,6 +57,24 @@ int ttlog__host_reconfigure(struct ttlog__writer *w,
 			    const struct ttlog_options *o,
 			    const int *keep_from);
 
+/*
+ * What the host is told when a listener is finished (at shutdown, or
+ * removed by a reload) with events it never delivered: held back after
+ * RETRY, or given up on by the listener itself (a collector that never
+ * acknowledged, with no spool). Called on the writer thread, once per
+ * such listener; `listener` and `reason` are borrowed for the call.
+ * Without a function the library prints "ttlog: listener NAME: N events
+ * lost at shutdown (REASON)" itself.
+ */
+typedef void (*ttlog__host_loss_fn)(void *arg, const char *listener,
+				    uint64_t events, const char *reason,
+				    int at_shutdown);
+/* Sets the loss function (NULL: the library's line) and how long the
+ * shutdown may wait for listeners still draining (0: as long as each
+ * wants); after that their undelivered events are lost, and said so. */
+int ttlog__host_on_loss(struct ttlog__writer *w, ttlog__host_loss_fn fn,
+			void *arg, uint64_t drain_limit_ms);
+
 /* A snapshot after draining the rings, written on the writer thread;
  * TTLOG_EINVAL when snapshots are off, TTLOG_ENOTRUNNING when w is NULL. */
 int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,

@@ -56,6 +56,7 @@ struct ttlog__lib {
 	_Atomic uint64_t delivered, batches, listener_dropped, dropped_nomem;
 	_Atomic uint64_t ingested;	  /* events from ttlog__ingest() */
 	_Atomic uint64_t dropped_invalid; /* ingested events refused */
+	_Atomic uint64_t filtered_level;  /* ingested below the level */
 };
 
 extern struct ttlog__lib ttlog__lib;

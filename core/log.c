@@ -321,6 +321,7 @@ int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
 	atomic_store(&ttlog__lib.dropped_nomem, 0);
 	atomic_store(&ttlog__lib.ingested, 0);
 	atomic_store(&ttlog__lib.dropped_invalid, 0);
+	atomic_store(&ttlog__lib.filtered_level, 0);
 	atomic_store(&ttlog__lib.wake_pending, 0);
 	ttlog__clock_kind = ttlog__clock_resolve(o.clock);
 	ttlog__lib.opts.clock = (enum ttlog_clock)ttlog__clock_kind;
@@ -474,6 +475,7 @@ int ttlog_stats(struct ttlog_stats *out)
 	out->dropped_no_memory = atomic_load(&ttlog__lib.dropped_nomem);
 	out->ingested = atomic_load(&ttlog__lib.ingested);
 	out->dropped_invalid = atomic_load(&ttlog__lib.dropped_invalid);
+	out->filtered_level = atomic_load(&ttlog__lib.filtered_level);
 	return running ? 0 : TTLOG_ENOTRUNNING;
 }
 

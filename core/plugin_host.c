@@ -30,6 +30,18 @@
 #define LOG_BURST 10
 #define LOG_WINDOW_NS 1000000000ull
 
+/* A line identical to the one before it (same level, text and detail) is
+ * not printed again: it is counted, and the count is said every
+ * REPEAT_EVERY_NS while it goes on, and once more when it stops (no
+ * repeat for REPEAT_QUIET_NS, or a different line). A disk that is full
+ * fails every write the same way; the first line says what, the counts
+ * say how long, and other lines stay visible between them. */
+#define REPEAT_EVERY_NS 5000000000ull
+#define REPEAT_QUIET_NS 2000000000ull
+
+/* The periodic flush() when the listener does not choose (flush_every). */
+#define FLUSH_EVERY_MS 1000u
+
 struct ttlog_host_timer {
 	struct ttlog__plugin_host *h;
 	struct event *ev;
@@ -55,6 +67,16 @@ struct ttlog__plugin_host {
 	uint64_t window_ns;
 	unsigned window_lines;
 	uint64_t suppressed;
+	/* The last line printed, and its repeats not yet said (under mu). */
+	char last[900];
+	int last_level;
+	uint64_t repeats, repeat_since_ns, repeat_seen_ns;
+	uint64_t (*now)(void *);
+	void *now_arg;
+	/* What the listener said it gave up on (lost()), writer thread. */
+	uint64_t lost;
+	char lost_reason[128];
+	uint64_t flush_ms;
 	struct ttlog_host_timer *timers;
 	struct ttlog_host_watch *watches;
 };
@@ -110,12 +132,11 @@ static void log_event(int level, const char *name, const char *msg,
 
 /* Counts the line against the bound; returns 0 when it is to be left out,
  * else 1 with *suppressed set to the count left out before it. */
-static int log_admit(struct ttlog__plugin_host *h, uint64_t *suppressed)
+static int log_admit(struct ttlog__plugin_host *h, uint64_t now,
+		     uint64_t *suppressed)
 {
-	uint64_t now = ttlog__clock_ts_ns(CLOCK_MONOTONIC);
 	int ok;
 
-	pthread_mutex_lock(&h->mu);
 	if (h->window_lines == 0 || now - h->window_ns >= LOG_WINDOW_NS) {
 		h->window_ns = now;
 		h->window_lines = 0;
@@ -128,8 +149,58 @@ static int log_admit(struct ttlog__plugin_host *h, uint64_t *suppressed)
 	} else {
 		h->suppressed++;
 	}
-	pthread_mutex_unlock(&h->mu);
 	return ok;
+}
+
+static uint64_t host_now(struct ttlog__plugin_host *h)
+{
+	return h->now != NULL ? h->now(h->now_arg)
+			      : ttlog__clock_ts_ns(CLOCK_MONOTONIC);
+}
+
+/* One line to standard error, "ttlog: listener NAME: TEXT[ (more)]". */
+static void print_line(const char *name, const char *text, const char *more)
+{
+	char line[1200];
+	int n = snprintf(line, sizeof(line), "ttlog: listener %s: %s%s\n", name,
+			 text, more);
+
+	if (n > (int)sizeof(line) - 1) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* Nowhere left to say it; the event still goes. */
+	}
+}
+
+/* Says how often the last line repeated since it was last said, and
+ * starts counting again. Under h->mu; the caller prints *out (when
+ * non-empty) after unlocking. */
+static void repeat_note(struct ttlog__plugin_host *h, uint64_t now, char *out,
+			size_t len, int *level, uint64_t *count)
+{
+	uint64_t secs =
+		(now - h->repeat_since_ns + 500000000ull) / 1000000000ull;
+
+	out[0] = 0;
+	if (h->repeats == 0)
+		return;
+	snprintf(out, len, " (repeated %llu times in the last %llus)",
+		 (unsigned long long)h->repeats,
+		 (unsigned long long)(secs ? secs : 1));
+	*level = h->last_level;
+	*count = h->repeats;
+	h->repeats = 0;
+	h->repeat_since_ns = now;
+}
+
+static void repeat_say(struct ttlog__plugin_host *h, const char *text,
+		       const char *note, int level, uint64_t count)
+{
+	if (level >= TTLOG_LEVEL_INFO)
+		print_line(h->name, text, note);
+	log_event(level, h->name, "repeated", text, count);
 }
 
 TTLOG__PRINTF(4, 5)
@@ -137,23 +208,51 @@ static void host_log(const struct ttlog_host *pub, int level, const char *msg,
 		     const char *fmt, ...)
 {
 	struct ttlog__plugin_host *h = of(pub);
-	char detail[768] = "", line[1200], more[64] = "";
-	const char *name = h->name;
-	uint64_t suppressed;
+	char detail[768] = "", text[900], more[64] = "", note[96], old[900];
+	uint64_t suppressed = 0, now, count = 0;
+	int admit, old_level = 0;
 	va_list ap;
-	int n;
 
 	if (level < TTLOG_LEVEL_TRACE || level >= TTLOG_LEVEL_OFF)
 		level = TTLOG_LEVEL_ERROR;
 	if (msg == NULL)
 		msg = "";
-	if (!log_admit(h, &suppressed))
-		return;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
+	snprintf(text, sizeof(text), "%s%s%s", msg, detail[0] ? ": " : "",
+		 detail);
+	now = host_now(h);
+	note[0] = 0;
+	pthread_mutex_lock(&h->mu);
+	if (level == h->last_level && strcmp(text, h->last) == 0) {
+		/* The same again: counted, said every REPEAT_EVERY_NS. */
+		h->repeats++;
+		h->repeat_seen_ns = now;
+		if (now - h->repeat_since_ns >= REPEAT_EVERY_NS)
+			repeat_note(h, now, note, sizeof(note), &old_level,
+				    &count);
+		pthread_mutex_unlock(&h->mu);
+		if (note[0])
+			repeat_say(h, text, note, old_level, count);
+		return;
+	}
+	/* A different line ends a run of repeats: its count first. */
+	repeat_note(h, now, note, sizeof(note), &old_level, &count);
+	memcpy(old, h->last, sizeof(old));
+	admit = log_admit(h, now, &suppressed);
+	if (admit) {
+		snprintf(h->last, sizeof(h->last), "%s", text);
+		h->last_level = level;
+		h->repeat_since_ns = now;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (note[0])
+		repeat_say(h, old, note, old_level, count);
+	if (!admit)
+		return;
 	/* Standard error too: when the listener that fails is the one the
 	 * library's log goes to, this is the line a person still sees. Debug
 	 * and trace stay in the library's log. */
@@ -162,19 +261,76 @@ static void host_log(const struct ttlog_host *pub, int level, const char *msg,
 			snprintf(more, sizeof(more),
 				 " (%llu earlier lines suppressed)",
 				 (unsigned long long)suppressed);
-		n = snprintf(line, sizeof(line),
-			     "ttlog: listener %s: %s%s%s%s\n", name, msg,
-			     detail[0] ? ": " : "", detail, more);
-		if (n > (int)sizeof(line) - 1) {
-			n = (int)sizeof(line) - 1;
-			line[n - 1] = '\n';
-		}
-		if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
-			/* Nowhere left to say it; the event below still
-			 * goes. */
-		}
+		print_line(h->name, text, more);
 	}
-	log_event(level, name, msg, detail, suppressed);
+	log_event(level, h->name, msg, detail, suppressed);
+}
+
+/* Says the count of a run of repeats that stopped (or, with force, any). */
+static void repeat_flush(struct ttlog__plugin_host *h, int force)
+{
+	char note[96], text[900];
+	uint64_t now = host_now(h), count = 0;
+	int level = 0;
+
+	note[0] = 0;
+	pthread_mutex_lock(&h->mu);
+	if (h->repeats > 0 &&
+	    (force || now - h->repeat_seen_ns >= REPEAT_QUIET_NS ||
+	     now - h->repeat_since_ns >= REPEAT_EVERY_NS))
+		repeat_note(h, now, note, sizeof(note), &level, &count);
+	memcpy(text, h->last, sizeof(text));
+	pthread_mutex_unlock(&h->mu);
+	if (note[0])
+		repeat_say(h, text, note, level, count);
+}
+
+void ttlog__plugin_host_tick(struct ttlog__plugin_host *h)
+{
+	repeat_flush(h, 0);
+}
+
+void ttlog__plugin_host_set_clock(struct ttlog__plugin_host *h,
+				  uint64_t (*now)(void *), void *arg)
+{
+	h->now = now;
+	h->now_arg = arg;
+}
+
+static void host_lost(const struct ttlog_host *pub, uint64_t events,
+		      const char *reason)
+{
+	struct ttlog__plugin_host *h = of(pub);
+
+	h->lost += events;
+	if (reason != NULL && reason[0] != 0)
+		snprintf(h->lost_reason, sizeof(h->lost_reason), "%s", reason);
+}
+
+/* A day at most: the nanoseconds of the next flush must not wrap. */
+#define FLUSH_EVERY_MAX_MS 86400000u
+
+static void host_flush_every(const struct ttlog_host *pub, uint64_t ms)
+{
+	of(pub)->flush_ms = ms < FLUSH_EVERY_MAX_MS ? ms : FLUSH_EVERY_MAX_MS;
+}
+
+uint64_t ttlog__plugin_host_flush_ms(const struct ttlog__plugin_host *h)
+{
+	return h != NULL ? h->flush_ms : FLUSH_EVERY_MS;
+}
+
+uint64_t ttlog__plugin_host_take_lost(struct ttlog__plugin_host *h,
+				      char *reason, size_t len)
+{
+	uint64_t n;
+
+	if (h == NULL)
+		return 0;
+	n = h->lost;
+	snprintf(reason, len, "%s", h->lost_reason);
+	h->lost = 0;
+	return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -353,6 +509,8 @@ struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name)
 		return NULL;
 	}
 	pthread_mutex_init(&h->mu, NULL);
+	h->flush_ms = FLUSH_EVERY_MS;
+	h->last_level = -1;
 	h->pub = (struct ttlog_host){
 		.struct_size = sizeof(struct ttlog_host),
 		.name = h->name,
@@ -365,6 +523,8 @@ struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name)
 		.watch_set = host_watch_set,
 		.watch_free = host_watch_free,
 		.event_base = host_event_base,
+		.lost = host_lost,
+		.flush_every = host_flush_every,
 	};
 	return h;
 }
@@ -373,6 +533,8 @@ void ttlog__plugin_host_free(struct ttlog__plugin_host *h)
 {
 	if (h == NULL)
 		return;
+	/* A run of repeats still uncounted is said before the name goes. */
+	repeat_flush(h, 1);
 	while (h->timers != NULL)
 		host_timer_free(h->timers);
 	while (h->watches != NULL)
@@ -470,13 +632,19 @@ int ttlog__listener_call_start(struct ttlog__listener *l,
 	return 0;
 }
 
-void ttlog__listener_call_destroy(struct ttlog__listener *l)
+uint64_t ttlog__listener_call_destroy(struct ttlog__listener *l, char *reason,
+				      size_t len)
 {
+	uint64_t lost;
+
 	/* A listener of the older path that made no state and has a
 	 * create() is not called (as before 1.2); one with a host always. */
 	if (l->state != NULL || l->host != NULL || l->api->create == NULL)
 		l->api->destroy(l->state);
 	l->state = NULL;
+	/* After destroy(): what it gave up on while closing counts too. */
+	lost = ttlog__plugin_host_take_lost(l->host, reason, len);
 	ttlog__plugin_host_free(l->host);
 	l->host = NULL;
+	return lost;
 }

@@ -26,6 +26,22 @@ const struct ttlog_host *ttlog__plugin_host_api(struct ttlog__plugin_host *h);
 void ttlog__plugin_host_set_base(struct ttlog__plugin_host *h,
 				 struct event_base *base);
 
+/* Once a second on the writer thread: says the count of a run of
+ * identical log lines that stopped or has gone on for a while. */
+void ttlog__plugin_host_tick(struct ttlog__plugin_host *h);
+/* Tests: the monotonic clock (ns) the log's bounds use; NULL: the real
+ * one. */
+void ttlog__plugin_host_set_clock(struct ttlog__plugin_host *h,
+				  uint64_t (*now)(void *), void *arg);
+/* How often the listener wants flush() (ms, 0: never on the timer); the
+ * default for NULL (a listener without a host). */
+uint64_t ttlog__plugin_host_flush_ms(const struct ttlog__plugin_host *h);
+/* The events the listener reported lost (lost()) since the last call,
+ * and its last reason (copied into reason); resets the count. 0 for
+ * NULL. */
+uint64_t ttlog__plugin_host_take_lost(struct ttlog__plugin_host *h,
+				      char *reason, size_t len);
+
 /* Non-zero for a table whose create2/start2 may be read. */
 int ttlog__api_has_1_2(const struct ttlog_listener_api *api);
 
@@ -38,7 +54,10 @@ int ttlog__listener_call_create(struct ttlog__listener *l, const void *options);
  * by name. Returns 0 or TTLOG_ELISTENER. */
 int ttlog__listener_call_start(struct ttlog__listener *l,
 			       struct event_base *base);
-/* Calls destroy() (when the listener was created) and frees the host. */
-void ttlog__listener_call_destroy(struct ttlog__listener *l);
+/* Calls destroy() (when the listener was created) and frees the host.
+ * Returns the events the listener reported lost through its host (until
+ * and during destroy()), with its reason copied into reason. */
+uint64_t ttlog__listener_call_destroy(struct ttlog__listener *l, char *reason,
+				      size_t len);
 
 #endif /* TTLOG_PLUGIN_HOST_H */

@@ -4,8 +4,10 @@
  *
  * The loop wakes on a timer (flush_interval_ms), on the eventfd that
  * producers write when a ring passes its high-water mark, and for flush and
- * stop requests. Everything after the rings runs here, so listener state
- * needs no locks.
+ * stop requests. The timer also calls each listener's flush() about once a
+ * second (ttlog__writer_tick), so that a listener that buffers shows its
+ * output while the program runs, not only at ttlog_flush() or exit.
+ * Everything after the rings runs here, so listener state needs no locks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +42,16 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 
 	ttlog__writer_pump(w);
 	ttlog__writer_drain(w);
+	/* The host's limit (ttlog-agent's shutdown_timeout) ends the wait
+	 * even while listeners still want it; what they hold then is
+	 * counted and said when they are destroyed. */
+	if (w->drain_limit_ms > 0 &&
+	    ttlog__clock_ts_ns(CLOCK_MONOTONIC) - w->stop_began_ns >=
+		    w->drain_limit_ms * 1000000u) {
+		w->drain_expired = 1;
+		event_base_loopbreak(w->base);
+		return;
+	}
 	if (!ttlog__writer_draining(w) || w->drain_ev == NULL ||
 	    event_add(w->drain_ev, &tv) != 0)
 		event_base_loopbreak(w->base);
@@ -49,6 +61,7 @@ static void stop_loop(struct ttlog__writer *w)
 {
 	if (w->drain_ev != NULL)
 		return; /* already waiting */
+	w->stop_began_ns = ttlog__clock_ts_ns(CLOCK_MONOTONIC);
 	if (!ttlog__writer_draining(w)) {
 		event_base_loopbreak(w->base);
 		return;
@@ -64,6 +77,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	ttlog__writer_pump(w);
 	ttlog__writer_drain(w);
+	ttlog__writer_tick(w);
 }
 
 static void on_snap_timer(evutil_socket_t fd, short what, void *arg)

@@ -17,6 +17,7 @@
 #include <ttlog/ttlog.h>
 
 #include "clock_internal.h"
+#include "host_internal.h"
 
 struct event;
 struct event_base;
@@ -45,6 +46,7 @@ struct ttlog__listener {
 	size_t qhead, qlen, qcap, qbytes;
 	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
 	_Atomic uint64_t qbytes_seen;
+	uint64_t next_flush_ns; /* the periodic flush(), monotonic */
 };
 
 struct ttlog__writer {
@@ -58,6 +60,13 @@ struct ttlog__writer {
 	struct ttlog__listener *l;
 	size_t nl;
 	uint64_t seq;
+	uint64_t next_tick_ns; /* the once-a-second listener tick */
+	/* Shutdown: when the drain began, how long it may take (0: as long
+	 * as the listeners want), and whether it was cut short. */
+	uint64_t stop_began_ns, drain_limit_ms;
+	int drain_expired;
+	ttlog__host_loss_fn loss_fn; /* ttlog__host_on_loss() */
+	void *loss_arg;
 	/* The rings drained in one cycle, copied from the registry, and
 	 * whether each was closed before it was drained. */
 	struct ttlog__drain_slot {
@@ -104,6 +113,9 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b);
 /* Offers every listener its held-back batches. */
 void ttlog__writer_pump(struct ttlog__writer *w);
 void ttlog__writer_flush_listeners(struct ttlog__writer *w);
+/* From the loop's timer: each listener's periodic flush() and its host's
+ * once-a-second tick. */
+void ttlog__writer_tick(struct ttlog__writer *w);
 void ttlog__writer_reopen_listeners(struct ttlog__writer *w);
 /* Non-zero while a listener still needs the loop at shutdown. */
 int ttlog__writer_draining(struct ttlog__writer *w);
@@ -120,7 +132,8 @@ struct ttlog__reconfigure {
 	int rc;
 };
 int ttlog__writer_reconfigure(struct event_base *base, void *arg);
-/* Counts what each listener still holds as lost, then destroys them. */
+/* Counts what each listener still holds as lost, says so per listener
+ * (standard error or the loss callback), then destroys them. */
 void ttlog__writer_listeners_destroy(struct ttlog__writer *w);
 
 #endif /* TTLOG_WRITER_INTERNAL_H */

@@ -5,6 +5,7 @@
  * its level, and swapping the set at a reload. Writer thread only.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,30 @@ void ttlog__writer_flush_listeners(struct ttlog__writer *w)
 			(void)w->l[i].api->flush(w->l[i].state);
 }
 
+void ttlog__writer_tick(struct ttlog__writer *w)
+{
+	uint64_t now = ttlog__clock_ts_ns(CLOCK_MONOTONIC);
+
+	for (size_t i = 0; i < w->nl; i++) {
+		struct ttlog__listener *l = &w->l[i];
+		uint64_t ms = ttlog__plugin_host_flush_ms(l->host);
+
+		if (l->api->flush == NULL || ms == 0 || now < l->next_flush_ns)
+			continue;
+		/* The first tick only sets the clock: a listener just
+		 * started has nothing buffered for long yet. */
+		if (l->next_flush_ns != 0)
+			(void)l->api->flush(l->state);
+		l->next_flush_ns = now + ms * 1000000u;
+	}
+	if (now < w->next_tick_ns)
+		return;
+	w->next_tick_ns = now + 1000000000u;
+	for (size_t i = 0; i < w->nl; i++)
+		if (w->l[i].host != NULL)
+			ttlog__plugin_host_tick(w->l[i].host);
+}
+
 void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
@@ -230,22 +255,71 @@ int ttlog__writer_listeners_start(struct ttlog__writer *w)
 	return 0;
 }
 
+/* Says that a finished listener lost events: the caller's loss function
+ * (ttlog-agent prints its own line and sets its exit status), else a
+ * line on standard error; and an event in the library's log, which
+ * reaches the remaining listeners at a reload (at shutdown nothing
+ * drains the rings any more: the line is the record). */
+static void report_loss(struct ttlog__writer *w, const char *name,
+			uint64_t events, const char *reason, int at_shutdown)
+{
+	const char *when = at_shutdown ? "shutdown" : "reload";
+
+	if (w->loss_fn != NULL)
+		w->loss_fn(w->loss_arg, name, events, reason, at_shutdown);
+	else
+		fprintf(stderr,
+			"ttlog: listener %s: %llu events lost at %s (%s)\n",
+			name, (unsigned long long)events, when, reason);
+	TTLOG__LOG(TTLOG_LEVEL_ERROR, "events lost", TTLOG_KV("listener", name),
+		   TTLOG_KV("events", events), TTLOG_KV("reason", reason),
+		   TTLOG_KV("at", when));
+}
+
+/* Finishes a listener: what it still holds back is dropped and counted
+ * (dropped_queue_full), it is destroyed, and whatever it lost, held back
+ * here or given up on itself (the host's lost()), is said once, with its
+ * name. Shared by shutdown and by a reload that removes or replaces it,
+ * so that neither drops anything silently. */
+static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
+			  int at_shutdown)
+{
+	char name[128], own[128] = "", reason[300];
+	uint64_t queued = 0, gave_up;
+
+	snprintf(name, sizeof(name), "%s", l->name ? l->name : "listener");
+	while (l->qlen > 0) {
+		queued += l->q[l->qhead].b->n;
+		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
+		queue_pop(l);
+	}
+	free(l->q);
+	l->q = NULL;
+	l->qcap = 0;
+	gave_up = ttlog__listener_call_destroy(l, own, sizeof(own));
+	if (gave_up > 0)
+		atomic_fetch_add(&ttlog__lib.listener_dropped, gave_up);
+	if (queued + gave_up == 0)
+		return;
+	if (queued == 0)
+		snprintf(reason, sizeof(reason), "%s",
+			 own[0] ? own : "given up by the listener");
+	else
+		snprintf(reason, sizeof(reason), "%s%s%s",
+			 !at_shutdown ? "held back (RETRY) when a reload "
+					"removed or replaced the listener"
+			 : w->drain_expired
+				 ? "held back (RETRY) when the shutdown "
+				   "timeout ended the drain"
+				 : "still refused (RETRY) at the end",
+			 gave_up ? "; " : "", gave_up ? own : "");
+	report_loss(w, name, queued + gave_up, reason, at_shutdown);
+}
+
 void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 {
-	for (size_t i = 0; i < w->nl; i++) {
-		struct ttlog__listener *l = &w->l[i];
-		/* Whatever a listener still refuses at the end is lost:
-		 * count it. */
-		while (l->qlen > 0) {
-			count_listener_drop(&l->dropped_full,
-					    l->q[l->qhead].b->n);
-			queue_pop(l);
-		}
-		free(l->q);
-		l->q = NULL;
-		l->qcap = 0;
-		ttlog__listener_call_destroy(l);
-	}
+	for (size_t i = 0; i < w->nl; i++)
+		listener_fini(w, &w->l[i], 1);
 }
 
 /* ---- reconfiguration ---- */
@@ -261,23 +335,12 @@ static int listener_init(struct ttlog__listener *l,
 	if (rc != 0)
 		return rc;
 	if (ttlog__listener_call_start(l, base) != 0) {
-		ttlog__listener_call_destroy(l);
+		char unused[8];
+		(void)ttlog__listener_call_destroy(l, unused, sizeof(unused));
 		memset(l, 0, sizeof(*l));
 		return TTLOG_ELISTENER;
 	}
 	return 0;
-}
-
-/* Drops what a listener still holds (counted), then destroys it. */
-static void listener_fini(struct ttlog__listener *l)
-{
-	while (l->qlen > 0) {
-		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
-		queue_pop(l);
-	}
-	free(l->q);
-	ttlog__listener_call_destroy(l);
-	memset(l, 0, sizeof(*l));
 }
 
 int ttlog__writer_reconfigure(struct event_base *base, void *arg)
@@ -309,7 +372,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 		/* The old set stays as it was. */
 		for (size_t i = 0; i < n; i++)
 			if (r->keep_from[i] < 0 && nl[i].api != NULL)
-				listener_fini(&nl[i]);
+				listener_fini(w, &nl[i], 0);
 		free(nl);
 		free(kept);
 		return rc;
@@ -329,7 +392,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 		if (!kept[k]) {
 			if (w->l[k].api->flush != NULL)
 				(void)w->l[k].api->flush(w->l[k].state);
-			listener_fini(&w->l[k]);
+			listener_fini(w, &w->l[k], 0);
 		}
 	free(w->l);
 	free(kept);

@@ -47,7 +47,9 @@ static int split_choices(const char *choices, char *buf, size_t bufsz,
 }
 
 /* The names an ENUM or ENUM_VALUES option accepts, joined by '|', into
- * buf: the form help and error messages show for both. */
+ * buf: the form help and error messages show for both. A name whose value
+ * an earlier name already has is a synonym (the level table's "warning"
+ * after "warn"): accepted, and left out here so the list stays short. */
 static const char *choice_list(const struct ttlog_option_spec *o, char *buf,
 			       size_t bufsz)
 {
@@ -58,8 +60,15 @@ static const char *choice_list(const struct ttlog_option_spec *o, char *buf,
 	buf[0] = 0;
 	for (const struct ttlog_option_value *v = ttlog_option_values(o);
 	     v != NULL && v->name != NULL && len < bufsz; v++) {
-		int w = snprintf(buf + len, bufsz - len, "%s%s", len ? "|" : "",
-				 v->name);
+		const struct ttlog_option_value *u = ttlog_option_values(o);
+		int w;
+
+		while (u != v && u->value != v->value)
+			u++;
+		if (u != v)
+			continue;
+		w = snprintf(buf + len, bufsz - len, "%s%s", len ? "|" : "",
+			     v->name);
 		if (w < 0)
 			break;
 		len += (size_t)w;

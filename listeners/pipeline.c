@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "host_internal.h"
+#include "level.h"
 #include "registry_internal.h"
 
 /* ---- service ---- */
@@ -41,12 +42,6 @@ struct service_opts {
 #define MIB_TEXT(n) MIB_TEXT_(n)
 #define MIB_TEXT_(n) #n "MiB"
 
-static const struct ttlog_option_value levels[] = {
-	{"trace", TTLOG_LEVEL_TRACE}, {"debug", TTLOG_LEVEL_DEBUG},
-	{"info", TTLOG_LEVEL_INFO},   {"warn", TTLOG_LEVEL_WARN},
-	{"error", TTLOG_LEVEL_ERROR}, {"fatal", TTLOG_LEVEL_FATAL},
-	{"off", TTLOG_LEVEL_OFF},     {NULL, 0}};
-
 static const struct ttlog_option_value clocks[] = {
 	{"auto", TTLOG_CLOCK_AUTO},
 	{"tsc", TTLOG_CLOCK_TSC},
@@ -65,8 +60,8 @@ static const struct ttlog_option_spec service_spec[] = {
 	 "service name carried by every encoding", NULL, 0},
 	{TTLOG_OPTION_ENUM_VALUES, "level", "info",
 	 offsetof(struct service_opts, level),
-	 "minimum level logged by the application", TTLOG_OPTION_VALUES(levels),
-	 0},
+	 "minimum level logged by the application",
+	 TTLOG_OPTION_VALUES(ttlog__level_values), 0},
 	{TTLOG_OPTION_SIZE, "ring_size", MIB_TEXT(TTLOG_DEFAULT_RING_MIB),
 	 offsetof(struct service_opts, ring_size),
 	 "ring per logging thread (power of two, >= 4KiB)", NULL, 0},
@@ -140,8 +135,8 @@ static const struct ttlog_option_spec common_spec[] = {
 	 "absolute path of a plugin .so (instead of type)", NULL, 0},
 	{TTLOG_OPTION_ENUM_VALUES, "level", "trace",
 	 offsetof(struct common_opts, level),
-	 "minimum level this listener receives", TTLOG_OPTION_VALUES(levels),
-	 0},
+	 "minimum level this listener receives",
+	 TTLOG_OPTION_VALUES(ttlog__level_values), 0},
 	{TTLOG_OPTION_SIZE, "queue.max_bytes",
 	 MIB_TEXT(TTLOG_DEFAULT_QUEUE_MIB),
 	 offsetof(struct common_opts, queue_bytes),

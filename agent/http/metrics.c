@@ -218,6 +218,9 @@ static void render_library(struct ttlog__buf *out)
 	     "ttlog_events_dropped_total{reason=\"invalid\"} %" PRIu64 "\n",
 	     st.dropped_ring_full, st.dropped_too_large, st.dropped_no_memory,
 	     st.dropped_invalid);
+	family(out, "ttlog_events_filtered_total", "counter",
+	       "Events from the inputs below service.level, left out.");
+	sample(out, "ttlog_events_filtered_total", st.filtered_level);
 	family(out, "ttlog_events_truncated_total", "counter",
 	       "Events with a truncated string value.");
 	sample(out, "ttlog_events_truncated_total", st.truncated);

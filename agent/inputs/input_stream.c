@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -263,10 +264,47 @@ void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms)
 	bufferevent_setcb(c->bev, NULL, linger_write, conn_event, c);
 }
 
+/* libevent reports some ends of a connection as errors that are none: a
+ * TLS sender that closes its socket without close_notify (OpenSSL 3 calls
+ * that an unexpected EOF; with errno 0 it read "reason=Success"). A
+ * sender that has said everything it had to say may do that; it is not
+ * worth a warning. The first OpenSSL error is left in *ssl_error for
+ * error_reason(). */
+static int closed_cleanly(struct ttlog__input_conn *c, unsigned long *ssl_error)
+{
+	unsigned long e, first = 0;
+
+	*ssl_error = 0;
+	if (EVUTIL_SOCKET_ERROR() != 0)
+		return 0;
+	if (c->in->tls != NULL)
+		while ((e = bufferevent_get_openssl_error(c->bev)) != 0)
+			if (first == 0)
+				first = e;
+	*ssl_error = first;
+	return first == 0 ||
+	       ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
+/* The words for a connection's error: the socket's, else OpenSSL's. */
+static void error_reason(struct ttlog__input_conn *c, unsigned long ssl_error,
+			 char *why, size_t len)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (e == 0 && ssl_error != 0)
+		(void)ttlog__tls_describe_code(
+			bufferevent_openssl_get_ssl(c->bev), ssl_error, why,
+			len);
+	else
+		snprintf(why, len, "%s", evutil_socket_error_to_string(e));
+}
+
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ttlog__input_conn *c = arg;
 	struct ttlog__input *in = c->in;
+	unsigned long ssl_error = 0;
 	char why[256];
 	(void)bev;
 
@@ -291,10 +329,17 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 		return;
 	}
+	if ((what & BEV_EVENT_ERROR) && closed_cleanly(c, &ssl_error)) {
+		/* The sender closed without an error of its own: a normal
+		 * end, handled as EOF (the rest of its buffer counts). */
+		what = (short)((what & ~BEV_EVENT_ERROR) | BEV_EVENT_EOF);
+		TTLOG_DEBUG("input connection closed by the peer",
+			    TTLOG_KV("input", (const char *)in->name),
+			    TTLOG_KV("peer", (const char *)c->peer));
+	}
 	if (what & BEV_EVENT_ERROR) {
 		in->st.errors++;
-		snprintf(why, sizeof(why), "%s",
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		error_reason(c, ssl_error, why, sizeof(why));
 		ttlog__input_warn(in, c->peer, why);
 		if (in->type != TTLOG__INPUT_TTLOG)
 			parse_buffer(c, 1, why, sizeof(why));

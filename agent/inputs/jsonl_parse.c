@@ -432,38 +432,6 @@ static int key_is(const char *k, size_t len, const char *const *names)
 	return 0;
 }
 
-/* A level name, or -1. */
-static int level_name(const char *s, size_t len)
-{
-	static const struct {
-		const char *name;
-		int level;
-	} names[] = {
-		{"trace", TTLOG_LEVEL_TRACE},
-		{"debug", TTLOG_LEVEL_DEBUG},
-		{"info", TTLOG_LEVEL_INFO},
-		{"informational", TTLOG_LEVEL_INFO},
-		{"notice", TTLOG_LEVEL_INFO},
-		{"warn", TTLOG_LEVEL_WARN},
-		{"warning", TTLOG_LEVEL_WARN},
-		{"error", TTLOG_LEVEL_ERROR},
-		{"err", TTLOG_LEVEL_ERROR},
-		{"fatal", TTLOG_LEVEL_FATAL},
-		{"critical", TTLOG_LEVEL_FATAL},
-		{"crit", TTLOG_LEVEL_FATAL},
-		{"alert", TTLOG_LEVEL_FATAL},
-		{"emerg", TTLOG_LEVEL_FATAL},
-		{"emergency", TTLOG_LEVEL_FATAL},
-		{"panic", TTLOG_LEVEL_FATAL},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i].name) == len &&
-		    strncasecmp(s, names[i].name, len) == 0)
-			return names[i].level;
-	return -1;
-}
-
 /* Seconds since the epoch as nanoseconds; -1 when out of range. */
 static int seconds_ns(const struct ttlog__in_field *f, uint64_t *ns)
 {
@@ -515,7 +483,7 @@ static int reserved(struct ttlog__in_event *ev, struct seen *seen,
 	}
 	if (!seen->level && key_is(k, kl, level_keys)) {
 		if (f->type == TTLOG_TYPE_STR)
-			lv = level_name(f->v.str.ptr, f->v.str.len);
+			lv = ttlog__level_parse(f->v.str.ptr, f->v.str.len, 0);
 		else if (f->type == TTLOG_TYPE_I64 && f->v.i64 >= 0 &&
 			 f->v.i64 <= 7)
 			lv = ttlog__level_from_severity((uint64_t)f->v.i64);

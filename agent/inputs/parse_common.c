@@ -36,19 +36,6 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s)
 	s->len = s->cap = 0;
 }
 
-int ttlog__level_from_severity(uint64_t severity)
-{
-	if (severity <= 2)
-		return TTLOG_LEVEL_FATAL;
-	if (severity == 3)
-		return TTLOG_LEVEL_ERROR;
-	if (severity == 4)
-		return TTLOG_LEVEL_WARN;
-	if (severity <= 6)
-		return TTLOG_LEVEL_INFO;
-	return TTLOG_LEVEL_DEBUG;
-}
-
 size_t ttlog__rfc3339_parse(const char *s, size_t n, uint64_t *time_ns)
 {
 	struct ttlog__rfc3339 t;

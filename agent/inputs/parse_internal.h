@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "host_internal.h"
+#include "level.h"
 
 /* ---- scratch buffer (parse_common.c) ---- */
 
@@ -48,9 +49,8 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s);
  */
 size_t ttlog__rfc3339_parse(const char *s, size_t n, uint64_t *time_ns);
 
-/* enum ttlog_level for a syslog severity 0-7: 0-2 FATAL, 3 ERROR, 4 WARN,
- * 5-6 INFO, 7 DEBUG. */
-int ttlog__level_from_severity(uint64_t severity);
+/* Levels from names and syslog severities: common/level.h, the table the
+ * configuration and ttlog-view use too. */
 
 /* ---- syslog (syslog_parse.c, syslog_frame.c) ---- */
 

@@ -205,7 +205,10 @@ struct ttlog_host {
 	 * agent's) other events. At most 10 lines a second per listener; the
 	 * first line after a suppressed stretch says how many were left out.
 	 * That bound also keeps a listener whose own output fails from
-	 * feeding on its own reports. Nothing is kept.
+	 * feeding on its own reports. A line identical to the one before is
+	 * not printed again but counted, and the count said ("(repeated N
+	 * times in the last Ns)") every 5 s while it goes on and once when
+	 * it stops. Nothing is kept.
 	 * @param level  a TTLOG_LEVEL_* below TTLOG_LEVEL_OFF.
 	 * @param msg    a short constant text, "write failed".
 	 * @param fmt    printf format of the detail, or NULL for none.
@@ -247,6 +250,24 @@ struct ttlog_host {
 	 * the same libevent (major and ABI) as libttlog. NULL before
 	 * start2(). */
 	struct event_base *(*event_base)(const struct ttlog_host *host);
+
+	/* Appended after 1.2 (check TTLOG_HOST_HAS(host, lost)). */
+
+	/* Tells the library that `events` events the listener took (answered
+	 * OK for) will never be delivered: a shutdown or reload gave up on
+	 * them (frames a collector never acknowledged, with no spool to keep
+	 * them). The library adds them to what it states as lost when the
+	 * listener is finished: the count per listener on standard error and
+	 * in its own log, and a non-zero exit status of ttlog-agent. Events
+	 * kept in a spool are not lost and are not reported. `reason` is a
+	 * short text ("collector did not acknowledge"), copied. */
+	void (*lost)(const struct ttlog_host *host, uint64_t events,
+		     const char *reason);
+	/* How often the library calls flush() while it runs (default 1000
+	 * ms; 0: only on ttlog_flush(), at a reload and at shutdown). For a
+	 * listener whose flush() is costly and that keeps its own timer
+	 * (the file plugin's fsync_interval). From create2() on. */
+	void (*flush_every)(const struct ttlog_host *host, uint64_t ms);
 };
 
 /* Non-zero when the host is recent enough to have `field`. */
@@ -278,7 +299,10 @@ struct ttlog_listener_api {
 	 * shuts down, so a listener that wrote part of it must not rely on
 	 * seeing it again. */
 	int (*consume)(void *state, struct ttlog_batch *batch);
-	/* Pushes buffered output out (ttlog_flush, shutdown). May be NULL. */
+	/* Pushes buffered output out: on ttlog_flush(), at a reload, at
+	 * shutdown, and once a second while the library runs (see the
+	 * host's flush_every). Never at the same time as consume(): both
+	 * run on the writer thread. May be NULL (never called). */
 	int (*flush)(void *state);
 	/* Frees the state. Called once, also after a failed start. */
 	void (*destroy)(void *state);

@@ -273,8 +273,8 @@ TTLOG_EXPORT const char *ttlog_level_name(enum ttlog_level level);
 /* Library-wide counters. Every event a log call accepts, or an input of
  * ttlog-agent receives, is at any moment in a ring, delivered, or dropped:
  * produced + ingested = delivered + dropped_ring_full + dropped_too_large +
- * dropped_no_memory + dropped_invalid + (events in rings and in the batch
- * being built). */
+ * dropped_no_memory + dropped_invalid + filtered_level + (events in rings
+ * and in the batch being built). */
 struct ttlog_stats {
 	uint64_t produced;	    /* log calls that passed the level gate */
 	uint64_t delivered;	    /* events handed to the listener stage */
@@ -291,6 +291,9 @@ struct ttlog_stats {
 	/* Appended: ingested events refused as invalid (a level outside
 	 * TRACE..FATAL, too many fields, no source). */
 	uint64_t dropped_invalid;
+	/* Appended: ingested events below the level set (service.level,
+	 * ttlog_set_level()), left out as a program's own are. */
+	uint64_t filtered_level;
 };
 
 /*

@@ -349,6 +349,10 @@ static int file_start(void *state, const struct ttlog_host *host)
 	int64_t now = ttlog__file_now_ms();
 
 	(void)host; /* the one create2() gave, kept in f */
+	/* flush() is an fsync here, and fsync_interval already says how
+	 * often to sync: no periodic flush from the library on top. */
+	if (TTLOG_HOST_HAS(f->host, flush_every))
+		f->host->flush_every(f->host, 0);
 	if (f->fsync_policy == TTLOG__FILE_FSYNC_INTERVAL) {
 		f->fsync_ev = f->host->timer_new(f->host, on_fsync_timer, f);
 		if (f->fsync_ev == NULL) {

@@ -237,12 +237,38 @@ static char *dup_or_null(const char *s)
 	return s != NULL && s[0] != 0 ? strdup(s) : NULL;
 }
 
+/* Tells the host how many taken events will never be delivered. */
+static void fwd_lost(struct fwd *f, size_t events)
+{
+	if (events > 0 && TTLOG_HOST_HAS(f->host, lost))
+		f->host->lost(f->host, events,
+			      f->format == FWD_TTLOG
+				      ? "not acknowledged by the collector, "
+					"no spool"
+				      : "not written to the collector");
+}
+
 static void fwd_destroy(void *state)
 {
 	struct fwd *f = state;
 
 	if (f == NULL)
 		return;
+	/* Destroyed before draining gave up (a reload removed the listener,
+	 * or the agent's shutdown_timeout came first): the frames no
+	 * collector acknowledged and no spool keeps are lost; said here. */
+	if (f->format == FWD_TTLOG && f->spool == NULL && !f->draining_done &&
+	    f->wlen > 0) {
+		size_t left = 0;
+		for (size_t i = 0; i < f->wlen; i++)
+			left += f->win[(f->whead + i) % f->wcap].count;
+		f->st.dropped_shutdown += left;
+		fwd_lost(f, left);
+	} else if (f->format != FWD_TTLOG && !f->draining_done && f->blen > 0) {
+		/* Messages not known to be written (one bound each). */
+		f->st.dropped_shutdown += f->blen;
+		fwd_lost(f, f->blen);
+	}
 	ttlog__fwd_conn_close(f, NULL);
 	while (f->wlen > 0)
 		ttlog__fwd_native_win_pop(f);
@@ -460,6 +486,9 @@ static int fwd_start(void *state, const struct ttlog_host *host)
 	/* Bufferevents and OpenSSL: the one listener that takes the
 	 * escape hatch (it links the libevent libttlog links). */
 	f->base = host->event_base(host);
+	/* flush() syncs the spool, which spool.fsync sets the pace of. */
+	if (TTLOG_HOST_HAS(host, flush_every))
+		host->flush_every(host, 0);
 	f->tick_ev = f->base != NULL
 			     ? event_new(f->base, -1, EV_PERSIST, on_tick, f)
 			     : NULL;
@@ -526,6 +555,7 @@ static int fwd_draining(void *state)
 				f->ep[f->cur].text);
 		} else {
 			f->st.dropped_shutdown += left_events;
+			fwd_lost(f, left_events);
 			ttlog__fwd_report(
 				f, TTLOG_LEVEL_ERROR, "unacknowledged",
 				"shutting down with %zu events (%llu frames) "
@@ -540,6 +570,9 @@ static int fwd_draining(void *state)
 				  "shutting down with %zu bytes not written "
 				  "to %s: lost",
 				  text_pending(f), f->ep[f->cur].text);
+		/* One bound per message not known to be written. */
+		f->st.dropped_shutdown += f->blen;
+		fwd_lost(f, f->blen);
 	}
 	return 0;
 }

@@ -511,7 +511,9 @@ def test_binary_log_of_a_real_agent(args, tmp):
     listeners = "".join(
         "  - name: %s\n    type: file\n    format: %s\n    fsync: never\n"
         "    path: %s\n" % (fmt, fmt, p) for fmt, p in paths.items())
-    a = Agent(args, tmp, "inputs:\n  - {name: js, type: jsonl, listen: "
+    # service.level filters the inputs' events too: debug ones are sent.
+    a = Agent(args, tmp, "  level: debug\n"
+              "inputs:\n  - {name: js, type: jsonl, listen: "
               "'tcp://127.0.0.1:%d'}\nlisteners:\n%s" % (port, listeners), 1)
     n = 3000
     try:

@@ -25,6 +25,7 @@
 #include "civil_time.h"
 #include "dtoa.h"
 #include "errf.h"
+#include "level.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -1281,6 +1282,53 @@ static void test_buf_appends_resets_and_oom_is_sticky(void **state)
 	ttlog__buf_free(&b); /* twice is harmless */
 }
 
+/* The one table of level spellings (common/level.c): the words the
+ * configuration, ttlog-view and the inputs share, in any case; syslog's
+ * keywords mean what their numbers mean; "off" only where allowed. */
+static void test_level_spellings_one_table(void **state)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} want[] = {
+		{"trace", 0},	{"DEBUG", 1},	      {"Info", 2},
+		{"notice", 2},	{"informational", 2}, {"warn", 3},
+		{"WARNING", 3}, {"error", 4},	      {"err", 4},
+		{"fatal", 5},	{"critical", 5},      {"crit", 5},
+		{"alert", 5},	{"emerg", 5},	      {"emergency", 5},
+		{"panic", 5},
+	};
+	static const char *const severity[8] = {"emerg", "alert",   "crit",
+						"err",	 "warning", "notice",
+						"info",	 "debug"};
+	char list[256];
+	size_t n = 0;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(ttlog__level_parse(want[i].name,
+						    strlen(want[i].name), 0),
+				 want[i].level);
+	/* Every spelling in the table is one of those above, or "off". */
+	for (const struct ttlog_option_value *v = ttlog__level_values;
+	     v->name != NULL; v++)
+		n++;
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]) + 1);
+	for (unsigned s = 0; s < 8; s++)
+		assert_int_equal(
+			ttlog__level_parse(severity[s], strlen(severity[s]), 0),
+			ttlog__level_from_severity(s));
+	assert_int_equal(ttlog__level_from_severity(8), 1);
+	assert_int_equal(ttlog__level_parse("off", 3, 0), -1);
+	assert_int_equal(ttlog__level_parse("off", 3, 1), 6);
+	assert_int_equal(ttlog__level_parse("warnx", 4, 0), 3); /* length */
+	assert_int_equal(ttlog__level_parse("warnx", 5, 0), -1);
+	assert_string_equal(ttlog__level_list("|", 1, list, sizeof(list)),
+			    "trace|debug|info|warn|error|fatal|off");
+	assert_string_equal(ttlog__level_list(", ", 0, list, sizeof(list)),
+			    "trace, debug, info, warn, error, fatal");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1320,6 +1368,7 @@ int main(void)
 		cmocka_unit_test(
 			test_grow_doubles_from_first_and_refuses_overflow),
 		cmocka_unit_test(test_buf_appends_resets_and_oom_is_sticky),
+		cmocka_unit_test(test_level_spellings_one_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,8 +192,9 @@ static void test_config_syntax_errors_use_libyaml_problem_and_mark(void **state)
 	expect_error("a: 1\n...\nb: 2\n",
 		     "t.yaml:3:1: did not find expected <document start>");
 	expect_error("a: 'open\n",
-		     "t.yaml:2:1: found unexpected end of stream (while "
-		     "scanning a quoted scalar at line 1, column 4)");
+		     "t.yaml:1:4: found unexpected end of stream at line 2, "
+		     "column 1 (while scanning a quoted scalar starting "
+		     "here)");
 }
 
 static void test_config_duplicate_keys_name_the_first(void **state)

@@ -120,6 +120,12 @@ static const struct bad_config table[] = {
 	  "3)"}},
 	{"  level: &l info\n",
 	 {"t.yaml:3:10: service.level: anchors are not supported"}},
+	/* An unclosed quote is reported where it opens (line 3), with the
+	 * place libyaml detected it (the end of the file, line 6). */
+	{"  name: \"web\n  level: info\nlisteners: []\n",
+	 {"t.yaml:3:9: service: found unexpected end of stream at line 6, "
+	  "column 1 "
+	  "(while scanning a quoted scalar starting here)"}},
 	{"listeners:\n  - name: a\n    type: stdout\n    format: json\n"
 	 "    stream: stdin\n    color: sometimes\n",
 	 {"t.yaml:7:13: listeners[0].stream: expected one of stdout|stderr, "

@@ -14,6 +14,7 @@
 
 #include "host_internal.h"
 #include "lib_internal.h"
+#include "plugin_host.h"
 #include "registry_internal.h"
 #include "testutil.h"
 
@@ -269,6 +270,152 @@ static void test_host_log_is_bounded_per_listener(void **s)
 	free(err);
 }
 
+/* A clock the test moves: the host's bounds read it instead of time. */
+static uint64_t fake_ns;
+
+static uint64_t fake_now(void *arg)
+{
+	(void)arg;
+	return fake_ns;
+}
+
+/* The count N of every "(repeated N times" in text, summed. */
+static uint64_t repeats_in(const char *text, size_t *lines)
+{
+	uint64_t sum = 0;
+	const char *p = text;
+
+	*lines = 0;
+	while ((p = strstr(p, "(repeated ")) != NULL) {
+		sum += strtoull(p + strlen("(repeated "), NULL, 10);
+		(*lines)++;
+		p++;
+	}
+	return sum;
+}
+
+/* A host named "fwd" on the fake clock, its standard error captured. */
+static struct ttlog__plugin_host *fake_host(const struct ttlog_host **pub)
+{
+	struct ttlog__plugin_host *h = ttlog__plugin_host_new("fwd");
+
+	assert_non_null(h);
+	*pub = ttlog__plugin_host_api(h);
+	fake_ns = 100000000000u;
+	ttlog__plugin_host_set_clock(h, fake_now, NULL);
+	stderr_begin();
+	return h;
+}
+
+static void test_identical_lines_print_once_then_counts(void **s)
+{
+	const struct ttlog_host *pub;
+	struct ttlog__plugin_host *h = fake_host(&pub);
+	const uint64_t step = 10000000u; /* 10 ms: 1,200 lines in 12 s */
+	char *err;
+	size_t summaries;
+	(void)s;
+
+	for (int i = 0; i < 1200; i++) {
+		pub->log(pub, TTLOG_LEVEL_ERROR, "spool", "%s: write: %s",
+			 "/var/spool/x", "No space left on device");
+		fake_ns += step;
+		if (i % 100 == 99) /* the writer's once-a-second tick */
+			ttlog__plugin_host_tick(h);
+	}
+	/* Still within the quiet period: the run is not over yet. */
+	ttlog__plugin_host_tick(h);
+	err = stderr_now();
+	assert_int_equal(count_of(err, "No space left on device"), 3);
+	free(err);
+	/* Two seconds without it: the final count. */
+	fake_ns += 2000000000u;
+	ttlog__plugin_host_tick(h);
+	err = stderr_end();
+	/* The line once, then a count at 5 s and 10 s (from the tick, or
+	 * the next repeat, whichever comes first) and when it stopped. */
+	assert_int_equal(count_of(err, "ttlog: listener fwd: spool: "
+				       "/var/spool/x: write: No space left "
+				       "on device"),
+			 4);
+	assert_int_equal(count_of(err, "\n"), 4);
+	assert_int_equal(repeats_in(err, &summaries), 1199);
+	assert_int_equal(summaries, 3);
+	assert_non_null(strstr(err, "(repeated 500 times in the last 5s)"));
+	assert_non_null(strstr(err, "(repeated 200 times in the last 4s)"));
+	free(err);
+	ttlog__plugin_host_free(h);
+}
+
+static void test_a_different_line_ends_a_run_with_its_count(void **s)
+{
+	const struct ttlog_host *pub;
+	struct ttlog__plugin_host *h = fake_host(&pub);
+	char *err, *first, *count, *other;
+	size_t summaries;
+	(void)s;
+
+	for (int i = 0; i < 8; i++)
+		pub->log(pub, TTLOG_LEVEL_WARN, "connect failed", "refused");
+	pub->log(pub, TTLOG_LEVEL_INFO, "connected", NULL);
+	/* A run cut short by the end of the listener is counted too. */
+	pub->log(pub, TTLOG_LEVEL_INFO, "connected", NULL);
+	ttlog__plugin_host_free(h);
+	err = stderr_end();
+	first = strstr(err, "connect failed: refused\n");
+	count = strstr(err, "connect failed: refused (repeated 7 times");
+	other = strstr(err, "listener fwd: connected\n");
+	assert_non_null(first);
+	assert_non_null(count);
+	assert_non_null(other);
+	assert_true(first < count && count < other);
+	assert_int_equal(repeats_in(err, &summaries), 8);
+	assert_int_equal(summaries, 2);
+	free(err);
+}
+
+/* flush() runs on the writer's timer in any program: the buffered
+ * listener writes only in flush(), and its file fills without
+ * ttlog_flush() or shutdown. */
+static void test_flush_runs_on_a_timer_while_running(void **s)
+{
+	char body[512];
+	const char *out = in_tmp("buffered.jsonl");
+	(void)s;
+
+	snprintf(body, sizeof(body),
+		 "listeners:\n  - name: buf\n    type: buffered\n"
+		 "    path: %s\n",
+		 out);
+	assert_int_equal(ttlog_init_from_file(write_config(body)), 0);
+	TTLOG_INFO("held until flush");
+	assert_true(wait_for_text(out, "held until flush"));
+	assert_int_equal(ttlog_shutdown(), 0);
+}
+
+/* In an application (no loss callback) the library says a listener's loss
+ * at shutdown itself, with its name and the count it held. */
+static void test_shutdown_names_the_listener_and_its_loss(void **s)
+{
+	char *err;
+	(void)s;
+
+	stderr_begin();
+	assert_int_equal(ttlog_init_from_file(write_config(
+				 "listeners:\n  - name: stuck\n    type: slow\n"
+				 "    level: error\n")),
+			 0);
+	for (int i = 0; i < 25; i++)
+		TTLOG_ERROR("held", TTLOG_KV("i", (int64_t)i));
+	TTLOG_INFO("below the listener's level");
+	assert_int_equal(ttlog_shutdown(), 0);
+	err = stderr_end();
+	assert_non_null(strstr(err, "ttlog: listener stuck: 25 events lost at "
+				    "shutdown (still refused (RETRY) at the "
+				    "end)\n"));
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +424,10 @@ int main(void)
 		T(test_hosted_listener_logs_by_name_and_its_timers_fire),
 		T(test_create2_failure_names_the_listener),
 		T(test_host_log_is_bounded_per_listener),
+		T(test_identical_lines_print_once_then_counts),
+		T(test_a_different_line_ends_a_run_with_its_count),
+		T(test_flush_runs_on_a_timer_while_running),
+		T(test_shutdown_names_the_listener_and_its_loss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "civil_time.h"
+#include "level.h"
 #include "view_filter.h"
 
 #define NS 1000000000ull
@@ -43,25 +44,20 @@ void view_filter_destroy(struct view_filter *f)
 
 int view_level_parse(const char *s)
 {
-	static const char *const names[] = {"trace", "debug", "info",
-					    "warn",  "error", "fatal"};
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcasecmp(s, names[i]) == 0)
-			return i;
-	return -1;
+	return ttlog__level_parse(s, strlen(s), 0);
 }
 
 int view_filter_set_level(struct view_filter *f, const char *name, char *err,
 			  size_t errlen)
 {
 	int level = view_level_parse(name);
+	char list[256];
 
 	if (level < 0) {
 		snprintf(err, errlen,
-			 "unknown level \"%s\" (trace, debug, info, warn, "
-			 "error or fatal)",
-			 name);
+			 "unknown level \"%s\" (one of %s, or a synonym "
+			 "docs/levels.md lists)",
+			 name, ttlog__level_list(", ", 0, list, sizeof(list)));
 		return -1;
 	}
 	f->level = level;
