@@ -40,6 +40,11 @@ struct agent {
 	 * library (a reload: the agent's own log must say why), and keep the
 	 * first one in err. */
 	int log_problems;
+	/* The plugins of listeners a reload replaced: a replaced listener may
+	 * still be delivering (ttlog__host_retiring()), so they are unloaded
+	 * at a later reload when none is, or at exit. */
+	struct ttlog__plugin *retired;
+	size_t nretired;
 };
 
 /* The agent's part of a built pipeline's service section. */

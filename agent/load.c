@@ -93,6 +93,11 @@ void agent_free_inputs(struct agent *a)
 	free(a->failing_since);
 	free(a->last_errors);
 	free(a->last_retries);
+	for (size_t i = 0; i < a->nretired; i++)
+		ttlog__plugin_unload(&a->retired[i]);
+	free(a->retired);
+	a->retired = NULL;
+	a->nretired = 0;
 	/* Idempotent: a failed load frees, and its caller may again. */
 	a->input_opts = NULL;
 	a->input_names = a->input_types = NULL;

@@ -243,6 +243,43 @@ static void match_inputs(const struct agent *a, const struct agent *n,
 	}
 }
 
+/* After a reload: the plugins of the listeners that were not kept move to
+ * n->retired with those of earlier reloads, unless the writer says no
+ * replaced listener is still delivering: then they are unloaded now. */
+static void retire_plugins(struct agent *a, struct agent *n,
+			   const unsigned char *kept)
+{
+	size_t add = 0;
+
+	for (size_t k = 0; k < a->pipeline->n; k++)
+		add += !kept[k];
+	if (ttlog__host_retiring(a->view.writer) == 0) {
+		for (size_t i = 0; i < a->nretired; i++)
+			ttlog__plugin_unload(&a->retired[i]);
+		a->nretired = 0;
+		return; /* the old pipeline's release unloads the rest */
+	}
+	struct ttlog__plugin *r =
+		realloc(a->retired, (a->nretired + add + 1) * sizeof(*r));
+	if (r != NULL)
+		a->retired = r;
+	for (size_t k = 0; k < a->pipeline->n; k++)
+		if (!kept[k]) {
+			struct ttlog__plugin *p = &a->pipeline->plugins[k];
+			/* Out of memory: never unloaded rather than too soon. */
+			if (r != NULL)
+				r[a->nretired++] = *p;
+			/* The table stays for the release of its options. */
+			p->handle = NULL;
+			p->path = NULL;
+			p->fd = -1;
+		}
+	n->retired = a->retired;
+	n->nretired = a->nretired;
+	a->retired = NULL;
+	a->nretired = 0;
+}
+
 /* SIGHUP: see the top of the file. */
 void agent_reload(struct agent **ap, const char *file)
 {
@@ -319,6 +356,7 @@ void agent_reload(struct agent **ap, const char *file)
 	ttlog__pipeline_drop_options(n->pipeline);
 	/* (d) */
 	ttlog__host_call(a->view.writer, commit_inputs, &p);
+	retire_plugins(a, n, used_l);
 	ttlog_set_level(n->pipeline->opts.level);
 	warn_restart_only(a->pipeline, n->pipeline);
 	uint64_t ns = p.writer_ns + reconfigure_ns;

@@ -57,6 +57,11 @@ int ttlog__host_reconfigure(struct ttlog__writer *w,
 			    const struct ttlog_options *o,
 			    const int *keep_from);
 
+/* How many listeners a reconfiguration replaced are still delivering what
+ * they took (they are destroyed once done, on the writer thread); 0 when
+ * w is NULL. The code of their plugins must stay loaded until then. */
+size_t ttlog__host_retiring(struct ttlog__writer *w);
+
 /* A snapshot after draining the rings, written on the writer thread;
  * TTLOG_EINVAL when snapshots are off, TTLOG_ENOTRUNNING when w is NULL. */
 int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,

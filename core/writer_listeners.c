@@ -165,8 +165,54 @@ void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
 			(void)w->l[i].api->reopen(w->l[i].state);
 }
 
+static int listener_draining(struct ttlog__listener *l)
+{
+	return ttlog__api_has_1_1(l->api) && l->api->draining != NULL &&
+	       l->api->draining(l->state);
+}
+
+static void listener_fini(struct ttlog__listener *l);
+
+size_t ttlog__writer_retire_poll(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nretiring;) {
+		/* What it answered RETRY to is offered again; how long it
+		 * may take is the listener's own bound (draining()), as at
+		 * shutdown. */
+		queue_pump(&w->retiring[i]);
+		if (listener_draining(&w->retiring[i])) {
+			i++;
+		} else {
+			listener_fini(&w->retiring[i]);
+			w->retiring[i] = w->retiring[--w->nretiring];
+		}
+	}
+	return w->nretiring;
+}
+
+/* A replaced listener: destroyed now, or retired while it still has
+ * something on its way (a reload must neither wait for it nor lose it). */
+static void listener_retire(struct ttlog__writer *w, struct ttlog__listener *l)
+{
+	struct ttlog__listener *r;
+
+	if (!listener_draining(l)) {
+		listener_fini(l);
+		return;
+	}
+	r = realloc(w->retiring, (w->nretiring + 1) * sizeof(*r));
+	if (r == NULL) {
+		listener_fini(l); /* what it held is counted as dropped */
+		return;
+	}
+	w->retiring = r;
+	memcpy(&w->retiring[w->nretiring++], l, sizeof(*l));
+}
+
 int ttlog__writer_draining(struct ttlog__writer *w)
 {
+	if (ttlog__writer_retire_poll(w) > 0)
+		return 1;
 	for (size_t i = 0; i < w->nl; i++) {
 		const struct ttlog_listener_api *api = w->l[i].api;
 		if (ttlog__api_has_1_1(api) && api->draining != NULL &&
@@ -246,6 +292,10 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 		l->qcap = 0;
 		ttlog__listener_call_destroy(l);
 	}
+	while (w->nretiring > 0)
+		listener_fini(&w->retiring[--w->nretiring]);
+	free(w->retiring);
+	w->retiring = NULL;
 }
 
 /* ---- reconfiguration ---- */
@@ -329,7 +379,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 		if (!kept[k]) {
 			if (w->l[k].api->flush != NULL)
 				(void)w->l[k].api->flush(w->l[k].state);
-			listener_fini(&w->l[k]);
+			listener_retire(w, &w->l[k]);
 		}
 	free(w->l);
 	free(kept);
