@@ -281,14 +281,20 @@ def test_reload_after_a_refused_input_adds_a_listener(args, tmp):
     """The sequence of issue 14, item 2: a reload to a tls:// input
     without cert/key, then one that fixes it and adds a file listener.
     The first is refused (the old input keeps accepting), the second is
-    applied (it was refused with 'listeners[1].path: unknown option': a
-    plugin loaded through a reused descriptor number came back as
-    another plugin)."""
-    port = free_port()
+    applied. It was refused with 'listeners[1].path: unknown option': the
+    refused reload had loaded the stdout plugin again through a new
+    descriptor and closed it, glibc kept that name for the stdout object,
+    and the file plugin, opened later through the same descriptor number,
+    came back as stdout. A connection closed in between frees a lower
+    descriptor, so that the next plugin (stdout again) does not take that
+    number first."""
+    port, http = free_port(), free_port()
     out = os.path.join(tmp, "out.jsonl")
     log = os.path.join(tmp, "stdout.jsonl")
-    first = ("inputs:\n  - {name: js, type: jsonl, listen: '%s'}\n"
-             "listeners:\n  - {name: so, type: stdout, format: json}\n")
+    first = ("  http: {listen: '127.0.0.1:%d'}\n"
+             "inputs:\n  - {name: js, type: jsonl, listen: '%%s'}\n"
+             "listeners:\n  - {name: so, type: stdout, format: json}\n"
+             % http)
     config = os.path.join(tmp, "ttlog.yaml")
     a = Agent.__new__(Agent)
     a.tmp, a.config = tmp, config
@@ -301,13 +307,22 @@ def test_reload_after_a_refused_input_adds_a_listener(args, tmp):
                                   stderr=a.err)
     try:
         a.wait_stderr("ttlog-agent: input ")
+        conn = socket.create_connection(("127.0.0.1", port))
+        conn.sendall(b'{"msg":"open"}\n')
+        wait_lines(log, 1, lambda e: e.get("msg") == "open")
         check(not reload(a, args, first % ("tls://127.0.0.1:%d" % port),
                          log), "a tls:// input without cert was applied")
+        conn.close()
+        end = time.monotonic() + DEADLINE
+        while input_series(metrics(http), "js").get(
+                "ttlog_input_connections") != 0:
+            check(time.monotonic() < end, "the connection stays open")
+            time.sleep(0.01)
         send_line(port, b'{"msg":"still"}\n')
         wait_lines(log, 1, lambda e: e.get("msg") == "still")
         check(reload(a, args, first % ("tcp://127.0.0.1:%d" % port) +
-                     file_out(out)[:-1].replace("name: out", "name: added")
-                     + "\n", log),
+                     file_out(out).replace("name: out", "name: added"),
+                     log),
               "the fixing reload was refused: %s"
               % [e.get("reason") for e in events(log, REFUSED)])
         send_line(port, b'{"msg":"both"}\n')
