@@ -206,7 +206,11 @@ static void listener_retire(struct ttlog__writer *w, struct ttlog__listener *l)
 		return;
 	}
 	w->retiring = r;
-	memcpy(&w->retiring[w->nretiring++], l, sizeof(*l));
+	memcpy(&w->retiring[w->nretiring], l, sizeof(*l));
+	/* Its configured name belongs to the configuration being replaced;
+	 * the plugin's own stays valid while it runs (its host has a copy
+	 * of the configured one for its messages). */
+	w->retiring[w->nretiring++].name = l->api->name;
 }
 
 int ttlog__writer_draining(struct ttlog__writer *w)
