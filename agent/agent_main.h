@@ -22,6 +22,8 @@ struct agent {
 	 * "" when its address does not parse) and where it is configured
 	 * ("FILE:LINE:COL"), per input. */
 	char **input_keys, **input_where;
+	/* "FILE:LINE:COL" of each listener's section, in pipeline order. */
+	char **listener_where;
 	const char **input_names, **input_types;
 	/* The source id (ttlog__host_ingest()) the next new input gets: ids
 	 * stay with their input across reloads and are never reused. 0

@@ -75,8 +75,29 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 	return d->n > before ? -1 : 0;
 }
 
+/* Where each listener's section is, for errors that come after the load
+ * (a listener that cannot be created at reload). The pipeline has one
+ * listener per section: any problem fails the whole load. */
+static void note_listeners(const struct ttlog__cfg_node *root, struct agent *a)
+{
+	const struct ttlog__cfg_node *ls = ttlog__cfg_get(root, "listeners");
+
+	if (ls == NULL || ls->kind != TTLOG__CFG_SEQ || ls->n == 0)
+		return;
+	a->listener_where = calloc(ls->n + 1, sizeof(char *));
+	for (size_t i = 0; a->listener_where != NULL && i < ls->n; i++)
+		if (asprintf(&a->listener_where[i], "%s:%u:%u",
+			     ls->vals[i]->file, ls->vals[i]->line,
+			     ls->vals[i]->col) < 0)
+			a->listener_where[i] = NULL;
+}
+
 void agent_free_inputs(struct agent *a)
 {
+	for (size_t i = 0; a->listener_where && a->listener_where[i]; i++)
+		free(a->listener_where[i]);
+	free(a->listener_where);
+	a->listener_where = NULL;
 	for (size_t i = 0; i < a->ninputs; i++) {
 		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
 		free(a->input_keys ? a->input_keys[i] : NULL);
@@ -144,6 +165,7 @@ int agent_load(struct agent *a, const char *file)
 					    &ttlog__agent_claims, a->pipeline,
 					    &d);
 		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
+		note_listeners(ttlog__cfg_root(doc), a);
 	}
 	ttlog__cfg_free(doc);
 	for (size_t i = 0; i < d.n; i++)

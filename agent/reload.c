@@ -205,6 +205,22 @@ static void free_next(struct agent *n)
 	free(n);
 }
 
+/* FILE:LINE:COL of the listener ttlog__listener_failure() names
+ * ("listener NAME (type ...): ..."), or "". */
+static const char *failed_listener_at(const struct agent *n)
+{
+	const char *f = ttlog__listener_failure();
+
+	for (size_t i = 0; n->listener_where && i < n->pipeline->n; i++) {
+		size_t len = strlen(n->pipeline->names[i]);
+		if (strncmp(f, "listener ", 9) == 0 &&
+		    strncmp(f + 9, n->pipeline->names[i], len) == 0 &&
+		    strncmp(f + 9 + len, " (", 2) == 0 && n->listener_where[i])
+			return n->listener_where[i];
+	}
+	return "";
+}
+
 /* Which current listener each new one continues: the one whose section
  * (and plugin file) is the same, or -1. */
 static void match_listeners(const struct ttlog__pipeline *o,
@@ -341,7 +357,7 @@ void agent_reload(struct agent **ap, const char *file)
 		ttlog__host_call(a->view.writer, unprepare, &p);
 		refused(a, file, ttlog_strerror(rc), "",
 			rc == TTLOG_ELISTENER ? ttlog__listener_failure() : "",
-			"");
+			rc == TTLOG_ELISTENER ? failed_listener_at(n) : "");
 		goto out;
 	}
 	/* A kept listener runs the code of the plugin loaded for the old

@@ -200,9 +200,10 @@ def test_stream_over_one_connection_survives_20_reloads(args, tmp):
 
 
 def test_failed_reload_leaves_the_input_running(args, tmp):
-    """A tls:// input without cert/key, and an input on a port another
-    process holds, are refused; the old input still accepts and delivers,
-    and its /metrics series do not move."""
+    """A tls:// input without cert/key, an input on a port another
+    process holds, and a new input with a listener that cannot be created
+    are refused; the old input still accepts and delivers, and its
+    /metrics series do not move."""
     port, http, taken = free_port(), free_port(), free_port()
     out = os.path.join(tmp, "out.jsonl")
 
@@ -223,17 +224,31 @@ def test_failed_reload_leaves_the_input_running(args, tmp):
         holder.listen(1)
         check(not reload(a, args, body("tcp://127.0.0.1:%d" % taken), out),
               "an input on a port in use was applied")
+        # A new input is bound before the listeners change; a listener
+        # that cannot be created then undoes it.
+        moved = free_port()
+        check(not reload(a, args, body("tcp://127.0.0.1:%d" % moved) +
+                         "  - {name: bad, type: forward, endpoints: "
+                         "'http://127.0.0.1:9'}\n", out),
+              "a listener that cannot be created was applied")
+        try:
+            socket.create_connection(("127.0.0.1", moved), timeout=1).close()
+            check(False, "the refused reload left port %d bound" % moved)
+        except ConnectionRefusedError:
+            pass
         m1 = metrics(http)
         check(input_series(m1, "js") == input_series(m0, "js"),
               "input metrics moved: %s -> %s" % (input_series(m0, "js"),
                                                  input_series(m1, "js")))
-        check(m1["ttlog_agent_reload_errors_total"] == 2 and
+        check(m1["ttlog_agent_reload_errors_total"] == 3 and
               m1["ttlog_agent_reloads_total"] ==
               m0["ttlog_agent_reloads_total"], m1)
-        why = [e.get("reason", "") + " " + e.get("input", "")
+        why = [" ".join(e.get(k, "") for k in ("reason", "input",
+                                               "listener", "at"))
                for e in events(out, REFUSED)]
-        check(len(why) == 2 and "tls.cert" in why[0] and " js" in why[0]
-              and "in use" in why[1], why)
+        check(len(why) == 3 and "tls.cert" in why[0] and " js " in why[0]
+              and "in use" in why[1] and "listener bad" in why[2]
+              and a.config + ":" in why[2], why)
         send_line(port, b'{"msg":"after"}\n')
         wait_lines(out, 1, lambda e: e.get("msg") == "after")
         check(a.stop() == 0, "exit status")
