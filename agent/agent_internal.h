@@ -88,9 +88,51 @@ struct ttlog__input;
 int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
 		       const struct ttlog__input_opts *o, uint32_t id,
 		       struct ttlog__input **out, char *err, size_t errlen);
-/* Writer thread: stops accepting, parses what is already buffered, closes
- * everything and frees the input. */
+/*
+ * Writer thread: ttlog__input_start() in two steps, for a reload that must
+ * be able to give up. prepare checks the options, builds the TLS context
+ * and binds the socket (connections wait in the kernel's backlog, stdin is
+ * not read); enable starts accepting and reading. A prepared input that is
+ * never enabled is undone with ttlog__input_remove().
+ */
+int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
+			 const struct ttlog__input_opts *o, uint32_t id,
+			 struct ttlog__input **out, char *err, size_t errlen);
+void ttlog__input_enable(struct ttlog__input *in);
+/* Writer thread: stops accepting, parses what is already buffered and
+ * what senders still have on the wire (up to 2 s in all: shutdown),
+ * closes everything and frees the input. */
 void ttlog__input_stop(struct ttlog__input *in);
+/* Writer thread: the same without waiting for more (a reload that removed
+ * the input): what the sockets hold now is parsed, the rest is not read. */
+void ttlog__input_remove(struct ttlog__input *in);
+
+/*
+ * What makes an input the same one across a reload: its socket. "tcp" for
+ * tcp:// and tls:// (one listening socket, TLS is per connection), "udp",
+ * "unix" or "stdin", then the host and port or the path, into key.
+ * @return 0, or -1 when o's address does not parse (no key: a new input).
+ */
+int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
+		     size_t keylen);
+
+/* A reload's changes to a running input, checked and built (TLS context)
+ * before anything is applied. */
+struct ttlog__input_update;
+/*
+ * Writer thread: checks o as the new options of in (same key) and builds
+ * what they need.
+ * @return 0 with *out (apply or free it), or a negative error with the
+ *         reason in err; what in does is not changed either way.
+ */
+int ttlog__input_update_prepare(struct ttlog__input *in,
+				const struct ttlog__input_opts *o,
+				struct ttlog__input_update **out, char *err,
+				size_t errlen);
+/* Writer thread: applies u to in and frees u. Cannot fail. */
+void ttlog__input_update_apply(struct ttlog__input *in,
+			       struct ttlog__input_update *u);
+void ttlog__input_update_free(struct ttlog__input_update *u);
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out);
 /* The option table of the `inputs:` entries (name, type, listen, ...). */

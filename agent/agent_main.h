@@ -18,8 +18,17 @@
 struct agent {
 	struct ttlog__pipeline *pipeline;
 	struct ttlog__input_opts **input_opts;
-	char **input_fps; /* what makes an input the same after a reload */
+	/* What makes an input the same after a reload (ttlog__input_key();
+	 * "" when its address does not parse) and where it is configured
+	 * ("FILE:LINE:COL"), per input. */
+	char **input_keys, **input_where;
+	/* "FILE:LINE:COL" of each listener's section, in pipeline order. */
+	char **listener_where;
 	const char **input_names, **input_types;
+	/* The source id (ttlog__host_ingest()) the next new input gets: ids
+	 * stay with their input across reloads and are never reused. 0
+	 * before the first reload: the inputs started have 1..ninputs. */
+	uint32_t next_input_id;
 	struct ttlog__input **inputs;
 	size_t ninputs;
 	struct ttlog__http *http;
@@ -29,6 +38,15 @@ struct agent {
 	uint64_t *last_errors, *last_retries;
 	char err[1024];
 	int verbose;
+	/* agent_load(): also log each problem as an ERROR event of the
+	 * library (a reload: the agent's own log must say why), and keep the
+	 * first one in err. */
+	int log_problems;
+	/* The plugins of listeners a reload replaced: a replaced listener may
+	 * still be delivering (ttlog__host_retiring()), so they are unloaded
+	 * at a later reload when none is, or at exit. */
+	struct ttlog__plugin *retired;
+	size_t nretired;
 };
 
 /* The agent's part of a built pipeline's service section. */
@@ -43,7 +61,10 @@ extern const char ttlog__agent_default_config[];
 
 /* load.c: reads file (NULL: the embedded configuration) into a: the
  * pipeline (plugins loaded, options applied) and the inputs' options.
- * Every problem is printed with FILE:LINE:COL. Returns 0 or -1. */
+ * Every problem is printed with FILE:LINE:COL on stderr and, when
+ * a->log_problems is set, logged (the first AGENT_LOG_PROBLEMS) and the
+ * first kept in a->err. Returns 0 or -1. */
+#define AGENT_LOG_PROBLEMS 20
 int agent_load(struct agent *a, const char *file);
 void agent_free_inputs(struct agent *a);
 

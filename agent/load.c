@@ -11,7 +11,6 @@
 #include <ttlog/ttlog.h>
 
 #include "agent_main.h"
-#include "buf.h"
 #include "host_internal.h"
 
 /* The inputs section: each entry through the input option table. */
@@ -33,9 +32,10 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 	a->input_names = calloc(in->n ? in->n : 1, sizeof(char *));
 	a->input_types = calloc(in->n ? in->n : 1, sizeof(char *));
 	a->inputs = calloc(in->n ? in->n : 1, sizeof(*a->inputs));
-	a->input_fps = calloc(in->n ? in->n : 1, sizeof(char *));
+	a->input_keys = calloc(in->n ? in->n : 1, sizeof(char *));
+	a->input_where = calloc(in->n ? in->n : 1, sizeof(char *));
 	if (!a->input_opts || !a->input_names || !a->input_types ||
-	    !a->inputs || !a->input_fps) {
+	    !a->inputs || !a->input_keys || !a->input_where) {
 		ttlog__diag_add(d, in, "inputs", "out of memory");
 		return -1;
 	}
@@ -59,10 +59,14 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 			ttlog__diag_add(d, in->vals[i], path,
 					"missing \"listen\" (for example "
 					"tcp://127.0.0.1:5514)");
-		struct ttlog__buf fp = {0};
-		ttlog__cfg_fingerprint(in->vals[i], &fp);
-		ttlog__buf_putc(&fp, 0);
-		a->input_fps[a->ninputs] = (char *)fp.p;
+		char key[512];
+		const struct ttlog__cfg_node *at = in->vals[i];
+		if (ttlog__input_key(o, key, sizeof(key)) != 0)
+			key[0] = '\0';
+		a->input_keys[a->ninputs] = strdup(key);
+		if (asprintf(&a->input_where[a->ninputs], "%s:%u:%u", at->file,
+			     at->line, at->col) < 0)
+			a->input_where[a->ninputs] = NULL;
 		a->input_opts[a->ninputs] = o;
 		a->input_names[a->ninputs] = o->name;
 		a->input_types[a->ninputs] = ttlog__input_type_name(o->type);
@@ -71,14 +75,38 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 	return d->n > before ? -1 : 0;
 }
 
+/* Where each listener's section is, for errors that come after the load
+ * (a listener that cannot be created at reload). The pipeline has one
+ * listener per section: any problem fails the whole load. */
+static void note_listeners(const struct ttlog__cfg_node *root, struct agent *a)
+{
+	const struct ttlog__cfg_node *ls = ttlog__cfg_get(root, "listeners");
+
+	if (ls == NULL || ls->kind != TTLOG__CFG_SEQ || ls->n == 0)
+		return;
+	a->listener_where = calloc(ls->n + 1, sizeof(char *));
+	for (size_t i = 0; a->listener_where != NULL && i < ls->n; i++)
+		if (asprintf(&a->listener_where[i], "%s:%u:%u",
+			     ls->vals[i]->file, ls->vals[i]->line,
+			     ls->vals[i]->col) < 0)
+			a->listener_where[i] = NULL;
+}
+
 void agent_free_inputs(struct agent *a)
 {
+	for (size_t i = 0; a->listener_where && a->listener_where[i]; i++)
+		free(a->listener_where[i]);
+	free(a->listener_where);
+	a->listener_where = NULL;
 	for (size_t i = 0; i < a->ninputs; i++) {
 		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
-		free(a->input_fps ? a->input_fps[i] : NULL);
+		free(a->input_keys ? a->input_keys[i] : NULL);
+		free(a->input_where ? a->input_where[i] : NULL);
 	}
-	free(a->input_fps);
-	a->input_fps = NULL;
+	free(a->input_keys);
+	free(a->input_where);
+	a->input_keys = NULL;
+	a->input_where = NULL;
 	free(a->input_opts);
 	free(a->input_names);
 	free(a->input_types);
@@ -86,8 +114,34 @@ void agent_free_inputs(struct agent *a)
 	free(a->failing_since);
 	free(a->last_errors);
 	free(a->last_retries);
+	for (size_t i = 0; i < a->nretired; i++)
+		ttlog__plugin_unload(&a->retired[i]);
+	free(a->retired);
+	a->retired = NULL;
+	a->nretired = 0;
+	/* Idempotent: a failed load frees, and its caller may again. */
 	a->input_opts = NULL;
+	a->input_names = a->input_types = NULL;
+	a->inputs = NULL;
+	a->failing_since = a->last_errors = a->last_retries = NULL;
 	a->ninputs = 0;
+}
+
+/* A reload's problems go to the agent's own log as well as stderr: whoever
+ * reads the log must see why the configuration was refused. A broken file
+ * can have hundreds; the first AGENT_LOG_PROBLEMS are enough to start
+ * with, and the rest are counted. */
+static void log_problems(struct agent *a, const struct ttlog__diag *d)
+{
+	for (size_t i = 0; i < d->n && i < AGENT_LOG_PROBLEMS; i++)
+		TTLOG_ERROR("reload: configuration error",
+			    TTLOG_KV("error", (const char *)d->msgs[i]));
+	if (d->n > AGENT_LOG_PROBLEMS)
+		TTLOG_ERROR("reload: more configuration errors, not logged",
+			    TTLOG_KV("count",
+				     (uint64_t)(d->n - AGENT_LOG_PROBLEMS)));
+	snprintf(a->err, sizeof(a->err), "%s%s", d->msgs[0],
+		 d->n > 1 ? " (and more, logged before)" : "");
 }
 
 /* Loads FILE (or the embedded default) into a->pipeline and the inputs;
@@ -111,10 +165,13 @@ int agent_load(struct agent *a, const char *file)
 					    &ttlog__agent_claims, a->pipeline,
 					    &d);
 		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
+		note_listeners(ttlog__cfg_root(doc), a);
 	}
 	ttlog__cfg_free(doc);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "ttlog-agent: %s\n", d.msgs[i]);
+	if (a->log_problems && d.n > 0)
+		log_problems(a, &d);
 	if (d.n > 0) {
 		ttlog__diag_free(&d);
 		ttlog__pipeline_release(a->pipeline);

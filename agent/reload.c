@@ -1,76 +1,109 @@
 /*
- * reload.c - SIGHUP: the new configuration is built beside the running
- * one and swapped in on the writer thread; listeners and inputs whose
- * section did not change keep their files, connections and sockets.
+ * reload.c - SIGHUP: the new configuration is built beside the running one
+ * and takes over all at once or not at all: (a) the file is loaded and
+ * its option tables applied; (b) on the writer thread, every new input is
+ * prepared (checked, TLS context built, socket bound, not accepting) and
+ * every kept input's changes are built; (c) the listeners are swapped
+ * (core: ttlog__host_reconfigure()); (d) on the writer thread, removed
+ * inputs stop, kept ones take their new options and new ones start
+ * accepting. A failure at (a) to (c) undoes what (b) prepared and leaves
+ * everything running as it was. An input is kept when its socket (listen
+ * address) is unchanged; a listener when its section is.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ttlog/ttlog.h>
 
 #include "agent_main.h"
 #include "host_internal.h"
 
-struct swap {
+struct plan {
 	struct agent *cur, *next;
 	int *keep_input; /* per next input: index of the current one or -1 */
-	int errors;
+	struct ttlog__input_update **upd; /* per kept next input */
+	size_t failed;			  /* the next input that failed (b) */
+	uint64_t writer_ns;		  /* time (b) and (d) took */
 };
 
-/* Writer thread: inputs that stay keep their sockets; removed ones stop
- * (handing on what they read) before new ones bind, so an address can move
- * from one input to another. Then the agent's view changes over. */
-static int swap_inputs(struct event_base *base, void *arg)
+static uint64_t mono_ns(void)
 {
-	struct swap *w = arg;
-	struct agent *c = w->cur, *n = w->next;
-	unsigned char *kept = calloc(c->ninputs ? c->ninputs : 1, 1);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
-	if (kept == NULL)
-		return TTLOG_ENOMEM;
+/* Writer thread, (a) failed or anything after: undoes (b). */
+static int unprepare(struct event_base *base, void *arg)
+{
+	struct plan *p = arg;
+	(void)base;
+
+	for (size_t i = 0; i < p->next->ninputs; i++) {
+		if (p->keep_input[i] < 0 && p->next->inputs[i] != NULL)
+			ttlog__input_remove(p->next->inputs[i]);
+		p->next->inputs[i] = NULL;
+		ttlog__input_update_free(p->upd[i]);
+		p->upd[i] = NULL;
+	}
+	return 0;
+}
+
+/* Writer thread, (b): everything that can fail, nothing anyone sees. */
+static int prepare_inputs(struct event_base *base, void *arg)
+{
+	struct plan *p = arg;
+	struct agent *c = p->cur, *n = p->next;
+	uint64_t t0 = mono_ns();
+	int rc = 0;
+
+	for (size_t i = 0; i < n->ninputs && rc == 0; i++) {
+		p->failed = i;
+		if (p->keep_input[i] >= 0)
+			rc = ttlog__input_update_prepare(
+				c->inputs[p->keep_input[i]], n->input_opts[i],
+				&p->upd[i], n->err, sizeof(n->err));
+		else
+			rc = ttlog__input_prepare(
+				base, c->view.writer, n->input_opts[i],
+				n->next_input_id++, &n->inputs[i], n->err,
+				sizeof(n->err));
+	}
+	if (rc != 0)
+		unprepare(base, p);
+	p->writer_ns += mono_ns() - t0;
+	return rc;
+}
+
+/* Writer thread, (d): cannot fail. Removed inputs read what their sockets
+ * hold without waiting for more, kept ones change in place, new ones
+ * accept; then the agent's view changes over in one step. */
+static int commit_inputs(struct event_base *base, void *arg)
+{
+	struct plan *p = arg;
+	struct agent *c = p->cur, *n = p->next;
+	uint64_t t0 = mono_ns();
+
 	for (size_t i = 0; i < n->ninputs; i++)
-		if (w->keep_input[i] >= 0)
-			kept[w->keep_input[i]] = 1;
+		if (p->keep_input[i] >= 0) {
+			n->inputs[i] = c->inputs[p->keep_input[i]];
+			c->inputs[p->keep_input[i]] = NULL;
+		}
 	for (size_t k = 0; k < c->ninputs; k++)
-		if (!kept[k] && c->inputs[k] != NULL) {
-			ttlog__input_stop(c->inputs[k]);
+		if (c->inputs[k] != NULL) {
+			ttlog__input_remove(c->inputs[k]);
 			c->inputs[k] = NULL;
 		}
-	for (size_t i = 0; i < n->ninputs; i++) {
-		if (w->keep_input[i] >= 0) {
-			n->inputs[i] = c->inputs[w->keep_input[i]];
-			c->inputs[w->keep_input[i]] = NULL;
-		} else if (ttlog__input_start(base, c->view.writer,
-					      n->input_opts[i], (uint32_t)i + 1,
-					      &n->inputs[i], n->err,
-					      sizeof(n->err)) != 0) {
-			TTLOG_ERROR("reload: input not started",
-				    TTLOG_KV("input", n->input_names[i]),
-				    TTLOG_KV("reason", n->err));
-			w->errors++;
+	for (size_t i = 0; i < n->ninputs; i++)
+		if (p->keep_input[i] >= 0) {
+			ttlog__input_update_apply(n->inputs[i], p->upd[i]);
+			p->upd[i] = NULL;
+		} else if (n->inputs[i] != NULL) {
+			ttlog__input_enable(n->inputs[i]);
 		}
-	}
-	free(kept);
-	/* The view and the health state, read on this thread, change in
-	 * one step. */
-	size_t nl = n->pipeline->n ? n->pipeline->n : 1;
-	uint64_t *fs = calloc(nl, sizeof(uint64_t));
-	uint64_t *le = calloc(nl, sizeof(uint64_t));
-	uint64_t *lr = calloc(nl, sizeof(uint64_t));
-	if (!fs || !le || !lr) {
-		free(fs);
-		free(le);
-		free(lr);
-		return TTLOG_ENOMEM;
-	}
-	free(n->failing_since);
-	free(n->last_errors);
-	free(n->last_retries);
-	n->failing_since = fs;
-	n->last_errors = le;
-	n->last_retries = lr;
 	n->view = c->view;
 	n->view.service = n->pipeline->service;
 	n->view.ninputs = n->ninputs;
@@ -82,7 +115,6 @@ static int swap_inputs(struct event_base *base, void *arg)
 	n->view.listener_failing_since_ns = n->failing_since;
 	n->view.unhealthy_after_ms = agent_svc(n->pipeline)->unhealthy_after_ms;
 	n->view.reloads++;
-	n->view.reload_errors += (uint64_t)w->errors;
 	n->http = c->http;
 	n->health_timer = c->health_timer;
 	c->http = NULL;
@@ -95,13 +127,7 @@ static int swap_inputs(struct event_base *base, void *arg)
 		     n);
 	struct timeval second = {1, 0};
 	event_add(n->health_timer, &second);
-	return 0;
-}
-
-static int count_reload_error(struct event_base *base, void *arg)
-{
-	(void)base;
-	((struct agent *)arg)->view.reload_errors++;
+	p->writer_ns += mono_ns() - t0;
 	return 0;
 }
 
@@ -151,70 +177,188 @@ static void warn_restart_only(const struct ttlog__pipeline *o,
 			   TTLOG_KV("setting", changed[i]));
 }
 
-/* SIGHUP: builds the new configuration beside the running one; on any
- * error logs it and keeps running as before. Listeners and inputs whose
- * section did not change keep their files, connections and sockets. */
+static int count_reload_error(struct event_base *base, void *arg)
+{
+	(void)base;
+	((struct agent *)arg)->view.reload_errors++;
+	return 0;
+}
+
+/* Says why a reload was refused, in the agent's own log, and counts it. */
+static void refused(struct agent *a, const char *file, const char *reason,
+		    const char *input, const char *listener, const char *where)
+{
+	TTLOG_ERROR("reload failed: the running configuration stays",
+		    TTLOG_KV("file", file ? file : "(embedded)"),
+		    TTLOG_KV("reason", reason), TTLOG_KV("input", input),
+		    TTLOG_KV("listener", listener), TTLOG_KV("at", where));
+	ttlog__host_call(a->view.writer, count_reload_error, a);
+}
+
+static void free_next(struct agent *n)
+{
+	if (n->pipeline != NULL) {
+		ttlog__pipeline_release(n->pipeline);
+		free(n->pipeline);
+	}
+	agent_free_inputs(n);
+	free(n);
+}
+
+/* FILE:LINE:COL of the listener ttlog__listener_failure() names
+ * ("listener NAME (type ...): ..."), or "". */
+static const char *failed_listener_at(const struct agent *n)
+{
+	const char *f = ttlog__listener_failure();
+
+	for (size_t i = 0; n->listener_where && i < n->pipeline->n; i++) {
+		size_t len = strlen(n->pipeline->names[i]);
+		if (strncmp(f, "listener ", 9) == 0 &&
+		    strncmp(f + 9, n->pipeline->names[i], len) == 0 &&
+		    strncmp(f + 9 + len, " (", 2) == 0 && n->listener_where[i])
+			return n->listener_where[i];
+	}
+	return "";
+}
+
+/* Which current listener each new one continues: the one whose section
+ * (and plugin file) is the same, or -1. */
+static void match_listeners(const struct ttlog__pipeline *o,
+			    const struct ttlog__pipeline *n, int *keep,
+			    unsigned char *used)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		keep[i] = -1;
+		for (size_t k = 0; k < o->n; k++)
+			if (!used[k] && o->fingerprints[k] &&
+			    n->fingerprints[i] &&
+			    strcmp(o->fingerprints[k], n->fingerprints[i]) ==
+				    0) {
+				keep[i] = (int)k;
+				used[k] = 1;
+				break;
+			}
+	}
+}
+
+/* Which current input each new one continues: the one on the same socket,
+ * whatever else changed, or -1. */
+static void match_inputs(const struct agent *a, const struct agent *n,
+			 int *keep, unsigned char *used)
+{
+	for (size_t i = 0; i < n->ninputs; i++) {
+		keep[i] = -1;
+		for (size_t k = 0; k < a->ninputs; k++)
+			if (!used[k] && a->inputs[k] != NULL &&
+			    n->input_keys[i][0] != '\0' &&
+			    strcmp(a->input_keys[k], n->input_keys[i]) == 0) {
+				keep[i] = (int)k;
+				used[k] = 1;
+				break;
+			}
+	}
+}
+
+/* After a reload: the plugins of the listeners that were not kept move to
+ * n->retired with those of earlier reloads, unless the writer says no
+ * replaced listener is still delivering: then they are unloaded now. */
+static void retire_plugins(struct agent *a, struct agent *n,
+			   const unsigned char *kept)
+{
+	size_t add = 0;
+
+	for (size_t k = 0; k < a->pipeline->n; k++)
+		add += !kept[k];
+	if (ttlog__host_retiring(a->view.writer) == 0) {
+		for (size_t i = 0; i < a->nretired; i++)
+			ttlog__plugin_unload(&a->retired[i]);
+		a->nretired = 0;
+		return; /* the old pipeline's release unloads the rest */
+	}
+	struct ttlog__plugin *r =
+		realloc(a->retired, (a->nretired + add + 1) * sizeof(*r));
+	if (r != NULL)
+		a->retired = r;
+	for (size_t k = 0; k < a->pipeline->n; k++)
+		if (!kept[k]) {
+			struct ttlog__plugin *p = &a->pipeline->plugins[k];
+			/* Out of memory: never unloaded rather than too soon. */
+			if (r != NULL)
+				r[a->nretired++] = *p;
+			/* The table stays for the release of its options. */
+			p->handle = NULL;
+			p->path = NULL;
+			p->fd = -1;
+		}
+	n->retired = a->retired;
+	n->nretired = a->nretired;
+	a->retired = NULL;
+	a->nretired = 0;
+}
+
+/* SIGHUP: see the top of the file. */
 void agent_reload(struct agent **ap, const char *file)
 {
 	struct agent *a = *ap, *n = calloc(1, sizeof(*n));
-	int *keep_l = NULL, *keep_i = NULL;
+	struct plan p = {0};
+	int *keep_l = NULL;
+	unsigned char *used_l = NULL, *used_i = NULL;
+	uint64_t t0;
 	int rc;
 
-	if (n == NULL || agent_load(n, file) != 0) {
-		TTLOG_ERROR("reload failed: the running configuration stays",
-			    TTLOG_KV("file", file ? file : "(embedded)"));
-		ttlog__host_call(a->view.writer, count_reload_error, a);
-		free(n);
+	if (n == NULL) {
+		refused(a, file, "out of memory", "", "", "");
 		return;
 	}
+	/* (a) */
+	n->log_problems = 1;
+	if (agent_load(n, file) != 0) {
+		refused(a, file, n->err[0] ? n->err : "out of memory", "", "",
+			"");
+		free_next(n);
+		return;
+	}
+	n->next_input_id =
+		a->next_input_id ? a->next_input_id : (uint32_t)a->ninputs + 1;
 	keep_l = calloc(n->pipeline->n + 1, sizeof(int));
-	keep_i = calloc(n->ninputs + 1, sizeof(int));
-	unsigned char *used_l = calloc(a->pipeline->n + 1, 1);
-	unsigned char *used_i = calloc(a->ninputs + 1, 1);
-	for (size_t i = 0; keep_l && used_l && i < n->pipeline->n; i++) {
-		keep_l[i] = -1;
-		for (size_t k = 0; k < a->pipeline->n; k++)
-			if (!used_l[k] && a->pipeline->fingerprints[k] &&
-			    n->pipeline->fingerprints[i] &&
-			    strcmp(a->pipeline->fingerprints[k],
-				   n->pipeline->fingerprints[i]) == 0) {
-				keep_l[i] = (int)k;
-				used_l[k] = 1;
-				break;
-			}
+	used_l = calloc(a->pipeline->n + 1, 1);
+	used_i = calloc(a->ninputs + 1, 1);
+	p.cur = a;
+	p.next = n;
+	p.keep_input = calloc(n->ninputs + 1, sizeof(int));
+	p.upd = calloc(n->ninputs + 1, sizeof(*p.upd));
+	/* The health state of the new listeners, read on the writer thread
+	 * from (d) on. */
+	size_t nl = n->pipeline->n ? n->pipeline->n : 1;
+	n->failing_since = calloc(nl, sizeof(uint64_t));
+	n->last_errors = calloc(nl, sizeof(uint64_t));
+	n->last_retries = calloc(nl, sizeof(uint64_t));
+	if (!keep_l || !used_l || !used_i || !p.keep_input || !p.upd ||
+	    !n->failing_since || !n->last_errors || !n->last_retries) {
+		refused(a, file, "out of memory", "", "", "");
+		goto out;
 	}
-	for (size_t i = 0; keep_i && used_i && i < n->ninputs; i++) {
-		keep_i[i] = -1;
-		for (size_t k = 0; k < a->ninputs; k++)
-			if (!used_i[k] &&
-			    strcmp(a->input_fps[k], n->input_fps[i]) == 0) {
-				keep_i[i] = (int)k;
-				used_i[k] = 1;
-				break;
-			}
-	}
-	free(used_l);
-	free(used_i);
-	rc = keep_l && keep_i
-		     ? ttlog__host_reconfigure(a->view.writer,
-					       &n->pipeline->opts, keep_l)
-		     : TTLOG_ENOMEM;
+	match_listeners(a->pipeline, n->pipeline, keep_l, used_l);
+	match_inputs(a, n, p.keep_input, used_i);
+	/* (b) */
+	rc = ttlog__host_call(a->view.writer, prepare_inputs, &p);
 	if (rc != 0) {
-		TTLOG_ERROR(
-			"reload failed: the running configuration stays",
-			TTLOG_KV("file", file ? file : "(embedded)"),
-			TTLOG_KV("reason", ttlog_strerror(rc)),
-			TTLOG_KV("listener", rc == TTLOG_ELISTENER
-						     ? ttlog__listener_failure()
-						     : ""));
-		ttlog__host_call(a->view.writer, count_reload_error, a);
-		ttlog__pipeline_release(n->pipeline);
-		free(n->pipeline);
-		agent_free_inputs(n);
-		free(n);
-		free(keep_l);
-		free(keep_i);
-		return;
+		refused(a, file, n->err, n->input_names[p.failed], "",
+			n->input_where[p.failed] ? n->input_where[p.failed]
+						 : "");
+		goto out;
+	}
+	/* (c) */
+	t0 = mono_ns();
+	rc = ttlog__host_reconfigure(a->view.writer, &n->pipeline->opts,
+				     keep_l);
+	uint64_t reconfigure_ns = mono_ns() - t0;
+	if (rc != 0) {
+		ttlog__host_call(a->view.writer, unprepare, &p);
+		refused(a, file, ttlog_strerror(rc), "",
+			rc == TTLOG_ELISTENER ? ttlog__listener_failure() : "",
+			rc == TTLOG_ELISTENER ? failed_listener_at(n) : "");
+		goto out;
 	}
 	/* A kept listener runs the code of the plugin loaded for the old
 	 * configuration: the new one takes over that handle. */
@@ -226,20 +370,28 @@ void agent_reload(struct agent **ap, const char *file)
 			a->pipeline->plugins[keep_l[i]] = t;
 		}
 	ttlog__pipeline_drop_options(n->pipeline);
-	struct swap w = {a, n, keep_i, 0};
-	ttlog__host_call(a->view.writer, swap_inputs, &w);
+	/* (d) */
+	ttlog__host_call(a->view.writer, commit_inputs, &p);
+	retire_plugins(a, n, used_l);
 	ttlog_set_level(n->pipeline->opts.level);
 	warn_restart_only(a->pipeline, n->pipeline);
+	uint64_t ns = p.writer_ns + reconfigure_ns;
+	size_t kept = 0;
+	for (size_t i = 0; i < n->ninputs; i++)
+		kept += p.keep_input[i] >= 0;
 	TTLOG_INFO("configuration reloaded",
 		   TTLOG_KV("file", file ? file : "(embedded)"),
 		   TTLOG_KV("listeners", (uint64_t)n->pipeline->n),
 		   TTLOG_KV("inputs", (uint64_t)n->ninputs),
-		   TTLOG_KV("input_errors", w.errors));
-	ttlog__pipeline_release(a->pipeline);
-	free(a->pipeline);
-	agent_free_inputs(a);
-	free(a);
+		   TTLOG_KV("inputs_kept", (uint64_t)kept),
+		   TTLOG_KV("duration_ms", (double)ns / 1e6));
 	*ap = n;
+	n = a;
+out:
+	free_next(n);
 	free(keep_l);
-	free(keep_i);
+	free(used_l);
+	free(used_i);
+	free(p.keep_input);
+	free(p.upd);
 }

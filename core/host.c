@@ -98,6 +98,22 @@ int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,
 			 : ttlog__writer_snapshot(w, trigger, reason);
 }
 
+static int count_retiring(struct event_base *base, void *arg)
+{
+	(void)base;
+	*(size_t *)arg = ttlog__writer_retire_poll(ttlog__writer_self);
+	return 0;
+}
+
+size_t ttlog__host_retiring(struct ttlog__writer *w)
+{
+	size_t n = 0;
+
+	if (w != NULL)
+		(void)ttlog__host_call(w, count_retiring, &n);
+	return n;
+}
+
 int ttlog__host_ingest(struct ttlog__writer *w,
 		       const struct ttlog__in_event *ev, uint32_t source_id)
 {

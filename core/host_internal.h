@@ -75,6 +75,11 @@ typedef void (*ttlog__host_loss_fn)(void *arg, const char *listener,
 int ttlog__host_on_loss(struct ttlog__writer *w, ttlog__host_loss_fn fn,
 			void *arg, uint64_t drain_limit_ms);
 
+/* How many listeners a reconfiguration replaced are still delivering what
+ * they took (they are destroyed once done, on the writer thread); 0 when
+ * w is NULL. The code of their plugins must stay loaded until then. */
+size_t ttlog__host_retiring(struct ttlog__writer *w);
+
 /* A snapshot after draining the rings, written on the writer thread;
  * TTLOG_EINVAL when snapshots are off, TTLOG_ENOTRUNNING when w is NULL. */
 int ttlog__host_snapshot(struct ttlog__writer *w, const char *trigger,

@@ -497,6 +497,11 @@ static struct event_base *host_event_base(const struct ttlog_host *pub)
 /* The host                                                             */
 /* ------------------------------------------------------------------ */
 
+const char *ttlog__plugin_host_name(const struct ttlog__plugin_host *h)
+{
+	return h->name;
+}
+
 struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name)
 {
 	struct ttlog__plugin_host *h = calloc(1, sizeof(*h));

@@ -17,6 +17,9 @@ struct ttlog__plugin_host;
  * timers and watches once ttlog__plugin_host_set_base() gave it a loop.
  * Freed with ttlog__plugin_host_free(). NULL when out of memory. */
 struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name);
+/* The listener's configured name, owned by the host (valid until
+ * ttlog__plugin_host_free). */
+const char *ttlog__plugin_host_name(const struct ttlog__plugin_host *h);
 /* Frees the host and whatever timers and watches the listener left. NULL
  * is ignored. Only after the listener's destroy() returned. */
 void ttlog__plugin_host_free(struct ttlog__plugin_host *h);

@@ -78,6 +78,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	ttlog__writer_pump(w);
 	ttlog__writer_drain(w);
 	ttlog__writer_tick(w);
+	if (w->nretiring > 0)
+		(void)ttlog__writer_retire_poll(w);
 }
 
 static void on_snap_timer(evutil_socket_t fd, short what, void *arg)

@@ -59,6 +59,11 @@ struct ttlog__writer {
 	struct ttlog__clock clock;
 	struct ttlog__listener *l;
 	size_t nl;
+	/* Listeners a reconfiguration replaced that still deliver what they
+	 * took (a forwarder waiting for acknowledgements): each cycle asks
+	 * them again, and destroys them once draining() says they are done. */
+	struct ttlog__listener *retiring;
+	size_t nretiring;
 	uint64_t seq;
 	uint64_t next_tick_ns; /* the once-a-second listener tick */
 	/* Shutdown: when the drain began, how long it may take (0: as long
@@ -117,8 +122,12 @@ void ttlog__writer_flush_listeners(struct ttlog__writer *w);
  * once-a-second tick. */
 void ttlog__writer_tick(struct ttlog__writer *w);
 void ttlog__writer_reopen_listeners(struct ttlog__writer *w);
-/* Non-zero while a listener still needs the loop at shutdown. */
+/* Non-zero while a listener (or a replaced one still retiring) needs the
+ * loop at shutdown. */
 int ttlog__writer_draining(struct ttlog__writer *w);
+/* Destroys the retiring listeners that are done. Returns how many are
+ * left. */
+size_t ttlog__writer_retire_poll(struct ttlog__writer *w);
 /* Creates the listeners of o (not started); on error w->nl of them exist. */
 int ttlog__writer_listeners_create(struct ttlog__writer *w,
 				   const struct ttlog_options *o);

@@ -190,8 +190,61 @@ void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
 			(void)w->l[i].api->reopen(w->l[i].state);
 }
 
+static int listener_draining(struct ttlog__listener *l)
+{
+	return ttlog__api_has_1_1(l->api) && l->api->draining != NULL &&
+	       l->api->draining(l->state);
+}
+
+static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
+			  int at_shutdown);
+
+size_t ttlog__writer_retire_poll(struct ttlog__writer *w)
+{
+	for (size_t i = 0; i < w->nretiring;) {
+		/* What it answered RETRY to is offered again; how long it
+		 * may take is the listener's own bound (draining()), as at
+		 * shutdown. */
+		queue_pump(&w->retiring[i]);
+		if (listener_draining(&w->retiring[i])) {
+			i++;
+		} else {
+			listener_fini(w, &w->retiring[i], 0);
+			w->retiring[i] = w->retiring[--w->nretiring];
+		}
+	}
+	return w->nretiring;
+}
+
+/* A replaced listener: destroyed now, or retired while it still has
+ * something on its way (a reload must neither wait for it nor lose it). */
+static void listener_retire(struct ttlog__writer *w, struct ttlog__listener *l)
+{
+	struct ttlog__listener *r;
+
+	if (!listener_draining(l)) {
+		listener_fini(w, l, 0);
+		return;
+	}
+	r = realloc(w->retiring, (w->nretiring + 1) * sizeof(*r));
+	if (r == NULL) {
+		listener_fini(w, l, 0); /* what it held is counted as lost */
+		return;
+	}
+	w->retiring = r;
+	memcpy(&w->retiring[w->nretiring], l, sizeof(*l));
+	/* Its configured name belongs to the configuration being replaced;
+	 * its host's copy of that name lives as long as the listener (the
+	 * plugin's type name where there is no host). */
+	w->retiring[w->nretiring++].name =
+		l->host != NULL ? ttlog__plugin_host_name(l->host)
+				: l->api->name;
+}
+
 int ttlog__writer_draining(struct ttlog__writer *w)
 {
+	if (ttlog__writer_retire_poll(w) > 0)
+		return 1;
 	for (size_t i = 0; i < w->nl; i++) {
 		const struct ttlog_listener_api *api = w->l[i].api;
 		if (ttlog__api_has_1_1(api) && api->draining != NULL &&
@@ -320,6 +373,12 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
 		listener_fini(w, &w->l[i], 1);
+	/* Replaced by a reload and still delivering when the shutdown
+	 * ended the wait: what they hold is lost like the others'. */
+	while (w->nretiring > 0)
+		listener_fini(w, &w->retiring[--w->nretiring], 1);
+	free(w->retiring);
+	w->retiring = NULL;
 }
 
 /* ---- reconfiguration ---- */
@@ -392,7 +451,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 		if (!kept[k]) {
 			if (w->l[k].api->flush != NULL)
 				(void)w->l[k].api->flush(w->l[k].state);
-			listener_fini(w, &w->l[k], 0);
+			listener_retire(w, &w->l[k]);
 		}
 	free(w->l);
 	free(kept);

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,89 @@ static int valid_type_name(const char *s)
 	return 1;
 }
 
+/*
+ * The descriptors plugins are loaded through, one per file (device and
+ * inode). glibc recognises a loaded object by every name it was opened
+ * under and, when the same file is opened again under a new name, adds
+ * that name to the object already loaded. If a second load of one file
+ * had its own descriptor and closed it at unload while the first kept
+ * the object alive, the stale name "/proc/self/fd/N" would stay attached
+ * to that object, and the next plugin opened through a reused N would get
+ * it instead of itself (a reload that added a file listener was given the
+ * stdout plugin's option table). So every load of a file goes through the
+ * one descriptor, which is closed only when the object is gone.
+ */
+struct loaded_fd {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	unsigned refs;
+};
+static struct loaded_fd *loaded;
+static size_t nloaded, caploaded;
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Takes a reference on the descriptor of st's file: fd itself for a file
+ * not loaded yet (then kept), else the one it is loaded through (then fd
+ * is closed). Returns the descriptor to dlopen through, or -1 (ENOMEM;
+ * fd is closed). */
+static int loaded_get(const struct stat *st, int fd)
+{
+	int out = -1;
+
+	pthread_mutex_lock(&loaded_lock);
+	for (size_t i = 0; i < nloaded; i++)
+		if (loaded[i].dev == st->st_dev &&
+		    loaded[i].ino == st->st_ino) {
+			loaded[i].refs++;
+			out = loaded[i].fd;
+			close(fd);
+			goto done;
+		}
+	if (nloaded == caploaded) {
+		size_t cap = caploaded ? 2 * caploaded : 8;
+		struct loaded_fd *p = realloc(loaded, cap * sizeof(*p));
+		if (p == NULL) {
+			close(fd);
+			goto done;
+		}
+		loaded = p;
+		caploaded = cap;
+	}
+	loaded[nloaded++] = (struct loaded_fd){st->st_dev, st->st_ino, fd, 1};
+	out = fd;
+done:
+	pthread_mutex_unlock(&loaded_lock);
+	return out;
+}
+
+/* Drops a reference taken by loaded_get(), after dlclose(). The last one
+ * closes the descriptor, unless the object is still loaded (a plugin
+ * marked not to be unloaded): then its name must stay valid. */
+static void loaded_put(int fd)
+{
+	pthread_mutex_lock(&loaded_lock);
+	for (size_t i = 0; i < nloaded; i++) {
+		if (loaded[i].fd != fd)
+			continue;
+		if (--loaded[i].refs == 0) {
+			char fdpath[64];
+			void *h;
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d",
+				 fd);
+			h = dlopen(fdpath, RTLD_LAZY | RTLD_NOLOAD);
+			if (h != NULL) {
+				dlclose(h);
+			} else {
+				close(fd);
+				loaded[i] = loaded[--nloaded];
+			}
+		}
+		break;
+	}
+	pthread_mutex_unlock(&loaded_lock);
+}
+
 int ttlog__plugin_load(const char *dir, const char *name,
 		       struct ttlog__plugin *out, char *err, size_t n)
 {
@@ -143,19 +227,21 @@ int ttlog__plugin_load(const char *dir, const char *name,
 		return rc;
 	}
 
+	if (fstat(fd, &st) != 0 || (fd = loaded_get(&st, fd)) < 0)
+		return fail(err, n, TTLOG_ENOMEM, "%s: out of memory", path);
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 	dlerror();
 	handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
 	if (handle == NULL) {
 		const char *why = dlerror();
-		close(fd);
+		loaded_put(fd);
 		return fail(err, n, TTLOG_EPLUGIN, "%s: cannot load: %s", path,
 			    why ? why : "unknown dlopen error");
 	}
 	*(void **)(&entry) = dlsym(handle, TTLOG_LISTENER_ENTRY_SYMBOL);
 	if (entry == NULL) {
 		dlclose(handle);
-		close(fd);
+		loaded_put(fd);
 		return fail(err, n, TTLOG_EPLUGIN,
 			    "%s: no %s() symbol; is it a ttlog listener "
 			    "plugin (TTLOG_LISTENER_ENTRY)?",
@@ -165,7 +251,7 @@ int ttlog__plugin_load(const char *dir, const char *name,
 	rc = ttlog__listener_api_check(out->api, path, err, n);
 	if (rc != 0) {
 		dlclose(handle);
-		close(fd);
+		loaded_put(fd);
 		out->api = NULL;
 		return rc;
 	}
@@ -184,7 +270,7 @@ void ttlog__plugin_unload(struct ttlog__plugin *p)
 	if (p->handle != NULL)
 		dlclose(p->handle);
 	if (p->fd >= 0)
-		close(p->fd);
+		loaded_put(p->fd);
 	free(p->path);
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;

@@ -18,9 +18,10 @@ struct ttlog__plugin {
 	char *path; /* as configured, for messages; owned */
 	void *handle;
 	const struct ttlog_listener_api *api;
-	/* The descriptor it was loaded through (/proc/self/fd/N). It stays
-	 * open while the plugin is loaded: glibc recognises loaded objects
-	 * by that name, and a reused N would return the wrong plugin. */
+	/* The descriptor it was loaded through (/proc/self/fd/N), shared by
+	 * every load of the same file and open while the object is loaded:
+	 * glibc recognises loaded objects by that name, and a reused N would
+	 * return the wrong plugin (loader.c). Not owned by this struct. */
 	int fd;
 };
 

@@ -170,12 +170,6 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 
 /* ---- the listen address ---- */
 
-/* Port 0 ("any free port") is refused: the agent reports no bound port,
- * so nothing could find such a listener. */
-#define LISTEN_FORMS                                                           \
-	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
-	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
-
 /* Binds (and for TCP listens on) the first address HOST resolves to that
  * accepts it. Returns the socket, or -1 with err filled. */
 static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
@@ -335,17 +329,73 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 	return 0;
 }
 
-int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
-		       const struct ttlog__input_opts *o, uint32_t id,
-		       struct ttlog__input **out, char *err, size_t errlen)
+/* Everything about o that can be refused without touching a socket: the
+ * options, the address and whether it suits the type. a is filled. */
+int ttlog__input_validate(const struct ttlog__input_opts *o,
+			  struct ttlog__addr *a, char *err, size_t errlen)
+{
+	if (check_opts(o, err, errlen) != 0)
+		return TTLOG_EINVAL;
+	if (o->type == TTLOG__INPUT_STDIN)
+		return 0;
+	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err,
+			      errlen) != 0)
+		return TTLOG_EINVAL;
+	if (a->scheme == TTLOG__ADDR_UDP && o->type != TTLOG__INPUT_SYSLOG) {
+		ttlog__errf(err, errlen,
+			    "%s: input %s: %s needs a stream (tcp://, tls:// "
+			    "or unix://); a stream cut into datagrams cannot "
+			    "be put back together",
+			    o->listen, o->name,
+			    ttlog__input_type_name(o->type));
+		return TTLOG_EINVAL;
+	}
+	if ((a->scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
+		ttlog__errf(err, errlen,
+			    a->scheme == TTLOG__ADDR_TLS
+				    ? "%s: input %s: tls:// needs tls.cert "
+				      "and tls.key"
+				    : "%s: input %s: tls.cert is set but the "
+				      "input does not listen on tls://",
+			    o->listen, o->name);
+		return TTLOG_EINVAL;
+	}
+	return 0;
+}
+
+struct ssl_ctx_st *ttlog__input_tls_ctx(const struct ttlog__input_opts *o,
+					char *err, size_t errlen)
+{
+	struct ttlog__tls_opts t = {
+		.ca_file = o->tls_ca_file,
+		.ca_dir = o->tls_ca_dir,
+		.cert = o->tls_cert,
+		.key = o->tls_key,
+		.min_version = o->tls_min_version,
+		.ciphers = o->tls_ciphers,
+		.ciphersuites = o->tls_ciphersuites,
+		.client_auth = o->tls_client_auth,
+	};
+	char terr[512];
+	SSL_CTX *ctx = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
+
+	if (ctx == NULL)
+		ttlog__errf(err, errlen, "%s: input %s: %s", o->listen, o->name,
+			    terr);
+	return ctx;
+}
+
+int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
+			 const struct ttlog__input_opts *o, uint32_t id,
+			 struct ttlog__input **out, char *err, size_t errlen)
 {
 	struct ttlog__input *in;
 	struct ttlog__addr a;
 	int fd, rc;
 
 	*out = NULL;
-	if (check_opts(o, err, errlen) != 0)
-		return TTLOG_EINVAL;
+	if ((rc = ttlog__input_validate(o, &a, err, errlen)) != 0)
+		return rc;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
@@ -374,50 +424,10 @@ int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
-	if (ttlog__addr_parse(in->listen, LISTEN_FORMS, &a, err, errlen) != 0) {
+	if (a.scheme == TTLOG__ADDR_TLS &&
+	    (in->tls = ttlog__input_tls_ctx(o, err, errlen)) == NULL) {
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
-	}
-	if (a.scheme == TTLOG__ADDR_UDP && in->type != TTLOG__INPUT_SYSLOG) {
-		ttlog__errf(err, errlen,
-			    "%s: input %s: %s needs a stream (tcp://, tls:// "
-			    "or unix://); a stream cut into datagrams cannot "
-			    "be put back together",
-			    in->listen, in->name,
-			    ttlog__input_type_name(in->type));
-		ttlog__input_stop(in);
-		return TTLOG_EINVAL;
-	}
-	if ((a.scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
-		ttlog__errf(err, errlen,
-			    a.scheme == TTLOG__ADDR_TLS
-				    ? "%s: input %s: tls:// needs tls.cert "
-				      "and tls.key"
-				    : "%s: input %s: tls.cert is set but the "
-				      "input does not listen on tls://",
-			    in->listen, in->name);
-		ttlog__input_stop(in);
-		return TTLOG_EINVAL;
-	}
-	if (a.scheme == TTLOG__ADDR_TLS) {
-		struct ttlog__tls_opts t = {
-			.ca_file = o->tls_ca_file,
-			.ca_dir = o->tls_ca_dir,
-			.cert = o->tls_cert,
-			.key = o->tls_key,
-			.min_version = o->tls_min_version,
-			.ciphers = o->tls_ciphers,
-			.ciphersuites = o->tls_ciphersuites,
-			.client_auth = o->tls_client_auth,
-		};
-		char terr[512];
-		in->tls = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
-		if (in->tls == NULL) {
-			ttlog__errf(err, errlen, "%s: input %s: %s", in->listen,
-				    in->name, terr);
-			ttlog__input_stop(in);
-			return TTLOG_EINVAL;
-		}
 	}
 	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
 		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
@@ -445,13 +455,33 @@ done:
 	return 0;
 }
 
-void ttlog__input_stop(struct ttlog__input *in)
+void ttlog__input_enable(struct ttlog__input *in)
+{
+	in->enabled = 1;
+	ttlog__input_stream_enable(in);
+	ttlog__input_dgram_enable(in);
+}
+
+int ttlog__input_start(struct event_base *base, struct ttlog__writer *w,
+		       const struct ttlog__input_opts *o, uint32_t id,
+		       struct ttlog__input **out, char *err, size_t errlen)
+{
+	int rc = ttlog__input_prepare(base, w, o, id, out, err, errlen);
+
+	if (rc == 0)
+		ttlog__input_enable(*out);
+	return rc;
+}
+
+/* Frees the input once its connections are finished (wait_ms: see
+ * ttlog__input_stream_stop()). */
+static void input_free(struct ttlog__input *in, unsigned wait_ms)
 {
 	struct stat st;
 
 	if (in == NULL)
 		return;
-	ttlog__input_stream_stop(in);
+	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {
 		if (lstat(in->unix_path, &st) == 0 &&
@@ -466,6 +496,16 @@ void ttlog__input_stop(struct ttlog__input *in)
 	free(in->name);
 	free(in->listen);
 	free(in);
+}
+
+void ttlog__input_stop(struct ttlog__input *in)
+{
+	input_free(in, TTLOG__INPUT_STOP_WAIT_MS);
+}
+
+void ttlog__input_remove(struct ttlog__input *in)
+{
+	input_free(in, 0);
 }
 
 void ttlog__input_get_stats(const struct ttlog__input *in,

@@ -68,12 +68,21 @@ int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
 	in->ufd = fd;
 	in->dgram = malloc(in->max_message + 1);
 	in->uev = event_new(in->base, fd, EV_READ | EV_PERSIST, on_dgram, in);
-	if (in->dgram == NULL || in->uev == NULL ||
-	    event_add(in->uev, NULL) != 0) {
+	if (in->dgram == NULL || in->uev == NULL) {
 		ttlog__errf(err, errlen, "%s: out of memory", in->listen);
 		return TTLOG_ENOMEM;
 	}
 	return 0;
+}
+
+void ttlog__input_dgram_enable(struct ttlog__input *in)
+{
+	/* Adding a read event only fails on a bad descriptor or out of
+	 * memory; the input then reads nothing and says so. */
+	if (in->uev != NULL && event_add(in->uev, NULL) != 0) {
+		in->st.errors++;
+		ttlog__input_warn(in, "-", "cannot watch the socket");
+	}
 }
 
 void ttlog__input_dgram_stop(struct ttlog__input *in)

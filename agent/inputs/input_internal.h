@@ -1,6 +1,7 @@
 /*
  * input_internal.h - the state of one agent input, shared by its files:
- * input.c (options, start and stop, message handling), input_stream.c
+ * input.c (options, start and stop, message handling), input_update.c
+ * (the same input across a reload), input_stream.c
  * (TCP, unix and stdin connections, framing, back-pressure) and
  * input_dgram.c (UDP). Everything runs on the writer thread.
  */
@@ -19,6 +20,18 @@ struct evconnlistener;
 struct event;
 struct ssl_ctx_st;
 struct ttlog__wire_scratch;
+struct ttlog__addr;
+
+/* How long a stop at shutdown waits for what senders still have on the
+ * wire (all connections together). A reload does not wait. */
+#define TTLOG__INPUT_STOP_WAIT_MS 2000
+
+/* The forms a `listen` address may take (common/addr.h). Port 0 ("any
+ * free port") is refused: the agent reports no bound port, so nothing
+ * could find such a listener. */
+#define TTLOG__INPUT_LISTEN_FORMS                                              \
+	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
+	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
 
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
@@ -31,7 +44,10 @@ struct ttlog__input_conn {
 	/* stdin only: skipping the rest of a line over max_message. */
 	int discard;
 	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix", "stdin" */
-	/* TLS: the handshake finished (errors before it are TLS failures). */
+	/* TLS: the connection speaks it (it was accepted while the input had
+	 * a TLS context; a reload may change that for later ones) and the
+	 * handshake finished (errors before it are TLS failures). */
+	int tls;
 	int tls_done;
 	int lingering; /* closing once the output is written */
 	/* ttlog inputs (input_native.c) */
@@ -62,6 +78,7 @@ struct ttlog__input {
 	uint64_t idle_timeout_ms;
 	uint64_t pause_backlog; /* 0: never pause */
 	uint32_t id;
+	int enabled; /* accepting and reading (ttlog__input_enable()) */
 
 	struct evconnlistener *lis; /* stream inputs */
 	struct ttlog__input_conn *conns;
@@ -102,11 +119,32 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why);
 
-/* input_stream.c */
+/* input.c: checks o without touching a socket: its options, its listen
+ * address (filled into *a; not for stdin) and whether that suits the
+ * type. Returns 0 or TTLOG_EINVAL with the reason in err. */
+int ttlog__input_validate(const struct ttlog__input_opts *o,
+			  struct ttlog__addr *a, char *err, size_t errlen);
+/* input.c: the server TLS context of a tls:// input's options; NULL with
+ * the reason in err. Caller frees with SSL_CTX_free(). */
+struct ssl_ctx_st *ttlog__input_tls_ctx(const struct ttlog__input_opts *o,
+					char *err, size_t errlen);
+
+/* input_stream.c. The listener of a stream input starts disabled:
+ * ttlog__input_stream_enable() accepts (and reads stdin). */
 int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 			      size_t errlen);
 int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen);
-void ttlog__input_stream_stop(struct ttlog__input *in);
+void ttlog__input_stream_enable(struct ttlog__input *in);
+/* Applies the input's (changed) max_message, max_frame, idle_timeout and
+ * pause_backlog to the connections already open. */
+void ttlog__input_stream_update(struct ttlog__input *in);
+/* Reads and parses what each connection holds, waiting up to wait_ms in
+ * all for what is still arriving (0: only what is there now), then
+ * closes them all. */
+void ttlog__input_conns_finish(struct ttlog__input *in, unsigned wait_ms);
+/* Stops accepting (taking the connections the kernel already completed),
+ * then ttlog__input_conns_finish(in, wait_ms). */
+void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms);
 
 /* input_stream.c: frees a connection (and closes it). */
 void ttlog__input_conn_free(struct ttlog__input_conn *c);
@@ -125,6 +163,7 @@ void ttlog__native_free(struct ttlog__input *in);
 /* input_dgram.c */
 int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
 			     size_t errlen);
+void ttlog__input_dgram_enable(struct ttlog__input *in);
 void ttlog__input_dgram_stop(struct ttlog__input *in);
 
 #endif /* TTLOG_INPUT_INTERNAL_H */

@@ -316,7 +316,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_free(c); /* closing anyway: timeout, error, EOF */
 		return;
 	}
-	if (in->tls != NULL && !c->tls_done &&
+	if (c->tls && !c->tls_done &&
 	    (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
 		tls_failed(c);
 		conn_free(c);
@@ -363,6 +363,28 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* The read watermark and the idle timeout from the input's options; at
+ * accept, and again for every open connection when a reload changes
+ * them. */
+static void conn_limits(struct ttlog__input_conn *c)
+{
+	struct ttlog__input *in = c->in;
+	struct timeval tv = {(time_t)(in->idle_timeout_ms / 1000),
+			     (suseconds_t)(in->idle_timeout_ms % 1000) * 1000};
+
+	/* Bounded memory: the framers consume or fail within max_message
+	 * (plus an octet count), so a high mark of twice that never stalls
+	 * a connection and never lets a sender grow the buffer further. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+				 in->type == TTLOG__INPUT_TTLOG
+					 ? in->max_frame + 65536
+					 : 2 * in->max_message);
+	/* Standard input may rightly be quiet for hours. */
+	if (in->type != TTLOG__INPUT_STDIN)
+		bufferevent_set_timeouts(
+			c->bev, in->idle_timeout_ms > 0 ? &tv : NULL, NULL);
+}
+
 static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 					  evutil_socket_t fd, int options)
 {
@@ -381,6 +403,7 @@ static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 			SSL_free(ssl);
 		if (c->bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->tls = 1;
 	} else {
 		c->bev = bufferevent_socket_new(in->base, fd, options);
 	}
@@ -390,26 +413,13 @@ static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 	}
 	c->in = in;
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
-	/* Bounded memory: the framers consume or fail within max_message
-	 * (plus an octet count), so a high mark of twice that never stalls
-	 * a connection and never lets a sender grow the buffer further. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 in->type == TTLOG__INPUT_TTLOG
-					 ? in->max_frame + 65536
-					 : 2 * in->max_message);
-	/* Standard input may rightly be quiet for hours. */
-	if (in->idle_timeout_ms > 0 && in->type != TTLOG__INPUT_STDIN) {
-		struct timeval tv = {(time_t)(in->idle_timeout_ms / 1000),
-				     (suseconds_t)(in->idle_timeout_ms % 1000) *
-					     1000};
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	}
+	conn_limits(c);
 	c->next = in->conns;
 	if (in->conns != NULL)
 		in->conns->prev = c;
 	in->conns = c;
 	in->st.connections++;
-	if (!in->st.paused)
+	if (in->enabled && !in->st.paused)
 		bufferevent_enable(c->bev, EV_READ);
 	return c;
 }
@@ -517,7 +527,8 @@ int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 {
 	in->lis = evconnlistener_new(in->base, on_accept, in,
 				     LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-					     LEV_OPT_CLOSE_ON_EXEC,
+					     LEV_OPT_CLOSE_ON_EXEC |
+					     LEV_OPT_DISABLED,
 				     0, fd);
 	if (in->lis == NULL) {
 		close(fd);
@@ -571,11 +582,10 @@ int ttlog__input_stdin_start(struct ttlog__input *in, char *err, size_t errlen)
 
 /* How long stop waits for more from a sender: a connection is read until
  * its end (EOF), or until it has been quiet for STOP_QUIET_MS, all within
- * STOP_TOTAL_MS for every connection together. Bytes a client already
+ * the caller's wait for every connection together. Bytes a client already
  * sent may still be in flight on the wire when SIGTERM comes; they are
  * part of what was sent before the stop. */
 #define STOP_QUIET_MS 100
-#define STOP_TOTAL_MS 2000
 
 static int64_t ms_left(const struct timespec *deadline)
 {
@@ -601,7 +611,7 @@ static void conn_finish(struct ttlog__input_conn *c,
 	 * around its bufferevent. */
 	if (c->discard || in->type == TTLOG__INPUT_TTLOG)
 		return;
-	if (in->tls != NULL) {
+	if (c->tls) {
 		(void)parse_buffer(c, 0, why, sizeof(why));
 		return;
 	}
@@ -635,20 +645,50 @@ static void conn_finish(struct ttlog__input_conn *c,
 	}
 }
 
-void ttlog__input_stream_stop(struct ttlog__input *in)
+void ttlog__input_stream_enable(struct ttlog__input *in)
+{
+	if (in->lis != NULL)
+		evconnlistener_enable(in->lis);
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+		if (!in->st.paused)
+			bufferevent_enable(c->bev, EV_READ);
+}
+
+void ttlog__input_stream_update(struct ttlog__input *in)
+{
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+		if (!c->lingering)
+			conn_limits(c);
+	/* A lower threshold may mean pausing now; a higher one is seen by
+	 * the resume timer. */
+	check_backlog(in);
+}
+
+void ttlog__input_conns_finish(struct ttlog__input *in, unsigned wait_ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	while (in->conns != NULL) {
+		conn_finish(in->conns, &deadline);
+		conn_free(in->conns);
+	}
+}
+
+void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms)
 {
 	if (in->lis != NULL) {
 		accept_backlog(in);
 		evconnlistener_free(in->lis);
 		in->lis = NULL;
 	}
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += STOP_TOTAL_MS / 1000;
-	while (in->conns != NULL) {
-		conn_finish(in->conns, &deadline);
-		conn_free(in->conns);
-	}
+	ttlog__input_conns_finish(in, wait_ms);
 	if (in->resume != NULL) {
 		event_free(in->resume);
 		in->resume = NULL;

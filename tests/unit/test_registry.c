@@ -72,6 +72,30 @@ static void test_plugin_loads_by_type_and_by_absolute_path(void **state)
 	ttlog__plugin_unload(&p);
 }
 
+/* One plugin file loaded twice (a reload loads every plugin again) and
+ * the second load unloaded: the next plugin loaded is itself, even when
+ * it is opened through the descriptor number the second load had (glibc
+ * had kept that /proc/self/fd name for the first plugin's object). */
+static void test_second_load_of_a_plugin_never_aliases_the_next(void **state)
+{
+	struct ttlog__plugin a, b, c;
+	char err[1024];
+	(void)state;
+
+	assert_int_equal(ttlog__plugin_load(pdir, "good", &a, err, sizeof(err)),
+			 0);
+	assert_int_equal(ttlog__plugin_load(pdir, "good", &b, err, sizeof(err)),
+			 0);
+	assert_ptr_equal(a.api, b.api); /* one object, loaded once */
+	ttlog__plugin_unload(&b);
+	assert_int_equal(ttlog__plugin_load(pdir, "slow", &c, err, sizeof(err)),
+			 0);
+	assert_string_equal(c.api->name, "slow");
+	ttlog__plugin_unload(&c);
+	assert_string_equal(a.api->name, "good");
+	ttlog__plugin_unload(&a);
+}
+
 static void test_plugin_refusals_name_the_file_and_the_reason(void **state)
 {
 	char path[512], dir[512];
@@ -656,6 +680,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_plugin_loads_by_type_and_by_absolute_path),
+		T(test_second_load_of_a_plugin_never_aliases_the_next),
 		T(test_plugin_refusals_name_the_file_and_the_reason),
 		T(test_options_apply_every_type_and_the_defaults),
 		T(test_option_errors_name_line_column_and_key),

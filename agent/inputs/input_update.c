@@ -1,0 +1,161 @@
+/*
+ * input_update.c - an input across a reload. An input is known by its
+ * socket (the key), so that a reload which changes its name or options
+ * keeps the listening socket, the live connections and the counters, and
+ * applies the new options in place. Changes are built first and applied
+ * only once the whole reload is known to succeed.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include <ttlog/ttlog.h>
+
+#include "addr.h"
+#include "errf.h"
+#include "input_internal.h"
+
+struct ttlog__input_update {
+	char *name, *listen;
+	int type;
+	size_t max_message, max_frame;
+	int64_t max_connections;
+	uint64_t idle_timeout_ms, pause_backlog, window;
+	SSL_CTX *
+		tls; /* for the connections accepted from now on; NULL: plain */
+	char *dgram; /* UDP: a receive buffer for a changed max_message */
+};
+
+int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
+		     size_t keylen)
+{
+	struct ttlog__addr a;
+	char err[256];
+	int n;
+
+	if (o->type == TTLOG__INPUT_STDIN && o->listen == NULL)
+		n = snprintf(key, keylen, "stdin");
+	else if (o->listen == NULL ||
+		 ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, &a,
+				   err, sizeof(err)) != 0)
+		return -1;
+	else if (a.scheme == TTLOG__ADDR_UNIX)
+		n = snprintf(key, keylen, "unix %s", a.path);
+	else
+		/* tcp:// and tls:// are one kind of socket: a reload may turn
+		 * TLS on or off for the connections that come next. */
+		n = snprintf(key, keylen, "%s %s %s",
+			     a.scheme == TTLOG__ADDR_UDP ? "udp" : "tcp",
+			     a.host, a.port);
+	return n > 0 && (size_t)n < keylen ? 0 : -1;
+}
+
+void ttlog__input_update_free(struct ttlog__input_update *u)
+{
+	if (u == NULL)
+		return;
+	if (u->tls != NULL)
+		SSL_CTX_free(u->tls);
+	free(u->dgram);
+	free(u->name);
+	free(u->listen);
+	free(u);
+}
+
+int ttlog__input_update_prepare(struct ttlog__input *in,
+				const struct ttlog__input_opts *o,
+				struct ttlog__input_update **out, char *err,
+				size_t errlen)
+{
+	struct ttlog__input_update *u;
+	struct ttlog__addr a;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ttlog__input_validate(o, &a, err, errlen)) != 0)
+		return rc;
+	u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		goto oom;
+	u->type = o->type;
+	u->max_message = (size_t)o->max_message;
+	u->max_frame = (size_t)o->max_frame;
+	u->max_connections = o->max_connections;
+	u->idle_timeout_ms = o->idle_timeout_ms;
+	u->pause_backlog = o->pause_backlog;
+	u->window = o->window;
+	u->name = strdup(o->name);
+	u->listen = o->listen ? strdup(o->listen) : NULL;
+	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
+		goto oom;
+	/* Always a new context for TLS: a reload is also how renewed
+	 * certificate files are taken up. */
+	if (o->type != TTLOG__INPUT_STDIN && a.scheme == TTLOG__ADDR_TLS &&
+	    (u->tls = ttlog__input_tls_ctx(o, err, errlen)) == NULL) {
+		ttlog__input_update_free(u);
+		return TTLOG_EINVAL;
+	}
+	if (in->ufd >= 0 && u->max_message != in->max_message &&
+	    (u->dgram = malloc(u->max_message + 1)) == NULL)
+		goto oom;
+	/* The sender table of the native protocol, for an input that turns
+	 * into a ttlog input; unused (and freed at stop) otherwise. */
+	if (o->type == TTLOG__INPUT_TTLOG && in->senders == NULL &&
+	    ttlog__native_init(in) != 0)
+		goto oom;
+	*out = u;
+	return 0;
+oom:
+	ttlog__input_update_free(u);
+	ttlog__errf(err, errlen, "input %s: out of memory", o->name);
+	return TTLOG_ENOMEM;
+}
+
+void ttlog__input_update_apply(struct ttlog__input *in,
+			       struct ttlog__input_update *u)
+{
+	char *s;
+
+	if (u->type != in->type && in->conns != NULL) {
+		/* The open connections were framed for the old type: what
+		 * they sent up to now is read as that, then they are closed;
+		 * their senders reconnect and speak the new one. */
+		uint64_t n = in->st.connections;
+		ttlog__input_conns_finish(in, 0);
+		TTLOG_WARN("reload: the input's type changed; its open "
+			   "connections were read and closed",
+			   TTLOG_KV("input", (const char *)u->name),
+			   TTLOG_KV("from", ttlog__input_type_name(in->type)),
+			   TTLOG_KV("to", ttlog__input_type_name(u->type)),
+			   TTLOG_KV("connections", n));
+	}
+	in->type = u->type;
+	s = in->name;
+	in->name = u->name;
+	u->name = s;
+	s = in->listen;
+	in->listen = u->listen;
+	u->listen = s;
+	if (u->dgram != NULL) {
+		s = in->dgram;
+		in->dgram = u->dgram;
+		u->dgram = s;
+	}
+	in->max_message = u->max_message;
+	in->max_frame = u->max_frame;
+	in->max_connections = u->max_connections;
+	in->idle_timeout_ms = u->idle_timeout_ms;
+	in->pause_backlog = u->pause_backlog;
+	in->window = u->window;
+	/* Open TLS connections hold a reference on the context they were
+	 * accepted with and keep it until they close. */
+	if (in->tls != NULL)
+		SSL_CTX_free(in->tls);
+	in->tls = u->tls;
+	u->tls = NULL;
+	ttlog__input_stream_update(in);
+	ttlog__input_update_free(u);
+}
