@@ -107,10 +107,15 @@ static int start_io(struct event_base *base, void *arg)
 		return -1;
 	}
 	for (size_t i = 0; i < a->ninputs; i++) {
-		if (ttlog__input_start(base, a->view.writer, a->input_opts[i],
-				       (uint32_t)i + 1, &a->inputs[i], a->err,
-				       sizeof(a->err)) != 0)
+		const struct ttlog__input_opts *o = a->input_opts[i];
+		char why[600];
+		if (ttlog__input_start(base, a->view.writer, o, (uint32_t)i + 1,
+				       &a->inputs[i], why, sizeof(why)) != 0) {
+			snprintf(a->err, sizeof(a->err),
+				 "cannot start: input %.100s (%.200s): %s",
+				 o->name, o->where, why);
 			return -1;
+		}
 	}
 	if (agent_svc(a->pipeline)->http_listen != NULL &&
 	    ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
@@ -209,6 +214,25 @@ static void snapshot_now(void)
 			    TTLOG_KV("error", (const char *)st.last_error));
 }
 
+/* "cannot start: listener NAME (FILE:LINE): reason" for the listener
+ * that failed, with its own last error as the reason when it gave one. */
+static void report_start_failure(const struct ttlog__pipeline *p, int rc)
+{
+	const char *name, *why, *where = NULL;
+
+	ttlog__listener_failure_parts(&name, &why);
+	if (name[0] == 0) {
+		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
+			ttlog_strerror(rc));
+		return;
+	}
+	for (size_t i = 0; i < p->n && where == NULL; i++)
+		if (strcmp(p->names[i], name) == 0)
+			where = p->where[i];
+	fprintf(stderr, "ttlog-agent: cannot start: listener %s (%s): %s\n",
+		name, where ? where : "?", why);
+}
+
 static int run(struct agent **ap, const char *file)
 {
 	struct agent *a = *ap;
@@ -250,9 +274,7 @@ static int run(struct agent **ap, const char *file)
 	timeout = agent_svc(a->pipeline)->shutdown_timeout_ms;
 	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
 	if (rc != 0) {
-		const char *who = ttlog__listener_failure();
-		fprintf(stderr, "ttlog-agent: cannot start: %s%s%s\n",
-			ttlog_strerror(rc), who[0] ? ": " : "", who);
+		report_start_failure(a->pipeline, rc);
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);

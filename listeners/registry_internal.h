@@ -91,6 +91,7 @@ struct ttlog__pipeline {
 	void **plugin_opts;	       /* n, from ttlog__options_apply */
 	char **names;		       /* n listener names */
 	char **fingerprints; /* n: plugin path + section, for reloads */
+	char **where;	     /* n: "FILE:LINE" of each section, or NULL */
 	char *service;
 	char *plugin_dir;
 	char *snapshot_dir;

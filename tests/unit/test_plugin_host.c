@@ -228,8 +228,18 @@ static void test_create2_failure_names_the_listener(void **s)
 			 1);
 	assert_non_null(strstr(err, "a listener failed to start: listener bad "
 				    "(type hosted): create failed"));
+	/* The verdict carries the listener's own reason, so that a
+	 * caller's single line says why (ttlog-agent's "cannot start"). */
 	assert_string_equal(ttlog__listener_failure(),
-			    "listener bad (type hosted): create failed");
+			    "listener bad (type hosted): create failed: "
+			    "refused: fail is set");
+	{
+		const char *name, *reason;
+		ttlog__listener_failure_parts(&name, &reason);
+		assert_string_equal(name, "bad");
+		assert_string_equal(reason,
+				    "create failed: refused: fail is set");
+	}
 	assert_null(strstr(err, "listener fine: create failed"));
 	free(err);
 }
