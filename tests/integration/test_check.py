@@ -64,6 +64,15 @@ def expect_refused(args, tmp, cfg, want):
                                                   sorted(after - before)))
 
 
+def expect_ok(args, top, cfg, want):
+    """--check passes cfg, saying `want`, and leaves top as it was."""
+    before = listing(top)
+    r = run_agent(args, "--check", cfg)
+    check(r.returncode == 0 and want in r.stdout, r.stdout + r.stderr)
+    after = listing(top)
+    check(after == before, "--check created %s" % sorted(after - before))
+
+
 def certs(args, tmp):
     d = os.path.join(tmp, "certs")
     subprocess.run(["bash", args.certs_script, d], check=True)
@@ -152,18 +161,13 @@ def test_plugin_check_refuses_an_option_with_its_place(args, tmp):
     expect_refused(args, tmp, cfg,
                    "%s:6:5: listeners[1] (picky): colour: \"octarine\" is "
                    "visible only to wizards" % cfg)
-    # Any other colour passes, and --check still creates nothing; start
-    # then runs create(), which writes the file.
+    # Any other colour passes, and --check still does not run create(),
+    # which would write the file.
     with open(cfg) as f:
         text = f.read().replace("octarine", "blue")
     with open(cfg, "w") as f:
         f.write(text)
-    before = listing(tmp)
-    r = run_agent(args, "--check", cfg)
-    check(r.returncode == 0 and "ok (0 inputs, 2 listeners)" in r.stdout,
-          r.stdout + r.stderr)
-    check(listing(tmp) == before, "--check created %s"
-          % sorted(listing(tmp) - before))
+    expect_ok(args, tmp, cfg, "ok (0 inputs, 2 listeners)")
 
 
 def test_check_of_a_valid_configuration_creates_nothing(args, tmp):
@@ -179,12 +183,7 @@ def test_check_of_a_valid_configuration_creates_nothing(args, tmp):
             "    spool: {dir: %s/spool}\n"
             % (sock, free_port(), work, free_port(), work))
     cfg = write_config(args, tmp, "valid.yaml", body)
-    before = listing(work)
-    r = run_agent(args, "--check", cfg)
-    check(r.returncode == 0 and "ok (2 inputs, 2 listeners)" in r.stdout,
-          r.stdout + r.stderr)
-    check(listing(work) == before, "--check created %s"
-          % sorted(listing(work) - before))
+    expect_ok(args, work, cfg, "ok (2 inputs, 2 listeners)")
     # A file listener whose directory cannot be made is refused by --check
     # (a regular file stands where a directory must be).
     with open(os.path.join(work, "plain"), "w") as f:
