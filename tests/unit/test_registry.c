@@ -466,23 +466,30 @@ static void test_pipeline_errors_are_all_reported(void **state)
 /* A listener's check() (ABI 1.3) runs when the pipeline is built, its
  * refusal placed and named; a 1.2 table's slot where check() lies is not
  * read (old12.so aborts if it is); each listener's FILE:LINE is kept. */
-static void test_check_runs_at_build_with_the_place(void **state)
+/* Two listeners, an ABI 1.2 one and the 1.3 one with check(), each with
+ * `extra` added to its section. */
+static struct ttlog__cfg_doc *checked_doc(const char *extra,
+					  struct ttlog__diag *d)
 {
 	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "service:\n  plugin_dir: %s\n"
+		 "listeners:\n"
+		 "  - name: old\n    type: old12\n    path: /tmp/x\n%s"
+		 "  - name: picky\n    type: checked\n    path: /tmp/x\n%s",
+		 pdir, extra, extra);
+	return load(text, d);
+}
+
+static void test_check_runs_at_build_with_the_place(void **state)
+{
 	struct ttlog__diag d = {0};
 	struct ttlog__pipeline p;
 	struct ttlog__cfg_doc *doc;
 	(void)state;
 
-	snprintf(text, sizeof(text),
-		 "service:\n  plugin_dir: %s\n"
-		 "listeners:\n"
-		 "  - name: old\n    type: old12\n    path: /tmp/x\n"
-		 "    colour: octarine\n"
-		 "  - name: picky\n    type: checked\n    path: /tmp/x\n"
-		 "    colour: octarine\n",
-		 pdir);
-	doc = load(text, &d);
+	doc = checked_doc("    colour: octarine\n", &d);
 	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
 			 -1);
 	assert_int_equal(d.n, 1);
@@ -491,13 +498,7 @@ static void test_check_runs_at_build_with_the_place(void **state)
 	ttlog__diag_free(&d);
 	ttlog__cfg_free(doc);
 
-	snprintf(text, sizeof(text),
-		 "service:\n  plugin_dir: %s\n"
-		 "listeners:\n"
-		 "  - name: old\n    type: old12\n    path: /tmp/x\n"
-		 "  - name: picky\n    type: checked\n    path: /tmp/x\n",
-		 pdir);
-	doc = load(text, &d);
+	doc = checked_doc("", &d);
 	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
 			 0);
 	assert_int_equal(p.n, 2);
