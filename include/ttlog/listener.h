@@ -303,11 +303,11 @@ struct ttlog_listener_api {
 
 	void *reserved[6]; /* zero */
 
-	/* ABI 1.2 callbacks follow the reserved slots rather than taking
-	 * them: a table written for 1.0 or 1.1 and initialised by position,
-	 * reserved slots included, still compiles (-Wextra only notes the
-	 * two fields it leaves out), and the loader never reads them from a
-	 * table of an older minor or a smaller struct_size.
+	/* ABI 1.2 and 1.3 callbacks follow the reserved slots rather than
+	 * taking them: a table written for 1.0 or 1.1 and initialised by
+	 * position, reserved slots included, still compiles (-Wextra only
+	 * notes the fields it leaves out), and the loader never reads them
+	 * from a table of an older minor or a smaller struct_size.
 	 *
 	 * ABI 1.2. Like create(), with the host the listener keeps for
 	 * its whole life (see struct ttlog_host). When set, create() is not
