@@ -218,19 +218,16 @@ static void snapshot_now(void)
  * that failed, with its own last error as the reason when it gave one. */
 static void report_start_failure(const struct ttlog__pipeline *p, int rc)
 {
-	const char *name, *why, *where = NULL;
+	const char *name, *why;
 
 	ttlog__listener_failure_parts(&name, &why);
-	if (name[0] == 0) {
+	if (name[0] == 0)
 		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
 			ttlog_strerror(rc));
-		return;
-	}
-	for (size_t i = 0; i < p->n && where == NULL; i++)
-		if (strcmp(p->names[i], name) == 0)
-			where = p->where[i];
-	fprintf(stderr, "ttlog-agent: cannot start: listener %s (%s): %s\n",
-		name, where ? where : "?", why);
+	else
+		fprintf(stderr,
+			"ttlog-agent: cannot start: listener %s (%s): %s\n",
+			name, ttlog__pipeline_where(p, name), why);
 }
 
 static int run(struct agent **ap, const char *file)

@@ -564,6 +564,15 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	memset(p, 0, sizeof(*p));
 }
 
+const char *ttlog__pipeline_where(const struct ttlog__pipeline *p,
+				  const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->names[i], name) == 0 && p->where[i] != NULL)
+			return p->where[i];
+	return "?";
+}
+
 static void pipeline_free(void *arg)
 {
 	ttlog__pipeline_release(arg);
@@ -596,9 +605,15 @@ int ttlog_init_from_file(const char *path)
 	}
 	rc = ttlog__host_start(&p->opts, pipeline_free, p, &w);
 	if (rc != 0) {
-		const char *who = ttlog__listener_failure();
-		fprintf(stderr, "ttlog: %s: %s%s%s\n", path, ttlog_strerror(rc),
-			who[0] ? ": " : "", who);
+		const char *name, *why;
+		ttlog__listener_failure_parts(&name, &why);
+		if (name[0] != 0)
+			fprintf(stderr,
+				"ttlog: cannot start: listener %s (%s): %s\n",
+				name, ttlog__pipeline_where(p, name), why);
+		else
+			fprintf(stderr, "ttlog: %s: cannot start: %s\n", path,
+				ttlog_strerror(rc));
 		pipeline_free(p);
 		return rc;
 	}

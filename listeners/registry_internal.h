@@ -134,6 +134,10 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 			  const struct ttlog__cfg_claims *claims,
 			  struct ttlog__pipeline *out, struct ttlog__diag *d);
 void ttlog__pipeline_release(struct ttlog__pipeline *p);
+/* "FILE:LINE" of the section of the listener called `name`, or "?".
+ * Borrowed from p. */
+const char *ttlog__pipeline_where(const struct ttlog__pipeline *p,
+				  const char *name);
 /* Frees the option structs once create() has run (it copies what it
  * keeps); the plugins stay loaded. */
 void ttlog__pipeline_drop_options(struct ttlog__pipeline *p);
