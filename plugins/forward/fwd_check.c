@@ -65,6 +65,37 @@ static int check_endpoints(const char *list, char *err, size_t errlen)
 	return rc != 0 ? -1 : any_tls;
 }
 
+/* Each fingerprint of tls.pin_sha256 parsed as create() will; the list is
+ * walked in place (copies of at most TTLOG_TLS_MAX_PINS entries). */
+static int check_pins(struct ttlog__tls_opts *t, const char *list, char *err,
+		      size_t errlen)
+{
+	char text[TTLOG_TLS_MAX_PINS][128];
+	uint8_t digests[TTLOG_TLS_MAX_PINS][32];
+	const char *p = list;
+
+	while (p != NULL && *p != 0) {
+		size_t n;
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		if (t->npins == TTLOG_TLS_MAX_PINS) {
+			snprintf(err, errlen,
+				 "tls.pin_sha256: more than %d fingerprints",
+				 TTLOG_TLS_MAX_PINS);
+			return -1;
+		}
+		snprintf(text[t->npins], sizeof(text[0]), "%.*s",
+			 (int)(n < sizeof(text[0]) ? n : sizeof(text[0]) - 1),
+			 p);
+		t->pins[t->npins] = text[t->npins];
+		t->npins++;
+		p += n;
+	}
+	return ttlog__tls_parse_pins(t, digests, err, errlen) < 0 ? -1 : 0;
+}
+
 int ttlog__fwd_check(const void *options, char *err, size_t errlen)
 {
 	const struct fwd_options *o = options;
@@ -90,7 +121,10 @@ int ttlog__fwd_check(const void *options, char *err, size_t errlen)
 	if (any_tls) {
 		/* Reads and parses every file, the key against its
 		 * certificate, as create() will; nothing is kept. */
-		SSL_CTX *ctx = ttlog__tls_client_ctx(&t, err, errlen);
+		SSL_CTX *ctx;
+		if (check_pins(&t, o->tls_pins, err, errlen) != 0)
+			return TTLOG_ECONFIG;
+		ctx = ttlog__tls_client_ctx(&t, err, errlen);
 		if (ctx == NULL)
 			return TTLOG_ECONFIG;
 		SSL_CTX_free(ctx);
