@@ -195,6 +195,14 @@ def test_check_of_a_valid_configuration_creates_nothing(args, tmp):
                    "a.log: " % (cfg, work))
 
 
+def test_check_refuses_an_unknown_service_user(args, tmp):
+    cfg = write_config(args, tmp, "user.yaml",
+                       "  user: no-such-user-ttlog\n"
+                       "listeners:\n  - name: out\n    type: stdout\n")
+    expect_refused(args, tmp, cfg, "service.user: no user "
+                   "\"no-such-user-ttlog\"")
+
+
 def test_start_failures_name_listener_or_input(args, tmp):
     # A plugin whose create() fails: its name, its place, and the reason
     # it gave through its host.
@@ -257,6 +265,7 @@ TESTS = [
     test_check_refuses_what_start_refuses,
     test_plugin_check_refuses_an_option_with_its_place,
     test_check_of_a_valid_configuration_creates_nothing,
+    test_check_refuses_an_unknown_service_user,
     test_start_failures_name_listener_or_input,
     test_older_abi_plugins_still_load,
 ]
