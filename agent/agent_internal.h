@@ -55,6 +55,9 @@ struct ttlog__input_opts {
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */
+	/* Not an option: "FILE:LINE" of the entry, set when the
+	 * configuration is loaded, for messages about the input later. */
+	char where[256];
 };
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
@@ -77,6 +80,29 @@ struct ttlog__input_stats {
 };
 
 struct ttlog__input;
+struct ttlog__addr;
+struct ssl_ctx_st;
+struct ttlog__cfg_node;
+struct ttlog__diag;
+
+/*
+ * Everything ttlog__input_start() refuses short of binding
+ * (inputs/input_check.c): the options, the listen URL and its scheme for
+ * the type, the TLS files readable and parseable with the certificate
+ * matching the key. Creates nothing (no socket, no file).
+ * @param a    NULL, or filled with the parsed listen address
+ * @param tls  NULL (the TLS context built is freed), or set to it for a
+ *             tls:// input (caller frees with SSL_CTX_free), else NULL
+ * @return 0, or TTLOG_EINVAL with the reason in err (the input's name is
+ *         not in it: the caller says which input).
+ */
+int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
+		       struct ssl_ctx_st **tls, char *err, size_t errlen);
+/* The same at load time: records o->where from entry and adds a failure
+ * to d as "FILE:LINE:COL: PATH (NAME): reason". Returns 0 or -1. */
+int ttlog__input_check_at(struct ttlog__input_opts *o,
+			  const struct ttlog__cfg_node *entry, const char *path,
+			  struct ttlog__diag *d);
 
 /*
  * Writer thread: opens the input (binds its socket, or reads stdin) on

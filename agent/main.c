@@ -113,10 +113,15 @@ static int start_io(struct event_base *base, void *arg)
 		return -1;
 	}
 	for (size_t i = 0; i < a->ninputs; i++) {
-		if (ttlog__input_start(base, a->view.writer, a->input_opts[i],
-				       (uint32_t)i + 1, &a->inputs[i], a->err,
-				       sizeof(a->err)) != 0)
+		const struct ttlog__input_opts *o = a->input_opts[i];
+		char why[600];
+		if (ttlog__input_start(base, a->view.writer, o, (uint32_t)i + 1,
+				       &a->inputs[i], why, sizeof(why)) != 0) {
+			snprintf(a->err, sizeof(a->err),
+				 "cannot start: input %.100s (%.200s): %s",
+				 o->name, o->where, why);
 			return -1;
+		}
 	}
 	if (agent_svc(a->pipeline)->http_listen != NULL &&
 	    ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
@@ -240,6 +245,22 @@ static void snapshot_now(void)
 			    TTLOG_KV("error", (const char *)st.last_error));
 }
 
+/* "cannot start: listener NAME (FILE:LINE): reason" for the listener
+ * that failed, with its own last error as the reason when it gave one. */
+static void report_start_failure(const struct ttlog__pipeline *p, int rc)
+{
+	const char *name, *why;
+
+	ttlog__listener_failure_parts(&name, &why);
+	if (name[0] == 0)
+		fprintf(stderr, "ttlog-agent: cannot start: %s\n",
+			ttlog_strerror(rc));
+	else
+		fprintf(stderr,
+			"ttlog-agent: cannot start: listener %s (%s): %s\n",
+			name, ttlog__pipeline_where(p, name), why);
+}
+
 static int run(struct agent **ap, const char *file)
 {
 	struct agent *a = *ap;
@@ -281,9 +302,7 @@ static int run(struct agent **ap, const char *file)
 	timeout = agent_svc(a->pipeline)->shutdown_timeout_ms;
 	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
 	if (rc != 0) {
-		const char *who = ttlog__listener_failure();
-		fprintf(stderr, "ttlog-agent: cannot start: %s%s%s\n",
-			ttlog_strerror(rc), who[0] ? ": " : "", who);
+		report_start_failure(a->pipeline, rc);
 		return 1;
 	}
 	ttlog__pipeline_drop_options(a->pipeline);
@@ -437,12 +456,22 @@ int main(int argc, char **argv)
 	if (help != NULL)
 		rc = plugin_help(help, a);
 	else if (check) {
+		const char *user = agent_svc(a->pipeline)->user;
 		if (a->verbose && file == NULL)
 			fputs(ttlog__agent_default_config, stdout);
-		printf("%s: ok (%zu inputs, %zu listeners)\n",
-		       file ? file : "(embedded configuration)", a->ninputs,
-		       a->pipeline->n);
-		rc = 0;
+		/* What start would refuse after the sockets are bound. */
+		if (user != NULL && getpwnam(user) == NULL) {
+			fprintf(stderr,
+				"ttlog-agent: %s: service.user: no user "
+				"\"%s\"\n",
+				file ? file : "(embedded configuration)", user);
+			rc = 1;
+		} else {
+			printf("%s: ok (%zu inputs, %zu listeners)\n",
+			       file ? file : "(embedded configuration)",
+			       a->ninputs, a->pipeline->n);
+			rc = 0;
+		}
 	} else {
 		rc = run(&a, file);
 	}

@@ -34,6 +34,10 @@ int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
  * the last ttlog_init() (or reload) fail with TTLOG_ELISTENER, else "".
  * Static storage, overwritten by the next attempt (core/plugin_host.c). */
 const char *ttlog__listener_failure(void);
+/* The same failure in parts: the listener's name, and the reason alone
+ * ("create failed: cannot open: /x: Permission denied", with the last
+ * error the listener reported through its host); both "" when none. */
+void ttlog__listener_failure_parts(const char **name, const char **reason);
 
 /* The running library's writer, or NULL. Valid until ttlog_shutdown(). */
 struct ttlog__writer *ttlog__host_writer(void);

@@ -34,10 +34,16 @@ int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 			what, major, minor, TTLOG_LISTENER_ABI_MAJOR,
 			TTLOG_LISTENER_ABI_MINOR);
 	/* A table of minor 0 or 1 need not hold the reserved slots or
-	 * anything after them; one of 1.2 must hold create2 and start2. */
-	need = minor >= 2 ? offsetof(struct ttlog_listener_api, start2) +
-				    sizeof(api->start2)
-			  : offsetof(struct ttlog_listener_api, reserved);
+	 * anything after them; one of 1.2 must hold create2 and start2, one
+	 * of 1.3 check() too. */
+	if (minor >= 3)
+		need = offsetof(struct ttlog_listener_api, check) +
+		       sizeof(api->check);
+	else if (minor == 2)
+		need = offsetof(struct ttlog_listener_api, start2) +
+		       sizeof(api->start2);
+	else
+		need = offsetof(struct ttlog_listener_api, reserved);
 	if (api->struct_size < need)
 		return CHECK_FAIL(TTLOG_EABI,
 				  "%s: listener table is %u bytes, ABI %u.%u "
@@ -54,4 +60,16 @@ int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 				  "options_size is 0",
 				  what);
 	return 0;
+}
+
+ttlog__listener_check_fn
+ttlog__listener_api_check_fn(const struct ttlog_listener_api *api)
+{
+	/* Read only from a table that says it is 1.3 or newer and is large
+	 * enough: an older table may end before the field. */
+	if ((api->abi_version & 0xFFFFu) < 3 ||
+	    api->struct_size < offsetof(struct ttlog_listener_api, check) +
+				       sizeof(api->check))
+		return NULL;
+	return api->check;
 }

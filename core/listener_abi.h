@@ -15,4 +15,11 @@
 int ttlog__listener_api_check(const struct ttlog_listener_api *api,
 			      const char *what, char *err, size_t errlen);
 
+/* The table's check() (ABI 1.3), or NULL when it has none or is older
+ * than 1.3 (then the field is not read at all). */
+typedef int (*ttlog__listener_check_fn)(const void *options, char *err,
+					size_t errlen);
+ttlog__listener_check_fn
+ttlog__listener_api_check_fn(const struct ttlog_listener_api *api);
+
 #endif /* TTLOG_LISTENER_ABI_H */

@@ -79,14 +79,24 @@ struct ttlog__plugin_host {
 	uint64_t flush_ms;
 	struct ttlog_host_timer *timers;
 	struct ttlog_host_watch *watches;
+	/* The last error it reported, "msg: detail": the reason a failed
+	 * create or start is reported with. */
+	char last_error[512];
 };
 
-/* The last listener that failed to be created or started. */
-static char failure[256];
+/* The last listener that failed to be created or started: the whole
+ * line, and its name and reason apart. */
+static char failure[1024], failure_name[128], failure_reason[768];
 
 const char *ttlog__listener_failure(void)
 {
 	return failure;
+}
+
+void ttlog__listener_failure_parts(const char **name, const char **reason)
+{
+	*name = failure_name;
+	*reason = failure_reason;
 }
 
 static struct ttlog__plugin_host *of(const struct ttlog_host *pub)
@@ -222,6 +232,9 @@ static void host_log(const struct ttlog_host *pub, int level, const char *msg,
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
+	if (level >= TTLOG_LEVEL_ERROR)
+		snprintf(h->last_error, sizeof(h->last_error), "%.100s%s%.400s",
+			 msg, detail[0] ? ": " : "", detail);
 	snprintf(text, sizeof(text), "%s%s%s", msg, detail[0] ? ": " : "",
 		 detail);
 	now = host_now(h);
@@ -575,8 +588,14 @@ int ttlog__api_has_1_2(const struct ttlog_listener_api *api)
  * library's log) and in `failure` for the caller of ttlog_init(). */
 static void report_failure(struct ttlog__listener *l, const char *what)
 {
-	snprintf(failure, sizeof(failure), "listener %s (type %s): %s", l->name,
-		 l->api->name, what);
+	const char *why = l->host != NULL ? l->host->last_error : "";
+
+	/* The listener's own last error is the reason worth reading. */
+	snprintf(failure_name, sizeof(failure_name), "%.127s", l->name);
+	snprintf(failure_reason, sizeof(failure_reason), "%.200s%s%.511s", what,
+		 why[0] ? ": " : "", why);
+	snprintf(failure, sizeof(failure), "listener %.127s (type %.63s): %s",
+		 l->name, l->api->name, failure_reason);
 	if (l->host != NULL)
 		l->host->pub.log(&l->host->pub, TTLOG_LEVEL_ERROR, what,
 				 "type %s", l->api->name);
@@ -589,7 +608,7 @@ int ttlog__listener_call_create(struct ttlog__listener *l, const void *options)
 	const struct ttlog_listener_api *api = l->api;
 	int rc = 0;
 
-	failure[0] = 0;
+	failure[0] = failure_name[0] = failure_reason[0] = 0;
 	if (ttlog__api_has_1_2(api) && api->create2 != NULL) {
 		l->host = ttlog__plugin_host_new(l->name);
 		if (l->host == NULL)

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "host_internal.h"
 #include "level.h"
+#include "listener_abi.h"
 #include "registry_internal.h"
 
 /* ---- service ---- */
@@ -208,6 +209,35 @@ static int valid_listener_name(const char *s)
 	return 1;
 }
 
+/* The listener's own validation (ABI 1.3 check()), with the section's
+ * place and the listener's name in front of its reason. */
+static int check_listener(const struct ttlog_listener_api *api,
+			  const void *opts, const struct ttlog__cfg_node *sec,
+			  const char *path, const char *name,
+			  struct ttlog__diag *d)
+{
+	ttlog__listener_check_fn check = ttlog__listener_api_check_fn(api);
+	char err[1024] = "", who[192];
+
+	if (check == NULL || check(opts, err, sizeof(err)) == 0)
+		return 0;
+	snprintf(who, sizeof(who), "%s (%s)", path, name ? name : api->name);
+	ttlog__diag_add(d, sec, who, "%s",
+			err[0] ? err : "the listener refused its options");
+	return -1;
+}
+
+/* "FILE:LINE" of a node, for messages after the document is gone; NULL
+ * when out of memory (the messages then go without it). */
+static char *where_of(const struct ttlog__cfg_node *n)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s:%u", n->file ? n->file : "?", n->line) < 0)
+		return NULL;
+	return s;
+}
+
 static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 			  const char *plugin_dir, struct ttlog__pipeline *p,
 			  struct ttlog__diag *d)
@@ -264,7 +294,10 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	}
 	void *opts = ttlog__options_apply(TTLOG__OPTIONS_OF(pl->api), sec, path,
 					  common_keys, d);
-	if (opts == NULL) {
+	if (opts == NULL ||
+	    check_listener(pl->api, opts, sec, path, c->name, d) != 0) {
+		if (opts != NULL)
+			ttlog__options_free(TTLOG__OPTIONS_OF(pl->api), opts);
 		ttlog__plugin_unload(pl);
 		ttlog__options_free(&common_table, c);
 		return -1;
@@ -279,6 +312,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	l->queue_policy = (enum ttlog_queue_policy)c->policy;
 	p->plugin_opts[p->n] = opts;
 	p->names[p->n] = c->name;
+	p->where[p->n] = where_of(sec);
 	{
 		/* What makes this listener the same one after a reload. */
 		struct ttlog__buf fp = {0};
@@ -473,8 +507,9 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 		p->plugin_opts = calloc(ls->n, sizeof(*p->plugin_opts));
 		p->names = calloc(ls->n, sizeof(*p->names));
 		p->fingerprints = calloc(ls->n, sizeof(*p->fingerprints));
+		p->where = calloc(ls->n, sizeof(*p->where));
 		if (!p->listeners || !p->plugins || !p->plugin_opts ||
-		    !p->names || !p->fingerprints)
+		    !p->names || !p->fingerprints || !p->where)
 			ttlog__diag_add(d, ls, "listeners", "out of memory");
 		else
 			for (size_t i = 0; i < ls->n; i++)
@@ -508,8 +543,10 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 		ttlog__plugin_unload(&p->plugins[i]);
 		free(p->names[i]);
 		free(p->fingerprints[i]);
+		free(p->where[i]);
 	}
 	free(p->fingerprints);
+	free(p->where);
 	free(p->listeners);
 	free(p->plugins);
 	free(p->plugin_opts);
@@ -520,6 +557,15 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	if (p->claimed_table != NULL)
 		ttlog__options_free(p->claimed_table, p->claimed);
 	memset(p, 0, sizeof(*p));
+}
+
+const char *ttlog__pipeline_where(const struct ttlog__pipeline *p,
+				  const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->names[i], name) == 0 && p->where[i] != NULL)
+			return p->where[i];
+	return "?";
 }
 
 static void pipeline_free(void *arg)
@@ -554,9 +600,15 @@ int ttlog_init_from_file(const char *path)
 	}
 	rc = ttlog__host_start(&p->opts, pipeline_free, p, &w);
 	if (rc != 0) {
-		const char *who = ttlog__listener_failure();
-		fprintf(stderr, "ttlog: %s: %s%s%s\n", path, ttlog_strerror(rc),
-			who[0] ? ": " : "", who);
+		const char *name, *why;
+		ttlog__listener_failure_parts(&name, &why);
+		if (name[0] != 0)
+			fprintf(stderr,
+				"ttlog: cannot start: listener %s (%s): %s\n",
+				name, ttlog__pipeline_where(p, name), why);
+		else
+			fprintf(stderr, "ttlog: %s: cannot start: %s\n", path,
+				ttlog_strerror(rc));
 		pipeline_free(p);
 		return rc;
 	}

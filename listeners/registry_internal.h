@@ -92,6 +92,7 @@ struct ttlog__pipeline {
 	void **plugin_opts;	       /* n, from ttlog__options_apply */
 	char **names;		       /* n listener names */
 	char **fingerprints; /* n: plugin path + section, for reloads */
+	char **where;	     /* n: "FILE:LINE" of each section, or NULL */
 	char *service;
 	char *plugin_dir;
 	char *snapshot_dir;
@@ -134,6 +135,10 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 			  const struct ttlog__cfg_claims *claims,
 			  struct ttlog__pipeline *out, struct ttlog__diag *d);
 void ttlog__pipeline_release(struct ttlog__pipeline *p);
+/* "FILE:LINE" of the section of the listener called `name`, or "?".
+ * Borrowed from p. */
+const char *ttlog__pipeline_where(const struct ttlog__pipeline *p,
+				  const char *name);
 /* Frees the option structs once create() has run (it copies what it
  * keeps); the plugins stay loaded. */
 void ttlog__pipeline_drop_options(struct ttlog__pipeline *p);

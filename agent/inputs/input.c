@@ -283,124 +283,26 @@ const char *ttlog__input_type_name(int type)
 	return "?";
 }
 
-static int check_opts(const struct ttlog__input_opts *o, char *err,
-		      size_t errlen)
-{
-	if (o->name == NULL || o->name[0] == '\0') {
-		ttlog__errf(err, errlen, "an input needs a name");
-		return -1;
-	}
-	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
-		ttlog__errf(err, errlen, "input %s: unknown type %d", o->name,
-			    o->type);
-		return -1;
-	}
-	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
-		ttlog__errf(err, errlen,
-			    "input %s: type %s needs `listen` "
-			    "(tcp://HOST:PORT, udp://HOST:PORT or "
-			    "unix:///path)",
-			    o->name, ttlog__input_type_name(o->type));
-		return -1;
-	}
-	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
-		ttlog__errf(err, errlen,
-			    "input %s: type stdin reads standard input; "
-			    "remove `listen`",
-			    o->name);
-		return -1;
-	}
-	if (o->type == TTLOG__INPUT_TTLOG &&
-	    (o->max_frame < 65536 || o->max_frame > ((uint64_t)1 << 30))) {
-		ttlog__errf(err, errlen,
-			    "input %s: max_frame must be from 64KiB to 1GiB",
-			    o->name);
-		return -1;
-	}
-	/* The stream buffer holds up to twice max_message in an int-sized
-	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
-	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
-		ttlog__errf(err, errlen,
-			    "input %s: max_message must be from 1 byte to "
-			    "256MiB",
-			    o->name);
-		return -1;
-	}
-	return 0;
-}
-
-/* Everything about o that can be refused without touching a socket: the
- * options, the address and whether it suits the type. a is filled. */
-int ttlog__input_validate(const struct ttlog__input_opts *o,
-			  struct ttlog__addr *a, char *err, size_t errlen)
-{
-	if (check_opts(o, err, errlen) != 0)
-		return TTLOG_EINVAL;
-	if (o->type == TTLOG__INPUT_STDIN)
-		return 0;
-	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err,
-			      errlen) != 0)
-		return TTLOG_EINVAL;
-	if (a->scheme == TTLOG__ADDR_UDP && o->type != TTLOG__INPUT_SYSLOG) {
-		ttlog__errf(err, errlen,
-			    "%s: input %s: %s needs a stream (tcp://, tls:// "
-			    "or unix://); a stream cut into datagrams cannot "
-			    "be put back together",
-			    o->listen, o->name,
-			    ttlog__input_type_name(o->type));
-		return TTLOG_EINVAL;
-	}
-	if ((a->scheme == TTLOG__ADDR_TLS) != (o->tls_cert != NULL)) {
-		ttlog__errf(err, errlen,
-			    a->scheme == TTLOG__ADDR_TLS
-				    ? "%s: input %s: tls:// needs tls.cert "
-				      "and tls.key"
-				    : "%s: input %s: tls.cert is set but the "
-				      "input does not listen on tls://",
-			    o->listen, o->name);
-		return TTLOG_EINVAL;
-	}
-	return 0;
-}
-
-struct ssl_ctx_st *ttlog__input_tls_ctx(const struct ttlog__input_opts *o,
-					char *err, size_t errlen)
-{
-	struct ttlog__tls_opts t = {
-		.ca_file = o->tls_ca_file,
-		.ca_dir = o->tls_ca_dir,
-		.cert = o->tls_cert,
-		.key = o->tls_key,
-		.min_version = o->tls_min_version,
-		.ciphers = o->tls_ciphers,
-		.ciphersuites = o->tls_ciphersuites,
-		.client_auth = o->tls_client_auth,
-	};
-	char terr[512];
-	SSL_CTX *ctx = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
-
-	if (ctx == NULL)
-		ttlog__errf(err, errlen, "%s: input %s: %s", o->listen, o->name,
-			    terr);
-	return ctx;
-}
-
 int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 			 const struct ttlog__input_opts *o, uint32_t id,
 			 struct ttlog__input **out, char *err, size_t errlen)
 {
 	struct ttlog__input *in;
 	struct ttlog__addr a;
+	SSL_CTX *tls;
 	int fd, rc;
 
 	*out = NULL;
-	if ((rc = ttlog__input_validate(o, &a, err, errlen)) != 0)
-		return rc;
+	if (ttlog__input_check(o, &a, &tls, err, errlen) != 0)
+		return TTLOG_EINVAL;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
+		if (tls != NULL)
+			SSL_CTX_free(tls);
 		return TTLOG_ENOMEM;
 	}
+	in->tls = tls;
 	in->base = base;
 	in->writer = w;
 	in->type = o->type;
@@ -423,11 +325,6 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	if (in->type == TTLOG__INPUT_STDIN) {
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
-	}
-	if (a.scheme == TTLOG__ADDR_TLS &&
-	    (in->tls = ttlog__input_tls_ctx(o, err, errlen)) == NULL) {
-		ttlog__input_stop(in);
-		return TTLOG_EINVAL;
 	}
 	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
 		ttlog__errf(err, errlen, "input %s: out of memory", in->name);

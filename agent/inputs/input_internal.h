@@ -119,16 +119,6 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why);
 
-/* input.c: checks o without touching a socket: its options, its listen
- * address (filled into *a; not for stdin) and whether that suits the
- * type. Returns 0 or TTLOG_EINVAL with the reason in err. */
-int ttlog__input_validate(const struct ttlog__input_opts *o,
-			  struct ttlog__addr *a, char *err, size_t errlen);
-/* input.c: the server TLS context of a tls:// input's options; NULL with
- * the reason in err. Caller frees with SSL_CTX_free(). */
-struct ssl_ctx_st *ttlog__input_tls_ctx(const struct ttlog__input_opts *o,
-					char *err, size_t errlen);
-
 /* input_stream.c. The listener of a stream input starts disabled:
  * ttlog__input_stream_enable() accepts (and reads stdin). */
 int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,

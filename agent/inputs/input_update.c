@@ -72,14 +72,21 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 {
 	struct ttlog__input_update *u;
 	struct ttlog__addr a;
+	struct ssl_ctx_st *tls = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = ttlog__input_validate(o, &a, err, errlen)) != 0)
+	/* Always a new context for TLS: a reload is also how renewed
+	 * certificate files are taken up. */
+	if ((rc = ttlog__input_check(o, &a, &tls, err, errlen)) != 0)
 		return rc;
 	u = calloc(1, sizeof(*u));
-	if (u == NULL)
+	if (u == NULL) {
+		if (tls != NULL)
+			SSL_CTX_free(tls);
 		goto oom;
+	}
+	u->tls = tls;
 	u->type = o->type;
 	u->max_message = (size_t)o->max_message;
 	u->max_frame = (size_t)o->max_frame;
@@ -91,13 +98,6 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->listen = o->listen ? strdup(o->listen) : NULL;
 	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
 		goto oom;
-	/* Always a new context for TLS: a reload is also how renewed
-	 * certificate files are taken up. */
-	if (o->type != TTLOG__INPUT_STDIN && a.scheme == TTLOG__ADDR_TLS &&
-	    (u->tls = ttlog__input_tls_ctx(o, err, errlen)) == NULL) {
-		ttlog__input_update_free(u);
-		return TTLOG_EINVAL;
-	}
 	if (in->ufd >= 0 && u->max_message != in->max_message &&
 	    (u->dgram = malloc(u->max_message + 1)) == NULL)
 		goto oom;

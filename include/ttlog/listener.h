@@ -21,6 +21,10 @@
  *        TTLOG_OPTION_ENUM_VALUES option type. A loader of 1.2 still calls
  *        create()/start() of a table of minor 0 or 1, or of a 1.2 table
  *        that leaves create2/start2 NULL.
+ *   1.3  check(): the listener's own validation of its options, run
+ *        whenever a configuration is built (--check, start, reload),
+ *        before anything is created. A table of 1.0 to 1.2, or of 1.3
+ *        with check NULL, is still accepted and simply not asked.
  */
 #ifndef TTLOG_LISTENER_H
 #define TTLOG_LISTENER_H
@@ -36,7 +40,7 @@ extern "C" {
 #endif
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
-#define TTLOG_LISTENER_ABI_MINOR 2
+#define TTLOG_LISTENER_ABI_MINOR 3
 #ifdef __cplusplus
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	(static_cast<uint32_t>((TTLOG_LISTENER_ABI_MAJOR << 16) |              \
@@ -323,11 +327,11 @@ struct ttlog_listener_api {
 
 	void *reserved[6]; /* zero */
 
-	/* ABI 1.2 callbacks follow the reserved slots rather than taking
-	 * them: a table written for 1.0 or 1.1 and initialised by position,
-	 * reserved slots included, still compiles (-Wextra only notes the
-	 * two fields it leaves out), and the loader never reads them from a
-	 * table of an older minor or a smaller struct_size.
+	/* ABI 1.2 and 1.3 callbacks follow the reserved slots rather than
+	 * taking them: a table written for 1.0 or 1.1 and initialised by
+	 * position, reserved slots included, still compiles (-Wextra only
+	 * notes the fields it leaves out), and the loader never reads them
+	 * from a table of an older minor or a smaller struct_size.
 	 *
 	 * ABI 1.2. Like create(), with the host the listener keeps for
 	 * its whole life (see struct ttlog_host). When set, create() is not
@@ -338,6 +342,19 @@ struct ttlog_listener_api {
 	/* ABI 1.2. Like start(), without libevent: timers and watches come
 	 * from the host. When set, start() is not called. May be NULL. */
 	int (*start2)(void *state, const struct ttlog_host *host);
+
+	/* ABI 1.3. Validates options (borrowed for the call) without
+	 * acting on them: called after the registry applied the listener's
+	 * section, whenever a configuration is built (`ttlog-agent --check`,
+	 * start, reload, ttlog_init_from_file()), possibly many times and
+	 * never paired with create(). It may read files (a certificate is
+	 * parseable, a directory exists) but must create nothing: no files,
+	 * no directories, no sockets, no threads, no state kept. Returns 0,
+	 * or a negative error with one line in err (at most errlen bytes,
+	 * NUL-terminated) saying which option is wrong and why; the registry
+	 * reports it as "FILE:LINE:COL: listeners[N] (NAME): reason". Runs on
+	 * the thread building the configuration. May be NULL. */
+	int (*check)(const void *options, char *err, size_t errlen);
 };
 
 /*

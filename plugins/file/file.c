@@ -407,90 +407,6 @@ static void file_destroy(void *state)
 /* create()                                                             */
 /* ------------------------------------------------------------------ */
 
-/* A refused option, reported as "PATH: detail". */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-bad_option(const struct ttlog_host *h, const char *path, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	h->log(h, TTLOG_LEVEL_ERROR, "options", "%s: %s", path, detail);
-}
-
-/* Validates what the option table cannot (a test, or another host, fills
- * the struct without the registry). Reports the first problem. */
-static int check_options(const struct ttlog__file_options *o,
-			 const struct ttlog_host *h, mode_t *mode)
-{
-	const char *path = o && o->path && o->path[0] ? o->path : "(no path)";
-	size_t len;
-
-	if (o == NULL || o->path == NULL || o->path[0] == 0) {
-		bad_option(h, path, "path: required, and not set");
-		return TTLOG_EINVAL;
-	}
-	len = strlen(o->path);
-	/* Room for ".10000" and a NUL within PATH_MAX (4096). */
-	if (len > 4000) {
-		bad_option(h, path, "path: longer than 4000 bytes");
-		return TTLOG_EINVAL;
-	}
-	if (o->path[len - 1] == '/') {
-		bad_option(h, path,
-			   "path: names a directory (ends "
-			   "with '/'); give a file name");
-		return TTLOG_EINVAL;
-	}
-	if (o->format < 0 || o->format > TTLOG__FILE_BINARY) {
-		bad_option(h, path,
-			   "format: %d is not one of text, json, binary",
-			   o->format);
-		return TTLOG_EINVAL;
-	}
-	if (o->fsync < 0 || o->fsync > TTLOG__FILE_FSYNC_EVERY_BATCH) {
-		bad_option(h, path,
-			   "fsync: %d is not one of never, interval, "
-			   "every_batch",
-			   o->fsync);
-		return TTLOG_EINVAL;
-	}
-	if (o->rotate_keep < 0 || o->rotate_keep > TTLOG__FILE_MAX_KEEP) {
-		bad_option(h, path, "rotate.keep: %lld is not between 0 and %d",
-			   (long long)o->rotate_keep, TTLOG__FILE_MAX_KEEP);
-		return TTLOG_EINVAL;
-	}
-	if (o->rotate_interval_ms > TTLOG__FILE_MAX_MS ||
-	    o->fsync_interval_ms > TTLOG__FILE_MAX_MS) {
-		bad_option(h, path, "%s: longer than 100 years",
-			   o->rotate_interval_ms > TTLOG__FILE_MAX_MS
-				   ? "rotate.interval"
-				   : "fsync_interval");
-		return TTLOG_EINVAL;
-	}
-	if (o->fsync == TTLOG__FILE_FSYNC_INTERVAL &&
-	    o->fsync_interval_ms == 0) {
-		bad_option(h, path,
-			   "fsync_interval: must be more than 0 "
-			   "with fsync: interval (or use "
-			   "every_batch)");
-		return TTLOG_EINVAL;
-	}
-	if (ttlog__file_parse_mode(o->mode ? o->mode : "0640", mode) != 0) {
-		bad_option(h, path,
-			   "mode: \"%s\" is not octal digits from 0 to "
-			   "0777, such as \"0640\"",
-			   o->mode);
-		return TTLOG_EINVAL;
-	}
-	return 0;
-}
-
 static char *parent_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -507,15 +423,18 @@ static int file_create(const void *options, const struct ttlog_host *host,
 {
 	const struct ttlog__file_options *o = options;
 	struct ttlog__file *f;
+	char err[600];
 	mode_t mode;
 	int rc;
 
 	if (state == NULL)
 		return TTLOG_EINVAL;
 	*state = NULL;
-	rc = check_options(o, host, &mode);
-	if (rc != 0)
+	rc = ttlog__file_check_options(o, &mode, err, sizeof(err));
+	if (rc != 0) {
+		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s", err);
 		return rc;
+	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s: %s", o->path,
@@ -566,6 +485,7 @@ static const struct ttlog_listener_api file_api = {
 	.reopen = file_reopen,
 	.create2 = file_create,
 	.start2 = file_start,
+	.check = ttlog__file_check,
 };
 
 TTLOG_LISTENER_ENTRY(file_api)

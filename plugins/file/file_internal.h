@@ -167,6 +167,21 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now);
  * before the next batch. Returns 0 or a negative error. */
 int ttlog__file_reopen_now(struct ttlog__file *f, int64_t now);
 
+/* file_open.c: "is a directory, not a regular file" (and the like) for
+ * a path of mode m that is not a regular file; returns TTLOG_EINVAL. */
+int ttlog__file_refuse_kind(mode_t m, char *why, size_t whylen);
+
+/* ---- file_check.c ---- */
+
+/* Validates what the option table cannot (a test, or another host, fills
+ * the struct without the registry); sets *mode from the mode option.
+ * Returns 0, or TTLOG_EINVAL with "PATH: what is wrong" in err. */
+int ttlog__file_check_options(const struct ttlog__file_options *o, mode_t *mode,
+			      char *err, size_t errlen);
+/* check() of the listener table (ABI 1.3): the options, then the place
+ * of the file, without creating or opening anything. */
+int ttlog__file_check(const void *options, char *err, size_t errlen);
+
 /* ---- file_rotate.c ---- */
 
 /* Rotates when the current file is due by size (len more bytes would pass

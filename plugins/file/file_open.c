@@ -40,7 +40,7 @@ int ttlog__file_parse_mode(const char *s, mode_t *out)
 	return 0;
 }
 
-static int refuse_kind(mode_t m, char *why, size_t whylen)
+int ttlog__file_refuse_kind(mode_t m, char *why, size_t whylen)
 {
 	const char *what = S_ISDIR(m)		      ? "a directory"
 			   : S_ISFIFO(m)	      ? "a FIFO"
@@ -110,7 +110,7 @@ int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
 	 * close the race with a file replaced in between. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
-			return refuse_kind(st.st_mode, why, whylen);
+			return ttlog__file_refuse_kind(st.st_mode, why, whylen);
 	} else if (errno == ENOENT) {
 		rc = make_parents(path, why, whylen);
 		if (rc != 0)
@@ -129,9 +129,9 @@ int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
 	if (fd < 0) {
 		rc = -errno;
 		if (errno == ELOOP)
-			return refuse_kind(S_IFLNK, why, whylen);
+			return ttlog__file_refuse_kind(S_IFLNK, why, whylen);
 		if (errno == ENXIO) /* a FIFO without reader, a device */
-			return refuse_kind(0, why, whylen);
+			return ttlog__file_refuse_kind(0, why, whylen);
 		snprintf(why, whylen, "cannot open it: %s", strerror(errno));
 		return rc;
 	}
@@ -143,7 +143,7 @@ int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return refuse_kind(st.st_mode, why, whylen);
+		return ttlog__file_refuse_kind(st.st_mode, why, whylen);
 	}
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {

@@ -593,6 +593,7 @@ static const struct ttlog_listener_api fwd_api = {
 	.draining = fwd_draining,
 	.create2 = fwd_create,
 	.start2 = fwd_start,
+	.check = ttlog__fwd_check,
 };
 
 TTLOG_LISTENER_ENTRY(fwd_api)

@@ -3,8 +3,8 @@
  * forward.c (the plugin glue: options, create, consume, draining),
  * fwd_native.c (the native protocol: window, spool replay, hello, ACKs),
  * fwd_text.c (syslog and JSON lines), fwd_conn.c (endpoints, connecting,
- * back-off), fwd_stream.c (TLS, reading, heartbeats, timeouts) and
- * fwd_metrics.c. Everything runs on the writer thread.
+ * back-off), fwd_stream.c (TLS, reading, heartbeats, timeouts),
+ * fwd_metrics.c and fwd_check.c (check(): the options, creating nothing). Everything runs on the writer thread.
  */
 #ifndef TTLOG_FORWARD_INTERNAL_H
 #define TTLOG_FORWARD_INTERNAL_H
@@ -217,6 +217,10 @@ int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b);
 void ttlog__fwd_text_confirm(struct fwd *f);
 /* Copies from pend to out what was not fed to the connection yet. */
 void ttlog__fwd_text_pump(struct fwd *f, struct evbuffer *out);
+
+/* fwd_check.c: check() of the listener table (ABI 1.3); creates
+ * nothing. */
+int ttlog__fwd_check(const void *options, char *err, size_t errlen);
 
 /* fwd_conn.c */
 int ttlog__fwd_parse_endpoints(struct fwd *f, const char *list, char *err,

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,32 @@ struct stdout_state {
 	uint64_t errors;	       /* failed writes in this episode */
 	const struct ttlog_host *host; /* borrowed until destroy() */
 };
+
+/* check() (ABI 1.3): the values the registry's table cannot be sure of,
+ * for a host that fills the struct itself. Nothing is opened: the stream
+ * is a descriptor the process already has. */
+static int stdout_check(const void *options, char *err, size_t errlen)
+{
+	const struct stdout_opts *o = options;
+
+	if (o->format != STDOUT_TEXT && o->format != STDOUT_JSON) {
+		snprintf(err, errlen, "format: %d is not text or json",
+			 o->format);
+		return TTLOG_EINVAL;
+	}
+	if (o->stream != STDOUT_STREAM_STDOUT &&
+	    o->stream != STDOUT_STREAM_STDERR) {
+		snprintf(err, errlen, "stream: %d is not stdout or stderr",
+			 o->stream);
+		return TTLOG_EINVAL;
+	}
+	if (o->color < STDOUT_COLOR_AUTO || o->color > STDOUT_COLOR_NEVER) {
+		snprintf(err, errlen, "color: %d is not auto, always or never",
+			 o->color);
+		return TTLOG_EINVAL;
+	}
+	return 0;
+}
 
 static int stdout_create(const void *options, const struct ttlog_host *host,
 			 void **state)
@@ -252,6 +279,7 @@ static const struct ttlog_listener_api stdout_api = {
 	.consume = stdout_consume,
 	.destroy = stdout_destroy,
 	.create2 = stdout_create,
+	.check = stdout_check,
 };
 
 TTLOG_LISTENER_ENTRY(stdout_api)

@@ -96,6 +96,7 @@ static const struct ttlog_listener_api macros_api = {
 	NULL,
 	{NULL, NULL, NULL, NULL, NULL, NULL},
 	NULL,
+	NULL,
 	NULL};
 
 TTLOG_LISTENER_ENTRY(macros_api)

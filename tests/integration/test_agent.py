@@ -664,15 +664,23 @@ def test_check_reports_errors_with_places(args, tmp):
                        capture_output=True, text=True, timeout=DEADLINE,
                        env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
     check(r.returncode == 0 and "rotate.size" in r.stdout, r.stdout)
-    # The shipped examples are valid as they stand.
+    # The shipped examples are valid as they stand, given the files they
+    # name: --check reads the TLS files and looks where logs will go.
     top = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
+    certs = os.path.join(tmp, "certs")
+    subprocess.run(["bash", os.path.join(top, "tests", "certs",
+                                         "make_certs.sh"), certs],
+                   check=True)
+    env = dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins,
+               TTLOG_TLS_DIR=certs, LOG_DIR=tmp,
+               TTLOG_SPOOL_DIR=os.path.join(tmp, "spool"))
     for ex in ("forward.yaml", "collector.yaml", "file.yaml",
                "json-stderr.yaml"):
         path = os.path.join(top, "conf", "examples", ex)
         r = subprocess.run([args.agent, "--check", "-c", path],
                            capture_output=True, text=True, timeout=DEADLINE,
-                           env=dict(os.environ, TTLOG_PLUGIN_DIR=args.plugins))
+                           env=env)
         check(r.returncode == 0, "%s: %s" % (ex, r.stdout + r.stderr))
     r = subprocess.run([args.agent, "--plugin-help", "forward"],
                        capture_output=True, text=True, timeout=DEADLINE,

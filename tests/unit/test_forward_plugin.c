@@ -121,6 +121,19 @@ static void expect_refusal(const struct fwd_options *o, const char *want)
 			 want);
 }
 
+/* check() (ABI 1.3) refuses it too, with the same words, before any
+ * create(). */
+static void expect_refusal_checked(const struct fwd_options *o,
+				   const char *want)
+{
+	char err[1024] = "";
+	int rc = api->check(o, err, sizeof(err));
+
+	if (rc != TTLOG_ECONFIG || strstr(err, want) == NULL)
+		fail_msg("check: rc %d, \"%s\" lacks \"%s\"", rc, err, want);
+	expect_refusal(o, want);
+}
+
 static void test_table_and_abi(void **state)
 {
 	const struct ttlog_option_spec *s;
@@ -165,7 +178,7 @@ static void test_endpoint_errors_name_the_entry(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		defaults(&o);
 		o.endpoints = (char *)cases[i].endpoints;
-		expect_refusal(&o, cases[i].want);
+		expect_refusal_checked(&o, cases[i].want);
 	}
 }
 
@@ -196,23 +209,23 @@ static void test_option_combinations_are_refused(void **state)
 	defaults(&o);
 	o.endpoints = "tls://localhost:1";
 	o.tls_cert = cert;
-	expect_refusal(&o, "tls.cert and tls.key: set both or neither");
+	expect_refusal_checked(&o, "tls.cert and tls.key: set both or neither");
 
 	defaults(&o);
 	o.endpoints = "tls://localhost:1";
 	o.tls_ca_file = missing;
-	expect_refusal(&o, "nope.pem: no such file");
+	expect_refusal_checked(&o, "nope.pem: no such file");
 
 	defaults(&o);
 	o.endpoints = "tls://localhost:1";
 	o.tls_ca_file = ca;
 	o.tls_pins = "12:34";
-	expect_refusal(&o, "not a SHA-256 fingerprint");
+	expect_refusal_checked(&o, "not a SHA-256 fingerprint");
 
 	defaults(&o);
 	o.format = FWD_SYSLOG;
 	o.spool_dir = spooldir;
-	expect_refusal(&o, "spool.dir: only format ttlog has a spool");
+	expect_refusal_checked(&o, "spool.dir: only format ttlog has a spool");
 
 	defaults(&o);
 	o.spool_dir = spooldir;
@@ -222,7 +235,34 @@ static void test_option_combinations_are_refused(void **state)
 
 	defaults(&o);
 	o.syslog_facility = 24;
-	expect_refusal(&o, "syslog.facility: 24 is not in 0..23");
+	expect_refusal_checked(&o, "syslog.facility: 24 is not in 0..23");
+}
+
+/* check() refuses an http:// endpoint by name, passes a good
+ * configuration, and makes no spool directory. */
+static void test_check_creates_nothing(void **state)
+{
+	struct fwd_options o;
+	char err[1024] = "", ca[600], spool[600];
+	struct stat st;
+	(void)state;
+
+	defaults(&o);
+	o.endpoints = "tcp://127.0.0.1:1, http://127.0.0.1:8080";
+	assert_int_equal(api->check(&o, err, sizeof(err)), TTLOG_ECONFIG);
+	assert_non_null(strstr(err, "endpoints: http://127.0.0.1:8080: the "
+				    "forward listener does not speak HTTP"));
+
+	defaults(&o);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	snprintf(spool, sizeof(spool), "%s/not/yet", spooldir);
+	o.endpoints = "tls://localhost:1";
+	o.tls_ca_file = ca;
+	o.spool_dir = spool;
+	err[0] = 0;
+	assert_int_equal(api->check(&o, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(stat(spool, &st), -1);
 }
 
 static void test_verify_off_is_a_warning(void **state)
@@ -274,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_errors_name_the_entry),
 		cmocka_unit_test(test_good_endpoints_and_defaults),
 		cmocka_unit_test(test_option_combinations_are_refused),
+		cmocka_unit_test(test_check_creates_nothing),
 		cmocka_unit_test(test_verify_off_is_a_warning),
 		cmocka_unit_test(test_spool_keeps_its_identity),
 	};

@@ -227,10 +227,24 @@ static void test_create2_failure_names_the_listener(void **s)
 	assert_int_equal(count_of(err, "ttlog: listener bad: create failed: "
 				       "type hosted\n"),
 			 1);
-	assert_non_null(strstr(err, "a listener failed to start: listener bad "
-				    "(type hosted): create failed"));
+	/* One line: which listener, where its section is, and why. */
+	snprintf(body, sizeof(body),
+		 "ttlog: cannot start: listener bad (%s:8): create failed: "
+		 "refused: fail is set\n",
+		 in_tmp("ttlog.yaml"));
+	assert_int_equal(count_of(err, body), 1);
+	/* The verdict carries the listener's own reason, so that a
+	 * caller's single line says why (ttlog-agent's "cannot start"). */
 	assert_string_equal(ttlog__listener_failure(),
-			    "listener bad (type hosted): create failed");
+			    "listener bad (type hosted): create failed: "
+			    "refused: fail is set");
+	{
+		const char *name, *reason;
+		ttlog__listener_failure_parts(&name, &reason);
+		assert_string_equal(name, "bad");
+		assert_string_equal(reason,
+				    "create failed: refused: fail is set");
+	}
 	assert_null(strstr(err, "listener fine: create failed"));
 	free(err);
 }

@@ -102,7 +102,7 @@ static void test_plugin_refusals_name_the_file_and_the_reason(void **state)
 	(void)state;
 
 	expect_refusal(pdir, "abi2", TTLOG_EABI,
-		       "built for listener ABI 2.0, this ttlog speaks 1.2");
+		       "built for listener ABI 2.0, this ttlog speaks 1.3");
 	expect_refusal(pdir, "abi2", TTLOG_EABI, "/abi2.so");
 	expect_refusal(pdir, "short", TTLOG_EABI, "listener table is 24 bytes");
 	expect_refusal(pdir, "nosym", TTLOG_EPLUGIN,
@@ -487,6 +487,51 @@ static void test_pipeline_errors_are_all_reported(void **state)
 	assert_int_equal(build("inputs: []\n", &d, 1), 0);
 }
 
+/* A listener's check() (ABI 1.3) runs when the pipeline is built, its
+ * refusal placed and named; a 1.2 table's slot where check() lies is not
+ * read (old12.so aborts if it is); each listener's FILE:LINE is kept. */
+/* Two listeners, an ABI 1.2 one and the 1.3 one with check(), each with
+ * `extra` added to its section. */
+static struct ttlog__cfg_doc *checked_doc(const char *extra,
+					  struct ttlog__diag *d)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "service:\n  plugin_dir: %s\n"
+		 "listeners:\n"
+		 "  - name: old\n    type: old12\n    path: /tmp/x\n%s"
+		 "  - name: picky\n    type: checked\n    path: /tmp/x\n%s",
+		 pdir, extra, extra);
+	return load(text, d);
+}
+
+static void test_check_runs_at_build_with_the_place(void **state)
+{
+	struct ttlog__diag d = {0};
+	struct ttlog__pipeline p;
+	struct ttlog__cfg_doc *doc;
+	(void)state;
+
+	doc = checked_doc("    colour: octarine\n", &d);
+	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
+			 -1);
+	assert_int_equal(d.n, 1);
+	assert_true(has_msg(&d, "t.yaml:8:5: listeners[1] (picky): colour: "
+				"\"octarine\" is visible only to wizards"));
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
+
+	doc = checked_doc("", &d);
+	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
+			 0);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.where[0], "t.yaml:4");
+	assert_string_equal(p.where[1], "t.yaml:7");
+	ttlog__pipeline_release(&p);
+	ttlog__cfg_free(doc);
+}
+
 /* Keys a caller claims in the service section are its own: checked
  * (nested keys too) and filled by its table, each unknown key reported
  * once, and unknown to a caller that does not claim them. */
@@ -689,6 +734,7 @@ int main(void)
 		T(test_ring_and_queue_defaults_come_from_one_place),
 		T(test_claimed_service_keys),
 		T(test_pipeline_errors_are_all_reported),
+		T(test_check_runs_at_build_with_the_place),
 		T(test_init_from_file_delivers_by_listener_level),
 		T(test_refusing_listener_stalls_nothing_else),
 		T(test_init_from_file_with_errors_starts_nothing),

@@ -1,0 +1,150 @@
+/*
+ * input_check.c - everything an input's start would refuse, found without
+ * starting it: the options, the listen URL and whether its scheme suits the
+ * input's type, and the TLS files (readable, parseable, the certificate
+ * matching its key). One function serves `ttlog-agent --check`, loading a
+ * configuration for start or reload, and ttlog__input_start() itself, so
+ * the three can never disagree. Nothing is bound or created: the TLS
+ * context the check builds is freed, or handed to the caller that asks.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include <ttlog/ttlog.h>
+
+#include "addr.h"
+#include "errf.h"
+#include "input_internal.h"
+#include "registry_internal.h"
+#include "tls.h"
+
+/* The options on their own, before the address is looked at. */
+static int check_opts(const struct ttlog__input_opts *o, char *err,
+		      size_t errlen)
+{
+	if (o->name == NULL || o->name[0] == '\0') {
+		ttlog__errf(err, errlen, "an input needs a name");
+		return -1;
+	}
+	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
+		ttlog__errf(err, errlen, "unknown type %d", o->type);
+		return -1;
+	}
+	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
+		ttlog__errf(err, errlen,
+			    "type %s needs `listen` (tcp://HOST:PORT, "
+			    "tls://HOST:PORT, udp://HOST:PORT or "
+			    "unix:///path)",
+			    ttlog__input_type_name(o->type));
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_STDIN && o->listen != NULL) {
+		ttlog__errf(err, errlen,
+			    "type stdin reads standard input; remove "
+			    "`listen`");
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_TTLOG &&
+	    (o->max_frame < 65536 || o->max_frame > ((uint64_t)1 << 30))) {
+		ttlog__errf(err, errlen,
+			    "max_frame must be from 64KiB to 1GiB");
+		return -1;
+	}
+	/* The stream buffer holds up to twice max_message in an int-sized
+	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
+	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
+		ttlog__errf(err, errlen,
+			    "max_message must be from 1 byte to 256MiB");
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads the certificate, key and CAs the way start does; the context is
+ * freed unless the caller takes it. */
+static int check_tls(const struct ttlog__input_opts *o, SSL_CTX **out,
+		     char *err, size_t errlen)
+{
+	struct ttlog__tls_opts t = {
+		.ca_file = o->tls_ca_file,
+		.ca_dir = o->tls_ca_dir,
+		.cert = o->tls_cert,
+		.key = o->tls_key,
+		.min_version = o->tls_min_version,
+		.ciphers = o->tls_ciphers,
+		.ciphersuites = o->tls_ciphersuites,
+		.client_auth = o->tls_client_auth,
+	};
+	char terr[512];
+	SSL_CTX *ctx = ttlog__tls_server_ctx(&t, terr, sizeof(terr));
+
+	if (ctx == NULL) {
+		ttlog__errf(err, errlen, "%s: %s", o->listen, terr);
+		return -1;
+	}
+	if (out != NULL)
+		*out = ctx;
+	else
+		SSL_CTX_free(ctx);
+	return 0;
+}
+
+int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
+		       struct ssl_ctx_st **tls, char *err, size_t errlen)
+{
+	struct ttlog__addr local;
+	int is_tls;
+
+	if (a == NULL)
+		a = &local;
+	if (tls != NULL)
+		*tls = NULL;
+	if (check_opts(o, err, errlen) != 0)
+		return TTLOG_EINVAL;
+	if (o->type == TTLOG__INPUT_STDIN)
+		return 0;
+	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err, errlen) != 0)
+		return TTLOG_EINVAL;
+	if (a->scheme == TTLOG__ADDR_UDP && o->type != TTLOG__INPUT_SYSLOG) {
+		ttlog__errf(err, errlen,
+			    "%s: %s needs a stream (tcp://, tls:// or "
+			    "unix://); a stream cut into datagrams cannot be "
+			    "put back together",
+			    o->listen, ttlog__input_type_name(o->type));
+		return TTLOG_EINVAL;
+	}
+	is_tls = a->scheme == TTLOG__ADDR_TLS;
+	if (is_tls && (o->tls_cert == NULL || o->tls_key == NULL)) {
+		ttlog__errf(err, errlen,
+			    "%s: tls:// needs tls.cert and tls.key", o->listen);
+		return TTLOG_EINVAL;
+	}
+	if (!is_tls && (o->tls_cert != NULL || o->tls_key != NULL)) {
+		ttlog__errf(err, errlen,
+			    "%s: tls.cert or tls.key is set but the input "
+			    "does not listen on tls://",
+			    o->listen);
+		return TTLOG_EINVAL;
+	}
+	if (is_tls && check_tls(o, tls, err, errlen) != 0)
+		return TTLOG_EINVAL;
+	return 0;
+}
+
+int ttlog__input_check_at(struct ttlog__input_opts *o,
+			  const struct ttlog__cfg_node *entry, const char *path,
+			  struct ttlog__diag *d)
+{
+	char err[1024] = "", who[192];
+
+	snprintf(o->where, sizeof(o->where), "%s:%u",
+		 entry->file ? entry->file : "?", entry->line);
+	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
+		return 0;
+	snprintf(who, sizeof(who), "%s (%s)", path, o->name ? o->name : "?");
+	ttlog__diag_add(d, entry, who, "%s", err);
+	return -1;
+}
