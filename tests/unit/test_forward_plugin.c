@@ -368,6 +368,16 @@ static int locked(const char *dir)
 	return held;
 }
 
+/* f alone has the spool in dir, and sends from it. */
+static void assert_sole_owner(struct fwd *f, const char *dir)
+{
+	assert_false(f->spool_waiting);
+	assert_int_equal(f->spool_ref->refs, 1);
+	assert_ptr_equal(f->spool_ref->owner, f);
+	assert_null(f->spool_ref->heir);
+	assert_true(locked(dir));
+}
+
 static void test_spool_reload_hands_over_to_the_new_instance(void **state)
 {
 	struct fwd_options o, o2;
@@ -419,17 +429,13 @@ static void test_spool_reload_hands_over_to_the_new_instance(void **state)
 	assert_non_null(strstr(text, "spool handed over"));
 	assert_non_null(strstr(text, "with 4 frames (about 4 events) not "
 				     "acknowledged"));
-	assert_false(b.f->spool_waiting);
-	assert_int_equal(b.f->spool_ref->refs, 1);
-	assert_ptr_equal(b.f->spool_ref->owner, b.f);
-	assert_null(b.f->spool_ref->heir);
+	assert_sole_owner(b.f, dir);
 	assert_int_equal(b.f->last_seq, 4);
 	assert_int_equal(b.f->acked, 0);
 	assert_int_equal(b.f->next_send, 1);
 	assert_int_equal(b.f->max_sent, 4); /* all of them resent as such */
 	assert_int_equal(b.f->spool->o.max_bytes, 2ull << 30);
 	assert_int_equal(b.f->spool->o.fsync, TTLOG_SPOOL_FSYNC_ALWAYS);
-	assert_true(locked(dir));
 	assert_int_equal(offer1(b.f, 5), TTLOG_LISTENER_OK);
 	assert_int_equal(b.f->last_seq, 5);
 	drop(&b);
@@ -451,11 +457,7 @@ static void test_spool_failed_reload_leaves_the_owner(void **state)
 	/* The reload fails after the new instance was made: it goes first,
 	 * and nothing moved. */
 	drop(&b);
-	assert_int_equal(a.f->spool_ref->refs, 1);
-	assert_ptr_equal(a.f->spool_ref->owner, a.f);
-	assert_null(a.f->spool_ref->heir);
-	assert_false(a.f->spool_waiting);
-	assert_true(locked(dir));
+	assert_sole_owner(a.f, dir);
 	assert_int_equal(offer1(a.f, 2), TTLOG_LISTENER_OK);
 	assert_int_equal(a.f->last_seq, 2);
 	/* A later reload hands over as usual. */
