@@ -146,8 +146,9 @@ out:
 	return rc;
 }
 
-/* The owner is gone: the heir continues the spool's line of frames. */
-static void take_over(struct fwd *h)
+/* The owner `from` is being destroyed: the heir continues the spool's
+ * line of frames, and the listener's counters (they never go back). */
+static void take_over(struct fwd *h, const struct fwd *from)
 {
 	char err[512];
 	struct ttlog__spool_stats st;
@@ -158,6 +159,10 @@ static void take_over(struct fwd *h)
 				  "%s; the previous options stay", err);
 	h->spool_waiting = 0;
 	load_seq_state(h);
+	/* Frames the old instance never sent are not resent ones. */
+	if (from->max_sent < h->max_sent)
+		h->max_sent = from->max_sent;
+	h->st = from->st;
 	ttlog__spool_get_stats(h->spool, &st);
 	ttlog__fwd_report(h, TTLOG_LEVEL_INFO, "spool handed over",
 			  "spool %s taken over from the previous instance "
@@ -212,7 +217,7 @@ void ttlog__fwd_spool_close(struct fwd *f)
 	f->spool = NULL;
 	f->spool_ref = NULL;
 	if (heir != NULL)
-		take_over(heir);
+		take_over(heir, f);
 	if (last != NULL) {
 		close_spool(f, last);
 		free(r);
