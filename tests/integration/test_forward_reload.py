@@ -5,9 +5,11 @@ real processes on 127.0.0.1. The relay is reloaded several times, each
 time with some forward option changed, part of them while the collector
 is frozen (SIGSTOP) so that the spool holds what it could not deliver.
 Every reload must apply (the spool is handed from the old instance of
-the listener to the new one) and every event must reach the collector
-exactly once. The helpers are test_forward.py's; waits are on events
-(metrics, lines in files) with deadlines.
+the listener to the new one) but one that adds a second listener on the
+same spool directory, which is refused without disturbing the running
+one; every event must reach the collector exactly once. The helpers are test_forward.py's; waits are on events
+(metrics, lines in files) with deadlines; single "mark" events sent
+through a second input give each step a frame of its own to wait for.
 
 Usage: test_forward_reload.py --agent PATH --seqgen PATH --plugins DIR
                               --certs-script PATH [--only NAME]
@@ -16,6 +18,7 @@ Usage: test_forward_reload.py --agent PATH --seqgen PATH --plugins DIR
 import argparse
 import os
 import signal
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,6 +28,7 @@ from test_forward import (Certs, app_config, check_exact, collector,  # noqa
                           start_app, stopped, wait_for, wait_seqs)
 
 SPOOL_BYTES = 'ttlog_listener_forward_spool_bytes{listener="up"}'
+UNACKED = 'ttlog_listener_forward_unacked_frames{listener="up"}'
 
 # The forward options of the relay, and what each reload changes: a
 # spool option, a timeout, the memory window, the fsync policy.
@@ -35,13 +39,17 @@ RELOADS = [("spool.max_bytes", "900MiB"), ("ack_timeout", "20s"),
            ("window.max_bytes", "2MiB"), ("spool.fsync", "interval"),
            ("heartbeat", "5s"), ("connect_timeout", "3s"),
            ("spool.max_bytes", "1GiB")]
+REFUSED = 2  # before the second reload, one that is refused
+SECOND = ("  - name: up2\n    type: forward\n"
+          "    endpoints: 'tcp://127.0.0.1:1'\n    spool: {dir: '%s'}\n")
 FROZEN = (2, 3, 4, 5)  # those (indices in RELOADS) made while the
 #                        collector is stopped
 
 
-def relay_body(certs, sock, port, http, spool, opts):
+def relay_body(certs, sock, mport, port, http, spool, opts):
     return ("  http:\n    listen: 127.0.0.1:%d\n"
             "inputs:\n  - {name: app, type: ttlog, listen: 'unix://%s'}\n"
+            "  - {name: marks, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
             "listeners:\n  - name: up\n    type: forward\n"
             "    endpoints: 'tls://localhost:%d'\n"
             "    tls: {ca_file: '%s', cert: '%s', key: '%s'}\n"
@@ -51,16 +59,17 @@ def relay_body(certs, sock, port, http, spool, opts):
             "    heartbeat: %s\n    window: {max_bytes: %s}\n"
             "    spool: {dir: '%s', segment_bytes: 1MiB, max_bytes: %s, "
             "fsync: %s}\n"
-            % (http, sock, port, certs["ca.pem"], certs["client.pem"],
+            % (http, sock, mport, port, certs["ca.pem"], certs["client.pem"],
                certs["client.key"], opts["connect_timeout"],
                opts["ack_timeout"], opts["heartbeat"],
                opts["window.max_bytes"], spool, opts["spool.max_bytes"],
                opts["spool.fsync"]))
 
 
-def reload(a, args, body, k, http):
+def reload(a, args, body, http, applied, refused=0):
     """Rewrites the relay's configuration, sends SIGHUP and waits until
-    the reload is counted as applied (a refused one fails the test)."""
+    the agent counts `applied` reloads applied and `refused` refused (no
+    more of either)."""
     with open(a.config, "w") as f:
         f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
                 % (args.plugins, body))
@@ -68,16 +77,56 @@ def reload(a, args, body, k, http):
 
     def done():
         m = metrics(http)
-        check(m.get("ttlog_agent_reload_errors_total", 0) == 0,
-              "reload %d refused: %s" % (k, a.stderr()))
-        return m.get("ttlog_agent_reloads_total", 0) >= k
-    wait_for("reload %d applied" % k, done, procs=[a.proc])
+        ok = m.get("ttlog_agent_reloads_total", 0)
+        bad = m.get("ttlog_agent_reload_errors_total", 0)
+        check(ok <= applied and bad <= refused,
+              "%d reloads applied, %d refused, %d and %d expected: %s"
+              % (ok, bad, applied, refused, a.stderr()))
+        return ok == applied and bad == refused
+    wait_for("reload %d done" % (applied + refused), done, procs=[a.proc])
 
 
-def spool_grows(http, by):
-    base = metrics(http)[SPOOL_BYTES]
-    wait_for("the spool to grow by %d bytes" % by,
-             lambda: metrics(http)[SPOOL_BYTES] >= base + by)
+class Marks:
+    """Events sent one at a time through the relay's second input, so
+    that the test knows of a frame it can wait for, whatever the stream
+    is doing at that moment."""
+
+    def __init__(self, port, out):
+        self.port, self.out, self.n = port, out, 0
+
+    def send(self):
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b'{"msg":"mark","k":%d}\n' % self.n)
+        self.n += 1
+        return self.n - 1
+
+    def seen(self):
+        return [e.get("k") for e in read_events(self.out)
+                if e.get("msg") == "mark"]
+
+    def delivered(self, what):
+        """A new mark reaches the collector."""
+        k = self.send()
+        wait_for("a mark at the collector " + what,
+                 lambda: k in self.seen())
+
+    def spooled(self, http, what):
+        """A new mark is taken by the relay's forward listener: appended
+        to its spool, where it stays (the collector is stopped)."""
+        base = last_seq(metrics(http))
+        self.send()
+
+        def done():
+            m = metrics(http)
+            return (last_seq(m) > base and m[UNACKED] > 0 and
+                    m[SPOOL_BYTES] > 0)
+        wait_for("the spool to take a mark " + what, done)
+
+
+def last_seq(m):
+    """The highest seq the forward listener gave a frame (each one was
+    appended to the spool before it was taken)."""
+    return m[UNACKED] + m['ttlog_listener_forward_acked_seq{listener="up"}']
 
 
 def test_spooled_forward_survives_reloads_exactly_once(args, tmp):
@@ -90,39 +139,51 @@ def test_spooled_forward_survives_reloads_exactly_once(args, tmp):
     d = os.path.join(tmp, "relay")
     os.makedirs(d)
     opts = dict(BASE)
+    mport = free_port()
+    marks = Marks(mport, out)
+
+    def body():
+        return relay_body(certs, sock, mport, port, http, spool, opts)
     b = collector(args, tmp, certs, port, out)
-    a = Agent(args, d, relay_body(certs, sock, port, http, spool, opts), 1)
+    a = Agent(args, d, body(), 2)
     app = None
     try:
         app = start_app(args, tmp, app_config(args, tmp, sock), n,
                         rate=15000)
-        wait_for("a tenth of the events",
-                 lambda: len(set(seqs_of(out))) >= n // 10)
+        marks.delivered("before the reloads")
         for k, (key, value) in enumerate(RELOADS, 1):
-            if k - 1 in FROZEN and k - 2 not in FROZEN:
+            frozen = k - 1 in FROZEN
+            if frozen and k - 2 not in FROZEN:
                 b.proc.send_signal(signal.SIGSTOP)
                 wait_for("the collector to stop", lambda: stopped(b.proc.pid))
-                spool_grows(http, 50000)
-            if k - 1 not in FROZEN and k - 2 in FROZEN:
+                marks.spooled(http, "with the collector stopped")
+            if not frozen and k - 2 in FROZEN:
                 b.proc.send_signal(signal.SIGCONT)
-            before = len(set(seqs_of(out)))
             opts[key] = value
-            reload(a, args, relay_body(certs, sock, port, http, spool, opts),
-                   k, http)
-            if k - 1 in FROZEN:
-                # The new instance owns the spool and appends to it.
-                spool_grows(http, 50000)
+            if k == REFUSED:
+                # The new "up" attaches to the spool, then a second
+                # listener on the same directory is refused: the reload
+                # is, and the running "up" keeps its spool and delivers.
+                reload(a, args, body() + SECOND % spool, http, k - 1, 1)
+                marks.delivered("after the refused reload")
+            reload(a, args, body(), http, k, 1 if k >= REFUSED else 0)
+            # The new instance owns the spool: it appends to it, and
+            # delivers when the collector runs.
+            if frozen:
+                marks.spooled(http, "after reload %d" % k)
             else:
-                # The new instance delivers.
-                wait_for("events after reload %d" % k,
-                         lambda: len(set(seqs_of(out))) > before + 1000,
-                         procs=[app])
+                marks.delivered("after reload %d" % k)
         finish_app(app)
         seqs = wait_seqs(out, n)
         dup = check_exact(seqs, n)
         check(dup == 0, "%d events delivered twice" % dup)
+        wait_for("every mark at the collector",
+                 lambda: len(set(marks.seen())) == marks.n)
+        check(sorted(marks.seen()) == list(range(marks.n)),
+              "marks: %s" % sorted(marks.seen()))
         err = a.stderr()
-        check("in use" not in err, "spool refused: " + err)
+        check(err.count('in use by listener "up"') == 1,
+              "the second listener on the spool refused once: " + err)
         check(err.count("spool handed over") == len(RELOADS),
               "%d handovers for %d reloads: %s"
               % (err.count("spool handed over"), len(RELOADS), err))
@@ -132,7 +193,8 @@ def test_spooled_forward_survives_reloads_exactly_once(args, tmp):
                              if e.get("msg") == "configuration reloaded")
                  == len(RELOADS))
         m = metrics(http)
-        check(m["ttlog_agent_reloads_total"] == len(RELOADS), m)
+        check(m["ttlog_agent_reloads_total"] == len(RELOADS) and
+              m["ttlog_agent_reload_errors_total"] == 1, m)
         print("     %d events, %d reloads (%d with the collector stopped): "
               "each seq once" % (n, len(RELOADS), len(FROZEN)))
         check(a.stop() == 0 and b.stop() == 0, "exit status")
