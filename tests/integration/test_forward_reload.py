@@ -7,7 +7,9 @@ is frozen (SIGSTOP) so that the spool holds what it could not deliver.
 Every reload must apply (the spool is handed from the old instance of
 the listener to the new one) but one that adds a second listener on the
 same spool directory, which is refused without disturbing the running
-one; every event must reach the collector exactly once. The helpers are test_forward.py's; waits are on events
+one; every event must reach the collector exactly once. A second test
+moves the listener to another spool.dir and back: the frames left in the
+first directory are said, kept, and sent when it is used again. The helpers are test_forward.py's; waits are on events
 (metrics, lines in files) with deadlines; single "mark" events sent
 through a second input give each step a frame of its own to wait for.
 
@@ -208,8 +210,57 @@ def test_spooled_forward_survives_reloads_exactly_once(args, tmp):
 
 
 
+def test_changed_spool_dir_leaves_frames_until_used_again(args, tmp):
+    """A reload to another spool.dir leaves the old directory's frames
+    there, says how many, and a later reload back to it sends them: every
+    mark once at the collector, those kept in the old directory only after
+    the reload back."""
+    certs = Certs(args, tmp)
+    port, http, mport = free_port(), free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    spool_a = os.path.join(tmp, "spool-a")
+    spool_b = os.path.join(tmp, "spool-b")
+    d = os.path.join(tmp, "relay")
+    os.makedirs(d)
+    marks = Marks(mport, out)
+
+    def body(spool):
+        return relay_body(certs, sock, mport, port, http, spool, BASE)
+    b = collector(args, tmp, certs, port, out)
+    a = Agent(args, d, body(spool_a), 2)
+    try:
+        marks.delivered("through spool-a")
+        wait_for("spool-a acknowledged", lambda: metrics(http)[UNACKED] == 0)
+        # The collector gone, marks 1 to 3 can only wait in spool-a.
+        b.kill()
+        kept = [marks.n + i for i in range(3)]
+        for _ in kept:
+            marks.spooled(http, "in spool-a")
+        reload(a, args, body(spool_b), http, 1)
+        err = a.wait_stderr("spool closed: ")
+        check("not acknowledged stay in spool %s" % spool_a in err, err)
+        check(err.count("spool closed: ") == 1, err)
+        b = collector(args, tmp, certs, port, out)
+        marks.delivered("through spool-b")
+        check(not set(kept) & set(marks.seen()),
+              "marks kept in spool-a arrived before it was used again")
+        wait_for("spool-b acknowledged", lambda: metrics(http)[UNACKED] == 0)
+        reload(a, args, body(spool_a), http, 2)
+        wait_for("the marks kept in spool-a at the collector",
+                 lambda: set(kept) <= set(marks.seen()))
+        marks.delivered("through spool-a again")
+        check(sorted(marks.seen()) == list(range(marks.n)),
+              "marks: %s" % sorted(marks.seen()))
+        check("spool handed over" not in a.stderr(), a.stderr())
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        a.kill()
+        b.kill()
+
 TESTS = [
     test_spooled_forward_survives_reloads_exactly_once,
+    test_changed_spool_dir_leaves_frames_until_used_again,
 ]
 
 
