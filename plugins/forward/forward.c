@@ -498,7 +498,10 @@ static int fwd_draining(void *state)
 	size_t left_events = 0;
 	int busy;
 
-	if (f->draining_done || f->spool_waiting)
+	/* Replaced by a reload: the next instance takes the spool, and with
+	 * it every frame not acknowledged, as soon as this one is gone. */
+	if (f->draining_done || f->spool_waiting ||
+	    ttlog__fwd_spool_handing_over(f))
 		return 0;
 	busy = f->format == FWD_TTLOG ? f->acked < f->last_seq
 				      : text_pending(f) > 0;

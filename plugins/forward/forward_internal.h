@@ -265,6 +265,10 @@ int ttlog__fwd_spool_open(struct fwd *f, const struct ttlog__spool_opts *so,
 /* Detaches f (from destroy()): hands the spool to a waiting instance,
  * or closes it, saying what stays on disk. */
 void ttlog__fwd_spool_close(struct fwd *f);
+/* Non-zero when f owns its spool and the instance that replaces it
+ * waits for it: what f has not delivered is in the spool, and the new
+ * instance sends it. */
+int ttlog__fwd_spool_handing_over(const struct fwd *f);
 
 /* fwd_metrics.c */
 void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx);

@@ -223,3 +223,15 @@ void ttlog__fwd_spool_close(struct fwd *f)
 		free(r);
 	}
 }
+
+int ttlog__fwd_spool_handing_over(const struct fwd *f)
+{
+	int yes;
+
+	if (f->spool_ref == NULL)
+		return 0;
+	pthread_mutex_lock(&registry_mu);
+	yes = f->spool_ref->owner == f && f->spool_ref->heir != NULL;
+	pthread_mutex_unlock(&registry_mu);
+	return yes;
+}

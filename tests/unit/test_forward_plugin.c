@@ -414,6 +414,10 @@ static void test_spool_reload_hands_over_to_the_new_instance(void **state)
 	 * goes on appending. */
 	assert_int_equal(offer1(b.f, 100), TTLOG_LISTENER_RETRY);
 	assert_int_equal(offer1(a.f, 4), TTLOG_LISTENER_OK);
+	/* A writer that lets a replaced listener drain need not wait for
+	 * the old one: its frames are in the spool the new one sends. */
+	assert_int_equal(api->draining(a.f), 0);
+	assert_int_equal(api->draining(b.f), 0);
 	assert_int_equal(a.f->last_seq, 4);
 	assert_int_equal(a.f->spool->o.max_bytes, 1u << 30);
 	/* A third instance of the same name is one too many. */
@@ -461,6 +465,7 @@ static void test_spool_failed_reload_leaves_the_owner(void **state)
 	 * and nothing moved. */
 	drop(&b);
 	assert_sole_owner(a.f, dir);
+	assert_int_equal(api->draining(a.f), 1); /* its own frames again */
 	assert_int_equal(offer1(a.f, 2), TTLOG_LISTENER_OK);
 	assert_int_equal(a.f->last_seq, 2);
 	/* A later reload hands over as usual. */
