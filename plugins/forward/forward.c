@@ -519,14 +519,8 @@ static int fwd_draining(void *state)
 		for (size_t i = 0; i < f->wlen; i++)
 			left_events += f->win[(f->whead + i) % f->wcap].count;
 		if (f->spool != NULL) {
-			f->left_reported = 1;
-			ttlog__fwd_report(
-				f, TTLOG_LEVEL_WARN, "unacknowledged",
-				"shutting down with %llu frames not "
-				"acknowledged by %s; they stay in the spool "
-				"and are sent at the next start",
-				(unsigned long long)(f->last_seq - f->acked),
-				f->ep[f->cur].text);
+			/* They stay in the spool: said when it is closed
+			 * (fwd_spool.c), after a reload as at shutdown. */
 		} else {
 			f->st.dropped_shutdown += left_events;
 			ttlog__fwd_report(

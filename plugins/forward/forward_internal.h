@@ -171,9 +171,8 @@ struct fwd {
 	 * neither sends nor takes frames until that one is destroyed. */
 	int spool_waiting;
 	struct ttlog__spool_opts spool_opts; /* dir not kept */
-	int left_reported;     /* what stays in the spool was said */
-	uint64_t last_seq;     /* highest assigned */
-	uint64_t acked;	       /* highest acknowledged */
+	uint64_t last_seq;		     /* highest assigned */
+	uint64_t acked;			     /* highest acknowledged */
 	uint64_t mem_hi;       /* frames (acked, mem_hi] are in win */
 	uint64_t next_send;    /* on this connection */
 	uint64_t max_sent;     /* highest seq ever sent (for RESENT) */

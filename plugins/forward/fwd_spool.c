@@ -176,21 +176,24 @@ static void take_over(struct fwd *h, const struct fwd *from)
 		ttlog__fwd_conn_start(h);
 }
 
-/* The last instance lets the spool go; what is not acknowledged stays in
- * the directory, said once (the shutdown drain says it already). */
+/* The last instance lets the spool go (shutdown, a changed spool.dir, a
+ * listener removed): what is not acknowledged stays in the directory,
+ * and this is the one line that says so. */
 static void close_spool(struct fwd *f, struct ttlog__spool *s)
 {
 	struct ttlog__spool_stats st;
 
 	ttlog__spool_get_stats(s, &st);
-	if (st.records > 0 && !f->left_reported)
+	if (st.records > 0)
 		ttlog__fwd_report(
 			f, TTLOG_LEVEL_WARN, "spool closed",
 			"%llu frames (about %llu events) not acknowledged "
-			"stay in spool %s; a forward listener that opens "
-			"this directory again sends them",
+			"by %s stay in spool %s; a forward listener that "
+			"opens this directory again (at the next start, or "
+			"by a reload) sends them",
 			(unsigned long long)st.records,
-			(unsigned long long)st.events, ttlog__spool_dir(s));
+			(unsigned long long)st.events, f->ep[f->cur].text,
+			ttlog__spool_dir(s));
 	ttlog__spool_close(s);
 }
 

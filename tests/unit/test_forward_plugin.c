@@ -519,14 +519,23 @@ static void test_spool_left_behind_is_said_once(void **state)
 	capture_start(&cap);
 	drop(&a);
 	capture_end(&cap, text, sizeof(text));
-	assert_non_null(strstr(text, "3 frames (about 3 events) not "
-				     "acknowledged stay in spool"));
+	assert_non_null(strstr(text, "spool closed: 3 frames (about 3 events) "
+				     "not acknowledged by tcp://127.0.0.1:1 "
+				     "stay in spool"));
 	assert_non_null(strstr(text, dir));
 	assert_false(locked(dir));
-	/* The next instance finds them. */
+
+	/* At shutdown, after the drain gave up: the same line, once. */
 	assert_int_equal(create_named("up", &o, &a, text, sizeof(text)), 0);
-	assert_int_equal(a.f->last_seq, 3);
+	assert_int_equal(a.f->last_seq, 3); /* it found them */
+	a.f->drain_timeout_ms = 0;
+	capture_start(&cap);
+	assert_int_equal(api->draining(a.f), 0);
 	drop(&a);
+	capture_end(&cap, text, sizeof(text));
+	assert_non_null(strstr(text, "spool closed: 3 frames"));
+	assert_null(strstr(strstr(text, "spool closed") + 1, "spool closed"));
+	assert_null(strstr(text, "shutting down"));
 }
 
 int main(void)
