@@ -106,7 +106,8 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		return TTLOG_EINVAL;
 	if (o->type == TTLOG__INPUT_STDIN)
 		return 0;
-	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err, errlen) != 0)
+	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err,
+			      errlen) != 0)
 		return TTLOG_EINVAL;
 	if (a->scheme == TTLOG__ADDR_UDP && o->type != TTLOG__INPUT_SYSLOG) {
 		ttlog__errf(err, errlen,

@@ -224,6 +224,8 @@ static int fwd_consume(void *state, struct ttlog_batch *b)
 
 	if (ttlog_batch_count(b) == 0)
 		return TTLOG_LISTENER_OK;
+	if (f->spool_waiting)
+		return TTLOG_LISTENER_RETRY; /* the spool is not ours yet */
 	return f->format == FWD_TTLOG ? ttlog__fwd_native_consume(f, b)
 				      : ttlog__fwd_text_consume(f, b);
 }
@@ -284,8 +286,7 @@ static void fwd_destroy(void *state)
 		event_free(f->tick_ev);
 	if (f->dns != NULL)
 		evdns_base_free(f->dns, 1);
-	if (f->spool != NULL)
-		ttlog__spool_close(f->spool);
+	ttlog__fwd_spool_close(f);
 	if (f->ctx != NULL)
 		SSL_CTX_free(f->ctx);
 	for (size_t i = 0; i < f->nep; i++) {
@@ -436,22 +437,16 @@ static int fwd_create(const void *options, const struct ttlog_host *host,
 				 (unsigned long long)o->spool_segment_bytes);
 			goto fail;
 		}
-		if (ttlog__spool_open(&so, &f->spool, err, sizeof(err)) != 0)
+		if (ttlog__fwd_spool_open(f, &so, err, sizeof(err)) != 0)
 			goto fail;
-		memcpy(f->id, ttlog__spool_id(f->spool), sizeof(f->id));
-		f->acked = ttlog__spool_acked(f->spool);
-		f->last_seq = ttlog__spool_last_seq(f->spool);
-		if (f->last_seq < f->acked)
-			f->last_seq = f->acked;
 	} else if (getrandom(f->id, sizeof(f->id), 0) !=
 		   (ssize_t)sizeof(f->id)) {
 		snprintf(err, sizeof(err), "getrandom: %s", strerror(errno));
 		goto fail;
+	} else {
+		f->next_send = 1;
+		f->spool_cursor = UINT64_MAX;
 	}
-	f->mem_hi = f->acked;
-	f->next_send = f->acked + 1;
-	f->max_sent = f->last_seq; /* all of them were possibly sent before */
-	f->spool_cursor = UINT64_MAX;
 	f->conn_fd = -1;
 	f->pend = evbuffer_new();
 	if (f->pend == NULL)
@@ -497,6 +492,10 @@ static int fwd_start(void *state, const struct ttlog_host *host)
 				  "no memory for the timer");
 		return TTLOG_ENOMEM;
 	}
+	/* An instance that replaces another one of this listener connects
+	 * once that one is gone (fwd_spool.c). */
+	if (f->spool_waiting)
+		return 0;
 	if (f->spool != NULL && f->last_seq > f->acked)
 		ttlog__fwd_report(f, TTLOG_LEVEL_INFO, "resending",
 				  "%llu frames kept in the spool to %s",
@@ -528,7 +527,10 @@ static int fwd_draining(void *state)
 	size_t left_events = 0;
 	int busy;
 
-	if (f->draining_done)
+	/* Replaced by a reload: the next instance takes the spool, and with
+	 * it every frame not acknowledged, as soon as this one is gone. */
+	if (f->draining_done || f->spool_waiting ||
+	    ttlog__fwd_spool_handing_over(f))
 		return 0;
 	busy = f->format == FWD_TTLOG ? f->acked < f->last_seq
 				      : text_pending(f) > 0;
@@ -546,13 +548,8 @@ static int fwd_draining(void *state)
 		for (size_t i = 0; i < f->wlen; i++)
 			left_events += f->win[(f->whead + i) % f->wcap].count;
 		if (f->spool != NULL) {
-			ttlog__fwd_report(
-				f, TTLOG_LEVEL_WARN, "unacknowledged",
-				"shutting down with %llu frames not "
-				"acknowledged by %s; they stay in the spool "
-				"and are sent at the next start",
-				(unsigned long long)(f->last_seq - f->acked),
-				f->ep[f->cur].text);
+			/* They stay in the spool: said when it is closed
+			 * (fwd_spool.c), after a reload as at shutdown. */
 		} else {
 			f->st.dropped_shutdown += left_events;
 			fwd_lost(f, left_events);

@@ -4,7 +4,9 @@
  * fwd_native.c (the native protocol: window, spool replay, hello, ACKs),
  * fwd_text.c (syslog and JSON lines), fwd_conn.c (endpoints, connecting,
  * back-off), fwd_stream.c (TLS, reading, heartbeats, timeouts),
- * fwd_metrics.c and fwd_check.c (check(): the options, creating nothing). Everything runs on the writer thread.
+ * fwd_spool.c (the spool shared across a reload), fwd_metrics.c and
+ * fwd_check.c (check(): the options, creating nothing). Everything runs on
+ * the writer thread.
  */
 #ifndef TTLOG_FORWARD_INTERNAL_H
 #define TTLOG_FORWARD_INTERNAL_H
@@ -93,6 +95,17 @@ enum fwd_conn_state {
 
 #define FWD_TLS_REASONS 10
 
+/* One open spool of this process and the instances attached to it
+ * (fwd_spool.c). */
+struct fwd_spool_ref {
+	uint64_t dev, ino; /* of its directory */
+	struct ttlog__spool *spool;
+	struct fwd *owner; /* appends, sends and takes ACKs */
+	struct fwd *heir;  /* waits for the owner's destroy(), or NULL */
+	int refs;	   /* instances attached: 1 or 2 */
+	struct fwd_spool_ref *next;
+};
+
 struct fwd_stats {
 	uint64_t connects, disconnects, connect_failures;
 	uint64_t tls_failures[FWD_TLS_REASONS];
@@ -153,9 +166,14 @@ struct fwd {
 
 	/* native protocol: frames */
 	uint8_t id[TTLOG_WIRE_ID_LEN];
-	struct ttlog__spool *spool;
-	uint64_t last_seq;     /* highest assigned */
-	uint64_t acked;	       /* highest acknowledged */
+	struct ttlog__spool *spool; /* shared through spool_ref */
+	struct fwd_spool_ref *spool_ref;
+	/* Attached to the spool of the instance this one replaces: it
+	 * neither sends nor takes frames until that one is destroyed. */
+	int spool_waiting;
+	struct ttlog__spool_opts spool_opts; /* dir not kept */
+	uint64_t last_seq;		     /* highest assigned */
+	uint64_t acked;			     /* highest acknowledged */
 	uint64_t mem_hi;       /* frames (acked, mem_hi] are in win */
 	uint64_t next_send;    /* on this connection */
 	uint64_t max_sent;     /* highest seq ever sent (for RESENT) */
@@ -241,6 +259,20 @@ extern const char *const ttlog__fwd_tls_reasons[FWD_TLS_REASONS];
 void ttlog__fwd_stream_open(struct fwd *f, evutil_socket_t fd);
 void ttlog__fwd_became_ready(struct fwd *f);
 void ttlog__fwd_tick(struct fwd *f);
+
+/* fwd_spool.c */
+/* Opens the spool so names (or, when the instance of the same listener
+ * has it open, attaches to it and waits for that one's destroy()); sets
+ * the sender id and the seq state from it. 0, or -1 with err. */
+int ttlog__fwd_spool_open(struct fwd *f, const struct ttlog__spool_opts *so,
+			  char *err, size_t errlen);
+/* Detaches f (from destroy()): hands the spool to a waiting instance,
+ * or closes it, saying what stays on disk. */
+void ttlog__fwd_spool_close(struct fwd *f);
+/* Non-zero when f owns its spool and the instance that replaces it
+ * waits for it: what f has not delivered is in the spool, and the new
+ * instance sends it. */
+int ttlog__fwd_spool_handing_over(const struct fwd *f);
 
 /* fwd_metrics.c */
 void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx);

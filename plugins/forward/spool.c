@@ -51,9 +51,8 @@ static int take_lock(struct ttlog__spool *s, char *err, size_t errlen)
 			return ttlog__errf(
 				err, errlen,
 				"spool %s: in use by another listener of "
-				"this process (a forward listener with a "
-				"spool cannot be changed by a reload: "
-				"restart, or give it a new spool.dir)",
+				"this process (each forward listener needs "
+				"its own spool.dir)",
 				s->dir);
 		return ttlog__errf(
 			err, errlen,
@@ -255,6 +254,26 @@ void ttlog__spool_close(struct ttlog__spool *s)
 	free(s);
 }
 
+/* The options open() and set_opts() refuse; dir names the spool. */
+static int check_opts(const char *dir, const struct ttlog__spool_opts *o,
+		      char *err, size_t errlen)
+{
+	if (o->segment_bytes == 0 || o->max_bytes <= o->segment_bytes)
+		return ttlog__errf(
+			err, errlen,
+			"spool %s: max_bytes (%llu) must be larger than "
+			"segment_bytes (%llu), which must not be 0",
+			dir, (unsigned long long)o->max_bytes,
+			(unsigned long long)o->segment_bytes);
+	if (o->fsync < TTLOG_SPOOL_FSYNC_NEVER ||
+	    o->fsync > TTLOG_SPOOL_FSYNC_ALWAYS ||
+	    o->overflow < TTLOG_SPOOL_DROP_OLDEST ||
+	    o->overflow > TTLOG_SPOOL_DROP_NEWEST)
+		return ttlog__errf(err, errlen,
+				   "spool %s: bad fsync or overflow", dir);
+	return 0;
+}
+
 int ttlog__spool_open(const struct ttlog__spool_opts *o,
 		      struct ttlog__spool **out, char *err, size_t errlen)
 {
@@ -263,19 +282,8 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 	*out = NULL;
 	if (o == NULL || o->dir == NULL || o->dir[0] == '\0')
 		return ttlog__errf(err, errlen, "spool: no directory given");
-	if (o->segment_bytes == 0 || o->max_bytes <= o->segment_bytes)
-		return ttlog__errf(
-			err, errlen,
-			"spool %s: max_bytes (%llu) must be larger than "
-			"segment_bytes (%llu), which must not be 0",
-			o->dir, (unsigned long long)o->max_bytes,
-			(unsigned long long)o->segment_bytes);
-	if (o->fsync < TTLOG_SPOOL_FSYNC_NEVER ||
-	    o->fsync > TTLOG_SPOOL_FSYNC_ALWAYS ||
-	    o->overflow < TTLOG_SPOOL_DROP_OLDEST ||
-	    o->overflow > TTLOG_SPOOL_DROP_NEWEST)
-		return ttlog__errf(err, errlen,
-				   "spool %s: bad fsync or overflow", o->dir);
+	if (check_opts(o->dir, o, err, errlen) != 0)
+		return -1;
 	ttlog__spool_crc_init();
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->dir = strdup(o->dir)) == NULL) {
@@ -518,14 +526,54 @@ void ttlog__spool_get_stats(const struct ttlog__spool *s,
 	*out = s->st;
 	out->bytes = s->bytes;
 	out->segments = s->nsegs;
-	out->records = 0;
+	out->records = out->events = 0;
 	for (size_t i = 0; i < s->nsegs; i++) {
 		const struct ttlog__spool_seg *g = &s->segs[i];
 		if (g->first > s->acked) {
 			out->records += g->records;
-		} else if (g->last > s->acked) {
+			out->events += g->events;
+		} else if (g->last > s->acked && g->records > 0) {
+			/* Partly acknowledged: the index has no per-record
+			 * counts, so its events are taken in proportion. */
 			uint64_t n = g->last - s->acked;
-			out->records += n < g->records ? n : g->records;
+			if (n > g->records)
+				n = g->records;
+			out->records += n;
+			out->events += g->events / g->records * n +
+				       g->events % g->records * n / g->records;
 		}
 	}
+}
+
+int ttlog__spool_set_opts(struct ttlog__spool *s,
+			  const struct ttlog__spool_opts *o, char *err,
+			  size_t errlen)
+{
+	if (check_opts(s->dir, o, err, errlen) != 0)
+		return -1;
+	/* What was written under the old policy is made as durable as that
+	 * policy promised before the new one applies. */
+	(void)ttlog__spool_sync(s);
+	s->o.max_bytes = o->max_bytes;
+	s->o.segment_bytes = o->segment_bytes;
+	s->o.fsync = o->fsync;
+	s->o.overflow = o->overflow;
+	return 0;
+}
+
+int ttlog__spool_dir_key(const struct ttlog__spool *s, uint64_t *dev,
+			 uint64_t *ino)
+{
+	struct stat st;
+
+	if (fstat(s->dirfd, &st) != 0)
+		return -1;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+const char *ttlog__spool_dir(const struct ttlog__spool *s)
+{
+	return s->dir;
 }

@@ -61,6 +61,7 @@ struct ttlog__spool_stats {
 	uint64_t bytes;		  /* all segment files now */
 	uint64_t segments;	  /* files now */
 	uint64_t records;	  /* unacknowledged records now (estimate) */
+	uint64_t events;	  /* the events in them (estimate) */
 	uint64_t appended;	  /* records written since open */
 	uint64_t corrupt_records; /* skipped by a reader */
 	uint64_t corrupt_bytes;	  /* bytes skipped with them */
@@ -82,7 +83,9 @@ struct ttlog__spool;
  * counted as corrupt and cut off, so appends continue after the last good
  * record).
  * Errors name the file: "spool /var/lib/ttlog/s: locked by another
- * process (pid in LOCK)", "spool .../id: short file".
+ * process (pid in LOCK)", "spool .../id: short file". One process opens
+ * a directory once: the forward plugin shares an open spool between the
+ * instances of one listener across a reload (fwd_spool.c).
  * @return 0 or -1 with err.
  */
 int ttlog__spool_open(const struct ttlog__spool_opts *o,
@@ -126,6 +129,24 @@ int ttlog__spool_sync(struct ttlog__spool *s);
 
 void ttlog__spool_get_stats(const struct ttlog__spool *s,
 			    struct ttlog__spool_stats *out);
+
+/*
+ * Applies max_bytes, segment_bytes, fsync and overflow of o to an open
+ * spool (o->dir is not read: the directory stays). What was appended is
+ * first synced under the old fsync policy; a smaller cap applies at the
+ * next append. Checked as ttlog__spool_open() checks them.
+ * @return 0, or -1 with err and nothing changed.
+ */
+int ttlog__spool_set_opts(struct ttlog__spool *s,
+			  const struct ttlog__spool_opts *o, char *err,
+			  size_t errlen);
+
+/* The device and inode of the open directory: what tells two spellings
+ * of one directory apart from two directories. 0, or -1 (errno). */
+int ttlog__spool_dir_key(const struct ttlog__spool *s, uint64_t *dev,
+			 uint64_t *ino);
+/* The directory as given to ttlog__spool_open(); valid until close. */
+const char *ttlog__spool_dir(const struct ttlog__spool *s);
 
 /*
  * For the fuzz target and tests: scans a segment image in memory as the
