@@ -402,6 +402,40 @@ static int listener_init(struct ttlog__listener *l,
 	return 0;
 }
 
+/* A replaced listener's queue (the batches it answered RETRY to) goes to
+ * the new listener of the same name, which takes them before anything
+ * newer: a changed section must not turn what was accepted for a listener
+ * into a loss. Without a successor the queue stays with the old one,
+ * which retires with it (and what it still holds at the end is counted as
+ * lost). */
+static void queue_hand_on(struct ttlog__listener *old,
+			  struct ttlog__listener *nl, size_t n,
+			  const int *keep_from)
+{
+	for (size_t i = 0; i < n && old->qlen > 0; i++) {
+		struct ttlog__listener *to = &nl[i];
+		struct ttlog__queued *q;
+		size_t cap;
+
+		if (keep_from[i] >= 0 || to->qlen > 0 || old->name == NULL ||
+		    to->name == NULL || strcmp(old->name, to->name) != 0)
+			continue;
+		q = to->q;
+		cap = to->qcap;
+		to->q = old->q;
+		to->qcap = old->qcap;
+		to->qhead = old->qhead;
+		to->qlen = old->qlen;
+		to->qbytes = old->qbytes;
+		old->q = q;
+		old->qcap = cap;
+		old->qhead = old->qlen = old->qbytes = 0;
+		atomic_store(&to->qbytes_seen, to->qbytes);
+		atomic_store(&old->qbytes_seen, 0);
+		return;
+	}
+}
+
 int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 {
 	struct ttlog__reconfigure *r = arg;
@@ -451,6 +485,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 		if (!kept[k]) {
 			if (w->l[k].api->flush != NULL)
 				(void)w->l[k].api->flush(w->l[k].state);
+			queue_hand_on(&w->l[k], nl, n, r->keep_from);
 			listener_retire(w, &w->l[k]);
 		}
 	free(w->l);

@@ -95,7 +95,7 @@ def file_out(path, extra=""):
 
 def test_stream_over_one_connection_survives_20_reloads(args, tmp):
     """500,000 events over one TCP connection that never reconnects, an
-    agent with a file and a forward listener to a collector, 20 reloads
+    agent with a file and a spooled forward listener to a collector, 20 reloads
     changing the input's and the listeners' options (one a broken file):
     every event in both outputs exactly once, no reload slower than
     100 ms of writer time."""
@@ -104,7 +104,8 @@ def test_stream_over_one_connection_survives_20_reloads(args, tmp):
     sock = os.path.join(tmp, "collector.sock")
     out = os.path.join(tmp, "out.jsonl")
     cout = os.path.join(tmp, "collector.jsonl")
-    os.makedirs(os.path.join(tmp, "c"))
+    spool = os.path.join(tmp, "spool")  # the forward listener's, handed
+    os.makedirs(os.path.join(tmp, "c"))  # over at each reload
     coll = Agent(args, os.path.join(tmp, "c"),
                  "inputs:\n  - {name: native, type: ttlog, "
                  "listen: 'unix://%s'}\nlisteners:\n%s"
@@ -123,9 +124,11 @@ def test_stream_over_one_connection_survives_20_reloads(args, tmp):
                 "    endpoints: 'unix://%s'\n"
                 "    reconnect: {initial: 50ms, max: 500ms}\n"
                 "    heartbeat: %ds\n    queue: {max_bytes: 1GiB}\n"
+                "    spool: {dir: '%s', fsync: never, max_bytes: %dMiB}\n"
                 % (http, name, port, 10 + i, 60 + i, 32 + i,
                    "    max_conections: 5\n" if broken else "",
-                   file_out(out, ", keep: %d" % (7 + i)), sock, 10 + i))
+                   file_out(out, ", keep: %d" % (7 + i)), sock, 10 + i,
+                   spool, 256 + i))
 
     a = Agent(args, tmp, body(0), 1)
     sent = [0]

@@ -685,6 +685,59 @@ static void test_reconfigure_keeps_moves_adds_and_removes_listeners(void **s)
 	capture_reset(&c);
 }
 
+/* A reload that changes a listener's section replaces it; what the old one
+ * answered RETRY to is handed to the new one of the same name, first,
+ * instead of being dropped with the old instance. */
+static void test_reconfigure_hands_a_held_queue_to_the_successor(void **s)
+{
+	static struct capture old, succ, other;
+	struct ttlog_listener_config one[2] = {
+		{.api = &capture_api, .options = &old, .name = "up"},
+		{.api = &capture_api, .options = &other, .name = "other"}};
+	struct ttlog_listener_config next[2] = {
+		{.api = &capture_api, .options = &other, .name = "other"},
+		{.api = &capture_api, .options = &succ, .name = "up"}};
+	struct ttlog_listener_stats ls;
+	struct ttlog_stats st;
+	struct ttlog_options o;
+	int keep[2] = {1, -1};
+	(void)s;
+
+	ttlog_options_init(&o);
+	o.listeners = one;
+	o.nlisteners = 2;
+	assert_int_equal(ttlog_init(&o), 0);
+	old.answer = TTLOG_LISTENER_RETRY;
+	for (int i = 0; i < 10; i++)
+		TTLOG_INFO("held", TTLOG_KV("i", i));
+	ttlog_flush();
+	assert_int_equal(old.n, 0);
+	assert_int_equal(other.n, 10);
+	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
+	assert_true(ls.queue_bytes > 0);
+
+	o.listeners = next;
+	assert_int_equal(
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep), 0);
+	TTLOG_INFO("after", TTLOG_KV("i", 10));
+	assert_int_equal(ttlog_flush(), 0);
+	/* The successor has the ten held events first, then the new one. */
+	assert_int_equal(succ.n, 11);
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(succ.ev[i].f[0].v.i64, i);
+	assert_int_equal(old.n, 0);
+	assert_int_equal(other.n, 11);
+	assert_int_equal(ttlog_listener_stats(1, &ls), 0);
+	assert_int_equal(ls.queue_bytes, 0);
+	assert_int_equal(ls.dropped_queue_full, 0);
+	assert_int_equal(ttlog_stats(&st), 0);
+	assert_int_equal(st.listener_dropped, 0);
+	assert_int_equal(ttlog_shutdown(), 0);
+	capture_reset(&old);
+	capture_reset(&succ);
+	capture_reset(&other);
+}
+
 static void test_strerror_names_library_and_system_errors(void **state)
 {
 	(void)state;
@@ -720,6 +773,7 @@ int main(void)
 		T(test_timestamps_are_wall_clock_time),
 		T(test_reopen_follows_everything_logged_before_it),
 		T(test_reconfigure_keeps_moves_adds_and_removes_listeners),
+		T(test_reconfigure_hands_a_held_queue_to_the_successor),
 		T(test_strerror_names_library_and_system_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
