@@ -207,6 +207,9 @@ struct ttlog__http;
  * ("127.0.0.1:2020"). view is borrowed and read at each request (the agent
  * keeps it current).
  */
+/* What ttlog__http_start() refuses of `listen` short of binding it:
+ * 0, or TTLOG_EINVAL with the reason in err. */
+int ttlog__http_check_listen(const char *listen, char *err, size_t errlen);
 int ttlog__http_start(struct event_base *base, const char *listen,
 		      const struct ttlog__agent_view *view,
 		      struct ttlog__http **out, char *err, size_t errlen);

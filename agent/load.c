@@ -4,6 +4,7 @@
  * agent claims, and the `inputs:` entries through the input option table.
  */
 #define _GNU_SOURCE
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,40 @@ static void log_problems(struct agent *a, const struct ttlog__diag *d)
 		 d->n > 1 ? " (and more, logged before)" : "");
 }
 
+/* The node of service.KEY(.SUB), else the service section, else the
+ * root: where a problem with that key is reported. */
+static const struct ttlog__cfg_node *
+svc_node(const struct ttlog__cfg_node *root, const char *key, const char *sub)
+{
+	const struct ttlog__cfg_node *svc = ttlog__cfg_get(root, "service");
+	const struct ttlog__cfg_node *n = ttlog__cfg_get(svc, key);
+
+	if (n != NULL && sub != NULL)
+		n = ttlog__cfg_get(n, sub);
+	return n != NULL ? n : svc != NULL ? svc : root;
+}
+
+/* The agent's own service keys, checked as start would use them short of
+ * binding or switching users: so that --check, start and reload refuse
+ * the same files. */
+static void check_service(const struct ttlog__cfg_node *root,
+			  const struct ttlog__pipeline *p,
+			  struct ttlog__diag *d)
+{
+	const struct ttlog__agent_service *svc = agent_svc(p);
+	char err[512];
+
+	if (svc == NULL)
+		return;
+	if (svc->http_listen != NULL &&
+	    ttlog__http_check_listen(svc->http_listen, err, sizeof(err)) != 0)
+		ttlog__diag_add(d, svc_node(root, "http", "listen"),
+				"service.http.listen", "%s", err);
+	if (svc->user != NULL && getpwnam(svc->user) == NULL)
+		ttlog__diag_add(d, svc_node(root, "user", NULL), "service.user",
+				"no user \"%s\" on this system", svc->user);
+}
+
 /* Loads FILE (or the embedded default) into a->pipeline and the inputs;
  * prints every problem. Returns 0 or -1. */
 int agent_load(struct agent *a, const char *file)
@@ -167,6 +202,8 @@ int agent_load(struct agent *a, const char *file)
 					    &ttlog__agent_claims, a->pipeline,
 					    &d);
 		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
+		if (d.n == 0)
+			check_service(ttlog__cfg_root(doc), a->pipeline, &d);
 		note_listeners(ttlog__cfg_root(doc), a);
 	}
 	ttlog__cfg_free(doc);

@@ -456,22 +456,13 @@ int main(int argc, char **argv)
 	if (help != NULL)
 		rc = plugin_help(help, a);
 	else if (check) {
-		const char *user = agent_svc(a->pipeline)->user;
 		if (a->verbose && file == NULL)
 			fputs(ttlog__agent_default_config, stdout);
-		/* What start would refuse after the sockets are bound. */
-		if (user != NULL && getpwnam(user) == NULL) {
-			fprintf(stderr,
-				"ttlog-agent: %s: service.user: no user "
-				"\"%s\"\n",
-				file ? file : "(embedded configuration)", user);
-			rc = 1;
-		} else {
-			printf("%s: ok (%zu inputs, %zu listeners)\n",
-			       file ? file : "(embedded configuration)",
-			       a->ninputs, a->pipeline->n);
-			rc = 0;
-		}
+		/* service.user and http.listen were checked by the load. */
+		printf("%s: ok (%zu inputs, %zu listeners)\n",
+		       file ? file : "(embedded configuration)", a->ninputs,
+		       a->pipeline->n);
+		rc = 0;
 	} else {
 		rc = run(&a, file);
 	}

@@ -177,6 +177,19 @@ fail:
 	return rc;
 }
 
+int ttlog__http_check_listen(const char *listen_on, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+
+	if (parse_listen(listen_on, &ss, &sslen) == 0)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: expected IPV4:PORT or [IPV6]:PORT (e.g. 127.0.0.1:2020)",
+		 listen_on ? listen_on : "(null)");
+	return TTLOG_EINVAL;
+}
+
 int ttlog__http_start(struct event_base *base, const char *listen_on,
 		      const struct ttlog__agent_view *view,
 		      struct ttlog__http **out, char *err, size_t errlen)
@@ -192,11 +205,8 @@ int ttlog__http_start(struct event_base *base, const char *listen_on,
 		snprintf(err, errlen, "http: invalid argument");
 		return TTLOG_EINVAL;
 	}
-	if (parse_listen(listen_on, &ss, &sslen) != 0) {
-		snprintf(err, errlen,
-			 "%s: expected IPV4:PORT or [IPV6]:PORT "
-			 "(e.g. 127.0.0.1:2020)",
-			 listen_on ? listen_on : "(null)");
+	if (ttlog__http_check_listen(listen_on, err, errlen) != 0 ||
+	    parse_listen(listen_on, &ss, &sslen) != 0) {
 		return TTLOG_EINVAL;
 	}
 	h = calloc(1, sizeof(*h));

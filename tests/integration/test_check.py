@@ -199,8 +199,21 @@ def test_check_refuses_an_unknown_service_user(args, tmp):
     cfg = write_config(args, tmp, "user.yaml",
                        "  user: no-such-user-ttlog\n"
                        "listeners:\n  - name: out\n    type: stdout\n")
-    expect_refused(args, tmp, cfg, "service.user: no user "
-                   "\"no-such-user-ttlog\"")
+    # Found by the load, so start and --check say it alike, with the line.
+    expect_refused(args, tmp, cfg, "%s:3:9: service.user: no user "
+                   "\"no-such-user-ttlog\"" % cfg)
+
+
+def test_check_refuses_a_bad_http_listen(args, tmp):
+    # A host name, a scheme, a bare port: start would refuse each when it
+    # binds the HTTP endpoint.
+    for bad in ("localhost:2020", "http://127.0.0.1:2020", "2020"):
+        cfg = write_config(args, tmp, "http.yaml",
+                           "  http:\n    listen: '%s'\n"
+                           "listeners:\n  - name: out\n    type: stdout\n"
+                           % bad)
+        expect_refused(args, tmp, cfg, "%s:4:13: service.http.listen: "
+                       "%s: expected IPV4:PORT or [IPV6]:PORT" % (cfg, bad))
 
 
 def test_start_failures_name_listener_or_input(args, tmp):
@@ -266,6 +279,7 @@ TESTS = [
     test_plugin_check_refuses_an_option_with_its_place,
     test_check_of_a_valid_configuration_creates_nothing,
     test_check_refuses_an_unknown_service_user,
+    test_check_refuses_a_bad_http_listen,
     test_start_failures_name_listener_or_input,
     test_older_abi_plugins_still_load,
 ]
