@@ -181,6 +181,11 @@ void ttlog__writer_tick(struct ttlog__writer *w)
 	for (size_t i = 0; i < w->nl; i++)
 		if (w->l[i].host != NULL)
 			ttlog__plugin_host_tick(w->l[i].host);
+	/* A listener retiring after a reload still reports (a run of
+	 * repeated lines is counted until it ends). */
+	for (size_t i = 0; i < w->nretiring; i++)
+		if (w->retiring[i].host != NULL)
+			ttlog__plugin_host_tick(w->retiring[i].host);
 }
 
 void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
