@@ -92,6 +92,9 @@ static int commit_inputs(struct event_base *base, void *arg)
 			n->inputs[i] = c->inputs[p->keep_input[i]];
 			c->inputs[p->keep_input[i]] = NULL;
 		}
+	/* From here on the ACKs owed are the new set's (removed inputs
+	 * close their connections: their senders resend). */
+	agent_watch_taken(n);
 	for (size_t k = 0; k < c->ninputs; k++)
 		if (c->inputs[k] != NULL) {
 			ttlog__input_remove(c->inputs[k]);
@@ -164,6 +167,9 @@ static void warn_restart_only(const struct ttlog__pipeline *o,
 	if (agent_svc(o)->shutdown_timeout_ms !=
 	    agent_svc(n)->shutdown_timeout_ms)
 		changed[k++] = "shutdown_timeout";
+	/* A kept ttlog input keeps the state file it opened. */
+	if (differ(agent_svc(o)->state_dir, agent_svc(n)->state_dir))
+		changed[k++] = "state_dir";
 	if (differ(o->snapshot_dir, n->snapshot_dir) ||
 	    o->opts.snapshot_history_bytes != n->opts.snapshot_history_bytes ||
 	    o->opts.snapshot_interval_ms != n->opts.snapshot_interval_ms ||
