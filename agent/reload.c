@@ -92,9 +92,6 @@ static int commit_inputs(struct event_base *base, void *arg)
 			n->inputs[i] = c->inputs[p->keep_input[i]];
 			c->inputs[p->keep_input[i]] = NULL;
 		}
-	/* From here on the ACKs owed are the new set's (removed inputs
-	 * close their connections: their senders resend). */
-	agent_watch_taken(n);
 	for (size_t k = 0; k < c->ninputs; k++)
 		if (c->inputs[k] != NULL) {
 			ttlog__input_remove(c->inputs[k]);
@@ -108,6 +105,9 @@ static int commit_inputs(struct event_base *base, void *arg)
 			ttlog__input_enable(n->inputs[i]);
 		}
 	n->view = c->view;
+	/* From here on the ACKs owed are the new set's (removed inputs
+	 * closed their connections: their senders resend). */
+	agent_watch_taken(n);
 	n->view.service = n->pipeline->service;
 	n->view.ninputs = n->ninputs;
 	n->view.input_names = n->input_names;
