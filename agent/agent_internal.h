@@ -55,6 +55,9 @@ struct ttlog__input_opts {
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */
+	/* Not an option of the input: service.state_dir (borrowed), where a
+	 * ttlog input keeps its senders' progress; NULL: memory only. */
+	const char *state_dir;
 	/* Not an option: "FILE:LINE" of the entry, set when the
 	 * configuration is loaded, for messages about the input later. */
 	char where[256];
@@ -77,6 +80,12 @@ struct ttlog__input_stats {
 	uint64_t missing_frames;  /* ttlog: gaps in a sender's sequence */
 	uint64_t bad_frames;	  /* ttlog: payloads that did not decode */
 	uint64_t protocol_errors; /* ttlog: connections closed for them */
+	/* ttlog: frames (and their events) a restart left in doubt - handed
+	 * on before it, not known to be taken - delivered again when resent:
+	 * possible duplicates (docs/durability.md). */
+	uint64_t doubt_frames, doubt_events;
+	uint64_t state_errors;	/* ttlog: sender state writes that failed */
+	uint64_t state_damaged; /* ttlog: damaged slots found at start */
 };
 
 struct ttlog__input;
@@ -159,6 +168,10 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 void ttlog__input_update_apply(struct ttlog__input *in,
 			       struct ttlog__input_update *u);
 void ttlog__input_update_free(struct ttlog__input_update *u);
+/* Writer thread: the listeners have taken every batch up to dispatch
+ * number `taken` (ttlog__host_on_taken()); a ttlog input sends the ACKs
+ * that waited for it. */
+void ttlog__input_taken(struct ttlog__input *in, uint64_t taken);
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out);
 /* The option table of the `inputs:` entries (name, type, listen, ...). */
@@ -175,6 +188,7 @@ struct ttlog__agent_service {
 	uint64_t unhealthy_after_ms;
 	char *user;
 	uint64_t shutdown_timeout_ms;
+	char *state_dir; /* NULL: inputs keep no state across restarts */
 };
 struct ttlog__cfg_claims;
 extern const struct ttlog__cfg_claims ttlog__agent_claims;

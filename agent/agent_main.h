@@ -70,6 +70,11 @@ void agent_free_inputs(struct agent *a);
 
 /* main.c: writer thread, the agent's once-a-second health check. */
 void agent_health_tick(evutil_socket_t fd, short what, void *arg);
+/* Writer thread: a's ttlog inputs are told when the listeners have taken
+ * what they handed on (their ACKs wait for it); sends what is due now. */
+void agent_watch_taken(struct agent *a);
+/* Writer thread: stops that (before a's inputs are freed). */
+void agent_unwatch_taken(struct agent *a);
 
 /* reload.c: SIGHUP. Builds the new configuration beside the running one;
  * on any error logs it and keeps running as before. */

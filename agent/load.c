@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include <ttlog/ttlog.h>
 
@@ -179,6 +182,19 @@ static void check_service(const struct ttlog__cfg_node *root,
 	if (svc->user != NULL && getpwnam(svc->user) == NULL)
 		ttlog__diag_add(d, svc_node(root, "user", NULL), "service.user",
 				"no user \"%s\" on this system", svc->user);
+	if (svc->state_dir != NULL) {
+		struct stat st;
+		if (stat(svc->state_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+			ttlog__diag_add(d, svc_node(root, "state_dir", NULL),
+					"service.state_dir",
+					"%s is not a directory",
+					svc->state_dir);
+		else if (stat(svc->state_dir, &st) == 0 &&
+			 access(svc->state_dir, W_OK | X_OK) != 0)
+			ttlog__diag_add(d, svc_node(root, "state_dir", NULL),
+					"service.state_dir", "%s: %s",
+					svc->state_dir, strerror(errno));
+	}
 }
 
 /* Loads FILE (or the embedded default) into a->pipeline and the inputs;
@@ -204,6 +220,11 @@ int agent_load(struct agent *a, const char *file)
 		(void)build_inputs(ttlog__cfg_root(doc), a, &d);
 		if (d.n == 0)
 			check_service(ttlog__cfg_root(doc), a->pipeline, &d);
+		/* Borrowed: the inputs' options live as long as the
+		 * pipeline they were loaded with. */
+		for (size_t i = 0; d.n == 0 && i < a->ninputs; i++)
+			a->input_opts[i]->state_dir =
+				agent_svc(a->pipeline)->state_dir;
 		note_listeners(ttlog__cfg_root(doc), a);
 	}
 	ttlog__cfg_free(doc);

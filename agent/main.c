@@ -102,6 +102,26 @@ void agent_health_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void on_taken(void *arg, uint64_t taken)
+{
+	struct agent *a = arg;
+
+	for (size_t i = 0; i < a->ninputs; i++)
+		if (a->inputs[i] != NULL)
+			ttlog__input_taken(a->inputs[i], taken);
+}
+
+void agent_watch_taken(struct agent *a)
+{
+	ttlog__host_on_taken(a->view.writer, on_taken, a);
+	on_taken(a, ttlog__host_taken(a->view.writer));
+}
+
+void agent_unwatch_taken(struct agent *a)
+{
+	ttlog__host_on_taken(a->view.writer, NULL, NULL);
+}
+
 static int start_io(struct event_base *base, void *arg)
 {
 	struct agent *a = arg;
@@ -123,6 +143,7 @@ static int start_io(struct event_base *base, void *arg)
 			return -1;
 		}
 	}
+	agent_watch_taken(a);
 	if (agent_svc(a->pipeline)->http_listen != NULL &&
 	    ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
 			      &a->view, &a->http, a->err, sizeof(a->err)) != 0)
@@ -141,6 +162,7 @@ static int stop_io(struct event_base *base, void *arg)
 			ttlog__input_stop(a->inputs[i]);
 			a->inputs[i] = NULL;
 		}
+	agent_unwatch_taken(a);
 	if (a->http != NULL) {
 		ttlog__http_stop(a->http);
 		a->http = NULL;

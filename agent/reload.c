@@ -105,6 +105,9 @@ static int commit_inputs(struct event_base *base, void *arg)
 			ttlog__input_enable(n->inputs[i]);
 		}
 	n->view = c->view;
+	/* From here on the ACKs owed are the new set's (removed inputs
+	 * closed their connections: their senders resend). */
+	agent_watch_taken(n);
 	n->view.service = n->pipeline->service;
 	n->view.ninputs = n->ninputs;
 	n->view.input_names = n->input_names;
@@ -164,6 +167,9 @@ static void warn_restart_only(const struct ttlog__pipeline *o,
 	if (agent_svc(o)->shutdown_timeout_ms !=
 	    agent_svc(n)->shutdown_timeout_ms)
 		changed[k++] = "shutdown_timeout";
+	/* A kept ttlog input keeps the state file it opened. */
+	if (differ(agent_svc(o)->state_dir, agent_svc(n)->state_dir))
+		changed[k++] = "state_dir";
 	if (differ(o->snapshot_dir, n->snapshot_dir) ||
 	    o->opts.snapshot_history_bytes != n->opts.snapshot_history_bytes ||
 	    o->opts.snapshot_interval_ms != n->opts.snapshot_interval_ms ||

@@ -22,6 +22,11 @@ static const struct ttlog_option_spec agent_service_spec[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "user", NULL, OPT(user),
 	 "ttlog-agent: user to run as once sockets are bound", NULL, 0},
+	{TTLOG_OPTION_STRING, "state_dir", NULL, OPT(state_dir),
+	 "ttlog-agent: where inputs keep what must survive a restart (a "
+	 "ttlog input's senders; created 0700 if missing). Unset: memory "
+	 "only",
+	 NULL, 0},
 	{TTLOG_OPTION_DURATION, "shutdown_timeout", "10s",
 	 OPT(shutdown_timeout_ms),
 	 "ttlog-agent: longest graceful drain on SIGTERM", NULL, 0},

@@ -202,3 +202,34 @@ size_t ttlog__host_backlog(const struct ttlog__writer *w)
 			max = w->l[i].qbytes;
 	return max;
 }
+
+uint64_t ttlog__host_dispatched(const struct ttlog__writer *w)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__))
+		return 0;
+	return w->dispatched;
+}
+
+uint64_t ttlog__host_taken(const struct ttlog__writer *w)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__))
+		return 0;
+	return ttlog__writer_taken(w);
+}
+
+int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
+			 void *arg)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__))
+		return TTLOG_EINVAL;
+	w->taken_fn = fn;
+	w->taken_arg = arg;
+	w->taken_told = ttlog__writer_taken(w);
+	return 0;
+}

@@ -112,4 +112,25 @@ void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
  * for inputs that stop reading while listeners push back. */
 size_t ttlog__host_backlog(const struct ttlog__writer *w);
 
+/*
+ * "Taken": every listener has returned OK for a batch (a file listener has
+ * written it, by its fsync policy; a forwarder has it in its spool, or in
+ * memory when it has none), dropped it and counted that, or was never
+ * offered it. Batches are numbered in the order they are handed out; an
+ * input that acknowledges to its sender does so once the number of the
+ * batch that holds a frame's events is taken (agent/inputs/input_native.c).
+ */
+/* Writer thread only: the number of the last batch handed to the
+ * listeners (right after ttlog__host_ingest_commit(): the batch with the
+ * events just ingested); 0 before the first. */
+uint64_t ttlog__host_dispatched(const struct ttlog__writer *w);
+/* Writer thread only: every batch up to this number is taken. */
+uint64_t ttlog__host_taken(const struct ttlog__writer *w);
+/* Called on the writer thread when the taken number moves forward (after a
+ * batch is handed out, a held-back one is taken or dropped, or the
+ * listeners change); must not ingest or commit. */
+typedef void (*ttlog__host_taken_fn)(void *arg, uint64_t taken);
+int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
+			 void *arg);
+
 #endif /* TTLOG_HOST_INTERNAL_H */

@@ -42,6 +42,7 @@ struct ttlog__listener {
 	struct ttlog__queued {
 		struct ttlog_batch *b;
 		size_t bytes;
+		uint64_t no; /* the writer's dispatch number of the batch */
 	} * q;
 	size_t qhead, qlen, qcap, qbytes;
 	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
@@ -65,6 +66,13 @@ struct ttlog__writer {
 	struct ttlog__listener *retiring;
 	size_t nretiring;
 	uint64_t seq;
+	/* Batches handed to the listeners so far (numbered in the order of
+	 * dispatch, which is not the order of batch seqs), and the highest
+	 * number every listener has taken that the taken function was told
+	 * (ttlog__host_on_taken()). */
+	uint64_t dispatched, taken_told;
+	ttlog__host_taken_fn taken_fn;
+	void *taken_arg;
 	uint64_t next_tick_ns; /* the once-a-second listener tick */
 	/* Shutdown: when the drain began, how long it may take (0: as long
 	 * as the listeners want), and whether it was cut short. */
@@ -117,6 +125,11 @@ uint64_t ttlog__writer_drain(struct ttlog__writer *w);
 void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b);
 /* Offers every listener its held-back batches. */
 void ttlog__writer_pump(struct ttlog__writer *w);
+/* The highest dispatch number up to which every listener has taken every
+ * batch (none of them holds one back), or dropped it and counted that. */
+uint64_t ttlog__writer_taken(const struct ttlog__writer *w);
+/* Calls the taken function if that number moved since it was last told. */
+void ttlog__writer_taken_check(struct ttlog__writer *w);
 void ttlog__writer_flush_listeners(struct ttlog__writer *w);
 /* From the loop's timer: each listener's periodic flush() and its host's
  * once-a-second tick. */

@@ -39,7 +39,8 @@ static void count_listener_drop(_Atomic uint64_t *c, size_t n)
 
 /* Holds a batch back for a listener that answered RETRY. When the backlog
  * would pass queue_max the oldest batches go first, each counted. */
-static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b)
+static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b,
+		       uint64_t no)
 {
 	size_t bytes = ttlog__batch_bytes(b);
 
@@ -71,7 +72,8 @@ static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b)
 		l->qhead = 0;
 	}
 	ttlog_batch_ref(b);
-	l->q[(l->qhead + l->qlen) % l->qcap] = (struct ttlog__queued){b, bytes};
+	l->q[(l->qhead + l->qlen) % l->qcap] =
+		(struct ttlog__queued){b, bytes, no};
 	l->qlen++;
 	l->qbytes += bytes;
 	atomic_store(&l->qbytes_seen, l->qbytes);
@@ -106,11 +108,13 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 	/* One filtered view per level, shared by listeners of that level. */
 	struct ttlog_batch *by_level[TTLOG_LEVEL_OFF + 1] = {0};
 	int computed[TTLOG_LEVEL_OFF + 1] = {0};
+	uint64_t no;
 
 	if (b->n == 0) {
 		ttlog_batch_unref(b);
 		return;
 	}
+	no = ++w->dispatched;
 	/* Before any listener sees it: a listener that crashes the process
 	 * finds the batch in the crash snapshot. */
 	ttlog__snap_history_add(b);
@@ -138,18 +142,47 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 		atomic_fetch_add(&l->in, lb->n);
 		queue_pump(l);
 		if (l->qlen > 0 || offer(l, lb) == TTLOG_LISTENER_RETRY)
-			queue_push(l, lb);
+			queue_push(l, lb, no);
 	}
 	for (int k = 0; k <= TTLOG_LEVEL_OFF; k++)
 		if (by_level[k] != NULL)
 			ttlog_batch_unref(by_level[k]);
 	ttlog_batch_unref(b);
+	ttlog__writer_taken_check(w);
 }
 
 void ttlog__writer_pump(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
 		queue_pump(&w->l[i]);
+	ttlog__writer_taken_check(w);
+}
+
+uint64_t ttlog__writer_taken(const struct ttlog__writer *w)
+{
+	uint64_t taken = w->dispatched;
+
+	/* A queue holds its batches in dispatch order: everything before
+	 * its oldest is taken (or was dropped, and counted). */
+	for (size_t i = 0; i < w->nl; i++) {
+		const struct ttlog__listener *l = &w->l[i];
+		if (l->qlen > 0 && l->q[l->qhead].no - 1 < taken)
+			taken = l->q[l->qhead].no - 1;
+	}
+	return taken;
+}
+
+void ttlog__writer_taken_check(struct ttlog__writer *w)
+{
+	uint64_t taken;
+
+	if (w->taken_fn == NULL)
+		return;
+	taken = ttlog__writer_taken(w);
+	if (taken <= w->taken_told)
+		return;
+	w->taken_told = taken;
+	w->taken_fn(w->taken_arg, taken);
 }
 
 void ttlog__writer_flush_listeners(struct ttlog__writer *w)
@@ -497,6 +530,7 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 	free(kept);
 	w->l = nl;
 	w->nl = n;
+	ttlog__writer_taken_check(w);
 	return 0;
 }
 

@@ -414,6 +414,20 @@ static void render_inputs(const struct ttlog__agent_view *v,
 	IFAMILY("ttlog_input_protocol_errors_total", "counter",
 		"ttlog: connections closed for breaking the protocol.",
 		protocol_errors);
+	IFAMILY("ttlog_input_doubtful_frames_total", "counter",
+		"ttlog: frames a restart left in doubt (handed on before it, "
+		"not known to be taken), delivered again: possible "
+		"duplicates.",
+		doubt_frames);
+	IFAMILY("ttlog_input_doubtful_events_total", "counter",
+		"ttlog: events of those frames.", doubt_events);
+	IFAMILY("ttlog_input_state_errors_total", "counter",
+		"ttlog: writes of the sender state file that failed.",
+		state_errors);
+	IFAMILY("ttlog_input_state_damaged_total", "counter",
+		"ttlog: damaged sender records found in the state file at "
+		"start.",
+		state_damaged);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
 }

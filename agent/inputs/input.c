@@ -315,6 +315,7 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;
+	in->state_fd = -1;
 	in->name = strdup(o->name);
 	in->listen = o->listen ? strdup(o->listen) : NULL;
 	if (in->name == NULL || (o->listen != NULL && in->listen == NULL)) {
@@ -326,10 +327,14 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
-	if (in->type == TTLOG__INPUT_TTLOG && ttlog__native_init(in) != 0) {
-		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
-		ttlog__input_stop(in);
-		return TTLOG_ENOMEM;
+	if (in->type == TTLOG__INPUT_TTLOG) {
+		char why[512];
+		if (ttlog__native_init(in, o->state_dir, why, sizeof(why)) !=
+		    0) {
+			ttlog__errf(err, errlen, "input %s: %s", in->name, why);
+			ttlog__input_stop(in);
+			return TTLOG_EINVAL;
+		}
 	}
 	if (a.scheme == TTLOG__ADDR_UNIX)
 		fd = bind_unix(in, a.path, err, errlen);
@@ -403,6 +408,12 @@ void ttlog__input_stop(struct ttlog__input *in)
 void ttlog__input_remove(struct ttlog__input *in)
 {
 	input_free(in, 0);
+}
+
+void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)
+{
+	if (in->type == TTLOG__INPUT_TTLOG)
+		ttlog__native_taken(in, taken);
 }
 
 void ttlog__input_get_stats(const struct ttlog__input *in,

@@ -54,13 +54,29 @@ struct ttlog__input_conn {
 	int nstate; /* enum ttlog__native_state */
 	int sender; /* index into in->senders, or -1 before the hello */
 	uint64_t last_rx_ms;
+	/* ACKs owed, oldest first: each frame's seq and the dispatch number
+	 * of the batch that holds its events (sent once that is taken). */
+	struct ttlog__native_ack {
+		uint64_t seq, no;
+	} * acks;
+	size_t ack_head, ack_len, ack_cap;
 };
 
 /* A sender of the native protocol, known by its instance id: the highest
  * seq delivered, so that frames resent after a reconnect are dropped. */
 struct ttlog__native_sender {
 	uint8_t id[16];
+	/* Every frame up to it is taken by the listeners (acknowledged, and
+	 * saved in the state file): announced in our hello. */
 	uint64_t last_seq;
+	/* The highest frame handed to the listeners, and the dispatch number
+	 * of its batch: a frame up to it that is sent again is not delivered
+	 * again, only acknowledged once that batch is taken. */
+	uint64_t accepted_seq, accepted_no;
+	/* After a restart: frames up to it were handed on before the crash
+	 * but not known to be taken; if sent again they are delivered again
+	 * and counted as possible duplicates. 0: none. */
+	uint64_t doubt_to;
 	uint64_t used; /* tick of last use, for eviction */
 	int live;
 };
@@ -102,6 +118,11 @@ struct ttlog__input {
 	uint8_t instance_id[16];	      /* announced in our hello */
 	struct ttlog__native_sender *senders; /* TTLOG__NATIVE_SENDERS */
 	uint64_t sender_tick;
+	/* The sender table on disk (native_state.c); -1 without state_dir. */
+	int state_fd;
+	char *state_path;
+	struct event *state_sync; /* fdatasync at most once a second */
+	int state_sync_armed, state_dirty, state_failing;
 	struct ttlog__wire_scratch *wscratch;
 	struct ttlog__input_stats st;
 
@@ -143,11 +164,26 @@ void ttlog__input_conn_free(struct ttlog__input_conn *c);
 void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms);
 
 /* input_native.c: the native protocol on one connection */
-int ttlog__native_init(struct ttlog__input *in);
+/* Also opens the sender state file in state_dir (NULL: none). */
+int ttlog__native_init(struct ttlog__input *in, const char *state_dir,
+		       char *err, size_t errlen);
 void ttlog__native_accepted(struct ttlog__input_conn *c);
 /* Reads what the connection's input holds; -1 when it must be closed
  * (already reported; a CLOSE may be on its way out). */
 int ttlog__native_read(struct ttlog__input_conn *c);
+/* Sends the ACKs whose batches are taken (every batch up to dispatch
+ * number `taken`), after saving the senders' progress. */
+void ttlog__native_taken(struct ttlog__input *in, uint64_t taken);
+/* Frees what a connection owes (ACKs not sent: the sender resends). */
+void ttlog__native_conn_free(struct ttlog__input_conn *c);
+
+/* native_state.c: the sender table on disk, STATE_DIR/input-NAME.senders
+ * (no file when dir is NULL). open() loads it into in->senders; put()
+ * writes slot k; close() syncs and closes. */
+int ttlog__native_state_open(struct ttlog__input *in, const char *dir,
+			     char *err, size_t errlen);
+void ttlog__native_state_put(struct ttlog__input *in, size_t k);
+void ttlog__native_state_close(struct ttlog__input *in);
 void ttlog__native_free(struct ttlog__input *in);
 
 /* input_dgram.c */

@@ -5,10 +5,12 @@
  * an ACK once they are queued to every listener, duplicates dropped by
  * (sender id, seq), heartbeats answered, CLOSE with a reason on errors.
  *
- * The order that makes "acknowledged" mean "will not be lost": decode,
- * ingest every event, ttlog__host_ingest_commit() (the listeners take or queue
- * the batch; a forwarder with a spool has written it to disk by then),
- * and only then the ACK.
+ * The order that makes "acknowledged" mean "will not be lost, nor written
+ * twice": the frame's seq is saved as accepted (native_state.c), its
+ * events are decoded, ingested and handed on (ttlog__host_ingest_commit()),
+ * and once every listener has taken that batch (a file listener wrote
+ * it by its fsync policy, a forwarder has it in its spool;
+ * ttlog__native_taken()) the seq is saved as taken, and only then ACKed.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -58,8 +60,8 @@ static int sender_find(struct ttlog__input *in, const uint8_t id[16])
 	for (size_t i = 0; i < TTLOG__NATIVE_SENDERS; i++) {
 		size_t k = (h + i) % TTLOG__NATIVE_SENDERS;
 		if (!s[k].live) {
+			memset(&s[k], 0, sizeof(s[k]));
 			memcpy(s[k].id, id, 16);
-			s[k].last_seq = 0;
 			s[k].live = 1;
 			s[k].used = ++in->sender_tick;
 			return (int)k;
@@ -73,8 +75,9 @@ static int sender_find(struct ttlog__input *in, const uint8_t id[16])
 	}
 	/* Full: forget the sender heard from least recently. A frame it
 	 * resends later may then be delivered twice (at-least-once). */
+	memset(&s[oldest], 0, sizeof(s[oldest]));
 	memcpy(s[oldest].id, id, 16);
-	s[oldest].last_seq = 0;
+	s[oldest].live = 1;
 	s[oldest].used = ++in->sender_tick;
 	return (int)oldest;
 }
@@ -188,12 +191,87 @@ static int ingest_one(void *arg, const struct ttlog__in_event *ev)
 	return 0;
 }
 
+/* Queues the ACK of `seq`, sent once dispatch number `no` is taken. */
+static int ack_owe(struct ttlog__input_conn *c, uint64_t seq, uint64_t no)
+{
+	if (c->ack_len == c->ack_cap) {
+		size_t cap = c->ack_cap ? 2 * c->ack_cap : 16;
+		struct ttlog__native_ack *a = malloc(cap * sizeof(*a));
+		if (a == NULL)
+			return -1;
+		for (size_t i = 0; i < c->ack_len; i++)
+			a[i] = c->acks[(c->ack_head + i) % c->ack_cap];
+		free(c->acks);
+		c->acks = a;
+		c->ack_cap = cap;
+		c->ack_head = 0;
+	}
+	c->acks[(c->ack_head + c->ack_len) % c->ack_cap] =
+		(struct ttlog__native_ack){seq, no};
+	c->ack_len++;
+	return 0;
+}
+
+/* Sends one cumulative ACK for the owed frames whose batches are taken,
+ * after saving the sender's progress. */
+static void acks_send(struct ttlog__input_conn *c, uint64_t taken)
+{
+	struct ttlog__input *in = c->in;
+	struct ttlog__native_sender *s;
+	unsigned char ack[TTLOG_WIRE_U64_MSG];
+	uint64_t top = 0;
+
+	while (c->ack_len > 0 && c->acks[c->ack_head].no <= taken) {
+		top = c->acks[c->ack_head].seq;
+		c->ack_head = (c->ack_head + 1) % c->ack_cap;
+		c->ack_len--;
+	}
+	if (top == 0 || c->sender < 0 || c->nstate != NATIVE_READY)
+		return;
+	s = &in->senders[c->sender];
+	/* A slot reused for another sender while this one waited: the ACK
+	 * is still right for the frames this connection sent. */
+	if (top > s->last_seq) {
+		s->last_seq = top;
+		if (s->doubt_to <= top)
+			s->doubt_to = 0;
+		ttlog__native_state_put(in, (size_t)c->sender);
+	}
+	ttlog__wire_ack_encode(ack, top);
+	put(c, ack, sizeof(ack));
+}
+
+void ttlog__native_taken(struct ttlog__input *in, uint64_t taken)
+{
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+		if (c->ack_len > 0)
+			acks_send(c, taken);
+}
+
+void ttlog__native_conn_free(struct ttlog__input_conn *c)
+{
+	free(c->acks);
+	c->acks = NULL;
+	c->ack_len = c->ack_cap = c->ack_head = 0;
+}
+
+static int owe_and_send(struct ttlog__input_conn *c, uint64_t seq, uint64_t no)
+{
+	if (ack_owe(c, seq, no) != 0) {
+		/* No ACK: the sender resends after a reconnect. */
+		ttlog__input_warn(c->in, c->peer, "out of memory for an ACK");
+		send_close(c, TTLOG_WIRE_CLOSE_PROTOCOL, "out of memory");
+		return -1;
+	}
+	acks_send(c, ttlog__host_taken(c->in->writer));
+	return 0;
+}
+
 static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 {
 	struct ttlog__input *in = c->in;
 	struct ttlog__native_sender *s = &in->senders[c->sender];
 	struct ingest_ctx x = {in, 0, 0, 0};
-	unsigned char ack[TTLOG_WIRE_U64_MSG];
 	const unsigned char *payload;
 	uint64_t seq;
 	uint32_t flags, count;
@@ -214,15 +292,24 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 		return -1;
 	}
 	s->used = ++in->sender_tick;
-	if (seq <= s->last_seq) {
-		/* Sent again after a reconnect; delivered already. */
+	if (seq <= s->accepted_seq) {
+		/* Sent again after a reconnect: taken already, or handed on
+		 * and acknowledged once its batch is taken. */
 		in->st.dup_frames++;
-		ttlog__wire_ack_encode(ack, seq);
-		put(c, ack, sizeof(ack));
-		return 0;
+		return owe_and_send(c, seq,
+				    seq <= s->last_seq ? 0 : s->accepted_no);
 	}
-	if (s->last_seq != 0 && seq > s->last_seq + 1)
-		in->st.missing_frames += seq - s->last_seq - 1;
+	if (s->accepted_seq != 0 && seq > s->accepted_seq + 1)
+		in->st.missing_frames += seq - s->accepted_seq - 1;
+	if (seq <= s->doubt_to) {
+		/* Handed on before a crash, not known to be taken: delivered
+		 * again rather than risk losing it, and counted. */
+		in->st.doubt_frames++;
+		in->st.doubt_events += count;
+	}
+	/* Saved before a single event can reach a listener. */
+	s->accepted_seq = seq;
+	ttlog__native_state_put(in, (size_t)c->sender);
 	if (ttlog__wire_payload_decode(payload, plen, flags, in->max_frame * 8,
 				       in->wscratch, ingest_one, &x, &nev, err,
 				       sizeof(err)) != 0) {
@@ -242,12 +329,11 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 	in->st.dropped += x.dropped;
 	in->st.malformed += x.invalid;
 	in->st.frames++;
-	/* Hand the events to the listeners now, then say so. */
+	/* Hand the events to the listeners now; the ACK waits until they
+	 * have taken them (at once, unless one holds them back). */
 	ttlog__host_ingest_commit(in->writer);
-	s->last_seq = seq;
-	ttlog__wire_ack_encode(ack, seq);
-	put(c, ack, sizeof(ack));
-	return 0;
+	s->accepted_no = ttlog__host_dispatched(in->writer);
+	return owe_and_send(c, seq, s->accepted_no);
 }
 
 static int on_message(struct ttlog__input_conn *c,
@@ -376,6 +462,7 @@ int ttlog__native_read(struct ttlog__input_conn *c)
 
 void ttlog__native_free(struct ttlog__input *in)
 {
+	ttlog__native_state_close(in);
 	free(in->senders);
 	in->senders = NULL;
 	if (in->wscratch != NULL) {
@@ -385,13 +472,17 @@ void ttlog__native_free(struct ttlog__input *in)
 	}
 }
 
-int ttlog__native_init(struct ttlog__input *in)
+int ttlog__native_init(struct ttlog__input *in, const char *state_dir,
+		       char *err, size_t errlen)
 {
+	in->state_fd = -1;
 	in->senders = calloc(TTLOG__NATIVE_SENDERS, sizeof(*in->senders));
 	in->wscratch = calloc(1, sizeof(*in->wscratch));
 	if (in->senders == NULL || in->wscratch == NULL ||
 	    getrandom(in->instance_id, sizeof(in->instance_id), 0) !=
-		    (ssize_t)sizeof(in->instance_id))
+		    (ssize_t)sizeof(in->instance_id)) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	return 0;
+	}
+	return ttlog__native_state_open(in, state_dir, err, errlen);
 }

@@ -51,6 +51,7 @@ void ttlog__input_conn_free(struct ttlog__input_conn *c)
 		c->next->prev = c->prev;
 	bufferevent_free(c->bev);
 	in->st.connections--;
+	ttlog__native_conn_free(c);
 	free(c);
 }
 

@@ -103,9 +103,15 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 		goto oom;
 	/* The sender table of the native protocol, for an input that turns
 	 * into a ttlog input; unused (and freed at stop) otherwise. */
-	if (o->type == TTLOG__INPUT_TTLOG && in->senders == NULL &&
-	    ttlog__native_init(in) != 0)
-		goto oom;
+	if (o->type == TTLOG__INPUT_TTLOG && in->senders == NULL) {
+		char why[512];
+		if (ttlog__native_init(in, o->state_dir, why, sizeof(why)) !=
+		    0) {
+			ttlog__input_update_free(u);
+			ttlog__errf(err, errlen, "input %s: %s", o->name, why);
+			return TTLOG_EINVAL;
+		}
+	}
 	*out = u;
 	return 0;
 oom:

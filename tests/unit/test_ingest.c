@@ -499,6 +499,84 @@ static void test_invalid_ingest_counts_dropped_invalid(void **state)
 	capture_reset(&cap);
 }
 
+/* "Taken": what an input that acknowledges waits for. */
+struct taken_probe {
+	uint64_t told, calls;	 /* what the taken function was told */
+	uint64_t no, taken_then; /* after the last commit */
+};
+
+static void on_taken(void *arg, uint64_t taken)
+{
+	struct taken_probe *p = arg;
+	p->told = taken;
+	p->calls++;
+}
+
+static int watch_taken(struct event_base *base, void *arg)
+{
+	(void)base;
+	return ttlog__host_on_taken(ttlog__host_writer(), arg ? on_taken : NULL,
+				    arg);
+}
+
+static int ingest_commit(struct event_base *base, void *arg)
+{
+	struct taken_probe *p = arg;
+	struct ttlog__writer *w = ttlog__host_writer();
+	(void)base;
+	if (ingest_two(base, NULL) != 0 || ttlog__host_ingest_commit(w) != 0)
+		return -1;
+	p->no = ttlog__host_dispatched(w);
+	p->taken_then = ttlog__host_taken(w);
+	return 0;
+}
+
+static void test_taken_waits_for_every_listener(void **s)
+{
+	static struct capture cap;
+	struct taken_probe p = {0};
+	(void)s;
+
+	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), watch_taken, &p), 0);
+	/* Taken at once by a listener that answers OK. */
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_commit, &p), 0);
+	assert_true(p.no > 0);
+	assert_int_equal(p.taken_then, p.no);
+	assert_int_equal(p.told, p.no);
+	uint64_t first = p.no;
+
+	/* Held back (RETRY): handed out, not taken, the function not told. */
+	answer = TTLOG_LISTENER_RETRY;
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_commit, &p), 0);
+	assert_true(p.no > first);
+	assert_int_equal(p.taken_then, p.no - 1);
+	assert_int_equal(p.told, first);
+	/* Another batch behind it does not move it either. */
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_commit, &p), 0);
+	assert_true(p.taken_then < p.no);
+	uint64_t calls = p.calls;
+
+	/* Taken once the listener takes them: told once, up to the last. */
+	answer = TTLOG_LISTENER_OK;
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
+	assert_int_equal(ttlog_flush(), 0);
+	assert_int_equal(p.told, p.no);
+	assert_true(p.calls > calls);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), watch_taken, NULL), 0);
+	assert_int_equal(ttlog_shutdown(), 0);
+	assert_int_equal(cap.n, 6);
+	capture_reset(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +590,7 @@ int main(void)
 			test_inputs_on_the_writer_loop_reach_the_listeners),
 		cmocka_unit_test(test_invalid_event_is_refused_as_invalid),
 		cmocka_unit_test(test_invalid_ingest_counts_dropped_invalid),
+		cmocka_unit_test(test_taken_waits_for_every_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
