@@ -84,7 +84,8 @@ static void on_loss(void *arg, const struct ttlog__spool_loss *l)
 {
 	struct fwd *f = arg;
 	const char *dir = f->spool != NULL ? ttlog__spool_dir(f->spool)
-					   : f->spool_opts_dir;
+			  : f->spool_opts_dir != NULL ? f->spool_opts_dir
+						      : "?";
 	char est[96] = "";
 
 	if (l->estimated > 0)
@@ -274,7 +275,10 @@ static void close_spool(struct fwd *f, struct ttlog__spool *s)
 			(unsigned long long)st.records,
 			(unsigned long long)st.events, f->ep[f->cur].text,
 			ttlog__spool_dir(s));
+	/* The close may report held records as lost: they name it. */
+	f->spool_opts_dir = ttlog__spool_dir(s);
 	ttlog__spool_close(s);
+	f->spool_opts_dir = NULL;
 }
 
 void ttlog__fwd_spool_close(struct fwd *f)

@@ -7,11 +7,14 @@
  * the fuzzer), so that all of them agree on what is a record and what is
  * skipped.
  *
- * Counting corruption: the scan at open counts every skipped region once.
- * Each segment remembers how far its corruption has been counted, so that
- * the reader, which passes the same bad bytes again after every rewind,
- * does not count them a second time; the counters therefore say how much
- * is damaged, not how often it was read.
+ * Counting corruption: the cursor gathers each damaged run (the bytes
+ * between two good records) and what it cost (records, their events from
+ * the headers it can still read, bytes) into the caller's damage record.
+ * Each segment remembers how far its corruption has been counted (and the
+ * `stats` file keeps that across restarts, spool_stats.c), so that the
+ * reader, which passes the same bad bytes again after every rewind, does
+ * not count them a second time; the counters therefore say how much is
+ * damaged, not how often it was read.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -157,6 +157,49 @@ def test_cap_loss_is_counted_across_a_relay_kill(args, tmp):
             b.kill()
 
 
+def test_cap_deletions_the_window_still_sends_are_not_lost(args, tmp):
+    """The same cap and outage, but the relay keeps running: what the
+    cap deleted is still in the relay's memory window and is delivered
+    from there, so nothing is counted as dropped (it is held until the
+    collector acknowledges it) and nothing is missing."""
+    n = 300000
+    certs = Certs(args, tmp)
+    port, rhttp, chttp = free_port(), free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    sock = os.path.join(tmp, "relay.sock")
+    spool = os.path.join(tmp, "spool")
+    a = start_relay(args, tmp, certs, sock, port, rhttp, spool, "relay",
+                    **{"spool.max_bytes": "2MiB"})
+    app = start_app(args, tmp, app_config(args, tmp, sock), n)
+    b = None
+    try:
+        finish_app(app)
+        before = metrics(rhttp)
+        b = collector(args, tmp, certs, port, out, http=chttp)
+        after, cm = settled(rhttp, chttp)
+        got = set(seqs_of(out))
+        print("     cap, no kill: %d of %d seqs delivered; relay dropped "
+              "%d, held %d before the collector came, dropped %d, held "
+              "%d after; collector missing_frames %d"
+              % (len(got), n, before.get(DROPPED_EV, -1),
+                 before.get(HELD_EV, -1), after.get(DROPPED_EV, -1),
+                 after.get(HELD_EV, -1), cm.get(MISSING, -1)))
+        check(got == set(range(n)), "%d seqs missing" % (n - len(got)))
+        check(before[HELD_EV] > 0, "the cap deleted nothing")
+        check(before[DROPPED_EV] == 0 and after[DROPPED_EV] == 0,
+              "counted as dropped though delivered: %d, %d"
+              % (before[DROPPED_EV], after[DROPPED_EV]))
+        check(after[HELD_EV] == 0, "still held: %d" % after[HELD_EV])
+        check(cm[MISSING] == 0, "missing frames: %d" % cm[MISSING])
+        check("spool dropped" not in a.stderr(), a.stderr())
+        check(a.stop() == 0 and b.stop() == 0, "exit status")
+    finally:
+        kill_app(app)
+        a.kill()
+        if b:
+            b.kill()
+
+
 def flip(path, off, mask=0x5A):
     with open(path, "r+b") as f:
         f.seek(off)
@@ -256,6 +299,7 @@ def test_damaged_segments_are_counted_logged_and_kept(args, tmp):
 
 TESTS = [
     test_cap_loss_is_counted_across_a_relay_kill,
+    test_cap_deletions_the_window_still_sends_are_not_lost,
     test_damaged_segments_are_counted_logged_and_kept,
 ]
 
