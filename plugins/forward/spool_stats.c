@@ -22,7 +22,7 @@
 
 #include "spool_internal.h"
 
-#define STATS_MAX (64u << 10)
+#define STATS_MAX (1u << 20)
 #define STATS_HEAD "ttlog spool stats 1\n"
 
 /* The totals the file keeps, by name. */
@@ -167,7 +167,14 @@ void ttlog__spool_stats_save(struct ttlog__spool *s)
 		s->st.write_errors++;
 		return;
 	}
-#define PUT(...) len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__)
+	/* The lines are bounded (numbers of 20 digits at most), so cap
+	 * holds them; a longer text would only be refused below. */
+#define PUT(...)                                                               \
+	do {                                                                   \
+		if (len < cap)                                                 \
+			len += (size_t)snprintf(buf + len, cap - len,          \
+						__VA_ARGS__);                  \
+	} while (0)
 	PUT("%s", STATS_HEAD);
 #define SAVE(f) PUT(#f " %" PRIu64 "\n", s->st.f);
 	TOTALS(SAVE)
@@ -263,6 +270,16 @@ void ttlog__spool_stats_dropped(struct ttlog__spool *s, uint64_t first,
 	gone(s, hi);
 	if (held) {
 		struct ttlog__spool_held h = {lo, hi, records, events};
+		struct ttlog__spool_held *t =
+			s->nheld > 0 ? &s->held[s->nheld - 1] : NULL;
+		/* The cap deletes in seq order: one run grows, which keeps
+		 * the file small whatever the window's size. */
+		if (t != NULL && t->hi + 1 == lo) {
+			t->hi = hi;
+			t->records += records;
+			t->events += events;
+			return;
+		}
 		if (held_push(s, &h) == 0)
 			return;
 		/* No memory to remember them: counted as lost now rather
