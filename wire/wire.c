@@ -185,7 +185,8 @@ size_t ttlog__wire_hello_encode(const struct ttlog__wire_hello *h,
 
 	if (cap < TTLOG_WIRE_HDR)
 		return 0;
-	w_head(&o, TTLOG__CBOR_MAP, 11);
+	/* "oldest" only in a sender's hello: older peers skip the key. */
+	w_head(&o, TTLOG__CBOR_MAP, h->role == TTLOG_WIRE_RECEIVER ? 11 : 12);
 	w_uint(&o, "v_min", h->version_min);
 	w_uint(&o, "v_max", h->version_max);
 	w_uint(&o, "role", (uint64_t)(h->role == TTLOG_WIRE_RECEIVER));
@@ -199,6 +200,8 @@ size_t ttlog__wire_hello_encode(const struct ttlog__wire_hello *h,
 	w_uint(&o, "window", h->window);
 	w_uint(&o, "last_seq", h->last_seq);
 	w_uint(&o, "heartbeat_ms", h->heartbeat_ms);
+	if (h->role != TTLOG_WIRE_RECEIVER)
+		w_uint(&o, "oldest", h->oldest);
 	if (o.full)
 		return 0;
 	ttlog__wire_put_header(out, TTLOG_WIRE_HELLO, o.len - TTLOG_WIRE_HDR);
@@ -217,12 +220,14 @@ enum hello_key {
 	K_WINDOW,
 	K_LAST_SEQ,
 	K_HEARTBEAT_MS,
+	K_OLDEST,
 	K_COUNT
 };
 
 static const char *const hello_keys[K_COUNT] = {
-	"v_min",    "v_max",	 "role",   "id",       "service",     "host",
-	"software", "max_frame", "window", "last_seq", "heartbeat_ms"};
+	"v_min",   "v_max",    "role",	       "id",
+	"service", "host",     "software",     "max_frame",
+	"window",  "last_seq", "heartbeat_ms", "oldest"};
 
 #define REQUIRED                                                               \
 	((1u << K_V_MIN) | (1u << K_V_MAX) | (1u << K_ROLE) | (1u << K_ID) |   \
@@ -338,8 +343,11 @@ static int hello_value(struct ttlog__cbor *c, int k,
 	case K_LAST_SEQ:
 		h->last_seq = v.arg;
 		break;
-	default: /* K_HEARTBEAT_MS */
+	case K_HEARTBEAT_MS:
 		h->heartbeat_ms = v.arg;
+		break;
+	default: /* K_OLDEST */
+		h->oldest = v.arg;
 		break;
 	}
 	return 0;

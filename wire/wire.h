@@ -88,6 +88,11 @@ struct ttlog__wire_hello {
 	uint64_t last_seq;
 	/* Heartbeat interval this side uses, ms (0: none). */
 	uint64_t heartbeat_ms;
+	/* Sender: the lowest seq it still holds unacknowledged, or its next
+	 * seq when it holds none; frames below it that the receiver never
+	 * delivered are lost. Receiver: not sent. 0 when absent (a peer that
+	 * predates the key): nothing is known. */
+	uint64_t oldest;
 };
 
 /* Writes the 5-byte header of a message whose body is body_len bytes
@@ -115,7 +120,7 @@ int ttlog__wire_next(const unsigned char *buf, size_t avail, size_t max_frame,
 
 /* The hello: the whole message (header included) into out. Returns its
  * length, or 0 when cap is too small (TTLOG_WIRE_HELLO_CAP always
- * suffices: 602 bytes with every string at its longest). */
+ * suffices: 618 bytes with every string at its longest). */
 #define TTLOG_WIRE_HELLO_CAP 640
 size_t ttlog__wire_hello_encode(const struct ttlog__wire_hello *h,
 				unsigned char *out, size_t cap);

@@ -121,6 +121,7 @@ static int on_hello(struct ttlog__input_conn *c,
 	struct ttlog__wire_hello peer, h;
 	unsigned char buf[1024];
 	char err[256], why[400];
+	uint64_t last;
 	uint32_t v;
 	size_t n;
 
@@ -145,6 +146,19 @@ static int on_hello(struct ttlog__input_conn *c,
 		return -1;
 	}
 	c->sender = sender_find(in, peer.id);
+	last = in->senders[c->sender].last_seq;
+	/* Frames below the sender's oldest that we never delivered will not
+	 * come: a gap before the first frame we would see, which on_data
+	 * cannot notice (docs/native-protocol.md, "oldest"). */
+	if (peer.oldest > last + 1) {
+		in->st.missing_frames += peer.oldest - last - 1;
+		TTLOG_WARN("sender lost frames",
+			   TTLOG_KV("input", (const char *)in->name),
+			   TTLOG_KV("peer", (const char *)c->peer),
+			   TTLOG_KV("missing", peer.oldest - last - 1),
+			   TTLOG_KV("first_missing_seq", last + 1),
+			   TTLOG_KV("last_missing_seq", peer.oldest - 1));
+	}
 	memset(&h, 0, sizeof(h));
 	h.version_min = h.version_max = v;
 	h.role = TTLOG_WIRE_RECEIVER;
@@ -156,7 +170,7 @@ static int on_hello(struct ttlog__input_conn *c,
 		 TTLOG_VERSION_STRING);
 	h.max_frame = in->max_frame;
 	h.window = in->window;
-	h.last_seq = in->senders[c->sender].last_seq;
+	h.last_seq = last;
 	h.heartbeat_ms = peer.heartbeat_ms;
 	n = ttlog__wire_hello_encode(&h, buf, sizeof(buf));
 	put(c, buf, n);

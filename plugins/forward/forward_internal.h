@@ -83,6 +83,7 @@ struct fwd_frame {
 struct fwd_sent {
 	uint64_t seq;
 	size_t bytes;
+	uint32_t count; /* its events */
 };
 
 enum fwd_conn_state {
@@ -172,12 +173,13 @@ struct fwd {
 	 * neither sends nor takes frames until that one is destroyed. */
 	int spool_waiting;
 	struct ttlog__spool_opts spool_opts; /* dir not kept */
-	uint64_t last_seq;		     /* highest assigned */
-	uint64_t acked;			     /* highest acknowledged */
-	uint64_t mem_hi;       /* frames (acked, mem_hi] are in win */
-	uint64_t next_send;    /* on this connection */
-	uint64_t max_sent;     /* highest seq ever sent (for RESENT) */
-	uint64_t spool_cursor; /* seq the spool reader returned last */
+	const char *spool_opts_dir; /* the dir, while the spool opens */
+	uint64_t last_seq;	    /* highest assigned */
+	uint64_t acked;		    /* highest acknowledged */
+	uint64_t mem_hi;	    /* frames (acked, mem_hi] are in win */
+	uint64_t next_send;	    /* on this connection */
+	uint64_t max_sent;	    /* highest seq ever sent (for RESENT) */
+	uint64_t spool_cursor;	    /* seq the spool reader returned last */
 	struct fwd_frame *win;
 	size_t whead, wlen, wcap;
 	uint64_t win_bytes;

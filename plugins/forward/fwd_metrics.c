@@ -69,8 +69,8 @@ void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx)
 	      "payload bytes handed to the connection", C,
 	      (double)f->st.bytes_sent);
 	emit1(emit, ctx, "forward_events_acked_total",
-	      "events the collector acknowledged (ttlog, frames kept in "
-	      "memory)",
+	      "events the collector acknowledged (ttlog; frames sent from "
+	      "memory or from the spool)",
 	      C, (double)f->st.events_acked);
 	emit1(emit, ctx, "forward_dropped_too_large_total",
 	      "events in batches over the collector's frame limit", C,
@@ -94,12 +94,31 @@ void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx)
 		      G, (double)s.bytes);
 		emit1(emit, ctx, "forward_spool_segments", "spool files", G,
 		      (double)s.segments);
+		/* The loss totals are kept in the spool directory: they go
+		 * on across restarts (docs/spool.md). */
 		emit1(emit, ctx, "forward_spool_corrupt_records_total",
-		      "spool records skipped as corrupt", C,
-		      (double)s.corrupt_records);
+		      "spool records lost to damage on disk (over the "
+		      "spool's life)",
+		      C, (double)s.corrupt_records);
+		emit1(emit, ctx, "forward_spool_corrupt_bytes_total",
+		      "bytes skipped as damaged in spool files", C,
+		      (double)s.corrupt_bytes);
+		emit1(emit, ctx, "forward_spool_corrupt_events_total",
+		      "events in spool records lost to damage (some "
+		      "estimated, see the log)",
+		      C, (double)s.corrupt_events);
+		emit1(emit, ctx, "forward_spool_dropped_records_total",
+		      "frames lost to the spool's size cap (deleted and in "
+		      "no memory)",
+		      C, (double)s.dropped_records);
 		emit1(emit, ctx, "forward_spool_dropped_events_total",
-		      "events deleted by the spool's size cap", C,
-		      (double)s.dropped_events);
+		      "events lost to the spool's size cap (deleted and in "
+		      "no memory)",
+		      C, (double)s.dropped_events);
+		emit1(emit, ctx, "forward_spool_held_events",
+		      "events deleted by the size cap but still in memory, "
+		      "not acknowledged: lost if the agent stops now",
+		      G, (double)s.held_events);
 		emit1(emit, ctx, "forward_spool_write_errors_total",
 		      "failed spool writes", C, (double)s.write_errors);
 		emit1(emit, ctx, "forward_spool_fsync_errors_total",

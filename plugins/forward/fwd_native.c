@@ -59,6 +59,9 @@ void ttlog__fwd_acked(struct fwd *f, uint64_t seq)
 		ttlog__fwd_native_win_pop(f);
 	}
 	while (f->slen > 0 && f->sentq[f->shead].seq <= seq) {
+		/* Sent from the spool (not in the window): counted here. */
+		if (f->sentq[f->shead].seq > f->mem_hi)
+			f->st.events_acked += f->sentq[f->shead].count;
 		f->inflight -= f->sentq[f->shead].bytes;
 		f->shead = (f->shead + 1) % f->scap;
 		f->slen--;
@@ -106,8 +109,12 @@ int ttlog__fwd_native_consume(struct fwd *f, struct ttlog_batch *b)
 	fr.len = len;
 	fr.count = (uint32_t)ttlog_batch_count(b);
 	if (f->spool != NULL) {
-		int rc = ttlog__spool_append(f->spool, fr.seq, flags, fr.count,
-					     data, len, err, sizeof(err));
+		int rc;
+		/* Frames the cap deletes from (acked, mem_hi] are still
+		 * sent from memory: not lost (yet). */
+		ttlog__spool_set_held(f->spool, f->mem_hi);
+		rc = ttlog__spool_append(f->spool, fr.seq, flags, fr.count,
+					 data, len, err, sizeof(err));
 		if (rc == TTLOG_SPOOL_FULL)
 			return TTLOG_LISTENER_RETRY;
 		if (rc != 0) {
@@ -149,7 +156,7 @@ static void unref_batch(const void *data, size_t len, void *arg)
 	ttlog_batch_unref(arg);
 }
 
-static int sent_push(struct fwd *f, uint64_t seq, size_t bytes)
+static int sent_push(struct fwd *f, uint64_t seq, size_t bytes, uint32_t count)
 {
 	if (f->slen == f->scap) {
 		struct fwd_sent *q = ttlog__fwd_ring_grow(
@@ -159,7 +166,7 @@ static int sent_push(struct fwd *f, uint64_t seq, size_t bytes)
 		f->sentq = q;
 	}
 	f->sentq[(f->shead + f->slen) % f->scap] =
-		(struct fwd_sent){seq, bytes};
+		(struct fwd_sent){seq, bytes, count};
 	f->slen++;
 	f->inflight += bytes;
 	return 0;
@@ -217,7 +224,7 @@ static int send_frame(struct fwd *f, struct evbuffer *out)
 	}
 	if (f->slen == 0)
 		f->ack_wait_ms = ttlog__fwd_now_ms();
-	(void)sent_push(f, seq, len + sizeof(prefix));
+	(void)sent_push(f, seq, len + sizeof(prefix), count);
 	f->st.frames_sent++;
 	f->st.bytes_sent += len;
 	if (flags & TTLOG_WIRE_DATA_RESENT)
@@ -253,6 +260,20 @@ void ttlog__fwd_pump(struct fwd *f)
 /* The hello and the collector's messages                             */
 /* ------------------------------------------------------------------ */
 
+/* The lowest seq still held (window or spool) and not acknowledged, or
+ * the next seq when none is: what the hello tells the collector, so that
+ * it counts frames lost below it (docs/native-protocol.md). */
+static uint64_t oldest_held(const struct fwd *f)
+{
+	uint64_t o = 0;
+
+	if (f->wlen > 0)
+		return f->win[f->whead].seq;
+	if (f->spool != NULL)
+		o = ttlog__spool_oldest(f->spool);
+	return o != 0 ? o : f->last_seq + 1;
+}
+
 void ttlog__fwd_native_send_hello(struct fwd *f)
 {
 	struct ttlog__wire_hello h;
@@ -271,6 +292,7 @@ void ttlog__fwd_native_send_hello(struct fwd *f)
 		 TTLOG_VERSION_STRING);
 	h.max_frame = FWD_OUR_MAX_FRAME;
 	h.heartbeat_ms = f->heartbeat_ms;
+	h.oldest = oldest_held(f);
 	n = ttlog__wire_hello_encode(&h, buf, sizeof(buf));
 	evbuffer_add(out, TTLOG_WIRE_MAGIC, TTLOG_WIRE_MAGIC_LEN);
 	evbuffer_add(out, buf, n);

@@ -79,6 +79,77 @@ static void load_seq_state(struct fwd *f)
 	f->spool_cursor = UINT64_MAX;
 }
 
+/* The spool's reporter: one line per loss, saying where. */
+static void on_loss(void *arg, const struct ttlog__spool_loss *l)
+{
+	struct fwd *f = arg;
+	const char *dir = f->spool != NULL ? ttlog__spool_dir(f->spool)
+			  : f->spool_opts_dir != NULL ? f->spool_opts_dir
+						      : "?";
+	char est[96] = "";
+
+	if (l->estimated > 0)
+		snprintf(est, sizeof(est),
+			 " (events of %llu of them estimated: header "
+			 "unreadable)",
+			 (unsigned long long)l->estimated);
+	switch (l->kind) {
+	case TTLOG_SPOOL_LOSS_CAP:
+		ttlog__fwd_report(
+			f, TTLOG_LEVEL_ERROR, "spool dropped",
+			"spool %s is full (max_bytes, overflow drop_oldest): "
+			"deleted %s/%s with %llu frames (%llu events, seq "
+			"%llu-%llu) never sent or acknowledged: lost",
+			dir, dir, l->segment, (unsigned long long)l->records,
+			(unsigned long long)l->events,
+			(unsigned long long)l->seq_lo,
+			(unsigned long long)l->seq_hi);
+		break;
+	case TTLOG_SPOOL_LOSS_HELD:
+		ttlog__fwd_report(
+			f, TTLOG_LEVEL_ERROR, "spool dropped",
+			"spool %s: %llu frames (%llu events, seq %llu-%llu) "
+			"deleted by the size cap earlier and kept only in "
+			"memory were not acknowledged when that memory went "
+			"(%s): lost",
+			dir, (unsigned long long)l->records,
+			(unsigned long long)l->events,
+			(unsigned long long)l->seq_lo,
+			(unsigned long long)l->seq_hi, l->reason);
+		break;
+	case TTLOG_SPOOL_LOSS_GAP:
+		ttlog__fwd_report(
+			f, TTLOG_LEVEL_ERROR, "spool dropped",
+			"spool %s: %llu frames (seq %llu-%llu, about %llu "
+			"events) are missing below the oldest segment with "
+			"no record of their loss (a crash while the size cap "
+			"deleted them?): lost",
+			dir, (unsigned long long)l->records,
+			(unsigned long long)l->seq_lo,
+			(unsigned long long)l->seq_hi,
+			(unsigned long long)l->events);
+		break;
+	default:
+		if (l->records == 0)
+			ttlog__fwd_report(f, TTLOG_LEVEL_ERROR, "spool damaged",
+					  "spool %s/%s: %s", dir, l->segment,
+					  l->reason);
+		else
+			ttlog__fwd_report(
+				f, TTLOG_LEVEL_ERROR, "spool damaged",
+				"spool %s/%s: damaged from byte %llu (%s): "
+				"%llu records (%llu events%s, %llu bytes, seq "
+				"%llu-%llu) skipped: lost",
+				dir, l->segment, (unsigned long long)l->offset,
+				l->reason, (unsigned long long)l->records,
+				(unsigned long long)l->events, est,
+				(unsigned long long)l->bytes,
+				(unsigned long long)l->seq_lo,
+				(unsigned long long)l->seq_hi);
+		break;
+	}
+}
+
 /* Attaches f to r as its heir; refused when r has one already or belongs
  * to a listener of another name. Called with the mutex held. */
 static int attach(struct fwd *f, struct fwd_spool_ref *r, const char *dir,
@@ -108,8 +179,13 @@ int ttlog__fwd_spool_open(struct fwd *f, const struct ttlog__spool_opts *so,
 	struct stat st;
 	int rc = -1;
 
+	struct ttlog__spool_opts o = *so;
+
+	o.on_loss = on_loss;
+	o.loss_arg = f;
 	f->spool_opts = *so;
-	f->spool_opts.dir = NULL; /* borrowed from create()'s options */
+	f->spool_opts.dir = NULL;    /* borrowed from create()'s options */
+	f->spool_opts_dir = so->dir; /* for reports during the open only */
 	pthread_mutex_lock(&registry_mu);
 	if (stat(so->dir, &st) == 0 &&
 	    (r = find_ref((uint64_t)st.st_dev, (uint64_t)st.st_ino)) != NULL) {
@@ -121,7 +197,7 @@ int ttlog__fwd_spool_open(struct fwd *f, const struct ttlog__spool_opts *so,
 		snprintf(err, errlen, "spool %s: out of memory", so->dir);
 		goto out;
 	}
-	if (ttlog__spool_open(so, &r->spool, err, errlen) != 0) {
+	if (ttlog__spool_open(&o, &r->spool, err, errlen) != 0) {
 		free(r);
 		goto out;
 	}
@@ -141,6 +217,7 @@ int ttlog__fwd_spool_open(struct fwd *f, const struct ttlog__spool_opts *so,
 	rc = 0;
 out:
 	pthread_mutex_unlock(&registry_mu);
+	f->spool_opts_dir = NULL;
 	if (rc == 0)
 		load_seq_state(f);
 	return rc;
@@ -158,7 +235,11 @@ static void take_over(struct fwd *h, const struct fwd *from)
 		ttlog__fwd_report(h, TTLOG_LEVEL_ERROR, "spool",
 				  "%s; the previous options stay", err);
 	h->spool_waiting = 0;
+	ttlog__spool_set_reporter(h->spool, on_loss, h);
 	load_seq_state(h);
+	/* The old instance's window went with it: frames the cap had
+	 * deleted that only it still held are lost (counted, said). */
+	ttlog__spool_set_held(h->spool, h->mem_hi);
 	/* Frames the old instance never sent are not resent ones. */
 	if (from->max_sent < h->max_sent)
 		h->max_sent = from->max_sent;
@@ -194,7 +275,10 @@ static void close_spool(struct fwd *f, struct ttlog__spool *s)
 			(unsigned long long)st.records,
 			(unsigned long long)st.events, f->ep[f->cur].text,
 			ttlog__spool_dir(s));
+	/* The close may report held records as lost: they name it. */
+	f->spool_opts_dir = ttlog__spool_dir(s);
 	ttlog__spool_close(s);
+	f->spool_opts_dir = NULL;
 }
 
 void ttlog__fwd_spool_close(struct fwd *f)

@@ -205,6 +205,7 @@ static int load_acked(struct ttlog__spool *s, char *err, size_t errlen)
 			  0600);
 	if (s->ackfd >= 0) {
 		s->acked = 0;
+		s->acked_ok = 1;
 		if (write_acked(s) != 0)
 			return ttlog__errf(err, errlen, "spool %s/acked: %s",
 					   s->dir, strerror(errno));
@@ -224,10 +225,19 @@ static int load_acked(struct ttlog__spool *s, char *err, size_t errlen)
 	if (n == ACKED_LEN &&
 	    ttlog__spool_crc32c(0, b, 8) == ttlog__get_le32(b + 8)) {
 		s->acked = ttlog__get_le64(b);
-	} else {
+		s->acked_ok = 1;
+	} else if (s->on_loss != NULL) {
+		/* Nothing is lost (what the spool holds is sent again, as
+		 * duplicates at worst), but it is said. */
 		s->acked = 0;
-		s->st.corrupt_records++;
-		s->st.corrupt_bytes += (uint64_t)n;
+		s->on_loss(s->loss_arg,
+			   &(struct ttlog__spool_loss){
+				   .kind = TTLOG_SPOOL_LOSS_DAMAGE,
+				   .segment = "acked",
+				   .bytes = (uint64_t)n,
+				   .reason = "unreadable, taken as 0: every "
+					     "frame in the spool is sent "
+					     "again"});
 	}
 	return 0;
 }
@@ -236,6 +246,9 @@ void ttlog__spool_close(struct ttlog__spool *s)
 {
 	if (s == NULL)
 		return;
+	/* The caller's memory goes with it: held records are lost. */
+	if (s->dirfd >= 0 && s->nheld > 0)
+		ttlog__spool_set_held(s, 0);
 	if (s->o.fsync != TTLOG_SPOOL_FSYNC_NEVER)
 		(void)ttlog__spool_sync(s);
 	if (s->wfd >= 0)
@@ -250,6 +263,8 @@ void ttlog__spool_close(struct ttlog__spool *s)
 		close(s->dirfd);
 	free(s->rd.c.buf);
 	free(s->segs);
+	free(s->held);
+	free(s->marks);
 	free(s->dir);
 	free(s);
 }
@@ -293,6 +308,8 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 	}
 	s->o = *o;
 	s->o.dir = s->dir;
+	s->on_loss = o->on_loss;
+	s->loss_arg = o->loss_arg;
 	s->dirfd = s->lockfd = s->ackfd = s->wfd = -1;
 	s->rd.c.fd = -1;
 	s->rd.c.chunk = TTLOG__SPOOL_FILE_CHUNK;
@@ -309,10 +326,13 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 			    strerror(errno));
 		goto fail;
 	}
-	if (take_lock(s, err, errlen) != 0 || load_id(s, err, errlen) != 0 ||
-	    load_acked(s, err, errlen) != 0 ||
+	if (take_lock(s, err, errlen) != 0 || load_id(s, err, errlen) != 0)
+		goto fail;
+	ttlog__spool_stats_load(s);
+	if (load_acked(s, err, errlen) != 0 ||
 	    ttlog__spool_load_segments(s, err, errlen) != 0)
 		goto fail;
+	ttlog__spool_stats_settle(s);
 	ttlog__spool_rewind(s, s->acked);
 	*out = s;
 	return 0;
@@ -466,6 +486,8 @@ int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 	g->records++;
 	g->events += count;
 	g->last = seq;
+	if (g->lo == 0)
+		g->lo = seq;
 	s->bytes += reclen;
 	s->last_seq = seq;
 	s->st.appended++;
@@ -508,6 +530,7 @@ int ttlog__spool_ack(struct ttlog__spool *s, uint64_t seq)
 		return 0;
 	s->acked = seq;
 	rc = write_acked(s);
+	ttlog__spool_stats_acked(s);
 	for (size_t i = 0; i < s->nsegs;) {
 		/* The newest one too: the next append starts a new one. */
 		if (s->segs[i].last <= seq) {
@@ -524,6 +547,7 @@ void ttlog__spool_get_stats(const struct ttlog__spool *s,
 			    struct ttlog__spool_stats *out)
 {
 	*out = s->st;
+	ttlog__spool_stats_held(s, &out->held_records, &out->held_events);
 	out->bytes = s->bytes;
 	out->segments = s->nsegs;
 	out->records = out->events = 0;
@@ -543,6 +567,17 @@ void ttlog__spool_get_stats(const struct ttlog__spool *s,
 				       g->events % g->records * n / g->records;
 		}
 	}
+}
+
+uint64_t ttlog__spool_oldest(const struct ttlog__spool *s)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct ttlog__spool_seg *g = &s->segs[i];
+		if (g->records == 0 || g->last <= s->acked)
+			continue;
+		return g->lo > s->acked ? g->lo : s->acked + 1;
+	}
+	return 0;
 }
 
 int ttlog__spool_set_opts(struct ttlog__spool *s,

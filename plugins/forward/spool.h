@@ -8,6 +8,8 @@
  *   id            16 random bytes: the sender id, stable across restarts
  *   acked         the highest acknowledged seq (u64) + CRC-32C, rewritten
  *                 in place
+ *   stats         the loss counters and what they need across a restart
+ *                 (text with a CRC-32C), replaced atomically
  *   NNNNNNNNNNNNNNNNNNNN.seg  append-only segments, named by the seq of
  *                 their first record (20 decimal digits), holding records:
  *       u32 magic "TSR1" | u32 body length | u32 CRC-32C of the body |
@@ -42,12 +44,51 @@ enum ttlog__spool_overflow {
 	TTLOG_SPOOL_DROP_NEWEST = 1,
 };
 
+/* What a spool lost, told once to the owner's reporter (see
+ * ttlog__spool_opts.on_loss) as it happens; its counts are in the
+ * statistics already. */
+enum ttlog__spool_loss_kind {
+	/* The size cap deleted records that were in no memory. */
+	TTLOG_SPOOL_LOSS_CAP = 0,
+	/* The cap had deleted them while the caller still held them in
+	 * memory, and the caller let them go (a restart, a handover, the
+	 * close) before the collector acknowledged them. */
+	TTLOG_SPOOL_LOSS_HELD = 1,
+	/* Damaged on disk (CRC, header, cut short). */
+	TTLOG_SPOOL_LOSS_DAMAGE = 2,
+	/* Missing at open without a record of why: between the acknowledged
+	 * seq and the oldest segment (a crash between deleting a segment
+	 * and counting it, or a spool written by a version that did not
+	 * keep the counts). */
+	TTLOG_SPOOL_LOSS_GAP = 3,
+};
+
+struct ttlog__spool_loss {
+	int kind;	     /* enum ttlog__spool_loss_kind */
+	const char *segment; /* file name (no directory), or "" */
+	uint64_t offset;     /* DAMAGE: the first damaged byte in it */
+	uint64_t records, events, bytes;
+	/* Records among them whose events are an estimate (the segment's
+	 * average per record): their header could not be read. */
+	uint64_t estimated;
+	uint64_t seq_lo, seq_hi; /* the seqs lost; 0, 0 when not known */
+	const char *reason;	 /* DAMAGE: "CRC mismatch", "cut short"... */
+};
+
+/* Called on the spool's thread; l is borrowed for the call. */
+typedef void (*ttlog__spool_loss_fn)(void *arg,
+				     const struct ttlog__spool_loss *l);
+
 struct ttlog__spool_opts {
 	const char *dir;	/* created 0700 if missing */
 	uint64_t max_bytes;	/* cap on all segments; > segment_bytes */
 	uint64_t segment_bytes; /* a new segment starts past this size */
 	int fsync;		/* enum ttlog__spool_fsync */
 	int overflow;		/* enum ttlog__spool_overflow */
+	/* Told of every loss (may be NULL); ttlog__spool_set_reporter()
+	 * changes it later. Not read by set_opts(). */
+	ttlog__spool_loss_fn on_loss;
+	void *loss_arg;
 };
 
 struct ttlog__spool_rec {
@@ -58,15 +99,23 @@ struct ttlog__spool_rec {
 };
 
 struct ttlog__spool_stats {
-	uint64_t bytes;		  /* all segment files now */
-	uint64_t segments;	  /* files now */
-	uint64_t records;	  /* unacknowledged records now (estimate) */
-	uint64_t events;	  /* the events in them (estimate) */
-	uint64_t appended;	  /* records written since open */
-	uint64_t corrupt_records; /* skipped by a reader */
-	uint64_t corrupt_bytes;	  /* bytes skipped with them */
-	uint64_t dropped_records; /* lost to the size cap */
-	uint64_t dropped_events;  /* sum of their counts */
+	uint64_t bytes;	   /* all segment files now */
+	uint64_t segments; /* files now */
+	uint64_t records;  /* unacknowledged records now (estimate) */
+	uint64_t events;   /* the events in them (estimate) */
+	uint64_t appended; /* records written since open */
+	/* The loss counters below are totals over the spool's life: they
+	 * are kept in its `stats` file and go on across restarts. */
+	uint64_t corrupt_records;   /* records lost to damage */
+	uint64_t corrupt_bytes;	    /* bytes skipped with them */
+	uint64_t corrupt_events;    /* their events (some estimated) */
+	uint64_t corrupt_estimated; /* records whose events are estimated */
+	uint64_t dropped_records;   /* lost to the size cap (in no memory) */
+	uint64_t dropped_events;    /* sum of their counts */
+	uint64_t gap_records;	    /* found missing at open, see LOSS_GAP */
+	/* Deleted by the cap but held in the caller's memory, not yet
+	 * acknowledged: lost if the caller lets them go (now). */
+	uint64_t held_records, held_events;
 	uint64_t write_errors;
 	uint64_t fsync_errors;
 };
@@ -109,6 +158,21 @@ uint64_t ttlog__spool_acked(const struct ttlog__spool *s);
 int ttlog__spool_append(struct ttlog__spool *s, uint64_t seq, uint32_t flags,
 			uint32_t count, const void *payload, size_t len,
 			char *err, size_t errlen);
+
+/*
+ * The caller holds the records (acked, hi] in memory too and can still
+ * send them: the size cap deleting them loses nothing (they are "held",
+ * not dropped). A lower hi than before means the caller let some go:
+ * held records above it are lost now, counted and reported. Closing the
+ * spool lets all of them go.
+ */
+void ttlog__spool_set_held(struct ttlog__spool *s, uint64_t hi);
+/* Changes the reporter of losses (a handover to another owner). */
+void ttlog__spool_set_reporter(struct ttlog__spool *s, ttlog__spool_loss_fn fn,
+			       void *arg);
+/* The lowest seq the spool holds above the acknowledged one; 0 when it
+ * holds none. For a segment acknowledged in part, acked + 1. */
+uint64_t ttlog__spool_oldest(const struct ttlog__spool *s);
 
 /* Records that everything up to seq is acknowledged: rewrites `acked`
  * (no fsync unless the policy is ALWAYS) and deletes segments whose

@@ -93,10 +93,22 @@ int ttlog__spool_next(struct ttlog__spool *s, struct ttlog__spool_rec *rec,
 				continue;
 			}
 		}
-		struct ttlog__spool_counters k = {&s->st.corrupt_records,
-						  &s->st.corrupt_bytes,
-						  &s->segs[i].counted};
+		struct ttlog__spool_damage d = {0};
+		struct ttlog__spool_counters k = {&d, &s->segs[i].counted};
+		r->c.upper = i + 1 < s->nsegs ? s->segs[i + 1].first : 0;
 		rc = ttlog__spool_cursor_next(&r->c, rec, &k);
+		if (d.records > 0) {
+			/* Damage past what the scan at open counted:
+			 * written since (a write cut short that could not
+			 * be cut off). */
+			const struct ttlog__spool_seg *g = &s->segs[i];
+			ttlog__spool_stats_damage(
+				s, g->first, &d,
+				g->records
+					? (double)g->events / (double)g->records
+					: 0);
+			ttlog__spool_stats_save(s);
+		}
 		if (rc < 0) {
 			int e = errno;
 			ttlog__spool_seg_name(name, r->cur);

@@ -7,11 +7,14 @@
  * the fuzzer), so that all of them agree on what is a record and what is
  * skipped.
  *
- * Counting corruption: the scan at open counts every skipped region once.
- * Each segment remembers how far its corruption has been counted, so that
- * the reader, which passes the same bad bytes again after every rewind,
- * does not count them a second time; the counters therefore say how much
- * is damaged, not how often it was read.
+ * Counting corruption: the cursor gathers each damaged run (the bytes
+ * between two good records) and what it cost (records, their events from
+ * the headers it can still read, bytes) into the caller's damage record.
+ * Each segment remembers how far its corruption has been counted (and the
+ * `stats` file keeps that across restarts, spool_stats.c), so that the
+ * reader, which passes the same bad bytes again after every rewind, does
+ * not count them a second time; the counters therefore say how much is
+ * damaged, not how often it was read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,7 +134,8 @@ static int plausible_len(uint32_t blen)
  * one record or skip, so the loop over it always finishes.
  */
 static int step(const unsigned char *p, size_t avail, uint64_t remain,
-		uint64_t prev, size_t *n, struct ttlog__spool_rec *rec)
+		uint64_t prev, size_t *n, struct ttlog__spool_rec *rec,
+		unsigned *why)
 {
 	uint32_t blen;
 	size_t total, j;
@@ -148,8 +152,10 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 			return ST_MORE;
 		}
 		*n = avail; /* a few bytes at the end: no room for a record */
+		*why = TTLOG__SPOOL_CUT_SHORT;
 		return ST_SKIP;
 	}
+	*why = TTLOG__SPOOL_BAD_HEADER;
 	if (memcmp(p, magic, 4) != 0)
 		goto bad;
 	blen = ttlog__get_le32(p + 4);
@@ -161,7 +167,9 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 			*n = total;
 			return ST_MORE;
 		}
-		goto bad; /* runs past the end: torn, or a damaged length */
+		/* Runs past the end: torn, or a damaged length. */
+		*why = TTLOG__SPOOL_CUT_SHORT;
+		goto bad;
 	}
 	if (ttlog__spool_crc32c(0, p + TTLOG__SPOOL_REC_HDR, blen) !=
 	    ttlog__get_le32(p + 8)) {
@@ -169,6 +177,7 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 		 * it leads exactly to the end of the data or to another
 		 * plausible header; otherwise it may be the damaged field,
 		 * and the next magic is searched from the next byte. */
+		*why = TTLOG__SPOOL_BAD_CRC;
 		if (remain == total) {
 			*n = total;
 			return ST_SKIP;
@@ -193,6 +202,7 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 	rec->len = blen - TTLOG__SPOOL_BODY_HDR;
 	*n = total;
 	/* Intact but out of order: its extent is known, skip it whole. */
+	*why = TTLOG__SPOOL_BAD_ORDER;
 	return rec->seq > prev ? ST_REC : ST_SKIP;
 bad:
 	j = find_magic(p, 1, avail);
@@ -221,6 +231,9 @@ void ttlog__spool_cursor_start(struct ttlog__spool_cursor *c, int fd,
 	c->prev = first > 0 ? first - 1 : 0;
 	c->good_end = 0;
 	c->in_garbage = 0;
+	c->upper = 0;
+	memset(&c->run, 0, sizeof(c->run));
+	c->run_counts = 0;
 }
 
 /* Makes at least need bytes available from pos; fewer only at the real
@@ -271,19 +284,78 @@ static int cursor_fill(struct ttlog__spool_cursor *c, size_t need)
 	return 0;
 }
 
+/*
+ * A record header at p (whatever its magic, length and CRC say) whose seq
+ * is the one the run expects next: the record it starts is taken as lost
+ * and its count field as its events. A false match needs exactly that
+ * 64-bit seq at that place, which random bytes hardly give.
+ */
+static void run_header(struct ttlog__spool_cursor *c, const unsigned char *p,
+		       size_t avail)
+{
+	uint64_t want = c->prev + 1 + c->run.records;
+
+	if (avail < TTLOG__SPOOL_REC_MIN || ttlog__get_le64(p + 12) != want ||
+	    (c->upper != 0 && want >= c->upper))
+		return;
+	c->run.records++;
+	c->run.events += ttlog__get_le32(p + 24);
+}
+
 static void count_skip(struct ttlog__spool_cursor *c,
 		       const struct ttlog__spool_counters *k, uint64_t at,
-		       size_t n)
+		       const unsigned char *p, size_t avail, size_t n,
+		       unsigned why)
 {
-	if (k != NULL && (k->mark == NULL || at >= *k->mark)) {
-		if (!c->in_garbage && k->records != NULL)
-			(*k->records)++;
-		if (k->bytes != NULL)
-			*k->bytes += n;
+	if (!c->in_garbage) {
+		memset(&c->run, 0, sizeof(c->run));
+		c->run.offset = at;
+		c->run_counts = k != NULL && k->d != NULL &&
+				(k->mark == NULL || at >= *k->mark);
 	}
+	run_header(c, p, avail);
+	c->run.bytes += n;
+	c->run.reasons |= why;
 	if (k != NULL && k->mark != NULL && at + n > *k->mark)
 		*k->mark = at + n;
 	c->in_garbage = 1;
+}
+
+/* The run ends at a good record of seq next (0: at the end of the data,
+ * where c->upper bounds it if known): its lost records are known now. */
+static void run_end(struct ttlog__spool_cursor *c,
+		    const struct ttlog__spool_counters *k, uint64_t next)
+{
+	struct ttlog__spool_damage *r = &c->run, *d;
+	uint64_t headers = r->records;
+
+	c->in_garbage = 0;
+	if (!c->run_counts)
+		return;
+	if (next == 0)
+		next = c->upper;
+	if (next > c->prev + 1 && next - c->prev - 1 > r->records)
+		r->records = next - c->prev - 1;
+	if (r->records == 0)
+		r->records = 1; /* damage that held no frame of ours */
+	r->unknown = r->records - headers;
+	if (next > c->prev + 1 || headers > 0) {
+		r->seq_lo = c->prev + 1;
+		r->seq_hi = next > c->prev + 1 ? next - 1 : c->prev + headers;
+	}
+	d = k->d;
+	if (d->records == 0 || r->offset < d->offset)
+		d->offset = r->offset;
+	if (r->seq_lo != 0 && (d->seq_lo == 0 || r->seq_lo < d->seq_lo))
+		d->seq_lo = r->seq_lo;
+	if (r->seq_hi > d->seq_hi)
+		d->seq_hi = r->seq_hi;
+	d->records += r->records;
+	d->bytes += r->bytes;
+	d->events += r->events;
+	d->unknown += r->unknown;
+	d->reasons |= r->reasons;
+	c->run_counts = 0;
 }
 
 int ttlog__spool_cursor_next(struct ttlog__spool_cursor *c,
@@ -294,19 +366,21 @@ int ttlog__spool_cursor_next(struct ttlog__spool_cursor *c,
 		uint64_t at = c->off + c->pos;
 		uint64_t remain = c->size > at ? c->size - at : 0;
 		size_t avail = c->len - c->pos, n = 0;
+		unsigned why = 0;
 		/* No buffer yet before the first read. */
 		const unsigned char *p = c->buf ? c->buf + c->pos : c->buf;
 		if (avail > remain)
 			avail = (size_t)remain;
-		switch (step(p, avail, remain, c->prev, &n, rec)) {
+		switch (step(p, avail, remain, c->prev, &n, rec, &why)) {
 		case ST_REC:
+			if (c->in_garbage)
+				run_end(c, k, rec->seq);
 			c->pos += n;
 			c->prev = rec->seq;
 			c->good_end = at + n;
-			c->in_garbage = 0;
 			return 1;
 		case ST_SKIP:
-			count_skip(c, k, at, n);
+			count_skip(c, k, at, p, avail, n, why);
 			c->pos += n;
 			break;
 		case ST_MORE:
@@ -315,15 +389,19 @@ int ttlog__spool_cursor_next(struct ttlog__spool_cursor *c,
 			break;
 		default: {
 			struct stat st;
-			if (c->fd < 0)
-				return 0;
-			/* A segment being appended to may have grown. */
-			if (fstat(c->fd, &st) != 0)
-				return -1;
-			if ((uint64_t)st.st_size <= c->size)
-				return 0;
-			c->size = (uint64_t)st.st_size;
-			break;
+			if (c->fd >= 0) {
+				/* A segment being appended to may have
+				 * grown. */
+				if (fstat(c->fd, &st) != 0)
+					return -1;
+				if ((uint64_t)st.st_size > c->size) {
+					c->size = (uint64_t)st.st_size;
+					break;
+				}
+			}
+			if (c->in_garbage)
+				run_end(c, k, 0);
+			return 0;
 		}
 		}
 	}
@@ -336,8 +414,8 @@ ttlog__spool_scan(const unsigned char *data, size_t len,
 {
 	struct ttlog__spool_cursor c = {.chunk = SCAN_CHUNK};
 	struct ttlog__spool_rec rec;
-	uint64_t crec = 0, cbytes = 0;
-	struct ttlog__spool_counters k = {&crec, &cbytes, NULL};
+	struct ttlog__spool_damage d = {0};
+	struct ttlog__spool_counters k = {&d, NULL};
 	size_t good = 0;
 
 	ttlog__spool_crc_init();
@@ -349,8 +427,8 @@ ttlog__spool_scan(const unsigned char *data, size_t len,
 	}
 	free(c.buf);
 	if (corrupt_records != NULL)
-		*corrupt_records = crec;
+		*corrupt_records = d.records;
 	if (corrupt_bytes != NULL)
-		*corrupt_bytes = cbytes;
+		*corrupt_bytes = d.bytes;
 	return good;
 }

@@ -179,8 +179,8 @@ static int scan_segment(struct ttlog__spool *s, size_t i, int newest, char *err,
 {
 	struct ttlog__spool_seg *g = &s->segs[i];
 	struct ttlog__spool_cursor *c = &s->rd.c;
-	struct ttlog__spool_counters k = {&s->st.corrupt_records,
-					  &s->st.corrupt_bytes, &g->counted};
+	struct ttlog__spool_damage d = {0};
+	struct ttlog__spool_counters k = {&d, &g->counted};
 	struct ttlog__spool_rec rec;
 	char name[TTLOG__SPOOL_NAME_LEN + 1];
 	struct stat st;
@@ -203,11 +203,17 @@ static int scan_segment(struct ttlog__spool *s, size_t i, int newest, char *err,
 				   "spool %s/%s: not a regular file", s->dir,
 				   name);
 	}
+	/* Damage an earlier run counted is not counted again. */
+	g->counted = ttlog__spool_stats_mark(s, g->first);
 	ttlog__spool_cursor_start(c, fd, NULL, (uint64_t)st.st_size, g->first);
+	if (!newest)
+		c->upper = s->segs[i + 1].first;
 	while ((rc = ttlog__spool_cursor_next(c, &rec, &k)) == 1) {
 		g->records++;
 		g->events += rec.count;
 		g->last = rec.seq;
+		if (g->lo == 0)
+			g->lo = rec.seq;
 	}
 	c->fd = -1; /* the reader's cursor was only borrowed */
 	if (rc < 0) {
@@ -234,6 +240,13 @@ static int scan_segment(struct ttlog__spool *s, size_t i, int newest, char *err,
 	}
 	close(fd);
 	s->bytes += g->bytes;
+	/* Reported once per segment; a segment without a good record is
+	 * estimated at its predecessor's average. */
+	if (g->records == 0 && i > 0)
+		g = &s->segs[i - 1];
+	ttlog__spool_stats_damage(
+		s, s->segs[i].first, &d,
+		g->records ? (double)g->events / (double)g->records : 0);
 	return 0;
 }
 
@@ -349,55 +362,84 @@ int ttlog__spool_seg_prepare(struct ttlog__spool *s, uint64_t seq, char *err,
 	return 0;
 }
 
-/* How many of segment g's records (and events) are not acknowledged. */
-static void count_unacked(struct ttlog__spool *s,
-			  const struct ttlog__spool_seg *g, uint64_t *records,
-			  uint64_t *events)
+/*
+ * Segment g's records above acked, split at held: (acked, held] into
+ * hr and he, above it into lr and le. Read from the file unless the index
+ * says all (the file unreadable: an estimate from the index).
+ */
+static void count_split(struct ttlog__spool *s,
+			const struct ttlog__spool_seg *g, uint64_t held,
+			uint64_t *hr, uint64_t *he, uint64_t *lr, uint64_t *le)
 {
 	struct ttlog__spool_cursor c = {.chunk = TTLOG__SPOOL_FILE_CHUNK};
 	struct ttlog__spool_rec rec;
 	struct stat st;
 	int fd, rc = -1;
 
-	*records = *events = 0;
+	*hr = *he = *lr = *le = 0;
+	if (held < s->acked)
+		held = s->acked;
 	if (g->last <= s->acked)
 		return;
-	if (g->first > s->acked) {
-		*records = g->records;
-		*events = g->events;
+	if (g->lo > held || g->records == 0) {
+		*lr = g->records;
+		*le = g->events;
 		return;
 	}
-	/* Partly acknowledged: read it to count exactly. */
+	if (g->lo > s->acked && g->last <= held) {
+		*hr = g->records;
+		*he = g->events;
+		return;
+	}
 	fd = ttlog__spool_seg_open(s, g->first, O_RDONLY);
 	if (fd >= 0 && fstat(fd, &st) == 0) {
 		ttlog__spool_cursor_start(&c, fd, NULL, (uint64_t)st.st_size,
 					  g->first);
-		while ((rc = ttlog__spool_cursor_next(&c, &rec, NULL)) == 1)
-			if (rec.seq > s->acked) {
-				(*records)++;
-				*events += rec.count;
+		while ((rc = ttlog__spool_cursor_next(&c, &rec, NULL)) == 1) {
+			if (rec.seq <= s->acked)
+				continue;
+			if (rec.seq <= held) {
+				(*hr)++;
+				*he += rec.count;
+			} else {
+				(*lr)++;
+				*le += rec.count;
 			}
+		}
 	}
 	if (fd >= 0)
 		close(fd);
 	free(c.buf);
 	if (rc < 0) {
-		/* Unreadable: an estimate from the index. */
-		uint64_t n = g->last - s->acked;
-		*records = n < g->records ? n : g->records;
-		*events = g->records ? (uint64_t)((double)g->events *
-						  (double)*records /
-						  (double)g->records)
+		/* Unreadable: in proportion to the seqs, from the index. */
+		double per = (double)g->events / (double)g->records;
+		uint64_t lo = g->lo > s->acked ? g->lo : s->acked + 1;
+		*hr = held >= lo ? (held < g->last ? held : g->last) - lo + 1
+				 : 0;
+		*lr = g->last > held ? g->last - (held > lo ? held : lo - 1)
 				     : 0;
+		*he = (uint64_t)((double)*hr * per + 0.5);
+		*le = (uint64_t)((double)*lr * per + 0.5);
 	}
 }
 
 void ttlog__spool_drop_oldest(struct ttlog__spool *s)
 {
-	uint64_t r, e;
+	struct ttlog__spool_seg g = s->segs[0];
+	uint64_t hr, he, lr, le, lo = g.lo > s->acked ? g.lo : s->acked + 1;
 
-	count_unacked(s, &s->segs[0], &r, &e);
-	s->st.dropped_records += r;
-	s->st.dropped_events += e;
+	count_split(s, &g, s->held_hi, &hr, &he, &lr, &le);
+	/* Deleted first, counted after: a crash in between leaves a gap
+	 * that the next open finds and counts (LOSS_GAP). */
 	ttlog__spool_seg_delete(s, 0);
+	if (hr > 0)
+		ttlog__spool_stats_dropped(
+			s, g.first, hr, he, lo,
+			s->held_hi < g.last ? s->held_hi : g.last, 1);
+	if (lr > 0)
+		ttlog__spool_stats_dropped(
+			s, g.first, lr, le,
+			s->held_hi >= lo ? s->held_hi + 1 : lo, g.last, 0);
+	if (hr + lr > 0)
+		ttlog__spool_stats_save(s);
 }

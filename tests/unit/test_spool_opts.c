@@ -36,8 +36,8 @@ static int teardown(void **state)
 
 static struct ttlog__spool *open_spool(uint64_t seg, uint64_t max, int overflow)
 {
-	struct ttlog__spool_opts o = {sdir, max, seg, TTLOG_SPOOL_FSYNC_NEVER,
-				      overflow};
+	struct ttlog__spool_opts o = {
+		sdir, max, seg, TTLOG_SPOOL_FSYNC_NEVER, overflow, NULL, NULL};
 	struct ttlog__spool *s = NULL;
 	char err[256];
 
@@ -64,9 +64,13 @@ static void test_set_opts_applies_at_the_next_append(void **state)
 {
 	struct ttlog__spool *s =
 		open_spool(4096, 1u << 20, TTLOG_SPOOL_DROP_NEWEST);
-	struct ttlog__spool_opts o = {NULL, 8192, 2048,
+	struct ttlog__spool_opts o = {NULL,
+				      8192,
+				      2048,
 				      TTLOG_SPOOL_FSYNC_ALWAYS,
-				      TTLOG_SPOOL_DROP_NEWEST};
+				      TTLOG_SPOOL_DROP_NEWEST,
+				      NULL,
+				      NULL};
 	struct ttlog__spool_stats st;
 	unsigned char payload[1000] = {0};
 	char err[256];
@@ -93,9 +97,13 @@ static void test_set_opts_refuses_and_keeps_the_old_ones(void **state)
 {
 	struct ttlog__spool *s =
 		open_spool(4096, 1u << 20, TTLOG_SPOOL_DROP_NEWEST);
-	struct ttlog__spool_opts bad = {NULL, 4096, 4096,
+	struct ttlog__spool_opts bad = {NULL,
+					4096,
+					4096,
 					TTLOG_SPOOL_FSYNC_NEVER,
-					TTLOG_SPOOL_DROP_NEWEST};
+					TTLOG_SPOOL_DROP_NEWEST,
+					NULL,
+					NULL};
 	char err[256];
 	(void)state;
 

@@ -353,6 +353,9 @@ static void assert_hello_equal(const struct ttlog__wire_hello *a,
 	assert_true(a->window == b->window);
 	assert_true(a->last_seq == b->last_seq);
 	assert_true(a->heartbeat_ms == b->heartbeat_ms);
+	/* Only a sender says how far back it still holds frames. */
+	assert_true(b->oldest ==
+		    (a->role == TTLOG_WIRE_RECEIVER ? 0 : a->oldest));
 }
 
 /* Encodes h, frames it and parses it into *out. */
@@ -383,6 +386,9 @@ static void test_hello_round_trip(void **state)
 
 	hello_round_trip(&h, &got);
 	assert_hello_equal(&h, &got);
+	h.oldest = 4711;
+	hello_round_trip(&h, &got);
+	assert_true(got.oldest == 4711);
 
 	/* A receiver's answer, with every number at its largest. */
 	h.role = TTLOG_WIRE_RECEIVER;
@@ -410,8 +416,9 @@ static void test_hello_longest_fits_cap(void **state)
 	memset(h.software, 'w', sizeof(h.software));
 	h.version_min = h.version_max = UINT32_MAX;
 	h.max_frame = h.window = h.last_seq = h.heartbeat_ms = UINT64_MAX;
+	h.oldest = UINT64_MAX;
 	n = ttlog__wire_hello_encode(&h, buf, sizeof(buf));
-	assert_int_equal(n, 602);
+	assert_int_equal(n, 618);
 	/* Any smaller buffer is refused, never overrun. */
 	for (size_t cap = 0; cap < n; cap++) {
 		unsigned char *small = malloc(cap ? cap : 1);
@@ -2411,8 +2418,8 @@ static void unhex(const char *hex, unsigned char *out, size_t *n)
 }
 
 /* The sender's hello, the DATA and the ACK exactly as documented. */
-static const char doc_hello[] = "0000008b01"
-				"ab"
+static const char doc_hello[] = "0000009301"
+				"ac"
 				"6576 5f6d696e 01"
 				"6576 5f6d6178 01"
 				"64 726f6c65 00"
@@ -2423,7 +2430,8 @@ static const char doc_hello[] = "0000008b01"
 				"69 6d61785f6672616d65 1a 01000000"
 				"66 77696e646f77 00"
 				"68 6c6173745f736571 00"
-				"6c 6865617274626561745f6d73 19 2710";
+				"6c 6865617274626561745f6d73 19 2710"
+				"66 6f6c64657374 01";
 static const char doc_hello_receiver[] =
 	"0000008d01"
 	"ab"
@@ -2468,6 +2476,7 @@ static void test_documented_example(void **state)
 	strcpy(h.software, "ttlog 0.1.0");
 	h.max_frame = 16u << 20;
 	h.heartbeat_ms = 10000;
+	h.oldest = 1;
 	n = ttlog__wire_hello_encode(&h, got, sizeof(got));
 	unhex(doc_hello, want, &wn);
 	assert_int_equal(n, wn);
