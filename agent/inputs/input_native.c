@@ -119,6 +119,7 @@ static int on_hello(struct ttlog__input_conn *c,
 {
 	struct ttlog__input *in = c->in;
 	struct ttlog__wire_hello peer, h;
+	struct ttlog__native_sender *s;
 	unsigned char buf[1024];
 	char err[256], why[400];
 	uint64_t last;
@@ -146,19 +147,27 @@ static int on_hello(struct ttlog__input_conn *c,
 		return -1;
 	}
 	c->sender = sender_find(in, peer.id);
-	last = in->senders[c->sender].last_seq;
+	s = &in->senders[c->sender];
 	/* Frames below the sender's oldest that we never delivered will not
 	 * come: a gap before the first frame we would see, which on_data
-	 * cannot notice (docs/native-protocol.md, "oldest"). */
-	if (peer.oldest > last + 1) {
-		in->st.missing_frames += peer.oldest - last - 1;
+	 * cannot notice (docs/native-protocol.md, "oldest"). Counted once:
+	 * the gap is then taken as passed, for this connection and the
+	 * next, and saved. */
+	if (peer.oldest > s->accepted_seq + 1) {
+		uint64_t first = s->accepted_seq + 1;
+		in->st.missing_frames += peer.oldest - first;
 		TTLOG_WARN("sender lost frames",
 			   TTLOG_KV("input", (const char *)in->name),
 			   TTLOG_KV("peer", (const char *)c->peer),
-			   TTLOG_KV("missing", peer.oldest - last - 1),
-			   TTLOG_KV("first_missing_seq", last + 1),
+			   TTLOG_KV("missing", peer.oldest - first),
+			   TTLOG_KV("first_missing_seq", first),
 			   TTLOG_KV("last_missing_seq", peer.oldest - 1));
+		if (s->last_seq == s->accepted_seq)
+			s->last_seq = peer.oldest - 1;
+		s->accepted_seq = peer.oldest - 1;
+		ttlog__native_state_put(in, (size_t)c->sender);
 	}
+	last = s->last_seq;
 	memset(&h, 0, sizeof(h));
 	h.version_min = h.version_max = v;
 	h.role = TTLOG_WIRE_RECEIVER;
