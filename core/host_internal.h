@@ -108,8 +108,22 @@ int ttlog__host_ingest_commit(struct ttlog__writer *w);
 /* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
 void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
 				  ttlog_metric_emit_fn emit, void *ctx);
-/* Writer thread only: the bytes held back by the most backed-up listener,
- * for inputs that stop reading while listeners push back. */
+/* Writer thread only: the bytes held back by the most backed-up listener
+ * whose queue.when_full is block (TTLOG_QUEUE_BLOCK); listeners that drop
+ * when full never count, so that one stuck listener does not stop the
+ * inputs for all the others. */
 size_t ttlog__host_backlog(const struct ttlog__writer *w);
+
+/*
+ * Writer thread only: whether an input that honours back-pressure should
+ * stop reading (paused 0) or stay stopped (paused 1). A listener whose
+ * queue.when_full is block has a pause mark, min(pause_backlog, half its
+ * queue.max_bytes): reading stops once its queue holds more than that and
+ * resumes once every such queue is below half its mark. Listeners that
+ * drop when full never pause anything; pause_backlog 0 means never.
+ * @return 1 to be (or stay) paused, else 0.
+ */
+int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
+			 int paused);
 
 #endif /* TTLOG_HOST_INTERNAL_H */

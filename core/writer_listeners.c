@@ -38,12 +38,17 @@ static void count_listener_drop(_Atomic uint64_t *c, size_t n)
 }
 
 /* Holds a batch back for a listener that answered RETRY. When the backlog
- * would pass queue_max the oldest batches go first, each counted. */
+ * would pass queue_max, drop_oldest makes room by dropping the oldest
+ * batches; drop_newest drops the batch that does not fit, and so does
+ * block: its host stops reading its inputs well before that (see
+ * ttlog__host_pushback()), so what still arrives is the program's own
+ * events, which cannot wait, or the reads already under way. Every
+ * dropped event is counted. */
 static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b)
 {
 	size_t bytes = ttlog__batch_bytes(b);
 
-	if (l->policy == TTLOG_QUEUE_DROP_NEWEST &&
+	if (l->policy != TTLOG_QUEUE_DROP_OLDEST &&
 	    l->qbytes + bytes > l->queue_max) {
 		count_listener_drop(&l->dropped_full, b->n);
 		return;
@@ -277,6 +282,9 @@ static int listener_create(struct ttlog__listener *l,
 		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
 	if ((int)c->level < TTLOG_LEVEL_TRACE ||
 	    (int)c->level > TTLOG_LEVEL_OFF)
+		return TTLOG_EINVAL;
+	if ((int)c->queue_policy < TTLOG_QUEUE_DROP_OLDEST ||
+	    (int)c->queue_policy > TTLOG_QUEUE_BLOCK)
 		return TTLOG_EINVAL;
 	l->api = c->api;
 	l->name = c->name ? c->name : c->api->name;
