@@ -46,7 +46,12 @@ struct ttlog__listener {
 	size_t qhead, qlen, qcap, qbytes;
 	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
 	_Atomic uint64_t qbytes_seen;
-	uint64_t next_flush_ns; /* the periodic flush(), monotonic */
+	/* Set at the first queue-full drop, which is logged, and cleared
+	 * (logged again, with the count) once the queue has emptied: one
+	 * pair of lines per episode, however many batches go. */
+	int dropping;
+	uint64_t dropped_before; /* dropped_full when the episode began */
+	uint64_t next_flush_ns;	 /* the periodic flush(), monotonic */
 };
 
 struct ttlog__writer {

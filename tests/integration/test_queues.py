@@ -12,6 +12,7 @@ Usage: test_queues.py --agent PATH --plugins DIR --test-plugins DIR
 """
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -94,6 +95,11 @@ def test_default_queue_isolates_a_stuck_listener(args, tmp):
         check(m.get(GOOD_DROPPED) == 0, "the healthy one dropped")
         check(m['ttlog_listener_queue_bytes{listener="stuck"}'] <= 4 << 20,
               "the stuck queue is within its max_bytes")
+        # Said once, with the listener's name, however many batches went.
+        said = wait_lines(out, 1, lambda e: e.get("msg") ==
+                          "listener queue full, events dropped")
+        check(len(said) == 1 and "stuck" in json.dumps(said[0]),
+              "the drops are logged once, naming the listener: %r" % said)
         a.stop()
     finally:
         a.kill()

@@ -11,17 +11,22 @@
 #include "testutil.h"
 
 /* Listener 0 ("stuck") answers RETRY while told to; listener 1
- * ("healthy") takes everything. */
-static struct capture stuck, healthy;
+ * ("healthy") takes everything. Both are at level ERROR, as the events
+ * the tests hand in, so that the library's own log lines about the
+ * queues reach only listener 2 ("watch") and the queues' sizes stay
+ * exact. */
+static struct capture stuck, healthy, watch;
+static const int all6[] = {0, 1, 2, 3, 4, 5};
 
 static void start(enum ttlog_queue_policy stuck_policy, size_t stuck_bytes,
 		  enum ttlog_queue_policy healthy_policy)
 {
-	static struct ttlog_listener_config l[2];
+	static struct ttlog_listener_config l[3];
 	struct ttlog_options o;
 
 	capture_reset(&stuck);
 	capture_reset(&healthy);
+	capture_reset(&watch);
 	memset(l, 0, sizeof(l));
 	l[0].api = &capture_api;
 	l[0].options = &stuck;
@@ -32,9 +37,13 @@ static void start(enum ttlog_queue_policy stuck_policy, size_t stuck_bytes,
 	l[1].options = &healthy;
 	l[1].name = "healthy";
 	l[1].queue_policy = healthy_policy;
+	l[0].level = l[1].level = TTLOG_LEVEL_ERROR;
+	l[2].api = &capture_api;
+	l[2].options = &watch;
+	l[2].name = "watch";
 	ttlog_options_init(&o);
 	o.listeners = l;
-	o.nlisteners = 2;
+	o.nlisteners = 3;
 	assert_int_equal(ttlog_init(&o), 0);
 }
 
@@ -45,6 +54,7 @@ static void stop(void)
 	assert_int_equal(ttlog_shutdown(), 0);
 	capture_reset(&stuck);
 	capture_reset(&healthy);
+	capture_reset(&watch);
 }
 
 /* One event, "ev N", handed to the listeners as a batch of its own (as an
@@ -67,7 +77,7 @@ static int do_step(struct event_base *base, void *arg)
 	if (s->i >= 0) {
 		snprintf(msg, sizeof(msg), "ev %d", s->i);
 		memset(&ev, 0, sizeof(ev));
-		ev.level = TTLOG_LEVEL_INFO;
+		ev.level = TTLOG_LEVEL_ERROR;
 		ev.msg = msg;
 		ev.msg_len = strlen(msg);
 		ev.source = "test";
@@ -106,14 +116,38 @@ static size_t one_batch_bytes(void)
 	return bytes;
 }
 
+/* The ingested events (source 7) a listener got, in order. */
 static void assert_msgs(const struct capture *c, const int *want, size_t n)
 {
-	assert_int_equal(c->n, n);
-	for (size_t k = 0; k < n; k++) {
+	size_t got = 0;
+
+	for (size_t k = 0; k < c->n; k++) {
 		char msg[32];
-		snprintf(msg, sizeof(msg), "ev %d", want[k]);
+		if (c->ev[k].tid != 7)
+			continue; /* the library's own log */
+		assert_true(got < n);
+		snprintf(msg, sizeof(msg), "ev %d", want[got++]);
 		assert_string_equal(c->ev[k].msg, msg);
 	}
+	assert_int_equal(got, n);
+}
+
+/* How many of the library's own events with this message a listener got,
+ * and the value of `key` (an integer) in the last one. */
+static size_t own_events(const struct capture *c, const char *msg,
+			 const char *key, int64_t *value)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->n; k++) {
+		if (c->ev[k].tid == 7 || strcmp(c->ev[k].msg, msg) != 0)
+			continue;
+		n++;
+		for (unsigned f = 0; f < c->ev[k].nfields; f++)
+			if (strcmp(c->ev[k].keys[f], key) == 0)
+				*value = c->ev[k].f[f].v.i64;
+	}
+	return n;
 }
 
 /* Five batches offered to a stuck listener whose queue holds two, then
@@ -125,6 +159,7 @@ static void run_full_queue(enum ttlog_queue_policy policy, const int *want)
 	size_t one = one_batch_bytes();
 	struct ttlog_listener_stats ls;
 	struct ttlog_stats st;
+	int64_t logged = 0;
 
 	start(policy, 2 * one + one / 2, TTLOG_QUEUE_DROP_OLDEST);
 	stuck.answer = TTLOG_LISTENER_RETRY;
@@ -143,6 +178,17 @@ static void run_full_queue(enum ttlog_queue_policy policy, const int *want)
 	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
 	assert_int_equal(ls.events_out, 3);
 	assert_int_equal(ls.queue_bytes, 0);
+	/* Said once when the drops began and once when they ended, with
+	 * how many, however many batches went. */
+	ttlog_flush();
+	assert_int_equal(own_events(&watch,
+				    "listener queue full, events dropped",
+				    "events", &logged),
+			 1);
+	assert_int_equal(own_events(&watch, "listener queue drained", "dropped",
+				    &logged),
+			 1);
+	assert_int_equal(logged, 3);
 	stop();
 }
 
@@ -187,7 +233,7 @@ static void test_backlog_ignores_listeners_that_drop(void **s)
 	assert_int_equal(r.backlog, 0);
 	assert_int_equal(r.pause, 0);
 	assert_int_equal(r.stay, 0);
-	assert_int_equal(healthy.n, 6);
+	assert_msgs(&healthy, all6, 6);
 	stop();
 }
 
@@ -232,8 +278,8 @@ static void test_backlog_of_a_block_listener_pauses_and_resumes(void **s)
 	r = step(5, 2 * one);
 	assert_int_equal(r.backlog, 0);
 	assert_int_equal(r.stay, 0);
-	assert_int_equal(stuck.n, 6);
-	assert_int_equal(healthy.n, 6);
+	assert_msgs(&stuck, all6, 6);
+	assert_msgs(&healthy, all6, 6);
 	stop();
 }
 
