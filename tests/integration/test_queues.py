@@ -2,7 +2,8 @@
 one stuck listener (tests/plugins/slow.so, RETRY forever) next to a
 healthy file listener, with the default queue.when_full (the stuck one
 drops, counted, the other gets everything, the input never pauses) and
-with `block` (the input pauses, the sender feels it, nothing is dropped);
+with `block` (the input pauses, the sender feels it, nothing is dropped),
+and a reload from `block` back to the default (the input reads on);
 and a jsonl relay killed with SIGKILL right after its /metrics counted
 events as ingested, which must all be in its file. Real processes on
 loopback, with the helpers of test_agent.py.
@@ -105,6 +106,36 @@ def test_default_queue_isolates_a_stuck_listener(args, tmp):
         a.kill()
 
 
+def fill_until_held_back(http, s):
+    """Sends on the non-blocking socket s until it takes nothing more while
+    the agent says its input is paused: the sender is held back. Returns
+    (lines generated, bytes of them not sent)."""
+    sent, pending, seq = 0, b"", 0
+    end = time.monotonic() + DEADLINE
+    while True:
+        if time.monotonic() > end:
+            raise Failure("no back-pressure within %ss: %d bytes sent, "
+                          "metrics %r" % (DEADLINE, sent, metrics(http)))
+        if not pending:
+            pending = lines(seq, 1000)
+            seq += 1000
+        try:
+            k = s.send(pending)
+            sent += k
+            pending = pending[k:]
+            continue
+        except BlockingIOError:
+            pass
+        if metrics(http).get(PAUSED) == 1:
+            try:
+                k = s.send(pending)
+                sent += k
+                pending = pending[k:]
+            except BlockingIOError:
+                return seq, pending  # paused, and the socket is full
+        time.sleep(0.01)
+
+
 def test_block_queue_pushes_back_on_the_sender(args, tmp):
     http, port = free_port(), free_port()
     out = os.path.join(tmp, "good.jsonl")
@@ -112,34 +143,7 @@ def test_block_queue_pushes_back_on_the_sender(args, tmp):
     try:
         s = socket.create_connection(("127.0.0.1", port))
         s.setblocking(False)
-        sent, pending, seq = 0, b"", 0
-        end = time.monotonic() + DEADLINE
-        # Send without blocking until the socket takes nothing more while
-        # the agent says the input is paused: the sender is held back.
-        while True:
-            if time.monotonic() > end:
-                raise Failure("no back-pressure within %ss: %d bytes "
-                              "sent, metrics %r" % (DEADLINE, sent,
-                                                    metrics(http)))
-            if not pending:
-                pending = lines(seq, 1000)
-                seq += 1000
-            try:
-                k = s.send(pending)
-                sent += k
-                pending = pending[k:]
-                continue
-            except BlockingIOError:
-                pass
-            m = metrics(http)
-            if m.get(PAUSED) == 1:
-                try:
-                    k = s.send(pending)
-                    sent += k
-                    pending = pending[k:]
-                except BlockingIOError:
-                    break  # paused, and the socket is full
-            time.sleep(0.01)
+        seq, pending = fill_until_held_back(http, s)
         m = metrics(http)
         check(m[PAUSED] == 1, "the input is paused")
         check(m[INGESTED] < seq - len(pending) // 80,
@@ -152,6 +156,40 @@ def test_block_queue_pushes_back_on_the_sender(args, tmp):
         # The healthy listener still got what was read.
         wait_lines(out, int(m[INGESTED]), lambda e: e.get("msg") == "seq")
         s.close()
+    finally:
+        a.kill()
+
+
+def test_reload_from_block_to_the_default_resumes_the_input(args, tmp):
+    http, port = free_port(), free_port()
+    out = os.path.join(tmp, "good.jsonl")
+    a = two_listeners(args, tmp, http, port, out, "block")
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setblocking(False)
+        seq, pending = fill_until_held_back(http, s)
+        with open(a.config) as f:
+            text = f.read()
+        with open(a.config, "w") as f:
+            f.write(text.replace(", when_full: block", ""))
+        a.proc.send_signal(signal.SIGHUP)
+        wait_metric(http, "the reload",
+                    lambda m: m.get("ttlog_agent_reloads_total") == 1)
+        # No block listener any more: the input reads on, everything
+        # sent reaches the healthy listener.
+        s.setblocking(True)
+        s.settimeout(DEADLINE)
+        s.sendall(pending)
+        # More than the stuck queue holds, so that it has to drop.
+        s.sendall(lines(seq, 60000))
+        seq += 60000
+        s.close()
+        got = wait_lines(out, seq, lambda e: e.get("msg") == "seq")
+        check([e["seq"] for e in got] == list(range(seq)), "sequence")
+        m = metrics(http)
+        check(m[PAUSED] == 0, "the input is not paused")
+        check(m[STUCK_DROPPED] > 0, "the stuck listener drops now")
+        a.stop()
     finally:
         a.kill()
 
@@ -232,6 +270,7 @@ TESTS = [
     test_check_shows_when_full_and_takes_the_old_name,
     test_default_queue_isolates_a_stuck_listener,
     test_block_queue_pushes_back_on_the_sender,
+    test_reload_from_block_to_the_default_resumes_the_input,
     test_sigkill_loses_nothing_a_jsonl_relay_counted,
 ]
 
