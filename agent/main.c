@@ -388,6 +388,29 @@ static int run(struct agent **ap, const char *file)
 	ttlog_shutdown();
 	return atomic_load(&lost_at_shutdown) > 0 ? AGENT_EXIT_LOST : 0;
 }
+/* --check says what each listener does when its queue fills, since that
+ * decides whether one stuck listener can pause the inputs. */
+static void check_queues(const struct ttlog__pipeline *p)
+{
+	static const char *const what[] = {
+		[TTLOG_QUEUE_DROP_OLDEST] = "drop_oldest (drops, counted)",
+		[TTLOG_QUEUE_DROP_NEWEST] = "drop_newest (drops, counted)",
+		[TTLOG_QUEUE_BLOCK] = "block (pauses the inputs)",
+	};
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ttlog_listener_config *l = &p->listeners[i];
+		unsigned k = (unsigned)l->queue_policy;
+		unsigned long long mib =
+			(l->queue_bytes ? l->queue_bytes
+					: TTLOG_DEFAULT_QUEUE_BYTES) >>
+			20;
+
+		printf("  listener %s: queue %lluMiB, when full: %s\n",
+		       p->names[i], mib, k < 3 ? what[k] : "?");
+	}
+}
+
 static int plugin_help(const char *name, struct agent *a)
 {
 	char err[1024];
@@ -401,9 +424,18 @@ static int plugin_help(const char *name, struct agent *a)
 		return 1;
 	}
 	ttlog__options_help(TTLOG__OPTIONS_OF(p.api), stdout);
-	printf("\nCommon to every listener:\n");
-	printf("  name, type or plugin, level, queue.max_bytes, "
-	       "queue.policy (see conf/ttlog.yaml)\n");
+	printf("\nCommon to every listener (conf/ttlog.yaml, "
+	       "docs/queues.md):\n");
+	printf("  name, type or plugin, level, queue.max_bytes (default "
+	       "%uMiB),\n"
+	       "  queue.when_full: drop_oldest (default) | drop_newest | "
+	       "block\n"
+	       "    drop_*: a full queue drops, counted; the other listeners "
+	       "and the inputs go on\n"
+	       "    block:  the inputs stop reading while this queue is past "
+	       "its pause mark\n"
+	       "  (queue.policy is the old name of queue.when_full)\n",
+	       (unsigned)TTLOG_DEFAULT_QUEUE_MIB);
 	ttlog__plugin_unload(&p);
 	return 0;
 }
@@ -484,6 +516,7 @@ int main(int argc, char **argv)
 		printf("%s: ok (%zu inputs, %zu listeners)\n",
 		       file ? file : "(embedded configuration)", a->ninputs,
 		       a->pipeline->n);
+		check_queues(a->pipeline);
 		rc = 0;
 	} else {
 		rc = run(&a, file);

@@ -2,7 +2,8 @@
  * host.c - the API of host_internal.h: what a program hosting the library
  * with inputs of its own (ttlog-agent) asks of the writer: running code on
  * its thread, events from outside (ingest), swapping listeners, snapshots,
- * the listeners' own figures and the backlog that makes inputs pause.
+ * the listeners' own figures and the backlog of the listeners that make
+ * inputs pause (queue.when_full: block).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -197,8 +198,11 @@ size_t ttlog__host_backlog(const struct ttlog__writer *w)
 
 	if (off_thread(w, &said, __func__))
 		return 0;
+	/* Only a listener that asked for back-pressure holds the inputs
+	 * up: the others drop (counted) instead, and must not stop the
+	 * rest from flowing. */
 	for (size_t i = 0; i < w->nl; i++)
-		if (w->l[i].qbytes > max)
+		if (w->l[i].policy == TTLOG_QUEUE_BLOCK && w->l[i].qbytes > max)
 			max = w->l[i].qbytes;
 	return max;
 }
@@ -231,5 +235,36 @@ int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
 	w->taken_fn = fn;
 	w->taken_arg = arg;
 	w->taken_told = ttlog__writer_taken(w);
+	return 0;
+}
+
+/* A block listener's pause mark: the input's pause_backlog, but never
+ * more than half the queue, so that the pause comes well before the
+ * queue is full and has to drop. */
+static size_t pause_mark(const struct ttlog__listener *l, size_t pause_backlog)
+{
+	size_t half = l->queue_max / 2;
+
+	return pause_backlog < half ? pause_backlog : half;
+}
+
+int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
+			 int paused)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__) || pause_backlog == 0)
+		return 0;
+	for (size_t i = 0; i < w->nl; i++) {
+		const struct ttlog__listener *l = &w->l[i];
+		size_t mark = pause_mark(l, pause_backlog);
+
+		if (l->policy != TTLOG_QUEUE_BLOCK)
+			continue;
+		/* Resuming at half the mark keeps reading from flapping on
+		 * and off around it with every batch. */
+		if (paused ? l->qbytes >= mark / 2 : l->qbytes > mark)
+			return 1;
+	}
 	return 0;
 }

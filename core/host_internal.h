@@ -108,15 +108,19 @@ int ttlog__host_ingest_commit(struct ttlog__writer *w);
 /* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
 void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
 				  ttlog_metric_emit_fn emit, void *ctx);
-/* Writer thread only: the bytes held back by the most backed-up listener,
- * for inputs that stop reading while listeners push back. */
+/* Writer thread only: the bytes held back by the most backed-up listener
+ * whose queue.when_full is block (TTLOG_QUEUE_BLOCK); listeners that drop
+ * when full never count, so that one stuck listener does not stop the
+ * inputs for all the others. */
 size_t ttlog__host_backlog(const struct ttlog__writer *w);
 
 /*
  * "Taken": every listener has returned OK for a batch (a file listener has
  * written it, by its fsync policy; a forwarder has it in its spool, or in
  * memory when it has none), dropped it and counted that, or was never
- * offered it. Batches are numbered in the order they are handed out; an
+ * offered it - except that a listener whose queue.when_full drops is not
+ * waited for while it holds batches back (isolation: it must not stall
+ * the others). Batches are numbered in the order they are handed out; an
  * input that acknowledges to its sender does so once the number of the
  * batch that holds a frame's events is taken (agent/inputs/input_native.c).
  */
@@ -132,5 +136,17 @@ uint64_t ttlog__host_taken(const struct ttlog__writer *w);
 typedef void (*ttlog__host_taken_fn)(void *arg, uint64_t taken);
 int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
 			 void *arg);
+
+/*
+ * Writer thread only: whether an input that honours back-pressure should
+ * stop reading (paused 0) or stay stopped (paused 1). A listener whose
+ * queue.when_full is block has a pause mark, min(pause_backlog, half its
+ * queue.max_bytes): reading stops once its queue holds more than that and
+ * resumes once every such queue is below half its mark. Listeners that
+ * drop when full never pause anything; pause_backlog 0 means never.
+ * @return 1 to be (or stay) paused, else 0.
+ */
+int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
+			 int paused);
 
 #endif /* TTLOG_HOST_INTERNAL_H */

@@ -47,7 +47,12 @@ struct ttlog__listener {
 	size_t qhead, qlen, qcap, qbytes;
 	_Atomic uint64_t in, out, dropped_full, dropped_error, retries;
 	_Atomic uint64_t qbytes_seen;
-	uint64_t next_flush_ns; /* the periodic flush(), monotonic */
+	/* Set at the first queue-full drop, which is logged, and cleared
+	 * (logged again, with the count) once the queue has emptied: one
+	 * pair of lines per episode, however many batches go. */
+	int dropping;
+	uint64_t dropped_before; /* dropped_full when the episode began */
+	uint64_t next_flush_ns;	 /* the periodic flush(), monotonic */
 };
 
 struct ttlog__writer {
@@ -126,7 +131,8 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b);
 /* Offers every listener its held-back batches. */
 void ttlog__writer_pump(struct ttlog__writer *w);
 /* The highest dispatch number up to which every listener has taken every
- * batch (none of them holds one back), or dropped it and counted that. */
+ * batch, or dropped it and counted that; the queue of a listener that
+ * drops when full is not waited for (see ttlog__host_taken()). */
 uint64_t ttlog__writer_taken(const struct ttlog__writer *w);
 /* Calls the taken function if that number moved since it was last told. */
 void ttlog__writer_taken_check(struct ttlog__writer *w);

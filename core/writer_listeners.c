@@ -37,31 +37,72 @@ static void count_listener_drop(_Atomic uint64_t *c, size_t n)
 	atomic_fetch_add(&ttlog__lib.listener_dropped, n);
 }
 
+static const char *when_full_name(int policy)
+{
+	return policy == TTLOG_QUEUE_BLOCK	   ? "block"
+	       : policy == TTLOG_QUEUE_DROP_NEWEST ? "drop_newest"
+						   : "drop_oldest";
+}
+
+/* A full queue dropped n events: counted, and said once per episode with
+ * the listener's name (the counters alone do not say when it began). */
+static void queue_full_drop(struct ttlog__listener *l, size_t n)
+{
+	count_listener_drop(&l->dropped_full, n);
+	if (l->dropping)
+		return;
+	l->dropping = 1;
+	l->dropped_before = atomic_load(&l->dropped_full) - n;
+	TTLOG__LOG(TTLOG_LEVEL_WARN, "listener queue full, events dropped",
+		   TTLOG_KV("listener", l->name ? l->name : "listener"),
+		   TTLOG_KV("when_full", when_full_name(l->policy)),
+		   TTLOG_KV("max_bytes", (uint64_t)l->queue_max),
+		   TTLOG_KV("events", (uint64_t)n));
+}
+
+/* The listener took a batch with nothing left queued: the episode of
+ * drops, if any, is over. */
+static void queue_drained(struct ttlog__listener *l)
+{
+	if (!l->dropping)
+		return;
+	l->dropping = 0;
+	TTLOG__LOG(TTLOG_LEVEL_INFO, "listener queue drained",
+		   TTLOG_KV("listener", l->name ? l->name : "listener"),
+		   TTLOG_KV("dropped",
+			    atomic_load(&l->dropped_full) - l->dropped_before));
+}
+
 /* Holds a batch back for a listener that answered RETRY. When the backlog
- * would pass queue_max the oldest batches go first, each counted. */
+ * would pass queue_max, drop_oldest makes room by dropping the oldest
+ * batches; drop_newest drops the batch that does not fit, and so does
+ * block: its host stops reading its inputs well before that (see
+ * ttlog__host_pushback()), so what still arrives is the program's own
+ * events, which cannot wait, or the reads already under way. Every
+ * dropped event is counted. */
 static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b,
 		       uint64_t no)
 {
 	size_t bytes = ttlog__batch_bytes(b);
 
-	if (l->policy == TTLOG_QUEUE_DROP_NEWEST &&
+	if (l->policy != TTLOG_QUEUE_DROP_OLDEST &&
 	    l->qbytes + bytes > l->queue_max) {
-		count_listener_drop(&l->dropped_full, b->n);
+		queue_full_drop(l, b->n);
 		return;
 	}
 	while (l->qlen > 0 && l->qbytes + bytes > l->queue_max) {
-		count_listener_drop(&l->dropped_full, l->q[l->qhead].b->n);
+		queue_full_drop(l, l->q[l->qhead].b->n);
 		queue_pop(l);
 	}
 	if (bytes > l->queue_max) {
-		count_listener_drop(&l->dropped_full, b->n);
+		queue_full_drop(l, b->n);
 		return;
 	}
 	if (l->qlen == l->qcap) {
 		size_t cap = l->qcap ? 2 * l->qcap : 8;
 		struct ttlog__queued *q = malloc(cap * sizeof(*q));
 		if (q == NULL) {
-			count_listener_drop(&l->dropped_full, b->n);
+			queue_full_drop(l, b->n);
 			return;
 		}
 		for (size_t i = 0; i < l->qlen; i++)
@@ -96,11 +137,16 @@ static int offer(struct ttlog__listener *l, struct ttlog_batch *b)
 /* Offers held-back batches in order until the listener pushes back. */
 static void queue_pump(struct ttlog__listener *l)
 {
+	int took = 0;
+
 	while (l->qlen > 0) {
 		if (offer(l, l->q[l->qhead].b) == TTLOG_LISTENER_RETRY)
 			return;
 		queue_pop(l);
+		took = 1;
 	}
+	if (took)
+		queue_drained(l);
 }
 
 void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
@@ -123,6 +169,7 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 	for (size_t i = 0; i < w->nl; i++) {
 		struct ttlog__listener *l = &w->l[i];
 		struct ttlog_batch *lb = b;
+		int rc;
 
 		if (l->level > TTLOG_LEVEL_TRACE) {
 			if (!computed[l->level]) {
@@ -141,8 +188,15 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 		}
 		atomic_fetch_add(&l->in, lb->n);
 		queue_pump(l);
-		if (l->qlen > 0 || offer(l, lb) == TTLOG_LISTENER_RETRY)
+		if (l->qlen > 0) {
+			queue_push(l, lb, no); /* behind what waits already */
+			continue;
+		}
+		rc = offer(l, lb);
+		if (rc == TTLOG_LISTENER_RETRY)
 			queue_push(l, lb, no);
+		else if (rc == TTLOG_LISTENER_OK)
+			queue_drained(l); /* it takes batches again */
 	}
 	for (int k = 0; k <= TTLOG_LEVEL_OFF; k++)
 		if (by_level[k] != NULL)
@@ -163,10 +217,14 @@ uint64_t ttlog__writer_taken(const struct ttlog__writer *w)
 	uint64_t taken = w->dispatched;
 
 	/* A queue holds its batches in dispatch order: everything before
-	 * its oldest is taken (or was dropped, and counted). */
+	 * its oldest is taken (or was dropped, and counted). Only the queues
+	 * of block listeners count: one that drops when full is left behind
+	 * by design (isolation), and waiting for it would stall the others
+	 * through the inputs that acknowledge. */
 	for (size_t i = 0; i < w->nl; i++) {
 		const struct ttlog__listener *l = &w->l[i];
-		if (l->qlen > 0 && l->q[l->qhead].no - 1 < taken)
+		if (l->policy == TTLOG_QUEUE_BLOCK && l->qlen > 0 &&
+		    l->q[l->qhead].no - 1 < taken)
 			taken = l->q[l->qhead].no - 1;
 	}
 	return taken;
@@ -310,6 +368,9 @@ static int listener_create(struct ttlog__listener *l,
 		return rc == TTLOG_EABI ? TTLOG_EABI : TTLOG_EINVAL;
 	if ((int)c->level < TTLOG_LEVEL_TRACE ||
 	    (int)c->level > TTLOG_LEVEL_OFF)
+		return TTLOG_EINVAL;
+	if ((int)c->queue_policy < TTLOG_QUEUE_DROP_OLDEST ||
+	    (int)c->queue_policy > TTLOG_QUEUE_BLOCK)
 		return TTLOG_EINVAL;
 	l->api = c->api;
 	l->name = c->name ? c->name : c->api->name;

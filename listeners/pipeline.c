@@ -53,6 +53,7 @@ static const struct ttlog_option_value clocks[] = {
 static const struct ttlog_option_value queue_policies[] = {
 	{"drop_oldest", TTLOG_QUEUE_DROP_OLDEST},
 	{"drop_newest", TTLOG_QUEUE_DROP_NEWEST},
+	{"block", TTLOG_QUEUE_BLOCK},
 	{NULL, 0}};
 
 static const struct ttlog_option_spec service_spec[] = {
@@ -123,7 +124,8 @@ struct common_opts {
 	char *plugin;
 	int level;
 	uint64_t queue_bytes;
-	int policy;
+	int when_full;
+	int policy; /* queue.policy, the old name of queue.when_full */
 };
 
 static const struct ttlog_option_spec common_spec[] = {
@@ -142,8 +144,13 @@ static const struct ttlog_option_spec common_spec[] = {
 	 MIB_TEXT(TTLOG_DEFAULT_QUEUE_MIB),
 	 offsetof(struct common_opts, queue_bytes),
 	 "batches held back while the listener pushes back", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "queue.policy", "drop_oldest",
-	 offsetof(struct common_opts, policy), "what a full queue drops",
+	{TTLOG_OPTION_ENUM_VALUES, "queue.when_full", "drop_oldest",
+	 offsetof(struct common_opts, when_full),
+	 "block: pause the inputs (back-pressure); drop_*: drop, counted, "
+	 "and let the other listeners flow",
+	 TTLOG_OPTION_VALUES(queue_policies), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "queue.policy", NULL,
+	 offsetof(struct common_opts, policy), "old name of queue.when_full",
 	 TTLOG_OPTION_VALUES(queue_policies), 0},
 	{0},
 };
@@ -238,6 +245,33 @@ static char *where_of(const struct ttlog__cfg_node *n)
 	return s;
 }
 
+/* queue.policy is the old name of queue.when_full: either is taken, both
+ * together are refused where the second one stands. */
+static int queue_when_full(const struct ttlog__cfg_node *sec, const char *path,
+			   struct common_opts *c, struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *q = ttlog__cfg_get(sec, "queue");
+	const struct ttlog__cfg_node *wf = ttlog__cfg_get(q, "when_full");
+	const struct ttlog__cfg_node *old = ttlog__cfg_get(q, "policy");
+	char where[96];
+	int later;
+
+	if (old == NULL)
+		return 0;
+	if (wf == NULL) {
+		c->when_full = c->policy;
+		return 0;
+	}
+	later = wf->line > old->line ||
+		(wf->line == old->line && wf->col > old->col);
+	snprintf(where, sizeof(where), "%s.queue.%s", path,
+		 later ? "when_full" : "policy");
+	ttlog__diag_add(d, later ? wf : old, where,
+			"give queue.when_full or its old name queue.policy, "
+			"not both");
+	return -1;
+}
+
 static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 			  const char *plugin_dir, struct ttlog__pipeline *p,
 			  struct ttlog__diag *d)
@@ -272,6 +306,8 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 					c->name);
 			bad = 1;
 		}
+	if (queue_when_full(sec, path, c, d) != 0)
+		bad = 1;
 	if ((c->type == NULL) == (c->plugin == NULL)) {
 		ttlog__diag_add(d, sec, path,
 				"give exactly one of \"type\" (a plugin in "
@@ -309,7 +345,7 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 	l->name = c->name;
 	l->queue_bytes = c->queue_bytes;
 	l->level = (enum ttlog_level)c->level;
-	l->queue_policy = (enum ttlog_queue_policy)c->policy;
+	l->queue_policy = (enum ttlog_queue_policy)c->when_full;
 	p->plugin_opts[p->n] = opts;
 	p->names[p->n] = c->name;
 	p->where[p->n] = where_of(sec);

@@ -60,6 +60,10 @@ static void on_dgram(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	dgram_read(arg, DGRAM_BUDGET);
+	/* Nothing acknowledges a datagram: what was read goes to the
+	 * listeners now, not at the end of the writer's cycle, so that a
+	 * SIGKILL finds it there (docs/durability.md). */
+	(void)ttlog__host_ingest_commit(((struct ttlog__input *)arg)->writer);
 }
 
 int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,

@@ -183,9 +183,7 @@ static void resume_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	/* Half the threshold, so that reading does not flap on and off
-	 * around it with every batch. */
-	if (ttlog__host_backlog(in->writer) >= in->pause_backlog / 2) {
+	if (ttlog__host_pushback(in->writer, (size_t)in->pause_backlog, 1)) {
 		evtimer_add(in->resume, &tv);
 		return;
 	}
@@ -195,19 +193,31 @@ static void resume_check(evutil_socket_t fd, short what, void *arg)
 }
 
 /* After each read: stop reading every connection of this input while a
- * listener holds back more than pause_backlog. TCP senders then feel it
- * through their socket buffers filling up. */
+ * listener with queue.when_full: block holds back more than its pause
+ * mark (ttlog__host_pushback()). TCP senders then feel it through their
+ * socket buffers filling up. Listeners that drop when full never pause
+ * an input. */
 static void check_backlog(struct ttlog__input *in)
 {
 	struct timeval tv = {0, RESUME_CHECK_US};
 
-	if (in->st.paused || in->pause_backlog == 0 || in->resume == NULL ||
-	    ttlog__host_backlog(in->writer) <= in->pause_backlog)
+	if (in->st.paused || in->resume == NULL ||
+	    !ttlog__host_pushback(in->writer, (size_t)in->pause_backlog, 0))
 		return;
 	in->st.paused = 1;
 	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
 		bufferevent_disable(c->bev, EV_READ);
 	evtimer_add(in->resume, &tv);
+}
+
+/* jsonl, syslog and stdin senders get no acknowledgement: what this
+ * process has read from the socket is theirs no longer. Handing it to the
+ * listeners at the end of every read, rather than at the end of the
+ * writer's cycle, leaves a SIGKILL only what the kernel still buffers
+ * (docs/durability.md). */
+static void unacked_commit(struct ttlog__input *in)
+{
+	(void)ttlog__host_ingest_commit(in->writer);
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -220,9 +230,12 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	if (in->type == TTLOG__INPUT_TTLOG) {
 		if (ttlog__native_read(c) != 0)
 			conn_free(c);
-	} else if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
-		ttlog__input_warn(in, c->peer, why);
-		conn_free(c);
+	} else {
+		if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
+			ttlog__input_warn(in, c->peer, why);
+			conn_free(c);
+		}
+		unacked_commit(in);
 	}
 	check_backlog(in);
 }
@@ -342,8 +355,10 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		in->st.errors++;
 		error_reason(c, ssl_error, why, sizeof(why));
 		ttlog__input_warn(in, c->peer, why);
-		if (in->type != TTLOG__INPUT_TTLOG)
+		if (in->type != TTLOG__INPUT_TTLOG) {
 			parse_buffer(c, 1, why, sizeof(why));
+			unacked_commit(in);
+		}
 		conn_free(c);
 		return;
 	}
@@ -357,6 +372,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		 * its line end. */
 		if (parse_buffer(c, 1, why, sizeof(why)) != 0)
 			ttlog__input_warn(in, c->peer, why);
+		unacked_commit(in);
 		/* Standard input just ends here; whether the agent exits
 		 * then is the agent's decision (it sees connections 0). */
 		conn_free(c);

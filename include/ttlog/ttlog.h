@@ -107,10 +107,16 @@ struct ttlog_listener_api;
 #define TTLOG_DEFAULT_RING_BYTES (TTLOG_DEFAULT_RING_MIB * 1048576u)
 #define TTLOG_DEFAULT_QUEUE_BYTES (TTLOG_DEFAULT_QUEUE_MIB * 1048576u)
 
-/* What a listener's full queue drops. */
+/* What a listener does when its queue fills (ttlog.yaml's
+ * queue.when_full). Values are only ever appended. */
 enum ttlog_queue_policy {
 	TTLOG_QUEUE_DROP_OLDEST = 0, /* make room by dropping held batches */
-	TTLOG_QUEUE_DROP_NEWEST = 1  /* drop the batch that does not fit */
+	TTLOG_QUEUE_DROP_NEWEST = 1, /* drop the batch that does not fit */
+	/* Push back: a host with inputs of its own (ttlog-agent) stops
+	 * reading them while this queue is past its pause mark. The
+	 * program's own events cannot wait, so a batch that still does
+	 * not fit is dropped and counted, as with DROP_NEWEST. */
+	TTLOG_QUEUE_BLOCK = 2
 };
 
 /* One in-process listener handed to ttlog_init(). */
@@ -127,6 +133,8 @@ struct ttlog_listener_config {
 	size_t queue_bytes;
 	/* Events below this level are not offered (default TRACE: all). */
 	enum ttlog_level level;
+	/* What a full queue does (default DROP_OLDEST: the listener alone
+	 * loses, counted, and the others keep flowing). */
 	enum ttlog_queue_policy queue_policy;
 };
 

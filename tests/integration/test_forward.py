@@ -792,10 +792,12 @@ def test_native_input_keeps_its_senders_across_a_kill(args, tmp):
     key = lambda name: ('ttlog_input_%s{input="raw",type="ttlog"}' % name)
 
     def start(hold):
-        # `hold`: a second listener that never takes a batch, so that
-        # what the input hands on is written to `out` but never taken.
+        # `hold`: a second listener that never takes a batch and must
+        # not lose one (block), so that what the input hands on is
+        # written to `out` but never taken.
         extra = ("  - name: hold\n    plugin: '%s'\n"
-                 "    queue: {max_bytes: 1GiB}\n" % slow if hold else "")
+                 "    queue: {max_bytes: 1GiB, when_full: block}\n"
+                 % slow if hold else "")
         return Agent(args, tmp,
                      "  http:\n    listen: 127.0.0.1:%d\n"
                      "  state_dir: '%s'\n"

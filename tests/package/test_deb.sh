@@ -225,8 +225,11 @@ out=$(inroot ttlog-view --version)
 # plugin directory.
 out=$(inroot ttlog-agent --check /etc/ttlog/ttlog.yaml 2>&1) ||
 	fail "ttlog-agent --check /etc/ttlog/ttlog.yaml: $out"
-[ "$out" = "/etc/ttlog/ttlog.yaml: ok (5 inputs, 1 listeners)" ] ||
+[ "$(head -n 1 <<<"$out")" = "/etc/ttlog/ttlog.yaml: ok (5 inputs, 1 listeners)" ] ||
 	fail "--check said: $out"
+# Then one line per listener: what its full queue does (docs/queues.md).
+grep -q "^  listener .*: queue 64MiB, when full: drop_oldest" <<<"$out" ||
+	fail "--check did not say what the queue does: $out"
 for f in /usr/bin/ttlog-agent /usr/bin/ttlog-view "$lib/libttlog.so.${version%%.*}" \
 	"$lib"/ttlog/plugins/stdout.so "$lib"/ttlog/plugins/file.so \
 	"$lib"/ttlog/plugins/forward.so; do

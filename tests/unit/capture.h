@@ -121,9 +121,11 @@ static const struct ttlog_listener_api capture_api = {
 	.reopen = capture_reopen,
 };
 
-/* Starts the library with one capture listener and the given ring size. */
-static int capture_start(struct capture *c, size_t ring_bytes,
-			 enum ttlog_level level)
+/* Starts the library with one capture listener, the given ring size and
+ * what its queue does when full. */
+static inline int capture_start_queue(struct capture *c, size_t ring_bytes,
+				      enum ttlog_level level,
+				      enum ttlog_queue_policy when_full)
 {
 	static struct ttlog_listener_config l;
 	struct ttlog_options o;
@@ -131,6 +133,7 @@ static int capture_start(struct capture *c, size_t ring_bytes,
 	l.api = &capture_api;
 	l.options = c;
 	l.name = "capture";
+	l.queue_policy = when_full;
 	ttlog_options_init(&o);
 	o.level = level;
 	if (ring_bytes)
@@ -138,6 +141,14 @@ static int capture_start(struct capture *c, size_t ring_bytes,
 	o.listeners = &l;
 	o.nlisteners = 1;
 	return ttlog_init(&o);
+}
+
+/* The same with the default queue (drop_oldest). */
+static inline int capture_start(struct capture *c, size_t ring_bytes,
+				enum ttlog_level level)
+{
+	return capture_start_queue(c, ring_bytes, level,
+				   TTLOG_QUEUE_DROP_OLDEST);
 }
 
 #endif /* TTLOG_TEST_CAPTURE_H */

@@ -70,6 +70,14 @@ static const struct bad_config table[] = {
 	 "      max_bytes: lots\n",
 	 {"t.yaml:7:18: listeners[0].queue.max_bytes: expected a size such as "
 	  "100MiB, got \"lots\""}},
+	{"listeners:\n  - name: a\n    type: stdout\n    queue:\n"
+	 "      when_full: block\n      policy: drop_newest\n",
+	 {"t.yaml:8:15: listeners[0].queue.policy: give queue.when_full or "
+	  "its old name queue.policy, not both"}},
+	{"listeners:\n  - name: a\n    type: stdout\n"
+	 "    queue: {when_full: wait}\n",
+	 {"t.yaml:6:24: listeners[0].queue.when_full: expected one of "
+	  "drop_oldest|drop_newest|block, got \"wait\""}},
 	{"listeners:\n  - name: a\n    type: stdout\n    queue: 5\n",
 	 {"t.yaml:6:12: listeners[0].queue: expected a map of options"}},
 	{"listeners:\n  name: a\n",

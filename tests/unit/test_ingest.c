@@ -396,7 +396,11 @@ static void test_inputs_on_the_writer_loop_reach_the_listeners(void **s)
 	assert_int_equal(
 		ttlog__host_call(ttlog__host_writer(), ingest_two, NULL),
 		TTLOG_ENOTRUNNING);
-	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	/* queue.when_full: block, so that its queue counts in the backlog
+	 * that pauses the inputs (test_queue.c has the other choices). */
+	assert_int_equal(capture_start_queue(&cap, 0, TTLOG_LEVEL_INFO,
+					     TTLOG_QUEUE_BLOCK),
+			 0);
 	/* Only the writer thread may ingest. */
 	make(&ev, TTLOG_LEVEL_INFO, "wrong thread", "h");
 	assert_int_equal(ttlog__host_ingest(ttlog__host_writer(), &ev, 1),

@@ -39,10 +39,14 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The capture listener asks for back-pressure (queue.when_full: block),
+ * so that the inputs pause while it answers RETRY. */
 static void setup_lib(void)
 {
 	capture_reset(&cap);
-	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	assert_int_equal(capture_start_queue(&cap, 0, TTLOG_LEVEL_INFO,
+					     TTLOG_QUEUE_BLOCK),
+			 0);
 }
 
 /* ---- running things on the writer thread ---- */
@@ -820,6 +824,38 @@ static void test_backpressure_pauses_and_loses_nothing(void **st)
 	capture_reset(&cap);
 }
 
+/* A listener that drops when its queue is full (the default) never holds
+ * the inputs up, however long it answers RETRY: everything is read. */
+static void test_listener_that_drops_never_pauses_the_input(void **st)
+{
+	struct run r;
+	struct snap s;
+	struct ttlog__input *in;
+	struct ttlog_listener_stats ls;
+	int port, fd, n = 0;
+	(void)st;
+
+	capture_reset(&cap);
+	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	opts(&r, "tcp", TTLOG__INPUT_SYSLOG, NULL);
+	r.o.pause_backlog = 16 * 1024;
+	in = start_on_port(&r, "tcp", &port);
+	fd = tcp_connect(port);
+	cap.answer = TTLOG_LISTENER_RETRY;
+	for (int k = 0; k < 20; k++) {
+		n = send_more(fd, n, 100);
+		WAIT_FOR(in, s.st.events == (uint64_t)n);
+		assert_int_equal(s.st.paused, 0);
+	}
+	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
+	assert_true(ls.queue_bytes > 16 * 1024);
+	cap.answer = TTLOG_LISTENER_OK;
+	close(fd);
+	stop(in);
+	assert_int_equal(ttlog_shutdown(), 0);
+	capture_reset(&cap);
+}
+
 static void test_stop_delivers_what_is_buffered(void **st)
 {
 	struct run r;
@@ -1098,6 +1134,9 @@ int main(void)
 			test_backpressure_pauses_and_loses_nothing, teardown),
 		cmocka_unit_test_teardown(
 			test_stop_accepts_and_drains_the_backlog, teardown),
+		cmocka_unit_test_teardown(
+			test_listener_that_drops_never_pauses_the_input,
+			teardown),
 		cmocka_unit_test_teardown(test_stop_delivers_what_is_buffered,
 					  teardown),
 		cmocka_unit_test_teardown(

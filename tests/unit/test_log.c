@@ -505,12 +505,15 @@ static void test_listener_backlog_over_limit_drops_oldest_counted(void **s)
 		TTLOG_INFO("lost", TTLOG_KV("i", i));
 		ttlog_flush();
 	}
+	/* The first drop is said once, by the library's own line; logged on
+	 * the writer thread while it handed the first batch out, it came
+	 * with the next flush and met the same full queue. */
 	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
-	assert_int_equal(ls.events_in, 3);
-	assert_int_equal(ls.dropped_queue_full, 3);
+	assert_int_equal(ls.events_in, 4);
+	assert_int_equal(ls.dropped_queue_full, 4);
 	assert_int_equal(ttlog_stats(&st), 0);
-	assert_int_equal(st.listener_dropped, 3);
-	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.listener_dropped, 4);
+	assert_int_equal(st.delivered, 4);
 
 	cap.answer = TTLOG_LISTENER_ERROR;
 	TTLOG_INFO("error");
@@ -518,7 +521,7 @@ static void test_listener_backlog_over_limit_drops_oldest_counted(void **s)
 	assert_int_equal(ttlog_listener_stats(0, &ls), 0);
 	assert_int_equal(ls.dropped_error, 1);
 	assert_int_equal(ttlog_stats(&st), 0);
-	assert_int_equal(st.listener_dropped, 4);
+	assert_int_equal(st.listener_dropped, 5);
 }
 
 static void test_listener_still_refusing_at_shutdown_is_counted(void **s)
