@@ -274,6 +274,10 @@ static void render_listeners(const struct ttlog__agent_view *v,
 		"Deliveries the listener answered with retry.", retries);
 	LFAMILY("ttlog_listener_queue_bytes", "gauge",
 		"Bytes the listener holds back now.", queue_bytes);
+	LFAMILY("ttlog_listener_stalls_total", "counter",
+		"Callbacks that held the writer thread longer than the "
+		"watchdog's limit.",
+		stalls);
 	fam = "ttlog_listener_failing";
 	family(out, fam, "gauge",
 	       "1 while the listener drops batches or holds back a backlog.");

@@ -313,6 +313,10 @@ struct ttlog_listener_stats {
 	uint64_t dropped_error;	    /* dropped: consume() returned an error */
 	uint64_t retries;	    /* consume() calls answered with RETRY */
 	uint64_t queue_bytes;	    /* bytes held back now */
+	/* Callbacks that held the writer thread longer than the watchdog's
+	 * limit (3 s), each reported on standard error with the
+	 * listener's name. */
+	uint64_t stalls;
 };
 TTLOG_EXPORT int ttlog_listener_stats(size_t index,
 				      struct ttlog_listener_stats *out);
