@@ -11,6 +11,7 @@
 #include <ttlog/ttlog.h>
 
 #include "testutil.h"
+#include "unread_pipe.h"
 
 static char dir[256];
 
@@ -186,46 +187,13 @@ static void test_unknown_option_is_refused_with_a_suggestion(void **s)
 				    "\"color\"?)"));
 }
 
-/* Reads what is in the pipe now onto *buf (grown as needed); returns the
- * bytes read, 0 at its end, -1 when it is empty but still open. */
-static ssize_t read_some(int fd, char **buf, size_t *len, size_t *cap)
-{
-	ssize_t got = 0, n;
-
-	for (;;) {
-		if (*cap - *len < 65536) {
-			*cap = 2 * *cap + 65536;
-			*buf = realloc(*buf, *cap);
-			assert_non_null(*buf);
-		}
-		n = read(fd, *buf + *len, *cap - *len);
-		if (n > 0) {
-			*len += (size_t)n;
-			got += n;
-			continue;
-		}
-		if (n == 0)
-			return got;
-		assert_true(errno == EAGAIN);
-		return got > 0 ? got : -1;
-	}
-}
-
-static int balanced(const struct ttlog_listener_stats *st)
-{
-	return st->queue_bytes == 0 &&
-	       st->events_out + st->dropped_queue_full + st->dropped_error ==
-		       st->events_in;
-}
-
 static void test_an_unread_pipe_never_blocks_and_lines_stay_whole(void **s)
 {
 	const int n = 20000;
 	struct ttlog_listener_stats st;
-	int p[2], saved = dup(STDOUT_FILENO), quiet = 0;
-	size_t len = 0, cap = 0, lines = 0;
+	int p[2], saved = dup(STDOUT_FILENO);
+	size_t len = 0, cap = 0;
 	char *buf = NULL;
-	long last = -1;
 	(void)s;
 
 	assert_int_equal(pipe(p), 0);
@@ -242,25 +210,7 @@ static void test_an_unread_pipe_never_blocks_and_lines_stay_whole(void **s)
 		ttlog_init_from_file(config("    format: json\n"
 					    "    queue: {max_bytes: 64KiB}\n")),
 		0);
-	for (int i = 0; i < n; i++) {
-		TTLOG_INFO("n", TTLOG_KV("seq", i));
-		if (i % 1000 == 999)
-			ttlog_flush();
-	}
-	ttlog_flush();
-	assert_int_equal(ttlog_listener_stats(0, &st), 0);
-	assert_true(st.events_in >= (uint64_t)n);
-	/* 20000 lines do not fit a 64 KiB pipe and a 64 KiB queue. */
-	assert_true(st.dropped_queue_full > 0);
-	assert_true(st.retries > 0);
-	/* Reading now lets the rest out: every event is delivered or
-	 * counted as dropped, and then the pipe stays quiet. */
-	while (quiet < 3) {
-		ssize_t got = read_some(p[0], &buf, &len, &cap);
-		ttlog_flush();
-		assert_int_equal(ttlog_listener_stats(0, &st), 0);
-		quiet = got < 0 && balanced(&st) ? quiet + 1 : 0;
-	}
+	unread_pipe_log_then_read(p[0], n, &st, &buf, &len, &cap);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	assert_int_equal(ttlog_shutdown(), 0);
@@ -269,22 +219,7 @@ static void test_an_unread_pipe_never_blocks_and_lines_stay_whole(void **s)
 	alarm(0);
 	close(p[0]);
 	/* Whole lines, each event once, in order. */
-	assert_true(len > 0 && buf[len - 1] == '\n');
-	for (char *l = buf, *e; l < buf + len; l = e + 1) {
-		char *q;
-		long seq;
-		e = memchr(l, '\n', (size_t)(buf + len - l));
-		assert_non_null(e);
-		*e = 0;
-		assert_true(l[0] == '{' && e[-1] == '}');
-		q = strstr(l, "\"seq\":");
-		assert_non_null(q);
-		seq = strtol(q + 6, NULL, 10);
-		assert_true(seq > last);
-		last = seq;
-		lines++;
-	}
-	assert_int_equal(lines, st.events_out);
+	assert_int_equal(assert_whole_seq_lines(buf, len), st.events_out);
 	free(buf);
 }
 
