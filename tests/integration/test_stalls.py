@@ -95,7 +95,7 @@ def relay_with_console(args, tmp, certs, jport, http, upstream, stdout):
             "  - {name: app, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
             "listeners:\n"
             "  - name: console\n    type: stdout\n    format: json\n"
-            "    queue: {max_bytes: 4MiB}\n"
+            "    queue: {max_bytes: 1MiB}\n"
             "  - name: up\n    type: forward\n"
             "    endpoints: '%s'\n"
             "    tls: {ca_file: '%s', cert: '%s', key: '%s'}\n"
