@@ -268,3 +268,15 @@ int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
 	}
 	return 0;
 }
+
+int ttlog__host_listener_stalls(size_t i, uint64_t *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&ttlog__lib.lock);
+	rc = ttlog__lib.running
+		     ? ttlog__writer_listener_stalls(ttlog__lib.writer, i, out)
+		     : TTLOG_ENOTRUNNING;
+	pthread_mutex_unlock(&ttlog__lib.lock);
+	return rc;
+}

@@ -105,6 +105,10 @@ int ttlog__host_ingest(struct ttlog__writer *w,
  * or queued them. */
 int ttlog__host_ingest_commit(struct ttlog__writer *w);
 
+/* Any thread: how many times listener i's callbacks held the writer
+ * thread longer than the watchdog's limit (core/watchdog.c), each said on
+ * standard error with its name. 0, TTLOG_EINVAL or TTLOG_ENOTRUNNING. */
+int ttlog__host_listener_stalls(size_t i, uint64_t *out);
 /* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
 void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
 				  ttlog_metric_emit_fn emit, void *ctx);

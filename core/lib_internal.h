@@ -95,5 +95,9 @@ int ttlog__writer_snapshot(struct ttlog__writer *w, const char *trigger,
 /* The host API (host_internal.h) is built on the functions above. */
 int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
 				 struct ttlog_listener_stats *out);
+/* The watchdog's count of listener i's callbacks that held the writer
+ * thread too long (not in the public stats: that struct cannot grow). */
+int ttlog__writer_listener_stalls(struct ttlog__writer *w, size_t i,
+				  uint64_t *out);
 
 #endif /* TTLOG_LIB_INTERNAL_H */

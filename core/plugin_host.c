@@ -20,6 +20,7 @@
 #include "host_internal.h"
 #include "lib_internal.h"
 #include "plugin_host.h"
+#include "nbwrite.h"
 #include "writer_internal.h"
 
 /* The log's bound: LOG_BURST lines per listener in any LOG_WINDOW_NS. A
@@ -77,6 +78,8 @@ struct ttlog__plugin_host {
 	uint64_t lost;
 	char lost_reason[128];
 	uint64_t flush_ms;
+	/* Timer and watch callbacks the watchdog reported. */
+	_Atomic uint64_t stalls;
 	struct ttlog_host_timer *timers;
 	struct ttlog_host_watch *watches;
 	/* The last error it reported, "msg: detail": the reason a failed
@@ -179,7 +182,10 @@ static void print_line(const char *name, const char *text, const char *more)
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+	/* Without blocking: standard error may be a pipe nobody reads,
+	 * and this runs on the writer thread. */
+	if (n > 0 &&
+	    ttlog__nbw_write_once(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* Nowhere left to say it; the event still goes. */
 	}
 }
@@ -350,12 +356,22 @@ uint64_t ttlog__plugin_host_take_lost(struct ttlog__plugin_host *h,
 /* Timers                                                               */
 /* ------------------------------------------------------------------ */
 
+uint64_t ttlog__plugin_host_stalls(const struct ttlog__plugin_host *h)
+{
+	return h != NULL ? atomic_load(&h->stalls) : 0;
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog_host_timer *t = arg;
+	struct ttlog__plugin_host *h = t->h; /* fn may free t */
 	(void)fd;
 	(void)what;
+	/* Marked for the watchdog like consume(): a plugin can block the
+	 * loop here too. */
+	ttlog__writer_mark(h->name, "timer", &h->stalls);
 	t->fn(t->arg);
+	ttlog__writer_unmark();
 }
 
 static struct ttlog_host_timer *
@@ -430,7 +446,11 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 	struct ttlog_host_watch *w = arg;
 	unsigned ev = ((what & EV_READ) ? TTLOG_HOST_READ : 0u) |
 		      ((what & EV_WRITE) ? TTLOG_HOST_WRITE : 0u);
+	struct ttlog__plugin_host *h = w->h; /* fn may free w */
+
+	ttlog__writer_mark(h->name, "watch", &h->stalls);
 	w->fn((int)fd, ev, w->arg);
+	ttlog__writer_unmark();
 }
 
 static int host_watch_set(struct ttlog_host_watch *w, unsigned events)

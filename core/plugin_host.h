@@ -39,6 +39,9 @@ void ttlog__plugin_host_set_clock(struct ttlog__plugin_host *h,
 /* How often the listener wants flush() (ms, 0: never on the timer); the
  * default for NULL (a listener without a host). */
 uint64_t ttlog__plugin_host_flush_ms(const struct ttlog__plugin_host *h);
+/* Timer and watch callbacks of the listener that the writer's watchdog
+ * reported as holding the thread too long; 0 for NULL. */
+uint64_t ttlog__plugin_host_stalls(const struct ttlog__plugin_host *h);
 /* The events the listener reported lost (lost()) since the last call,
  * and its last reason (copied into reason); resets the count. 0 for
  * NULL. */

@@ -22,6 +22,7 @@
 #include "clock_internal.h"
 #include "lib_internal.h"
 #include "snapshot_internal.h"
+#include "watchdog_internal.h"
 #include "writer_internal.h"
 
 _Thread_local struct ttlog__writer *ttlog__writer_self;
@@ -168,12 +169,27 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+void ttlog__writer_mark(const char *name, const char *what,
+			_Atomic uint64_t *stalls)
+{
+	if (ttlog__writer_self != NULL)
+		ttlog__watchdog_enter(ttlog__writer_self->dog, name, what,
+				      stalls);
+}
+
+void ttlog__writer_unmark(void)
+{
+	if (ttlog__writer_self != NULL)
+		ttlog__watchdog_leave(ttlog__writer_self->dog);
+}
+
 /* ------------------------------------------------------------------ */
 /* Lifecycle                                                            */
 /* ------------------------------------------------------------------ */
 
 static void writer_free(struct ttlog__writer *w)
 {
+	ttlog__watchdog_stop(w->dog);
 	if (w->timer)
 		event_free(w->timer);
 	if (w->wake)
@@ -245,6 +261,7 @@ int ttlog__writer_start(const struct ttlog_options *o,
 	 * EPIPE instead of killing the process from this thread), except
 	 * those of a fault, which must reach the crash handler (a blocked
 	 * fault kills the process without running any handler). */
+	w->dog = ttlog__watchdog_start();
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);

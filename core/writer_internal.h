@@ -24,6 +24,7 @@ struct event_base;
 struct ttlog__ring;
 struct ttlog__cursor;
 struct ttlog__plugin_host;
+struct ttlog__watchdog;
 
 struct ttlog__listener {
 	const struct ttlog_listener_api *api;
@@ -52,7 +53,9 @@ struct ttlog__listener {
 	 * pair of lines per episode, however many batches go. */
 	int dropping;
 	uint64_t dropped_before; /* dropped_full when the episode began */
-	uint64_t next_flush_ns;	 /* the periodic flush(), monotonic */
+	/* Callbacks the watchdog saw hold the writer thread too long. */
+	_Atomic uint64_t stalls;
+	uint64_t next_flush_ns; /* the periodic flush(), monotonic */
 };
 
 struct ttlog__writer {
@@ -78,6 +81,9 @@ struct ttlog__writer {
 	uint64_t dispatched, taken_told;
 	ttlog__host_taken_fn taken_fn;
 	void *taken_arg;
+	/* Reports a listener callback that holds this thread (NULL when
+	 * its thread could not start). */
+	struct ttlog__watchdog *dog;
 	uint64_t next_tick_ns; /* the once-a-second listener tick */
 	/* Shutdown: when the drain began, how long it may take (0: as long
 	 * as the listeners want), and whether it was cut short. */
@@ -117,6 +123,13 @@ static inline int ttlog__api_has_1_1(const struct ttlog_listener_api *api)
 {
 	return (api->abi_version & 0xFFFFu) >= 1;
 }
+
+/* writer.c: the watchdog's mark around one listener callback (see
+ * watchdog_internal.h); nothing when the caller is not the writer
+ * thread. name and stalls are borrowed until the unmark. */
+void ttlog__writer_mark(const char *name, const char *what,
+			_Atomic uint64_t *stalls);
+void ttlog__writer_unmark(void);
 
 /* writer_drain.c */
 struct ttlog_batch *ttlog__writer_batch_new(struct ttlog__writer *w);

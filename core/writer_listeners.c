@@ -120,10 +120,27 @@ static void queue_push(struct ttlog__listener *l, struct ttlog_batch *b,
 	atomic_store(&l->qbytes_seen, l->qbytes);
 }
 
+/* The watchdog's mark around one callback of l (watchdog_internal.h). */
+static void mark(struct ttlog__listener *l, const char *what)
+{
+	ttlog__writer_mark(l->name, what, &l->stalls);
+}
+
+static void call_flush(struct ttlog__listener *l)
+{
+	mark(l, "flush");
+	(void)l->api->flush(l->state);
+	ttlog__writer_unmark();
+}
+
 /* Offers one batch; returns the listener's answer after counting it. */
 static int offer(struct ttlog__listener *l, struct ttlog_batch *b)
 {
-	int rc = l->api->consume(l->state, b);
+	int rc;
+
+	mark(l, "consume");
+	rc = l->api->consume(l->state, b);
+	ttlog__writer_unmark();
 
 	if (rc == TTLOG_LISTENER_OK)
 		atomic_fetch_add(&l->out, b->n);
@@ -247,7 +264,7 @@ void ttlog__writer_flush_listeners(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
 		if (w->l[i].api->flush != NULL)
-			(void)w->l[i].api->flush(w->l[i].state);
+			call_flush(&w->l[i]);
 }
 
 void ttlog__writer_tick(struct ttlog__writer *w)
@@ -263,7 +280,7 @@ void ttlog__writer_tick(struct ttlog__writer *w)
 		/* The first tick only sets the clock: a listener just
 		 * started has nothing buffered for long yet. */
 		if (l->next_flush_ns != 0)
-			(void)l->api->flush(l->state);
+			call_flush(l);
 		l->next_flush_ns = now + ms * 1000000u;
 	}
 	if (now < w->next_tick_ns)
@@ -282,14 +299,23 @@ void ttlog__writer_tick(struct ttlog__writer *w)
 void ttlog__writer_reopen_listeners(struct ttlog__writer *w)
 {
 	for (size_t i = 0; i < w->nl; i++)
-		if (w->l[i].api->reopen != NULL)
+		if (w->l[i].api->reopen != NULL) {
+			mark(&w->l[i], "reopen");
 			(void)w->l[i].api->reopen(w->l[i].state);
+			ttlog__writer_unmark();
+		}
 }
 
 static int listener_draining(struct ttlog__listener *l)
 {
-	return ttlog__api_has_1_1(l->api) && l->api->draining != NULL &&
-	       l->api->draining(l->state);
+	int rc;
+
+	if (!ttlog__api_has_1_1(l->api) || l->api->draining == NULL)
+		return 0;
+	mark(l, "draining");
+	rc = l->api->draining(l->state);
+	ttlog__writer_unmark();
+	return rc;
 }
 
 static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
@@ -341,12 +367,9 @@ int ttlog__writer_draining(struct ttlog__writer *w)
 {
 	if (ttlog__writer_retire_poll(w) > 0)
 		return 1;
-	for (size_t i = 0; i < w->nl; i++) {
-		const struct ttlog_listener_api *api = w->l[i].api;
-		if (ttlog__api_has_1_1(api) && api->draining != NULL &&
-		    api->draining(w->l[i].state))
+	for (size_t i = 0; i < w->nl; i++)
+		if (listener_draining(&w->l[i]))
 			return 1;
-	}
 	return 0;
 }
 
@@ -609,5 +632,15 @@ int ttlog__writer_listener_stats(struct ttlog__writer *w, size_t i,
 	out->dropped_error = atomic_load(&l->dropped_error);
 	out->retries = atomic_load(&l->retries);
 	out->queue_bytes = atomic_load(&l->qbytes_seen);
+	return 0;
+}
+
+int ttlog__writer_listener_stalls(struct ttlog__writer *w, size_t i,
+				  uint64_t *out)
+{
+	if (i >= w->nl)
+		return TTLOG_EINVAL;
+	*out = atomic_load(&w->l[i].stalls) +
+	       ttlog__plugin_host_stalls(w->l[i].host);
 	return 0;
 }

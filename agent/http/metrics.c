@@ -164,6 +164,7 @@ static void input_sample(struct ttlog__buf *b, const char *name,
  * (the view and the running configuration disagree during a reload). */
 struct lstats {
 	struct ttlog_listener_stats s;
+	uint64_t stalls; /* ttlog__host_listener_stalls() */
 	int ok;
 };
 
@@ -274,6 +275,14 @@ static void render_listeners(const struct ttlog__agent_view *v,
 		"Deliveries the listener answered with retry.", retries);
 	LFAMILY("ttlog_listener_queue_bytes", "gauge",
 		"Bytes the listener holds back now.", queue_bytes);
+	fam = "ttlog_listener_stalls_total";
+	family(out, fam, "counter",
+	       "Callbacks that held the writer thread longer than the "
+	       "watchdog's limit.");
+	for (size_t i = 0; i < v->nlisteners; i++)
+		if (ls[i].ok)
+			listener_sample(out, fam, v->listener_names[i], NULL,
+					ls[i].stalls);
 	fam = "ttlog_listener_failing";
 	family(out, fam, "gauge",
 	       "1 while the listener drops batches or holds back a backlog.");
@@ -470,7 +479,8 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 		return TTLOG_ENOMEM;
 	}
 	for (size_t i = 0; i < v->nlisteners; i++)
-		ls[i].ok = ttlog_listener_stats(i, &ls[i].s) == 0;
+		ls[i].ok = ttlog_listener_stats(i, &ls[i].s) == 0 &&
+			   ttlog__host_listener_stalls(i, &ls[i].stalls) == 0;
 	for (size_t i = 0; i < v->ninputs; i++) {
 		if (v->inputs[i] == NULL)
 			continue;

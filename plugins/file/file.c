@@ -18,6 +18,13 @@
  * again after RETRY, and the offset reached is kept here, so a failure
  * neither loses nor repeats a byte. Rotation, reopening and the switch to
  * a new file happen only between two batches.
+ *
+ * A path that is a FIFO or a character device is written without blocking
+ * (file_open.c): when it is full, the batch is answered RETRY like a
+ * failed write, but without an error (a reader that is slow is not a
+ * failure), and the rest of a torn batch goes out from the host's watch
+ * as soon as there is room. A regular file is written as it is: a disk
+ * write does not return EAGAIN.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -102,7 +109,7 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 {
 	int rc = 0;
 
-	if (f->fd < 0)
+	if (f->fd < 0 || f->stream) /* a FIFO or device keeps nothing */
 		return 0;
 	/* fdatasync also writes the file size, which reading the data back
 	 * needs; only timestamps are left out. */
@@ -178,6 +185,8 @@ static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		rc = n < 0 ? -errno : -EIO;
+		if (rc == -EWOULDBLOCK)
+			rc = -EAGAIN;
 		break;
 	}
 	if (*done > start) {
@@ -188,7 +197,7 @@ static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
 			f->born_set = 1;
 			f->born_ms = now;
 		}
-		if (!f->dirty) {
+		if (!f->dirty && !f->stream) {
 			f->dirty = 1;
 			arm_fsync(f, now);
 		}
@@ -230,17 +239,43 @@ static void batch_done(struct ttlog__file *f, struct ttlog_batch *b,
 		(void)ttlog__file_sync(f, now);
 }
 
+static void on_room(int fd, unsigned events, void *arg);
+
+/* Waits (on) or stops waiting for room on a FIFO or device; the watch
+ * follows the descriptor across a reopen. Without start2() (a listener
+ * driven directly) the writer's next offer tries again instead. */
+static void room_watch(struct ttlog__file *f, int on)
+{
+	if (!f->stream || !f->started)
+		return;
+	if (f->room != NULL && f->room_fd != f->fd) {
+		f->host->watch_free(f->room);
+		f->room = NULL;
+	}
+	if (f->room == NULL && on && f->fd >= 0) {
+		f->room = f->host->watch_new(f->host, f->fd, 0, on_room, f);
+		f->room_fd = f->fd;
+	}
+	if (f->room != NULL)
+		(void)f->host->watch_set(f->room, on ? TTLOG_HOST_WRITE : 0);
+}
+
 /* Writes the rest of the torn batch into the file that has its start. */
 static int finish_pending(struct ttlog__file *f, int64_t now)
 {
 	int rc = write_rest(f, f->pending.data, f->pending.len,
 			    &f->pending.done, now);
 
+	if (rc == -EAGAIN) {
+		room_watch(f, 1);
+		return rc;
+	}
 	if (rc != 0) {
 		write_failed(f, "write failed", rc, f->pending.seq,
 			     f->pending.done, f->pending.len);
 		return rc;
 	}
+	room_watch(f, 0);
 	batch_done(f, f->pending.b, now);
 	ttlog_batch_unref(f->pending.b);
 	memset(&f->pending, 0, sizeof(f->pending));
@@ -276,9 +311,12 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 	if (f->fd < 0)
 		return TTLOG_LISTENER_RETRY;
 	rc = write_rest(f, data, len, &done, now);
-	if (rc != 0) {
+	if (rc == -EAGAIN)
+		room_watch(f, 1); /* a full FIFO: not a failure */
+	else if (rc != 0)
 		write_failed(f, "write failed", rc, ttlog_batch_seq(b), done,
 			     len);
+	if (rc != 0) {
 		/* With nothing written there is nothing to complete: the
 		 * writer's queue keeps the batch. Part of it, though, is in
 		 * the file now and only this listener can finish it. */
@@ -289,6 +327,13 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 			f->pending.data = data;
 			f->pending.len = len;
 			f->pending.done = done;
+			/* A FIFO or device takes the batch: the reference
+			 * is held and the rest goes before anything else,
+			 * so the writer's queue, which may drop what is
+			 * answered RETRY, never counts as dropped what is
+			 * then written after all. */
+			if (f->stream)
+				return TTLOG_LISTENER_OK;
 		}
 		return TTLOG_LISTENER_RETRY;
 	}
@@ -299,6 +344,21 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 /* ------------------------------------------------------------------ */
 /* Callbacks                                                            */
 /* ------------------------------------------------------------------ */
+
+/* The host's watch: the FIFO or device has room for the rest of a torn
+ * batch. Batches answered RETRY meanwhile come on the writer's next
+ * cycle. */
+static void on_room(int fd, unsigned events, void *arg)
+{
+	struct ttlog__file *f = arg;
+	(void)fd;
+	(void)events;
+
+	/* Done, or failed (reported): either way nothing to wait for. */
+	if (f->pending.b == NULL ||
+	    finish_pending(f, ttlog__file_now_ms()) != -EAGAIN)
+		room_watch(f, 0);
+}
 
 static int file_consume(void *state, struct ttlog_batch *b)
 {
@@ -349,6 +409,7 @@ static int file_start(void *state, const struct ttlog_host *host)
 	int64_t now = ttlog__file_now_ms();
 
 	(void)host; /* the one create2() gave, kept in f */
+	f->started = 1;
 	/* flush() is an fsync here, and fsync_interval already says how
 	 * often to sync: no periodic flush from the library on top. */
 	if (TTLOG_HOST_HAS(f->host, flush_every))
@@ -370,6 +431,25 @@ static int file_start(void *state, const struct ttlog_host *host)
 	return 0;
 }
 
+/* A FIFO's torn batch was answered OK: what of it never went out is
+ * said lost (the host adds it to the listener's losses). */
+static void stream_lost(struct ttlog__file *f)
+{
+	const unsigned char *p = f->pending.data + f->pending.done;
+	size_t left = f->pending.len - f->pending.done;
+	uint64_t events = 0;
+
+	if (f->format == TTLOG__FILE_BINARY)
+		events = ttlog_batch_count(f->pending.b);
+	else
+		for (size_t i = 0; i < left; i++)
+			events += p[i] == '\n';
+	if (events > 0 && TTLOG_HOST_HAS(f->host, lost))
+		f->host->lost(f->host, events,
+			      "the FIFO took no more before the listener "
+			      "closed");
+}
+
 static void file_destroy(void *state)
 {
 	struct ttlog__file *f = state;
@@ -385,9 +465,13 @@ static void file_destroy(void *state)
 					   "ends inside a record",
 					   f->pending.len - f->pending.done,
 					   (unsigned long long)f->pending.seq);
+			if (f->stream)
+				stream_lost(f);
 			ttlog_batch_unref(f->pending.b);
 		}
 	}
+	if (f->room != NULL)
+		f->host->watch_free(f->room);
 	if (f->fd >= 0) {
 		if (f->fsync_policy != TTLOG__FILE_FSYNC_NEVER && f->dirty)
 			(void)ttlog__file_sync(f, ttlog__file_now_ms());

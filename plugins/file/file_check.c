@@ -95,7 +95,8 @@ static int check_place(const char *path, char *err, size_t errlen)
 
 	if (lstat(path, &st) == 0) {
 		char why[256];
-		if (!S_ISREG(st.st_mode)) {
+		if (!S_ISREG(st.st_mode) &&
+		    !ttlog__file_is_stream(st.st_mode)) {
 			ttlog__file_refuse_kind(st.st_mode, why, sizeof(why));
 			return bad(err, errlen, path, "%s", why);
 		}

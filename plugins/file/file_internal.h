@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <ttlog/listener.h>
@@ -84,7 +85,15 @@ struct ttlog__file {
 	/* -1 after a rotation could not open the new file; consume() opens
 	 * it again before the next batch. */
 	int fd;
-	uint64_t size; /* bytes in the current file */
+	/* The path is a FIFO or a character device, not a file: fd is our
+	 * own O_NONBLOCK description, a full FIFO answers RETRY (the rest of
+	 * a torn batch goes on from the room watch), and there is nothing to
+	 * rotate, sync or mend. */
+	int stream;
+	struct ttlog_host_watch *room; /* room on fd; NULL until needed */
+	int room_fd;		       /* the fd the watch was made for */
+	int started;		       /* start2() ran: watches exist */
+	uint64_t size;		       /* bytes in the current file */
 	/* Monotonic time the current file's first byte was written (or,
 	 * for a file found non-empty, when it was created). Unset while the
 	 * file is empty: an empty file is never rotated by time. */
@@ -147,15 +156,25 @@ int ttlog__file_parse_mode(const char *s, mode_t *out);
 /*
  * Opens `path` for appending, creating it with `mode` and its missing
  * parent directories with 0750 (both narrowed by the umask). Refuses a
- * final component that is a symbolic link or not a regular file.
+ * final component that is a symbolic link, or neither a regular file nor
+ * a FIFO or character device. A FIFO or device is opened for writing
+ * without blocking and stays so (*stream set); a FIFO that nobody has
+ * open for reading is refused (-ENXIO).
  * @param why     filled with the reason on failure.
+ * @param stream  set to 1 for a FIFO or character device, else 0.
  * @param size    set to the file's size.
  * @param age_ms  set to its age in milliseconds when it is not empty and
  *                the file system knows when it was created, else -1.
  * @return a descriptor, or TTLOG_EINVAL (refused) or -errno.
  */
 int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
-		     int64_t *age_ms, char *why, size_t whylen);
+		     int64_t *age_ms, int *stream, char *why, size_t whylen);
+
+/* A FIFO or character device: written without blocking (see stream). */
+static inline int ttlog__file_is_stream(mode_t m)
+{
+	return S_ISFIFO(m) || S_ISCHR(m);
+}
 
 /* Replaces f->fd with a fresh open of f->path (create, rotation, reopen)
  * or, on failure, reports once per episode, counts, and leaves f as it

@@ -1,7 +1,8 @@
 /*
  * file_open.c - opening the log file safely: the mode option, missing
- * parent directories, and refusing anything but a regular file reached
- * without following a symbolic link at the last step.
+ * parent directories, and refusing anything but a regular file (or a FIFO
+ * or character device, written without blocking) reached without
+ * following a symbolic link at the last step.
  *
  * The path comes from the configuration only. Refusing a symbolic link
  * keeps someone who can write into the log directory from pointing the
@@ -100,15 +101,63 @@ static int64_t file_age_ms(int fd)
 	return age < 0 ? 0 : age;
 }
 
+/*
+ * A FIFO or character device (a terminal, /dev/null) the configuration
+ * names. Our own description, opened O_NONBLOCK, so neither the open (a
+ * FIFO waits for a reader) nor a write (a FIFO nobody reads) can hold the
+ * writer thread, and no other process's view of it changes. Accepting
+ * them opens nothing new to someone who can write into the log
+ * directory: they could as well put a regular file of their own there;
+ * devices need root to make.
+ */
+static int open_stream(const char *path, uint64_t *size, int64_t *age_ms,
+		       char *why, size_t whylen)
+{
+	struct stat st;
+	int fd, rc;
+
+	do
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY |
+					O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		rc = -errno;
+		if (errno == ENXIO) {
+			snprintf(why, whylen,
+				 "is a FIFO that nobody has open for "
+				 "reading: start its reader first");
+			return TTLOG_EINVAL; /* refused, as a wrong kind */
+		} else if (errno == ELOOP)
+			return ttlog__file_refuse_kind(S_IFLNK, why, whylen);
+		else
+			snprintf(why, whylen, "cannot open it: %s",
+				 strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !ttlog__file_is_stream(st.st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "was replaced while being opened");
+		return TTLOG_EINVAL;
+	}
+	*size = 0;
+	*age_ms = -1;
+	return fd;
+}
+
 int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
-		     int64_t *age_ms, char *why, size_t whylen)
+		     int64_t *age_ms, int *stream, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd, rc, flags;
 
+	*stream = 0;
 	/* lstat first for a clear message; O_NOFOLLOW and the fstat below
 	 * close the race with a file replaced in between. */
 	if (lstat(path, &st) == 0) {
+		if (ttlog__file_is_stream(st.st_mode)) {
+			*stream = 1;
+			return open_stream(path, size, age_ms, why, whylen);
+		}
 		if (!S_ISREG(st.st_mode))
 			return ttlog__file_refuse_kind(st.st_mode, why, whylen);
 	} else if (errno == ENOENT) {
@@ -235,7 +284,8 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
 	char why[512];
 	uint64_t size = 0;
 	int64_t age = -1;
-	int fd = ttlog__file_open(f->path, f->mode, &size, &age, why,
+	int stream = 0;
+	int fd = ttlog__file_open(f->path, f->mode, &size, &age, &stream, why,
 				  sizeof(why));
 
 	if (fd < 0) {
@@ -257,6 +307,7 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
 		close(f->fd);
 	}
 	f->fd = fd;
+	f->stream = stream;
 	f->size = size;
 	/* A file found with data counts its age from its creation when the
 	 * file system knows it, so restarts do not postpone rotation. */
@@ -265,7 +316,8 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
 	f->dirty = 0;
 	f->synced_ms = now;
 	f->rotate_now = 0;
-	check_tail(f);
+	if (!stream)
+		check_tail(f);
 	return 0;
 }
 

@@ -118,8 +118,8 @@ void ttlog__file_maybe_rotate(struct ttlog__file *f, size_t len, int64_t now)
 {
 	int by_size, by_time;
 
-	if (f->fd < 0 || f->pending.b != NULL || f->reopen_wanted ||
-	    f->size == 0 || now < f->rotate_retry_ms)
+	if (f->fd < 0 || f->stream || f->pending.b != NULL ||
+	    f->reopen_wanted || f->size == 0 || now < f->rotate_retry_ms)
 		return;
 	/* Before the batch that would pass the limit, so that files stay
 	 * within rotate.size unless one batch alone is larger. */
@@ -139,8 +139,8 @@ void ttlog__file_arm_rotate(struct ttlog__file *f, int64_t now)
 	/* Only arm for a rotation maybe_rotate() would do when the timer
 	 * fires; anything else would wake the loop again at once, forever.
 	 * consume() re-arms after each batch. */
-	if (!f->born_set || f->size == 0 || f->fd < 0 || f->pending.b != NULL ||
-	    f->reopen_wanted) {
+	if (!f->born_set || f->size == 0 || f->fd < 0 || f->stream ||
+	    f->pending.b != NULL || f->reopen_wanted) {
 		f->host->timer_stop(f->rotate_ev);
 		return;
 	}

@@ -7,19 +7,35 @@
  *       type: stdout
  *       format: text        # text | json
  *       stream: stdout      # stdout | stderr
- *       color: auto         # auto (a terminal, and NO_COLOR unset) | always | never
+ *       color: auto         # auto (a terminal, and NO_COLOR unset) | always |
+ * never
  *
  * Text colours only the level word; the rest is the shared text encoding
  * of the batch, computed once for every listener that wants it.
+ *
+ * Writing never blocks the writer thread: a pipe nobody reads must not
+ * stop forwarding, /metrics and /health with it. The stream is written
+ * through common/nbwrite.h (a non-blocking description of our own for a
+ * pipe, FIFO or terminal; send(MSG_DONTWAIT) for a socket; a regular file
+ * as it is). When the stream takes only part of a batch, the rest is
+ * copied here and the batch is answered OK: the bytes it still owes are
+ * ours, written before anything else once the host's watch says there is
+ * room, so a line is never torn and never written twice, whatever the
+ * writer's queue drops meanwhile. While such a tail waits, every batch is
+ * answered RETRY, and the writer's queue for this listener holds or drops
+ * it (counted as dropped_queue_full).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ttlog/listener.h>
+
+#include "nbwrite.h"
 
 enum stdout_format { STDOUT_TEXT = 0, STDOUT_JSON = 1 };
 enum stdout_stream { STDOUT_STREAM_STDOUT = 0, STDOUT_STREAM_STDERR = 1 };
@@ -63,15 +79,24 @@ static const struct ttlog_option_spec stdout_spec[] = {
 	{0},
 };
 
+/* At shutdown, how long a tail the stream does not take is waited for
+ * (draining()) before its events are given up and said lost. */
+#define STDOUT_DRAIN_MS 2000
+
 struct stdout_state {
-	int fd;
+	int fd;		     /* STDOUT_FILENO or STDERR_FILENO */
+	struct ttlog__nbw w; /* how it is written */
 	int json;
 	int color;
-	/* A batch the stream took only part of (EAGAIN): where to go on. */
-	const struct ttlog_batch *partial;
-	uint64_t partial_seq;
-	size_t partial_off;
-	char *cbuf; /* coloured copy of the text */
+	/* What the stream still owes of a batch it took only part of: bytes
+   * [tail_off, tail_len) of tail, and the events whose lines are not
+   * complete yet (for lost() if they never go out). */
+	char *tail;
+	size_t tail_len, tail_off, tail_cap;
+	uint64_t tail_events;
+	struct ttlog_host_watch *watch; /* room on w.fd; NULL before start2 */
+	uint64_t drain_since_ms;	/* first draining() with a tail */
+	char *cbuf;			/* coloured copy of the text */
 	size_t ccap;
 	int failing;
 	uint64_t errors;	       /* failed writes in this episode */
@@ -119,6 +144,7 @@ static int stdout_create(const void *options, const struct ttlog_host *host,
 	s->host = host;
 	s->fd = o && o->stream == STDOUT_STREAM_STDERR ? STDERR_FILENO
 						       : STDOUT_FILENO;
+	ttlog__nbw_open(&s->w, s->fd);
 	s->json = o && o->format == STDOUT_JSON;
 	switch (o ? o->color : STDOUT_COLOR_AUTO) {
 	case STDOUT_COLOR_ALWAYS:
@@ -202,6 +228,11 @@ static int colorize(struct stdout_state *s, const char *in, size_t len,
 	return 0;
 }
 
+static const char *stream_name(const struct stdout_state *s)
+{
+	return s->fd == STDOUT_FILENO ? "stdout" : "stderr";
+}
+
 /* One report when writing starts to fail and one when it works again; the
  * host's log also reaches standard error, and bounds the rate. */
 static void report(struct stdout_state *s, int err)
@@ -211,8 +242,103 @@ static void report(struct stdout_state *s, int err)
 		return;
 	s->failing = 1;
 	s->host->log(s->host, TTLOG_LEVEL_ERROR, "write failed", "%s: %s",
-		     s->fd == STDOUT_FILENO ? "stdout" : "stderr",
-		     strerror(err));
+		     stream_name(s), strerror(err));
+}
+
+/* Events whose lines end in p[0, n): one newline each. */
+static uint64_t count_lines(const char *p, size_t n)
+{
+	uint64_t k = 0;
+
+	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		k++;
+	return k;
+}
+
+static void give_up_tail(struct stdout_state *s, const char *why)
+{
+	if (s->tail_events > 0 && TTLOG_HOST_HAS(s->host, lost))
+		s->host->lost(s->host, s->tail_events, why);
+	s->tail_len = s->tail_off = 0;
+	s->tail_events = 0;
+}
+
+static void watch_room(struct stdout_state *s, int on)
+{
+	if (s->watch != NULL)
+		(void)s->host->watch_set(s->watch, on ? TTLOG_HOST_WRITE : 0);
+}
+
+/* Writes what the stream still owes of an earlier batch. Returns 0 when
+ * nothing is owed any more (written, or given up after an error, which
+ * is reported and counted as lost), 1 while the stream has no room. */
+static int write_tail(struct stdout_state *s)
+{
+	while (s->tail_off < s->tail_len) {
+		ssize_t n = ttlog__nbw_write(&s->w, s->tail + s->tail_off,
+					     s->tail_len - s->tail_off);
+		if (n > 0) {
+			s->tail_events -=
+				count_lines(s->tail + s->tail_off, (size_t)n);
+			s->tail_off += (size_t)n;
+			continue;
+		}
+		if (errno == EAGAIN) {
+			watch_room(s, 1);
+			return 1;
+		}
+		report(s, errno);
+		give_up_tail(s, "the stream failed with lines half written");
+		break;
+	}
+	s->tail_len = s->tail_off = 0;
+	s->drain_since_ms = 0;
+	watch_room(s, 0);
+	return 0;
+}
+
+/* Keeps p[0, n), the part of a batch the stream did not take. */
+static int keep_tail(struct stdout_state *s, const char *p, size_t n)
+{
+	if (s->tail_cap < n) {
+		char *t = realloc(s->tail, n);
+		if (t == NULL)
+			return -1;
+		s->tail = t;
+		s->tail_cap = n;
+	}
+	memcpy(s->tail, p, n);
+	s->tail_len = n;
+	s->tail_off = 0;
+	s->tail_events = count_lines(p, n);
+	watch_room(s, 1);
+	return 0;
+}
+
+/* The host's watch: the stream has room again. Later batches wait in the
+ * writer's queue and are offered on its next cycle. */
+static void on_room(int fd, unsigned events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)write_tail(arg);
+}
+
+static int stdout_start(void *state, const struct ttlog_host *host)
+{
+	struct stdout_state *s = state;
+
+	/* A regular file never says "no room": nothing to watch (and
+   * epoll refuses regular files). */
+	if (s->w.kind == TTLOG__NBW_PLAIN)
+		return 0;
+	s->watch = host->watch_new(host, s->w.fd, 0, on_room, s);
+	if (s->watch == NULL) {
+		host->log(host, TTLOG_LEVEL_ERROR, "cannot start", "%s",
+			  strerror(ENOMEM));
+		return TTLOG_ENOMEM;
+	}
+	return 0;
 }
 
 static int stdout_consume(void *state, struct ttlog_batch *b)
@@ -222,6 +348,10 @@ static int stdout_consume(void *state, struct ttlog_batch *b)
 	const char *p;
 	size_t len, off = 0;
 
+	/* What an earlier batch still owes goes first; until it is out,
+   * the writer's queue keeps (or drops, counted) what follows. */
+	if (s->tail_off < s->tail_len && write_tail(s) != 0)
+		return TTLOG_LISTENER_RETRY;
 	if (ttlog_batch_encode(
 		    b, s->json ? TTLOG_ENCODING_JSONL : TTLOG_ENCODING_TEXT,
 		    &data, &len) != 0)
@@ -229,26 +359,28 @@ static int stdout_consume(void *state, struct ttlog_batch *b)
 	p = data;
 	if (!s->json && s->color && colorize(s, p, len, &p, &len) != 0)
 		return TTLOG_LISTENER_ERROR;
-	if (s->partial == b && s->partial_seq == ttlog_batch_seq(b))
-		off = s->partial_off;
-	s->partial = NULL;
 	while (off < len) {
-		ssize_t n = write(s->fd, p + off, len - off);
+		ssize_t n = ttlog__nbw_write(&s->w, p + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* The reader is slow: offer the rest later. */
-			s->partial = b;
-			s->partial_seq = ttlog_batch_seq(b);
-			s->partial_off = off;
+		if (errno != EAGAIN) {
+			report(s, errno);
+			return TTLOG_LISTENER_ERROR;
+		}
+		/* Nothing taken: the writer offers the batch again. */
+		if (off == 0) {
+			watch_room(s, 1);
 			return TTLOG_LISTENER_RETRY;
 		}
-		report(s, n < 0 ? errno : EIO);
-		return TTLOG_LISTENER_ERROR;
+		/* Part taken: the rest is ours now, so that the lines are
+     * completed whatever happens to the batch. */
+		if (keep_tail(s, p + off, len - off) != 0) {
+			report(s, ENOMEM);
+			return TTLOG_LISTENER_ERROR;
+		}
+		break;
 	}
 	if (s->failing)
 		s->host->log(s->host, TTLOG_LEVEL_INFO, "writing again",
@@ -259,11 +391,47 @@ static int stdout_consume(void *state, struct ttlog_batch *b)
 	return TTLOG_LISTENER_OK;
 }
 
+static int stdout_flush(void *state)
+{
+	struct stdout_state *s = state;
+
+	if (s->tail_off < s->tail_len)
+		(void)write_tail(s);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At shutdown: a tail the stream still owes is worth STDOUT_DRAIN_MS,
+ * not more; a reader that stopped reading must not hold the exit. */
+static int stdout_draining(void *state)
+{
+	struct stdout_state *s = state;
+
+	if (s->tail_off >= s->tail_len || write_tail(s) == 0)
+		return 0;
+	if (s->drain_since_ms == 0)
+		s->drain_since_ms = (uint64_t)now_ms();
+	return (uint64_t)now_ms() - s->drain_since_ms < STDOUT_DRAIN_MS;
+}
+
 static void stdout_destroy(void *state)
 {
 	struct stdout_state *s = state;
 	if (s == NULL)
 		return;
+	if (s->tail_off < s->tail_len)
+		give_up_tail(s, "the stream took no more before shutdown");
+	if (s->watch != NULL)
+		s->host->watch_free(s->watch);
+	ttlog__nbw_close(&s->w);
+	free(s->tail);
 	free(s->cbuf);
 	free(s);
 }
@@ -277,8 +445,11 @@ static const struct ttlog_listener_api stdout_api = {
 	.options = stdout_spec,
 	.options_size = sizeof(struct stdout_opts),
 	.consume = stdout_consume,
+	.flush = stdout_flush,
 	.destroy = stdout_destroy,
+	.draining = stdout_draining,
 	.create2 = stdout_create,
+	.start2 = stdout_start,
 	.check = stdout_check,
 };
 

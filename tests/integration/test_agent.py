@@ -96,7 +96,8 @@ class Agent:
     """ttlog-agent with a config written from `body`, its stderr read until
     every input has reported where it listens."""
 
-    def __init__(self, args, tmp, body, expect_inputs):
+    def __init__(self, args, tmp, body, expect_inputs,
+                 stdout=subprocess.DEVNULL):
         self.tmp = tmp
         self.config = os.path.join(tmp, "ttlog.yaml")
         with open(self.config, "w") as f:
@@ -106,7 +107,7 @@ class Agent:
         self.err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([args.agent, "-c", self.config],
                                      stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
+                                     stdout=stdout,
                                      stderr=self.err)
         self.wait_stderr("ttlog-agent: input ", expect_inputs)
 

@@ -1,5 +1,7 @@
 /* test_stdout_plugin.c - the stdout listener through ttlog_init_from_file:
- * text and JSON, stdout and stderr, colours on a terminal only, NO_COLOR. */
+ * text and JSON, stdout and stderr, colours on a terminal only, NO_COLOR,
+ * and a pipe nobody reads, which must not block the writer. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <ttlog/ttlog.h>
 
 #include "testutil.h"
+#include "unread_pipe.h"
 
 static char dir[256];
 
@@ -184,6 +187,42 @@ static void test_unknown_option_is_refused_with_a_suggestion(void **s)
 				    "\"color\"?)"));
 }
 
+static void test_an_unread_pipe_never_blocks_and_lines_stay_whole(void **s)
+{
+	const int n = 20000;
+	struct ttlog_listener_stats st;
+	int p[2], saved = dup(STDOUT_FILENO);
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	(void)s;
+
+	assert_int_equal(pipe(p), 0);
+	/* The test's own end only; the listener's end is as a shell would
+	 * give it: blocking. */
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	fflush(NULL);
+	dup2(p[1], STDOUT_FILENO);
+	close(p[1]);
+	/* A writer stuck in write() never finishes a flush: the alarm ends
+	 * the test as a failure instead of hanging it. */
+	alarm(60);
+	assert_int_equal(
+		ttlog_init_from_file(config("    format: json\n"
+					    "    queue: {max_bytes: 64KiB}\n")),
+		0);
+	unread_pipe_log_then_read(p[0], n, &st, &buf, &len, &cap);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	assert_int_equal(ttlog_shutdown(), 0);
+	while (read_some(p[0], &buf, &len, &cap) != 0)
+		;
+	alarm(0);
+	close(p[0]);
+	/* Whole lines, each event once, in order. */
+	assert_int_equal(assert_whole_seq_lines(buf, len), st.events_out);
+	free(buf);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -194,6 +233,7 @@ int main(void)
 		T(test_colour_always_marks_the_level),
 		T(test_colour_auto_on_a_terminal_and_no_color),
 		T(test_unknown_option_is_refused_with_a_suggestion),
+		T(test_an_unread_pipe_never_blocks_and_lines_stay_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
