@@ -535,13 +535,16 @@ static int ingest_commit(struct event_base *base, void *arg)
 	return 0;
 }
 
-static void test_taken_waits_for_every_listener(void **s)
+static void test_taken_waits_for_a_block_listener(void **s)
 {
 	static struct capture cap;
 	struct taken_probe p = {0};
 	(void)s;
 
-	assert_int_equal(capture_start(&cap, 0, TTLOG_LEVEL_INFO), 0);
+	/* A listener that must not lose (block) is waited for. */
+	assert_int_equal(capture_start_queue(&cap, 0, TTLOG_LEVEL_INFO,
+					     TTLOG_QUEUE_BLOCK),
+			 0);
 	assert_int_equal(
 		ttlog__host_call(ttlog__host_writer(), watch_taken, &p), 0);
 	/* Taken at once by a listener that answers OK. */
@@ -581,6 +584,32 @@ static void test_taken_waits_for_every_listener(void **s)
 	capture_reset(&cap);
 }
 
+/* One that drops when full is not: isolation, or a stuck listener would
+ * stop every sender of an acknowledging input. */
+static void test_taken_does_not_wait_for_a_dropping_listener(void **s)
+{
+	static struct capture cap;
+	struct taken_probe p = {0};
+	(void)s;
+
+	assert_int_equal(capture_start_queue(&cap, 0, TTLOG_LEVEL_INFO,
+					     TTLOG_QUEUE_DROP_OLDEST),
+			 0);
+	answer = TTLOG_LISTENER_RETRY;
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), ingest_commit, &p), 0);
+	assert_true(p.no > 0);
+	assert_int_equal(p.taken_then, p.no);
+	answer = TTLOG_LISTENER_OK;
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), set_answer, &cap), 0);
+	assert_int_equal(ttlog_shutdown(), 0);
+	assert_int_equal(cap.n, 2);
+	capture_reset(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,7 +623,9 @@ int main(void)
 			test_inputs_on_the_writer_loop_reach_the_listeners),
 		cmocka_unit_test(test_invalid_event_is_refused_as_invalid),
 		cmocka_unit_test(test_invalid_ingest_counts_dropped_invalid),
-		cmocka_unit_test(test_taken_waits_for_every_listener),
+		cmocka_unit_test(test_taken_waits_for_a_block_listener),
+		cmocka_unit_test(
+			test_taken_does_not_wait_for_a_dropping_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
