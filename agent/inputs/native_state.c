@@ -134,8 +134,7 @@ void ttlog__native_state_put(struct ttlog__input *in, size_t k)
 
 /* Reads the slots back into in->senders. Returns 0, or -1 with err when
  * the file is not a sender table of this layout. */
-static int state_load(struct ttlog__input *in, int fd, char *err,
-		      size_t errlen)
+static int state_load(struct ttlog__input *in, int fd, char *err, size_t errlen)
 {
 	unsigned char hdr[STATE_HDR], slot[SLOT_BYTES];
 	uint64_t known = 0, damaged = 0, doubt = 0;
@@ -197,11 +196,12 @@ static int state_load(struct ttlog__input *in, int fd, char *err,
 	in->st.state_damaged += damaged;
 	if (damaged > 0) {
 		char why[600];
-		snprintf(why, sizeof(why),
-			 "%s: %llu damaged sender records skipped; frames those "
-			 "senders resend are delivered again and not counted "
-			 "as duplicates",
-			 in->state_path, (unsigned long long)damaged);
+		snprintf(
+			why, sizeof(why),
+			"%s: %llu damaged sender records skipped; frames those "
+			"senders resend are delivered again and not counted "
+			"as duplicates",
+			in->state_path, (unsigned long long)damaged);
 		TTLOG_ERROR("input: sender state damaged",
 			    TTLOG_KV("input", (const char *)in->name),
 			    TTLOG_KV("reason", (const char *)why));
