@@ -137,8 +137,10 @@ int ttlog__host_ingest(struct ttlog__writer *w,
 	now = ev->time_ns != 0 ? ev->time_ns
 			       : ttlog__clock_ts_ns(CLOCK_REALTIME);
 	for (int tries = 0; tries < 2; tries++) {
-		if (w->ingest == NULL)
+		if (w->ingest == NULL) {
 			w->ingest = ttlog__writer_batch_new(w);
+			w->ingest_born_ns = ttlog__clock_ts_ns(CLOCK_MONOTONIC);
+		}
 		if (w->ingest == NULL)
 			break;
 		rc = ttlog__batch_add_in(w->ingest, ev, source_id, now,
@@ -175,6 +177,21 @@ int ttlog__host_ingest_commit(struct ttlog__writer *w)
 		w->ingest = NULL;
 	}
 	return 0;
+}
+
+int ttlog__host_ingest_commit_aged(struct ttlog__writer *w, uint64_t max_age_ns)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__))
+		return TTLOG_EINVAL;
+	if (w->ingest == NULL ||
+	    ttlog__clock_ts_ns(CLOCK_MONOTONIC) - w->ingest_born_ns <
+		    max_age_ns)
+		return 0;
+	ttlog__writer_dispatch(w, w->ingest);
+	w->ingest = NULL;
+	return 1;
 }
 
 void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,

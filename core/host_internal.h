@@ -104,6 +104,13 @@ int ttlog__host_ingest(struct ttlog__writer *w,
  * acknowledges to its sender does so only after every listener took them
  * or queued them. */
 int ttlog__host_ingest_commit(struct ttlog__writer *w);
+/* Writer thread only: the same, but only once the first event ingested
+ * since the last hand-over has waited max_age_ns: an input reading a
+ * steady stream hands it on in batches of that much time rather than one
+ * per read. Returns 1 if it handed them on, else 0 (TTLOG_EINVAL off the
+ * writer thread). */
+int ttlog__host_ingest_commit_aged(struct ttlog__writer *w,
+				   uint64_t max_age_ns);
 
 /* Any thread: how many times listener i's callbacks held the writer
  * thread longer than the watchdog's limit (core/watchdog.c), each said on

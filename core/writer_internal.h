@@ -113,6 +113,7 @@ struct ttlog__writer {
 	/* Events from the agent's inputs, waiting for the end of the cycle
 	 * (writer thread only). */
 	struct ttlog_batch *ingest;
+	uint64_t ingest_born_ns; /* when its first event came, monotonic */
 };
 
 /* The writer whose thread is the calling thread, or NULL. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,13 +212,27 @@ static void check_backlog(struct ttlog__input *in)
 }
 
 /* jsonl, syslog and stdin senders get no acknowledgement: what this
- * process has read from the socket is theirs no longer. Handing it to the
- * listeners at the end of every read, rather than at the end of the
- * writer's cycle, leaves a SIGKILL only what the kernel still buffers
- * (docs/durability.md). */
-static void unacked_commit(struct ttlog__input *in)
+ * process has read from the socket is theirs no longer, so it is handed to
+ * the listeners soon rather than at the end of the writer's cycle
+ * (flush_interval): at once when the read emptied the socket (the sender
+ * paused or is done), and otherwise once the oldest event read has waited
+ * UNACKED_MAX_WAIT_NS. A SIGKILL then costs what the kernel still buffers
+ * plus at most that much time of a steady stream (docs/durability.md).
+ * Handing on every read instead made batches of a few dozen events and
+ * cost a relay 1.8 times the CPU. c NULL: the connection is ending. */
+#define UNACKED_MAX_WAIT_NS 2000000u
+
+static void unacked_commit(struct ttlog__input *in, struct ttlog__input_conn *c)
 {
-	(void)ttlog__host_ingest_commit(in->writer);
+	int pending = 0;
+
+	if (c == NULL ||
+	    ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) != 0 ||
+	    pending == 0)
+		(void)ttlog__host_ingest_commit(in->writer);
+	else
+		(void)ttlog__host_ingest_commit_aged(in->writer,
+						     UNACKED_MAX_WAIT_NS);
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -234,8 +249,9 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
 			ttlog__input_warn(in, c->peer, why);
 			conn_free(c);
+			c = NULL;
 		}
-		unacked_commit(in);
+		unacked_commit(in, c);
 	}
 	check_backlog(in);
 }
@@ -357,7 +373,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		ttlog__input_warn(in, c->peer, why);
 		if (in->type != TTLOG__INPUT_TTLOG) {
 			parse_buffer(c, 1, why, sizeof(why));
-			unacked_commit(in);
+			unacked_commit(in, NULL);
 		}
 		conn_free(c);
 		return;
@@ -372,7 +388,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		 * its line end. */
 		if (parse_buffer(c, 1, why, sizeof(why)) != 0)
 			ttlog__input_warn(in, c->peer, why);
-		unacked_commit(in);
+		unacked_commit(in, NULL);
 		/* Standard input just ends here; whether the agent exits
 		 * then is the agent's decision (it sees connections 0). */
 		conn_free(c);
