@@ -33,6 +33,11 @@ struct ttlog__addr;
 	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
 	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
 
+/* What an unacknowledged input (syslog, jsonl, stdin) has read reaches the
+ * listeners when a read empties its socket, and otherwise once the oldest
+ * event read has waited this long (docs/durability.md). */
+#define TTLOG__UNACKED_MAX_WAIT_NS 2000000u
+
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
 	struct ttlog__input *in;

@@ -216,12 +216,11 @@ static void check_backlog(struct ttlog__input *in)
  * the listeners soon rather than at the end of the writer's cycle
  * (flush_interval): at once when the read emptied the socket (the sender
  * paused or is done), and otherwise once the oldest event read has waited
- * UNACKED_MAX_WAIT_NS. A SIGKILL then costs what the kernel still buffers
- * plus at most that much time of a steady stream (docs/durability.md).
+ * TTLOG__UNACKED_MAX_WAIT_NS. A SIGKILL then costs what the kernel still
+ * buffers plus at most that much time of a steady stream
+ * (docs/durability.md).
  * Handing on every read instead made batches of a few dozen events and
  * cost a relay 1.8 times the CPU. c NULL: the connection is ending. */
-#define UNACKED_MAX_WAIT_NS 2000000u
-
 static void unacked_commit(struct ttlog__input *in, struct ttlog__input_conn *c)
 {
 	int pending = 0;
@@ -231,8 +230,8 @@ static void unacked_commit(struct ttlog__input *in, struct ttlog__input_conn *c)
 	    pending == 0)
 		(void)ttlog__host_ingest_commit(in->writer);
 	else
-		(void)ttlog__host_ingest_commit_aged(in->writer,
-						     UNACKED_MAX_WAIT_NS);
+		(void)ttlog__host_ingest_commit_aged(
+			in->writer, TTLOG__UNACKED_MAX_WAIT_NS);
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
