@@ -166,16 +166,22 @@ int ttlog__host_ingest(struct ttlog__writer *w,
 	return TTLOG_ENOMEM;
 }
 
+/* Hands the events ingested so far to the listeners. */
+static void ingest_hand_on(struct ttlog__writer *w)
+{
+	if (w->ingest != NULL) {
+		ttlog__writer_dispatch(w, w->ingest);
+		w->ingest = NULL;
+	}
+}
+
 int ttlog__host_ingest_commit(struct ttlog__writer *w)
 {
 	static _Atomic int said;
 
 	if (off_thread(w, &said, __func__))
 		return TTLOG_EINVAL;
-	if (w->ingest != NULL) {
-		ttlog__writer_dispatch(w, w->ingest);
-		w->ingest = NULL;
-	}
+	ingest_hand_on(w);
 	return 0;
 }
 
@@ -189,8 +195,7 @@ int ttlog__host_ingest_commit_aged(struct ttlog__writer *w, uint64_t max_age_ns)
 	    ttlog__clock_ts_ns(CLOCK_MONOTONIC) - w->ingest_born_ns <
 		    max_age_ns)
 		return 0;
-	ttlog__writer_dispatch(w, w->ingest);
-	w->ingest = NULL;
+	ingest_hand_on(w);
 	return 1;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -408,6 +409,17 @@ void ttlog__input_stop(struct ttlog__input *in)
 void ttlog__input_remove(struct ttlog__input *in)
 {
 	input_free(in, 0);
+}
+
+void ttlog__input_hand_on(struct ttlog__input *in, int fd)
+{
+	int pending = 0;
+
+	if (fd < 0 || ioctl(fd, FIONREAD, &pending) != 0 || pending == 0)
+		(void)ttlog__host_ingest_commit(in->writer);
+	else
+		(void)ttlog__host_ingest_commit_aged(
+			in->writer, TTLOG__UNACKED_MAX_WAIT_NS);
 }
 
 void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)

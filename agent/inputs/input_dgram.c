@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,20 +57,10 @@ static void dgram_read(struct ttlog__input *in, int budget)
 
 static void on_dgram(evutil_socket_t fd, short what, void *arg)
 {
-	struct ttlog__input *in = arg;
-	int pending = 0;
 	(void)what;
-
-	dgram_read(in, DGRAM_BUDGET);
-	/* Nothing acknowledges a datagram: what was read goes to the
-	 * listeners soon, not at the end of the writer's cycle, so that a
-	 * SIGKILL finds it there: at once when the socket is empty, else
-	 * within 2 ms, as for the stream inputs (docs/durability.md). */
-	if (ioctl(fd, FIONREAD, &pending) != 0 || pending == 0)
-		(void)ttlog__host_ingest_commit(in->writer);
-	else
-		(void)ttlog__host_ingest_commit_aged(
-			in->writer, TTLOG__UNACKED_MAX_WAIT_NS);
+	dgram_read(arg, DGRAM_BUDGET);
+	/* Nothing acknowledges a datagram. */
+	ttlog__input_hand_on(arg, fd);
 }
 
 int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,

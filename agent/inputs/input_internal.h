@@ -38,6 +38,17 @@ struct ttlog__addr;
  * event read has waited this long (docs/durability.md). */
 #define TTLOG__UNACKED_MAX_WAIT_NS 2000000u
 
+/* input.c: called after each read of an unacknowledged input from fd (-1:
+ * the connection is ending). Their senders get no acknowledgement, so
+ * what was read is handed to the listeners soon rather than at the end of
+ * the writer's cycle (flush_interval): at once when fd has nothing more
+ * to read (the sender paused or is done), else once the oldest event read
+ * has waited TTLOG__UNACKED_MAX_WAIT_NS. A SIGKILL then costs what the
+ * kernel still buffers plus at most that much of a steady stream. (Handing
+ * on every read made batches of a few dozen events and cost a relay 1.8
+ * times the CPU.) */
+void ttlog__input_hand_on(struct ttlog__input *in, int fd);
+
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
 	struct ttlog__input *in;

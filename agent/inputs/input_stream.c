@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,29 +210,6 @@ static void check_backlog(struct ttlog__input *in)
 	evtimer_add(in->resume, &tv);
 }
 
-/* jsonl, syslog and stdin senders get no acknowledgement: what this
- * process has read from the socket is theirs no longer, so it is handed to
- * the listeners soon rather than at the end of the writer's cycle
- * (flush_interval): at once when the read emptied the socket (the sender
- * paused or is done), and otherwise once the oldest event read has waited
- * TTLOG__UNACKED_MAX_WAIT_NS. A SIGKILL then costs what the kernel still
- * buffers plus at most that much time of a steady stream
- * (docs/durability.md).
- * Handing on every read instead made batches of a few dozen events and
- * cost a relay 1.8 times the CPU. c NULL: the connection is ending. */
-static void unacked_commit(struct ttlog__input *in, struct ttlog__input_conn *c)
-{
-	int pending = 0;
-
-	if (c == NULL ||
-	    ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) != 0 ||
-	    pending == 0)
-		(void)ttlog__host_ingest_commit(in->writer);
-	else
-		(void)ttlog__host_ingest_commit_aged(
-			in->writer, TTLOG__UNACKED_MAX_WAIT_NS);
-}
-
 static void conn_read(struct bufferevent *bev, void *arg)
 {
 	struct ttlog__input_conn *c = arg;
@@ -250,7 +226,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 			conn_free(c);
 			c = NULL;
 		}
-		unacked_commit(in, c);
+		ttlog__input_hand_on(in, c ? bufferevent_getfd(c->bev) : -1);
 	}
 	check_backlog(in);
 }
@@ -372,7 +348,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		ttlog__input_warn(in, c->peer, why);
 		if (in->type != TTLOG__INPUT_TTLOG) {
 			parse_buffer(c, 1, why, sizeof(why));
-			unacked_commit(in, NULL);
+			ttlog__input_hand_on(in, -1);
 		}
 		conn_free(c);
 		return;
@@ -387,7 +363,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		 * its line end. */
 		if (parse_buffer(c, 1, why, sizeof(why)) != 0)
 			ttlog__input_warn(in, c->peer, why);
-		unacked_commit(in, NULL);
+		ttlog__input_hand_on(in, -1);
 		/* Standard input just ends here; whether the agent exits
 		 * then is the agent's decision (it sees connections 0). */
 		conn_free(c);

@@ -34,6 +34,7 @@
 #include <ttlog/ttlog.h>
 
 #include "byteorder.h"
+#include "crc32c.h"
 #include "errf.h"
 #include "input_internal.h"
 
@@ -44,24 +45,12 @@
 #define SLOT_LIVE 0x534c4f54u /* "SLOT" */
 #define SYNC_EVERY_MS 1000
 
-/* FNV-1a, 32 bits: enough to tell a torn or flipped slot. */
-static uint32_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static off_t slot_off(size_t k)
 {
 	return (off_t)(STATE_HDR + k * SLOT_BYTES);
 }
 
-/* Slot layout: u32 live, u32 checksum of bytes 8..63, id[16], u64 taken,
+/* Slot layout: u32 live, u32 CRC-32C of bytes 8..63, id[16], u64 taken,
  * u64 accepted, zero padding. */
 static void slot_encode(const struct ttlog__native_sender *s,
 			unsigned char out[SLOT_BYTES])
@@ -71,7 +60,7 @@ static void slot_encode(const struct ttlog__native_sender *s,
 	memcpy(out + 8, s->id, 16);
 	ttlog__put_be64(out + 24, s->last_seq);
 	ttlog__put_be64(out + 32, s->accepted_seq);
-	ttlog__put_be32(out + 4, fnv1a(out + 8, SLOT_BYTES - 8));
+	ttlog__put_be32(out + 4, ttlog__crc32c(0, out + 8, SLOT_BYTES - 8));
 }
 
 static void state_failed(struct ttlog__input *in, const char *what, int err)
@@ -177,7 +166,7 @@ static int state_load(struct ttlog__input *in, int fd, char *err, size_t errlen)
 			continue;
 		}
 		if (ttlog__get_be32(slot + 4) !=
-		    fnv1a(slot + 8, SLOT_BYTES - 8)) {
+		    ttlog__crc32c(0, slot + 8, SLOT_BYTES - 8)) {
 			damaged++;
 			continue;
 		}
@@ -223,6 +212,7 @@ int ttlog__native_state_open(struct ttlog__input *in, const char *dir,
 	in->state_fd = -1;
 	if (dir == NULL)
 		return 0;
+	ttlog__crc32c_init();
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		ttlog__errf(err, errlen, "cannot create state_dir %s: %s", dir,
 			    strerror(errno));

@@ -177,7 +177,7 @@ static int write_acked(struct ttlog__spool *s)
 	unsigned char b[ACKED_LEN];
 
 	ttlog__put_le64(b, s->acked);
-	ttlog__put_le32(b + 8, ttlog__spool_crc32c(0, b, 8));
+	ttlog__put_le32(b + 8, ttlog__crc32c(0, b, 8));
 	if (pwrite(s->ackfd, b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		s->st.write_errors++;
 		return -1;
@@ -223,7 +223,7 @@ static int load_acked(struct ttlog__spool *s, char *err, size_t errlen)
 		return ttlog__errf(err, errlen, "spool %s/acked: %s", s->dir,
 				   strerror(errno));
 	if (n == ACKED_LEN &&
-	    ttlog__spool_crc32c(0, b, 8) == ttlog__get_le32(b + 8)) {
+	    ttlog__crc32c(0, b, 8) == ttlog__get_le32(b + 8)) {
 		s->acked = ttlog__get_le64(b);
 		s->acked_ok = 1;
 	} else if (s->on_loss != NULL) {
@@ -299,7 +299,7 @@ int ttlog__spool_open(const struct ttlog__spool_opts *o,
 		return ttlog__errf(err, errlen, "spool: no directory given");
 	if (check_opts(o->dir, o, err, errlen) != 0)
 		return -1;
-	ttlog__spool_crc_init();
+	ttlog__crc32c_init();
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->dir = strdup(o->dir)) == NULL) {
 		free(s);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crc32c.h"
 #include "spool.h"
 
 /* The record: u32 magic | u32 body length | u32 CRC-32C of the body |
@@ -149,10 +150,6 @@ struct ttlog__spool {
 
 /* spool_record.c */
 
-/* Fills the CRC tables once per process; before any ttlog__spool_crc32c(). */
-void ttlog__spool_crc_init(void);
-/* Continues crc (0 to start) over n bytes. */
-uint32_t ttlog__spool_crc32c(uint32_t crc, const unsigned char *p, size_t n);
 /* Writes the TTLOG__SPOOL_REC_MIN bytes that precede the payload in h:
  * magic, body length, the CRC of body header and payload, seq, flags,
  * count. payload is only read. */

@@ -18,7 +18,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,52 +34,6 @@ static const unsigned char magic[4] = {'T', 'S', 'R', '1'};
 /* CRC-32C                                                              */
 /* ------------------------------------------------------------------ */
 
-/*
- * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), eight bytes per
- * step: table k gives the CRC contribution of a byte followed by k zero
- * bytes, so the eight lookups of one 64-bit word are independent of each
- * other and the CPU overlaps them. The tables are filled once per process.
- */
-static uint32_t crc_tab[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int b = 0; b < 8; b++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_tab[0][i] = c;
-	}
-	for (uint32_t i = 0; i < 256; i++)
-		for (int k = 1; k < 8; k++)
-			crc_tab[k][i] = (crc_tab[k - 1][i] >> 8) ^
-					crc_tab[0][crc_tab[k - 1][i] & 0xff];
-}
-
-uint32_t ttlog__spool_crc32c(uint32_t crc, const unsigned char *p, size_t n)
-{
-	crc = ~crc;
-	while (n >= 8) {
-		uint32_t lo = crc ^ ttlog__get_le32(p),
-			 hi = ttlog__get_le32(p + 4);
-		crc = crc_tab[7][lo & 0xff] ^ crc_tab[6][(lo >> 8) & 0xff] ^
-		      crc_tab[5][(lo >> 16) & 0xff] ^ crc_tab[4][lo >> 24] ^
-		      crc_tab[3][hi & 0xff] ^ crc_tab[2][(hi >> 8) & 0xff] ^
-		      crc_tab[1][(hi >> 16) & 0xff] ^ crc_tab[0][hi >> 24];
-		p += 8;
-		n -= 8;
-	}
-	while (n-- > 0)
-		crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-void ttlog__spool_crc_init(void)
-{
-	pthread_once(&crc_once, crc_init);
-}
-
 void ttlog__spool_rec_encode(unsigned char *h, uint64_t seq, uint32_t flags,
 			     uint32_t count, const void *payload, size_t len)
 {
@@ -91,9 +44,8 @@ void ttlog__spool_rec_encode(unsigned char *h, uint64_t seq, uint32_t flags,
 	ttlog__put_le64(h + 12, seq);
 	ttlog__put_le32(h + 20, flags);
 	ttlog__put_le32(h + 24, count);
-	crc = ttlog__spool_crc32c(0, h + TTLOG__SPOOL_REC_HDR,
-				  TTLOG__SPOOL_BODY_HDR);
-	crc = ttlog__spool_crc32c(crc, payload, len);
+	crc = ttlog__crc32c(0, h + TTLOG__SPOOL_REC_HDR, TTLOG__SPOOL_BODY_HDR);
+	crc = ttlog__crc32c(crc, payload, len);
 	ttlog__put_le32(h + 8, crc);
 }
 
@@ -171,7 +123,7 @@ static int step(const unsigned char *p, size_t avail, uint64_t remain,
 		*why = TTLOG__SPOOL_CUT_SHORT;
 		goto bad;
 	}
-	if (ttlog__spool_crc32c(0, p + TTLOG__SPOOL_REC_HDR, blen) !=
+	if (ttlog__crc32c(0, p + TTLOG__SPOOL_REC_HDR, blen) !=
 	    ttlog__get_le32(p + 8)) {
 		/* The length is believed (and the whole record skipped) when
 		 * it leads exactly to the end of the data or to another
@@ -418,7 +370,7 @@ ttlog__spool_scan(const unsigned char *data, size_t len,
 	struct ttlog__spool_counters k = {&d, NULL};
 	size_t good = 0;
 
-	ttlog__spool_crc_init();
+	ttlog__crc32c_init();
 	ttlog__spool_cursor_start(&c, -1, data, data != NULL ? len : 0, 0);
 	while (ttlog__spool_cursor_next(&c, &rec, &k) == 1) {
 		good++;

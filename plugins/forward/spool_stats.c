@@ -133,8 +133,8 @@ void ttlog__spool_stats_load(struct ttlog__spool *s)
 		buf[n] = '\0';
 		crcl = strstr(buf, "\ncrc ");
 		if (crcl != NULL && sscanf(crcl + 5, "%8x", &crc) == 1 &&
-		    ttlog__spool_crc32c(0, (unsigned char *)buf,
-					(size_t)(crcl - buf + 1)) == crc) {
+		    ttlog__crc32c(0, (unsigned char *)buf,
+				  (size_t)(crcl - buf + 1)) == crc) {
 			crcl[1] = '\0';
 			if (parse(s, buf) == 0) {
 				free(buf);
@@ -189,7 +189,7 @@ void ttlog__spool_stats_save(struct ttlog__spool *s)
 			PUT("counted %" PRIu64 " %" PRIu64 "\n",
 			    s->segs[i].first, s->segs[i].counted);
 	PUT("crc %08x\n",
-	    (unsigned)ttlog__spool_crc32c(0, (unsigned char *)buf, len));
+	    (unsigned)ttlog__crc32c(0, (unsigned char *)buf, len));
 #undef PUT
 	fd = openat(s->dirfd, "stats.tmp",
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
