@@ -55,6 +55,10 @@ struct ttlog__input_opts {
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */
+	/* stream inputs: the memory budget and deadlines (input_budget.c) */
+	uint64_t max_buffer;	   /* bytes of incomplete messages, in all */
+	uint64_t hello_timeout_ms; /* TLS handshake and hello done within */
+	uint64_t frame_timeout_ms; /* a message started is complete within */
 	/* Not an option of the input: service.state_dir (borrowed), where a
 	 * ttlog input keeps its senders' progress; NULL: memory only. */
 	const char *state_dir;
@@ -86,6 +90,14 @@ struct ttlog__input_stats {
 	uint64_t doubt_frames, doubt_events;
 	uint64_t state_errors;	/* ttlog: sender state writes that failed */
 	uint64_t state_damaged; /* ttlog: damaged slots found at start */
+	/* Connections closed by a deadline: no TLS handshake or hello in
+	 * hello_timeout, a message not finished in frame_timeout, silent
+	 * for idle_timeout. */
+	uint64_t hello_timeouts, frame_timeouts, idle_timeouts;
+	/* The memory budget (input_budget.c): bytes held now in the
+	 * connections' buffers, bytes reserved for large messages, and how
+	 * often a connection had to wait for a reservation. */
+	uint64_t buffered, reserved, budget_waits;
 };
 
 struct ttlog__input;

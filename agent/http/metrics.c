@@ -437,6 +437,26 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		"ttlog: damaged sender records found in the state file at "
 		"start.",
 		state_damaged);
+	IFAMILY("ttlog_input_hello_timeouts_total", "counter",
+		"Connections closed without a TLS handshake or hello within "
+		"hello_timeout.",
+		hello_timeouts);
+	IFAMILY("ttlog_input_frame_timeouts_total", "counter",
+		"Connections closed with a message not finished within "
+		"frame_timeout.",
+		frame_timeouts);
+	IFAMILY("ttlog_input_idle_timeouts_total", "counter",
+		"Connections closed after idle_timeout of silence.",
+		idle_timeouts);
+	IFAMILY("ttlog_input_buffered_bytes", "gauge",
+		"Bytes of incomplete messages held by the connections now.",
+		buffered);
+	IFAMILY("ttlog_input_reserved_bytes", "gauge",
+		"Bytes of max_buffer reserved for large messages now.",
+		reserved);
+	IFAMILY("ttlog_input_budget_waits_total", "counter",
+		"Times a connection waited for room in max_buffer.",
+		budget_waits);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
 }

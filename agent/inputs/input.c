@@ -90,6 +90,18 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_SIZE, "window", "32MiB", OPT(window),
 	 "ttlog: bytes a sender may have sent and not had acknowledged", NULL,
 	 0},
+	{TTLOG_OPTION_SIZE, "max_buffer", "32MiB", OPT(max_buffer),
+	 "bytes of incomplete messages all connections may hold beyond 16KiB "
+	 "each; a connection waits for room before reading a larger message",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "hello_timeout", "10s", OPT(hello_timeout_ms),
+	 "a connection that has not finished its TLS handshake and hello "
+	 "(ttlog) this long after it opened is closed (0: never)",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "frame_timeout", "30s", OPT(frame_timeout_ms),
+	 "a message (frame or line) not complete this long after it began is "
+	 "dropped and its connection closed (0: never)",
+	 NULL, 0},
 	{0},
 };
 
@@ -313,6 +325,9 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->pause_backlog = o->pause_backlog;
 	in->max_frame = (size_t)o->max_frame;
 	in->window = o->window;
+	in->max_buffer = (size_t)o->max_buffer;
+	in->hello_timeout_ms = o->hello_timeout_ms;
+	in->frame_timeout_ms = o->frame_timeout_ms;
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;
@@ -432,4 +447,6 @@ void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out)
 {
 	*out = in->st;
+	out->reserved = in->reserved;
+	out->buffered = ttlog__input_budget_held(in);
 }

@@ -53,11 +53,31 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 			    "max_frame must be from 64KiB to 1GiB");
 		return -1;
 	}
-	/* The stream buffer holds up to twice max_message in an int-sized
-	 * watermark; beyond 256 MiB a "message" is a mistake anyway. */
+	/* A line's reservation is an int-sized watermark; beyond 256 MiB a
+	 * "message" is a mistake anyway. */
 	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
 		ttlog__errf(err, errlen,
 			    "max_message must be from 1 byte to 256MiB");
+		return -1;
+	}
+	/* One message of the largest size must fit the budget, or its
+	 * connection would wait for room forever. */
+	if (o->type == TTLOG__INPUT_TTLOG &&
+	    o->max_buffer < o->max_frame + 64) {
+		ttlog__errf(err, errlen,
+			    "max_buffer (%llu bytes) must hold at least one "
+			    "frame of max_frame (%llu bytes)",
+			    (unsigned long long)o->max_buffer,
+			    (unsigned long long)o->max_frame);
+		return -1;
+	}
+	if (o->type != TTLOG__INPUT_TTLOG &&
+	    o->max_buffer < o->max_message + 64) {
+		ttlog__errf(err, errlen,
+			    "max_buffer (%llu bytes) must hold at least one "
+			    "message of max_message (%llu bytes)",
+			    (unsigned long long)o->max_buffer,
+			    (unsigned long long)o->max_message);
 		return -1;
 	}
 	return 0;

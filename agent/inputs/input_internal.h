@@ -76,6 +76,14 @@ struct ttlog__input_conn {
 		uint64_t seq, no;
 	} * acks;
 	size_t ack_head, ack_len, ack_cap;
+	/* The memory budget and deadlines (input_budget.c). */
+	uint64_t accepted_ms; /* CLOCK_MONOTONIC */
+	uint64_t partial_ms;  /* when the message now incomplete began; 0 */
+	size_t reserved;      /* bytes reserved from in->reserved */
+	uint64_t waiting;     /* waits for a reservation since (tick); 0 */
+	size_t want;	      /* the reservation it waits for */
+	int greeted;	      /* TLS handshake and hello done */
+	int proven;	      /* a whole message arrived on it */
 };
 
 /* A sender of the native protocol, known by its instance id: the highest
@@ -109,6 +117,12 @@ struct ttlog__input {
 	int64_t max_connections; /* <= 0: no limit */
 	uint64_t idle_timeout_ms;
 	uint64_t pause_backlog; /* 0: never pause */
+	size_t max_buffer;
+	uint64_t hello_timeout_ms, frame_timeout_ms; /* 0: none */
+	size_t reserved;     /* bytes reserved by connections, in all */
+	uint64_t wait_tick;  /* orders the connections waiting for it */
+	size_t trim_from;    /* bytes held when the last trim was due */
+	struct event *sweep; /* the deadlines, checked each second */
 	uint32_t id;
 	int enabled; /* accepting and reading (ttlog__input_enable()) */
 
@@ -179,6 +193,37 @@ void ttlog__input_conn_free(struct ttlog__input_conn *c);
  * written, or after ms. */
 void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms);
 
+/* input_budget.c: the memory an input's connections hold, and their
+ * deadlines (docs/network-exposure.md).
+ *
+ * A connection may hold TTLOG__CONN_FREE_BYTES of an incomplete message
+ * without asking. A larger message first reserves its size (known from a
+ * frame header, else max_message) from the input's max_buffer; without a
+ * reservation the connection reads no further until one is free. So the
+ * input holds at most max_buffer + connections * TTLOG__CONN_FREE_BYTES.
+ * Connections that already delivered a message are served first: a crowd
+ * of peers that never finish one cannot keep a sender's frame waiting
+ * for longer than frame_timeout. */
+#define TTLOG__CONN_FREE_BYTES ((size_t)16 << 10)
+/* Starts the input's deadline sweep (stream inputs but stdin). */
+int ttlog__input_budget_start(struct ttlog__input *in, char *err,
+			      size_t errlen);
+void ttlog__input_budget_stop(struct ttlog__input *in);
+/* At accept. */
+void ttlog__input_budget_accepted(struct ttlog__input_conn *c);
+/* After each read and parse: `held` bytes of an incomplete message stay
+ * in the buffer (0: none), whose whole size is `need` (0: unknown, at
+ * most max_message); `progress`: a whole message was taken this time.
+ * Sets the read watermark, reserving or releasing. */
+void ttlog__input_budget_after_read(struct ttlog__input_conn *c, size_t held,
+				    size_t need, int progress);
+/* A connection closes: its reservation goes back. */
+void ttlog__input_budget_conn_free(struct ttlog__input_conn *c);
+/* Bytes the input's connections hold in their buffers now. */
+size_t ttlog__input_budget_held(const struct ttlog__input *in);
+/* Bytes the connection's buffer may hold now. */
+size_t ttlog__input_budget_watermark(const struct ttlog__input_conn *c);
+
 /* input_native.c: the native protocol on one connection */
 /* Also opens the sender state file in state_dir (NULL: none). */
 int ttlog__native_init(struct ttlog__input *in, const char *state_dir,
@@ -190,6 +235,9 @@ int ttlog__native_read(struct ttlog__input_conn *c);
 /* Sends the ACKs whose batches are taken (every batch up to dispatch
  * number `taken`), after saving the senders' progress. */
 void ttlog__native_taken(struct ttlog__input *in, uint64_t taken);
+/* A deadline passed: sends CLOSE with `why` to a sender past its hello
+ * (it can read it), else just closes. */
+void ttlog__native_expire(struct ttlog__input_conn *c, const char *why);
 /* Frees what a connection owes (ACKs not sent: the sender resends). */
 void ttlog__native_conn_free(struct ttlog__input_conn *c);
 

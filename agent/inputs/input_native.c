@@ -38,9 +38,11 @@ enum ttlog__native_state {
 	NATIVE_CLOSING /* a CLOSE is being written; reading stopped */
 };
 
-/* Bytes a connection may read past one whole message before it is
- * parsed; the watermark keeps the input buffer within that. */
+/* How long a CLOSE may take to go out before the connection is
+ * dropped. */
 #define CLOSE_FLUSH_MS 1000
+/* ACKs owed on one connection, kept apart at most (ack_owe()). */
+#define ACKS_MAX 1024
 
 static uint64_t mono_ms(void)
 {
@@ -184,6 +186,7 @@ static int on_hello(struct ttlog__input_conn *c,
 	n = ttlog__wire_hello_encode(&h, buf, sizeof(buf));
 	put(c, buf, n);
 	c->nstate = NATIVE_READY;
+	c->greeted = 1;
 	return 0;
 refuse:
 	in->st.protocol_errors++;
@@ -214,9 +217,25 @@ static int ingest_one(void *arg, const struct ttlog__in_event *ev)
 	return 0;
 }
 
-/* Queues the ACK of `seq`, sent once dispatch number `no` is taken. */
+/* Queues the ACK of `seq`, sent once dispatch number `no` is taken. At
+ * most ACKS_MAX are kept per connection: past that, a new one is merged
+ * into the newest (ACKs are cumulative, so the frames in between are
+ * acknowledged together, once the later batch is taken). A sender with
+ * many small frames out while a listener holds them back cannot grow
+ * this without bound. */
 static int ack_owe(struct ttlog__input_conn *c, uint64_t seq, uint64_t no)
 {
+	if (c->ack_len > 0 &&
+	    (c->ack_len >= ACKS_MAX ||
+	     c->acks[(c->ack_head + c->ack_len - 1) % c->ack_cap].no >= no)) {
+		struct ttlog__native_ack *t =
+			&c->acks[(c->ack_head + c->ack_len - 1) % c->ack_cap];
+		if (seq > t->seq)
+			t->seq = seq;
+		if (no > t->no)
+			t->no = no;
+		return 0;
+	}
 	if (c->ack_len == c->ack_cap) {
 		size_t cap = c->ack_cap ? 2 * c->ack_cap : 16;
 		struct ttlog__native_ack *a = malloc(cap * sizeof(*a));
@@ -269,6 +288,15 @@ void ttlog__native_taken(struct ttlog__input *in, uint64_t taken)
 	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
 		if (c->ack_len > 0)
 			acks_send(c, taken);
+}
+
+void ttlog__native_expire(struct ttlog__input_conn *c, const char *why)
+{
+	ttlog__input_warn(c->in, c->peer, why);
+	if (c->nstate == NATIVE_READY)
+		send_close(c, TTLOG_WIRE_CLOSE_TIMEOUT, why);
+	else
+		ttlog__input_conn_free(c);
 }
 
 void ttlog__native_conn_free(struct ttlog__input_conn *c)
@@ -352,6 +380,7 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 	in->st.dropped += x.dropped;
 	in->st.malformed += x.invalid;
 	in->st.frames++;
+	c->proven = 1; /* served first when the budget is short */
 	/* Hand the events to the listeners now; the ACK waits until they
 	 * have taken them (at once, unless one holds them back). */
 	ttlog__host_ingest_commit(in->writer);
@@ -425,8 +454,11 @@ int ttlog__native_read(struct ttlog__input_conn *c)
 	c->last_rx_ms = mono_ms();
 	if (c->nstate == NATIVE_MAGIC) {
 		unsigned char mg[TTLOG_WIRE_MAGIC_LEN];
-		if (evbuffer_get_length(b) < TTLOG_WIRE_MAGIC_LEN)
+		if (evbuffer_get_length(b) < TTLOG_WIRE_MAGIC_LEN) {
+			ttlog__input_budget_after_read(
+				c, evbuffer_get_length(b), 0, 0);
 			return 0;
+		}
 		evbuffer_remove(b, mg, sizeof(mg));
 		in->st.bytes += sizeof(mg);
 		if (memcmp(mg, TTLOG_WIRE_MAGIC, TTLOG_WIRE_MAGIC_LEN) != 0) {
@@ -438,15 +470,17 @@ int ttlog__native_read(struct ttlog__input_conn *c)
 		}
 		c->nstate = NATIVE_HELLO;
 	}
-	for (;;) {
+	for (int progress = 0;; progress = 1) {
 		size_t avail = evbuffer_get_length(b), used, limit;
 		struct ttlog__wire_msg m;
 		unsigned char hdr[TTLOG_WIRE_HDR];
 		const unsigned char *p;
 		int rc;
 
-		if (avail < TTLOG_WIRE_HDR)
+		if (avail < TTLOG_WIRE_HDR) {
+			ttlog__input_budget_after_read(c, avail, 0, progress);
 			return 0;
+		}
 		limit = c->nstate == NATIVE_HELLO ? TTLOG_WIRE_HELLO_MAX
 						  : in->max_frame;
 		/* Look at the header first, so that only a whole message is
@@ -463,8 +497,13 @@ int ttlog__native_read(struct ttlog__input_conn *c)
 		if (rc == 0) {
 			size_t need = TTLOG_WIRE_HDR +
 				      ((size_t)ttlog__get_be32(hdr) - 1);
-			if (avail < need)
+			if (avail < need) {
+				/* Its size is known: the budget reserves it
+				 * before more is read. */
+				ttlog__input_budget_after_read(c, avail, need,
+							       progress);
 				return 0;
+			}
 			p = evbuffer_pullup(b, (ev_ssize_t)need);
 			rc = ttlog__wire_next(p, need, limit, &m, &used, err,
 					      sizeof(err));

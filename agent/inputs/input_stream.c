@@ -49,6 +49,7 @@ void ttlog__input_conn_free(struct ttlog__input_conn *c)
 		in->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	ttlog__input_budget_conn_free(c);
 	bufferevent_free(c->bev);
 	in->st.connections--;
 	ttlog__native_conn_free(c);
@@ -215,16 +216,19 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	struct ttlog__input_conn *c = arg;
 	struct ttlog__input *in = c->in;
 	char why[256];
-	(void)bev;
 
 	if (in->type == TTLOG__INPUT_TTLOG) {
 		if (ttlog__native_read(c) != 0)
 			conn_free(c);
 	} else {
+		size_t before = evbuffer_get_length(bufferevent_get_input(bev));
 		if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
 			ttlog__input_warn(in, c->peer, why);
 			conn_free(c);
 			c = NULL;
+		} else {
+			ttlog__input_budget_after_read(c, c->kept, 0,
+						       c->kept < before);
 		}
 		ttlog__input_hand_on(in, c ? bufferevent_getfd(c->bev) : -1);
 	}
@@ -315,6 +319,8 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->tls_done = 1; /* the TLS handshake is done */
+		/* The native protocol's hello is still to come. */
+		c->greeted = in->type != TTLOG__INPUT_TTLOG;
 		return;
 	}
 	if (c->lingering) {
@@ -328,6 +334,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
+		in->st.idle_timeouts++;
 		snprintf(why, sizeof(why), "idle for %llu ms (idle_timeout)",
 			 (unsigned long long)in->idle_timeout_ms);
 		ttlog__input_warn(in, c->peer, why);
@@ -380,13 +387,10 @@ static void conn_limits(struct ttlog__input_conn *c)
 	struct timeval tv = {(time_t)(in->idle_timeout_ms / 1000),
 			     (suseconds_t)(in->idle_timeout_ms % 1000) * 1000};
 
-	/* Bounded memory: the framers consume or fail within max_message
-	 * (plus an octet count), so a high mark of twice that never stalls
-	 * a connection and never lets a sender grow the buffer further. */
+	/* Bounded memory: the connection holds what the budget allows
+	 * (input_budget.c); the framers consume or fail within that. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 in->type == TTLOG__INPUT_TTLOG
-					 ? in->max_frame + 65536
-					 : 2 * in->max_message);
+				 ttlog__input_budget_watermark(c));
 	/* Standard input may rightly be quiet for hours. */
 	if (in->type != TTLOG__INPUT_STDIN)
 		bufferevent_set_timeouts(
@@ -479,6 +483,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	memcpy(c->peer, peer, sizeof(c->peer));
 	in->st.accepted++;
+	ttlog__input_budget_accepted(c);
 	if (in->type == TTLOG__INPUT_TTLOG)
 		ttlog__native_accepted(c);
 }
@@ -544,6 +549,8 @@ int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 		return TTLOG_ENOMEM;
 	}
 	evconnlistener_set_error_cb(in->lis, on_accept_error);
+	if (ttlog__input_budget_start(in, err, errlen) != 0)
+		return TTLOG_ENOMEM;
 	return resume_timer(in, err, errlen);
 }
 
@@ -697,6 +704,7 @@ void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms)
 		in->lis = NULL;
 	}
 	ttlog__input_conns_finish(in, wait_ms);
+	ttlog__input_budget_stop(in);
 	if (in->resume != NULL) {
 		event_free(in->resume);
 		in->resume = NULL;

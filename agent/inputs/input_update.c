@@ -24,6 +24,8 @@ struct ttlog__input_update {
 	size_t max_message, max_frame;
 	int64_t max_connections;
 	uint64_t idle_timeout_ms, pause_backlog, window;
+	size_t max_buffer;
+	uint64_t hello_timeout_ms, frame_timeout_ms;
 	SSL_CTX *
 		tls; /* for the connections accepted from now on; NULL: plain */
 	char *dgram; /* UDP: a receive buffer for a changed max_message */
@@ -94,6 +96,9 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->idle_timeout_ms = o->idle_timeout_ms;
 	u->pause_backlog = o->pause_backlog;
 	u->window = o->window;
+	u->max_buffer = (size_t)o->max_buffer;
+	u->hello_timeout_ms = o->hello_timeout_ms;
+	u->frame_timeout_ms = o->frame_timeout_ms;
 	u->name = strdup(o->name);
 	u->listen = o->listen ? strdup(o->listen) : NULL;
 	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
@@ -156,6 +161,9 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->idle_timeout_ms = u->idle_timeout_ms;
 	in->pause_backlog = u->pause_backlog;
 	in->window = u->window;
+	in->max_buffer = u->max_buffer;
+	in->hello_timeout_ms = u->hello_timeout_ms;
+	in->frame_timeout_ms = u->frame_timeout_ms;
 	/* Open TLS connections hold a reference on the context they were
 	 * accepted with and keep it until they close. */
 	if (in->tls != NULL)

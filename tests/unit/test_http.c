@@ -247,11 +247,10 @@ static void fixture_start_n(struct fixture *f, int two)
 	o.nlisteners = 2;
 	assert_int_equal(ttlog_init(&o), 0);
 view:
-	f->in[0].s = (struct ttlog__input_stats){11, 1200, 3,  4,  5,  6,  7,
-						 8,  1,	   9,  10, 11, 12, 13,
-						 14, 15,   16, 17, 18};
-	f->in[1].s = (struct ttlog__input_stats){
-		21, 2200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	f->in[0].s = (struct ttlog__input_stats){
+		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12,
+		13, 14,	  15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+	f->in[1].s = (struct ttlog__input_stats){.events = 21, .bytes = 2200};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
 	f->input_types[0] = "syslog";

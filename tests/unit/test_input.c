@@ -136,6 +136,7 @@ static void opts(struct run *r, const char *name, int type, const char *listen)
 	r->o.type = type;
 	r->o.listen = (char *)listen;
 	r->o.max_message = 64 * 1024;
+	r->o.max_buffer = 32u << 20;
 	r->o.max_connections = 1024;
 	r->o.idle_timeout_ms = 0;
 	r->o.pause_backlog = 32u << 20;
@@ -1049,7 +1050,10 @@ static void test_option_table_declares_every_key(void **st)
 					   "tls.ciphers",
 					   "tls.ciphersuites",
 					   "max_frame",
-					   "window"};
+					   "window",
+					   "max_buffer",
+					   "hello_timeout",
+					   "frame_timeout"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;

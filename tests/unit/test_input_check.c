@@ -62,6 +62,7 @@ static struct ttlog__input_opts opts(int type, const char *listen)
 	o.listen = (char *)(uintptr_t)listen;
 	o.max_message = 65536;
 	o.max_frame = 16u << 20;
+	o.max_buffer = 32u << 20;
 	o.window = 32u << 20;
 	return o;
 }

@@ -26,6 +26,7 @@ static struct ttlog__input_opts opts(const char *name, int type,
 	o.max_message = 64 * 1024;
 	o.max_connections = 1024;
 	o.max_frame = 16u << 20;
+	o.max_buffer = 32u << 20;
 	o.window = 32u << 20;
 	return o;
 }
