@@ -6,12 +6,14 @@ handshake, a hello or a message are closed by their deadlines and counted
 per reason. Real ttlog-agent processes on 127.0.0.1; waits are on
 counters with deadlines.
 
-Usage: test_hostile.py --agent PATH --plugins DIR --certs-script PATH
+Usage: test_hostile.py --agent PATH --plugins DIR --test-plugins DIR
+                       --certs-script PATH
                        [--sanitized] [--only NAME]
 """
 
 import argparse
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -330,10 +332,69 @@ def test_deadlines_close_peers_that_say_nothing_useful(args, tmp):
         check(a.stop() == 0, "agent exit")
 
 
+def test_owed_acks_are_merged_and_still_cover_every_frame(args, tmp):
+    """3,000 one-event frames while a listener with when_full: block takes
+    nothing: the input owes 3,000 ACKs but keeps at most 1,024 apart,
+    merging the newest. None is sent before the frames are taken; once
+    the holding listener is removed by a reload, the ACKs cover every
+    frame, in order."""
+    n = 3000
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    slow = os.path.join(args.test_plugins, "slow.so")
+
+    def config(hold):
+        extra = ("  - name: hold\n    plugin: '%s'\n"
+                 "    queue: {max_bytes: 1GiB, when_full: block}\n"
+                 % slow if hold else "")
+        return ("  http:\n    listen: 127.0.0.1:%d\n"
+                "inputs:\n  - {name: raw, type: ttlog, listen: "
+                "'tcp://127.0.0.1:%d'}\n"
+                "listeners:\n  - name: out\n    type: file\n"
+                "    format: json\n    fsync: never\n"
+                "    path: '%s'\n%s" % (http, port, out, extra))
+
+    a = Agent(args, tmp, config(True), 1)
+    try:
+        p = Peer(port)
+        p.hello(os.urandom(16))
+        p.magic()
+        p.message()
+        for seq in range(1, n + 1):
+            p.data(seq, batch([seq]))
+        wait_for("every frame written", lambda: len(
+            [e for e in read_jsonl(out) if e.get("msg") == "raw"]) == n)
+        # Written by one listener, held by the other: not taken, so no
+        # ACK may have been sent.
+        p.s.settimeout(0.3)
+        try:
+            early = p.s.recv(64)
+        except socket.timeout:
+            early = b""
+        check(early == b"", "an ACK before the frames were taken: %r"
+              % early)
+        p.s.settimeout(DEADLINE)
+        with open(a.config, "w") as f:
+            f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
+                    % (args.plugins, config(False)))
+        a.proc.send_signal(signal.SIGHUP)
+        last = 0
+        while last < n:
+            typ, body = p.message()
+            check(typ == 3, "expected an ACK, got type %d" % typ)
+            v = struct.unpack(">Q", body)[0]
+            check(last < v <= n, "ACK %d after %d" % (v, last))
+            last = v
+        p.close()
+    finally:
+        check(a.stop() == 0, "agent exit")
+
+
 TESTS = [
     test_stalled_large_frames_hold_at_most_the_budget,
     test_partial_lines_wait_for_the_budget,
     test_deadlines_close_peers_that_say_nothing_useful,
+    test_owed_acks_are_merged_and_still_cover_every_frame,
 ]
 
 
@@ -341,6 +402,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--agent", required=True)
     p.add_argument("--plugins", required=True)
+    p.add_argument("--test-plugins", required=True)
     p.add_argument("--certs-script", required=True)
     p.add_argument("--sanitized", action="store_true",
                    help="the agent is built with a sanitizer: its RSS "
