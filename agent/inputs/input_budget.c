@@ -12,7 +12,8 @@
  * it gets a reservation its read watermark stays at the free size, so
  * libevent reads no more from it and the rest waits in the kernel, which
  * pushes back on the sender. Reservations are granted in order: first
- * to connections that already delivered a whole message (proven), then
+ * to connections that already delivered a whole message or presented a
+ * verified client certificate (proven), then
  * to the others, each group oldest waiter first, and never past a waiter
  * that is ahead. So a crowd of peers that start large frames and stall
  * can hold max_buffer for at most frame_timeout, and a sender that has

@@ -321,6 +321,12 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		c->tls_done = 1; /* the TLS handshake is done */
 		/* The native protocol's hello is still to come. */
 		c->greeted = in->type != TTLOG__INPUT_TTLOG;
+		/* A sender with a verified certificate is known: it is
+		 * served first by the memory budget from the start. */
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+		if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK)
+			c->proven = 1;
 		return;
 	}
 	if (c->lingering) {
