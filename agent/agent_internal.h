@@ -55,6 +55,8 @@ struct ttlog__input_opts {
 	/* ttlog inputs */
 	uint64_t max_frame; /* largest message accepted */
 	uint64_t window;    /* unacknowledged bytes a sender may have out */
+	/* udp:// inputs: SO_RCVBUF asked for; 0: unset (the default) */
+	uint64_t receive_buffer;
 	/* Not an option of the input: service.state_dir (borrowed), where a
 	 * ttlog input keeps its senders' progress; NULL: memory only. */
 	const char *state_dir;
@@ -86,6 +88,9 @@ struct ttlog__input_stats {
 	uint64_t doubt_frames, doubt_events;
 	uint64_t state_errors;	/* ttlog: sender state writes that failed */
 	uint64_t state_damaged; /* ttlog: damaged slots found at start */
+	/* UDP: datagrams the kernel dropped because the socket's receive
+	 * buffer was full (also counted in `dropped`). */
+	uint64_t kernel_drops;
 };
 
 struct ttlog__input;

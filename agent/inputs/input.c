@@ -90,6 +90,11 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_SIZE, "window", "32MiB", OPT(window),
 	 "ttlog: bytes a sender may have sent and not had acknowledged", NULL,
 	 0},
+	{TTLOG_OPTION_SIZE, "receive_buffer", NULL, OPT(receive_buffer),
+	 "udp://: the socket's receive buffer (SO_RCVBUF; default 4MiB): "
+	 "datagrams arriving while it is full are dropped by the kernel, "
+	 "counted as kernel_drops",
+	 NULL, 0},
 	{0},
 };
 
@@ -100,7 +105,7 @@ const struct ttlog__option_table ttlog__input_table = {
 	.size = sizeof(struct ttlog__input_opts),
 };
 
-static uint64_t now_ns(void)
+uint64_t ttlog__input_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,7 +115,7 @@ static uint64_t now_ns(void)
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why)
 {
-	uint64_t now = now_ns();
+	uint64_t now = ttlog__input_now_ns();
 
 	/* A sender that keeps breaking its framing must not turn the
 	 * agent's own log into a flood: one event a second, with the count
@@ -313,6 +318,7 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->pause_backlog = o->pause_backlog;
 	in->max_frame = (size_t)o->max_frame;
 	in->window = o->window;
+	in->receive_buffer = o->receive_buffer;
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;

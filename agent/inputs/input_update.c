@@ -23,7 +23,7 @@ struct ttlog__input_update {
 	int type;
 	size_t max_message, max_frame;
 	int64_t max_connections;
-	uint64_t idle_timeout_ms, pause_backlog, window;
+	uint64_t idle_timeout_ms, pause_backlog, window, receive_buffer;
 	SSL_CTX *
 		tls; /* for the connections accepted from now on; NULL: plain */
 	char *dgram; /* UDP: a receive buffer for a changed max_message */
@@ -94,6 +94,7 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->idle_timeout_ms = o->idle_timeout_ms;
 	u->pause_backlog = o->pause_backlog;
 	u->window = o->window;
+	u->receive_buffer = o->receive_buffer;
 	u->name = strdup(o->name);
 	u->listen = o->listen ? strdup(o->listen) : NULL;
 	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
@@ -156,6 +157,10 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->idle_timeout_ms = u->idle_timeout_ms;
 	in->pause_backlog = u->pause_backlog;
 	in->window = u->window;
+	if (u->receive_buffer != in->receive_buffer) {
+		in->receive_buffer = u->receive_buffer;
+		ttlog__input_dgram_update(in);
+	}
 	/* Open TLS connections hold a reference on the context they were
 	 * accepted with and keep it until they close. */
 	if (in->tls != NULL)
