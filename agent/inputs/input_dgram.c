@@ -2,7 +2,8 @@
  * input_dgram.c - syslog over UDP (RFC 5426): one message per datagram,
  * read from a plain non-blocking socket. Datagram inputs never pause: a
  * sender cannot be slowed down, so holding back would only move the loss
- * into the kernel's buffer, where nobody counts it.
+ * into the kernel's buffer. What the kernel drops there (the buffer
+ * full) is read from the socket's drop counter and counted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
