@@ -27,11 +27,11 @@
 
 /* The receive buffer asked for when the input sets none. The kernel's
  * default (net.core.rmem_default, 208 KiB) holds a few hundred small
- * datagrams (each is charged its whole buffer, about 1 KiB on loopback,
- * not its payload): a pause of the writer thread of a few milliseconds
- * under a steady 100k datagrams/s would lose some. 4 MiB holds some
- * thousands, costs memory only while full, and is what log receivers
- * commonly ask for. */
+ * datagrams (each is charged its whole buffer, not its payload: about 830
+ * bytes for a 100-byte message on loopback), so a pause of the writer
+ * thread of a few milliseconds under a steady 100k datagrams/s loses
+ * some. 4 MiB holds about 10,000, some 100 ms of that, and costs memory
+ * only while datagrams wait. */
 #define DGRAM_RECEIVE_BUFFER ((uint64_t)4 << 20)
 
 /* Asks for the input's receive buffer. Past net.core.rmem_max the kernel
@@ -97,8 +97,9 @@ static void dgram_count_drops(struct ttlog__input *in)
 	in->st.kernel_drops += d;
 	in->st.dropped += d;
 	in->kdrops_unlogged += d;
-	/* At most a line a second: the drops of the second before are
-	 * reported with the next ones. */
+	/* At most a line a second: drops within a second of a line are
+	 * reported with the next one (if no more come, only /metrics has
+	 * them). */
 	now = ttlog__input_now_ns();
 	if (in->kdrops_log_ns != 0 && now - in->kdrops_log_ns < 1000000000u)
 		return;
