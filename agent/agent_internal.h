@@ -59,6 +59,8 @@ struct ttlog__input_opts {
 	uint64_t max_buffer;	   /* bytes of incomplete messages, in all */
 	uint64_t hello_timeout_ms; /* TLS handshake and hello done within */
 	uint64_t frame_timeout_ms; /* a message started is complete within */
+	/* udp:// inputs: SO_RCVBUF asked for; 0: unset (the default) */
+	uint64_t receive_buffer;
 	/* Not an option of the input: service.state_dir (borrowed), where a
 	 * ttlog input keeps its senders' progress; NULL: memory only. */
 	const char *state_dir;
@@ -98,6 +100,9 @@ struct ttlog__input_stats {
 	 * connections' buffers, bytes reserved for large messages, and how
 	 * often a connection had to wait for a reservation. */
 	uint64_t buffered, reserved, budget_waits;
+	/* UDP: datagrams the kernel dropped because the socket's receive
+	 * buffer was full (also counted in `dropped`). */
+	uint64_t kernel_drops;
 };
 
 struct ttlog__input;

@@ -399,7 +399,9 @@ static void render_inputs(const struct ttlog__agent_view *v,
 	IFAMILY("ttlog_input_malformed_total", "counter",
 		"Messages that did not parse.", malformed);
 	IFAMILY("ttlog_input_dropped_total", "counter",
-		"Datagrams lost: no room or too large.", dropped);
+		"Datagrams lost: no room, too large, or dropped by the kernel "
+		"(kernel_drops).",
+		dropped);
 	IFAMILY("ttlog_input_connections", "gauge", "Connections open now.",
 		connections);
 	IFAMILY("ttlog_input_connections_accepted_total", "counter",
@@ -459,6 +461,10 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		budget_waits);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
+	IFAMILY("ttlog_input_kernel_drops_total", "counter",
+		"UDP: datagrams the kernel dropped, the socket's receive "
+		"buffer being full (also in ttlog_input_dropped_total).",
+		kernel_drops);
 }
 
 static void render_agent(const struct ttlog__agent_view *v,

@@ -102,6 +102,11 @@ static const struct ttlog_option_spec input_options[] = {
 	 "a message (frame or line) not complete this long after it began is "
 	 "dropped and its connection closed (0: never)",
 	 NULL, 0},
+	{TTLOG_OPTION_SIZE, "receive_buffer", NULL, OPT(receive_buffer),
+	 "udp://: the socket's receive buffer (SO_RCVBUF; default 4MiB): "
+	 "datagrams arriving while it is full are dropped by the kernel, "
+	 "counted as kernel_drops",
+	 NULL, 0},
 	{0},
 };
 
@@ -112,7 +117,7 @@ const struct ttlog__option_table ttlog__input_table = {
 	.size = sizeof(struct ttlog__input_opts),
 };
 
-static uint64_t now_ns(void)
+uint64_t ttlog__input_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -122,7 +127,7 @@ static uint64_t now_ns(void)
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why)
 {
-	uint64_t now = now_ns();
+	uint64_t now = ttlog__input_now_ns();
 
 	/* A sender that keeps breaking its framing must not turn the
 	 * agent's own log into a flood: one event a second, with the count
@@ -328,6 +333,7 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->max_buffer = (size_t)o->max_buffer;
 	in->hello_timeout_ms = o->hello_timeout_ms;
 	in->frame_timeout_ms = o->frame_timeout_ms;
+	in->receive_buffer = o->receive_buffer;
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;

@@ -53,6 +53,19 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 			    "max_frame must be from 64KiB to 1GiB");
 		return -1;
 	}
+	/* SO_RCVBUF takes an int that Linux doubles; below a few KiB it
+	 * holds hardly a datagram. */
+	if (o->receive_buffer != 0 &&
+	    (o->receive_buffer < 4096 ||
+	     o->receive_buffer > ((uint64_t)1 << 30))) {
+		ttlog__errf(err, errlen,
+			    "receive_buffer must be from 4KiB to 1GiB");
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_STDIN && o->receive_buffer != 0) {
+		ttlog__errf(err, errlen, "receive_buffer is for udp:// inputs");
+		return -1;
+	}
 	/* A line's reservation is an int-sized watermark; beyond 256 MiB a
 	 * "message" is a mistake anyway. */
 	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20)) {
@@ -135,6 +148,16 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 			    "unix://); a stream cut into datagrams cannot be "
 			    "put back together",
 			    o->listen, ttlog__input_type_name(o->type));
+		return TTLOG_EINVAL;
+	}
+	/* On a stream socket SO_RCVBUF would turn off the kernel's
+	 * autotuning of the buffer, which does better than a fixed size. */
+	if (a->scheme != TTLOG__ADDR_UDP && o->receive_buffer != 0) {
+		ttlog__errf(err, errlen,
+			    "%s: receive_buffer is for udp:// inputs (a "
+			    "stream's buffer is sized by the kernel's "
+			    "autotuning)",
+			    o->listen);
 		return TTLOG_EINVAL;
 	}
 	is_tls = a->scheme == TTLOG__ADDR_TLS;

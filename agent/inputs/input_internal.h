@@ -159,6 +159,14 @@ struct ttlog__input {
 	uint64_t last_warn_ns; /* rate limit of the warnings we log */
 	uint64_t suppressed;
 	int warned;
+
+	/* UDP: the receive buffer asked for (SO_RCVBUF; 0: the default) and
+	 * the socket's drop counter (SO_MEMINFO) when last read, with the
+	 * drops not yet logged and when they were last logged. */
+	uint64_t receive_buffer;
+	uint32_t kdrops_seen;
+	int kdrops_unknown; /* the kernel does not report them */
+	uint64_t kdrops_unlogged, kdrops_log_ns;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
@@ -255,5 +263,10 @@ int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
 			     size_t errlen);
 void ttlog__input_dgram_enable(struct ttlog__input *in);
 void ttlog__input_dgram_stop(struct ttlog__input *in);
+/* Asks the kernel for in->receive_buffer (after a reload changed it). */
+void ttlog__input_dgram_update(struct ttlog__input *in);
+
+/* input.c: CLOCK_MONOTONIC in nanoseconds, for rate limits. */
+uint64_t ttlog__input_now_ns(void);
 
 #endif /* TTLOG_INPUT_INTERNAL_H */

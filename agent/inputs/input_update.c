@@ -23,7 +23,7 @@ struct ttlog__input_update {
 	int type;
 	size_t max_message, max_frame;
 	int64_t max_connections;
-	uint64_t idle_timeout_ms, pause_backlog, window;
+	uint64_t idle_timeout_ms, pause_backlog, window, receive_buffer;
 	size_t max_buffer;
 	uint64_t hello_timeout_ms, frame_timeout_ms;
 	SSL_CTX *
@@ -99,6 +99,7 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->max_buffer = (size_t)o->max_buffer;
 	u->hello_timeout_ms = o->hello_timeout_ms;
 	u->frame_timeout_ms = o->frame_timeout_ms;
+	u->receive_buffer = o->receive_buffer;
 	u->name = strdup(o->name);
 	u->listen = o->listen ? strdup(o->listen) : NULL;
 	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
@@ -164,6 +165,10 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->max_buffer = u->max_buffer;
 	in->hello_timeout_ms = u->hello_timeout_ms;
 	in->frame_timeout_ms = u->frame_timeout_ms;
+	if (u->receive_buffer != in->receive_buffer) {
+		in->receive_buffer = u->receive_buffer;
+		ttlog__input_dgram_update(in);
+	}
 	/* Open TLS connections hold a reference on the context they were
 	 * accepted with and keep it until they close. */
 	if (in->tls != NULL)

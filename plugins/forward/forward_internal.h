@@ -87,11 +87,12 @@ struct fwd_sent {
 };
 
 enum fwd_conn_state {
-	FWD_IDLE = 0,	    /* waiting to (re)connect */
-	FWD_RESOLVING = 1,  /* name lookup */
-	FWD_CONNECTING = 2, /* TCP connect and TLS handshake */
-	FWD_HELLO = 3,	    /* our hello sent, waiting for the peer's */
-	FWD_READY = 4,
+	FWD_IDLE = 0,	       /* waiting to (re)connect */
+	FWD_RESOLVING = 1,     /* name lookup */
+	FWD_CONNECTING = 2,    /* TCP (or unix) connect */
+	FWD_TLS_HANDSHAKE = 3, /* connected; the TLS handshake under way */
+	FWD_HELLO = 4,	       /* our hello sent, waiting for the peer's */
+	FWD_READY = 5,
 };
 
 #define FWD_TLS_REASONS 10

@@ -33,8 +33,9 @@ const char *const ttlog__fwd_tls_reasons[FWD_TLS_REASONS] = {
 
 const char *ttlog__fwd_state_name(int state)
 {
-	static const char *const names[] = {"idle", "resolving", "connecting",
-					    "hello", "ready"};
+	static const char *const names[] = {"idle",	  "resolving",
+					    "connecting", "tls_handshake",
+					    "hello",	  "ready"};
 	return state >= 0 && state <= FWD_READY ? names[state] : "?";
 }
 

@@ -125,6 +125,29 @@ static int tls_error(struct fwd *f, char *out, size_t outlen)
 	return 8; /* other */
 }
 
+/* The receiver ended a TLS connection after our handshake finished and
+ * before its hello, without an alert we could read. Over TLS 1.3 that is
+ * how a receiver refuses a client's certificate, or its lack of one: the
+ * client has finished its handshake when the refusal comes, and the
+ * alert can be lost (a reset discards what was not read yet), so half
+ * the refusals looked like a plain close. Says which cause is likely. */
+static void fail_before_hello(struct fwd *f, const char *what)
+{
+	if (SSL_get_certificate(f->ssl) == NULL)
+		ttlog__fwd_fail(f, -1,
+				"the receiver %s before its hello (over TLS "
+				"this is how one that requires a client "
+				"certificate refuses a sender without: set "
+				"tls.cert and tls.key)",
+				what);
+	else
+		ttlog__fwd_fail(f, -1,
+				"the receiver %s before its hello (over TLS "
+				"this is how one refuses a client certificate "
+				"it does not trust: see its log)",
+				what);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct fwd *f = arg;
@@ -160,6 +183,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 						"TLS: %s", why);
 				return;
 			}
+			if (f->state == FWD_HELLO && err != 0) {
+				snprintf(why, sizeof(why),
+					 "reset the connection (%s)",
+					 evutil_socket_error_to_string(err));
+				fail_before_hello(f, why);
+				return;
+			}
 		}
 		ttlog__fwd_fail(f, -1, "%s",
 				err ? evutil_socket_error_to_string(err)
@@ -170,10 +200,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		if (f->state < FWD_READY && f->ssl != NULL) {
 			int r = tls_error(f, why, sizeof(why));
 			if (r == 8 && f->state == FWD_HELLO) {
-				ttlog__fwd_fail(
-					f, -1,
-					"the peer closed the connection "
-					"before its hello");
+				fail_before_hello(f, "closed the connection");
 				return;
 			}
 			ttlog__fwd_fail(
@@ -201,6 +228,7 @@ void ttlog__fwd_stream_open(struct fwd *f, evutil_socket_t fd)
 
 	if (e->scheme == FWD_TLS) {
 		const char *name = f->server_name ? f->server_name : e->host;
+		f->state = FWD_TLS_HANDSHAKE;
 		f->ssl = ttlog__tls_client_ssl(f->ctx, &f->tls, name, err,
 					       sizeof(err));
 		if (f->ssl == NULL) {
@@ -234,6 +262,23 @@ void ttlog__fwd_stream_open(struct fwd *f, evutil_socket_t fd)
 		on_event(f->bev, BEV_EVENT_CONNECTED, f);
 }
 
+/* What a connection that is not ready yet waits for, for a person. */
+static const char *pending_step(int state)
+{
+	switch (state) {
+	case FWD_RESOLVING:
+		return "the name lookup did not finish";
+	case FWD_CONNECTING:
+		return "the TCP connect did not finish";
+	case FWD_TLS_HANDSHAKE:
+		return "TCP is up; the TLS handshake did not finish";
+	case FWD_HELLO:
+		return "connected; the receiver's hello did not come";
+	default:
+		return ttlog__fwd_state_name(state);
+	}
+}
+
 /* Every 100 ms: timeouts, heartbeats, the spool's interval fsync. */
 void ttlog__fwd_tick(struct fwd *f)
 {
@@ -244,7 +289,7 @@ void ttlog__fwd_tick(struct fwd *f)
 	    now - f->conn_start_ms >= f->connect_timeout_ms) {
 		ttlog__fwd_fail(f, -1, "not connected after %llu ms (%s)",
 				(unsigned long long)f->connect_timeout_ms,
-				ttlog__fwd_state_name(f->state));
+				pending_step(f->state));
 		return;
 	}
 	if (f->state == FWD_READY && f->format == FWD_TTLOG) {

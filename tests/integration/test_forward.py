@@ -139,11 +139,13 @@ def collector(args, tmp, certs, port, out, http=None, cert="server",
 
 def relay(args, tmp, certs, sock, upstream, http=None, spool=None,
           name="relay", client_cert=True, expect_inputs=1, jsonl_port=None,
-          ca_file=True, tls_more="", ack_timeout="10s", extra_inputs=""):
+          ca_file=True, tls_more="", ack_timeout="10s", extra_inputs="",
+          more=""):
     """A ttlog-agent that takes the native protocol on a unix socket (or,
     without one, JSON lines on TCP) and forwards to `upstream` over TLS
     with a client certificate. tls_more is added inside `tls: {...}`;
-    extra_inputs (YAML list items) after the first input."""
+    extra_inputs (YAML list items) after the first input; more (YAML
+    lines) to the forward listener."""
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
     body = ""
@@ -171,8 +173,8 @@ def relay(args, tmp, certs, sock, upstream, http=None, spool=None,
              "    tls: {%s}\n"
              "    reconnect: {initial: 100ms, max: 1s}\n"
              "    ack_timeout: %s\n    drain_timeout: 2s\n"
-             "    queue: {max_bytes: 1GiB}\n"
-             % (upstream, ", ".join(tls), ack_timeout))
+             "    queue: {max_bytes: 1GiB}\n%s"
+             % (upstream, ", ".join(tls), ack_timeout, more))
     if spool:
         body += ("    spool: {dir: '%s', fsync: never, max_bytes: 1GiB, "
                  "segment_bytes: 1MiB}\n" % spool)
@@ -566,6 +568,14 @@ def test_tls_refusals_are_clear_and_counted(args, tmp):
                  open(os.path.join(tmp, "m.jsonl")).read())
         key = 'ttlog_input_tls_failures_total{input="native",type="ttlog"}'
         check(wait_for(key, lambda: metrics(http).get(key, 0)) >= 1, key)
+        # The sender names the cause each time, whether it read the
+        # collector's alert or only saw the connection end (TLS 1.3).
+        fails = wait_for("three refusals on the sender", lambda: (
+            lambda f: f if len(f) >= 3 else None)(
+            [ln for ln in a.stderr().splitlines()
+             if "connection failed" in ln]))
+        for ln in fails:
+            check("client certificate" in ln and "tls.cert" in ln, ln)
     finally:
         a.kill()
         b.kill()
@@ -698,6 +708,27 @@ def batch(seq_values, msg="raw"):
                         "callsites": [[msg, "peer.c", 7, 2, ["seq"]]],
                         "events": [[1700000000000000000 + v, 42, 0, 0, v]
                                    for v in seq_values]})
+
+
+def test_a_pending_tls_handshake_is_named(args, tmp):
+    """A TCP peer that never speaks TLS: the forwarder's state is
+    tls_handshake (not connecting: TCP is up) and its timeout says what
+    did not finish."""
+    certs = Certs(args, tmp)
+    port, ahttp = free_port(), free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as srv:
+        srv.bind(("127.0.0.1", port))
+        srv.listen(64)  # the kernel completes TCP; nobody answers
+        a = relay(args, tmp, certs, None, "tls://127.0.0.1:%d" % port,
+                  http=ahttp, more="    connect_timeout: 500ms\n")
+        try:
+            key = ('ttlog_listener_forward_state{listener="up",'
+                   'state="tls_handshake"}')
+            wait_for(key, lambda: metrics(ahttp).get(key) == 1)
+            a.wait_stderr("not connected after 500 ms (TCP is up; the TLS "
+                          "handshake did not finish)")
+        finally:
+            a.kill()
 
 
 def test_native_input_checks_the_protocol(args, tmp):
@@ -1040,6 +1071,7 @@ TESTS = [
     test_relay_killed_with_spool_delivers_everything_accepted,
     test_corrupt_spool_records_are_skipped_and_counted,
     test_tls_refusals_are_clear_and_counted,
+    test_a_pending_tls_handshake_is_named,
     test_native_input_checks_the_protocol,
     test_native_input_keeps_its_senders_across_a_kill,
     test_jsonl_format_resends_what_was_not_written,

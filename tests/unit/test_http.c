@@ -249,7 +249,7 @@ static void fixture_start_n(struct fixture *f, int two)
 view:
 	f->in[0].s = (struct ttlog__input_stats){
 		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12,
-		13, 14,	  15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+		13, 14,	  15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 19};
 	f->in[1].s = (struct ttlog__input_stats){.events = 21, .bytes = 2200};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
@@ -401,6 +401,13 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		{"ttlog_input_connections_refused_total", 7},
 		{"ttlog_input_errors_total", 8},
 		{"ttlog_input_paused", 1},
+		{"ttlog_input_kernel_drops_total", 19},
+		{"ttlog_input_hello_timeouts_total", 20},
+		{"ttlog_input_frame_timeouts_total", 21},
+		{"ttlog_input_idle_timeouts_total", 22},
+		{"ttlog_input_buffered_bytes", 23},
+		{"ttlog_input_reserved_bytes", 24},
+		{"ttlog_input_budget_waits_total", 25},
 	};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		snprintf(series, sizeof(series),
@@ -448,6 +455,7 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		"ttlog_input_connections_refused_total counter",
 		"ttlog_input_errors_total counter",
 		"ttlog_input_paused gauge",
+		"ttlog_input_kernel_drops_total counter",
 		"ttlog_agent_reloads_total counter",
 		"ttlog_agent_reload_errors_total counter",
 		"ttlog_agent_start_time_seconds gauge",

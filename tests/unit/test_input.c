@@ -1053,7 +1053,8 @@ static void test_option_table_declares_every_key(void **st)
 					   "window",
 					   "max_buffer",
 					   "hello_timeout",
-					   "frame_timeout"};
+					   "frame_timeout",
+					   "receive_buffer"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;

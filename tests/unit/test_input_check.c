@@ -113,6 +113,18 @@ static void test_input_check_refuses_what_start_refuses(void **st)
 	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
 	o.max_message = 0;
 	expect_refused(&o, "max_message must be");
+	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
+	o.receive_buffer = 1 << 20;
+	expect_refused(&o, "tcp://127.0.0.1:5514: receive_buffer is for "
+			   "udp:// inputs");
+	o = opts(TTLOG__INPUT_STDIN, NULL);
+	o.receive_buffer = 1 << 20;
+	expect_refused(&o, "receive_buffer is for udp:// inputs");
+	o = opts(TTLOG__INPUT_SYSLOG, "udp://127.0.0.1:5514");
+	o.receive_buffer = 4095;
+	expect_refused(&o, "receive_buffer must be from 4KiB to 1GiB");
+	o.receive_buffer = ((uint64_t)1 << 30) + 1;
+	expect_refused(&o, "receive_buffer must be from 4KiB to 1GiB");
 }
 
 static void test_input_check_loads_the_tls_files(void **st)
