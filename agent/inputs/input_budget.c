@@ -70,6 +70,13 @@ static void set_watermark(struct ttlog__input_conn *c)
 					 ttlog__input_budget_watermark(c));
 }
 
+/* A waiter got its reservation outside its own read callback. */
+static void wake(struct ttlog__input_conn *c)
+{
+	set_watermark(c);
+	ttlog__input_conn_kick(c);
+}
+
 /* Is a ahead of b in the queue for a reservation? */
 static int ahead(const struct ttlog__input_conn *a,
 		 const struct ttlog__input_conn *b)
@@ -112,7 +119,7 @@ static void serve_waiters(struct ttlog__input *in)
 	while ((c = first_waiter(in)) != NULL &&
 	       in->reserved - c->reserved + c->want <= in->max_buffer) {
 		grant(c, c->want);
-		set_watermark(c);
+		wake(c);
 	}
 }
 

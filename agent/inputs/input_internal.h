@@ -195,6 +195,9 @@ void ttlog__input_conns_finish(struct ttlog__input *in, unsigned wait_ms);
  * then ttlog__input_conns_finish(in, wait_ms). */
 void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms);
 
+/* input_stream.c: a TLS connection whose reading may go on reads what
+ * OpenSSL already holds (libevent would wait for the socket). */
+void ttlog__input_conn_kick(struct ttlog__input_conn *c);
 /* input_stream.c: frees a connection (and closes it). */
 void ttlog__input_conn_free(struct ttlog__input_conn *c);
 /* input_stream.c: stops reading; frees the connection once its output is

@@ -21,6 +21,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+/* struct bufferevent's read event, for ttlog__input_conn_kick() */
+#include <event2/bufferevent_struct.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <event2/event.h>
@@ -177,6 +179,26 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 	return rc;
 }
 
+/*
+ * libevent 2.1's TLS bufferevent on a socket stops reading at the read
+ * watermark (or when disabled) with whatever OpenSSL already decrypted
+ * still inside OpenSSL, and when reading may go on it only waits for the
+ * socket again: bytes that arrived in the same TLS record stay unread
+ * until the sender sends more (a heartbeat, seconds later). Its own read
+ * handler drains them; running it once is enough. With the memory
+ * budget's small watermarks this is the common case, not a corner.
+ */
+void ttlog__input_conn_kick(struct ttlog__input_conn *c)
+{
+	SSL *ssl;
+
+	if (!c->tls || !c->tls_done || c->lingering)
+		return;
+	ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl != NULL && SSL_pending(ssl) > 0)
+		event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
 static void resume_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog__input *in = arg;
@@ -189,8 +211,10 @@ static void resume_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	in->st.paused = 0;
-	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next)
+	for (struct ttlog__input_conn *c = in->conns; c != NULL; c = c->next) {
 		bufferevent_enable(c->bev, EV_READ);
+		ttlog__input_conn_kick(c);
+	}
 }
 
 /* After each read: stop reading every connection of this input while a
@@ -218,8 +242,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
 	char why[256];
 
 	if (in->type == TTLOG__INPUT_TTLOG) {
-		if (ttlog__native_read(c) != 0)
+		if (ttlog__native_read(c) != 0) {
 			conn_free(c);
+			c = NULL;
+		}
 	} else {
 		size_t before = evbuffer_get_length(bufferevent_get_input(bev));
 		if (parse_buffer(c, 0, why, sizeof(why)) != 0) {
@@ -233,6 +259,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		ttlog__input_hand_on(in, c ? bufferevent_getfd(c->bev) : -1);
 	}
 	check_backlog(in);
+	if (c != NULL && !in->st.paused)
+		ttlog__input_conn_kick(c);
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg);

@@ -390,11 +390,54 @@ def test_owed_acks_are_merged_and_still_cover_every_frame(args, tmp):
         check(a.stop() == 0, "agent exit")
 
 
+def test_a_tls_burst_arrives_whole_without_more_traffic(args, tmp):
+    """A TLS sender writes 2,048 lines of 1,000 bytes at once and then waits,
+    its connection open. The input reads 16 KiB at a time (its budget's
+    mark), so OpenSSL often holds the end of a TLS record when reading
+    stops; every line must still arrive without the sender sending
+    anything more."""
+    import ssl
+    n = 2048
+    certs = os.path.join(tmp, "certs")
+    subprocess.run(["bash", args.certs_script, certs], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    body = ("inputs:\n  - name: tls\n    type: jsonl\n"
+            "    listen: 'tls://127.0.0.1:%d'\n"
+            "    tls: {cert: '%s/server.pem', key: '%s/server.key'}\n"
+            "listeners:\n  - name: out\n    type: file\n    format: json\n"
+            "    fsync: never\n    path: '%s'\n" % (port, certs, certs, out))
+    a = Agent(args, tmp, body, 1)
+    try:
+        ctx = ssl.create_default_context(cafile=os.path.join(certs,
+                                                             "ca.pem"))
+        ctx.check_hostname = False
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            with ctx.wrap_socket(raw) as s:
+                # Lines of exactly 1,000 bytes, 2,048 of them: 125 full
+                # TLS records of 16 KiB, each read ending inside one.
+                lines = []
+                for i in range(n):
+                    head = b'{"msg": "burst", "i": %5d, "pad": "' % i
+                    lines.append(head + b"p" * (1000 - len(head) - 3)
+                                 + b'"}\n')
+                data = b"".join(lines)
+                check(len(data) == 125 * 16384, "burst of %d" % len(data))
+                s.sendall(data)
+                wait_for("the whole burst", lambda: len(
+                    [e for e in read_jsonl(out) if e.get("msg") == "burst"])
+                    == n)
+    finally:
+        check(a.stop() == 0, "agent exit")
+
+
 TESTS = [
     test_stalled_large_frames_hold_at_most_the_budget,
     test_partial_lines_wait_for_the_budget,
     test_deadlines_close_peers_that_say_nothing_useful,
     test_owed_acks_are_merged_and_still_cover_every_frame,
+    test_a_tls_burst_arrives_whole_without_more_traffic,
 ]
 
 
