@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accept_guard.h"
 #include "agent_internal.h"
 #include "host_internal.h"
+#include "peer_table.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -76,6 +78,9 @@ struct ttlog__input_conn {
 		uint64_t seq, no;
 	} * acks;
 	size_t ack_head, ack_len, ack_cap;
+	/* Its peer in in->peers (counted: 1), for max_connections_per_peer. */
+	struct ttlog__peer_key pkey;
+	int counted;
 };
 
 /* A sender of the native protocol, known by its instance id: the highest
@@ -145,6 +150,12 @@ struct ttlog__input {
 	uint64_t last_warn_ns; /* rate limit of the warnings we log */
 	uint64_t suppressed;
 	int warned;
+
+	/* Stream inputs: open connections per peer address, and accept
+	 * errors paused with back-off (agent/net/). */
+	int64_t max_per_peer; /* <= 0: no limit */
+	struct ttlog__peer_table peers;
+	struct ttlog__accept_guard guard;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
@@ -152,7 +163,8 @@ struct ttlog__input {
 void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
 /* input.c: logs "input closed a connection" (peer, reason) through the
  * library, at most once a second per input; the rest are counted and
- * reported with the next one as "suppressed". */
+ * reported with the next one as "suppressed". A connection refused at
+ * accept counts as closed too. */
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why);
 

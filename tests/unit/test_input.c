@@ -1049,7 +1049,8 @@ static void test_option_table_declares_every_key(void **st)
 					   "tls.ciphers",
 					   "tls.ciphersuites",
 					   "max_frame",
-					   "window"};
+					   "window",
+					   "max_connections_per_peer"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;
