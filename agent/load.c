@@ -223,11 +223,17 @@ static void check_service(const struct ttlog__cfg_node *root,
  * 1024; set ones that do not fit are warned about (not refused: the
  * agent then sheds connections, docs/network-exposure.md).
  */
+static int is_stream(const struct agent *a, size_t i)
+{
+	return a->input_opts[i]->type != TTLOG__INPUT_STDIN &&
+	       strncmp(a->input_keys[i], "udp ", 4) != 0;
+}
+
 static void size_inputs(struct agent *a)
 {
 	const struct ttlog__agent_service *svc = agent_svc(a->pipeline);
 	struct rlimit rl;
-	int64_t budget, set = 0, nauto = 0;
+	int64_t budget, set = 0, nauto = 0, share = 0;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
@@ -235,40 +241,42 @@ static void size_inputs(struct agent *a)
 		 (svc->http_listen != NULL ? svc->http_max_connections : 0);
 	for (size_t i = 0; i < a->ninputs; i++) {
 		const struct ttlog__input_opts *o = a->input_opts[i];
-		if (o->type == TTLOG__INPUT_STDIN ||
-		    strncmp(a->input_keys[i], "udp ", 4) == 0)
+		if (!is_stream(a, i))
 			continue;
 		if (o->max_connections_auto)
 			nauto++;
-		else
+		else /* no limit (<= 0): as many as the process may have */
 			set += o->max_connections > 0 ? o->max_connections
 						      : (int64_t)rl.rlim_cur;
 	}
-	for (size_t i = 0; nauto > 0 && i < a->ninputs; i++) {
-		struct ttlog__input_opts *o = a->input_opts[i];
-		int64_t share = (budget - set) / nauto;
-		if (o->max_connections_auto)
-			o->max_connections = share > AGENT_AUTO_CONNECTIONS
-						     ? AGENT_AUTO_CONNECTIONS
-					     : share > AGENT_MIN_CONNECTIONS
-						     ? share
-						     : AGENT_MIN_CONNECTIONS;
+	if (nauto > 0) {
+		share = (budget - set) / nauto;
+		if (share > AGENT_AUTO_CONNECTIONS)
+			share = AGENT_AUTO_CONNECTIONS;
+		if (share < AGENT_MIN_CONNECTIONS)
+			share = AGENT_MIN_CONNECTIONS;
 	}
-	if (set + nauto * AGENT_MIN_CONNECTIONS <= budget)
+	for (size_t i = 0; i < a->ninputs; i++)
+		if (is_stream(a, i) && a->input_opts[i]->max_connections_auto)
+			a->input_opts[i]->max_connections = share;
+	if (set + nauto * share <= budget)
 		return;
+	/* Named one by one, with the figures: which to lower, or how far
+	 * to raise LimitNOFILE. */
 	for (size_t i = 0; i < a->ninputs; i++) {
 		const struct ttlog__input_opts *o = a->input_opts[i];
-		if (o->type == TTLOG__INPUT_STDIN || o->max_connections_auto ||
-		    strncmp(a->input_keys[i], "udp ", 4) == 0)
+		if (!is_stream(a, i))
 			continue;
 		fprintf(stderr,
 			"ttlog-agent: warning: %s: input %s: max_connections "
-			"%" PRId64 " does not fit RLIMIT_NOFILE %" PRIu64
+			"%" PRId64 "%s does not fit RLIMIT_NOFILE %" PRIu64
 			" (less %d for the agent's own files and %" PRId64
 			" for HTTP, %" PRId64
 			" connections can be open in all); out of descriptors, "
 			"connections are refused\n",
 			o->where, o->name, o->max_connections,
+			o->max_connections_auto ? " (unset: the least given)"
+						: "",
 			(uint64_t)rl.rlim_cur, AGENT_FD_RESERVE,
 			svc->http_listen != NULL ? svc->http_max_connections
 						 : 0,

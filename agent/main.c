@@ -366,7 +366,8 @@ static int run(struct agent **ap, const char *file)
 	TTLOG_INFO("agent started", TTLOG_KV("version", TTLOG_VERSION_STRING),
 		   TTLOG_KV("inputs", (uint64_t)a->ninputs),
 		   TTLOG_KV("listeners", (uint64_t)a->pipeline->n));
-	TTLOG_INFO("file descriptors: RLIMIT_NOFILE raised to the hard limit",
+	TTLOG_INFO("file descriptors: soft RLIMIT_NOFILE raised as far as "
+		   "allowed",
 		   TTLOG_KV("soft_was", (uint64_t)nofile_was.rlim_cur),
 		   TTLOG_KV("soft", (uint64_t)nofile_now.rlim_cur),
 		   TTLOG_KV("hard", (uint64_t)nofile_now.rlim_max));

@@ -65,18 +65,21 @@ def wait_metric(http, pred, what):
         time.sleep(0.02)
 
 
-def config(port, http, out, per_peer):
+def config(port, http, out, per_peer, http_per_peer=8):
     return ("  http:\n    listen: 127.0.0.1:%d\n"
+            "    max_connections_per_peer: %d\n"
             "inputs:\n  - {name: js, type: jsonl, listen: "
             "'tcp://127.0.0.1:%d', max_connections_per_peer: %d}\n"
-            "listeners:\n%s" % (http, port, per_peer, file_listener(out)))
+            "listeners:\n%s" % (http, http_per_peer, port, per_peer,
+                                 file_listener(out)))
 
 
 def test_one_address_cannot_lock_out_another(args, tmp):
     """127.0.0.1 opens idle connections past max_connections_per_peer:
     the extra ones are closed at once and counted exactly, while a sender
     from 127.0.0.2 is accepted and its event delivered. A reload that
-    raises the cap applies to new connections."""
+    raises the cap applies to new connections, and one that lowers the
+    HTTP endpoint's per-peer cap applies to it."""
     port, http = free_port(), free_port()
     out = os.path.join(tmp, "out.jsonl")
     cap, extra = 5, 12
@@ -110,11 +113,12 @@ def test_one_address_cannot_lock_out_another(args, tmp):
         # Rate-limited: far fewer lines than refusals.
         check(len(warns) < extra, "%d warnings" % len(warns))
 
-        # Reload: a higher cap lets two more in, and refuses the next.
+        # Reload: a higher cap lets two more in, and refuses the next;
+        # HTTP takes one connection per address.
         reloads = metrics(http)["ttlog_agent_reloads_total"]
         with open(a.config, "w") as f:
             f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
-                    % (args.plugins, config(port, http, out, cap + 2)))
+                    % (args.plugins, config(port, http, out, cap + 2, 1)))
         a.proc.send_signal(signal.SIGHUP)
         wait_metric(http, lambda m: m["ttlog_agent_reloads_total"]
                     > reloads, "reload applied")
@@ -129,6 +133,17 @@ def test_one_address_cannot_lock_out_another(args, tmp):
         m = metrics(http)
         check(series(m, "ttlog_input_connections_refused_per_peer_total",
                      "js") == extra + 1, "refused after reload: %s" % m)
+        h1 = connect_from("127.0.0.5", http)
+        wait_metric(http, lambda m: m["ttlog_http_connections"] == 2,
+                    "an idle HTTP connection and ours")
+        with connect_from("127.0.0.5", http) as h2:
+            check(closed_by_agent(h2), "HTTP: a second from one address")
+        h1.close()
+        m = metrics(http)
+        check(m['ttlog_http_connections_refused_total{reason="per_peer"}']
+              == 1, "HTTP refused per peer: %s" % m)
+        check(m['ttlog_http_connections_refused_total{reason="total"}']
+              == 0, "HTTP refused in total: %s" % m)
         for s in flood:
             s.close()
         wait_metric(http, lambda m: series(
