@@ -180,15 +180,18 @@ static const char *header(const char *head, size_t n, const char *name,
 static void serve(struct http_conn *c, const char *p, size_t n)
 {
 	const struct ttlog__agent_view *view = c->h->view;
-	const char *sp1 = memchr(p, ' ', n), *sp2, *v;
+	const char *eol = memchr(p, '\n', n), *sp1, *sp2, *v;
 	char path[256];
 	struct ttlog__buf body = {0};
-	size_t plen, vlen;
+	size_t line = eol != NULL ? (size_t)(eol - p) : n, plen, vlen;
 	int metrics, code, get, head;
 
-	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(p + n - sp1 - 1)) : NULL;
+	/* METHOD SP TARGET SP HTTP/1.x, within the first line. */
+	sp1 = memchr(p, ' ', line);
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(p + line - sp1 - 1)) : NULL;
 	if (sp1 == NULL || sp2 == NULL || sp1 == p || sp2 == sp1 + 1 ||
-	    sp1[1] != '/' || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+	    sp1[1] != '/' || (size_t)(p + line - sp2 - 1) < 8 ||
+	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
 		reply_text(c, 0, 400, "Bad Request", "bad request\n");
 		return;
 	}

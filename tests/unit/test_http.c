@@ -738,6 +738,17 @@ static void test_connections_over_the_caps_are_closed_and_counted(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, ""); /* HEAD: no body */
 	free(r.raw);
+	/* A request line that is not METHOD TARGET HTTP/1.x. */
+	http_raw(f.port, "GET /health\r\nX: a HTTP/1.1\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	free(r.raw);
+	http_raw(f.port, "GET /health HTTP/\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	free(r.raw);
+	/* A bare LF ends the head too. */
+	http_raw(f.port, "GET /health HTTP/1.0\n\n", &r);
+	assert_int_equal(r.status, 200);
+	free(r.raw);
 	/* A request head over 8 KiB is not read further: the connection is
 	 * closed (with a 431 the peer may or may not get to read before the
 	 * reset that the unread rest causes). */
