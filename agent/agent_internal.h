@@ -67,6 +67,10 @@ struct ttlog__input_opts {
 	/* Not an option: "FILE:LINE" of the entry, set when the
 	 * configuration is loaded, for messages about the input later. */
 	char where[256];
+	int64_t max_connections_per_peer; /* stream inputs; <= 0: no limit */
+	/* Not an option: max_connections was not set in the configuration,
+	 * so the load sizes it to the descriptors the agent has. */
+	int max_connections_auto;
 };
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
@@ -103,6 +107,8 @@ struct ttlog__input_stats {
 	/* UDP: datagrams the kernel dropped because the socket's receive
 	 * buffer was full (also counted in `dropped`). */
 	uint64_t kernel_drops;
+	uint64_t refused_peer;	/* connections over max_connections_per_peer */
+	uint64_t accept_errors; /* accept() failures (out of descriptors) */
 };
 
 struct ttlog__input;
@@ -206,6 +212,8 @@ struct ttlog__agent_service {
 	char *user;
 	uint64_t shutdown_timeout_ms;
 	char *state_dir; /* NULL: inputs keep no state across restarts */
+	int64_t http_max_connections;	       /* HTTP: open at most */
+	int64_t http_max_connections_per_peer; /* HTTP: per address; 0 none */
 };
 struct ttlog__cfg_claims;
 extern const struct ttlog__cfg_claims ttlog__agent_claims;
@@ -229,9 +237,21 @@ struct ttlog__agent_view {
 	 * back a backlog; since when (0: fine). Kept by the agent. */
 	const uint64_t *listener_failing_since_ns;
 	uint64_t unhealthy_after_ms; /* service.http.unhealthy_after */
+	/* The HTTP endpoint's own counters (NULL: no endpoint). */
+	const struct ttlog__http_stats *http;
 };
 
 struct ttlog__http;
+
+/* The HTTP endpoint's connections (writer thread). */
+struct ttlog__http_stats {
+	uint64_t connections;	   /* open now */
+	uint64_t accepted;	   /* since start */
+	uint64_t refused_total;	   /* over http.max_connections */
+	uint64_t refused_per_peer; /* over http.max_connections_per_peer */
+	uint64_t refused_fds;	   /* shed while out of descriptors */
+	uint64_t accept_errors;	   /* accept() failures */
+};
 
 /*
  * Writer thread: serves GET /health and GET /metrics on `listen`
@@ -248,6 +268,17 @@ void ttlog__http_stop(struct ttlog__http *h);
 /* Writer thread: points the endpoint at another view (after a reload). */
 void ttlog__http_set_view(struct ttlog__http *h,
 			  const struct ttlog__agent_view *view);
+/* The defaults of service.http.max_connections and
+ * .max_connections_per_peer, which a new endpoint starts with. */
+#define TTLOG__HTTP_MAX_CONNECTIONS 64
+#define TTLOG__HTTP_MAX_CONNECTIONS_PER_PEER 8
+/* Writer thread: caps for the connections accepted from now on (<= 0: no
+ * limit); the open ones are kept. */
+void ttlog__http_set_limits(struct ttlog__http *h, int64_t max_connections,
+			    int64_t max_per_peer);
+/* The endpoint's counters; valid until ttlog__http_stop(). */
+const struct ttlog__http_stats *
+ttlog__http_get_stats(const struct ttlog__http *h);
 
 struct ttlog__buf;
 /* The Prometheus text exposition and the health JSON, as pure functions

@@ -65,6 +65,17 @@ extern const char ttlog__agent_default_config[];
  * a->log_problems is set, logged (the first AGENT_LOG_PROBLEMS) and the
  * first kept in a->err. Returns 0 or -1. */
 #define AGENT_LOG_PROBLEMS 20
+/* Descriptors (docs/network-exposure.md): load.c sizes the inputs whose
+ * max_connections is unset to what RLIMIT_NOFILE leaves after the HTTP
+ * cap and AGENT_FD_RESERVE for the agent's own files (listening sockets,
+ * spool, state, log and plugin files): at most AGENT_AUTO_CONNECTIONS
+ * each, and never under AGENT_MIN_CONNECTIONS. main.c raises the soft
+ * limit to the hard one, at most AGENT_NOFILE_MAX. */
+#define AGENT_FD_RESERVE 64
+#define AGENT_AUTO_CONNECTIONS 1024
+#define AGENT_MIN_CONNECTIONS 16
+#define AGENT_MAX_CONNECTIONS 1048576
+#define AGENT_NOFILE_MAX 1048576
 int agent_load(struct agent *a, const char *file);
 void agent_free_inputs(struct agent *a);
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <errno.h>
@@ -73,6 +75,9 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 		if (asprintf(&a->input_where[a->ninputs], "%s:%u:%u", at->file,
 			     at->line, at->col) < 0)
 			a->input_where[a->ninputs] = NULL;
+		/* Sized to the descriptors the agent has (size_inputs()). */
+		o->max_connections_auto =
+			ttlog__cfg_get(in->vals[i], "max_connections") == NULL;
 		a->input_opts[a->ninputs] = o;
 		a->input_names[a->ninputs] = o->name;
 		a->input_types[a->ninputs] = ttlog__input_type_name(o->type);
@@ -179,6 +184,18 @@ static void check_service(const struct ttlog__cfg_node *root,
 	    ttlog__http_check_listen(svc->http_listen, err, sizeof(err)) != 0)
 		ttlog__diag_add(d, svc_node(root, "http", "listen"),
 				"service.http.listen", "%s", err);
+	if (svc->http_max_connections < 1 ||
+	    svc->http_max_connections > AGENT_MAX_CONNECTIONS)
+		ttlog__diag_add(d, svc_node(root, "http", "max_connections"),
+				"service.http.max_connections",
+				"must be from 1 to %d", AGENT_MAX_CONNECTIONS);
+	if (svc->http_max_connections_per_peer < 0 ||
+	    svc->http_max_connections_per_peer > AGENT_MAX_CONNECTIONS)
+		ttlog__diag_add(
+			d, svc_node(root, "http", "max_connections_per_peer"),
+			"service.http.max_connections_per_peer",
+			"must be from 0 (no limit) to %d",
+			AGENT_MAX_CONNECTIONS);
 	if (svc->user != NULL && getpwnam(svc->user) == NULL)
 		ttlog__diag_add(d, svc_node(root, "user", NULL), "service.user",
 				"no user \"%s\" on this system", svc->user);
@@ -194,6 +211,76 @@ static void check_service(const struct ttlog__cfg_node *root,
 			ttlog__diag_add(d, svc_node(root, "state_dir", NULL),
 					"service.state_dir", "%s: %s",
 					svc->state_dir, strerror(errno));
+	}
+}
+
+/*
+ * Descriptors: every open connection of a stream input and of the HTTP
+ * endpoint holds one, and the process may have RLIMIT_NOFILE (the soft
+ * limit, raised at start as far as the hard one allows). An input whose
+ * max_connections is not set gets an even share of what is left after
+ * the HTTP cap and AGENT_FD_RESERVE for the agent's own files, at most
+ * 1024; set ones that do not fit are warned about (not refused: the
+ * agent then sheds connections, docs/network-exposure.md).
+ */
+static int is_stream(const struct agent *a, size_t i)
+{
+	return a->input_opts[i]->type != TTLOG__INPUT_STDIN &&
+	       strncmp(a->input_keys[i], "udp ", 4) != 0;
+}
+
+static void size_inputs(struct agent *a)
+{
+	const struct ttlog__agent_service *svc = agent_svc(a->pipeline);
+	struct rlimit rl;
+	int64_t budget, set = 0, nauto = 0, share = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	budget = (int64_t)rl.rlim_cur - AGENT_FD_RESERVE -
+		 (svc->http_listen != NULL ? svc->http_max_connections : 0);
+	for (size_t i = 0; i < a->ninputs; i++) {
+		const struct ttlog__input_opts *o = a->input_opts[i];
+		if (!is_stream(a, i))
+			continue;
+		if (o->max_connections_auto)
+			nauto++;
+		else /* no limit (<= 0): as many as the process may have */
+			set += o->max_connections > 0 ? o->max_connections
+						      : (int64_t)rl.rlim_cur;
+	}
+	if (nauto > 0) {
+		share = (budget - set) / nauto;
+		if (share > AGENT_AUTO_CONNECTIONS)
+			share = AGENT_AUTO_CONNECTIONS;
+		if (share < AGENT_MIN_CONNECTIONS)
+			share = AGENT_MIN_CONNECTIONS;
+	}
+	for (size_t i = 0; i < a->ninputs; i++)
+		if (is_stream(a, i) && a->input_opts[i]->max_connections_auto)
+			a->input_opts[i]->max_connections = share;
+	if (set + nauto * share <= budget)
+		return;
+	/* Named one by one, with the figures: which to lower, or how far
+	 * to raise LimitNOFILE. */
+	for (size_t i = 0; i < a->ninputs; i++) {
+		const struct ttlog__input_opts *o = a->input_opts[i];
+		if (!is_stream(a, i))
+			continue;
+		fprintf(stderr,
+			"ttlog-agent: warning: %s: input %s: max_connections "
+			"%" PRId64 "%s does not fit RLIMIT_NOFILE %" PRIu64
+			" (less %d for the agent's own files and %" PRId64
+			" for HTTP, %" PRId64
+			" connections can be open in all); out of descriptors, "
+			"connections are refused\n",
+			o->where, o->name, o->max_connections,
+			o->max_connections_auto ? " (unset: the least given)"
+						: "",
+			(uint64_t)rl.rlim_cur, AGENT_FD_RESERVE,
+			svc->http_listen != NULL ? svc->http_max_connections
+						 : 0,
+			budget > 0 ? budget : 0);
 	}
 }
 
@@ -226,6 +313,8 @@ int agent_load(struct agent *a, const char *file)
 			a->input_opts[i]->state_dir =
 				agent_svc(a->pipeline)->state_dir;
 		note_listeners(ttlog__cfg_root(doc), a);
+		if (d.n == 0)
+			size_inputs(a);
 	}
 	ttlog__cfg_free(doc);
 	for (size_t i = 0; i < d.n; i++)

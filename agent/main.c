@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,12 @@
 #include <event2/event.h>
 #include <ttlog/ttlog.h>
 
+#include "accept_guard.h"
 #include "agent_main.h"
 #include "host_internal.h"
+
+/* The soft RLIMIT_NOFILE before and after raise_nofile(), for the log. */
+static struct rlimit nofile_was, nofile_now;
 
 /* Exit statuses (README.md, "ttlog-agent"): 0 a clean stop (and --check,
  * --health when ok); 1 a configuration, start or health failure; 2 a
@@ -145,10 +150,16 @@ static int start_io(struct event_base *base, void *arg)
 		}
 	}
 	agent_watch_taken(a);
-	if (agent_svc(a->pipeline)->http_listen != NULL &&
-	    ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
-			      &a->view, &a->http, a->err, sizeof(a->err)) != 0)
-		return -1;
+	if (agent_svc(a->pipeline)->http_listen != NULL) {
+		if (ttlog__http_start(base, agent_svc(a->pipeline)->http_listen,
+				      &a->view, &a->http, a->err,
+				      sizeof(a->err)) != 0)
+			return -1;
+		ttlog__http_set_limits(
+			a->http, agent_svc(a->pipeline)->http_max_connections,
+			agent_svc(a->pipeline)->http_max_connections_per_peer);
+		a->view.http = ttlog__http_get_stats(a->http);
+	}
 	return 0;
 }
 
@@ -165,9 +176,11 @@ static int stop_io(struct event_base *base, void *arg)
 		}
 	agent_unwatch_taken(a);
 	if (a->http != NULL) {
+		a->view.http = NULL;
 		ttlog__http_stop(a->http);
 		a->http = NULL;
 	}
+	ttlog__fd_reserve_close();
 	if (a->health_timer != NULL) {
 		event_free(a->health_timer);
 		a->health_timer = NULL;
@@ -360,6 +373,11 @@ static int run(struct agent **ap, const char *file)
 	TTLOG_INFO("agent started", TTLOG_KV("version", TTLOG_VERSION_STRING),
 		   TTLOG_KV("inputs", (uint64_t)a->ninputs),
 		   TTLOG_KV("listeners", (uint64_t)a->pipeline->n));
+	TTLOG_INFO("file descriptors: soft RLIMIT_NOFILE raised as far as "
+		   "allowed",
+		   TTLOG_KV("soft_was", (uint64_t)nofile_was.rlim_cur),
+		   TTLOG_KV("soft", (uint64_t)nofile_now.rlim_cur),
+		   TTLOG_KV("hard", (uint64_t)nofile_now.rlim_max));
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -447,6 +465,24 @@ static int plugin_help(const char *name, struct agent *a)
 	return 0;
 }
 
+/* Every connection holds a descriptor, and the common soft limit (1024)
+ * is less than the default max_connections of one input: the soft limit
+ * goes up to the hard one (at most AGENT_NOFILE_MAX) before the
+ * configuration is sized to it (load.c). */
+static void raise_nofile(void)
+{
+	if (getrlimit(RLIMIT_NOFILE, &nofile_was) != 0)
+		return;
+	nofile_now = nofile_was;
+	nofile_now.rlim_cur = nofile_was.rlim_max;
+	if (nofile_now.rlim_cur == RLIM_INFINITY ||
+	    nofile_now.rlim_cur > AGENT_NOFILE_MAX)
+		nofile_now.rlim_cur = AGENT_NOFILE_MAX;
+	if (nofile_now.rlim_cur < nofile_was.rlim_cur ||
+	    setrlimit(RLIMIT_NOFILE, &nofile_now) != 0)
+		nofile_now = nofile_was;
+}
+
 int main(int argc, char **argv)
 {
 	const char *file = NULL, *help = NULL, *health_at = NULL;
@@ -495,6 +531,7 @@ int main(int argc, char **argv)
 		free(a);
 		return ttlog__agent_health_check(health_at, 5000);
 	}
+	raise_nofile();
 	if (agent_load(a, file) != 0)
 		return 1;
 	if (health) {

@@ -122,8 +122,12 @@ static int commit_inputs(struct event_base *base, void *arg)
 	n->health_timer = c->health_timer;
 	c->http = NULL;
 	c->health_timer = NULL;
-	if (n->http != NULL)
+	if (n->http != NULL) {
 		ttlog__http_set_view(n->http, &n->view);
+		ttlog__http_set_limits(
+			n->http, agent_svc(n->pipeline)->http_max_connections,
+			agent_svc(n->pipeline)->http_max_connections_per_peer);
+	}
 	/* Re-aimed at the new agent; libevent requires it not pending. */
 	event_del(n->health_timer);
 	event_assign(n->health_timer, base, -1, EV_PERSIST, agent_health_tick,

@@ -20,6 +20,16 @@ static const struct ttlog_option_spec agent_service_spec[] = {
 	 OPT(unhealthy_after_ms),
 	 "ttlog-agent: /health answers 503 once a listener fails this long",
 	 NULL, 0},
+	{TTLOG_OPTION_INT, "http.max_connections", "64",
+	 OPT(http_max_connections),
+	 "ttlog-agent: HTTP connections open at most; more are closed at "
+	 "once",
+	 NULL, 0},
+	{TTLOG_OPTION_INT, "http.max_connections_per_peer", "8",
+	 OPT(http_max_connections_per_peer),
+	 "ttlog-agent: HTTP connections open at most from one IP address "
+	 "(0: no per-address limit)",
+	 NULL, 0},
 	{TTLOG_OPTION_STRING, "user", NULL, OPT(user),
 	 "ttlog-agent: user to run as once sockets are bound", NULL, 0},
 	{TTLOG_OPTION_STRING, "state_dir", NULL, OPT(state_dir),

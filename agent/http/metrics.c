@@ -407,7 +407,9 @@ static void render_inputs(const struct ttlog__agent_view *v,
 	IFAMILY("ttlog_input_connections_accepted_total", "counter",
 		"Connections accepted.", accepted);
 	IFAMILY("ttlog_input_connections_refused_total", "counter",
-		"Connections refused over max_connections.", refused);
+		"Connections refused over max_connections, or while out of "
+		"file descriptors.",
+		refused);
 	IFAMILY("ttlog_input_errors_total", "counter", "Socket errors.",
 		errors);
 	IFAMILY("ttlog_input_tls_failures_total", "counter",
@@ -465,6 +467,41 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		"UDP: datagrams the kernel dropped, the socket's receive "
 		"buffer being full (also in ttlog_input_dropped_total).",
 		kernel_drops);
+	IFAMILY("ttlog_input_connections_refused_per_peer_total", "counter",
+		"Connections refused over max_connections_per_peer.",
+		refused_peer);
+	IFAMILY("ttlog_input_accept_errors_total", "counter",
+		"accept() failures (out of file descriptors); accepting "
+		"pauses with back-off.",
+		accept_errors);
+}
+
+/* The endpoint's own connections (docs/network-exposure.md). */
+static void render_http(const struct ttlog__http_stats *h,
+			struct ttlog__buf *out)
+{
+	family(out, "ttlog_http_connections", "gauge",
+	       "HTTP connections open now.");
+	sample(out, "ttlog_http_connections", h->connections);
+	family(out, "ttlog_http_connections_accepted_total", "counter",
+	       "HTTP connections accepted.");
+	sample(out, "ttlog_http_connections_accepted_total", h->accepted);
+	family(out, "ttlog_http_connections_refused_total", "counter",
+	       "HTTP connections closed at once: over "
+	       "http.max_connections (total), over "
+	       "http.max_connections_per_peer (per_peer), or while out of "
+	       "file descriptors (descriptors).");
+	putf(out,
+	     "ttlog_http_connections_refused_total{reason=\"total\"} %" PRIu64
+	     "\n"
+	     "ttlog_http_connections_refused_total{reason=\"per_peer\"} "
+	     "%" PRIu64 "\n"
+	     "ttlog_http_connections_refused_total{reason=\"descriptors\"} "
+	     "%" PRIu64 "\n",
+	     h->refused_total, h->refused_per_peer, h->refused_fds);
+	family(out, "ttlog_http_accept_errors_total", "counter",
+	       "accept() failures on the HTTP port (out of file descriptors).");
+	sample(out, "ttlog_http_accept_errors_total", h->accept_errors);
 }
 
 static void render_agent(const struct ttlog__agent_view *v,
@@ -517,6 +554,8 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_listeners(v, ls, out);
 	render_plugin_metrics(v, out);
 	render_inputs(v, is, out);
+	if (v->http != NULL)
+		render_http(v->http, out);
 	render_agent(v, out);
 	free(ls);
 	free(is);

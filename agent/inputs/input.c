@@ -57,7 +57,10 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_SIZE, "max_message", "64KiB", OPT(max_message),
 	 "largest message accepted; a longer one is malformed", NULL, 0},
 	{TTLOG_OPTION_INT, "max_connections", "1024", OPT(max_connections),
-	 "open connections at most; more are refused", NULL, 0},
+	 "open connections at most; more are refused (0: no limit). Unset: "
+	 "1024, or less when the descriptors the agent may open "
+	 "(RLIMIT_NOFILE) do not fit that",
+	 NULL, 0},
 	{TTLOG_OPTION_DURATION, "idle_timeout", "5m", OPT(idle_timeout_ms),
 	 "a connection silent this long is closed (0: never)", NULL, 0},
 	{TTLOG_OPTION_SIZE, "pause_backlog", "32MiB", OPT(pause_backlog),
@@ -106,6 +109,11 @@ static const struct ttlog_option_spec input_options[] = {
 	 "udp://: the socket's receive buffer (SO_RCVBUF; default 4MiB): "
 	 "datagrams arriving while it is full are dropped by the kernel, "
 	 "counted as kernel_drops",
+	 NULL, 0},
+	{TTLOG_OPTION_INT, "max_connections_per_peer", "64",
+	 OPT(max_connections_per_peer),
+	 "open connections at most from one IP address (all unix peers are "
+	 "one); more are refused (0: no limit)",
 	 NULL, 0},
 	{0},
 };
@@ -326,6 +334,7 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->type = o->type;
 	in->max_message = (size_t)o->max_message;
 	in->max_connections = o->max_connections;
+	in->max_per_peer = o->max_connections_per_peer;
 	in->idle_timeout_ms = o->idle_timeout_ms;
 	in->pause_backlog = o->pause_backlog;
 	in->max_frame = (size_t)o->max_frame;

@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accept_guard.h"
 #include "agent_internal.h"
 #include "host_internal.h"
+#include "peer_table.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -84,6 +86,9 @@ struct ttlog__input_conn {
 	size_t want;	      /* the reservation it waits for */
 	int greeted;	      /* TLS handshake and hello done */
 	int proven;	      /* a whole message arrived on it */
+	/* Its peer in in->peers (counted: 1), for max_connections_per_peer. */
+	struct ttlog__peer_key pkey;
+	int counted;
 };
 
 /* A sender of the native protocol, known by its instance id: the highest
@@ -167,6 +172,11 @@ struct ttlog__input {
 	uint32_t kdrops_seen;
 	int kdrops_unknown; /* the kernel does not report them */
 	uint64_t kdrops_unlogged, kdrops_log_ns;
+	/* Stream inputs: open connections per peer address, and accept
+	 * errors paused with back-off (agent/net/). */
+	int64_t max_per_peer; /* <= 0: no limit */
+	struct ttlog__peer_table peers;
+	struct ttlog__accept_guard guard;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
@@ -174,7 +184,8 @@ struct ttlog__input {
 void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
 /* input.c: logs "input closed a connection" (peer, reason) through the
  * library, at most once a second per input; the rest are counted and
- * reported with the next one as "suppressed". */
+ * reported with the next one as "suppressed". A connection refused at
+ * accept counts as closed too. */
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why);
 

@@ -54,6 +54,8 @@ void ttlog__input_conn_free(struct ttlog__input_conn *c)
 	ttlog__input_budget_conn_free(c);
 	bufferevent_free(c->bev);
 	in->st.connections--;
+	if (c->counted)
+		ttlog__peer_table_del(&in->peers, &c->pkey);
 	ttlog__native_conn_free(c);
 	free(c);
 }
@@ -492,10 +494,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct ttlog__input *in = arg;
 	struct ttlog__input_conn *c;
+	struct ttlog__peer_key key;
 	char peer[80];
+	int rc;
 	(void)l;
 	(void)salen;
 
+	ttlog__accept_guard_ok(&in->guard);
 	peer_name(sa, peer, sizeof(peer));
 	if (in->max_connections > 0 &&
 	    in->st.connections >= (uint64_t)in->max_connections) {
@@ -508,13 +513,32 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 				  "too many connections (max_connections)");
 		return;
 	}
-	c = conn_new(in, fd, BEV_OPT_CLOSE_ON_FREE);
+	/* One address must not take every connection: the others still
+	 * get theirs (docs/network-exposure.md). */
+	ttlog__peer_key_from(sa, &key);
+	rc = ttlog__peer_table_add(&in->peers, &key, in->max_per_peer);
+	if (rc == 1) {
+		char why[128];
+		close(fd);
+		in->st.refused_peer++;
+		snprintf(why, sizeof(why),
+			 "too many connections from this address "
+			 "(max_connections_per_peer %lld)",
+			 (long long)in->max_per_peer);
+		ttlog__input_warn(in, peer, why);
+		return;
+	}
+	c = rc == 0 ? conn_new(in, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (c == NULL) {
+		if (rc == 0)
+			ttlog__peer_table_del(&in->peers, &key);
 		close(fd);
 		in->st.errors++;
 		ttlog__input_warn(in, peer, "out of memory");
 		return;
 	}
+	c->pkey = key;
+	c->counted = 1;
 	memcpy(c->peer, peer, sizeof(c->peer));
 	in->st.accepted++;
 	ttlog__input_budget_accepted(c);
@@ -550,13 +574,16 @@ static void accept_backlog(struct ttlog__input *in)
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
 	struct ttlog__input *in = arg;
+	char what[300];
 	(void)l;
 
-	/* Out of descriptors and the like: the listener stays, the next
-	 * connection may succeed. */
-	in->st.errors++;
-	ttlog__input_warn(in, "-",
-			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	/* Out of descriptors and the like: no connection was made, so none
+	 * was closed. The guard pauses accepting (no busy loop on a backlog
+	 * that stays readable) and refuses what waits in it. */
+	in->st.accept_errors++;
+	snprintf(what, sizeof(what), "input %s", in->name);
+	in->st.refused +=
+		ttlog__accept_guard_error(&in->guard, what, in->st.connections);
 }
 
 static int resume_timer(struct ttlog__input *in, char *err, size_t errlen)
@@ -585,6 +612,10 @@ int ttlog__input_stream_start(struct ttlog__input *in, int fd, char *err,
 	evconnlistener_set_error_cb(in->lis, on_accept_error);
 	if (ttlog__input_budget_start(in, err, errlen) != 0)
 		return TTLOG_ENOMEM;
+	if (ttlog__accept_guard_init(&in->guard, in->base, in->lis) != 0) {
+		ttlog__errf(err, errlen, "input %s: out of memory", in->name);
+		return TTLOG_ENOMEM;
+	}
 	return resume_timer(in, err, errlen);
 }
 
@@ -734,11 +765,13 @@ void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms)
 {
 	if (in->lis != NULL) {
 		accept_backlog(in);
+		ttlog__accept_guard_destroy(&in->guard);
 		evconnlistener_free(in->lis);
 		in->lis = NULL;
 	}
 	ttlog__input_conns_finish(in, wait_ms);
 	ttlog__input_budget_stop(in);
+	ttlog__peer_table_destroy(&in->peers);
 	if (in->resume != NULL) {
 		event_free(in->resume);
 		in->resume = NULL;

@@ -22,7 +22,7 @@ struct ttlog__input_update {
 	char *name, *listen;
 	int type;
 	size_t max_message, max_frame;
-	int64_t max_connections;
+	int64_t max_connections, max_per_peer;
 	uint64_t idle_timeout_ms, pause_backlog, window, receive_buffer;
 	size_t max_buffer;
 	uint64_t hello_timeout_ms, frame_timeout_ms;
@@ -93,6 +93,7 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->max_message = (size_t)o->max_message;
 	u->max_frame = (size_t)o->max_frame;
 	u->max_connections = o->max_connections;
+	u->max_per_peer = o->max_connections_per_peer;
 	u->idle_timeout_ms = o->idle_timeout_ms;
 	u->pause_backlog = o->pause_backlog;
 	u->window = o->window;
@@ -159,6 +160,8 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->max_message = u->max_message;
 	in->max_frame = u->max_frame;
 	in->max_connections = u->max_connections;
+	/* For new connections: the open ones are counted and kept. */
+	in->max_per_peer = u->max_per_peer;
 	in->idle_timeout_ms = u->idle_timeout_ms;
 	in->pause_backlog = u->pause_backlog;
 	in->window = u->window;

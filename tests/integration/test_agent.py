@@ -97,7 +97,7 @@ class Agent:
     every input has reported where it listens."""
 
     def __init__(self, args, tmp, body, expect_inputs,
-                 stdout=subprocess.DEVNULL):
+                 stdout=subprocess.DEVNULL, preexec_fn=None):
         self.tmp = tmp
         self.config = os.path.join(tmp, "ttlog.yaml")
         with open(self.config, "w") as f:
@@ -108,7 +108,8 @@ class Agent:
         self.proc = subprocess.Popen([args.agent, "-c", self.config],
                                      stdin=subprocess.DEVNULL,
                                      stdout=stdout,
-                                     stderr=self.err)
+                                     stderr=self.err,
+                                     preexec_fn=preexec_fn)
         self.wait_stderr("ttlog-agent: input ", expect_inputs)
 
     def stderr(self):
@@ -365,7 +366,8 @@ def test_bad_input_leaves_the_agent_up_with_counters(args, tmp):
               "  http:\n    listen: 127.0.0.1:%d\n"
               "inputs:\n  - {name: js, type: jsonl, listen: "
               "'tcp://127.0.0.1:%d', max_message: 64KiB, "
-              "max_connections: 100}\nlisteners:\n%s"
+              "max_connections: 100, max_connections_per_peer: 0}\n"
+              "listeners:\n%s"
               % (http, port, file_listener(out)), 1)
     try:
         # Garbage bytes, then a good line on the same connection.
@@ -584,10 +586,14 @@ def test_health_turns_503_when_a_listener_keeps_failing(args, tmp):
             check(r.returncode == 0 and b'"status":"ok"' in r.stdout,
                   "%s: %d %r %r" % (argv[1:], r.returncode, r.stdout,
                                    r.stderr))
-        # Clients that send requests and never read the answers.
+        # Clients that send requests and never read the answers, from
+        # another address than the health checks (127.0.0.1 would rightly
+        # be refused while the 8 of http.max_connections_per_peer are
+        # open).
         idle = []
         for _ in range(50):
-            c = socket.create_connection(("127.0.0.1", http))
+            c = socket.create_connection(("127.0.0.1", http),
+                                         source_address=("127.0.0.3", 0))
             c.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 20)
             idle.append(c)
         end = time.monotonic() + DEADLINE

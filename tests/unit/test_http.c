@@ -80,19 +80,35 @@ struct resp {
 	char *body; /* into raw */
 };
 
-/* Sends `request` to 127.0.0.1:port and reads to EOF, for at most 5 s. */
-static void http_raw(int port, const char *request, struct resp *r)
+/* A connection to 127.0.0.1:port from address src (NULL: any); Linux
+ * routes all of 127/8 to lo, so each 127.x.y.z is another peer. */
+static int connect_from(int port, const char *src)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
-	double deadline = mono_s() + 5.0;
-	size_t len = 0, cap = 4096;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	memset(r, 0, sizeof(*r));
 	assert_true(fd >= 0);
+	if (src != NULL) {
+		struct sockaddr_in b = {.sin_family = AF_INET};
+		assert_int_equal(inet_pton(AF_INET, src, &b.sin_addr), 1);
+		assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+	}
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons((uint16_t)port);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Sends `request` to 127.0.0.1:port from src (NULL: any) and reads to
+ * EOF, for at most 5 s. */
+static void http_raw_from(int port, const char *src, const char *request,
+			  struct resp *r)
+{
+	double deadline = mono_s() + 5.0;
+	size_t len = 0, cap = 4096;
+	int fd = connect_from(port, src);
+
+	memset(r, 0, sizeof(*r));
 	assert_int_equal(write(fd, request, strlen(request)),
 			 (ssize_t)strlen(request));
 	r->raw = malloc(cap);
@@ -115,10 +131,16 @@ static void http_raw(int port, const char *request, struct resp *r)
 	}
 	close(fd);
 	r->raw[len] = 0;
-	assert_int_equal(sscanf(r->raw, "HTTP/1.1 %d ", &r->status), 1);
+	if (sscanf(r->raw, "HTTP/1.1 %d ", &r->status) != 1)
+		fail_msg("no status line in %zu bytes: %s", len, r->raw);
 	r->body = strstr(r->raw, "\r\n\r\n");
 	assert_non_null(r->body);
 	r->body += 4;
+}
+
+static void http_raw(int port, const char *request, struct resp *r)
+{
+	http_raw_from(port, NULL, request, r);
 }
 
 static void http_req(int port, const char *method, const char *path,
@@ -200,8 +222,12 @@ struct fixture {
 static int do_start(struct event_base *base, void *arg)
 {
 	struct fixture *f = arg;
-	return ttlog__http_start(base, f->listen, &f->view, &f->h, f->err,
-				 sizeof(f->err));
+	int rc = ttlog__http_start(base, f->listen, &f->view, &f->h, f->err,
+				   sizeof(f->err));
+
+	if (rc == 0)
+		f->view.http = ttlog__http_get_stats(f->h);
+	return rc;
 }
 
 static int do_stop(struct event_base *base, void *arg)
@@ -248,8 +274,8 @@ static void fixture_start_n(struct fixture *f, int two)
 	assert_int_equal(ttlog_init(&o), 0);
 view:
 	f->in[0].s = (struct ttlog__input_stats){
-		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12,
-		13, 14,	  15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 19};
+		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12, 13,
+		14, 15,	  16, 17, 18, 20, 21, 22, 23, 24, 25, 19, 26, 27};
 	f->in[1].s = (struct ttlog__input_stats){.events = 21, .bytes = 2200};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
@@ -408,6 +434,8 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		{"ttlog_input_buffered_bytes", 23},
 		{"ttlog_input_reserved_bytes", 24},
 		{"ttlog_input_budget_waits_total", 25},
+		{"ttlog_input_connections_refused_per_peer_total", 26},
+		{"ttlog_input_accept_errors_total", 27},
 	};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		snprintf(series, sizeof(series),
@@ -419,6 +447,16 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 				  "ttlog_input_events_total{input=\"udp "
 				  "\\\"514\\\"\",type=\"syslog\"}"),
 			 21);
+
+	/* The endpoint's own counters: this request's connection is open
+	 * and counted; nothing was refused. */
+	assert_true(value_of(r.body, "ttlog_http_connections") >= 1);
+	assert_true(value_of(r.body, "ttlog_http_connections_accepted_total") >=
+		    1);
+	assert_int_equal(value_of(r.body, "ttlog_http_connections_refused_"
+					  "total{reason=\"per_peer\"}"),
+			 0);
+	assert_int_equal(value_of(r.body, "ttlog_http_accept_errors_total"), 0);
 
 	/* Agent. */
 	assert_int_equal(value_of(r.body, "ttlog_agent_reloads_total"), 13);
@@ -586,6 +624,157 @@ static void test_other_paths_and_methods_are_refused(void **state)
 	fixture_stop(&f);
 }
 
+struct caps {
+	struct fixture *f;
+	int64_t max, per_peer;
+	struct ttlog__http_stats st;
+};
+
+static int do_limits(struct event_base *base, void *arg)
+{
+	struct caps *c = arg;
+	(void)base;
+	ttlog__http_set_limits(c->f->h, c->max, c->per_peer);
+	return 0;
+}
+
+static int do_stats(struct event_base *base, void *arg)
+{
+	struct caps *c = arg;
+	(void)base;
+	c->st = *ttlog__http_get_stats(c->f->h);
+	return 0;
+}
+
+/* Waits (5 s at most) until the endpoint has `open` connections open. */
+static void wait_open(struct caps *c, uint64_t open)
+{
+	double deadline = mono_s() + 5.0;
+
+	for (;;) {
+		assert_int_equal(
+			ttlog__host_call(ttlog__host_writer(), do_stats, c), 0);
+		if (c->st.connections == open)
+			return;
+		assert_true(mono_s() < deadline);
+		usleep(5000);
+	}
+}
+
+/* True when the server closes fd (EOF or reset) within 5 s; what it
+ * sent before goes to got (NUL-terminated, cut to len - 1 bytes). */
+static int closed_by_server_after(int fd, char *got, size_t len)
+{
+	double deadline = mono_s() + 5.0;
+	size_t n = 0;
+
+	got[0] = 0;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char b[512];
+		ssize_t k;
+		int left = (int)((deadline - mono_s()) * 1000);
+
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			return 0;
+		k = read(fd, b, sizeof(b));
+		if (k <= 0)
+			return 1;
+		if (n + 1 < len) {
+			size_t m = (size_t)k < len - 1 - n ? (size_t)k
+							   : len - 1 - n;
+			memcpy(got + n, b, m);
+			n += m;
+			got[n] = 0;
+		}
+	}
+}
+
+static int closed_by_server(int fd)
+{
+	char got[64];
+
+	/* Refused at once: not a byte of an answer. */
+	return closed_by_server_after(fd, got, sizeof(got)) && got[0] == 0;
+}
+
+static void test_connections_over_the_caps_are_closed_and_counted(void **state)
+{
+	static struct fixture f;
+	struct caps c = {.f = &f, .max = 3, .per_peer = 2};
+	struct resp r;
+	int idle[3], extra;
+	(void)state;
+
+	fixture_start(&f);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_limits, &c),
+			 0);
+	/* One address holds its two: its third is closed at once... */
+	idle[0] = connect_from(f.port, "127.0.0.1");
+	idle[1] = connect_from(f.port, "127.0.0.1");
+	wait_open(&c, 2);
+	extra = connect_from(f.port, "127.0.0.1");
+	assert_true(closed_by_server(extra));
+	close(extra);
+	/* ...while another address is served. */
+	http_raw_from(f.port, "127.0.0.2", "GET /health HTTP/1.1\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	free(r.raw);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_stats, &c),
+			 0);
+	assert_int_equal(c.st.refused_per_peer, 1);
+	assert_int_equal(c.st.refused_total, 0);
+	/* The total cap: three open, a fourth from a new address is
+	 * closed. */
+	idle[2] = connect_from(f.port, "127.0.0.3");
+	wait_open(&c, 3);
+	extra = connect_from(f.port, "127.0.0.4");
+	assert_true(closed_by_server(extra));
+	close(extra);
+	assert_int_equal(ttlog__host_call(ttlog__host_writer(), do_stats, &c),
+			 0);
+	assert_int_equal(c.st.refused_total, 1);
+	assert_int_equal(c.st.refused_per_peer, 1);
+	assert_int_equal(c.st.accepted, 4);
+	/* Closed connections free their places (and their address). */
+	for (int i = 0; i < 3; i++)
+		close(idle[i]);
+	wait_open(&c, 0);
+	http_req(f.port, "HEAD", "/metrics", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, ""); /* HEAD: no body */
+	free(r.raw);
+	/* A request line that is not METHOD TARGET HTTP/1.x. */
+	http_raw(f.port, "GET /health\r\nX: a HTTP/1.1\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	free(r.raw);
+	http_raw(f.port, "GET /health HTTP/\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	free(r.raw);
+	/* A bare LF ends the head too. */
+	http_raw(f.port, "GET /health HTTP/1.0\n\n", &r);
+	assert_int_equal(r.status, 200);
+	free(r.raw);
+	/* A request head over 8 KiB is not read further: the connection is
+	 * closed (with a 431 the peer may or may not get to read before the
+	 * reset that the unread rest causes). */
+	{
+		char big[9000];
+		int fd = connect_from(f.port, NULL);
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "GET /health HTTP/1.1\r\nX: ", 26);
+		assert_int_equal(write(fd, big, sizeof(big)),
+				 (ssize_t)sizeof(big));
+		char got[64];
+		assert_true(closed_by_server_after(fd, got, sizeof(got)));
+		assert_true(got[0] == 0 ||
+			    strncmp(got, "HTTP/1.1 431 ", 13) == 0);
+		close(fd);
+		wait_open(&c, 0);
+	}
+	fixture_stop(&f);
+}
+
 struct bad_start {
 	const char *listen;
 	struct ttlog__agent_view view;
@@ -708,6 +897,8 @@ int main(void)
 		cmocka_unit_test(test_metrics_match_stats_and_pass_promtool),
 		cmocka_unit_test(test_health_turns_503_after_unhealthy_after),
 		cmocka_unit_test(test_other_paths_and_methods_are_refused),
+		cmocka_unit_test(
+			test_connections_over_the_caps_are_closed_and_counted),
 		cmocka_unit_test(test_bad_listen_and_busy_port_are_reported),
 		cmocka_unit_test(test_renderers_escape_what_they_must),
 	};
