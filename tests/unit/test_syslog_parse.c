@@ -183,17 +183,22 @@ static void test_syslog_5424_sd_values_are_unescaped(void **state)
 		ok("<14>1 - - - - - [x@1 q=\"say \\\"hi\\\"\" "
 		   "b=\"back\\\\slash\" c=\"br\\]acket\" d=\"keep\\n\" "
 		   "e=\"raw]ok\" f=\"\" q=\"dup\"] m");
-	str_is(ev, "x@1.q", "say \"hi\"");
 	str_is(ev, "x@1.b", "back\\slash");
 	str_is(ev, "x@1.c", "br]acket");
 	str_is(ev, "x@1.d", "keep\\n");
 	str_is(ev, "x@1.e", "raw]ok");
 	str_is(ev, "x@1.f", "");
-	/* A duplicate is kept, after the first. */
-	assert_int_equal(ev->nfields, 9);
-	assert_int_equal(ev->fields[8].v.str.len, 3);
-	assert_memory_equal(ev->fields[8].v.str.ptr, "dup", 3);
+	/* A repeated param keeps its last value, in its first place. */
+	assert_int_equal(ev->nfields, 8);
+	assert_memory_equal(ev->fields[2].key, "x@1.q", 5);
+	str_is(ev, "x@1.q", "dup");
+	assert_int_equal(ev->duplicate_keys, 1);
+	assert_memory_equal(ev->dup_key, "x@1.q", 5);
 	msg_is(ev, "m");
+	/* Both values unescaped: the last one stands, whole. */
+	ev = ok("<14>1 - - - - - [x@1 q=\"a\\\"b\" q=\"c\\]d\"]");
+	str_is(ev, "x@1.q", "c]d");
+	assert_int_equal(ev->nfields, 3);
 }
 
 static void test_syslog_5424_nilvalues_mean_absent(void **state)
