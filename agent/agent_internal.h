@@ -86,6 +86,8 @@ struct ttlog__input_stats {
 	uint64_t doubt_frames, doubt_events;
 	uint64_t state_errors;	/* ttlog: sender state writes that failed */
 	uint64_t state_damaged; /* ttlog: damaged slots found at start */
+	/* syslog, jsonl: keys a message repeated (the last value kept) */
+	uint64_t duplicate_keys;
 };
 
 struct ttlog__input;

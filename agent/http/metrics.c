@@ -439,6 +439,10 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		state_damaged);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
+	IFAMILY("ttlog_input_duplicate_keys_total", "counter",
+		"syslog, jsonl: keys a message repeated; the last value of "
+		"each was kept.",
+		duplicate_keys);
 }
 
 static void render_agent(const struct ttlog__agent_view *v,

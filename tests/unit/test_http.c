@@ -249,9 +249,9 @@ static void fixture_start_n(struct fixture *f, int two)
 view:
 	f->in[0].s = (struct ttlog__input_stats){11, 1200, 3,  4,  5,  6,  7,
 						 8,  1,	   9,  10, 11, 12, 13,
-						 14, 15,   16, 17, 18};
+						 14, 15,   16, 17, 18, 19};
 	f->in[1].s = (struct ttlog__input_stats){
-		21, 2200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+		21, 2200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
 	f->input_types[0] = "syslog";
@@ -402,6 +402,7 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		{"ttlog_input_connections_refused_total", 7},
 		{"ttlog_input_errors_total", 8},
 		{"ttlog_input_paused", 1},
+		{"ttlog_input_duplicate_keys_total", 19},
 	};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		snprintf(series, sizeof(series),
