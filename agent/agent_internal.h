@@ -109,6 +109,8 @@ struct ttlog__input_stats {
 	uint64_t kernel_drops;
 	uint64_t refused_peer;	/* connections over max_connections_per_peer */
 	uint64_t accept_errors; /* accept() failures (out of descriptors) */
+	/* syslog, jsonl: keys a message repeated (the last value kept) */
+	uint64_t duplicate_keys;
 };
 
 struct ttlog__input;

@@ -9,6 +9,8 @@
  * Fields follow the reserved keys in the JSON object; a field whose key is
  * one of the reserved names (or one of them behind underscores) is written
  * with one more leading underscore, so that no object has a duplicate key.
+ * A key that an event has more than once (a log call can repeat one) is
+ * written once, with the last value.
  * Strings are escaped so that every line is valid UTF-8 JSON: control
  * characters as \uXXXX (or the short forms), and each byte that is not part
  * of a valid UTF-8 sequence as U+FFFD. Doubles use the shortest form that
@@ -251,6 +253,29 @@ static int reserved_key(const char *k)
 	return 0;
 }
 
+/* Whether field k of cs has its key again later: then only the last one
+ * is written, so that no object has a key twice (the inputs' parsers
+ * already keep one per key; a log call or a forwarding ttlog may not). */
+static int repeated_later(const struct ttlog_callsite *cs, unsigned k)
+{
+	for (unsigned j = k + 1; j < cs->nfields; j++)
+		if (strcmp(cs->keys[j], cs->keys[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The fields of cs not to write, for call sites of up to 64 fields: the
+ * test is made once per run of events of one call site. */
+static uint64_t repeated_mask(const struct ttlog_callsite *cs)
+{
+	uint64_t m = 0;
+
+	for (unsigned k = 0; k < cs->nfields && k < 64; k++)
+		if (repeated_later(cs, k))
+			m |= (uint64_t)1 << k;
+	return m;
+}
+
 static void json_value(struct ttlog__buf *b, const struct ttlog_field *f)
 {
 	switch (f->type) {
@@ -282,6 +307,8 @@ static void json_value(struct ttlog__buf *b, const struct ttlog_field *f)
 int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
 	struct time_cache tc = {0};
+	const struct ttlog_callsite *last = NULL;
+	uint64_t skip = 0;
 
 	for (size_t i = 0; i < bt->n; i++) {
 		const struct ttlog__event *e = &bt->ev[i];
@@ -304,8 +331,15 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		put_jstr(b, cs->file, strlen(cs->file));
 		ttlog__buf_puts(b, ",\"line\":");
 		put_u64(b, cs->line);
+		if (cs != last) {
+			skip = repeated_mask(cs);
+			last = cs;
+		}
 		for (unsigned k = 0; k < cs->nfields; k++) {
 			p = ttlog__value_decode(p, cs->types[k], &f);
+			if (k < 64 ? (int)((skip >> k) & 1)
+				   : repeated_later(cs, k))
+				continue;
 			ttlog__buf_puts(b, reserved_key(cs->keys[k]) ? ",\"_"
 								     : ",\"");
 			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));

@@ -53,6 +53,13 @@ struct ttlog__in_event {
 	uint32_t tid;
 	uint32_t nfields;
 	int truncated; /* fields or values were cut to the limits */
+	/* Keys the message repeated: the parser kept the last value of each
+	 * (docs/network-exposure.md) and counts the others here, with the
+	 * first such key (not NUL-terminated, valid as the fields' keys) for
+	 * the input's warning. */
+	uint32_t duplicate_keys;
+	const char *dup_key;
+	size_t dup_key_len;
 	struct ttlog__in_field fields[TTLOG__IN_MAX_FIELDS];
 };
 

@@ -474,6 +474,10 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		"accept() failures (out of file descriptors); accepting "
 		"pauses with back-off.",
 		accept_errors);
+	IFAMILY("ttlog_input_duplicate_keys_total", "counter",
+		"syslog, jsonl: keys a message repeated; the last value of "
+		"each was kept.",
+		duplicate_keys);
 }
 
 /* The endpoint's own connections (docs/network-exposure.md). */

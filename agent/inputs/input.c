@@ -132,38 +132,121 @@ uint64_t ttlog__input_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether a warning may be logged now (then *suppressed is the count
+ * left out since the last one), else counts it as left out. */
+static int rl_pass(struct ttlog__input_rl *rl, uint64_t *suppressed)
+{
+	uint64_t now = ttlog__input_now_ns();
+
+	if (rl->warned && now - rl->last_ns < 1000000000u) {
+		rl->suppressed++;
+		return 0;
+	}
+	*suppressed = rl->suppressed;
+	rl->warned = 1;
+	rl->last_ns = now;
+	rl->suppressed = 0;
+	return 1;
+}
+
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,
 		       const char *why)
 {
-	uint64_t now = ttlog__input_now_ns();
+	uint64_t suppressed;
 
 	/* A sender that keeps breaking its framing must not turn the
 	 * agent's own log into a flood: one event a second, with the count
 	 * of those left out since the last one. */
-	if (in->warned && now - in->last_warn_ns < 1000000000u) {
-		in->suppressed++;
+	if (!rl_pass(&in->warn_rl, &suppressed))
 		return;
-	}
 	TTLOG_WARN("input closed a connection",
 		   TTLOG_KV("input", (const char *)in->name),
 		   TTLOG_KV("peer", peer), TTLOG_KV("reason", why),
-		   TTLOG_KV("suppressed", in->suppressed));
-	in->warned = 1;
-	in->last_warn_ns = now;
-	in->suppressed = 0;
+		   TTLOG_KV("suppressed", suppressed));
 }
 
-void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
+/* The first bytes of s as printable ASCII: '\' doubled, every other byte
+ * outside ' '..'~' as \xHH, "..." after a cut. out holds 4 * max + 4. */
+static void escape_head(char *out, const char *s, size_t n, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = n < max ? n : max;
+
+	for (size_t i = 0; i < k; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\') {
+			*out++ = '\\';
+			*out++ = '\\';
+		} else if (c >= ' ' && c <= '~') {
+			*out++ = (char)c;
+		} else {
+			*out++ = '\\';
+			*out++ = 'x';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		}
+	}
+	if (k < n) {
+		memcpy(out, "...", 3);
+		out += 3;
+	}
+	*out = '\0';
+}
+
+#define DROP_HEAD 64
+
+void ttlog__input_drop_warn(struct ttlog__input *in, const char *peer,
+			    const char *why, const char *msg, size_t len)
+{
+	char head[4 * DROP_HEAD + 4];
+	uint64_t suppressed;
+
+	/* A sender of garbage must not flood the agent's own log. */
+	if (!rl_pass(&in->drop_rl, &suppressed))
+		return;
+	escape_head(head, msg, len, DROP_HEAD);
+	TTLOG_WARN("input dropped a message",
+		   TTLOG_KV("input", (const char *)in->name),
+		   TTLOG_KV("peer", peer != NULL ? peer : "-"),
+		   TTLOG_KV("reason", why), TTLOG_KV("bytes", (uint64_t)len),
+		   TTLOG_KV("head", (const char *)head),
+		   TTLOG_KV("suppressed", suppressed));
+}
+
+/* A message repeated keys: the parser kept the last value of each. */
+static void dup_warn(struct ttlog__input *in, const char *peer,
+		     const struct ttlog__in_event *ev)
+{
+	char key[4 * DROP_HEAD + 4];
+	uint64_t suppressed;
+
+	in->st.duplicate_keys += ev->duplicate_keys;
+	if (!rl_pass(&in->dup_rl, &suppressed))
+		return;
+	escape_head(key, ev->dup_key, ev->dup_key_len, DROP_HEAD);
+	TTLOG_WARN("input kept the last of repeated keys",
+		   TTLOG_KV("input", (const char *)in->name),
+		   TTLOG_KV("peer", peer != NULL ? peer : "-"),
+		   TTLOG_KV("key", (const char *)key),
+		   TTLOG_KV("repeats", (uint64_t)ev->duplicate_keys),
+		   TTLOG_KV("suppressed", suppressed));
+}
+
+void ttlog__input_message(struct ttlog__input *in, const char *peer,
+			  const char *msg, size_t len)
 {
 	struct ttlog__in_event ev;
+	char err[160] = "";
 	int rc;
 
 	switch (in->type) {
 	case TTLOG__INPUT_SYSLOG:
-		rc = ttlog__syslog_parse(msg, len, &ev, &in->scratch, NULL, 0);
+		rc = ttlog__syslog_parse(msg, len, &ev, &in->scratch, err,
+					 sizeof(err));
 		break;
 	case TTLOG__INPUT_JSONL:
-		rc = ttlog__jsonl_parse(msg, len, &ev, &in->scratch, NULL, 0);
+		rc = ttlog__jsonl_parse(msg, len, &ev, &in->scratch, err,
+					sizeof(err));
 		break;
 	default:
 		memset(&ev, 0, offsetof(struct ttlog__in_event, fields));
@@ -177,18 +260,24 @@ void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len)
 	}
 	if (rc != 0) {
 		in->st.malformed++;
+		ttlog__input_drop_warn(in, peer, err, msg, len);
 		return;
 	}
+	if (ev.duplicate_keys > 0)
+		dup_warn(in, peer, &ev);
 	/* The library counts both failures too (dropped_invalid,
 	 * dropped_no_memory); for the input, an event the parser made but
 	 * the library refused is a malformed message. */
 	rc = ttlog__host_ingest(in->writer, &ev, in->id);
 	if (rc == TTLOG_EINVAL) {
 		in->st.malformed++;
+		ttlog__input_drop_warn(in, peer, "the event was refused", msg,
+				       len);
 		return;
 	}
 	if (rc != 0) {
 		in->st.dropped++;
+		ttlog__input_drop_warn(in, peer, ttlog_strerror(rc), msg, len);
 		return;
 	}
 	in->st.events++;

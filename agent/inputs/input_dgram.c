@@ -132,6 +132,10 @@ static void dgram_read(struct ttlog__input *in, int budget)
 		in->st.bytes += len;
 		if (len > in->max_message) {
 			in->st.dropped++;
+			ttlog__input_drop_warn(in, "udp",
+					       "a datagram longer than "
+					       "max_message",
+					       in->dgram, in->max_message);
 			continue;
 		}
 		/* Senders often end a datagram with a line end or a NUL,
@@ -142,7 +146,7 @@ static void dgram_read(struct ttlog__input *in, int budget)
 			len--;
 		if (len == 0)
 			continue;
-		ttlog__input_message(in, in->dgram, len);
+		ttlog__input_message(in, "udp", in->dgram, len);
 	}
 }
 

@@ -51,6 +51,14 @@ struct ttlog__addr;
  * times the CPU.) */
 void ttlog__input_hand_on(struct ttlog__input *in, int fd);
 
+/* A rate limit of one warning a second, with the count of those left out
+ * since the last one. */
+struct ttlog__input_rl {
+	uint64_t last_ns;
+	uint64_t suppressed;
+	int warned;
+};
+
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
 	struct ttlog__input *in;
@@ -161,9 +169,7 @@ struct ttlog__input {
 	struct ttlog__wire_scratch *wscratch;
 	struct ttlog__input_stats st;
 
-	uint64_t last_warn_ns; /* rate limit of the warnings we log */
-	uint64_t suppressed;
-	int warned;
+	struct ttlog__input_rl warn_rl; /* "input closed a connection" */
 
 	/* UDP: the receive buffer asked for (SO_RCVBUF; 0: the default) and
 	 * the socket's drop counter (SO_MEMINFO) when last read, with the
@@ -177,11 +183,24 @@ struct ttlog__input {
 	int64_t max_per_peer; /* <= 0: no limit */
 	struct ttlog__peer_table peers;
 	struct ttlog__accept_guard guard;
+	/* The same for "input dropped a message" and for "input kept the
+	 * last of repeated keys", each on its own (ttlog__input_warn() uses
+	 * warn_rl). */
+	struct ttlog__input_rl drop_rl, dup_rl;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
- * it; msg is borrowed for the call. */
-void ttlog__input_message(struct ttlog__input *in, const char *msg, size_t len);
+ * it; msg is borrowed for the call. peer ("127.0.0.1:40312", "udp",
+ * "stdin"), borrowed, names the sender in the warning a message that does
+ * not parse gets (ttlog__input_drop_warn()). */
+void ttlog__input_message(struct ttlog__input *in, const char *peer,
+			  const char *msg, size_t len);
+/* input.c: logs "input dropped a message" with the input, the peer, the
+ * reason and the first 64 bytes of the message (escaped), at most once a
+ * second per input; the rest are counted and reported with the next one
+ * as "suppressed". Counts nothing: the caller has. All borrowed. */
+void ttlog__input_drop_warn(struct ttlog__input *in, const char *peer,
+			    const char *why, const char *msg, size_t len);
 /* input.c: logs "input closed a connection" (peer, reason) through the
  * library, at most once a second per input; the rest are counted and
  * reported with the next one as "suppressed". A connection refused at

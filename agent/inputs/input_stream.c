@@ -74,7 +74,8 @@ static int all_space(const char *p, size_t n)
 }
 
 /* One line of a jsonl or stdin stream, without its LF. */
-static void line(struct ttlog__input *in, const char *p, size_t n)
+static void line(struct ttlog__input *in, const char *peer, const char *p,
+		 size_t n)
 {
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
@@ -83,7 +84,7 @@ static void line(struct ttlog__input *in, const char *p, size_t n)
 		return;
 	if (in->type == TTLOG__INPUT_STDIN && n == 0)
 		return;
-	ttlog__input_message(in, p, n);
+	ttlog__input_message(in, peer, p, n);
 }
 
 /*
@@ -125,13 +126,14 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 			if (r == 0) {
 				/* A final message without its LF. */
 				if (eof && off < len && p[off] == '<') {
-					ttlog__input_message(in, p + off,
+					ttlog__input_message(in, c->peer,
+							     p + off,
 							     len - off);
 					off = len;
 				}
 				break;
 			}
-			ttlog__input_message(in, m, mlen);
+			ttlog__input_message(in, c->peer, m, mlen);
 			continue;
 		}
 		lf = memchr(p + off, '\n', len - off);
@@ -147,6 +149,13 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 				/* Standard input cannot be reopened: skip
 				 * the line instead of closing it. */
 				in->st.malformed++;
+				ttlog__errf(why, whylen,
+					    "a line longer than max_message "
+					    "(%zu bytes), skipped",
+					    max);
+				ttlog__input_drop_warn(in, c->peer, why,
+						       p + off, mlen);
+				why[0] = '\0';
 				off += lf != NULL ? mlen + 1 : mlen;
 				c->discard = lf == NULL;
 				continue;
@@ -160,12 +169,12 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 		}
 		if (lf == NULL) {
 			if (eof) {
-				line(in, p + off, mlen);
+				line(in, c->peer, p + off, mlen);
 				off = len;
 			}
 			break;
 		}
-		line(in, p + off, mlen);
+		line(in, c->peer, p + off, mlen);
 		off += mlen + 1;
 	}
 	/* A broken frame is a malformed message too; the caller closes. */
@@ -174,6 +183,9 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 	if (rc == 0 && eof && off < len) {
 		/* A partial octet-counted message the peer never finished. */
 		in->st.malformed++;
+		ttlog__input_drop_warn(in, c->peer,
+				       "the stream ended inside a message",
+				       p + off, len - off);
 		off = len;
 	}
 	evbuffer_drain(b, off);

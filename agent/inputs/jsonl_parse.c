@@ -14,7 +14,9 @@
  *   errors. \u0000 is allowed and gives a NUL byte.
  * - Numbers written without fraction or exponent are int64 when in range,
  *   else uint64 when in range (so -9223372036854775808 and
- *   18446744073709551615 are exact), else double like every other number.
+ *   18446744073709551615 are exact), else a string field holding the
+ *   number's text exactly as written (a field has no big-number type, and
+ *   a double would keep ~17 digits). Every other number is a double.
  *   A number whose double is infinite (1e400) is an error, "number out of
  *   range"; one too small for a double becomes 0 or a subnormal.
  * - true/false are bool fields; null is the string field "null", and a
@@ -24,8 +26,13 @@
  *   the JSON text keeps every detail for the collector. Nesting deeper
  *   than TTLOG__JSON_MAX_DEPTH levels (the line's object is level 1) is
  *   an error.
- * - Reserved keys, matched exactly on the decoded key; the first key of a
- *   group that yields a value wins, later ones are ordinary fields:
+ * - A key repeated in the object: the last value wins, at the place of the
+ *   first occurrence, and the event counts it (duplicate_keys, dup_key);
+ *   the object is then read as if each key came once. This holds for the
+ *   reserved keys too.
+ * - Reserved keys, matched exactly on the decoded key; in each group the
+ *   first key (in the line) that yields a value wins, the others are
+ *   ordinary fields:
  *   time, timestamp, ts: an RFC 3339 string, or a number >= 0 of seconds
  *     since the epoch (fraction allowed, nanoseconds rounded) -> time_ns;
  *   level, severity, lvl: a name in any case (trace; debug; info,
@@ -36,9 +43,9 @@
  *   A reserved key whose value does not fit (an unknown level name, a
  *   time that does not parse, a message that is not a string) is kept as
  *   an ordinary field under its own key; it is not an error.
- * - Every other member becomes a field, duplicates included, in order;
- *   past TTLOG__IN_MAX_FIELDS the rest are dropped and the event flagged
- *   truncated.
+ * - Every other member becomes a field, in order; past
+ *   TTLOG__IN_MAX_FIELDS distinct keys the rest are dropped and the event
+ *   flagged truncated.
  * Errors read "byte N: what" with N the offset in the line from 0.
  */
 #include <errno.h>
@@ -217,7 +224,7 @@ static int string(struct jp *p, const char **out, size_t *out_len)
 static int number(struct jp *p, struct ttlog__in_field *f)
 {
 	size_t start = p->i;
-	int neg = 0, integral = 1;
+	int neg = 0, integral = 1, big = 0;
 	uint64_t u = 0;
 	char sbuf[64], *t;
 	double d;
@@ -257,11 +264,21 @@ static int number(struct jp *p, struct ttlog__in_field *f)
 		return 0;
 	for (size_t k = start + (size_t)neg; integral && k < p->i; k++) {
 		unsigned dg = (unsigned)(p->b[k] - '0');
-		if (u > (UINT64_MAX - dg) / 10)
-			integral = 0; /* beyond uint64: a double */
+		if (u > (UINT64_MAX - dg) / 10) {
+			big = 1;
+			break;
+		}
 		u = u * 10 + dg;
 	}
-	if (integral && neg && u <= (uint64_t)INT64_MAX + 1) {
+	/* An integer no 64-bit type holds stays exact as the string of its
+	 * text: a double would keep only its first ~17 digits. */
+	if (integral && (big || (neg && u > (uint64_t)INT64_MAX + 1))) {
+		f->type = TTLOG_TYPE_STR;
+		f->v.str.ptr = p->b + start;
+		f->v.str.len = p->i - start;
+		return 0;
+	}
+	if (integral && neg) {
 		f->type = TTLOG_TYPE_I64;
 		f->v.i64 =
 			u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
@@ -424,14 +441,6 @@ static int value(struct jp *p, int depth, struct ttlog__in_field *f)
 	}
 }
 
-static int key_is(const char *k, size_t len, const char *const *names)
-{
-	for (; *names != NULL; names++)
-		if (strlen(*names) == len && memcmp(k, *names, len) == 0)
-			return 1;
-	return 0;
-}
-
 /* Seconds since the epoch as nanoseconds; -1 when out of range. */
 static int seconds_ns(const struct ttlog__in_field *f, uint64_t *ns)
 {
@@ -457,31 +466,55 @@ static int seconds_ns(const struct ttlog__in_field *f, uint64_t *ns)
 	return 0;
 }
 
-struct seen {
-	int time, level, msg;
+/* The reserved keys, by group: time, level, message. */
+enum { R_TIME, R_LEVEL, R_MSG };
+static const struct {
+	const char *name;
+	size_t len;
+	int group;
+} rnames[] = {{"time", 4, R_TIME},	{"timestamp", 9, R_TIME},
+	      {"ts", 2, R_TIME},	{"level", 5, R_LEVEL},
+	      {"severity", 8, R_LEVEL}, {"lvl", 3, R_LEVEL},
+	      {"msg", 3, R_MSG},	{"message", 7, R_MSG}};
+#define NRES (sizeof(rnames) / sizeof(rnames[0]))
+
+/* A member with a reserved key, held back until the line is read: its
+ * last value, where it first came among the members and among the
+ * fields kept. */
+struct res {
+	struct ttlog__in_field f;
+	size_t order;
+	uint32_t pos;
+	int present;
 };
 
-/* Takes a member as a reserved key when it is one and fits; 1 if so. */
-static int reserved(struct ttlog__in_event *ev, struct seen *seen,
-		    const char *k, size_t kl, const struct ttlog__in_field *f)
+static int rname(const char *k, size_t len)
 {
-	static const char *const time_keys[] = {"time", "timestamp", "ts",
-						NULL};
-	static const char *const level_keys[] = {"level", "severity", "lvl",
-						 NULL};
-	static const char *const msg_keys[] = {"msg", "message", NULL};
+	if (len < 2 || len > 9 ||
+	    (k[0] != 't' && k[0] != 'l' && k[0] != 's' && k[0] != 'm'))
+		return -1;
+	for (size_t i = 0; i < NRES; i++)
+		if (rnames[i].len == len && memcmp(k, rnames[i].name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether f fits its group; if so it fills the event's part. */
+static int reserved_take(struct ttlog__in_event *ev, int group,
+			 const struct ttlog__in_field *f)
+{
 	int lv = -1;
 
-	if (!seen->time && key_is(k, kl, time_keys)) {
+	switch (group) {
+	case R_TIME:
 		if (f->type == TTLOG_TYPE_STR
 			    ? ttlog__rfc3339_parse(f->v.str.ptr, f->v.str.len,
 						   &ev->time_ns) == f->v.str.len
 			    : seconds_ns(f, &ev->time_ns) == 0)
-			return seen->time = 1;
+			return 1;
 		ev->time_ns = 0;
 		return 0;
-	}
-	if (!seen->level && key_is(k, kl, level_keys)) {
+	case R_LEVEL:
 		if (f->type == TTLOG_TYPE_STR)
 			lv = ttlog__level_parse(f->v.str.ptr, f->v.str.len, 0);
 		else if (f->type == TTLOG_TYPE_I64 && f->v.i64 >= 0 &&
@@ -490,23 +523,111 @@ static int reserved(struct ttlog__in_event *ev, struct seen *seen,
 		if (lv < 0)
 			return 0;
 		ev->level = lv;
-		return seen->level = 1;
-	}
-	if (!seen->msg && key_is(k, kl, msg_keys) &&
-	    f->type == TTLOG_TYPE_STR) {
+		return 1;
+	default:
+		if (f->type != TTLOG_TYPE_STR)
+			return 0;
 		ev->msg = f->v.str.ptr;
 		ev->msg_len = f->v.str.len;
-		return seen->msg = 1;
+		return 1;
 	}
-	return 0;
+}
+
+static void duplicate(struct ttlog__in_event *ev, const char *k, size_t kl)
+{
+	if (ev->duplicate_keys++ == 0) {
+		ev->dup_key = k;
+		ev->dup_key_len = kl;
+	}
+}
+
+/* One member of the line's object: a repeated key replaces the value of
+ * its first occurrence, which keeps its place. */
+static void member(struct ttlog__in_event *ev, struct res *res,
+		   struct ttlog__keyset *ks, size_t order, const char *k,
+		   size_t kl, const struct ttlog__in_field *f)
+{
+	int r = rname(k, kl), at;
+	uint32_t free_slot;
+
+	if (r >= 0) {
+		if (res[r].present) {
+			duplicate(ev, k, kl);
+		} else {
+			res[r].present = 1;
+			res[r].order = order;
+			res[r].pos = ev->nfields;
+		}
+		res[r].f = *f;
+		res[r].f.key = k;
+		res[r].f.key_len = kl;
+		return;
+	}
+	at = ttlog__keyset_find(ks, ev, k, kl, &free_slot);
+	if (at >= 0) {
+		struct ttlog__in_field *o = &ev->fields[at];
+		duplicate(ev, k, kl);
+		*o = *f;
+		o->key = k;
+		o->key_len = kl;
+		return;
+	}
+	if (ev->nfields >= TTLOG__IN_MAX_FIELDS) {
+		ev->truncated = 1;
+		return;
+	}
+	ttlog__keyset_add(ks, free_slot, ev->nfields);
+	ev->fields[ev->nfields] = *f;
+	ev->fields[ev->nfields].key = k;
+	ev->fields[ev->nfields].key_len = kl;
+	ev->nfields++;
+}
+
+/* The reserved members, now that each has its last value: in each group
+ * the first one (in the line) that fits fills the event's part; the
+ * others go back among the fields, where they first came. */
+static void reserved_finish(struct ttlog__in_event *ev, struct res *res)
+{
+	int taken[3] = {0, 0, 0};
+	uint32_t back = 0;
+
+	for (;;) {
+		size_t best = NRES;
+		for (size_t i = 0; i < NRES; i++)
+			if (res[i].present &&
+			    (best == NRES || res[i].order < res[best].order))
+				best = i;
+		if (best == NRES)
+			return;
+		res[best].present = 0;
+		int g = rnames[best].group;
+		if (!taken[g] && reserved_take(ev, g, &res[best].f)) {
+			taken[g] = 1;
+			continue;
+		}
+		if (ev->nfields >= TTLOG__IN_MAX_FIELDS) {
+			ev->truncated = 1;
+			continue;
+		}
+		/* Members put back earlier came first: they are before. */
+		uint32_t at = res[best].pos + back++;
+		if (at > ev->nfields)
+			at = ev->nfields;
+		memmove(&ev->fields[at + 1], &ev->fields[at],
+			(ev->nfields - at) * sizeof(ev->fields[0]));
+		ev->fields[at] = res[best].f;
+		ev->nfields++;
+	}
 }
 
 int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 		       struct ttlog__scratch *s, char *err, size_t errlen)
 {
 	struct jp p = {line, len, 0, s, err, errlen};
-	struct seen seen = {0, 0, 0};
+	struct res res[NRES];
+	struct ttlog__keyset ks;
 	struct ttlog__in_field f;
+	size_t order = 0;
 	const char *k;
 	size_t kl;
 
@@ -520,6 +641,12 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ev->tid = 0;
 	ev->nfields = 0;
 	ev->truncated = 0;
+	ev->duplicate_keys = 0;
+	ev->dup_key = NULL;
+	ev->dup_key_len = 0;
+	for (size_t i = 0; i < NRES; i++)
+		res[i].present = 0;
+	ttlog__keyset_init(&ks);
 	/* Decoded strings and compacted JSON are never longer than their
 	 * text, and no text is copied twice: the line's length is enough,
 	 * reserved now because the event points into the scratch. */
@@ -551,15 +678,7 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 			ws(&p);
 			if (value(&p, 1, &f) < 0)
 				return -1;
-			if (!reserved(ev, &seen, k, kl, &f)) {
-				if (ev->nfields < TTLOG__IN_MAX_FIELDS) {
-					f.key = k;
-					f.key_len = kl;
-					ev->fields[ev->nfields++] = f;
-				} else {
-					ev->truncated = 1;
-				}
-			}
+			member(ev, res, &ks, order++, k, kl, &f);
 			ws(&p);
 			if (p.i < len && line[p.i] == ',') {
 				p.i++;
@@ -577,5 +696,6 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ws(&p);
 	if (p.i != len)
 		return fail(&p, p.i, "trailing characters after the object");
+	reserved_finish(ev, res);
 	return 0;
 }

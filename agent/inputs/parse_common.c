@@ -2,6 +2,7 @@
  * text, RFC 3339 timestamps and the syslog severity scale. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "civil_time.h"
@@ -51,4 +52,39 @@ size_t ttlog__rfc3339_parse(const char *s, size_t n, uint64_t *time_ns)
 		return 0;
 	*time_ns = (uint64_t)secs * 1000000000u + t.frac_ns;
 	return len;
+}
+
+/* The table is probed with a mask, and holds indices in a byte. */
+_Static_assert((2 * TTLOG__IN_MAX_FIELDS & (2 * TTLOG__IN_MAX_FIELDS - 1)) ==
+			       0 &&
+		       TTLOG__IN_MAX_FIELDS < 255,
+	       "keyset: 2 * TTLOG__IN_MAX_FIELDS slots of uint8_t");
+
+void ttlog__keyset_init(struct ttlog__keyset *ks)
+{
+	memset(ks->slot, 0, sizeof(ks->slot));
+}
+
+int ttlog__keyset_find(const struct ttlog__keyset *ks,
+		       const struct ttlog__in_event *ev, const char *k,
+		       size_t kl, uint32_t *free)
+{
+	const uint32_t mask = sizeof(ks->slot) - 1;
+	uint32_t h = 2166136261u;
+
+	/* FNV-1a: keys are short, and a key is hashed once. */
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ (unsigned char)k[i]) * 16777619u;
+	for (h &= mask; ks->slot[h] != 0; h = (h + 1) & mask) {
+		const struct ttlog__in_field *f = &ev->fields[ks->slot[h] - 1];
+		if (f->key_len == kl && memcmp(f->key, k, kl) == 0)
+			return ks->slot[h] - 1;
+	}
+	*free = h;
+	return -1;
+}
+
+void ttlog__keyset_add(struct ttlog__keyset *ks, uint32_t free, uint32_t index)
+{
+	ks->slot[free] = (uint8_t)(index + 1);
 }

@@ -49,6 +49,24 @@ void ttlog__scratch_destroy(struct ttlog__scratch *s);
  */
 size_t ttlog__rfc3339_parse(const char *s, size_t n, uint64_t *time_ns);
 
+/*
+ * The keys of an event's fields, to find a repeated key in constant time:
+ * an open-addressing table of field indices, at most half full. A parser
+ * initialises it per message, looks each new key up, and records where
+ * the field went when the key is new.
+ */
+struct ttlog__keyset {
+	uint8_t slot[2 * TTLOG__IN_MAX_FIELDS]; /* field index + 1, 0: free */
+};
+void ttlog__keyset_init(struct ttlog__keyset *ks);
+/* The index of the field of ev whose key is k (kl bytes), or -1 with
+ * *free set to the slot that ttlog__keyset_add() fills for it. */
+int ttlog__keyset_find(const struct ttlog__keyset *ks,
+		       const struct ttlog__in_event *ev, const char *k,
+		       size_t kl, uint32_t *free);
+/* Records that field `index` of the event has the key looked up last. */
+void ttlog__keyset_add(struct ttlog__keyset *ks, uint32_t free, uint32_t index);
+
 /* Levels from names and syslog severities: common/level.h, the table the
  * configuration and ttlog-view use too. */
 

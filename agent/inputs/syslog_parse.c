@@ -24,7 +24,9 @@
  *   VALUE, \" \\ and \] are unescaped, any other backslash is kept as it
  *   is, and an unescaped ']' is taken literally (senders forget to escape
  *   it; inside quotes it is unambiguous). Each param becomes a string
- *   field "SD-ID.PARAM-NAME"; duplicates are kept. Anything other than
+ *   field "SD-ID.PARAM-NAME". A repeated one (RFC 5424 allows it) keeps
+ *   its last value, in the place of the first, and the event counts it
+ *   (duplicate_keys), as in JSON lines. Anything other than
  *   '-' or '[' where SD belongs is taken as the start of MSG (no SD).
  * - MSG follows one SP, or directly when the sender left it out.
  *
@@ -68,6 +70,7 @@ struct sp {
 	struct ttlog__scratch *s;
 	char *err;
 	size_t errlen;
+	struct ttlog__keyset keys; /* of the SD params */
 };
 
 static struct ttlog__in_field *field(struct ttlog__in_event *ev,
@@ -179,18 +182,34 @@ static void add_param(struct sp *p, const char *id, size_t id_len,
 		      const char *name, size_t name_len, size_t a, size_t b)
 {
 	struct ttlog__scratch *s = p->s;
-	struct ttlog__in_field *f;
+	struct ttlog__in_event *ev = p->ev;
+	struct ttlog__in_field *f = NULL;
 	char *key = s->p + s->len;
+	size_t kl = id_len + 1 + name_len;
+	uint32_t free_slot;
 
-	if (p->ev->nfields >= TTLOG__IN_MAX_FIELDS) {
-		p->ev->truncated = 1;
-		return;
-	}
 	memcpy(key, id, id_len);
 	key[id_len] = '.';
 	memcpy(key + id_len + 1, name, name_len);
-	s->len += id_len + 1 + name_len;
-	f = field(p->ev, key, id_len + 1 + name_len);
+	/* A repeated SD-ID.PARAM-NAME: the last value wins, in the place of
+	 * the first (as in the JSON lines); the key written is dropped
+	 * again, so that repeats take no room. Only SD fields have a '.'. */
+	int at = ttlog__keyset_find(&p->keys, ev, key, kl, &free_slot);
+	if (at >= 0) {
+		f = &ev->fields[at];
+		if (ev->duplicate_keys++ == 0) {
+			ev->dup_key = f->key;
+			ev->dup_key_len = kl;
+		}
+	} else {
+		s->len += kl;
+		f = field(ev, key, kl);
+		if (f == NULL) {
+			s->len -= kl;
+			return;
+		}
+		ttlog__keyset_add(&p->keys, free_slot, ev->nfields - 1);
+	}
 	f->type = TTLOG_TYPE_STR;
 	if (memchr(p->m + a, '\\', b - a) == NULL) {
 		f->v.str.ptr = p->m + a;
@@ -466,7 +485,13 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 			   struct ttlog__in_event *ev, struct ttlog__scratch *s,
 			   char *err, size_t errlen)
 {
-	struct sp p = {msg, len, 1, ev, s, err, errlen};
+	struct sp p = {.m = msg,
+		       .n = len,
+		       .i = 1,
+		       .ev = ev,
+		       .s = s,
+		       .err = err,
+		       .errlen = errlen};
 	unsigned pri = 0, nd = 0;
 
 	ev->time_ns = 0;
@@ -478,6 +503,9 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	ev->tid = 0;
 	ev->nfields = 0;
 	ev->truncated = 0;
+	ev->duplicate_keys = 0;
+	ev->dup_key = NULL;
+	ev->dup_key_len = 0;
 	if (len == 0 || msg[0] != '<') {
 		ttlog__errf(err, errlen, "missing <PRI> at byte 0");
 		return -1;
@@ -505,9 +533,8 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	 * and for the SD-ID.PARAM keys of the fields kept, up front: the
 	 * event points into the scratch as it grows. */
 	ttlog__scratch_reset(s);
-	if (ttlog__scratch_reserve(s, len + TTLOG__IN_MAX_FIELDS *
-						      (2 * SD_NAME_MAX + 1)) <
-	    0) {
+	if (ttlog__scratch_reserve(s, len + (TTLOG__IN_MAX_FIELDS +
+					     1) * (2 * SD_NAME_MAX + 1)) < 0) {
 		ttlog__errf(err, errlen, "out of memory");
 		return -1;
 	}

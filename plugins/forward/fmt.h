@@ -52,9 +52,13 @@ struct ttlog__syslog_fmt {
  *   of a relayed header aside); then,
  *   always, [src@32473 file="FILE" line="LINE"] (so SD is never "-";
  *   "origin" is taken: RFC 5424 registers it with other parameters).
- *   NAMEs are the keys made SD-NAMEs: the first 32 bytes, each byte
- *   outside printable ASCII or one of = ] " made '_'; "_" for an empty
- *   key. VALUEs: integers in decimal; booleans true/false; doubles as the
+ *   NAMEs are the keys as they are when they are PARAM-NAMEs (1 to 32
+ *   bytes of printable ASCII but = ] ") that do not end in '~' and 8
+ *   lowercase hex digits; any other key is renamed, so that no two keys
+ *   share a name: its first 23 bytes (each byte outside printable ASCII
+ *   or one of = ] " made '_'), '~' and the 8 lowercase hex digits of the
+ *   CRC-32C of the whole key (an empty key: "~00000000"). Each rename is
+ *   counted in out->renamed. VALUEs: integers in decimal; booleans true/false; doubles as the
  *   first of %.15g, %.16g, %.17g that strtod() reads back as the same
  *   value (from %.1g for subnormals; '.' whatever the locale), NaN,
  *   Infinity, -Infinity; strings and FILE as UTF-8, each invalid sequence
@@ -71,6 +75,10 @@ struct ttlog__syslog_fmt {
 struct ttlog__fmt_buf {
 	char *p;
 	size_t len, cap;
+	/* Keys renamed to be PARAM-NAMEs, counted up (the caller resets),
+	 * and the last one (borrowed from the event) for a warning. */
+	uint64_t renamed;
+	const char *renamed_key;
 };
 int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			    const struct ttlog_event *ev,

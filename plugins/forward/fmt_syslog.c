@@ -39,6 +39,7 @@
 
 #include "buf.h"
 #include "civil_time.h"
+#include "crc32c.h"
 #include "dtoa.h"
 #include "fmt.h"
 #include "utf8.h"
@@ -203,9 +204,68 @@ static char *put_hdr(char *w, const char *s, size_t n, size_t max)
 	return w;
 }
 
-/* s (NUL-terminated) as an SD-NAME: at most 32 bytes, others '_', "_"
- * when empty. */
-static char *put_sd_name(char *w, const char *s)
+/* Whether s (n bytes) ends like a renamed key: '~' and 8 lowercase hex
+ * digits. */
+static int looks_renamed(const char *s, size_t n)
+{
+	if (n < 9 || s[n - 9] != '~')
+		return 0;
+	for (size_t i = n - 8; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Whether key s (n bytes) is written as it is: 1 to 32 SD-NAME bytes, not
+ * ending like a renamed key. */
+static int sd_name_as_is(const char *s, size_t n)
+{
+	if (n == 0 || n > SD_NAME_MAX || looks_renamed(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!sd_name_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Key s (NUL-terminated) as a PARAM-NAME. A valid name is written as it
+ * is, unless it ends like a renamed one; any other key is renamed to its
+ * first SD_RENAME_KEEP bytes (each byte that is not an SD-NAME byte made
+ * '_'), '~' and the 8 lowercase hex digits of the CRC-32C of the whole
+ * key: at most 32 bytes, never equal to a name written as it is, and two
+ * renamed keys meet only if their first bytes and CRCs do (two keys of
+ * one length that differ only within 4 consecutive bytes never share a
+ * CRC). Sets *renamed when it renamed.
+ */
+#define SD_RENAME_KEEP 23
+static char *put_sd_name(char *w, const char *s, int *renamed)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	uint32_t crc;
+
+	if (sd_name_as_is(s, n)) {
+		memcpy(w, s, n);
+		return w + n;
+	}
+	*renamed = 1;
+	for (size_t i = 0; i < SD_RENAME_KEEP && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		*w++ = sd_name_char(c) ? (char)c : '_';
+	}
+	ttlog__crc32c_init();
+	crc = ttlog__crc32c(0, (const unsigned char *)s, n);
+	*w++ = '~';
+	for (int k = 28; k >= 0; k -= 4)
+		*w++ = hex[(crc >> k) & 15];
+	return w;
+}
+
+/* An SD-ID: at most 32 bytes, others '_', "_" when empty. The SD-IDs are
+ * the listener's own (sd_id), not the events' keys. */
+static char *put_sd_id(char *w, const char *s)
 {
 	size_t i = 0;
 
@@ -445,8 +505,14 @@ static int put_field(struct ttlog__fmt_buf *out, const struct ttlog_field *fl)
 
 	if (w == NULL)
 		return -1;
+	int renamed = 0;
+
 	*w++ = ' ';
-	w = put_sd_name(w, fl->key);
+	w = put_sd_name(w, fl->key, &renamed);
+	if (renamed) {
+		out->renamed++;
+		out->renamed_key = fl->key;
+	}
 	*w++ = '=';
 	*w++ = '"';
 	switch (fl->type) {
@@ -488,7 +554,7 @@ static void sd_ids(const struct ttlog__syslog_fmt *f, char *id, size_t *id_len,
 		f != NULL && !empty(f->sd_id) ? f->sd_id : default_sd_id;
 	const char *at;
 
-	*id_len = (size_t)(put_sd_name(id, s) - id);
+	*id_len = (size_t)(put_sd_id(id, s) - id);
 	at = memchr(id, '@', *id_len);
 	if (at != NULL && at + 1 < id + *id_len &&
 	    3 + (size_t)(id + *id_len - at) <= SD_NAME_MAX) {

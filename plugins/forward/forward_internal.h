@@ -114,6 +114,7 @@ struct fwd_stats {
 	uint64_t frames_sent, frames_resent, bytes_sent, events_acked;
 	uint64_t dropped_too_large, dropped_shutdown, ack_timeouts;
 	uint64_t protocol_errors, peer_closes;
+	uint64_t sd_renames; /* syslog: keys renamed to be PARAM-NAMEs */
 };
 
 struct fwd {
@@ -165,6 +166,8 @@ struct fwd {
 	char last_error[512];
 	int error_reported; /* the current failure streak was reported */
 	uint64_t last_report_ms, last_sync_ms;
+	uint64_t rename_report_ms; /* syslog: last "key renamed" report */
+	int rename_reported;
 
 	/* native protocol: frames */
 	uint8_t id[TTLOG_WIRE_ID_LEN];

@@ -78,6 +78,10 @@ void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx)
 	emit1(emit, ctx, "forward_dropped_shutdown_total",
 	      "events unacknowledged at shutdown without a spool", C,
 	      (double)f->st.dropped_shutdown);
+	emit1(emit, ctx, "forward_sd_renames_total",
+	      "syslog: keys sent under a renamed PARAM-NAME (too long, "
+	      "or bytes a name cannot hold)",
+	      C, (double)f->st.sd_renames);
 	emit1(emit, ctx, "forward_unacked_frames",
 	      "frames not acknowledged yet (ttlog)", G,
 	      (double)(f->last_seq - f->acked));

@@ -84,6 +84,27 @@ void ttlog__fwd_text_confirm(struct fwd *f)
 	}
 }
 
+/* Keys of this batch renamed to be PARAM-NAMEs (fmt.h): counted, and
+ * reported at most once a minute, the key being borrowed from the batch
+ * still at hand. */
+static void renamed(struct fwd *f)
+{
+	uint64_t now = ttlog__fwd_now_ms();
+
+	f->st.sd_renames += f->fbuf.renamed;
+	if (f->rename_reported && now - f->rename_report_ms < 60000)
+		return;
+	f->rename_reported = 1;
+	f->rename_report_ms = now;
+	ttlog__fwd_report(f, TTLOG_LEVEL_WARN, "structured data key renamed",
+			  "the key \"%.200s\" is no RFC 5424 PARAM-NAME (1 to "
+			  "32 printable bytes but = ] \" ~) and is sent under "
+			  "a renamed one (first bytes, '~', CRC-32C in hex); "
+			  "%llu renames so far (forward_sd_renames_total)",
+			  f->fbuf.renamed_key,
+			  (unsigned long long)f->st.sd_renames);
+}
+
 int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b)
 {
 	size_t n = ttlog_batch_count(b), nb = f->blen, before;
@@ -113,6 +134,7 @@ int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b)
 	} else {
 		struct ttlog_event ev;
 		f->fbuf.len = 0;
+		f->fbuf.renamed = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (ttlog_batch_event(b, i, &ev) != 0 ||
 			    ttlog__fmt_syslog_event(&f->sfmt, &ev, &f->fbuf) !=
@@ -122,6 +144,8 @@ int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b)
 		}
 		if (evbuffer_add(f->pend, f->fbuf.p, f->fbuf.len) != 0)
 			goto nomem;
+		if (f->fbuf.renamed > 0)
+			renamed(f);
 	}
 	if (f->state == FWD_READY)
 		ttlog__fwd_pump(f);

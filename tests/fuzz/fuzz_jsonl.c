@@ -3,12 +3,14 @@
  * event's invariants are checked (abort() on a violation, so that
  * libFuzzer reports it): every string points into the line or into the
  * used part of the scratch, every error names a byte inside the line, and
- * a line that parses parses the same with a line end added. */
+ * a line that parses parses the same with a line end added, and no key
+ * is in two fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_event.h"
 #include "parse_internal.h"
 
 static void check(int ok)
@@ -64,6 +66,8 @@ static int parse(const char *line, size_t n, struct ttlog__scratch *s)
 		if (f->type == TTLOG_TYPE_BOOL)
 			check(f->v.b == 0 || f->v.b == 1);
 	}
+	/* One field per key: a repeated key keeps its last value. */
+	check(fuzz_keys_distinct(&ev));
 	check(s->len <= n + 1 && s->len <= s->cap);
 	r = (int)ev.nfields;
 	free(copy);

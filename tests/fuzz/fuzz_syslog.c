@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_event.h"
 #include "parse_internal.h"
 
 #define MAX_MSG 512
@@ -76,6 +77,8 @@ static void parse(const char *m, size_t n, struct ttlog__scratch *s)
 		check_str(f->v.str.ptr, f->v.str.len, m, n, s);
 		check(f->v.str.len <= n);
 	}
+	/* One field per key: a repeated key keeps its last value. */
+	check(fuzz_keys_distinct(&ev));
 	check(s->len <= s->cap);
 }
 

@@ -674,6 +674,50 @@ static void test_jsonl_renamed_key_does_not_clash_with_user_key(void **state)
 	assert_true(has_b);
 }
 
+static const char *const rep_keys[] = {"a", "msg", "b", "a", "msg", "a"};
+static const uint8_t rep_types[] = {TTLOG_TYPE_U64, TTLOG_TYPE_U64,
+				    TTLOG_TYPE_U64, TTLOG_TYPE_U64,
+				    TTLOG_TYPE_U64, TTLOG_TYPE_STR};
+static struct ttlog_callsite cs_rep =
+	CALLSITE("m", "f.c", 1, TTLOG_LEVEL_INFO, 6, rep_keys, rep_types);
+
+/* A log call may repeat a key; the object still has each key once, with
+ * the last value (what a JSON reader that keeps one would keep). */
+static void test_jsonl_repeated_key_written_once_last_value(void **state)
+{
+	struct ttlog_batch *b = new_batch();
+	struct vals v = {0};
+	struct sb want = {0};
+	char *out;
+
+	(void)state;
+	for (int e = 0; e < 2; e++) {
+		for (uint64_t i = 0; i < 5; i++)
+			vals_u64(&v, 100 + i);
+		vals_lit(&v, "last");
+		add_event(b, &cs_rep, T0, 1, 0, &v);
+	}
+	out = encode(b, TTLOG_ENCODING_JSONL);
+	assert_non_null(strstr(out, ",\"line\":1,"));
+	assert_string_equal(strstr(out, ",\"line\":1,") +
+				    strlen(",\"line\":1,"),
+			    "\"b\":102,\"_msg\":104,\"a\":\"last\"}\n"
+			    "{\"time\":\"" T0_JSON "\",\"level\":\"INFO\","
+			    "\"msg\":\"m\",\"tid\":1,\"file\":\"f.c\","
+			    "\"line\":1,\"b\":102,\"_msg\":104,"
+			    "\"a\":\"last\"}\n");
+	for (int i = 0; i < 2; i++) {
+		want_head(&want, i, T0_JSON, "INFO", "m", 1, "f.c", 1);
+		sb_add(&want, "%d b i:102\n%d _msg i:104\n", i, i);
+		want_lit(&want, i, "a", "last");
+	}
+	assert_jsonl_reads_as(out, &want);
+	free(out);
+	free(want.p);
+	vals_free(&v);
+	ttlog_batch_unref(b);
+}
+
 static void test_jsonl_truncated_event_ends_with_truncated_true(void **state)
 {
 	struct ttlog_batch *b = new_batch();
@@ -965,6 +1009,8 @@ int main(void)
 		cmocka_unit_test(test_text_message_stays_on_one_line),
 		cmocka_unit_test(test_text_truncated_event_ends_with_marker),
 		cmocka_unit_test(test_text_and_jsonl_of_empty_batch_are_empty),
+		cmocka_unit_test(
+			test_jsonl_repeated_key_written_once_last_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch_internal.h"
+#include "crc32c.h"
 #include "fmt.h"
 #include "ingest_internal.h"
 #include "parse_internal.h"
@@ -453,11 +454,14 @@ static void test_fmt_keys_are_made_sd_names(void **state)
 	add_i64(&ev, "ok@!#$%&'()*+,-./:;<>?[\\^_`{|}~", 12);
 	e = push(b, &ev);
 	expect(&g_fmt, &e,
-	       "<14>1 " TS0 " host1 app 42 - [fields@32473 a_b=\"1\" "
-	       "x_y=\"2\" q_=\"3\" _=\"4\" __t__=\"5\" _tab__=\"6\" "
+	       "<14>1 " TS0 " host1 app 42 - [fields@32473 "
+	       "a_b~1c724a5e=\"1\" x_y~87ee3ca9=\"2\" q_~9c1cc50b=\"3\" "
+	       "_~bc70c551=\"4\" __t__~d8a1358a=\"5\" "
+	       "_tab__~9231ecfb=\"6\" "
 	       "abcdefghijklmnopqrstuvwxyz012345=\"7\" "
-	       "abcdefghijklmnopqrstuvwxyz012345=\"8\" _=\"9\" dup=\"10\" "
-	       "dup=\"11\" ok@!#$%&'()*+,-./:;<>?[\\^_`{|}~=\"12\"]"
+	       "abcdefghijklmnopqrstuvw~d6d70807=\"8\" ~00000000=\"9\" "
+	       "dup=\"10\" dup=\"11\" "
+	       "ok@!#$%&'()*+,-./:;<>?[\\^_`{|}~=\"12\"]"
 	       "[src@32473 file=\"f\" line=\"1\"] k");
 	ttlog_batch_unref(b);
 }
@@ -908,6 +912,56 @@ static void want_str(const struct ttlog__in_event *ev, const char *key, int nth,
 	assert_memory_equal(f->v.str.ptr, want, len);
 }
 
+/* Long keys that share their first 32 bytes stay apart: each is renamed
+ * to its own PARAM-NAME, counted, and a collector reading the message
+ * gets both values. A valid name that looks renamed is renamed too. */
+static void test_fmt_long_keys_never_collide(void **state)
+{
+	static const char k1[] = "relayed.exampleSDID@32473.param12345678a";
+	static const char k2[] = "relayed.exampleSDID@32473.param12345678b";
+	struct ttlog_batch *b = new_batch();
+	struct ttlog__in_event ev, in;
+	struct ttlog__scratch s = {0};
+	struct ttlog__fmt_buf out = {0};
+	struct ttlog_event e;
+	char err[160], n1[64], n2[64];
+	const char *m;
+	size_t at;
+	(void)state;
+
+	assert_int_equal(strlen(k1), 40);
+	ev_init(&ev, TTLOG_LEVEL_INFO, "m", "f", 1, T0);
+	add_str(&ev, k1, "one");
+	add_str(&ev, k2, "two");
+	add_str(&ev, "x~0123abcd", "looks renamed");
+	add_str(&ev, "x~0123abcD", "does not");
+	e = push(b, &ev);
+	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, &out), 0);
+	assert_int_equal(out.renamed, 3);
+	at = check_frame(out.p, out.len);
+	m = out.p + at;
+	assert_int_equal(
+		ttlog__syslog_parse(m, out.len - at, &in, &s, err, sizeof(err)),
+		0);
+	assert_int_equal(in.duplicate_keys, 0);
+	/* The first 23 bytes, '~', the CRC-32C of the whole key. */
+	ttlog__crc32c_init();
+	snprintf(n1, sizeof(n1), "fields@32473.%.23s~%08x", k1,
+		 ttlog__crc32c(0, (const unsigned char *)k1, 40));
+	snprintf(n2, sizeof(n2), "fields@32473.%.23s~%08x", k2,
+		 ttlog__crc32c(0, (const unsigned char *)k2, 40));
+	assert_string_not_equal(n1, n2);
+	want_str(&in, n1, 0, "one", 3);
+	want_str(&in, n2, 0, "two", 3);
+	snprintf(n1, sizeof(n1), "fields@32473.x~0123abcd~%08x",
+		 ttlog__crc32c(0, (const unsigned char *)"x~0123abcd", 10));
+	want_str(&in, n1, 0, "looks renamed", 13);
+	want_str(&in, "fields@32473.x~0123abcD", 0, "does not", 8);
+	ttlog__fmt_buf_free(&out);
+	ttlog__scratch_destroy(&s);
+	ttlog_batch_unref(b);
+}
+
 static void test_fmt_read_back_by_the_agent_parser(void **state)
 {
 	static const char nasty[] = "q\"uo]te\\s [x=\"y\"] \\\\\" end\\";
@@ -915,7 +969,7 @@ static void test_fmt_read_back_by_the_agent_parser(void **state)
 	struct ttlog__in_event ev, in;
 	struct ttlog__scratch s = {0};
 	struct ttlog_event e;
-	char err[160];
+	char err[160], name[64];
 	char *m;
 	size_t len;
 	(void)state;
@@ -945,14 +999,18 @@ static void test_fmt_read_back_by_the_agent_parser(void **state)
 	want_str(&in, "fields@32473.n", 0, "42", 2);
 	want_str(&in, "fields@32473.r", 0, "0.1", 3);
 	want_str(&in, "fields@32473.ok", 0, "false", 5);
-	want_str(&in, "fields@32473.s", 0, nasty, strlen(nasty));
-	want_str(&in, "fields@32473.s", 1, "second", 6);
-	want_str(&in, "fields@32473.bad_key", 0, "\xEF\xBF\xBD", 3);
+	/* A repeated param: the parser keeps the last value. */
+	want_str(&in, "fields@32473.s", 0, "second", 6);
+	assert_int_equal(in.duplicate_keys, 1);
+	ttlog__crc32c_init();
+	snprintf(name, sizeof(name), "fields@32473.bad_key~%08x",
+		 ttlog__crc32c(0, (const unsigned char *)"bad key", 7));
+	want_str(&in, name, 0, "\xEF\xBF\xBD", 3);
 	want_str(&in, "fields@32473.e", 0, "", 0);
 	want_str(&in, "src@32473.file", 0, "x/y.c", 5);
 	want_str(&in, "src@32473.line", 0, "321", 3);
-	/* 5 header-derived fields, 8 fields, 2 source params. */
-	assert_int_equal(in.nfields, 2 + 3 + 8 + 2);
+	/* 5 header-derived fields, 7 fields, 2 source params. */
+	assert_int_equal(in.nfields, 2 + 3 + 7 + 2);
 	assert_int_equal(in.msg_len, strlen("disk \"full\" ]\n on /"));
 	assert_memory_equal(in.msg, "disk \"full\" ]\n on /", in.msg_len);
 	free(m);
@@ -1506,6 +1564,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_doubles_shortest_round_trip),
 		cmocka_unit_test(test_fmt_doubles_match_the_printf_rule),
 		cmocka_unit_test(test_fmt_keys_are_made_sd_names),
+		cmocka_unit_test(test_fmt_long_keys_never_collide),
 		cmocka_unit_test(test_fmt_no_fields_no_msg_and_src),
 		cmocka_unit_test(test_fmt_pri_for_every_level_and_facility),
 		cmocka_unit_test(test_fmt_timestamps),

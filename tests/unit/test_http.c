@@ -274,8 +274,8 @@ static void fixture_start_n(struct fixture *f, int two)
 	assert_int_equal(ttlog_init(&o), 0);
 view:
 	f->in[0].s = (struct ttlog__input_stats){
-		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12, 13,
-		14, 15,	  16, 17, 18, 20, 21, 22, 23, 24, 25, 19, 26, 27};
+		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12, 13, 14,
+		15, 16,	  17, 18, 20, 21, 22, 23, 24, 25, 19, 26, 27, 28};
 	f->in[1].s = (struct ttlog__input_stats){.events = 21, .bytes = 2200};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
@@ -436,6 +436,7 @@ static void test_metrics_match_stats_and_pass_promtool(void **state)
 		{"ttlog_input_budget_waits_total", 25},
 		{"ttlog_input_connections_refused_per_peer_total", 26},
 		{"ttlog_input_accept_errors_total", 27},
+		{"ttlog_input_duplicate_keys_total", 28},
 	};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		snprintf(series, sizeof(series),

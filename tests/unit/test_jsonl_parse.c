@@ -2,10 +2,13 @@
  * number limits, string escapes and UTF-8, nesting, the reserved keys in
  * every spelling, each syntax error with its message and byte offset, and
  * the field limit. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "batch_internal.h"
 #include "parse_internal.h"
 #include "testutil.h"
 
@@ -109,10 +112,9 @@ static void test_jsonl_integer_limits_and_huge_numbers(void **state)
 	assert_int_equal(get("u", TTLOG_TYPE_U64)->v.u64,
 			 (uint64_t)INT64_MAX + 1);
 	assert_int_equal(get("umax", TTLOG_TYPE_U64)->v.u64, UINT64_MAX);
-	assert_true(get("over", TTLOG_TYPE_F64)->v.f64 ==
-		    18446744073709551616.0);
-	assert_true(get("under", TTLOG_TYPE_F64)->v.f64 ==
-		    -9223372036854775809.0);
+	/* Beyond 64 bits: the exact digits, as a string field. */
+	STR_IS("over", "18446744073709551616");
+	STR_IS("under", "-9223372036854775809");
 	assert_true(get("tiny", TTLOG_TYPE_F64)->v.f64 == 0.0);
 	assert_true(get("frac", TTLOG_TYPE_F64)->v.f64 == -250.0);
 	/* Infinity has no JSON form: refused. */
@@ -307,13 +309,15 @@ static void test_jsonl_reserved_values_that_do_not_fit_stay_fields(void **state)
 	assert_int_equal(get("msg", TTLOG_TYPE_I64)->v.i64, 5);
 	ok("{\"time\":\"2003-10-11T22:14:15Zjunk\"}");
 	assert_int_equal(g_ev.time_ns, 0);
-	/* The first that fits wins; later ones are fields. */
+	/* The first that fits wins; later ones are fields. A repeated key
+	 * counts once, with its last value. */
 	ok("{\"msg\":\"a\",\"message\":\"b\",\"msg\":\"c\",\"ts\":1,"
 	   "\"time\":2}");
-	msg_is("a");
+	msg_is("c");
 	STR_IS("message", "b");
 	assert_int_equal(g_ev.time_ns, 1000000000u);
-	assert_int_equal(g_ev.nfields, 3);
+	assert_int_equal(g_ev.nfields, 2);
+	assert_int_equal(g_ev.duplicate_keys, 1);
 }
 
 static void test_jsonl_syntax_errors_give_the_byte(void **state)
@@ -354,11 +358,80 @@ static void test_jsonl_whitespace_bom_line_end_and_duplicates(void **state)
 {
 	(void)state;
 	ok("\xEF\xBB\xBF {\n\t\"a\" : 1 ,\"a\":2 }\r\n");
-	assert_int_equal(g_ev.nfields, 2);
-	assert_int_equal(g_ev.fields[0].v.i64, 1);
-	assert_int_equal(g_ev.fields[1].v.i64, 2);
+	assert_int_equal(g_ev.nfields, 1);
+	assert_int_equal(g_ev.fields[0].v.i64, 2);
+	assert_int_equal(g_ev.duplicate_keys, 1);
 	/* A BOM anywhere else is not whitespace. */
 	bad(" \xEF\xBB\xBF{}", "byte 1: expected '{' to start a JSON object");
+}
+
+static void test_jsonl_huge_integer_is_kept_exactly(void **state)
+{
+	(void)state;
+	ok("{\"n\":123456789012345678901234567890,"
+	   "\"m\":-123456789012345678901234567890,"
+	   "\"d\":0.1000000000000000055511151231257827}");
+	STR_IS("n", "123456789012345678901234567890");
+	STR_IS("m", "-123456789012345678901234567890");
+	/* A number with a fraction is a double: its digits are not kept. */
+	assert_true(get("d", TTLOG_TYPE_F64)->v.f64 == 0.1);
+	assert_int_equal(g_ev.duplicate_keys, 0);
+}
+
+/* Through a batch to the JSON-lines output: the digits come out exactly
+ * (as a JSON string), and so does a double's shortest form. */
+static void test_jsonl_huge_integer_exact_in_json_output(void **state)
+{
+	struct ttlog_batch *b = ttlog__batch_new(64, 1u << 16, 1);
+	const void *data;
+	size_t len;
+	char *out;
+	(void)state;
+
+	assert_non_null(b);
+	ok("{\"msg\":\"m\",\"n\":123456789012345678901234567890,"
+	   "\"d\":0.1000000000000000055511151231257827,\"msg\":\"last\"}");
+	assert_int_equal(ttlog__batch_add_in(b, &g_ev, 1, 1, 4096), 0);
+	assert_int_equal(
+		ttlog_batch_encode(b, TTLOG_ENCODING_JSONL, &data, &len), 0);
+	out = strndup(data, len);
+	assert_non_null(out);
+	assert_non_null(strstr(out, ",\"msg\":\"last\","));
+	assert_non_null(
+		strstr(out, ",\"n\":\"123456789012345678901234567890\","));
+	assert_non_null(strstr(out, ",\"d\":0.1}"));
+	free(out);
+	ttlog_batch_unref(b);
+}
+
+static void test_jsonl_repeated_key_last_wins_in_first_place(void **state)
+{
+	(void)state;
+	ok("{\"a\":1,\"b\":2,\"a\":3,\"c\":4,\"a\":\"x\"}");
+	assert_int_equal(g_ev.nfields, 3);
+	assert_memory_equal(g_ev.fields[0].key, "a", 1);
+	STR_IS("a", "x");
+	assert_memory_equal(g_ev.fields[1].key, "b", 1);
+	assert_memory_equal(g_ev.fields[2].key, "c", 1);
+	assert_int_equal(g_ev.duplicate_keys, 2);
+	assert_int_equal(g_ev.dup_key_len, 1);
+	assert_memory_equal(g_ev.dup_key, "a", 1);
+	/* A reserved key too: the last msg is the message; a last value
+	 * that does not fit makes the key an ordinary field again, and the
+	 * group's next key that fits is the message. */
+	ok("{\"msg\":\"first\",\"msg\":\"last\"}");
+	msg_is("last");
+	assert_int_equal(g_ev.nfields, 0);
+	assert_int_equal(g_ev.duplicate_keys, 1);
+	ok("{\"k\":0,\"msg\":\"a\",\"message\":\"b\",\"msg\":5}");
+	msg_is("b");
+	assert_int_equal(g_ev.nfields, 2);
+	assert_memory_equal(g_ev.fields[1].key, "msg", 3);
+	assert_int_equal(get("msg", TTLOG_TYPE_I64)->v.i64, 5);
+	/* Escapes are compared decoded: "\u0061" is "a". */
+	ok("{\"a\":1,\"\\u0061\":2}");
+	assert_int_equal(g_ev.nfields, 1);
+	assert_int_equal(g_ev.fields[0].v.i64, 2);
 }
 
 static void test_jsonl_65_fields_truncate(void **state)
@@ -372,8 +445,11 @@ static void test_jsonl_65_fields_truncate(void **state)
 		n += (size_t)snprintf(line + n, sizeof(line) - n,
 				      "%s\"k%d\":\"v\\n%d\"", i ? "," : "", i,
 				      i);
-	snprintf(line + n, sizeof(line) - n, ",\"msg\":\"m\"}");
+	/* Past the field limit a repeat still replaces a kept value. */
+	snprintf(line + n, sizeof(line) - n, ",\"msg\":\"m\",\"k0\":\"z\"}");
 	ok(line);
+	STR_IS("k0", "z");
+	assert_int_equal(g_ev.duplicate_keys, 1);
 	assert_int_equal(g_ev.nfields, TTLOG__IN_MAX_FIELDS);
 	assert_true(g_ev.truncated);
 	STR_IS("k63", "v\n63");
@@ -440,6 +516,10 @@ int main(void)
 		cmocka_unit_test(
 			test_jsonl_whitespace_bom_line_end_and_duplicates),
 		cmocka_unit_test(test_jsonl_65_fields_truncate),
+		cmocka_unit_test(test_jsonl_huge_integer_is_kept_exactly),
+		cmocka_unit_test(test_jsonl_huge_integer_exact_in_json_output),
+		cmocka_unit_test(
+			test_jsonl_repeated_key_last_wins_in_first_place),
 		cmocka_unit_test(test_jsonl_scratch_reuse_and_null_err),
 	};
 

@@ -183,17 +183,22 @@ static void test_syslog_5424_sd_values_are_unescaped(void **state)
 		ok("<14>1 - - - - - [x@1 q=\"say \\\"hi\\\"\" "
 		   "b=\"back\\\\slash\" c=\"br\\]acket\" d=\"keep\\n\" "
 		   "e=\"raw]ok\" f=\"\" q=\"dup\"] m");
-	str_is(ev, "x@1.q", "say \"hi\"");
 	str_is(ev, "x@1.b", "back\\slash");
 	str_is(ev, "x@1.c", "br]acket");
 	str_is(ev, "x@1.d", "keep\\n");
 	str_is(ev, "x@1.e", "raw]ok");
 	str_is(ev, "x@1.f", "");
-	/* A duplicate is kept, after the first. */
-	assert_int_equal(ev->nfields, 9);
-	assert_int_equal(ev->fields[8].v.str.len, 3);
-	assert_memory_equal(ev->fields[8].v.str.ptr, "dup", 3);
+	/* A repeated param keeps its last value, in its first place. */
+	assert_int_equal(ev->nfields, 8);
+	assert_memory_equal(ev->fields[2].key, "x@1.q", 5);
+	str_is(ev, "x@1.q", "dup");
+	assert_int_equal(ev->duplicate_keys, 1);
+	assert_memory_equal(ev->dup_key, "x@1.q", 5);
 	msg_is(ev, "m");
+	/* Both values unescaped: the last one stands, whole. */
+	ev = ok("<14>1 - - - - - [x@1 q=\"a\\\"b\" q=\"c\\]d\"]");
+	str_is(ev, "x@1.q", "c]d");
+	assert_int_equal(ev->nfields, 3);
 }
 
 static void test_syslog_5424_nilvalues_mean_absent(void **state)
@@ -497,6 +502,36 @@ static void test_syslog_more_than_64_fields_truncates(void **state)
 	assert_false(g_ev.truncated);
 }
 
+/* Thousands of repeats of one long param with escaped values: one field,
+ * the last value, and the scratch holds no key twice (ASan and valgrind
+ * see any write past it). A repeat past the field limit still replaces. */
+static void test_syslog_repeated_params_take_no_room(void **state)
+{
+	static char m[200000];
+	size_t n;
+	(void)state;
+
+	n = (size_t)snprintf(m, sizeof(m),
+			     "<13>1 - - - - - [abcdefghij"
+			     "klmnopqrstuvwxyz012345");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(m + n, sizeof(m) - n, " p%d=\"v\"", i);
+	for (int i = 0; i < 3000; i++)
+		n += (size_t)snprintf(m + n, sizeof(m) - n,
+				      " ABCDEFGHIJKLMNOPQRSTUVWXYZ012345="
+				      "\"\\\"%d\" p0=\"w\\]%d\"",
+				      i, i);
+	snprintf(m + n, sizeof(m) - n, "] tail");
+	const struct ttlog__in_event *ev = ok(m);
+	assert_int_equal(ev->nfields, TTLOG__IN_MAX_FIELDS);
+	assert_true(ev->truncated);
+	str_is(ev, "abcdefghijklmnopqrstuvwxyz012345.p0", "w]2999");
+	assert_int_equal(ev->duplicate_keys, 3000);
+	msg_is(ev, "tail");
+	/* 64 keys and the unescaped values, not 6000 more keys. */
+	assert_true(g_s.len < 32 * 1024);
+}
+
 static void test_syslog_scratch_is_reused_and_err_may_be_null(void **state)
 {
 	struct ttlog__scratch s = {0};
@@ -731,6 +766,7 @@ int main(void)
 		cmocka_unit_test(test_syslog_bad_pri_is_refused),
 		cmocka_unit_test(test_syslog_bom_and_line_ends_are_trimmed),
 		cmocka_unit_test(test_syslog_more_than_64_fields_truncates),
+		cmocka_unit_test(test_syslog_repeated_params_take_no_room),
 		cmocka_unit_test(
 			test_syslog_scratch_is_reused_and_err_may_be_null),
 		cmocka_unit_test(test_syslog_frame_octet_counted),
