@@ -76,6 +76,7 @@ if(TTLOG_INSTALL_SERVICE)
     ${PROJECT_BINARY_DIR}/deb/changelog.Debian.gz
     ${PROJECT_SOURCE_DIR}/README.md
     ${PROJECT_SOURCE_DIR}/docs/debian-package.md
+    ${PROJECT_SOURCE_DIR}/docs/network-exposure.md
     DESTINATION ${ttlog_doc})
   # The single-package layout is deliberate; lintian is told why.
   install(FILES ${ttlog_deb}/lintian-overrides

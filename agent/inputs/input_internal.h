@@ -69,7 +69,8 @@ struct ttlog__input_conn {
 	size_t kept;
 	/* stdin only: skipping the rest of a line over max_message. */
 	int discard;
-	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix", "stdin" */
+	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix uid 1000 pid
+			* 4321", "stdin" */
 	/* TLS: the connection speaks it (it was accepted while the input had
 	 * a TLS context; a reload may change that for later ones) and the
 	 * handshake finished (errors before it are TLS failures). */

@@ -484,9 +484,17 @@ static struct ttlog__input_conn *conn_new(struct ttlog__input *in,
 	return c;
 }
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t n)
+/* The peer's name in messages, and its key for max_connections_per_peer.
+ * A unix-socket peer has no address: it is known by the user it runs as
+ * (SO_PEERCRED), so that each local user has a cap of its own. */
+static void peer_name(const struct sockaddr *sa, int fd, char *out, size_t n,
+		      struct ttlog__peer_key *key)
 {
 	char host[INET6_ADDRSTRLEN];
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	ttlog__peer_key_from(sa, key);
 
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *)sa;
@@ -496,6 +504,10 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t n)
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		snprintf(out, n, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		snprintf(out, n, "unix uid %u pid %d", (unsigned)cred.uid,
+			 (int)cred.pid);
+		memcpy(key->addr, &cred.uid, sizeof(cred.uid));
 	} else {
 		snprintf(out, n, "unix");
 	}
@@ -513,7 +525,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)salen;
 
 	ttlog__accept_guard_ok(&in->guard);
-	peer_name(sa, peer, sizeof(peer));
+	peer_name(sa, fd, peer, sizeof(peer), &key);
 	if (in->max_connections > 0 &&
 	    in->st.connections >= (uint64_t)in->max_connections) {
 		/* Accepting and closing at once tells the sender now, rather
@@ -527,7 +539,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	/* One address must not take every connection: the others still
 	 * get theirs (docs/network-exposure.md). */
-	ttlog__peer_key_from(sa, &key);
 	rc = ttlog__peer_table_add(&in->peers, &key, in->max_per_peer);
 	if (rc == 1) {
 		char why[128];

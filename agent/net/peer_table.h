@@ -4,8 +4,9 @@
  *
  * A peer is its IP address without the port: all connections from one
  * host count together. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is
- * the IPv4 address. Every unix-socket peer is the one peer "unix" (the
- * kernel gives no address to tell them apart).
+ * the IPv4 address. A unix-socket peer has no address: the key made from
+ * its sockaddr is the one peer "unix", which a caller that knows the
+ * peer's user id (SO_PEERCRED) puts in addr to count users apart.
  *
  * The table holds only addresses that have connections open: an entry is
  * freed when its count returns to 0, so its size is bounded by the open

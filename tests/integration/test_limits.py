@@ -12,6 +12,7 @@ import argparse
 import os
 import resource
 import signal
+import subprocess
 import socket
 import sys
 import time
@@ -259,8 +260,60 @@ def test_out_of_descriptors_pauses_without_spinning(args, tmp):
         a.kill()
 
 
+def test_unix_peers_are_counted_per_user(args, tmp):
+    """On a unix:// input a peer is the user it runs as (SO_PEERCRED):
+    root's connections over max_connections_per_peer are refused, while a
+    process of another user is accepted and its line delivered. Needs
+    root (to run that process as nobody); skipped otherwise."""
+    if os.geteuid() != 0:
+        print("     skipped: not root")
+        return
+    os.chmod(tmp, 0o755)
+    path = os.path.join(tmp, "in.sock")
+    http = free_port()
+    out = os.path.join(tmp, "out.jsonl")
+    body = ("  http:\n    listen: 127.0.0.1:%d\n"
+            "inputs:\n  - {name: js, type: jsonl, listen: 'unix://%s', "
+            "max_connections_per_peer: 2}\n"
+            "listeners:\n%s" % (http, path, file_listener(out)))
+    a = Agent(args, tmp, body, 1)
+    held = []
+    try:
+        os.chmod(path, 0o777)  # let nobody connect
+        for _ in range(2):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            held.append(s)
+        wait_metric(http, lambda m: series(
+            m, "ttlog_input_connections", "js") == 2, "root's two")
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(DEADLINE)
+        s.connect(path)
+        check(closed_by_agent(s), "root's third connection stayed")
+        s.close()
+        code = ("import socket; s = socket.socket(socket.AF_UNIX); "
+                "s.connect(%r); s.sendall(b'{\"msg\":\"nobody\"}\\n'); "
+                "s.close()" % path)
+        subprocess.run([sys.executable, "-c", code], check=True,
+                       preexec_fn=lambda: os.setuid(65534),
+                       timeout=DEADLINE)
+        wait_lines(out, 1, lambda e: e.get("msg") == "nobody")
+        m = metrics(http)
+        check(series(m, "ttlog_input_connections_refused_per_peer_total",
+                     "js") == 1, "refused per peer: %s" % m)
+        warns = wait_lines(out, 1, lambda e: e.get("msg")
+                           == "input closed a connection")
+        check(warns[0]["peer"].startswith("unix uid 0 pid "),
+              "peer named %r" % warns[0]["peer"])
+    finally:
+        for s in held:
+            s.close()
+        check(a.stop() == 0, "agent exit")
+
+
 TESTS = [
     test_one_address_cannot_lock_out_another,
+    test_unix_peers_are_counted_per_user,
     test_out_of_descriptors_pauses_without_spinning,
 ]
 
