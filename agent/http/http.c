@@ -36,6 +36,7 @@
 #include "accept_guard.h"
 #include "addr.h"
 #include "agent_internal.h"
+#include "ratelimit.h"
 #include "buf.h"
 #include "peer_table.h"
 
@@ -64,8 +65,7 @@ struct ttlog__http {
 	int64_t max_conns, max_per_peer; /* <= 0: no limit */
 	struct ttlog__http_stats st;
 	const struct ttlog__agent_view *view;
-	uint64_t last_warn_ns, suppressed; /* rate limit of the warnings */
-	int warned;
+	struct ttlog__ratelimit warn_rl; /* one warning a second */
 	char what[80]; /* "http 127.0.0.1:2020", for the log */
 };
 
@@ -265,13 +265,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void warn_refused(struct ttlog__http *h, const struct sockaddr *sa,
 			 const char *why)
 {
-	uint64_t now = now_ns();
 	char host[INET6_ADDRSTRLEN] = "unix";
+	uint64_t suppressed;
 
-	if (h->warned && now - h->last_warn_ns < 1000000000u) {
-		h->suppressed++;
+	if (!ttlog__ratelimit_pass(&h->warn_rl, now_ns(), 1000000000u,
+				   &suppressed))
 		return;
-	}
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET,
 			  &((const struct sockaddr_in *)(const void *)sa)
@@ -285,11 +284,7 @@ static void warn_refused(struct ttlog__http *h, const struct sockaddr *sa,
 	TTLOG_WARN("http refused a connection",
 		   TTLOG_KV("socket", (const char *)h->what),
 		   TTLOG_KV("peer", (const char *)host),
-		   TTLOG_KV("reason", why),
-		   TTLOG_KV("suppressed", h->suppressed));
-	h->warned = 1;
-	h->last_warn_ns = now;
-	h->suppressed = 0;
+		   TTLOG_KV("reason", why), TTLOG_KV("suppressed", suppressed));
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,

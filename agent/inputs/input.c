@@ -132,21 +132,11 @@ uint64_t ttlog__input_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether a warning may be logged now (then *suppressed is the count
- * left out since the last one), else counts it as left out. */
-static int rl_pass(struct ttlog__input_rl *rl, uint64_t *suppressed)
+/* Whether a warning may be logged now: one a second of each kind. */
+static int rl_pass(struct ttlog__ratelimit *rl, uint64_t *suppressed)
 {
-	uint64_t now = ttlog__input_now_ns();
-
-	if (rl->warned && now - rl->last_ns < 1000000000u) {
-		rl->suppressed++;
-		return 0;
-	}
-	*suppressed = rl->suppressed;
-	rl->warned = 1;
-	rl->last_ns = now;
-	rl->suppressed = 0;
-	return 1;
+	return ttlog__ratelimit_pass(rl, ttlog__input_now_ns(), 1000000000u,
+				     suppressed);
 }
 
 void ttlog__input_warn(struct ttlog__input *in, const char *peer,

@@ -15,6 +15,7 @@
 #include "accept_guard.h"
 #include "agent_internal.h"
 #include "host_internal.h"
+#include "ratelimit.h"
 #include "peer_table.h"
 
 struct bufferevent;
@@ -50,14 +51,6 @@ struct ttlog__addr;
  * on every read made batches of a few dozen events and cost a relay 1.8
  * times the CPU.) */
 void ttlog__input_hand_on(struct ttlog__input *in, int fd);
-
-/* A rate limit of one warning a second, with the count of those left out
- * since the last one. */
-struct ttlog__input_rl {
-	uint64_t last_ns;
-	uint64_t suppressed;
-	int warned;
-};
 
 /* One stream connection (a TCP or unix peer, or stdin). */
 struct ttlog__input_conn {
@@ -170,7 +163,10 @@ struct ttlog__input {
 	struct ttlog__wire_scratch *wscratch;
 	struct ttlog__input_stats st;
 
-	struct ttlog__input_rl warn_rl; /* "input closed a connection" */
+	/* At most one warning a second each (ratelimit.h): "input closed
+	 * a connection", "input dropped a message" and "input kept the last
+	 * of repeated keys". */
+	struct ttlog__ratelimit warn_rl, drop_rl, dup_rl;
 
 	/* UDP: the receive buffer asked for (SO_RCVBUF; 0: the default) and
 	 * the socket's drop counter (SO_MEMINFO) when last read, with the
@@ -184,10 +180,6 @@ struct ttlog__input {
 	int64_t max_per_peer; /* <= 0: no limit */
 	struct ttlog__peer_table peers;
 	struct ttlog__accept_guard guard;
-	/* The same for "input dropped a message" and for "input kept the
-	 * last of repeated keys", each on its own (ttlog__input_warn() uses
-	 * warn_rl). */
-	struct ttlog__input_rl drop_rl, dup_rl;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting

@@ -129,30 +129,25 @@ uint64_t ttlog__accept_guard_error(struct ttlog__accept_guard *g,
 		(void)ttlog__fd_reserve_open();
 	if (g->backoff_ms == 0) {
 		/* A new episode: one line, unless one went out lately. */
-		if (g->logged && now - g->last_log_ns < LOG_EVERY_NS) {
-			g->suppressed++;
-		} else {
+		uint64_t suppressed;
+		if (ttlog__ratelimit_pass(&g->log, now, LOG_EVERY_NS,
+					  &suppressed)) {
 			(void)getrlimit(RLIMIT_NOFILE, &rl);
 			if (out_of_descriptors(e))
-				TTLOG_WARN(
-					"out of file descriptors: accepting "
-					"paused",
-					TTLOG_KV("socket", what),
-					TTLOG_KV("error", strerror(e)),
-					TTLOG_KV("connections", open_conns),
-					TTLOG_KV("rlimit_nofile",
-						 (uint64_t)rl.rlim_cur),
-					TTLOG_KV("suppressed", g->suppressed));
+				TTLOG_WARN("out of file descriptors: accepting "
+					   "paused",
+					   TTLOG_KV("socket", what),
+					   TTLOG_KV("error", strerror(e)),
+					   TTLOG_KV("connections", open_conns),
+					   TTLOG_KV("rlimit_nofile",
+						    (uint64_t)rl.rlim_cur),
+					   TTLOG_KV("suppressed", suppressed));
 			else
-				TTLOG_WARN(
-					"accept failed: accepting paused",
-					TTLOG_KV("socket", what),
-					TTLOG_KV("error", strerror(e)),
-					TTLOG_KV("connections", open_conns),
-					TTLOG_KV("suppressed", g->suppressed));
-			g->logged = 1;
-			g->last_log_ns = now;
-			g->suppressed = 0;
+				TTLOG_WARN("accept failed: accepting paused",
+					   TTLOG_KV("socket", what),
+					   TTLOG_KV("error", strerror(e)),
+					   TTLOG_KV("connections", open_conns),
+					   TTLOG_KV("suppressed", suppressed));
 		}
 		g->backoff_ms = BACKOFF_MIN_MS;
 	} else if (g->backoff_ms < BACKOFF_MAX_MS) {

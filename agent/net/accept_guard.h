@@ -23,17 +23,17 @@
 
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 struct event;
 struct event_base;
 struct evconnlistener;
 
 struct ttlog__accept_guard {
-	struct evconnlistener *lis; /* borrowed */
-	struct event *timer;	    /* enables the listener again */
-	unsigned backoff_ms;	    /* 0: accepting normally */
-	uint64_t last_log_ns;	    /* rate limit of the line */
-	uint64_t suppressed;	    /* episodes not logged since */
-	int logged;		    /* a line was ever logged */
+	struct evconnlistener *lis;  /* borrowed */
+	struct event *timer;	     /* enables the listener again */
+	unsigned backoff_ms;	     /* 0: accepting normally */
+	struct ttlog__ratelimit log; /* one line an episode, 10 s apart */
 };
 
 /* Opens the spare descriptor if it is not open (at start, before the

@@ -24,20 +24,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_agent import (Agent, Failure, check, free_port, metrics,  # noqa
                         raise_nofile, read_jsonl, run_tests, DEADLINE)
-from test_forward import Peer, batch  # noqa
+from test_forward import Peer, batch, wait_for  # noqa
 
 KIB, MIB = 1024, 1024 * 1024
 FREE = 16 * KIB  # TTLOG__CONN_FREE_BYTES: what a connection holds unasked
-
-
-def wait_for(what, pred, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise Failure("no %s within %ss" % (what, deadline))
 
 
 def metric(port, name, inp):

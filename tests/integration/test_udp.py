@@ -19,6 +19,7 @@ import time
 
 from test_agent import (DEADLINE, Agent, Failure, check, free_port, metrics,
                         read_jsonl, run_tests)
+from test_forward import wait_for  # noqa
 
 KDROPS_WARN = ("the kernel dropped datagrams of an input: its receive "
                "buffer was full (raise receive_buffer)")
@@ -77,16 +78,6 @@ def rcvbuf(pid, port):
         with socket.socket(fileno=fd) as s:
             return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     raise Failure("the agent holds no socket %s" % inode)
-
-
-def wait_for(what, pred):
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise Failure("no %s within %ss" % (what, DEADLINE))
 
 
 def test_every_datagram_is_ingested_or_counted(args, tmp):
