@@ -221,6 +221,18 @@ void ttlog__input_stream_stop(struct ttlog__input *in, unsigned wait_ms);
 /* input_stream.c: a TLS connection whose reading may go on reads what
  * OpenSSL already holds (libevent would wait for the socket). */
 void ttlog__input_conn_kick(struct ttlog__input_conn *c);
+/* input_stream.c: a connection on fd (bufferevent options: options),
+ * linked into the input and reading if the input is; NULL when out of
+ * memory (fd is then the caller's to close). */
+struct ttlog__input_conn *ttlog__input_conn_new(struct ttlog__input *in, int fd,
+						int options);
+/* input_accept.c: the listener of a stream input on fd (taken: closed on
+ * failure), disabled until ttlog__input_stream_enable(); stop accepts
+ * what waits in the kernel's backlog (see accept_backlog()) and frees
+ * it. */
+int ttlog__input_accept_start(struct ttlog__input *in, int fd, char *err,
+			      size_t errlen);
+void ttlog__input_accept_stop(struct ttlog__input *in);
 /* input_stream.c: frees a connection (and closes it). */
 void ttlog__input_conn_free(struct ttlog__input_conn *c);
 /* input_stream.c: stops reading; frees the connection once its output is
