@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -314,12 +313,6 @@ static int run(struct agent **ap, const char *file)
 	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* A buffer of 256 KiB or more (a large frame made contiguous) is a
-	 * mapping of its own, unmapped when freed. Left alone, glibc raises
-	 * this threshold each time such a buffer is freed (up to 32 MiB) and
-	 * keeps later ones in the heap, where a burst's peak stays resident
-	 * (docs/network-exposure.md). */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
 	size_t nl = a->pipeline->n ? a->pipeline->n : 1;
 	a->failing_since = calloc(nl, sizeof(uint64_t));

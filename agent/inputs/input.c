@@ -94,7 +94,7 @@ static const struct ttlog_option_spec input_options[] = {
 	 "ttlog: bytes a sender may have sent and not had acknowledged", NULL,
 	 0},
 	{TTLOG_OPTION_SIZE, "max_buffer", "32MiB", OPT(max_buffer),
-	 "bytes of incomplete messages all connections may hold beyond 16KiB "
+	 "bytes of incomplete messages all connections may hold beyond 32KiB "
 	 "each; a connection waits for room before reading a larger message",
 	 NULL, 0},
 	{TTLOG_OPTION_DURATION, "hello_timeout", "10s", OPT(hello_timeout_ms),

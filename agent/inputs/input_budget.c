@@ -7,15 +7,15 @@
  * max_frame (16 MiB) until idle_timeout (docs/network-exposure.md).
  *
  * Memory. Every connection may hold TTLOG__CONN_FREE_BYTES of an
- * incomplete message. A larger one (a frame header says its size; a line
- * may grow to max_message) first reserves its size from max_buffer; until
- * it gets a reservation its read watermark stays at the free size, so
- * libevent reads no more from it and the rest waits in the kernel, which
- * pushes back on the sender. Reservations are granted in order: first
- * to connections that already delivered a whole message or presented a
- * verified client certificate (proven), then
- * to the others, each group oldest waiter first, and never past a waiter
- * that is ahead. So a crowd of peers that start large frames and stall
+ * incomplete message (and one read more, see input_internal.h). A larger
+ * one (a frame header says its size; a line may grow to max_message)
+ * first reserves its size from max_buffer; until it gets a reservation
+ * its read watermark stays where it is, so libevent reads no more from it
+ * and the rest waits in the kernel, which pushes back on the sender.
+ * Reservations are granted in order: first to connections that already
+ * delivered a whole message or presented a verified client certificate
+ * (proven), then to the others, each group oldest waiter first, and never
+ * past a waiter that is ahead. So a crowd of peers that start large frames and stall
  * can hold max_buffer for at most frame_timeout, and a sender that has
  * delivered before is served next.
  *
@@ -59,15 +59,20 @@ static uint64_t mono_ms(void)
 
 size_t ttlog__input_budget_watermark(const struct ttlog__input_conn *c)
 {
-	return c->reserved > TTLOG__CONN_FREE_BYTES ? c->reserved
-						    : TTLOG__CONN_FREE_BYTES;
+	return (c->reserved > TTLOG__CONN_FREE_BYTES ? c->reserved
+						     : TTLOG__CONN_FREE_BYTES) +
+	       TTLOG__CONN_READ_BYTES;
 }
 
+/* Only when it changes: libevent re-arms the read event each time. */
 static void set_watermark(struct ttlog__input_conn *c)
 {
-	if (!c->lingering)
-		bufferevent_setwatermark(c->bev, EV_READ, 0,
-					 ttlog__input_budget_watermark(c));
+	size_t mark = ttlog__input_budget_watermark(c);
+
+	if (!c->lingering && mark != c->mark) {
+		c->mark = mark;
+		bufferevent_setwatermark(c->bev, EV_READ, 0, mark);
+	}
 }
 
 /* A waiter got its reservation outside its own read callback. */

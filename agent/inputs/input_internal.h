@@ -86,6 +86,7 @@ struct ttlog__input_conn {
 	size_t reserved;      /* bytes reserved from in->reserved */
 	uint64_t waiting;     /* waits for a reservation since (tick); 0 */
 	size_t want;	      /* the reservation it waits for */
+	size_t mark;	      /* its read watermark now */
 	int greeted;	      /* TLS handshake and hello done */
 	int proven;	      /* a whole message arrived on it */
 	/* Its peer in in->peers (counted: 1), for max_connections_per_peer. */
@@ -246,11 +247,17 @@ void ttlog__input_conn_linger(struct ttlog__input_conn *c, unsigned ms);
  * without asking. A larger message first reserves its size (known from a
  * frame header, else max_message) from the input's max_buffer; without a
  * reservation the connection reads no further until one is free. So the
- * input holds at most max_buffer + connections * TTLOG__CONN_FREE_BYTES.
+ * input holds at most max_buffer + connections * (TTLOG__CONN_FREE_BYTES +
+ * TTLOG__CONN_READ_BYTES): the read watermark leaves room for one read
+ * past what a connection may hold, so that a stream that keeps up never
+ * reaches it (reaching it stops and restarts reading: two epoll_ctl
+ * calls each time).
  * Connections that already delivered a message are served first: a crowd
  * of peers that never finish one cannot keep a sender's frame waiting
  * for longer than frame_timeout. */
 #define TTLOG__CONN_FREE_BYTES ((size_t)16 << 10)
+/* The most one read of a connection takes (bufferevent's single read). */
+#define TTLOG__CONN_READ_BYTES ((size_t)16 << 10)
 /* Starts the input's deadline sweep (stream inputs but stdin). */
 int ttlog__input_budget_start(struct ttlog__input *in, char *err,
 			      size_t errlen);

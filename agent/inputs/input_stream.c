@@ -435,8 +435,8 @@ static void conn_limits(struct ttlog__input_conn *c)
 
 	/* Bounded memory: the connection holds what the budget allows
 	 * (input_budget.c); the framers consume or fail within that. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 ttlog__input_budget_watermark(c));
+	c->mark = ttlog__input_budget_watermark(c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->mark);
 	/* Standard input may rightly be quiet for hours. */
 	if (in->type != TTLOG__INPUT_STDIN)
 		bufferevent_set_timeouts(
@@ -470,6 +470,8 @@ struct ttlog__input_conn *ttlog__input_conn_new(struct ttlog__input *in, int fd,
 		return NULL;
 	}
 	c->in = in;
+	/* The budget's watermarks count on reads of at most this. */
+	bufferevent_set_max_single_read(c->bev, TTLOG__CONN_READ_BYTES);
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
 	conn_limits(c);
 	c->next = in->conns;

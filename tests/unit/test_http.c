@@ -273,9 +273,39 @@ static void fixture_start_n(struct fixture *f, int two)
 	o.nlisteners = 2;
 	assert_int_equal(ttlog_init(&o), 0);
 view:
+	/* Each counter its own value, named: a field added to the struct
+	 * does not shift the others. */
 	f->in[0].s = (struct ttlog__input_stats){
-		11, 1200, 3,  4,  5,  6,  7,  8,  1,  9,  10, 11, 12, 13, 14,
-		15, 16,	  17, 18, 20, 21, 22, 23, 24, 25, 19, 26, 27, 28};
+		.events = 11,
+		.bytes = 1200,
+		.malformed = 3,
+		.dropped = 4,
+		.connections = 5,
+		.accepted = 6,
+		.refused = 7,
+		.errors = 8,
+		.paused = 1,
+		.tls_failures = 9,
+		.frames = 10,
+		.dup_frames = 11,
+		.missing_frames = 12,
+		.bad_frames = 13,
+		.protocol_errors = 14,
+		.doubt_frames = 15,
+		.doubt_events = 16,
+		.state_errors = 17,
+		.state_damaged = 18,
+		.hello_timeouts = 20,
+		.frame_timeouts = 21,
+		.idle_timeouts = 22,
+		.buffered = 23,
+		.reserved = 24,
+		.budget_waits = 25,
+		.kernel_drops = 19,
+		.refused_peer = 26,
+		.accept_errors = 27,
+		.duplicate_keys = 28,
+	};
 	f->in[1].s = (struct ttlog__input_stats){.events = 21, .bytes = 2200};
 	f->input_names[0] = "syslog-tcp";
 	f->input_names[1] = "udp \"514\"";
