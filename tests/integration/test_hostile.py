@@ -22,8 +22,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_agent import (Agent, Failure, check, free_port, metrics,  # noqa
-                        raise_nofile, read_jsonl, run_tests, DEADLINE)
+from test_agent import (Agent, Failure, check, file_listener,  # noqa
+                        free_port, metrics, raise_nofile, read_jsonl,
+                        run_tests, DEADLINE)
 from test_forward import Peer, batch, wait_for  # noqa
 
 KIB, MIB = 1024, 1024 * 1024
@@ -123,13 +124,20 @@ def rss_kib(pid):
     return 0
 
 
+def make_certs(args, tmp):
+    """Certificates for the run (tests/certs/make_certs.sh): the folder."""
+    certs = os.path.join(tmp, "certs")
+    subprocess.run(["bash", args.certs_script, certs], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return certs
+
+
 def native_agent(args, tmp, port, http, extra=""):
     out = os.path.join(tmp, "out.jsonl")
     body = ("  http:\n    listen: 127.0.0.1:%d\n"
             "inputs:\n  - name: native\n    type: ttlog\n"
             "    listen: 'tcp://127.0.0.1:%d'\n%s"
-            "listeners:\n  - name: out\n    type: file\n    format: json\n"
-            "    fsync: never\n    path: '%s'\n" % (http, port, extra, out))
+            "listeners:\n%s" % (http, port, extra, file_listener(out)))
     return Agent(args, tmp, body, 1), out
 
 
@@ -212,8 +220,7 @@ def test_partial_lines_wait_for_the_budget(args, tmp):
             "inputs:\n  - name: js\n    type: jsonl\n"
             "    listen: 'tcp://127.0.0.1:%d'\n    max_buffer: 2MiB\n"
             "    max_connections_per_peer: 0\n"
-            "listeners:\n  - name: out\n    type: file\n    format: json\n"
-            "    fsync: never\n    path: '%s'\n" % (http, port, out))
+            "listeners:\n%s" % (http, port, file_listener(out)))
     a = Agent(args, tmp, body, 1)
     try:
         socks = []
@@ -258,9 +265,7 @@ def test_deadlines_close_peers_that_say_nothing_useful(args, tmp):
     that never starts its handshake: each is closed within its deadline
     and counted under its reason. A jsonl peer that is merely quiet with
     nothing half-sent stays (only idle_timeout closes it)."""
-    certs = os.path.join(tmp, "certs")
-    subprocess.run(["bash", args.certs_script, certs], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    certs = make_certs(args, tmp)
     nport, jport, tport, http = (free_port(), free_port(), free_port(),
                                  free_port())
     out = os.path.join(tmp, "out.jsonl")
@@ -274,10 +279,9 @@ def test_deadlines_close_peers_that_say_nothing_useful(args, tmp):
             "  - name: tls\n    type: jsonl\n"
             "    listen: 'tls://127.0.0.1:%d'\n%s"
             "    tls: {cert: '%s/server.pem', key: '%s/server.key'}\n"
-            "listeners:\n  - name: out\n    type: file\n    format: json\n"
-            "    fsync: never\n    path: '%s'\n"
+            "listeners:\n%s"
             % (http, nport, limits, jport, limits, tport, limits, certs,
-               certs, out))
+               certs, file_listener(out)))
     a = Agent(args, tmp, body, 3)
     try:
         silent = socket.create_connection(("127.0.0.1", nport))
@@ -346,9 +350,7 @@ def test_owed_acks_are_merged_and_still_cover_every_frame(args, tmp):
         return ("  http:\n    listen: 127.0.0.1:%d\n"
                 "inputs:\n  - {name: raw, type: ttlog, listen: "
                 "'tcp://127.0.0.1:%d'}\n"
-                "listeners:\n  - name: out\n    type: file\n"
-                "    format: json\n    fsync: never\n"
-                "    path: '%s'\n%s" % (http, port, out, extra))
+                "listeners:\n%s%s" % (http, port, file_listener(out), extra))
 
     a = Agent(args, tmp, config(True), 1)
     try:
@@ -394,16 +396,13 @@ def test_a_tls_burst_arrives_whole_without_more_traffic(args, tmp):
     failed 2 of 2 before ttlog__input_conn_kick().)"""
     import ssl
     n = 2048
-    certs = os.path.join(tmp, "certs")
-    subprocess.run(["bash", args.certs_script, certs], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    certs = make_certs(args, tmp)
     port = free_port()
     out = os.path.join(tmp, "out.jsonl")
     body = ("inputs:\n  - name: tls\n    type: jsonl\n"
             "    listen: 'tls://127.0.0.1:%d'\n"
             "    tls: {cert: '%s/server.pem', key: '%s/server.key'}\n"
-            "listeners:\n  - name: out\n    type: file\n    format: json\n"
-            "    fsync: never\n    path: '%s'\n" % (port, certs, certs, out))
+            "listeners:\n%s" % (port, certs, certs, file_listener(out)))
     a = Agent(args, tmp, body, 1)
     try:
         ctx = ssl.create_default_context(cafile=os.path.join(certs,
@@ -436,9 +435,7 @@ def test_a_tls_sender_served_after_a_wait_gets_every_line_through(args, tmp):
     second must arrive without it sending anything more (the grant must
     start reading again, including what OpenSSL may already hold)."""
     import ssl
-    certs = os.path.join(tmp, "certs")
-    subprocess.run(["bash", args.certs_script, certs], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    certs = make_certs(args, tmp)
     port, http = free_port(), free_port()
     out = os.path.join(tmp, "out.jsonl")
     body = ("  http:\n    listen: 127.0.0.1:%d\n"
@@ -446,9 +443,8 @@ def test_a_tls_sender_served_after_a_wait_gets_every_line_through(args, tmp):
             "    listen: 'tls://127.0.0.1:%d'\n"
             "    max_message: 64KiB\n    max_buffer: 65600\n"
             "    tls: {cert: '%s/server.pem', key: '%s/server.key'}\n"
-            "listeners:\n  - name: out\n    type: file\n    format: json\n"
-            "    fsync: never\n    path: '%s'\n"
-            % (http, port, certs, certs, out))
+            "listeners:\n%s"
+            % (http, port, certs, certs, file_listener(out)))
     a = Agent(args, tmp, body, 1)
     ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
     ctx.check_hostname = False
