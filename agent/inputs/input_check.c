@@ -75,22 +75,16 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 	}
 	/* One message of the largest size must fit the budget, or its
 	 * connection would wait for room forever. */
-	if (o->type == TTLOG__INPUT_TTLOG &&
-	    o->max_buffer < o->max_frame + 64) {
+	int native = o->type == TTLOG__INPUT_TTLOG;
+	uint64_t largest = native ? o->max_frame : o->max_message;
+	if (o->max_buffer < largest + 64) {
 		ttlog__errf(err, errlen,
 			    "max_buffer (%llu bytes) must hold at least one "
-			    "frame of max_frame (%llu bytes)",
+			    "%s (%llu bytes)",
 			    (unsigned long long)o->max_buffer,
-			    (unsigned long long)o->max_frame);
-		return -1;
-	}
-	if (o->type != TTLOG__INPUT_TTLOG &&
-	    o->max_buffer < o->max_message + 64) {
-		ttlog__errf(err, errlen,
-			    "max_buffer (%llu bytes) must hold at least one "
-			    "message of max_message (%llu bytes)",
-			    (unsigned long long)o->max_buffer,
-			    (unsigned long long)o->max_message);
+			    native ? "frame of max_frame"
+				   : "message of max_message",
+			    (unsigned long long)largest);
 		return -1;
 	}
 	return 0;
