@@ -49,14 +49,51 @@ static int add_callsite(struct ttlog_batch *b, struct ttlog_callsite *cs)
 	return 0;
 }
 
+/* Lists origin o in b's table (one reference) unless it is there. */
+static int add_origin(struct ttlog_batch *b, struct ttlog__origin *o)
+{
+	if (o->epoch == b->epoch)
+		return 0;
+	if (b->norig == TTLOG__BATCH_MAX_ORIGINS)
+		return 1;
+	if (b->norig == b->orig_cap) {
+		uint32_t cap = b->orig_cap ? 2 * b->orig_cap : 4;
+		struct ttlog__origin **t;
+		if (cap > TTLOG__BATCH_MAX_ORIGINS)
+			cap = TTLOG__BATCH_MAX_ORIGINS;
+		t = realloc(b->orig, cap * sizeof(*b->orig));
+		if (t == NULL)
+			return -1;
+		b->orig = t;
+		b->orig_cap = cap;
+	}
+	ttlog__origin_ref(o);
+	o->epoch = b->epoch;
+	o->index = b->norig;
+	b->orig[b->norig++] = o;
+	return 0;
+}
+
 int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 		     uint64_t time_ns, uint32_t tid, uint8_t flags,
 		     const void *vals, size_t vlen)
 {
+	return ttlog__batch_add_o(b, cs, NULL, time_ns, tid, flags, vals,
+				  vlen);
+}
+
+int ttlog__batch_add_o(struct ttlog_batch *b, struct ttlog_callsite *cs,
+		       struct ttlog__origin *origin, uint64_t time_ns,
+		       uint32_t tid, uint8_t flags, const void *vals,
+		       size_t vlen)
+{
 	struct ttlog__event *e;
+	int rc;
 
 	if (b->n == b->ev_cap)
 		return 1;
+	if (origin == NULL)
+		origin = ttlog__origin_self();
 	if (b->data_cap - b->data_len < vlen) {
 		unsigned char *d;
 		if (b->n > 0)
@@ -67,9 +104,13 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 		b->data = d;
 		b->data_cap = vlen;
 	}
+	rc = add_origin(b, origin);
+	if (rc != 0)
+		return rc;
 	if (cs->priv.epoch != b->epoch && add_callsite(b, cs) != 0)
 		return -1;
 	e = &b->ev[b->n++];
+	e->origin = (uint16_t)origin->index;
 	e->time_ns = time_ns;
 	e->off = (uint32_t)b->data_len;
 	e->cs = cs->priv.index;
@@ -113,8 +154,9 @@ struct ttlog_batch *ttlog__batch_filter(struct ttlog_batch *b, int level,
 			(struct ttlog_callsite *)(uintptr_t)b->cs[e->cs];
 		if (cs->level < level)
 			continue;
-		if (ttlog__batch_add(nb, cs, e->time_ns, e->tid, e->flags,
-				     b->data + e->off, end - e->off) != 0) {
+		if (ttlog__batch_add_o(nb, cs, b->orig[e->origin], e->time_ns,
+				       e->tid, e->flags, b->data + e->off,
+				       end - e->off) != 0) {
 			ttlog_batch_unref(nb);
 			*oom = 1;
 			return NULL;
@@ -167,6 +209,14 @@ int ttlog_batch_event(const struct ttlog_batch *b, size_t i,
 	out->callsite = e->cs;
 	out->priv[0] = cs;
 	return 0;
+}
+
+const struct ttlog_origin *ttlog_batch_origin(const struct ttlog_batch *b,
+					      size_t i)
+{
+	if (b == NULL || i >= b->n)
+		return NULL;
+	return &b->orig[b->ev[i].origin]->pub;
 }
 
 void ttlog_field_iter_init(struct ttlog_field_iter *it,
@@ -249,6 +299,9 @@ void ttlog_batch_unref(struct ttlog_batch *b)
 	free(b->ev);
 	free(b->data);
 	free(b->cs);
+	for (uint32_t i = 0; i < b->norig; i++)
+		ttlog__origin_unref(b->orig[i]);
+	free(b->orig);
 	if (b->parent != NULL)
 		ttlog_batch_unref(b->parent);
 	free(b);

@@ -20,6 +20,7 @@
 #include <ttlog/batch.h>
 
 #include "buf.h"
+#include "origin_internal.h"
 
 #define TTLOG__NENCODINGS 4
 
@@ -28,8 +29,13 @@ struct ttlog__event {
 	uint32_t off; /* of the event's bytes in the batch's data */
 	uint32_t cs;  /* index into the batch's call site table */
 	uint32_t tid;
-	uint8_t flags; /* TTLOG_EVENT_*, TTLOG__EVENT_OWN_MSG */
+	uint8_t flags;	 /* TTLOG_EVENT_*, TTLOG__EVENT_OWN_MSG */
+	uint16_t origin; /* index into the batch's origin table */
 };
+
+/* Most distinct origins in one batch: an event with one more makes the
+ * batch full. */
+#define TTLOG__BATCH_MAX_ORIGINS 65535u
 
 /*
  * The event carries its own message (ingested syslog, JSON lines, stdin:
@@ -63,6 +69,9 @@ struct ttlog_batch {
 	size_t data_len, data_cap;
 	const struct ttlog_callsite **cs;
 	uint32_t ncs, cs_cap;
+	/* The origins of the events, one reference each. */
+	struct ttlog__origin **orig;
+	uint32_t norig, orig_cap;
 	struct ttlog__buf enc[TTLOG__NENCODINGS];
 	unsigned char enc_done[TTLOG__NENCODINGS];
 	/* Call sites this batch owns, and their hash table. */
@@ -91,6 +100,11 @@ struct ttlog_batch *ttlog__batch_new(size_t max_events, size_t max_bytes,
 int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 		     uint64_t time_ns, uint32_t tid, uint8_t flags,
 		     const void *vals, size_t vlen);
+/* The same with the event's origin (NULL: this process's own). */
+int ttlog__batch_add_o(struct ttlog_batch *b, struct ttlog_callsite *cs,
+		       struct ttlog__origin *origin, uint64_t time_ns,
+		       uint32_t tid, uint8_t flags, const void *vals,
+		       size_t vlen);
 
 /*
  * The events of b at or above `level`, for a listener with a level filter.

@@ -33,8 +33,13 @@ struct ttlog__in_field {
 	} v;
 };
 
+struct ttlog__origin;
+
 struct ttlog__in_event {
 	uint64_t time_ns; /* since the epoch; 0 when the input had none */
+	/* Where it came from (origin_internal.h), borrowed: the batch takes
+	 * its own reference. NULL: this process's own origin. */
+	struct ttlog__origin *origin;
 	int level;	  /* enum ttlog_level */
 	const char *msg;  /* not NUL-terminated; may be empty */
 	size_t msg_len;

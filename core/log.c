@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "origin_internal.h"
 #include "clock_internal.h"
 #include "host_internal.h"
 #include "lib_internal.h"
@@ -310,6 +311,12 @@ int ttlog__init_owned(const struct ttlog_options *in, void (*release)(void *),
 		pthread_mutex_unlock(&ttlog__lib.lock);
 		return rc;
 	}
+	if (ttlog__origin_self_set(o.service) != 0) {
+		close(ttlog__lib.wake_fd);
+		ttlog__lib.wake_fd = -1;
+		pthread_mutex_unlock(&ttlog__lib.lock);
+		return TTLOG_ENOMEM;
+	}
 	ttlog__lib.opts = o;
 	ttlog__lib.max_value = (uint32_t)o.max_value_bytes;
 	ttlog__lib.level = (int)o.level;
@@ -385,6 +392,7 @@ int ttlog_shutdown(void)
 	ttlog__lib.rings = NULL;
 	ttlog__lib.nrings = 0;
 	ttlog__lib.writer = NULL;
+	ttlog__origin_self_clear();
 	ttlog__lib.running = 0;
 	atomic_fetch_add(&ttlog__lib.gen, 1);
 	close(ttlog__lib.wake_fd);

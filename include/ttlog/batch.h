@@ -62,6 +62,29 @@ struct ttlog_field_iter {
 	uint32_t index;
 };
 
+/*
+ * Where an event came from (docs/routing.md, "Origin"). Every string is
+ * set ("" when unknown), NUL-terminated and borrowed from the batch.
+ * Fields are only ever appended.
+ *
+ * host and service are the sender's own: the program that logged (its
+ * ttlog_options.service and host name), a syslog message's HOSTNAME and
+ * APP-NAME, a JSON line's "host" and "service". input, peer and peer_id
+ * name the first ttlog agent's input that took the event in, the address
+ * it came from and that peer's TLS client certificate subject. Relays
+ * over the native protocol keep all of them, so a collector sees the
+ * original sender; relay is the address of the agent that delivered the
+ * event to this one when that agent was not its first.
+ */
+struct ttlog_origin {
+	const char *host;
+	const char *service;
+	const char *input;
+	const char *peer;
+	const char *peer_id;
+	const char *relay;
+};
+
 /* Number of events in the batch. */
 TTLOG_EXPORT size_t ttlog_batch_count(const struct ttlog_batch *b);
 /* Number of distinct call sites the batch's events refer to. */
@@ -77,6 +100,11 @@ TTLOG_EXPORT uint64_t ttlog_batch_seq(const struct ttlog_batch *b);
  */
 TTLOG_EXPORT int ttlog_batch_event(const struct ttlog_batch *b, size_t i,
 				   struct ttlog_event *out);
+
+/* The origin of event i, valid while the caller holds a reference to b;
+ * NULL when i is out of range. */
+TTLOG_EXPORT const struct ttlog_origin *
+ttlog_batch_origin(const struct ttlog_batch *b, size_t i);
 
 /* Starts iterating the fields of *ev, which must outlive the iterator. */
 TTLOG_EXPORT void ttlog_field_iter_init(struct ttlog_field_iter *it,

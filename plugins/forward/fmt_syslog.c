@@ -55,7 +55,7 @@ static const char default_sd_id[] = "fields@32473";
 static const char default_src_id[] = "src@32473";
 static const char default_app[] = "ttlog";
 /* The file of the agent's syslog input's events: the source that
- * agent/inputs/syslog_parse.c sets (and test_fmt_syslog.c checks through
+ * core/parse/syslog_parse.c sets (and test_fmt_syslog.c checks through
  * the parser itself). */
 static const char syslog_source[] = "syslog";
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */

@@ -637,6 +637,7 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ev->msg_len = 0;
 	ev->msg_varies = 1;
 	ev->source = "jsonl";
+	ev->origin = NULL;
 	ev->line = 0;
 	ev->tid = 0;
 	ev->nfields = 0;

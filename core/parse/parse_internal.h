@@ -1,5 +1,6 @@
 /*
- * parse_internal.h - the message parsers of the agent's inputs: syslog
+ * parse_internal.h - the message parsers of the agent's inputs and of the
+ * processors (core/route/): syslog
  * (RFC 5424 and RFC 3164, with RFC 6587 TCP framing) and JSON lines. They
  * are pure functions over a byte buffer: no sockets, no event loop, no
  * global state but the local time zone (RFC 3164 timestamps).

@@ -499,6 +499,7 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 	ev->msg_len = 0;
 	ev->msg_varies = 1;
 	ev->source = "syslog";
+	ev->origin = NULL;
 	ev->line = 0;
 	ev->tid = 0;
 	ev->nfields = 0;
