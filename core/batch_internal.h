@@ -33,9 +33,6 @@ struct ttlog__event {
 	uint16_t origin; /* index into the batch's origin table */
 };
 
-/* Most distinct origins in one batch: an event with one more makes the
- * batch full. */
-#define TTLOG__BATCH_MAX_ORIGINS 65535u
 
 /*
  * The event carries its own message (ingested syslog, JSON lines, stdin:

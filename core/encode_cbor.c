@@ -69,13 +69,20 @@ static void put_value(struct ttlog__buf *b, const struct ttlog_field *f)
 
 int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
-	put_head(b, TTLOG__MT_MAP, 4);
+	put_head(b, TTLOG__MT_MAP, 5);
 	put_cstr(b, "v");
-	/* Version 2 only when an event carries its own message, so that
-	 * batches of log calls stay readable by version-1 readers. */
-	put_head(b, TTLOG__MT_UINT, bt->nown_msg > 0 ? 2 : 1);
+	/* Version 3: events carry their origin (docs/cbor-batch.md). */
+	put_head(b, TTLOG__MT_UINT, 3);
 	put_cstr(b, "seq");
 	put_head(b, TTLOG__MT_UINT, bt->seq);
+
+	put_cstr(b, "origins");
+	put_head(b, TTLOG__MT_ARRAY, bt->norig);
+	for (uint32_t i = 0; i < bt->norig; i++) {
+		put_head(b, TTLOG__MT_ARRAY, TTLOG__ORIGIN_NFIELDS);
+		for (int k = 0; k < TTLOG__ORIGIN_NFIELDS; k++)
+			put_cstr(b, ttlog__origin_get(&bt->orig[i]->pub, k));
+	}
 
 	put_cstr(b, "callsites");
 	put_head(b, TTLOG__MT_ARRAY, bt->ncs);
@@ -100,13 +107,14 @@ int ttlog__encode_cbor(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		unsigned own = e->flags & TTLOG__EVENT_OWN_MSG ? 1 : 0;
 		struct ttlog_field f = {0};
 
-		if (ttlog__buf_reserve(b, 5 * 9) != 0)
+		if (ttlog__buf_reserve(b, 6 * 9) != 0)
 			break;
-		head(b, TTLOG__MT_ARRAY, 4u + own + cs->nfields);
+		head(b, TTLOG__MT_ARRAY, 5u + own + cs->nfields);
 		head(b, TTLOG__MT_UINT, e->time_ns);
 		head(b, TTLOG__MT_UINT, e->tid);
 		head(b, TTLOG__MT_UINT, e->cs);
 		head(b, TTLOG__MT_UINT, e->flags);
+		head(b, TTLOG__MT_UINT, e->origin);
 		if (own) {
 			const char *msg;
 			size_t msg_len;

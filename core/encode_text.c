@@ -2,9 +2,16 @@
  * encode_text.c - the human-readable line and JSON-lines encodings.
  *
  * Text:  2026-11-25T20:31:38.123456Z INFO request done id=42 ms=4.2
+ *        2026-11-25T20:31:38.123456Z WARN disk low pct=93 (billing@web-1)
  * JSON:  {"time":"2026-11-25T20:31:38.123456789Z","level":"INFO",
- *         "msg":"request done","tid":812,"file":"app.c","line":12,
- *         "id":42,"ms":4.2}
+ *         "host":"web-1","service":"billing","msg":"request done",
+ *         "tid":812,"file":"app.c","line":12,"id":42,"ms":4.2}
+ *
+ * The text line names the sender (service@host) only for events that did
+ * not come from this process. The JSON object has every origin string
+ * that is set (host, service, input, peer, peer_id, relay) and the log
+ * call's tid, file and line only for events that have a source line:
+ * events parsed from syslog or JSON lines have none.
  *
  * Fields follow the reserved keys in the JSON object; a field whose key is
  * one of the reserved names (or one of them behind underscores) is written
@@ -203,6 +210,22 @@ static void text_value(struct ttlog__buf *b, const struct ttlog_field *f)
 	}
 }
 
+/* " (service@host)", "-" for an unknown part. */
+static void text_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
+{
+	ttlog__buf_puts(b, " (");
+	if (o->service[0])
+		put_escaped(b, o->service, strlen(o->service));
+	else
+		ttlog__buf_putc(b, '-');
+	ttlog__buf_putc(b, '@');
+	if (o->host[0])
+		put_escaped(b, o->host, strlen(o->host));
+	else
+		ttlog__buf_putc(b, '-');
+	ttlog__buf_putc(b, ')');
+}
+
 int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
 	struct time_cache tc = {0};
@@ -230,6 +253,8 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		}
 		if (e->flags & TTLOG_EVENT_TRUNCATED)
 			ttlog__buf_puts(b, " truncated=true");
+		if (bt->orig[e->origin] != ttlog__origin_self())
+			text_origin(b, &bt->orig[e->origin]->pub);
 		ttlog__buf_putc(b, '\n');
 	}
 	return b->oom ? TTLOG_ENOMEM : 0;
@@ -243,8 +268,10 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
  * name. */
 static int reserved_key(const char *k)
 {
-	static const char *const names[] = {"time", "level", "msg",	 "tid",
-					    "file", "line",  "truncated"};
+	static const char *const names[] = {
+		"time", "level",   "msg",   "tid",  "file",    "line",
+		"host", "service", "input", "peer", "peer_id", "relay",
+		"truncated"};
 	while (*k == '_')
 		k++;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -304,6 +331,22 @@ static void json_value(struct ttlog__buf *b, const struct ttlog_field *f)
 	}
 }
 
+/* ,"host":"web-1","service":"billing",... for the strings that are set. */
+static void json_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
+{
+	static const char *const keys[TTLOG__ORIGIN_NFIELDS] = {
+		",\"host\":", ",\"service\":", ",\"input\":",
+		",\"peer\":", ",\"peer_id\":", ",\"relay\":"};
+
+	for (int k = 0; k < TTLOG__ORIGIN_NFIELDS; k++) {
+		const char *v = ttlog__origin_get(o, k);
+		if (v[0] == 0)
+			continue;
+		ttlog__buf_puts(b, keys[k]);
+		put_jstr(b, v, strlen(v));
+	}
+}
+
 int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 {
 	struct time_cache tc = {0};
@@ -323,14 +366,18 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		put_time(b, &tc, e->time_ns, 9);
 		ttlog__buf_puts(b, "\",\"level\":\"");
 		ttlog__buf_puts(b, ttlog_level_name(cs->level));
-		ttlog__buf_puts(b, "\",\"msg\":");
+		ttlog__buf_putc(b, '"');
+		json_origin(b, &bt->orig[e->origin]->pub);
+		ttlog__buf_puts(b, ",\"msg\":");
 		put_jstr(b, msg, msg_len);
-		ttlog__buf_puts(b, ",\"tid\":");
-		put_u64(b, e->tid);
-		ttlog__buf_puts(b, ",\"file\":");
-		put_jstr(b, cs->file, strlen(cs->file));
-		ttlog__buf_puts(b, ",\"line\":");
-		put_u64(b, cs->line);
+		if (cs->line != 0) {
+			ttlog__buf_puts(b, ",\"tid\":");
+			put_u64(b, e->tid);
+			ttlog__buf_puts(b, ",\"file\":");
+			put_jstr(b, cs->file, strlen(cs->file));
+			ttlog__buf_puts(b, ",\"line\":");
+			put_u64(b, cs->line);
+		}
 		if (cs != last) {
 			skip = repeated_mask(cs);
 			last = cs;

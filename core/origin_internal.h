@@ -29,6 +29,10 @@ enum {
 	TTLOG__ORIGIN_NFIELDS
 };
 
+/* Most distinct origins in one batch (an event's index is 16 bits): an
+ * event with one more makes the batch full. */
+#define TTLOG__BATCH_MAX_ORIGINS 65535u
+
 /* Longest origin string kept; longer ones are cut (at a UTF-8 boundary). */
 #define TTLOG__ORIGIN_MAX_FIELD 255
 

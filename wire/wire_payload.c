@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "cbor_read.h"
 #include "errf.h"
+#include "origin_internal.h"
 #include "wire.h"
 #include "wire_payload.h"
 
@@ -53,7 +54,8 @@ struct dec {
 	struct ttlog__cbor c;
 	struct ttlog__wire_scratch *s;
 	uint32_t nsites;
-	unsigned version; /* of the batch: 1 or 2 */
+	unsigned version; /* of the batch: 1, 2 or 3 */
+	uint32_t norigins; /* resolved, in s->origins (version 3) */
 	size_t nkeys, strs_len;
 	char *err;
 	size_t errlen;
@@ -345,6 +347,101 @@ static int read_sites(struct dec *d)
 }
 
 /* ------------------------------------------------------------------ */
+/* The origin table (version 3)                                         */
+/* ------------------------------------------------------------------ */
+
+static void drop_origins(struct dec *d)
+{
+	struct ttlog__origin **o = d->s->origins;
+
+	for (uint32_t i = 0; i < d->norigins; i++)
+		ttlog__origin_unref(o[i]);
+	d->norigins = 0;
+}
+
+/* [host, service, input, peer, peer_id, relay, ...]: later versions may
+ * append strings, which are skipped. */
+static int read_origin(struct dec *d, uint32_t i)
+{
+	struct ttlog__origin_str str[TTLOG__ORIGIN_NFIELDS];
+	struct ttlog__cbor_item it;
+	const unsigned char *at = d->c.p;
+	struct ttlog__origin *o;
+
+	if (ttlog__cbor_read(&d->c, &it) != 0)
+		return bad_cbor(d, "origin");
+	if (it.major != TTLOG__CBOR_ARRAY || it.arg < TTLOG__ORIGIN_NFIELDS) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: origin %" PRIu32
+			    ": not an array of 6 strings or more at offset %zu",
+			    i, ttlog__cbor_offset(&d->c, at));
+		return -1;
+	}
+	for (uint64_t k = 0; k < it.arg; k++) {
+		struct ttlog__cbor_item v;
+		at = d->c.p;
+		if (ttlog__cbor_read(&d->c, &v) != 0)
+			return bad_cbor(d, "origin string");
+		if (!is_string(&v)) {
+			ttlog__errf(d->err, d->errlen,
+				    "batch: origin %" PRIu32
+				    ": item %" PRIu64
+				    " is not a string at offset %zu",
+				    i, k, ttlog__cbor_offset(&d->c, at));
+			return -1;
+		}
+		if (k < TTLOG__ORIGIN_NFIELDS) {
+			str[k].p = (const char *)v.str;
+			str[k].len = (size_t)v.arg;
+		}
+	}
+	o = d->s->origin_fn != NULL ? d->s->origin_fn(d->s->origin_arg, str)
+				    : ttlog__origin_new(str);
+	if (o == NULL) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: origin %" PRIu32 ": out of memory", i);
+		return -1;
+	}
+	((struct ttlog__origin **)d->s->origins)[d->norigins++] = o;
+	return 0;
+}
+
+static int read_origins(struct dec *d)
+{
+	struct ttlog__cbor_item it;
+	const unsigned char *at = d->c.p;
+
+	if (ttlog__cbor_read(&d->c, &it) != 0)
+		return bad_cbor(d, "origins");
+	if (it.major != TTLOG__CBOR_ARRAY) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: \"origins\" is not an array at offset %zu",
+			    ttlog__cbor_offset(&d->c, at));
+		return -1;
+	}
+	if (it.arg > ttlog__cbor_left(&d->c) / (TTLOG__ORIGIN_NFIELDS + 1) ||
+	    it.arg > TTLOG__BATCH_MAX_ORIGINS) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: %" PRIu64
+			    " origins cannot fit in %zu bytes at offset %zu",
+			    it.arg, ttlog__cbor_left(&d->c),
+			    ttlog__cbor_offset(&d->c, at));
+		return -1;
+	}
+	if (grow(&d->s->origins, &d->s->origins_cap, (size_t)it.arg,
+		 sizeof(struct ttlog__origin *)) != 0) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: out of memory at offset %zu",
+			    ttlog__cbor_offset(&d->c, at));
+		return -1;
+	}
+	for (uint32_t i = 0; i < (uint32_t)it.arg; i++)
+		if (read_origin(d, i) != 0)
+			return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Events                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -399,9 +496,9 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t, tid, cs, flags;
+		uint64_t t, tid, cs, flags, orig = 0;
 		const struct site *st;
-		int own;
+		int own, v3 = d->version >= 3;
 
 		at = c->p;
 		if (ttlog__cbor_read(c, &it) != 0)
@@ -440,7 +537,7 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 		/* Version 2: flag 2, the event's own message before the
 		 * values. */
 		own = d->version >= 2 && (flags & 2u) ? 1 : 0;
-		if (it.arg - 4 != st->nkeys + own) {
+		if (it.arg - 4 != (uint64_t)st->nkeys + own + v3) {
 			char what[96];
 			c->at = ttlog__cbor_offset(c, at);
 			snprintf(what, sizeof(what),
@@ -451,6 +548,22 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 				 own ? " and a message" : "");
 			return bad_event(d, i, what);
 		}
+		/* Version 3: the origin's index after the flags. */
+		at = c->p;
+		if (v3 && read_uint(c, &orig,
+				    "the origin is not an unsigned integer"))
+			return bad_event(d, i, c->why);
+		if (v3 && orig >= d->norigins) {
+			char what[96];
+			c->at = ttlog__cbor_offset(c, at);
+			snprintf(what, sizeof(what),
+				 "origin %" PRIu64 " out of range (%" PRIu32
+				 " origins)",
+				 orig, d->norigins);
+			return bad_event(d, i, what);
+		}
+		ev.origin = v3 ? ((struct ttlog__origin **)d->s->origins)[orig]
+			       : d->s->v2_origin;
 		ev.msg = st->msg;
 		ev.msg_len = st->msg_len;
 		ev.msg_varies = own;
@@ -497,7 +610,13 @@ static int read_events(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 /* The batch map                                                        */
 /* ------------------------------------------------------------------ */
 
-enum { TOP_V = 1, TOP_SEQ = 2, TOP_SITES = 4, TOP_EVENTS = 8 };
+enum {
+	TOP_V = 1,
+	TOP_SEQ = 2,
+	TOP_SITES = 4,
+	TOP_EVENTS = 8,
+	TOP_ORIGINS = 16
+};
 
 static int top_key(const struct ttlog__cbor_item *k)
 {
@@ -509,6 +628,8 @@ static int top_key(const struct ttlog__cbor_item *k)
 		return TOP_SITES;
 	if (ttlog__cbor_is(k, "events", 6))
 		return TOP_EVENTS;
+	if (ttlog__cbor_is(k, "origins", 7))
+		return TOP_ORIGINS;
 	return 0;
 }
 
@@ -517,6 +638,7 @@ static const char *top_name(int k)
 	return k == TOP_V	? "v"
 	       : k == TOP_SEQ	? "seq"
 	       : k == TOP_SITES ? "callsites"
+	       : k == TOP_ORIGINS ? "origins"
 				: "events";
 }
 
@@ -587,11 +709,11 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 					    ttlog__cbor_offset(c, at));
 				return -1;
 			}
-			if (k == TOP_V && (v.arg < 1 || v.arg > 2)) {
+			if (k == TOP_V && (v.arg < 1 || v.arg > 3)) {
 				ttlog__errf(
 					d->err, d->errlen,
 					"batch: version %" PRIu64
-					" (this build reads 1 and 2) at offset "
+					" (this build reads 1 to 3) at offset "
 					"%zu",
 					v.arg, ttlog__cbor_offset(c, at));
 				return -1;
@@ -603,13 +725,18 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 			if (read_sites(d) != 0)
 				return -1;
 			break;
+		case TOP_ORIGINS:
+			if (read_origins(d) != 0)
+				return -1;
+			break;
 		default: /* TOP_EVENTS */
 			/* Events are delivered as they are read, so only
 			 * once the version and the call sites are known;
 			 * before that, they are passed over and come back
 			 * after the map. */
 			if ((seen & (TOP_V | TOP_SITES)) ==
-			    (TOP_V | TOP_SITES)) {
+				    (TOP_V | TOP_SITES) &&
+			    (d->version < 3 || (seen & TOP_ORIGINS))) {
 				rc = read_events(d, fn, arg, nevents);
 				if (rc != 0)
 					return rc;
@@ -630,6 +757,13 @@ static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,
 		ttlog__errf(d->err, d->errlen,
 			    "batch: key \"%s\" is missing at offset %zu",
 			    top_name(k), ttlog__cbor_offset(c, c->p));
+		return -1;
+	}
+	if (d->version >= 3 && !(seen & TOP_ORIGINS)) {
+		ttlog__errf(d->err, d->errlen,
+			    "batch: key \"origins\" is missing (version 3) "
+			    "at offset %zu",
+			    ttlog__cbor_offset(c, c->p));
 		return -1;
 	}
 	if (ttlog__cbor_left(c) != 0) {
@@ -678,7 +812,9 @@ int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
 	d.s = scratch;
 	d.err = err;
 	d.errlen = errlen;
-	return decode_batch(&d, fn, arg, nevents);
+	int rc = decode_batch(&d, fn, arg, nevents);
+	drop_origins(&d);
+	return rc;
 }
 
 void ttlog__wire_scratch_free(struct ttlog__wire_scratch *s)
@@ -687,6 +823,7 @@ void ttlog__wire_scratch_free(struct ttlog__wire_scratch *s)
 	free(s->strs);
 	free(s->sites);
 	free(s->keys);
+	free(s->origins);
 	if (s->lz4 != NULL)
 		LZ4F_freeDecompressionContext(s->lz4);
 	memset(s, 0, sizeof(*s));

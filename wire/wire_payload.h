@@ -12,16 +12,21 @@
 #include <stdint.h>
 
 #include "ingest_internal.h"
+#include "origin_internal.h"
 
 /*
  * Decoding a DATA payload back into events.
  *
  * The decoder decompresses (when lz4) into *scratch (grown as needed, at
- * most max_decoded bytes, else an error), checks the batch map (v 1 or 2),
+ * most max_decoded bytes, else an error), checks the batch map (v 1 to 3),
  * and calls fn once per event, in order, with a ttlog__in_event whose
  * strings point into the scratch buffers (valid during the call): time_ns,
  * level, msg, source = the call site's file (NUL-terminated copy), line,
- * tid, the fields with their keys, truncated = the event's flag bit 0.
+ * tid, the fields with their keys, truncated = the event's flag bit 0,
+ * origin = the event's origin as scratch->origin_fn made it from the
+ * batch's origin table (version 3; each entry once per batch: fn gets a
+ * new reference that the decoder releases after the batch), or
+ * scratch->v2_origin for batches of versions 1 and 2, which have none.
  * Text and byte strings both become TTLOG_TYPE_STR; integers become I64
  * (negative) or U64; floats F64 (16/32/64-bit CBOR floats accepted).
  *
@@ -49,8 +54,17 @@ struct ttlog__wire_scratch {
 	/* Private to the decoder, kept between calls: the call-site table,
 	 * the keys of all call sites, the LZ4 decompression context. A
 	 * zeroed struct is ready to use. */
-	void *sites, *keys, *lz4;
-	size_t sites_cap, keys_cap;
+	void *sites, *keys, *lz4, *origins;
+	size_t sites_cap, keys_cap, origins_cap;
+	/* Set by the caller: makes an origin (a new reference) from one
+	 * entry of a batch's origin table; NULL: ttlog__origin_new(). The
+	 * receiving input applies its view here (its name, the peer, the
+	 * relay). v2_origin: the origin of events of older batches
+	 * (borrowed; NULL means the receiving process's own). */
+	struct ttlog__origin *(*origin_fn)(
+		void *arg, const struct ttlog__origin_str s[]);
+	void *origin_arg;
+	struct ttlog__origin *v2_origin;
 };
 typedef int (*ttlog__wire_event_fn)(void *arg,
 				    const struct ttlog__in_event *ev);
