@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 		out.len = 0;
 		for (size_t k = 0; k < ttlog_batch_count(b); k++)
 			if (ttlog_batch_event(b, k, &e) != 0 ||
-			    ttlog__fmt_syslog_event(&f, &e, &out) != 0)
+			    ttlog__fmt_syslog_event(&f, &e, NULL, &out) != 0)
 				return 1;
 		ttlog_batch_unref(b);
 		if (fwrite(out.p, 1, out.len, stdout) != out.len)

@@ -20,6 +20,8 @@ struct captured {
 	unsigned nfields;
 	struct ttlog_field f[CAPTURE_MAX_FIELDS]; /* str.ptr owned (malloc) */
 	char keys[CAPTURE_MAX_FIELDS][64];
+	/* ttlog_batch_origin(): host, service, input, peer, peer_id, relay */
+	char origin[6][96];
 };
 
 struct capture {
@@ -58,6 +60,11 @@ static int capture_consume(void *state, struct ttlog_batch *b)
 		x->level = e.level;
 		x->flags = e.flags;
 		strncpy(x->msg, e.msg, sizeof(x->msg) - 1);
+		const struct ttlog_origin *o = ttlog_batch_origin(b, i);
+		const char *os[6] = {o->host, o->service, o->input,
+				     o->peer, o->peer_id, o->relay};
+		for (int k = 0; k < 6; k++)
+			strncpy(x->origin[k], os[k], sizeof(x->origin[k]) - 1);
 		ttlog_field_iter_init(&it, &e);
 		while (ttlog_field_next(&it, &f) &&
 		       x->nfields < CAPTURE_MAX_FIELDS) {

@@ -391,16 +391,16 @@ static size_t cbor_events(const unsigned char *d, size_t len, size_t *batches,
 		seq = map_get(it, "seq");
 		ev = map_get(it, "events");
 		assert_non_null(v);
-		assert_int_equal(cbor_get_int(v), 1);
+		assert_int_equal(cbor_get_int(v), 3);
 		assert_non_null(seq);
 		assert_true(cbor_get_int(seq) > last_seq);
 		last_seq = cbor_get_int(seq);
 		assert_non_null(ev);
 		for (size_t i = 0; i < cbor_array_size(ev); i++) {
 			cbor_item_t *e = cbor_array_get(ev, i);
-			/* [time, tid, callsite, flags, n, ...] */
-			if (next_n != NULL && cbor_array_size(e) >= 5) {
-				cbor_item_t *n = cbor_array_get(e, 4);
+			/* [time, tid, callsite, flags, origin, n, ...] */
+			if (next_n != NULL && cbor_array_size(e) >= 6) {
+				cbor_item_t *n = cbor_array_get(e, 5);
 				assert_int_equal(cbor_get_int(n), *next_n);
 				++*next_n;
 				cbor_decref(&n);
@@ -559,11 +559,14 @@ static void test_file_json_lines_hold_message_and_fields(void **s)
 	assert_non_null(text);
 	assert_int_equal(count_of(text, "\n"), 3);
 	assert_int_equal(count_of(text, "{\"time\":\""), 3);
-	assert_non_null(strstr(text, "\"level\":\"INFO\",\"msg\":\"request "
+	/* This process's origin (its host name, then service "ttlog"),
+	 * then the message and the log call's source. */
+	assert_non_null(strstr(text, "\"level\":\"INFO\",\"host\":\""));
+	assert_non_null(strstr(text, "\",\"service\":\"ttlog\",\"msg\":\"request "
 				     "done\",\"tid\":"));
 	assert_non_null(strstr(text, ",\"id\":42,\"path\":\"/a b\",\"ms\":"
 				     "1.5}\n"));
-	assert_non_null(strstr(text, "\"level\":\"WARN\",\"msg\":\"slow\""));
+	assert_non_null(strstr(text, "\"service\":\"ttlog\",\"msg\":\"slow\""));
 	assert_non_null(strstr(text, ",\"ok\":false}\n"));
 	assert_non_null(strstr(text, "\"msg\":\"it broke\""));
 	assert_non_null(strstr(text, ",\"code\":-1}\n"));

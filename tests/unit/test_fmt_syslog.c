@@ -127,7 +127,7 @@ static char *fmt_msg(const struct ttlog__syslog_fmt *f,
 	size_t at;
 	char *m;
 
-	assert_int_equal(ttlog__fmt_syslog_event(f, e, &out), 0);
+	assert_int_equal(ttlog__fmt_syslog_event(f, e, NULL, &out), 0);
 	at = check_frame(out.p, out.len);
 	m = malloc(out.len - at + 1);
 	assert_non_null(m);
@@ -207,12 +207,12 @@ static void test_fmt_every_value_type_exact(void **state)
 	out.cap = 4;
 	memcpy(out.p, "XY", 2);
 	out.len = 2;
-	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, &out), 0);
+	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, NULL, &out), 0);
 	assert_int_equal(out.len, 2 + strlen(want));
 	assert_memory_equal(out.p, "XY", 2);
 	assert_memory_equal(out.p + 2, want, strlen(want));
 	/* A second event follows the first. */
-	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, &out), 0);
+	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, NULL, &out), 0);
 	assert_int_equal(out.len, 2 + 2 * strlen(want));
 	assert_memory_equal(out.p + 2 + strlen(want), want, strlen(want));
 	ttlog__fmt_buf_free(&out);
@@ -700,7 +700,7 @@ static void test_fmt_header_fields_are_sanitised(void **state)
 		int found;
 		e.time_ns += 1000000000u;
 		snprintf(want, sizeof(want), " ttlog %ld - ", (long)getpid());
-		if (ttlog__fmt_syslog_event(NULL, &e, &out) != 0 ||
+		if (ttlog__fmt_syslog_event(NULL, &e, NULL, &out) != 0 ||
 		    room_for_nul(&out) != 0)
 			_exit(2);
 		found = strstr(out.p, want) != NULL;
@@ -845,11 +845,11 @@ static void test_fmt_octet_count_at_every_width(void **state)
 		ev.msg = big;
 		ev.msg_len = len;
 		e = push(b, &ev);
-		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, &out), 0);
+		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &out), 0);
 		at = check_frame(out.p + before, out.len - before);
 		widths[at - 1]++;
 		/* The same bytes as into an empty buffer. */
-		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, &one), 0);
+		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &one), 0);
 		assert_int_equal(one.len, out.len - before);
 		assert_memory_equal(one.p, out.p + before, one.len);
 		ttlog__fmt_buf_free(&one);
@@ -936,7 +936,7 @@ static void test_fmt_long_keys_never_collide(void **state)
 	add_str(&ev, "x~0123abcd", "looks renamed");
 	add_str(&ev, "x~0123abcD", "does not");
 	e = push(b, &ev);
-	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, &out), 0);
+	assert_int_equal(ttlog__fmt_syslog_event(&g_fmt, &e, NULL, &out), 0);
 	assert_int_equal(out.renamed, 3);
 	at = check_frame(out.p, out.len);
 	m = out.p + at;
@@ -1530,7 +1530,7 @@ static double speed(int kind, size_t n)
 		out.len = 0;
 		for (int i = 0; i < 1024; i++)
 			assert_int_equal(
-				ttlog__fmt_syslog_event(&g_fmt, &evs[i], &out),
+				ttlog__fmt_syslog_event(&g_fmt, &evs[i], NULL, &out),
 				0);
 		done += 1024;
 	}

@@ -327,11 +327,14 @@ static void test_syslog_over_udp_one_message_per_datagram(void **state)
 	assert_string_equal(EV(f, 0)->msg, "disk full");
 	assert_int_equal(EV(f, 0)->level, TTLOG_LEVEL_INFO); /* severity 5 */
 	assert_true(EV(f, 0)->time_ns == 1065910455003000000ull);
-	assert_str_field(EV(f, 0), "host", "db1");
+	assert_string_equal(EV(f, 0)->origin[0], "db1");
+	assert_null(field(EV(f, 0), "host")); /* the origin, not a field */
 	assert_str_field(EV(f, 0), "ex@1.k", "v");
 	assert_string_equal(EV(f, 1)->msg, "started");
-	assert_str_field(EV(f, 1), "host", "web2");
-	assert_str_field(EV(f, 1), "app", "nginx");
+	assert_string_equal(EV(f, 1)->origin[0], "web2");
+	assert_string_equal(EV(f, 1)->origin[1], "nginx");
+	assert_string_equal(EV(f, 1)->origin[2], r.o.name);
+	assert_null(field(EV(f, 1), "app"));
 	capture_reset(&cap);
 }
 
@@ -383,7 +386,7 @@ static void test_syslog_over_tcp_both_framings_split_and_joined(void **st)
 	assert_int_equal(f.n, 5);
 	for (size_t i = 0; i < 5; i++) {
 		assert_string_equal(EV(f, i)->msg, want[i]);
-		assert_str_field(EV(f, i), "host", "h1");
+		assert_string_equal(EV(f, i)->origin[0], "h1");
 	}
 	capture_reset(&cap);
 }

@@ -101,8 +101,8 @@ static void test_json_to_stderr(void **s)
 	(void)s;
 	char *out = capture(STDERR_FILENO,
 			    "    format: json\n    stream: stderr\n", -1, -1);
-	assert_non_null(strstr(out, "\"level\":\"INFO\",\"msg\":\"request "
-				    "done\""));
+	assert_non_null(strstr(out, "\"level\":\"INFO\",\"host\":\""));
+	assert_non_null(strstr(out, "\"msg\":\"request done\""));
 	assert_non_null(strstr(out, "\"id\":42,\"path\":\"/a b\"}\n"));
 	assert_non_null(strstr(out, "\"msg\":\"it broke\""));
 
