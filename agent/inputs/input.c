@@ -222,6 +222,56 @@ static void dup_warn(struct ttlog__input *in, const char *peer,
 		   TTLOG_KV("suppressed", suppressed));
 }
 
+/* Takes the string field `key` out of ev's fields into *out. */
+static void take_field(struct ttlog__in_event *ev, const char *key,
+		       struct ttlog__origin_str *out)
+{
+	size_t kl = strlen(key);
+
+	for (uint32_t i = 0; i < ev->nfields; i++) {
+		struct ttlog__in_field *f = &ev->fields[i];
+		if (f->type != TTLOG_TYPE_STR || f->key_len != kl ||
+		    memcmp(f->key, key, kl) != 0)
+			continue;
+		out->p = f->v.str.ptr;
+		out->len = f->v.str.len;
+		memmove(f, f + 1, (ev->nfields - i - 1) * sizeof(*f));
+		ev->nfields--;
+		return;
+	}
+}
+
+/*
+ * The event's origin: the sender's host and service as the message names
+ * them (syslog's HOSTNAME and APP-NAME, a JSON line's "host" and
+ * "service", which stop being fields), this input and the peer. Origins
+ * are shared through the input's cache: a stream from one sender makes
+ * one. Out of memory, the event keeps the agent's own origin.
+ */
+static void set_origin(struct ttlog__input *in, const char *peer,
+		       struct ttlog__in_event *ev)
+{
+	struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS] = {{NULL, 0}};
+
+	if (in->type == TTLOG__INPUT_SYSLOG || in->type == TTLOG__INPUT_JSONL) {
+		take_field(ev, "host", &s[TTLOG__ORIGIN_HOST]);
+		take_field(ev,
+			   in->type == TTLOG__INPUT_SYSLOG ? "app" : "service",
+			   &s[TTLOG__ORIGIN_SERVICE]);
+	}
+	s[TTLOG__ORIGIN_INPUT].p = in->name;
+	s[TTLOG__ORIGIN_INPUT].len = strlen(in->name);
+	if (peer != NULL) {
+		s[TTLOG__ORIGIN_PEER].p = peer;
+		s[TTLOG__ORIGIN_PEER].len = strlen(peer);
+	}
+	if (in->cur_peer_id != NULL) {
+		s[TTLOG__ORIGIN_PEER_ID].p = in->cur_peer_id;
+		s[TTLOG__ORIGIN_PEER_ID].len = strlen(in->cur_peer_id);
+	}
+	ev->origin = ttlog__origin_cache_get(&in->origins, s);
+}
+
 void ttlog__input_message(struct ttlog__input *in, const char *peer,
 			  const char *msg, size_t len)
 {
@@ -255,6 +305,7 @@ void ttlog__input_message(struct ttlog__input *in, const char *peer,
 	}
 	if (ev.duplicate_keys > 0)
 		dup_warn(in, peer, &ev);
+	set_origin(in, peer, &ev);
 	/* The library counts both failures too (dropped_invalid,
 	 * dropped_no_memory); for the input, an event the parser made but
 	 * the library refused is a malformed message. */
@@ -502,6 +553,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 		free(in->unix_path);
 	}
 	ttlog__scratch_destroy(&in->scratch);
+	ttlog__origin_cache_clear(&in->origins);
 	ttlog__native_free(in);
 	if (in->tls != NULL)
 		SSL_CTX_free(in->tls);

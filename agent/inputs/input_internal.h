@@ -15,6 +15,7 @@
 #include "accept_guard.h"
 #include "agent_internal.h"
 #include "host_internal.h"
+#include "origin_internal.h"
 #include "ratelimit.h"
 #include "peer_table.h"
 
@@ -64,6 +65,9 @@ struct ttlog__input_conn {
 	int discard;
 	char peer[80]; /* "127.0.0.1:40312", "[::1]:40312", "unix uid 1000 pid
 			* 4321", "stdin" */
+	/* The subject of its verified TLS client certificate ("" when none),
+	 * for the events' origin. */
+	char peer_id[256];
 	/* TLS: the connection speaks it (it was accepted while the input had
 	 * a TLS context; a reload may change that for later ones) and the
 	 * handshake finished (errors before it are TLS failures). */
@@ -149,6 +153,11 @@ struct ttlog__input {
 	int stdin_flags; /* fd 0's file status flags before we changed them */
 
 	struct ttlog__scratch scratch; /* reused by every parse */
+	/* The origins of its events (host and service as each message
+	 * names them, this input, the peer) and the TLS subject of the
+	 * connection whose messages are being parsed (NULL: none). */
+	struct ttlog__origin_cache origins;
+	const char *cur_peer_id;
 
 	struct ssl_ctx_st *tls; /* tls:// inputs */
 	size_t max_frame;	/* ttlog inputs */

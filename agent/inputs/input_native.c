@@ -217,6 +217,42 @@ static int ingest_one(void *arg, const struct ttlog__in_event *ev)
 	return 0;
 }
 
+/*
+ * The origin of relayed events (wire_payload.h origin_fn), for one entry
+ * of a batch's origin table. The first agent that takes an event in
+ * names itself: this input, the peer and its certificate subject fill an
+ * origin that has no peer yet (an application's own events). An origin
+ * that has one already came through another agent: it is kept as it is,
+ * and the peer that delivered it becomes its relay. host and service are
+ * always the sender's.
+ */
+static struct ttlog__origin *relay_origin(void *arg,
+					  const struct ttlog__origin_str s[])
+{
+	struct ttlog__input_conn *c = arg;
+	struct ttlog__input *in = c->in;
+	struct ttlog__origin_str o[TTLOG__ORIGIN_NFIELDS];
+	struct ttlog__origin *r;
+
+	memcpy(o, s, sizeof(o));
+	if (o[TTLOG__ORIGIN_PEER].len == 0) {
+		o[TTLOG__ORIGIN_INPUT].p = in->name;
+		o[TTLOG__ORIGIN_INPUT].len = strlen(in->name);
+		o[TTLOG__ORIGIN_PEER].p = c->peer;
+		o[TTLOG__ORIGIN_PEER].len = strlen(c->peer);
+		o[TTLOG__ORIGIN_PEER_ID].p = c->peer_id;
+		o[TTLOG__ORIGIN_PEER_ID].len = strlen(c->peer_id);
+		o[TTLOG__ORIGIN_RELAY].len = 0;
+	} else {
+		o[TTLOG__ORIGIN_RELAY].p = c->peer;
+		o[TTLOG__ORIGIN_RELAY].len = strlen(c->peer);
+	}
+	r = ttlog__origin_cache_get(&in->origins, o);
+	if (r != NULL)
+		ttlog__origin_ref(r); /* the decoder's own reference */
+	return r;
+}
+
 /* Queues the ACK of `seq`, sent once dispatch number `no` is taken. At
  * most ACKS_MAX are kept per connection: past that, a new one is merged
  * into the newest (ACKs are cumulative, so the frames in between are
@@ -361,6 +397,13 @@ static int on_data(struct ttlog__input_conn *c, const struct ttlog__wire_msg *m)
 	/* Saved before a single event can reach a listener. */
 	s->accepted_seq = seq;
 	ttlog__native_state_put(in, (size_t)c->sender);
+	/* Batches of older senders (format 1 and 2) have no origin table:
+	 * their events get one with what this side knows. */
+	static const struct ttlog__origin_str none[TTLOG__ORIGIN_NFIELDS];
+	in->wscratch->origin_fn = relay_origin;
+	in->wscratch->origin_arg = c;
+	in->wscratch->v2_origin = relay_origin(c, none);
+	ttlog__origin_unref(in->wscratch->v2_origin); /* the cache keeps it */
 	if (ttlog__wire_payload_decode(payload, plen, flags, in->max_frame * 8,
 				       in->wscratch, ingest_one, &x, &nev, err,
 				       sizeof(err)) != 0) {

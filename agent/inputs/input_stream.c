@@ -105,6 +105,7 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 		c->kept = 0;
 		return 0;
 	}
+	in->cur_peer_id = c->peer_id[0] ? c->peer_id : NULL;
 	/* The watermark keeps the buffer within 2 * max_message: making it
 	 * contiguous is cheap and lets the framer see whole messages. */
 	p = (const char *)evbuffer_pullup(b, -1);
@@ -188,6 +189,7 @@ static int parse_buffer(struct ttlog__input_conn *c, int eof, char *why,
 	}
 	evbuffer_drain(b, off);
 	c->kept = len - off;
+	in->cur_peer_id = NULL;
 	return rc;
 }
 
@@ -365,8 +367,11 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		 * served first by the memory budget from the start. */
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 		X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
-		if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK)
+		if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
 			c->proven = 1;
+			X509_NAME_oneline(X509_get_subject_name(cert),
+					  c->peer_id, sizeof(c->peer_id));
+		}
 		return;
 	}
 	if (c->lingering) {

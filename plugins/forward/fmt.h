@@ -80,8 +80,11 @@ struct ttlog__fmt_buf {
 	uint64_t renamed;
 	const char *renamed_key;
 };
+/* o: the event's origin (ttlog_batch_origin()), or NULL: HOSTNAME and
+ * APP-NAME are the origin's host and service unless configured. */
 int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			    const struct ttlog_event *ev,
+			    const struct ttlog_origin *o,
 			    struct ttlog__fmt_buf *out);
 
 void ttlog__fmt_buf_free(struct ttlog__fmt_buf *b);

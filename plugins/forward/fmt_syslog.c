@@ -21,7 +21,8 @@
  * under the relay. So for an event of the agent's syslog input (its file
  * is "syslog") the header is rebuilt from the fields its parser made of
  * the original one: PRI from "facility" and "severity", HOSTNAME, APP-NAME,
- * PROCID and MSGID from "host", "app", "procid" and "msgid". A missing
+ * PROCID and MSGID from "host", "app", "procid" and "msgid" (HOSTNAME
+ * and APP-NAME from the event's origin, where the input keeps them). A missing
  * HOSTNAME is the relay's (RFC 5424 lets a relay fill in the host it
  * received from); a missing APP-NAME, PROCID or MSGID is "-", since the
  * relay's own would name a program or process of another host. The fields
@@ -434,12 +435,19 @@ static int in_header(const struct relayed *r, uint32_t i)
  * has takes the place of the configured values and the defaults.
  */
 static char *put_header(char *w, const struct ttlog__syslog_fmt *f,
-			const struct ttlog_event *ev, const struct relayed *r)
+			const struct ttlog_event *ev, const struct relayed *r,
+			const struct ttlog_origin *o)
 {
 	uint64_t sec = ev->time_ns / 1000000000u;
 	int fac = f != NULL ? f->facility : 1;
 	const char *host = f != NULL ? f->hostname : NULL;
 	const char *app = f != NULL ? f->app_name : NULL;
+
+	/* Unless configured, the sender's own names (its origin). */
+	if (empty(host) && o != NULL)
+		host = o->host;
+	if (empty(app) && o != NULL)
+		app = o->service;
 	const char *procid = f != NULL ? f->procid : NULL;
 	int own_host = r == NULL || r->s[RH_HOST] == NULL;
 	int own_procid = r == NULL;
@@ -569,6 +577,7 @@ static void sd_ids(const struct ttlog__syslog_fmt *f, char *id, size_t *id_len,
 
 int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			    const struct ttlog_event *ev,
+			    const struct ttlog_origin *o,
 			    struct ttlog__fmt_buf *out)
 {
 	const size_t start = out->len;
@@ -585,6 +594,15 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 
 	if (file[0] == syslog_source[0] && strcmp(file, syslog_source) == 0) {
 		relayed_header(ev, &rel);
+		/* The input keeps HOSTNAME and APP-NAME as the origin. */
+		if (o != NULL && o->host[0] != 0) {
+			rel.s[RH_HOST] = o->host;
+			rel.n[RH_HOST] = strlen(o->host);
+		}
+		if (o != NULL && o->service[0] != 0) {
+			rel.s[RH_APP] = o->service;
+			rel.n[RH_APP] = strlen(o->service);
+		}
 		r = &rel;
 	}
 	/* The count, the header, and the opening of the fields' element. */
@@ -592,7 +610,7 @@ int ttlog__fmt_syslog_event(const struct ttlog__syslog_fmt *f,
 			      PROCID_MAX + MSGID_MAX + 8 + 1 + SD_NAME_MAX);
 	if (w == NULL)
 		return -1;
-	w = put_header(w + GUESS_DIGITS + 1, f, ev, r);
+	w = put_header(w + GUESS_DIGITS + 1, f, ev, r, o);
 	out->len = (size_t)(w - out->p);
 
 	sd_ids(f, id, &id_len, src, &src_len);
