@@ -335,7 +335,8 @@ static int run(struct agent **ap, const char *file)
 			agent_svc(a->pipeline)->unhealthy_after_ms,
 	};
 	timeout = agent_svc(a->pipeline)->shutdown_timeout_ms;
-	rc = ttlog__host_start(&a->pipeline->opts, NULL, NULL, &a->view.writer);
+	rc = ttlog__host_start(&a->pipeline->opts, a->pipeline->routing, NULL,
+			       NULL, &a->view.writer);
 	if (rc != 0) {
 		report_start_failure(a->pipeline, rc);
 		return 1;

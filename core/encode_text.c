@@ -262,20 +262,25 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 
 /* ---- JSON lines ---- */
 
-/* True for the reserved names and for any of them behind underscores:
- * each such key is written with one more underscore (msg -> _msg,
- * _msg -> __msg), which maps keys one to one and never onto a reserved
- * name. */
-static int reserved_key(const char *k)
+/* Whether field key k is written with one more underscore: always for
+ * the reserved names and for any of them behind underscores (msg -> _msg,
+ * _msg -> __msg); for an origin key (host, service, input, peer, peer_id,
+ * relay) when the event's object has that key, its bit in omask. Either
+ * way keys map one to one and never onto a key the object has. */
+static int reserved_key(const char *k, unsigned omask)
 {
-	static const char *const names[] = {
-		"time", "level",   "msg",   "tid",  "file",    "line",
-		"host", "service", "input", "peer", "peer_id", "relay",
-		"truncated"};
+	static const char *const names[] = {"time", "level", "msg",
+					    "tid",  "file",  "line",
+					    "truncated"};
+	static const char *const origin[TTLOG__ORIGIN_NFIELDS] = {
+		"host", "service", "input", "peer", "peer_id", "relay"};
 	while (*k == '_')
 		k++;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(k, names[i]) == 0)
+			return 1;
+	for (int i = 0; omask != 0 && i < TTLOG__ORIGIN_NFIELDS; i++)
+		if ((omask >> i & 1u) && strcmp(k, origin[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -331,9 +336,12 @@ static void json_value(struct ttlog__buf *b, const struct ttlog_field *f)
 	}
 }
 
-/* ,"host":"web-1","service":"billing",... for the strings that are set. */
-static void json_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
+/* ,"host":"web-1","service":"billing",... for the strings that are set;
+ * returns which (bit i: string i). */
+static unsigned json_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
 {
+	unsigned mask = 0;
+
 	static const char *const keys[TTLOG__ORIGIN_NFIELDS] = {
 		",\"host\":", ",\"service\":", ",\"input\":",
 		",\"peer\":", ",\"peer_id\":", ",\"relay\":"};
@@ -344,7 +352,9 @@ static void json_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
 			continue;
 		ttlog__buf_puts(b, keys[k]);
 		put_jstr(b, v, strlen(v));
+		mask |= 1u << k;
 	}
+	return mask;
 }
 
 int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
@@ -367,7 +377,7 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		ttlog__buf_puts(b, "\",\"level\":\"");
 		ttlog__buf_puts(b, ttlog_level_name(cs->level));
 		ttlog__buf_putc(b, '"');
-		json_origin(b, &bt->orig[e->origin]->pub);
+		unsigned omask = json_origin(b, &bt->orig[e->origin]->pub);
 		ttlog__buf_puts(b, ",\"msg\":");
 		put_jstr(b, msg, msg_len);
 		if (cs->line != 0) {
@@ -387,7 +397,8 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 			if (k < 64 ? (int)((skip >> k) & 1)
 				   : repeated_later(cs, k))
 				continue;
-			ttlog__buf_puts(b, reserved_key(cs->keys[k]) ? ",\"_"
+			ttlog__buf_puts(b, reserved_key(cs->keys[k], omask)
+						   ? ",\"_"
 								     : ",\"");
 			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));
 			ttlog__buf_puts(b, "\":");

@@ -33,10 +33,16 @@ static int off_thread(const struct ttlog__writer *w, _Atomic int *said,
 	return 1;
 }
 
-int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
+int ttlog__host_start(const struct ttlog_options *o,
+		      struct ttlog__routing *routing, void (*release)(void *),
 		      void *arg, struct ttlog__writer **w)
 {
-	int rc = ttlog__init_owned(o, release, arg);
+	int rc;
+
+	/* The writer takes it before it dispatches anything. */
+	ttlog__lib.routing_start = routing;
+	rc = ttlog__init_owned(o, release, arg);
+	ttlog__lib.routing_start = NULL;
 
 	*w = rc == 0 ? ttlog__host_writer() : NULL;
 	return rc;
@@ -59,9 +65,10 @@ int ttlog__host_call(struct ttlog__writer *w,
 }
 
 int ttlog__host_reconfigure(struct ttlog__writer *w,
-			    const struct ttlog_options *o, const int *keep_from)
+			    const struct ttlog_options *o, const int *keep_from,
+			    struct ttlog__routing *routing)
 {
-	struct ttlog__reconfigure r = {o, keep_from, 0};
+	struct ttlog__reconfigure r = {o, keep_from, 0, routing};
 
 	return ttlog__host_call(w, ttlog__writer_reconfigure, &r);
 }

@@ -27,7 +27,12 @@ struct ttlog__writer;
 /* ttlog_init() for a host: also keeps `arg` until ttlog_shutdown(), which
  * calls release(arg) once the listeners are destroyed (release may be
  * NULL), and returns the writer in *w. On failure release is not called. */
-int ttlog__host_start(const struct ttlog_options *o, void (*release)(void *),
+struct ttlog__routing;
+/* routing: the listeners' match: and processors: (route.h), borrowed
+ * until ttlog_shutdown() or the reconfiguration that replaces it; NULL:
+ * none. */
+int ttlog__host_start(const struct ttlog_options *o,
+		      struct ttlog__routing *routing, void (*release)(void *),
 		      void *arg, struct ttlog__writer **w);
 
 /* "listener NAME (type TYPE): create failed" for the listener that made
@@ -58,8 +63,8 @@ int ttlog__host_call(struct ttlog__writer *w,
  * @return 0, TTLOG_ENOTRUNNING (w NULL), or the error of a new listener.
  */
 int ttlog__host_reconfigure(struct ttlog__writer *w,
-			    const struct ttlog_options *o,
-			    const int *keep_from);
+			    const struct ttlog_options *o, const int *keep_from,
+			    struct ttlog__routing *routing);
 
 /*
  * What the host is told when a listener is finished (at shutdown, or

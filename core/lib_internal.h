@@ -19,6 +19,7 @@
 #include "ring_internal.h"
 
 struct ttlog__writer;
+struct ttlog__routing;
 
 /* Counters of rings that were freed, kept so the totals never go back. */
 struct ttlog__retired {
@@ -52,6 +53,8 @@ struct ttlog__lib {
 	 * (the plugins of ttlog_init_from_file()). */
 	void (*owned_release)(void *);
 	void *owned;
+	/* ttlog__host_start()'s routing, for the writer it starts. */
+	struct ttlog__routing *routing_start;
 	/* Kept after shutdown so the last run's figures stay readable. */
 	_Atomic uint64_t delivered, batches, listener_dropped, dropped_nomem;
 	_Atomic uint64_t ingested;	  /* events from ttlog__ingest() */

@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "route.h"
 #include "batch_internal.h"
 #include "clock_internal.h"
 #include "lib_internal.h"
@@ -220,6 +221,9 @@ int ttlog__writer_start(const struct ttlog_options *o,
 	if (w == NULL)
 		return TTLOG_ENOMEM;
 	w->opts = *o;
+	w->routing_all = ttlog__lib.routing_start;
+	w->routing = ttlog__routing_active(w->routing_all) ? w->routing_all
+							   : NULL;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	ttlog__clock_init(&w->clock, ttlog__clock_kind);

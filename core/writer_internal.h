@@ -67,6 +67,10 @@ struct ttlog__writer {
 	struct ttlog_options opts;
 	struct ttlog__clock clock;
 	struct ttlog__listener *l;
+	/* match: and processors: of the listeners (route.h), borrowed
+	 * from the host; NULL: every listener gets every event. routing_all
+	 * is the same even when it does nothing (for the statistics). */
+	struct ttlog__routing *routing, *routing_all;
 	size_t nl;
 	/* Listeners a reconfiguration replaced that still deliver what they
 	 * took (a forwarder waiting for acknowledgements): each cycle asks
@@ -172,6 +176,7 @@ struct ttlog__reconfigure {
 	const struct ttlog_options *o; /* the new listeners */
 	const int *keep_from;	       /* per new listener: old index or -1 */
 	int rc;
+	struct ttlog__routing *routing; /* for the new listeners, or NULL */
 };
 int ttlog__writer_reconfigure(struct event_base *base, void *arg);
 /* Counts what each listener still holds as lost, says so per listener

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "route.h"
 #include "batch_internal.h"
 #include "lib_internal.h"
 #include "listener_abi.h"
@@ -166,6 +167,66 @@ static void queue_pump(struct ttlog__listener *l)
 		queue_drained(l);
 }
 
+/* Offers lb (a reference the listener takes over) to l, behind what it
+ * holds back already. */
+static void hand_to(struct ttlog__listener *l, struct ttlog_batch *lb,
+		    uint64_t no)
+{
+	int rc;
+
+	atomic_fetch_add(&l->in, lb->n);
+	queue_pump(l);
+	if (l->qlen > 0) {
+		queue_push(l, lb, no); /* behind what waits already */
+		return;
+	}
+	rc = offer(l, lb);
+	if (rc == TTLOG_LISTENER_RETRY)
+		queue_push(l, lb, no);
+	else if (rc == TTLOG_LISTENER_OK)
+		queue_drained(l); /* it takes batches again */
+}
+
+/*
+ * Dispatch with match: and processors: (route.h): the global processors
+ * first, then each listener gets what its match selects at its level,
+ * through its own processors. Memory running out loses the events of the
+ * listeners concerned, counted as their errors.
+ */
+static void route_dispatch(struct ttlog__writer *w, struct ttlog_batch *b,
+			   uint64_t no)
+{
+	size_t n = b->n;
+	int oom;
+
+	b = ttlog__routing_global(w->routing, b, &oom);
+	if (b == NULL) {
+		if (oom)
+			for (size_t i = 0; i < w->nl; i++)
+				count_listener_drop(&w->l[i].dropped_error, n);
+		ttlog__writer_taken_check(w);
+		return;
+	}
+	oom = ttlog__routing_prepare(w->routing, b) != 0;
+	for (size_t i = 0; i < w->nl; i++) {
+		struct ttlog__listener *l = &w->l[i];
+		struct ttlog_batch *lb;
+		int lost;
+
+		lb = oom ? NULL
+			 : ttlog__routing_select(w->routing, i, b, l->level,
+						 &lost);
+		if (oom || (lb == NULL && lost)) {
+			count_listener_drop(&l->dropped_error, b->n);
+			continue;
+		}
+		if (lb != NULL)
+			hand_to(l, lb, no);
+	}
+	ttlog_batch_unref(b);
+	ttlog__writer_taken_check(w);
+}
+
 void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 {
 	/* One filtered view per level, shared by listeners of that level. */
@@ -183,10 +244,13 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 	ttlog__snap_history_add(b);
 	atomic_fetch_add(&ttlog__lib.delivered, b->n);
 	atomic_fetch_add(&ttlog__lib.batches, 1);
+	if (w->routing != NULL) {
+		route_dispatch(w, b, no);
+		return;
+	}
 	for (size_t i = 0; i < w->nl; i++) {
 		struct ttlog__listener *l = &w->l[i];
 		struct ttlog_batch *lb = b;
-		int rc;
 
 		if (l->level > TTLOG_LEVEL_TRACE) {
 			if (!computed[l->level]) {
@@ -203,17 +267,7 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 			if (lb == NULL)
 				continue; /* nothing at its level */
 		}
-		atomic_fetch_add(&l->in, lb->n);
-		queue_pump(l);
-		if (l->qlen > 0) {
-			queue_push(l, lb, no); /* behind what waits already */
-			continue;
-		}
-		rc = offer(l, lb);
-		if (rc == TTLOG_LISTENER_RETRY)
-			queue_push(l, lb, no);
-		else if (rc == TTLOG_LISTENER_OK)
-			queue_drained(l); /* it takes batches again */
+		hand_to(l, lb, no);
 	}
 	for (int k = 0; k <= TTLOG_LEVEL_OFF; k++)
 		if (by_level[k] != NULL)
@@ -614,6 +668,10 @@ int ttlog__writer_reconfigure(struct event_base *base, void *arg)
 	free(kept);
 	w->l = nl;
 	w->nl = n;
+	/* Processors that continue keep counting where they were. */
+	ttlog__routing_adopt(r->routing, w->routing);
+	w->routing = ttlog__routing_active(r->routing) ? r->routing : NULL;
+	w->routing_all = r->routing;
 	ttlog__writer_taken_check(w);
 	return 0;
 }

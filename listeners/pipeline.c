@@ -17,6 +17,7 @@
 #include "level.h"
 #include "listener_abi.h"
 #include "registry_internal.h"
+#include "route.h"
 
 /* ---- service ---- */
 
@@ -161,8 +162,32 @@ static const struct ttlog__option_table common_table = {
 	.size = sizeof(struct common_opts),
 };
 
-static const char *const common_keys[] = {"name",  "type",  "plugin",
-					  "level", "queue", NULL};
+static const char *const common_keys[] = {
+	"name", "type", "plugin", "level", "queue", "match", "processors",
+	NULL};
+
+/* match: and processors: of listener i (route.h), compiled into the
+ * pipeline's routing at index i. */
+static int build_route(const struct ttlog__cfg_node *sec, size_t i,
+		       const char *name, struct ttlog__pipeline *p,
+		       struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *m = ttlog__cfg_get(sec, "match");
+	const struct ttlog__cfg_node *procs = ttlog__cfg_get(sec, "processors");
+	char path[96];
+	int rc = 0;
+
+	if (m != NULL) {
+		snprintf(path, sizeof(path), "listeners[%zu].match", i);
+		rc |= ttlog__routing_set_match(p->routing, i, m, path, d);
+	}
+	if (procs != NULL) {
+		snprintf(path, sizeof(path), "listeners[%zu].processors", i);
+		rc |= ttlog__routing_set_processors(
+			p->routing, i, name != NULL ? name : "", procs, path, d);
+	}
+	return rc;
+}
 
 void ttlog__cfg_fingerprint(const struct ttlog__cfg_node *n,
 			    struct ttlog__buf *out)
@@ -307,6 +332,8 @@ static int build_listener(const struct ttlog__cfg_node *sec, size_t i,
 			bad = 1;
 		}
 	if (queue_when_full(sec, path, c, d) != 0)
+		bad = 1;
+	if (build_route(sec, i, c->name, p, d) != 0)
 		bad = 1;
 	if ((c->type == NULL) == (c->plugin == NULL)) {
 		ttlog__diag_add(d, sec, path,
@@ -505,13 +532,14 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 			  const struct ttlog__cfg_claims *claims,
 			  struct ttlog__pipeline *p, struct ttlog__diag *d)
 {
-	const char *sections[MAX_CLAIMED + 3] = {"service", "listeners"};
-	const struct ttlog__cfg_node *ls;
-	size_t before = d->n, ns = 2;
+	const char *sections[MAX_CLAIMED + 4] = {"service", "listeners",
+						 "processors"};
+	const struct ttlog__cfg_node *ls, *procs;
+	size_t before = d->n, ns = 3;
 
 	memset(p, 0, sizeof(*p));
 	for (const char *const *c = claims ? claims->sections : NULL;
-	     c != NULL && *c != NULL && ns < MAX_CLAIMED + 2; c++)
+	     c != NULL && *c != NULL && ns < MAX_CLAIMED + 3; c++)
 		sections[ns++] = *c;
 
 	if (root->kind != TTLOG__CFG_MAP) {
@@ -537,6 +565,16 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 				"starts with \"- name: ...\")");
 		ls = NULL;
 	}
+	p->routing = ttlog__routing_new(ls != NULL ? ls->n : 0);
+	if (p->routing == NULL) {
+		ttlog__diag_add(d, root, NULL, "out of memory");
+		ls = NULL;
+	}
+	procs = ttlog__cfg_get(root, "processors");
+	if (procs != NULL && p->routing != NULL)
+		(void)ttlog__routing_set_processors(p->routing, SIZE_MAX,
+						    "global", procs,
+						    "processors", d);
 	if (ls != NULL && ls->n > 0 && p->plugin_dir != NULL) {
 		p->listeners = calloc(ls->n, sizeof(*p->listeners));
 		p->plugins = calloc(ls->n, sizeof(*p->plugins));
@@ -554,6 +592,8 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 	}
 	p->opts.listeners = p->listeners;
 	p->opts.nlisteners = p->n;
+	if (p->routing != NULL)
+		ttlog__routing_done(p->routing);
 	if (d->n > before) {
 		ttlog__pipeline_release(p);
 		return -1;
@@ -592,6 +632,7 @@ void ttlog__pipeline_release(struct ttlog__pipeline *p)
 	free(p->plugin_dir);
 	if (p->claimed_table != NULL)
 		ttlog__options_free(p->claimed_table, p->claimed);
+	ttlog__routing_free(p->routing);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -634,7 +675,7 @@ int ttlog_init_from_file(const char *path)
 		free(p);
 		return TTLOG_ECONFIG;
 	}
-	rc = ttlog__host_start(&p->opts, pipeline_free, p, &w);
+	rc = ttlog__host_start(&p->opts, p->routing, pipeline_free, p, &w);
 	if (rc != 0) {
 		const char *name, *why;
 		ttlog__listener_failure_parts(&name, &why);

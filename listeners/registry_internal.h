@@ -93,6 +93,8 @@ struct ttlog__pipeline {
 	char **names;		       /* n listener names */
 	char **fingerprints; /* n: plugin path + section, for reloads */
 	char **where;	     /* n: "FILE:LINE" of each section, or NULL */
+	/* match: and processors: (route.h), one route per listener. */
+	struct ttlog__routing *routing;
 	char *service;
 	char *plugin_dir;
 	char *snapshot_dir;

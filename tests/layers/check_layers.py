@@ -31,7 +31,7 @@ ALLOWED = {
     # pipeline until shutdown), checks listener tables, reads config's
     # document tree.
     "listeners": {"common": "*", "config": "*",
-                  "core": {"host_internal.h", "listener_abi.h"}},
+                  "core": {"host_internal.h", "listener_abi.h", "route.h"}},
     # The agent reaches core through its one seam, the message parsers
     # (core/parse/, shared with the processors) and origins.
     "agent": {"common": "*", "config": "*", "listeners": "*", "wire": "*",
