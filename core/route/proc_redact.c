@@ -6,7 +6,7 @@
  * and the scratch is grown once per event: the first pass finds every
  * match of every target (a match limit hit is FAILED, nothing written),
  * the second reserves the total size of the new strings and writes them.
- * Matches are found as sed's s///g does: left to right, not
+ * Matches are found as Perl's s///g does: left to right, not
  * overlapping; an empty match inserts the replacement and the search goes
  * on one byte further, so a pattern that matches the empty string ends.
  */

@@ -38,6 +38,10 @@ int ttlog__proc_re_compile(struct ttlog__proc_re *re,
 				(size_t)at, (const char *)msg);
 		return -1;
 	}
+	/* The JIT runs a pattern several times faster and keeps the match
+	 * limit; where it is not available (no executable memory), the
+	 * interpreter does the same work. */
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 	re->md = pcre2_match_data_create_from_pattern(re->code, NULL);
 	re->mc = pcre2_match_context_create(NULL);
 	if (re->md == NULL || re->mc == NULL) {

@@ -14,7 +14,8 @@
 /* Backtracking steps allowed to one pcre2_match() call; past it the
  * processor gives up on the event (FAILED). */
 #define TTLOG__PROC_MATCH_LIMIT 100000u
-/* Nesting of backtracking (the interpreter's stack) for one call. */
+/* Nesting of backtracking for one call (the interpreter's; the JIT has
+ * its own 32 KiB stack, and running out of it is a failure too). */
 #define TTLOG__PROC_DEPTH_LIMIT 10000u
 
 struct ttlog__proc_re {

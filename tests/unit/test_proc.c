@@ -190,9 +190,21 @@ static void test_proc_redact_scratch_growth_moves_strings(void **state)
 	/* 'v' (of "value") becomes 40 bytes: 55 per "<redacted-value>". */
 	p = proc_new("{type: redact, pattern: 'v', replace: "
 		     "'VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV', in: [msg, f3]}");
-	size_t cap = s.cap;
+	/* A block allocated after the scratch, so that realloc cannot grow
+	 * it in place: the scratch moves (checked). */
+	uintptr_t before = (uintptr_t)s.p;
+	void *block = malloc(100000);
+	assert_non_null(block);
 	assert_int_equal(ttlog__proc_apply(p, &w, 0), TTLOG__PROC_KEEP);
-	assert_true(s.cap > cap);
+	assert_true((uintptr_t)s.p != before);
+	free(block);
+	/* Every string now lives in the scratch where it is now, not where
+	 * it was. */
+	assert_true(w.ev.msg >= s.p && w.ev.msg + w.ev.msg_len <= s.p + s.len);
+	for (int i = 0; i < 8; i++) {
+		const struct ttlog_strn *v = &work_get(&w, keys[i])->v.str;
+		assert_true(v->ptr >= s.p && v->ptr + v->len <= s.p + s.len);
+	}
 	assert_int_equal(w.ev.msg_len, 300 * 55);
 	for (int i = 0; i < 300; i++) {
 		assert_memory_equal(w.ev.msg + i * 55, "<redacted-", 10);
