@@ -714,8 +714,7 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 
 int ttlog__json_fields_parse(const char *text, size_t len,
 			     struct ttlog__in_event *ev,
-			     struct ttlog__scratch *s, char *err,
-			     size_t errlen)
+			     struct ttlog__scratch *s, char *err, size_t errlen)
 {
 	struct jp p = {text, len, 0, s, err, errlen};
 

@@ -36,7 +36,8 @@ static int quoted(const char *t, size_t n, size_t *i, struct ttlog__scratch *s,
 		}
 	}
 	if (k >= n)
-		return fail(err, errlen, start - 1, "unterminated quoted value");
+		return fail(err, errlen, start - 1,
+			    "unterminated quoted value");
 	*i = k + 1;
 	if (!esc) {
 		out->ptr = t + start;

@@ -73,7 +73,8 @@ static int groups_get(struct parse *p, const struct ttlog__cfg_node *sec,
 	pcre2_pattern_info(p->re.code, PCRE2_INFO_NAMETABLE, &table);
 	if (n == 0) {
 		char pp[256];
-		snprintf(pp, sizeof(pp), "%s.pattern", path != NULL ? path : "");
+		snprintf(pp, sizeof(pp), "%s.pattern",
+			 path != NULL ? path : "");
 		ttlog__diag_add(d, ttlog__cfg_get(sec, "pattern"), pp,
 				"has no named group such as "
 				"(?<name>...); each named group becomes a "
@@ -138,8 +139,8 @@ static int types_get(struct parse *p, const struct ttlog__cfg_node *sec,
 static void *parse_compile(const struct ttlog__cfg_node *sec, const char *path,
 			   struct ttlog__diag *d)
 {
-	static const char *const keys[] = {"format", "pattern", "from",
-					   "keep_original", "types", NULL};
+	static const char *const keys[] = {"format",	    "pattern", "from",
+					   "keep_original", "types",   NULL};
 	static const char *const fmts[] = {"json", "logfmt", "regex", NULL};
 	struct parse *p = calloc(1, sizeof(*p));
 	const char *fmt = NULL, *from = NULL;
@@ -181,7 +182,8 @@ static void *parse_compile(const struct ttlog__cfg_node *sec, const char *path,
 		    groups_get(p, sec, path, d) < 0)
 			bad = 1;
 	} else if (!bad && ttlog__cfg_get(sec, "pattern") != NULL) {
-		snprintf(fp, sizeof(fp), "%s.pattern", path != NULL ? path : "");
+		snprintf(fp, sizeof(fp), "%s.pattern",
+			 path != NULL ? path : "");
 		ttlog__diag_add(d, ttlog__cfg_get(sec, "pattern"), fp,
 				"only for format: regex");
 		bad = 1;

@@ -54,8 +54,8 @@ static void redact_free(void *st)
 	free(r);
 }
 
-static void *redact_compile(const struct ttlog__cfg_node *sec,
-			    const char *path, struct ttlog__diag *d)
+static void *redact_compile(const struct ttlog__cfg_node *sec, const char *path,
+			    struct ttlog__diag *d)
 {
 	static const char *const keys[] = {"pattern", "replace", "in", NULL};
 	struct redact *r = calloc(1, sizeof(*r));
@@ -135,9 +135,8 @@ static int find(struct redact *r, const char *s, size_t len, struct target *t)
 		if (rc < 0)
 			return -1;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->re.md);
-		size_t prev = r->nspans > t->first
-				      ? r->spans[r->nspans - 1].e
-				      : 0;
+		size_t prev =
+			r->nspans > t->first ? r->spans[r->nspans - 1].e : 0;
 		/* \K can report a match that ends before it starts. */
 		if (ov[1] < ov[0] || ov[0] < prev || ov[1] > len)
 			return -1;
@@ -155,7 +154,7 @@ static int find(struct redact *r, const char *s, size_t len, struct target *t)
 
 /* Writes s with t's spans replaced at the end of the scratch. */
 static const char *rewrite(const struct redact *r, struct ttlog__scratch *sc,
-			 const char *s, size_t len, const struct target *t)
+			   const char *s, size_t len, const struct target *t)
 {
 	char *o0 = sc->p + sc->len, *o = o0;
 	size_t at = 0;
@@ -229,5 +228,5 @@ static enum ttlog__proc_rc redact_apply(void *st, struct ttlog__work *w,
 	return TTLOG__PROC_KEEP;
 }
 
-const struct ttlog__proc_kind ttlog__proc_redact = {
-	"redact", redact_compile, redact_apply, redact_free};
+const struct ttlog__proc_kind ttlog__proc_redact = {"redact", redact_compile,
+						    redact_apply, redact_free};

@@ -6,8 +6,8 @@
 
 #include "proc_util.h"
 
-static void *remove_compile(const struct ttlog__cfg_node *sec,
-			    const char *path, struct ttlog__diag *d)
+static void *remove_compile(const struct ttlog__cfg_node *sec, const char *path,
+			    struct ttlog__diag *d)
 {
 	static const char *const keys[] = {"fields", NULL};
 	struct ttlog__proc_names *s = calloc(1, sizeof(*s));
@@ -18,10 +18,9 @@ static void *remove_compile(const struct ttlog__cfg_node *sec,
 		return NULL;
 	}
 	r = ttlog__proc_opt_strs(sec, "fields", path, d, &s->v, &s->n);
-	if (r == 0)
-		ttlog__diag_add(d, sec, path,
-				"missing key 'fields' (a list of field names)");
-	if (ttlog__proc_keys_check(sec, path, keys, d) > 0 || r <= 0) {
+	r = ttlog__proc_required(r, sec, path, d, "fields",
+				 "a list of field names");
+	if (ttlog__proc_keys_check(sec, path, keys, d) > 0 || r) {
 		ttlog__proc_names_free(s);
 		return NULL;
 	}
@@ -37,8 +36,8 @@ static enum ttlog__proc_rc remove_apply(void *st, struct ttlog__work *w,
 	(void)now_ns;
 	for (uint32_t i = 0; i < w->ev.nfields; i++) {
 		size_t k;
-		for (k = 0; k < s->n &&
-			    !ttlog__work_key_is(&w->ev.fields[i], s->v[k]);
+		for (k = 0;
+		     k < s->n && !ttlog__work_key_is(&w->ev.fields[i], s->v[k]);
 		     k++)
 			;
 		if (k < s->n)
@@ -56,4 +55,3 @@ static enum ttlog__proc_rc remove_apply(void *st, struct ttlog__work *w,
 
 const struct ttlog__proc_kind ttlog__proc_remove = {
 	"remove", remove_compile, remove_apply, ttlog__proc_names_free};
-

@@ -12,8 +12,8 @@
 #include "proc_util.h"
 
 /* v holds old and new names in turns: v[2i] -> v[2i + 1]. */
-static void *rename_compile(const struct ttlog__cfg_node *sec,
-			    const char *path, struct ttlog__diag *d)
+static void *rename_compile(const struct ttlog__cfg_node *sec, const char *path,
+			    struct ttlog__diag *d)
 {
 	static const char *const keys[] = {"fields", NULL};
 	const struct ttlog__cfg_node *m = ttlog__cfg_get(sec, "fields");
@@ -95,4 +95,3 @@ static enum ttlog__proc_rc rename_apply(void *st, struct ttlog__work *w,
 
 const struct ttlog__proc_kind ttlog__proc_rename = {
 	"rename", rename_compile, rename_apply, ttlog__proc_names_free};
-

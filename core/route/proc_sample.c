@@ -31,8 +31,8 @@ static void sample_free(void *st)
 	free(s);
 }
 
-static void *sample_compile(const struct ttlog__cfg_node *sec,
-			    const char *path, struct ttlog__diag *d)
+static void *sample_compile(const struct ttlog__cfg_node *sec, const char *path,
+			    struct ttlog__diag *d)
 {
 	static const char *const keys[] = {"rate", "key", NULL};
 	struct sample *s = calloc(1, sizeof(*s));
@@ -44,12 +44,9 @@ static void *sample_compile(const struct ttlog__cfg_node *sec,
 		return NULL;
 	}
 	bad |= ttlog__proc_keys_check(sec, path, keys, d) > 0;
-	r = ttlog__proc_opt_uint(sec, "rate", path, d, 1, 1000000000,
-				 &s->rate);
-	if (r == 0)
-		ttlog__diag_add(d, sec, path,
-				"missing key 'rate' (keep 1 event in rate)");
-	bad |= r <= 0;
+	r = ttlog__proc_opt_uint(sec, "rate", path, d, 1, 1000000000, &s->rate);
+	bad |= ttlog__proc_required(r, sec, path, d, "rate",
+				    "keep 1 event in rate");
 	bad |= ttlog__proc_opt_str(sec, "key", path, d, &key) < 0;
 	if (key != NULL && (s->key = strdup(key)) == NULL)
 		bad = 1;
@@ -113,5 +110,5 @@ static enum ttlog__proc_rc sample_apply(void *st, struct ttlog__work *w,
 	return s->n++ % s->rate == 0 ? TTLOG__PROC_KEEP : TTLOG__PROC_DROP;
 }
 
-const struct ttlog__proc_kind ttlog__proc_sample = {
-	"sample", sample_compile, sample_apply, sample_free};
+const struct ttlog__proc_kind ttlog__proc_sample = {"sample", sample_compile,
+						    sample_apply, sample_free};

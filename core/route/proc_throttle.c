@@ -34,7 +34,7 @@ struct bucket {
 struct throttle {
 	uint64_t rate, per_ns, max_keys;
 	char *key;	/* NULL: one bucket for all */
-	int origin_key; /* key names an origin attribute */
+	int origin_key; /* 1 + index in origin_names, or 0: a field */
 	struct bucket *b;
 	uint32_t *heads, mask, used, newest, oldest;
 };
@@ -72,10 +72,8 @@ static void *throttle_compile(const struct ttlog__cfg_node *sec,
 	t->max_keys = 10000;
 	bad |= ttlog__proc_keys_check(sec, path, keys, d) > 0;
 	r = ttlog__proc_opt_uint(sec, "rate", path, d, 1, 1000000, &t->rate);
-	if (r == 0)
-		ttlog__diag_add(d, sec, path,
-				"missing key 'rate' (events per 'per')");
-	bad |= r <= 0;
+	bad |= ttlog__proc_required(r, sec, path, d, "rate",
+				    "events per 'per'");
 	bad |= ttlog__proc_opt_duration_ns(sec, "per", path, d, 3600000,
 					   &t->per_ns) < 0;
 	bad |= ttlog__proc_opt_uint(sec, "max_keys", path, d, 1, 1000000,
@@ -84,7 +82,8 @@ static void *throttle_compile(const struct ttlog__cfg_node *sec,
 	if (key != NULL && (t->key = strdup(key)) == NULL)
 		bad = 1;
 	for (size_t i = 0; key != NULL && origin_names[i] != NULL; i++)
-		t->origin_key |= strcmp(key, origin_names[i]) == 0;
+		if (strcmp(key, origin_names[i]) == 0)
+			t->origin_key = (int)i + 1;
 	while (!bad && slots < 2 * t->max_keys)
 		slots *= 2;
 	if (!bad) {
@@ -118,19 +117,9 @@ static void key_text(const struct throttle *t, const struct ttlog__work *w,
 		const char *v = NULL;
 		if (o == NULL)
 			return;
-		switch (t->key[0] == 'h'   ? 0
-			: t->key[0] == 's' ? 1
-			: t->key[0] == 'i' ? 2
-			: t->key[0] == 'r' ? 5
-			: strcmp(t->key, "peer") == 0 ? 3
-						      : 4) {
-		case 0: v = o->host; break;
-		case 1: v = o->service; break;
-		case 2: v = o->input; break;
-		case 3: v = o->peer; break;
-		case 4: v = o->peer_id; break;
-		default: v = o->relay;
-		}
+		const char *const vals[] = {o->host, o->service, o->input,
+					    o->peer, o->peer_id, o->relay};
+		v = vals[t->origin_key - 1];
 		if (v != NULL) {
 			*p = v;
 			*n = strlen(v);
@@ -157,7 +146,8 @@ static void key_text(const struct throttle *t, const struct ttlog__work *w,
 		*n = (size_t)snprintf(buf, len, "%.17g", f->v.f64);
 		break;
 	default:
-		*n = (size_t)snprintf(buf, len, "%s", f->v.b ? "true" : "false");
+		*n = (size_t)snprintf(buf, len, "%s",
+				      f->v.b ? "true" : "false");
 	}
 	*p = buf;
 }

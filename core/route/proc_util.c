@@ -41,6 +41,16 @@ int ttlog__proc_keys_check(const struct ttlog__cfg_node *sec, const char *path,
 	return errors;
 }
 
+int ttlog__proc_required(int r, const struct ttlog__cfg_node *sec,
+			 const char *path, struct ttlog__diag *d,
+			 const char *key, const char *what)
+{
+	if (r == 0)
+		ttlog__diag_add(d, sec, path, "missing key '%s' (%s)", key,
+				what);
+	return r <= 0;
+}
+
 /* The value of key, and "path.key" in buf for messages. */
 static const struct ttlog__cfg_node *opt(const struct ttlog__cfg_node *sec,
 					 const char *key, const char *path,

@@ -32,6 +32,13 @@ int ttlog__proc_keys_check(const struct ttlog__cfg_node *sec, const char *path,
  * was read into out, -1 after adding an error (at the value, naming
  * path.key and what was expected). */
 
+/* For a required option: r is its getter's result. When r is 0 (absent)
+ * adds "missing key 'KEY' (WHAT)" at sec. @return 1 when r <= 0 (the
+ * option is bad or absent), else 0. */
+int ttlog__proc_required(int r, const struct ttlog__cfg_node *sec,
+			 const char *path, struct ttlog__diag *d,
+			 const char *key, const char *what);
+
 /* A scalar; *out is borrowed from the document. */
 int ttlog__proc_opt_str(const struct ttlog__cfg_node *sec, const char *key,
 			const char *path, struct ttlog__diag *d,

@@ -34,7 +34,8 @@ static const struct {
 	{"(reset only)", NULL, plain},
 	{"remove", "{type: remove, fields: [trace]}", plain},
 	{"rename", "{type: rename, fields: {svc: service}}", plain},
-	{"redact", "{type: redact, pattern: 'password=\\S+', replace: 'password=***'}",
+	{"redact",
+	 "{type: redact, pattern: 'password=\\S+', replace: 'password=***'}",
 	 plain},
 	{"redact (no match)", "{type: redact, pattern: 'secret=\\S+'}", plain},
 	{"parse json", "{type: parse, format: json}", json},
@@ -46,7 +47,8 @@ static const struct {
 	 plain},
 	{"sample (counter)", "{type: sample, rate: 10}", plain},
 	{"sample (key)", "{type: sample, rate: 10, key: trace}", plain},
-	{"throttle (key)", "{type: throttle, rate: 1000000, key: trace}", plain},
+	{"throttle (key)", "{type: throttle, rate: 1000000, key: trace}",
+	 plain},
 	{"drop", "{type: drop}", plain},
 };
 
@@ -73,13 +75,16 @@ static void reset(struct ttlog__work *w, struct ttlog__scratch *s,
 	w->ev.msg = msg;
 	w->ev.msg_len = len;
 	w->ev.nfields = 3;
-	f[0] = (struct ttlog__in_field){.key = "svc", .key_len = 3,
+	f[0] = (struct ttlog__in_field){.key = "svc",
+					.key_len = 3,
 					.type = TTLOG_TYPE_STR,
 					.v.str = {"orders", 6}};
-	f[1] = (struct ttlog__in_field){.key = "trace", .key_len = 5,
+	f[1] = (struct ttlog__in_field){.key = "trace",
+					.key_len = 5,
 					.type = TTLOG_TYPE_STR,
 					.v.str = {trace[i & 7], 14}};
-	f[2] = (struct ttlog__in_field){.key = "attempt", .key_len = 7,
+	f[2] = (struct ttlog__in_field){.key = "attempt",
+					.key_len = 7,
 					.type = TTLOG_TYPE_I64,
 					.v.i64 = 1};
 }
@@ -137,8 +142,8 @@ int main(int argc, char **argv)
 			t[r] = (double)(now_ns() - t0) / n;
 		}
 		qsort(t, RUNS, sizeof(t[0]), cmp);
-		printf("%-20s %10.1f %9.1f-%-10.1f\n", cases[c].name, t[RUNS / 2],
-		       t[0], t[RUNS - 1]);
+		printf("%-20s %10.1f %9.1f-%-10.1f\n", cases[c].name,
+		       t[RUNS / 2], t[0], t[RUNS - 1]);
 		ttlog__proc_free(p);
 	}
 	ttlog__scratch_destroy(&s);

@@ -15,18 +15,6 @@
 #include "parse_internal.h"
 #include "proc.h"
 
-static void check(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static int inside(const char *p, size_t len, const char *base, size_t n)
-{
-	return len == 0 || (p >= base && p <= base + n && len <= n &&
-			    (size_t)(p - base) <= n - len);
-}
-
 static void check_logfmt(const char *in, size_t n, struct ttlog__scratch *s)
 {
 	struct ttlog__in_event ev;
@@ -34,21 +22,25 @@ static void check_logfmt(const char *in, size_t n, struct ttlog__scratch *s)
 	size_t at;
 
 	ttlog__scratch_reset(s);
-	check(ttlog__scratch_reserve(s, n + 1) == 0);
+	fuzz_check(ttlog__scratch_reserve(s, n + 1) == 0);
 	if (ttlog__logfmt_parse(in, n, &ev, s, err, sizeof(err)) < 0) {
-		check(sscanf(err, "byte %zu: ", &at) == 1 && at <= n);
+		fuzz_check(sscanf(err, "byte %zu: ", &at) == 1 && at <= n);
 		return;
 	}
-	check(ev.nfields >= 1 && ev.nfields <= TTLOG__IN_MAX_FIELDS);
-	check(fuzz_keys_distinct(&ev));
-	check(s->len <= n + 1);
+	fuzz_check(ev.nfields >= 1 && ev.nfields <= TTLOG__IN_MAX_FIELDS);
+	fuzz_check(fuzz_keys_distinct(&ev));
+	fuzz_check(s->len <= n + 1);
 	for (uint32_t i = 0; i < ev.nfields; i++) {
 		const struct ttlog__in_field *f = &ev.fields[i];
-		check(f->key_len > 0 && inside(f->key, f->key_len, in, n));
-		check(f->type == TTLOG_TYPE_STR || f->type == TTLOG_TYPE_BOOL);
+		fuzz_check(f->key_len > 0 &&
+			   fuzz_inside(f->key, f->key_len, in, n));
+		fuzz_check(f->type == TTLOG_TYPE_STR ||
+			   f->type == TTLOG_TYPE_BOOL);
 		if (f->type == TTLOG_TYPE_STR)
-			check(inside(f->v.str.ptr, f->v.str.len, in, n) ||
-			      inside(f->v.str.ptr, f->v.str.len, s->p, s->len));
+			fuzz_check(fuzz_inside(f->v.str.ptr, f->v.str.len, in,
+					       n) ||
+				   fuzz_inside(f->v.str.ptr, f->v.str.len, s->p,
+					       s->len));
 	}
 }
 
@@ -72,9 +64,9 @@ static void setup(void)
 		struct ttlog__diag d = {0};
 		struct ttlog__cfg_doc *doc = ttlog__cfg_load_string(
 			"fuzz.yaml", items[i], strlen(items[i]), &d);
-		check(doc != NULL);
+		fuzz_check(doc != NULL);
 		procs[i] = ttlog__proc_compile(ttlog__cfg_root(doc), "p", &d);
-		check(procs[i] != NULL);
+		fuzz_check(procs[i] != NULL);
 		ttlog__cfg_free(doc);
 	}
 }
@@ -91,21 +83,24 @@ static void check_proc(struct ttlog__proc *p, const char *in, size_t n,
 	w.ev.msg = in;
 	w.ev.msg_len = n;
 	rc = ttlog__proc_apply(p, &w, 0);
-	check(rc == TTLOG__PROC_KEEP || rc == TTLOG__PROC_FAILED);
+	fuzz_check(rc == TTLOG__PROC_KEEP || rc == TTLOG__PROC_FAILED);
 	if (rc == TTLOG__PROC_FAILED) {
-		check(w.ev.msg == in && w.ev.msg_len == n);
-		check(w.ev.nfields == 0 && !w.changed);
+		fuzz_check(w.ev.msg == in && w.ev.msg_len == n);
+		fuzz_check(w.ev.nfields == 0 && !w.changed);
 		return;
 	}
-	check(inside(w.ev.msg, w.ev.msg_len, in, n) ||
-	      inside(w.ev.msg, w.ev.msg_len, s->p, s->len) || w.ev.msg_len == 0);
-	check(w.ev.nfields <= TTLOG__IN_MAX_FIELDS);
+	fuzz_check(fuzz_inside(w.ev.msg, w.ev.msg_len, in, n) ||
+		   fuzz_inside(w.ev.msg, w.ev.msg_len, s->p, s->len) ||
+		   w.ev.msg_len == 0);
+	fuzz_check(w.ev.nfields <= TTLOG__IN_MAX_FIELDS);
 	for (uint32_t i = 0; i < w.ev.nfields; i++) {
 		const struct ttlog__in_field *f = &w.ev.fields[i];
-		check(f->key != NULL && f->key_len > 0);
+		fuzz_check(f->key != NULL && f->key_len > 0);
 		if (f->type == TTLOG_TYPE_STR)
-			check(inside(f->v.str.ptr, f->v.str.len, in, n) ||
-			      inside(f->v.str.ptr, f->v.str.len, s->p, s->len));
+			fuzz_check(fuzz_inside(f->v.str.ptr, f->v.str.len, in,
+					       n) ||
+				   fuzz_inside(f->v.str.ptr, f->v.str.len, s->p,
+					       s->len));
 	}
 }
 

@@ -66,8 +66,7 @@ static inline void work_init(struct ttlog__work *w, struct ttlog__scratch *s,
 	w->ev.level = TTLOG_LEVEL_INFO;
 }
 
-static inline void work_str(struct ttlog__work *w, const char *k,
-			    const char *v)
+static inline void work_str(struct ttlog__work *w, const char *k, const char *v)
 {
 	struct ttlog__in_field *f = &w->ev.fields[w->ev.nfields++];
 
@@ -79,8 +78,8 @@ static inline void work_str(struct ttlog__work *w, const char *k,
 }
 
 /* The last field with key k, or NULL. */
-static inline const struct ttlog__in_field *work_get(const struct ttlog__work *w,
-						     const char *k)
+static inline const struct ttlog__in_field *
+work_get(const struct ttlog__work *w, const char *k)
 {
 	for (uint32_t i = w->ev.nfields; i-- > 0;)
 		if (w->ev.fields[i].key_len == strlen(k) &&

@@ -101,9 +101,9 @@ static void test_proc_rename_replaces_existing_key(void **state)
 
 static void test_proc_redact_every_match_msg_and_fields(void **state)
 {
-	struct ttlog__proc *p = proc_new(
-		"{type: redact, pattern: 'pw=\\S+', replace: 'pw=#', "
-		"in: [msg, q]}");
+	struct ttlog__proc *p =
+		proc_new("{type: redact, pattern: 'pw=\\S+', replace: 'pw=#', "
+			 "in: [msg, q]}");
 	struct ttlog__scratch s = {0};
 	struct ttlog__work w;
 
@@ -188,8 +188,9 @@ static void test_proc_redact_scratch_growth_moves_strings(void **state)
 	 * grow while they are read. */
 	ttlog__proc_free(p);
 	/* 'v' (of "value") becomes 40 bytes: 55 per "<redacted-value>". */
-	p = proc_new("{type: redact, pattern: 'v', replace: "
-		     "'VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV', in: [msg, f3]}");
+	p = proc_new(
+		"{type: redact, pattern: 'v', replace: "
+		"'VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV', in: [msg, f3]}");
 	/* A block allocated after the scratch, so that realloc cannot grow
 	 * it in place: the scratch moves (checked). */
 	uintptr_t before = (uintptr_t)s.p;
@@ -219,8 +220,8 @@ static void test_proc_redact_scratch_growth_moves_strings(void **state)
 
 static void test_proc_redact_match_limit_fails_unchanged(void **state)
 {
-	struct ttlog__proc *p = proc_new(
-		"{type: redact, pattern: '(a+)+$', in: [msg, f]}");
+	struct ttlog__proc *p =
+		proc_new("{type: redact, pattern: '(a+)+$', in: [msg, f]}");
 	struct ttlog__scratch s = {0};
 	struct ttlog__work w;
 	char bad[64];
@@ -284,10 +285,8 @@ static void test_proc_sample_counter_exact(void **state)
 
 static void test_proc_sample_key_same_decision(void **state)
 {
-	struct ttlog__proc *p =
-		proc_new("{type: sample, rate: 4, key: trace}");
-	struct ttlog__proc *q =
-		proc_new("{type: sample, rate: 4, key: trace}");
+	struct ttlog__proc *p = proc_new("{type: sample, rate: 4, key: trace}");
+	struct ttlog__proc *q = proc_new("{type: sample, rate: 4, key: trace}");
 	struct ttlog__scratch s = {0};
 	struct ttlog__work w;
 	char id[32];

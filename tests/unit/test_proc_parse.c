@@ -57,9 +57,8 @@ static void test_logfmt_errors_name_the_byte(void **state)
 	}
 	/* The caller must have reserved room. */
 	ttlog__scratch_destroy(&s);
-	assert_int_equal(ttlog__logfmt_parse("a=1", 3, &ev, &s, err,
-					     sizeof(err)),
-			 -1);
+	assert_int_equal(
+		ttlog__logfmt_parse("a=1", 3, &ev, &s, err, sizeof(err)), -1);
 }
 
 static void test_proc_parse_logfmt_types_and_replacing(void **state)
@@ -105,8 +104,8 @@ static void test_proc_parse_logfmt_types_and_replacing(void **state)
 
 static void test_proc_parse_json_keep_original_false(void **state)
 {
-	struct ttlog__proc *p = proc_new(
-		"{type: parse, format: json, keep_original: false}");
+	struct ttlog__proc *p =
+		proc_new("{type: parse, format: json, keep_original: false}");
 	struct ttlog__scratch s = {0};
 	struct ttlog__work w;
 
@@ -172,10 +171,10 @@ static void test_proc_parse_json_from_field_in_scratch(void **state)
 
 static void test_proc_parse_regex_named_groups(void **state)
 {
-	struct ttlog__proc *p = proc_new(
-		"{type: parse, format: regex, pattern: "
-		"'^(?<method>[A-Z]+) (?<path>\\S+) (?<code>\\d+)(?: "
-		"(?<extra>.*))?$', types: {code: int}}");
+	struct ttlog__proc *p =
+		proc_new("{type: parse, format: regex, pattern: "
+			 "'^(?<method>[A-Z]+) (?<path>\\S+) (?<code>\\d+)(?: "
+			 "(?<extra>.*))?$', types: {code: int}}");
 	struct ttlog__scratch s = {0};
 	struct ttlog__work w;
 
