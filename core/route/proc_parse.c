@@ -176,12 +176,15 @@ static void *parse_compile(const struct ttlog__cfg_node *sec, const char *path,
 	} else {
 		bad = 1;
 	}
-	if (!bad && p->fmt == F_REGEX) {
+	/* The pattern is checked whenever the format is known, so that one
+	 * load reports it with the other problems. */
+	int fmt_ok = r > 0 && fmts[p->fmt] != NULL;
+	if (fmt_ok && p->fmt == F_REGEX) {
 		if (ttlog__proc_re_compile(&p->re, sec, "pattern", path, d) <
 			    0 ||
 		    groups_get(p, sec, path, d) < 0)
 			bad = 1;
-	} else if (!bad && ttlog__cfg_get(sec, "pattern") != NULL) {
+	} else if (fmt_ok && ttlog__cfg_get(sec, "pattern") != NULL) {
 		snprintf(fp, sizeof(fp), "%s.pattern",
 			 path != NULL ? path : "");
 		ttlog__diag_add(d, ttlog__cfg_get(sec, "pattern"), fp,

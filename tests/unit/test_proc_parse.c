@@ -220,6 +220,15 @@ static void test_proc_parse_option_errors(void **state)
 	proc_err("{type: parse, format: json, types: {a: integer}}",
 		 "t.yaml:1:40: processors[0].types: type of 'a': expected "
 		 "int, float or bool");
+	/* Two problems, both reported. */
+	struct ttlog__diag d = {0};
+	const char *two = "{type: parse, format: regex, pattern: 'a(', x: 1}";
+	struct ttlog__cfg_doc *doc =
+		ttlog__cfg_load_string("t.yaml", two, strlen(two), &d);
+	assert_null(ttlog__proc_compile(ttlog__cfg_root(doc), "p", &d));
+	assert_int_equal(d.n, 2);
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
 	proc_err("{type: parse, format: json, form: x}",
 		 "t.yaml:1:29: processors[0]: unknown key 'form' (did you "
 		 "mean 'from'?)");
