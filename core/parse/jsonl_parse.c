@@ -547,7 +547,7 @@ static void member(struct ttlog__in_event *ev, struct res *res,
 		   struct ttlog__keyset *ks, size_t order, const char *k,
 		   size_t kl, const struct ttlog__in_field *f)
 {
-	int r = rname(k, kl), at;
+	int r = res != NULL ? rname(k, kl) : -1, at;
 	uint32_t free_slot;
 
 	if (r >= 0) {
@@ -620,16 +620,69 @@ static void reserved_finish(struct ttlog__in_event *ev, struct res *res)
 	}
 }
 
+/* The object of the line, from its optional BOM to its end: its members
+ * go to ev (through res when res is not NULL). The scratch has room for
+ * the line. */
+static int object(struct jp *p, struct ttlog__in_event *ev, struct res *res)
+{
+	struct ttlog__keyset ks;
+	struct ttlog__in_field f;
+	size_t order = 0, len = p->n;
+	const char *line = p->b, *k;
+	size_t kl;
+
+	ttlog__keyset_init(&ks);
+	if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		p->i = 3;
+	ws(p);
+	if (p->i >= len)
+		return fail(p, 0, "empty line, expected a JSON object");
+	if (line[p->i] != '{')
+		return fail(p, p->i, "expected '{' to start a JSON object");
+	p->i++;
+	ws(p);
+	if (p->i < len && line[p->i] == '}') {
+		p->i++;
+	} else {
+		for (;;) {
+			if (p->i >= len || line[p->i] != '"')
+				return fail(p, p->i, "expected a string key");
+			if (string(p, &k, &kl) < 0)
+				return -1;
+			ws(p);
+			if (p->i >= len || line[p->i] != ':')
+				return fail(p, p->i,
+					    "expected ':' after object key");
+			p->i++;
+			ws(p);
+			if (value(p, 1, &f) < 0)
+				return -1;
+			member(ev, res, &ks, order++, k, kl, &f);
+			ws(p);
+			if (p->i < len && line[p->i] == ',') {
+				p->i++;
+				ws(p);
+				continue;
+			}
+			if (p->i < len && line[p->i] == '}') {
+				p->i++;
+				break;
+			}
+			return fail(p, p->i,
+				    "expected ',' or '}' after object member");
+		}
+	}
+	ws(p);
+	if (p->i != len)
+		return fail(p, p->i, "trailing characters after the object");
+	return 0;
+}
+
 int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 		       struct ttlog__scratch *s, char *err, size_t errlen)
 {
 	struct jp p = {line, len, 0, s, err, errlen};
 	struct res res[NRES];
-	struct ttlog__keyset ks;
-	struct ttlog__in_field f;
-	size_t order = 0;
-	const char *k;
-	size_t kl;
 
 	ev->time_ns = 0;
 	ev->level = TTLOG_LEVEL_INFO;
@@ -647,56 +700,30 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	ev->dup_key_len = 0;
 	for (size_t i = 0; i < NRES; i++)
 		res[i].present = 0;
-	ttlog__keyset_init(&ks);
 	/* Decoded strings and compacted JSON are never longer than their
 	 * text, and no text is copied twice: the line's length is enough,
 	 * reserved now because the event points into the scratch. */
 	ttlog__scratch_reset(s);
 	if (ttlog__scratch_reserve(s, len + 1) < 0)
 		return fail(&p, 0, "out of memory");
-	if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-		p.i = 3;
-	ws(&p);
-	if (p.i >= len)
-		return fail(&p, 0, "empty line, expected a JSON object");
-	if (line[p.i] != '{')
-		return fail(&p, p.i, "expected '{' to start a JSON object");
-	p.i++;
-	ws(&p);
-	if (p.i < len && line[p.i] == '}') {
-		p.i++;
-	} else {
-		for (;;) {
-			if (p.i >= len || line[p.i] != '"')
-				return fail(&p, p.i, "expected a string key");
-			if (string(&p, &k, &kl) < 0)
-				return -1;
-			ws(&p);
-			if (p.i >= len || line[p.i] != ':')
-				return fail(&p, p.i,
-					    "expected ':' after object key");
-			p.i++;
-			ws(&p);
-			if (value(&p, 1, &f) < 0)
-				return -1;
-			member(ev, res, &ks, order++, k, kl, &f);
-			ws(&p);
-			if (p.i < len && line[p.i] == ',') {
-				p.i++;
-				ws(&p);
-				continue;
-			}
-			if (p.i < len && line[p.i] == '}') {
-				p.i++;
-				break;
-			}
-			return fail(&p, p.i,
-				    "expected ',' or '}' after object member");
-		}
-	}
-	ws(&p);
-	if (p.i != len)
-		return fail(&p, p.i, "trailing characters after the object");
+	if (object(&p, ev, res) < 0)
+		return -1;
 	reserved_finish(ev, res);
 	return 0;
+}
+
+int ttlog__json_fields_parse(const char *text, size_t len,
+			     struct ttlog__in_event *ev,
+			     struct ttlog__scratch *s, char *err, size_t errlen)
+{
+	struct jp p = {text, len, 0, s, err, errlen};
+
+	ev->nfields = 0;
+	ev->truncated = 0;
+	ev->duplicate_keys = 0;
+	ev->dup_key = NULL;
+	ev->dup_key_len = 0;
+	if (s->cap - s->len < len + 1)
+		return fail(&p, 0, "scratch too small");
+	return object(&p, ev, NULL);
 }

@@ -120,4 +120,42 @@ int ttlog__syslog_frame(const char *buf, size_t len, size_t max_msg,
 int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 		       struct ttlog__scratch *s, char *err, size_t errlen);
 
+/*
+ * The members of one JSON object (the grammar of ttlog__jsonl_parse()) as
+ * fields of ev, with no reserved keys: "msg", "time" and "level" are
+ * fields like any other. Only ev's fields, nfields, truncated and
+ * duplicate counts are set. Unlike the parsers above it does not reset the
+ * scratch: the caller has reserved len + 1 bytes after s->len (else -1),
+ * and strings go after what the scratch already holds, so that it never
+ * moves. Used by the parse processor (core/route/proc_parse.c).
+ * @return 0, or -1 with "byte N: reason" in err.
+ */
+int ttlog__json_fields_parse(const char *text, size_t len,
+			     struct ttlog__in_event *ev,
+			     struct ttlog__scratch *s, char *err,
+			     size_t errlen);
+
+/* ---- logfmt (logfmt_parse.c) ---- */
+
+/*
+ * Parses one logfmt line into the fields of ev: pairs separated by
+ * spaces (SP, HT, CR, LF), each key=value, key="quoted value" or a bare
+ * key (a bool field, true). Keys are runs of bytes other than space, '='
+ * and '"'. An unquoted value runs to the next space and may be empty
+ * (key=); a quoted one takes the escapes \" \\ \n \t \r (any other
+ * \x stands for x). Values are string fields: numbers stay strings. A
+ * repeated key keeps its last value, at the place of its first
+ * occurrence (counted in duplicate_keys). Past TTLOG__IN_MAX_FIELDS keys
+ * the rest are dropped and ev->truncated set. Only ev's fields,
+ * nfields, truncated and duplicate counts are set. Errors: an empty
+ * line (no pair), a '"' or '=' where a key starts, an unterminated quote,
+ * a quote right after a quoted value.
+ * The scratch is used as by ttlog__json_fields_parse(): the caller has
+ * reserved len + 1 bytes after s->len (else -1); it is not reset.
+ * @return 0, or -1 with "byte N: reason" in err (N from 0).
+ */
+int ttlog__logfmt_parse(const char *text, size_t len,
+			struct ttlog__in_event *ev, struct ttlog__scratch *s,
+			char *err, size_t errlen);
+
 #endif /* TTLOG_PARSE_INTERNAL_H */

@@ -3,6 +3,7 @@
 #ifndef TTLOG_FUZZ_EVENT_H
 #define TTLOG_FUZZ_EVENT_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest_internal.h"
@@ -18,6 +19,22 @@ static inline int fuzz_keys_distinct(const struct ttlog__in_event *ev)
 				   ev->fields[i].key_len) == 0)
 				return 0;
 	return (ev->duplicate_keys == 0) == (ev->dup_key == NULL);
+}
+
+/* Ends the run so that libFuzzer reports the input when ok is false. */
+static inline void fuzz_check(int ok)
+{
+	if (!ok)
+		abort();
+}
+
+/* Whether [p, p + len) lies within [base, base + n); an empty string
+ * may be anywhere. */
+static inline int fuzz_inside(const char *p, size_t len, const char *base,
+			      size_t n)
+{
+	return len == 0 || (p >= base && p <= base + n && len <= n &&
+			    (size_t)(p - base) <= n - len);
 }
 
 #endif /* TTLOG_FUZZ_EVENT_H */
