@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "route.h"
 #include "batch_internal.h"
 #include "clock_internal.h"
 #include "host_internal.h"
@@ -218,6 +219,19 @@ void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
 	if (ttlog__api_has_1_1(api) && api->metrics != NULL &&
 	    w->l[i].state != NULL)
 		api->metrics(w->l[i].state, emit, ctx);
+}
+
+size_t ttlog__host_proc_stats(struct ttlog__writer *w,
+			      struct ttlog__proc_stat *out, size_t cap,
+			      uint64_t *unrouted)
+{
+	static _Atomic int said;
+
+	*unrouted = 0;
+	if (off_thread(w, &said, __func__))
+		return 0;
+	*unrouted = ttlog__routing_unrouted(w->routing_all);
+	return ttlog__routing_stats(w->routing_all, out, cap);
 }
 
 size_t ttlog__host_backlog(const struct ttlog__writer *w)

@@ -124,6 +124,22 @@ int ttlog__host_listener_stalls(size_t i, uint64_t *out);
 /* Writer thread only: calls listener i's metrics() (ABI 1.1), if any. */
 void ttlog__host_listener_metrics(struct ttlog__writer *w, size_t i,
 				  ttlog_metric_emit_fn emit, void *ctx);
+/* One processor's counts (docs/routing.md), for /metrics. */
+struct ttlog__proc_stat {
+	const char *scope; /* "global" or the listener's name */
+	const char *name;  /* the item's name:, else "TYPE#INDEX" */
+	const char *type;
+	uint64_t in;	  /* events the processor ran on (match passed) */
+	uint64_t dropped; /* events it dropped (drop, sample, throttle) */
+	uint64_t failed;  /* events it could not process (kept unchanged) */
+};
+/* Writer thread only: fills up to cap processors' counts (strings valid
+ * until the next reconfiguration) and returns how many there are; sets
+ * *unrouted to the events no listener's match: took. */
+size_t ttlog__host_proc_stats(struct ttlog__writer *w,
+			      struct ttlog__proc_stat *out, size_t cap,
+			      uint64_t *unrouted);
+
 /* Writer thread only: the bytes held back by the most backed-up listener
  * whose queue.when_full is block (TTLOG_QUEUE_BLOCK); listeners that drop
  * when full never count, so that one stuck listener does not stop the

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,61 @@ static void render_agent(const struct ttlog__agent_view *v,
 	ttlog__buf_puts(out, "\"} 1\n");
 }
 
+static void proc_sample(struct ttlog__buf *b, const char *name,
+			const struct ttlog__proc_stat *p, uint64_t v)
+{
+	ttlog__buf_puts(b, name);
+	ttlog__buf_puts(b, "{scope=\"");
+	put_label_value(b, p->scope);
+	ttlog__buf_puts(b, "\",processor=\"");
+	put_label_value(b, p->name);
+	ttlog__buf_puts(b, "\",type=\"");
+	put_label_value(b, p->type);
+	putf(b, "\"} %" PRIu64 "\n", v);
+}
+
+/* match: and processors: (docs/routing.md). */
+static void render_processors(const struct ttlog__agent_view *v,
+			      struct ttlog__buf *out)
+{
+	struct ttlog__proc_stat *ps = NULL;
+	uint64_t unrouted = 0;
+	size_t n = ttlog__host_proc_stats(v->writer, NULL, 0, &unrouted);
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fam[] = {
+		{"ttlog_processor_events_total",
+		 "Events a processor ran on (its match: passed).",
+		 offsetof(struct ttlog__proc_stat, in)},
+		{"ttlog_processor_dropped_total",
+		 "Events a processor dropped (drop, sample, throttle).",
+		 offsetof(struct ttlog__proc_stat, dropped)},
+		{"ttlog_processor_failed_total",
+		 "Events a processor could not process, passed on unchanged.",
+		 offsetof(struct ttlog__proc_stat, failed)},
+	};
+
+	family(out, "ttlog_events_unrouted_total", "counter",
+	       "Events that no listener's match: selected (and no listener "
+	       "takes everything or the rest).");
+	sample(out, "ttlog_events_unrouted_total", unrouted);
+	if (n > 0)
+		ps = calloc(n, sizeof(*ps));
+	if (ps == NULL)
+		return;
+	n = ttlog__host_proc_stats(v->writer, ps, n, &unrouted);
+	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		family(out, fam[f].name, "counter", fam[f].help);
+		for (size_t i = 0; i < n; i++)
+			proc_sample(out, fam[f].name, &ps[i],
+				    *(const uint64_t *)(const void *)((
+					    const char *)&ps[i] +
+								      fam[f].off));
+	}
+	free(ps);
+}
+
 int ttlog__metrics_render(const struct ttlog__agent_view *v,
 			  struct ttlog__buf *out)
 {
@@ -558,6 +614,7 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_listeners(v, ls, out);
 	render_plugin_metrics(v, out);
 	render_inputs(v, is, out);
+	render_processors(v, out);
 	if (v->http != NULL)
 		render_http(v->http, out);
 	render_agent(v, out);

@@ -20,6 +20,7 @@
 #include <ttlog/batch.h>
 
 #include "config_internal.h"
+#include "host_internal.h"
 
 struct ttlog__routing;
 
@@ -83,14 +84,7 @@ struct ttlog_batch *ttlog__routing_select(struct ttlog__routing *r, size_t li,
 
 /* ---- statistics (any thread; counts are relaxed atomics) ---- */
 
-struct ttlog__proc_stat {
-	const char *scope; /* "global" or the listener's name */
-	const char *name;  /* the item's name:, else "TYPE#INDEX" */
-	const char *type;
-	uint64_t in;	  /* events the processor ran on (match passed) */
-	uint64_t dropped; /* events it dropped (drop, sample, throttle) */
-	uint64_t failed;  /* events it could not process (kept unchanged) */
-};
+/* struct ttlog__proc_stat: host_internal.h */
 /* Events that no listener took: every listener has a match:, none is
  * `else`, and none matched them. */
 uint64_t ttlog__routing_unrouted(const struct ttlog__routing *r);

@@ -13,6 +13,10 @@
 #      verbatim in bash, wait for the line, send Ctrl-C (SIGINT) and expect
 #      exit status 0;
 #   3. run the test command verbatim to ctest's summary, exit status 0.
+#      The sudo user's run, which builds and installs the same packages
+#      through sudo, runs only the unit tests (TTLOG_TEST_LABEL=unit, read
+#      by packaging/dev): the whole suite already ran in the root's root
+#      file system, and again would cost CI about three minutes.
 #
 # Everything runs with a soft open-file limit of 1,024, a common default.
 #
@@ -173,14 +177,15 @@ fresh() {
 	fi
 	# $work/as-$as CMD: CMD in bash as the newcomer, in the clone, with a
 	# soft open-file limit of 1,024 (unless the hard one is lower).
-	local user=root
-	[ "$as" = user ] && user=dev
+	local user=root label=''
+	[ "$as" = user ] && user=dev label=unit
 	cat >"$work/as-$as" <<EOF
 #!/bin/bash
 hard=\$(ulimit -Hn)
 { [ "\$hard" = unlimited ] || [ "\$hard" -ge 1024 ]; } && ulimit -Sn 1024
 exec chroot ${user_opt[*]} '$root' /usr/bin/env -i HOME='$home' USER=$user \\
 	LANG=C.UTF-8 TERM=dumb PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \\
+	${label:+TTLOG_TEST_LABEL=$label} \\
 	/bin/bash -c "cd ~/ttlog && \$1"
 EOF
 	chmod +x "$work/as-$as"
