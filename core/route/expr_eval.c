@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "expr.h"
 #include "expr_internal.h"
 
@@ -24,13 +25,11 @@
 #define RX_HEAP_LIMIT_KIB 256u
 
 struct ttlog__expr_rx {
+	bool jit; /* compiled to machine code: pcre2_jit_match() */
 	pcre2_code *code;
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 };
-
-const char *const ttlog__expr_level_names[6] = {"TRACE", "DEBUG", "INFO",
-						"WARN",	 "ERROR", "FATAL"};
 
 /* ------------------------------------------------------------------ */
 /* Numbers                                                              */
@@ -188,12 +187,11 @@ int ttlog__expr_rx_add(struct ttlog__expr *e, const char *pattern, size_t n,
 	PCRE2_SIZE eo = 0;
 
 	if (e->nrx == e->rx_cap) {
-		size_t cap = e->rx_cap ? e->rx_cap * 2 : 4;
-		void *p = realloc(e->rx, cap * sizeof(*e->rx));
+		void *p = ttlog__grow(e->rx, &e->rx_cap, e->nrx + 1,
+				      sizeof(*e->rx), 4);
 		if (p == NULL)
 			return -1;
 		e->rx = p;
-		e->rx_cap = cap;
 	}
 	rx = &e->rx[e->nrx];
 	memset(rx, 0, sizeof(*rx));
@@ -207,7 +205,7 @@ int ttlog__expr_rx_add(struct ttlog__expr *e, const char *pattern, size_t n,
 		return 1;
 	}
 	e->nrx++; /* from here ttlog__expr_rx_free_all() frees it */
-	(void)pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE);
+	rx->jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
 	rx->md = pcre2_match_data_create(1, NULL);
 	rx->mc = pcre2_match_context_create(NULL);
 	if (rx->md == NULL || rx->mc == NULL)
@@ -239,6 +237,9 @@ static bool rx_match(struct ttlog__expr_rx *rx, const char *s, size_t n)
 {
 	if (s == NULL)
 		s = "";
+	if (rx->jit)
+		return pcre2_jit_match(rx->code, (PCRE2_SPTR)s, n, 0, 0, rx->md,
+				       rx->mc) >= 0;
 	return pcre2_match(rx->code, (PCRE2_SPTR)s, n, 0, 0, rx->md, rx->mc) >=
 	       0;
 }
@@ -348,6 +349,15 @@ static int val_cmp(struct val *a, const struct ttlog__expr_lit *l)
 	}
 }
 
+/* Equality of strings, the common case of routing by name: most
+ * unequal names differ in length or in their first byte. */
+static inline bool str_eq(const struct val *a, const struct ttlog__expr_lit *l)
+{
+	return a->len == l->len &&
+	       (l->len == 0 ||
+		(a->s[0] == l->s[0] && memcmp(a->s, l->s, l->len) == 0));
+}
+
 static bool apply(int c, unsigned cmp)
 {
 	if (c == UNORDERED)
@@ -376,18 +386,27 @@ static bool test(struct ttlog__expr *e, const struct ttlog__expr_insn *in,
 	if (!get(in, v, &a))
 		return false;
 	switch (in->op) {
-	case TTLOG__EXPR_OP_CMP:
-		return apply(val_cmp(&a, &e->lit[in->arg]), in->cmp);
+	case TTLOG__EXPR_OP_CMP: {
+		const struct ttlog__expr_lit *l = &e->lit[in->arg];
+		if (a.type == V_STR && l->type == TTLOG__LIT_STR &&
+		    in->cmp <= TTLOG__EXPR_NE)
+			return str_eq(&a, l) == (in->cmp == TTLOG__EXPR_EQ);
+		return apply(val_cmp(&a, l), in->cmp);
+	}
 	case TTLOG__EXPR_OP_IN:
-		for (uint32_t i = 0; i < in->n; i++)
-			if (val_cmp(&a, &e->lit[in->arg + i]) == 0)
+		for (uint32_t i = 0; i < in->n; i++) {
+			const struct ttlog__expr_lit *l = &e->lit[in->arg + i];
+			if (a.type == V_STR && l->type == TTLOG__LIT_STR
+				    ? str_eq(&a, l)
+				    : val_cmp(&a, l) == 0)
 				return true;
+		}
 		return false;
 	case TTLOG__EXPR_OP_RX:
 		if (a.type == V_LEVEL) {
 			if (a.level < 0 || a.level > TTLOG_LEVEL_FATAL)
 				return false;
-			a.s = ttlog__expr_level_names[a.level];
+			a.s = ttlog_level_name((enum ttlog_level)a.level);
 			a.len = strlen(a.s);
 		} else if (a.type != V_STR) {
 			return false;

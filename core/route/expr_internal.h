@@ -118,7 +118,4 @@ int ttlog__expr_rx_add(struct ttlog__expr *e, const char *pattern, size_t n,
 		       size_t *off, char *err, size_t errlen);
 void ttlog__expr_rx_free_all(struct ttlog__expr *e);
 
-/* The upper-case name of a level (TRACE ... FATAL). */
-extern const char *const ttlog__expr_level_names[6];
-
 #endif /* TTLOG_ROUTE_EXPR_INTERNAL_H */

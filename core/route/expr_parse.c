@@ -14,8 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "expr.h"
 #include "expr_internal.h"
+#include "level.h"
 
 #define EXPR_MAX_LEN 65536u
 #define EXPR_MAX_DEPTH 64
@@ -350,14 +352,13 @@ static struct ttlog__expr_insn *emit(struct parser *p, enum ttlog__expr_op op)
 	if (p->failed)
 		return NULL;
 	if (e->ncode == e->code_cap) {
-		size_t cap = e->code_cap ? e->code_cap * 2 : 8;
-		void *n = realloc(e->code, cap * sizeof(*e->code));
+		void *n = ttlog__grow(e->code, &e->code_cap, e->ncode + 1,
+				      sizeof(*e->code), 8);
 		if (n == NULL) {
 			fail(p, 0, "out of memory");
 			return NULL;
 		}
 		e->code = n;
-		e->code_cap = cap;
 	}
 	struct ttlog__expr_insn *in = &e->code[e->ncode++];
 	memset(in, 0, sizeof(*in));
@@ -370,28 +371,24 @@ static struct ttlog__expr_lit *add_lit(struct parser *p)
 	struct ttlog__expr *e = p->e;
 
 	if (e->nlit == e->lit_cap) {
-		size_t cap = e->lit_cap ? e->lit_cap * 2 : 8;
-		void *n = realloc(e->lit, cap * sizeof(*e->lit));
+		void *n = ttlog__grow(e->lit, &e->lit_cap, e->nlit + 1,
+				      sizeof(*e->lit), 8);
 		if (n == NULL) {
 			fail(p, 0, "out of memory");
 			return NULL;
 		}
 		e->lit = n;
-		e->lit_cap = cap;
 	}
 	struct ttlog__expr_lit *l = &e->lit[e->nlit++];
 	memset(l, 0, sizeof(*l));
 	return l;
 }
 
-/* The level named by n bytes at s (any case), or -1. */
+/* The level named by n bytes at s, spelt as everywhere else in ttlog
+ * (common/level.h: any case, synonyms such as "warning"), or -1. */
 static int level_of(const char *s, size_t n)
 {
-	for (int i = 0; i <= TTLOG_LEVEL_FATAL; i++)
-		if (strlen(level_words[i]) == n &&
-		    strncasecmp(s, level_words[i], n) == 0)
-			return i;
-	return -1;
+	return ttlog__level_parse(s, n, 0);
 }
 
 /* ------------------------------------------------------------------ */

@@ -77,6 +77,7 @@ static int setup(void **state)
 	set_i64(&ev->fields[n++], "status", 503);
 	set_u64(&ev->fields[n++], "big", UINT64_MAX);
 	set_i64(&ev->fields[n++], "neg", -5);
+	set_u64(&ev->fields[n++], "small", 3);
 	set_f64(&ev->fields[n++], "ratio", 0.25);
 	set_f64(&ev->fields[n++], "huge", 1e19);
 	ev->fields[n].key = "ok";
@@ -220,6 +221,10 @@ static void test_expr_numbers_mix_i64_u64_f64(void **state)
 	check("fields.big > -1", true);
 	check("fields.big < -1", false);
 	check("fields.big > -1.5", true);
+	check("fields.small > -1.5", true);
+	check("fields.small < 3.5", true);
+	check("fields.small > 2.5", true);
+	check("fields.small == 3", true);
 	check("fields.big > -1e30", true);
 	check("fields.neg < -1e30", false);
 	check("fields.big < 1.8446744073709552e19", true); /* 2^64 */
@@ -296,6 +301,8 @@ static void test_expr_levels(void **state)
 	check("level == warn", true);
 	check("level == \"warn\"", true);
 	check("level == 'Warn'", true);
+	check("level == warning", true); /* as common/level.h spells it */
+	check("level == \"warning\"", true);
 	check("level >= WARN", true);
 	check("level > WARN", false);
 	check("level >= INFO", true);
