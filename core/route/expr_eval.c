@@ -381,7 +381,7 @@ static bool apply(int c, unsigned cmp)
 static bool test(struct ttlog__expr *e, const struct ttlog__expr_insn *in,
 		 const struct ttlog__view *v)
 {
-	struct val a;
+	struct val a = {0}; /* get() sets what the type uses */
 
 	if (!get(in, v, &a))
 		return false;

@@ -10,8 +10,10 @@
  * the new batch. The new batch keeps the old one alive, whose call sites
  * it may point at.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch_internal.h"
 #include "clock_internal.h"

@@ -129,7 +129,7 @@ static int item_compile(struct ttlog__route_item *it,
 			size_t index, const char *path, struct ttlog__diag *d)
 {
 	const struct ttlog__cfg_node *m, *name, *type;
-	char mpath[160];
+	char mpath[200];
 	int bad = 0;
 
 	if (sec->kind != TTLOG__CFG_MAP) {
