@@ -195,18 +195,20 @@ static int perm_set(struct ttlog__input *in, const struct ttlog__input_perm *p,
 	}
 	if ((p->has_owner || p->has_group) && lchown(in->unix_path, uid, gid)) {
 		int e = errno;
+		char to[64];
+		if (p->has_owner && p->has_group)
+			snprintf(to, sizeof(to), "uid %u gid %u", p->uid,
+				 p->gid);
+		else if (p->has_owner)
+			snprintf(to, sizeof(to), "uid %u", p->uid);
+		else
+			snprintf(to, sizeof(to), "gid %u", p->gid);
 		ttlog__errf(err, errlen,
-			    "%s: cannot give the socket owner %s%u group %s%u: "
-			    "%s%s",
-			    in->listen, p->has_owner ? "" : "(unchanged) ",
-			    p->has_owner ? p->uid : (unsigned)st.st_uid,
-			    p->has_group ? "" : "(unchanged) ",
-			    p->has_group ? p->gid : (unsigned)st.st_gid,
-			    strerror(e),
+			    "%s: cannot give the socket file to %s: %s%s",
+			    in->listen, to, strerror(e),
 			    e == EPERM ? " (only root may give a file to "
 					 "another user, or to a group it is "
-					 "not in; the agent runs as another "
-					 "user)"
+					 "not in)"
 				       : "");
 		return -1;
 	}

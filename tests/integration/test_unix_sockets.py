@@ -11,6 +11,7 @@ Usage: test_unix_sockets.py --agent PATH --plugins DIR [--only NAME]
 
 import argparse
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -178,11 +179,11 @@ def test_logger_and_syslog3_datagrams_arrive_named_by_uid(args, tmp):
                           'type="syslog"}', 0) >= 1)
         wait_for("the malformed and oversized datagrams counted", counted,
                  deadline=DEADLINE)
-        # The sender of a datagram is named by its credentials.
-        text = a.wait_stderr(DROP_WARN) if DROP_WARN not in str(
-            read_jsonl(out)) else str(read_jsonl(out))
-        check("unix uid %d pid %d" % (os.getuid(), os.getpid()) in text,
-              "the drop warning does not name the sender: %s" % text)
+        # The sender of a datagram is named by its credentials (the
+        # agent's own warnings reach the file listener too).
+        warn = wait_lines(out, 1, lambda e: e.get("msg") == DROP_WARN)[0]
+        check(warn.get("peer") == "unix uid %d pid %d"
+              % (os.getuid(), os.getpid()), warn)
         check(a.stop() == 0, "exit status")
     finally:
         a.kill()
@@ -229,6 +230,52 @@ def test_reload_changes_mode_and_owner_keeping_connections(args, tmp):
                            capture_output=True, text=True, timeout=DEADLINE)
         check(r.returncode != 0 and "mode is for unix://" in r.stderr,
               r.stderr)
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
+def test_reload_after_dropping_root_refuses_what_it_cannot_change(args,
+                                                                   tmp):
+    """Bound as root, run as nobody (service.user): a reload may change
+    the mode of the agent's own socket file, not give it away."""
+    if not root():
+        return
+    os.chmod(tmp, 0o777)
+    http = free_port()
+    path = os.path.join(tmp, "s.sock")
+    out = os.path.join(tmp, "out.jsonl")
+
+    def body(opts):
+        return ("  user: nobody\n" + inputs(
+            http, "  - {name: us, type: syslog, listen: 'unix://%s',"
+            " owner: nobody%s}\nlisteners:\n%s"
+            % (path, opts, file_listener(out))))
+    # The listener's file, which a reload checks it can write as nobody.
+    with open(out, "w"):
+        pass
+    os.chmod(out, 0o666)
+    a = Agent(args, tmp, body(", mode: '0600'"), 1)
+    try:
+        check(stat.S_IMODE(os.lstat(path).st_mode) == 0o600, "mode")
+        reload(a, args, http, body(", mode: '0620'"))
+        check(stat.S_IMODE(os.lstat(path).st_mode) == 0o620,
+              "the agent's own file: mode %o" % os.lstat(path).st_mode)
+        errors = metrics(http)["ttlog_agent_reload_errors_total"]
+        with open(a.config, "w") as f:
+            f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n"
+                    "%s" % (args.plugins, body(", mode: '0600'").replace(
+                        "owner: nobody", "owner: root")))
+        a.proc.send_signal(signal.SIGHUP)
+        wait_for("the reload refused", lambda: metrics(http)[
+            "ttlog_agent_reload_errors_total"] > errors, deadline=DEADLINE)
+        s = os.lstat(path)
+        check(s.st_uid == NOBODY and stat.S_IMODE(s.st_mode) == 0o620,
+              "the refused reload changed the file: %o %d"
+              % (s.st_mode, s.st_uid))
+        text = a.stderr() + str(read_jsonl(out))
+        check("cannot change the socket's owner, group or mode: Operation "
+              "not permitted" in text and path in text, text[-2000:])
         check(a.stop() == 0, "exit status")
     finally:
         a.kill()
@@ -370,6 +417,7 @@ TESTS = [
     test_mode_owner_group_applied_and_only_they_connect,
     test_logger_and_syslog3_datagrams_arrive_named_by_uid,
     test_reload_changes_mode_and_owner_keeping_connections,
+    test_reload_after_dropping_root_refuses_what_it_cannot_change,
     test_owner_the_agent_cannot_set_fails_start_with_eperm,
     test_stale_and_foreign_files_at_the_socket_path,
     test_check_refuses_bad_mode_owner_group_and_misplaced_keys,
