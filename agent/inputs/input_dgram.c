@@ -140,6 +140,8 @@ static void dgram_peer(const struct msghdr *mh, char *out, size_t n)
 /* One datagram into in->dgram: its real size (MSG_TRUNC), or -1. */
 static ssize_t dgram_recv(struct ttlog__input *in, char *peer, size_t plen)
 {
+	/* Room for the credentials only: descriptors a sender passes
+	 * (SCM_RIGHTS) find none and are never installed here. */
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred))];

@@ -107,12 +107,22 @@ static int lookup(int group, const char *name, unsigned *id, char *err,
 	}
 }
 
+/* owner or group (group: 1): a numeric id, else a name; err "KEY: ...". */
+static int resolve_id(int group, const char *s, unsigned *id, char *err,
+		      size_t errlen)
+{
+	char why[256];
+
+	if (parse_id(s, id) == 0 || lookup(group, s, id, why, sizeof(why)) == 0)
+		return 0;
+	ttlog__errf(err, errlen, "%s: %s", group ? "group" : "owner", why);
+	return -1;
+}
+
 int ttlog__input_perm_resolve(const struct ttlog__input_opts *o,
 			      struct ttlog__input_perm *p, const char **key,
 			      char *err, size_t errlen)
 {
-	char why[256];
-
 	memset(p, 0, sizeof(*p));
 	if (o->mode != NULL) {
 		if (parse_mode(o->mode, &p->mode) != 0) {
@@ -127,26 +137,20 @@ int ttlog__input_perm_resolve(const struct ttlog__input_opts *o,
 		p->has_mode = 1;
 	}
 	if (o->owner != NULL) {
-		if (parse_id(o->owner, &p->uid) != 0 &&
-		    lookup(0, o->owner, &p->uid, why, sizeof(why)) != 0) {
-			if (key != NULL)
-				*key = "owner";
-			ttlog__errf(err, errlen, "owner: %s", why);
-			return TTLOG_EINVAL;
-		}
+		if (resolve_id(0, o->owner, &p->uid, err, errlen) != 0)
+			goto bad;
 		p->has_owner = 1;
 	}
 	if (o->group != NULL) {
-		if (parse_id(o->group, &p->gid) != 0 &&
-		    lookup(1, o->group, &p->gid, why, sizeof(why)) != 0) {
-			if (key != NULL)
-				*key = "group";
-			ttlog__errf(err, errlen, "group: %s", why);
-			return TTLOG_EINVAL;
-		}
+		if (resolve_id(1, o->group, &p->gid, err, errlen) != 0)
+			goto bad;
 		p->has_group = 1;
 	}
 	return 0;
+bad:
+	if (key != NULL)
+		*key = p->has_owner || o->owner == NULL ? "group" : "owner";
+	return TTLOG_EINVAL;
 }
 
 /* The umask, read without changing it (umask(2) can only set it, and it
@@ -239,6 +243,9 @@ int ttlog__input_perm_check_change(const struct ttlog__input *in,
 	gid_t groups[256];
 	int n, member = 0;
 
+	/* Unchanged options need nothing: the file is as they say. */
+	if (memcmp(p, &in->perm, sizeof(*p)) == 0)
+		return 0;
 	if (!p->has_owner && !p->has_group && !p->has_mode)
 		return 0;
 	if (in->unix_path == NULL || geteuid() == 0)

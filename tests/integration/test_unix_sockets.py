@@ -249,13 +249,16 @@ def test_reload_after_dropping_root_refuses_what_it_cannot_change(args,
     def body(opts):
         return ("  user: nobody\n" + inputs(
             http, "  - {name: us, type: syslog, listen: 'unix://%s',"
-            " owner: nobody%s}\nlisteners:\n%s"
-            % (path, opts, file_listener(out))))
+            " owner: nobody%s}\n"
+            # root's file, its options unchanged by every reload
+            "  - {name: ur, type: syslog, listen: 'unix://%s',"
+            " mode: '0666'}\nlisteners:\n%s"
+            % (path, opts, path + "-root", file_listener(out))))
     # The listener's file, which a reload checks it can write as nobody.
     with open(out, "w"):
         pass
     os.chmod(out, 0o666)
-    a = Agent(args, tmp, body(", mode: '0600'"), 1)
+    a = Agent(args, tmp, body(", mode: '0600'"), 2)
     try:
         check(stat.S_IMODE(os.lstat(path).st_mode) == 0o600, "mode")
         reload(a, args, http, body(", mode: '0620'"))

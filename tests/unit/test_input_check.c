@@ -180,21 +180,31 @@ static void test_input_check_binds_nothing(void **st)
 	assert_int_equal(lstat(P("in.sock"), &sb), -1);
 }
 
+/* The `inputs:` list of a configuration held in memory. */
+static const struct ttlog__cfg_node *load_inputs(const char *body,
+						 struct ttlog__cfg_doc **doc,
+						 struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *in;
+
+	*doc = ttlog__cfg_load_string("agent.yaml", body, strlen(body), d);
+	assert_non_null(*doc);
+	in = ttlog__cfg_get(ttlog__cfg_root(*doc), "inputs");
+	assert_non_null(in);
+	return in;
+}
+
 static void test_input_check_at_names_the_entry(void **st)
 {
 	static const char body[] = "inputs:\n"
 				   "  - name: fine\n"
 				   "  - name: udp-native\n";
 	struct ttlog__diag d = {0};
-	struct ttlog__cfg_doc *doc =
-		ttlog__cfg_load_string("agent.yaml", body, strlen(body), &d);
-	const struct ttlog__cfg_node *in;
+	struct ttlog__cfg_doc *doc;
+	const struct ttlog__cfg_node *in = load_inputs(body, &doc, &d);
 	struct ttlog__input_opts o;
 	(void)st;
 
-	assert_non_null(doc);
-	in = ttlog__cfg_get(ttlog__cfg_root(doc), "inputs");
-	assert_non_null(in);
 	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
 	assert_int_equal(
 		ttlog__input_check_at(&o, in->vals[0], "inputs[0]", &d), 0);
@@ -300,14 +310,11 @@ static void test_input_check_at_points_at_the_key(void **st)
 				   "  - name: t\n"
 				   "    mode: '0600'\n";
 	struct ttlog__diag d = {0};
-	struct ttlog__cfg_doc *doc =
-		ttlog__cfg_load_string("agent.yaml", body, strlen(body), &d);
-	const struct ttlog__cfg_node *in;
+	struct ttlog__cfg_doc *doc;
+	const struct ttlog__cfg_node *in = load_inputs(body, &doc, &d);
 	struct ttlog__input_opts o;
 	(void)st;
 
-	assert_non_null(doc);
-	in = ttlog__cfg_get(ttlog__cfg_root(doc), "inputs");
 	o = opts(TTLOG__INPUT_SYSLOG, "unix:///run/u.sock");
 	o.name = "u";
 	o.owner = "nobody-here-ttlog";
