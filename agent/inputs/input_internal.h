@@ -2,8 +2,10 @@
  * input_internal.h - the state of one agent input, shared by its files:
  * input.c (options, start and stop, message handling), input_update.c
  * (the same input across a reload), input_stream.c
- * (TCP, unix and stdin connections, framing, back-pressure) and
- * input_dgram.c (UDP). Everything runs on the writer thread.
+ * (TCP, unix and stdin connections, framing, back-pressure),
+ * input_dgram.c (UDP and unix datagrams) and input_perm.c (the mode,
+ * owner and group of a unix socket file). Everything runs on the writer
+ * thread.
  */
 #ifndef TTLOG_INPUT_INTERNAL_H
 #define TTLOG_INPUT_INTERNAL_H

@@ -26,7 +26,8 @@
 #include "errf.h"
 #include "input_internal.h"
 
-/* "0660", "660" or "0o660"-free octal: digits 0-7 only, at most 0777. */
+/* An octal mode as written ("0660" or "660"): at most four digits 0-7,
+ * at most 0777 (set-id and sticky bits mean nothing on a socket). */
 static int parse_mode(const char *s, unsigned *out)
 {
 	unsigned v = 0;
