@@ -71,6 +71,10 @@ struct ttlog__input_opts {
 	/* Not an option: max_connections was not set in the configuration,
 	 * so the load sizes it to the descriptors the agent has. */
 	int max_connections_auto;
+	/* unix:// and unixgram:// inputs: the socket file's mode ("0660"),
+	 * owner and group (names or numeric ids); NULL: unset, the file
+	 * keeps what bind gives it (the umask, the agent's user). */
+	char *mode, *owner, *group;
 };
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
@@ -132,6 +136,24 @@ struct ttlog__diag;
  */
 int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		       struct ssl_ctx_st **tls, char *err, size_t errlen);
+/* The mode, owner and group an input's socket file gets, resolved from
+ * its options (inputs/input_perm.c). */
+struct ttlog__input_perm {
+	int has_mode, has_owner, has_group;
+	unsigned mode; /* 0..0777 */
+	unsigned uid, gid;
+};
+/*
+ * Resolves o->mode, o->owner and o->group (getpwnam_r, getgrnam_r).
+ * @param p    filled (all unset when none is given)
+ * @param key  set to the option at fault ("mode", "owner", "group") on
+ *             failure; may be NULL
+ * @return 0, or TTLOG_EINVAL with err "KEY: reason".
+ */
+int ttlog__input_perm_resolve(const struct ttlog__input_opts *o,
+			      struct ttlog__input_perm *p, const char **key,
+			      char *err, size_t errlen);
+
 /* The same at load time: records o->where from entry and adds a failure
  * to d as "FILE:LINE:COL: PATH (NAME): reason". Returns 0 or -1. */
 int ttlog__input_check_at(struct ttlog__input_opts *o,

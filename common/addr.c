@@ -16,6 +16,7 @@ static const struct {
 	[TTLOG__ADDR_TLS] = {"tls://", "tls://HOST:PORT"},
 	[TTLOG__ADDR_UDP] = {"udp://", "udp://HOST:PORT"},
 	[TTLOG__ADDR_UNIX] = {"unix://", "unix:///path"},
+	[TTLOG__ADDR_UNIXGRAM] = {"unixgram://", "unixgram:///path"},
 };
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
@@ -88,12 +89,15 @@ int ttlog__addr_parse(const char *s, unsigned flags, struct ttlog__addr *a,
 		return -1;
 	}
 
-	if (a->scheme == TTLOG__ADDR_UNIX) {
+	if (a->scheme == TTLOG__ADDR_UNIX ||
+	    a->scheme == TTLOG__ADDR_UNIXGRAM) {
 		if (rest[0] != '/') {
 			ttlog__errf(err, errlen,
-				    "%s: unix:// needs an absolute path "
-				    "(unix:///run/ttlog.sock)",
-				    s);
+				    "%s: %s needs an absolute path (%s)", s,
+				    schemes[a->scheme].prefix,
+				    a->scheme == TTLOG__ADDR_UNIX
+					    ? "unix:///run/ttlog.sock"
+					    : "unixgram:///run/ttlog/log");
 			return -1;
 		}
 		if (strlen(rest) > TTLOG__ADDR_PATH_MAX) {

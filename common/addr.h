@@ -1,7 +1,8 @@
 /*
  * addr.h - the one parser of the addresses a person writes in the
  * configuration: "tcp://HOST:PORT", "tls://HOST:PORT", "udp://HOST:PORT",
- * "unix:///absolute/path", and where the caller allows it a bare
+ * "unix:///absolute/path", "unixgram:///absolute/path" (a datagram
+ * socket), and where the caller allows it a bare
  * "HOST:PORT". HOST is a name, an IPv4 address or an [IPv6] address in
  * brackets; PORT is a decimal number.
  *
@@ -19,7 +20,8 @@ enum ttlog__addr_scheme {
 	TTLOG__ADDR_TCP,
 	TTLOG__ADDR_TLS,
 	TTLOG__ADDR_UDP,
-	TTLOG__ADDR_UNIX
+	TTLOG__ADDR_UNIX,
+	TTLOG__ADDR_UNIXGRAM /* a unix datagram socket */
 };
 
 /* The flags of ttlog__addr_parse(): which schemes it accepts, and port 0. */
@@ -28,6 +30,7 @@ enum ttlog__addr_scheme {
 #define TTLOG__ADDR_ALLOW_TLS (1u << TTLOG__ADDR_TLS)
 #define TTLOG__ADDR_ALLOW_UDP (1u << TTLOG__ADDR_UDP)
 #define TTLOG__ADDR_ALLOW_UNIX (1u << TTLOG__ADDR_UNIX)
+#define TTLOG__ADDR_ALLOW_UNIXGRAM (1u << TTLOG__ADDR_UNIXGRAM)
 /* Port 0 is accepted (a listener binding "any free port"); without this
  * flag the port must be 1 to 65535. */
 #define TTLOG__ADDR_PORT0 (1u << 8)
@@ -41,7 +44,7 @@ struct ttlog__addr {
 	char port[6];	/* the decimal port, "0" to "65535" */
 	unsigned port_num;
 	int bracketed; /* the host was [IPv6]: numeric, no name lookup */
-	char path[TTLOG__ADDR_PATH_MAX + 1]; /* unix:// only */
+	char path[TTLOG__ADDR_PATH_MAX + 1]; /* unix://, unixgram:// */
 };
 
 /*

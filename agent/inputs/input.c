@@ -51,8 +51,9 @@ static const struct ttlog_option_spec input_options[] = {
 	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
-	 "udp://HOST:PORT (syslog only) or unix:///absolute/path; required "
-	 "except for stdin",
+	 "udp://HOST:PORT (syslog only), unix:///absolute/path (a stream "
+	 "socket) or unixgram:///absolute/path (a datagram socket like "
+	 "/dev/log; syslog only); required except for stdin",
 	 NULL, 0},
 	{TTLOG_OPTION_SIZE, "max_message", "64KiB", OPT(max_message),
 	 "largest message accepted; a longer one is malformed", NULL, 0},
@@ -114,6 +115,19 @@ static const struct ttlog_option_spec input_options[] = {
 	 OPT(max_connections_per_peer),
 	 "open connections at most from one IP address (all unix peers are "
 	 "one); more are refused (0: no limit)",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "mode", NULL, OPT(mode),
+	 "unix://, unixgram://: the socket file's mode, octal in quotes "
+	 "(\"0660\"); unset: what the umask gives. A mode that lets others "
+	 "write (\"0666\") lets every local user send events",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "owner", NULL, OPT(owner),
+	 "unix://, unixgram://: the socket file's owner, a user name or "
+	 "numeric id (needs root); unset: the agent's user",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "group", NULL, OPT(group),
+	 "unix://, unixgram://: the socket file's group, a group name or "
+	 "numeric id; unset: the agent's group",
 	 NULL, 0},
 	{0},
 };
@@ -371,8 +385,11 @@ static int bind_inet(const char *where, const struct ttlog__addr *a, char *err,
 	return fd;
 }
 
-static int bind_unix(struct ttlog__input *in, const char *path, char *err,
-		     size_t errlen)
+/* Binds (and for a stream listens on) a unix socket at path, after
+ * removing a stale socket file there (one nobody is bound to any more);
+ * the file gets the input's mode, owner and group (input_perm.c). */
+static int bind_unix(struct ttlog__input *in, const char *path, int type,
+		     char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -389,10 +406,13 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 				    in->listen);
 			return -1;
 		}
-		/* A socket file someone still listens on is not stale. */
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/* A socket file someone is still bound to is not stale:
+		 * connect succeeds, or says the socket is of the other kind
+		 * (EPROTOTYPE). */
+		fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 		if (fd >= 0 &&
-		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		    (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+		     errno == EPROTOTYPE)) {
 			close(fd);
 			ttlog__errf(err, errlen,
 				    "%s: %s (another process listens there)",
@@ -408,8 +428,9 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 			return -1;
 		}
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ttlog__input_perm_before_bind(in, fd) != 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		ttlog__errf(err, errlen, "%s: %s", in->listen, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -418,8 +439,7 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	/* Remember which file is ours: at stop it is removed only if it is
 	 * still the one we made. */
 	in->unix_path = strdup(path);
-	if (in->unix_path == NULL || lstat(path, &st) != 0 ||
-	    listen(fd, SOMAXCONN) != 0) {
+	if (in->unix_path == NULL || lstat(path, &st) != 0) {
 		ttlog__errf(err, errlen, "%s: %s", in->listen,
 			    strerror(in->unix_path ? errno : ENOMEM));
 		close(fd);
@@ -427,6 +447,16 @@ static int bind_unix(struct ttlog__input *in, const char *path, char *err,
 	}
 	in->unix_dev = st.st_dev;
 	in->unix_ino = st.st_ino;
+	/* Owner, group and mode before anyone can connect (listen). */
+	if (ttlog__input_perm_after_bind(in, err, errlen) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (type == SOCK_STREAM && listen(fd, SOMAXCONN) != 0) {
+		ttlog__errf(err, errlen, "%s: %s", in->listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -449,8 +479,16 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	int fd, rc;
 
 	*out = NULL;
+	memset(&a, 0, sizeof(a)); /* stdin has no address */
+	struct ttlog__input_perm perm;
 	if (ttlog__input_check(o, &a, &tls, err, errlen) != 0)
 		return TTLOG_EINVAL;
+	/* Resolved again: the names may have changed since the load. */
+	if (ttlog__input_perm_resolve(o, &perm, NULL, err, errlen) != 0) {
+		if (tls != NULL)
+			SSL_CTX_free(tls);
+		return TTLOG_EINVAL;
+	}
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		ttlog__errf(err, errlen, "input %s: out of memory", o->name);
@@ -473,6 +511,8 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	in->hello_timeout_ms = o->hello_timeout_ms;
 	in->frame_timeout_ms = o->frame_timeout_ms;
 	in->receive_buffer = o->receive_buffer;
+	in->perm = perm;
+	in->unixgram = a.scheme == TTLOG__ADDR_UNIXGRAM;
 	in->id = id;
 	in->ufd = -1;
 	in->stdin_flags = -1;
@@ -498,14 +538,16 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 		}
 	}
 	if (a.scheme == TTLOG__ADDR_UNIX)
-		fd = bind_unix(in, a.path, err, errlen);
+		fd = bind_unix(in, a.path, SOCK_STREAM, err, errlen);
+	else if (a.scheme == TTLOG__ADDR_UNIXGRAM)
+		fd = bind_unix(in, a.path, SOCK_DGRAM, err, errlen);
 	else
 		fd = bind_inet(in->listen, &a, err, errlen);
 	if (fd < 0) {
 		ttlog__input_stop(in);
 		return TTLOG_EINVAL;
 	}
-	if (a.scheme == TTLOG__ADDR_UDP)
+	if (a.scheme == TTLOG__ADDR_UDP || a.scheme == TTLOG__ADDR_UNIXGRAM)
 		rc = ttlog__input_dgram_start(in, fd, err, errlen);
 	else
 		rc = ttlog__input_stream_start(in, fd, err, errlen);

@@ -21,6 +21,31 @@
 #include "registry_internal.h"
 #include "tls.h"
 
+/* The first of mode, owner and group that is set, or NULL. */
+static const char *perm_key(const struct ttlog__input_opts *o)
+{
+	return o->mode != NULL	  ? "mode"
+	       : o->owner != NULL ? "owner"
+	       : o->group != NULL ? "group"
+				  : NULL;
+}
+
+/* Whether mode, owner or group is set on an input that has no socket
+ * file (stdin, tcp://, tls://, udp://). */
+static int perm_misplaced(const struct ttlog__input_opts *o)
+{
+	struct ttlog__addr a;
+	char err[256];
+
+	if (perm_key(o) == NULL)
+		return 0;
+	if (o->listen == NULL)
+		return 1;
+	return ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, &a, err,
+				 sizeof(err)) == 0 &&
+	       a.scheme != TTLOG__ADDR_UNIX && a.scheme != TTLOG__ADDR_UNIXGRAM;
+}
+
 /* The options on their own, before the address is looked at. */
 static int check_opts(const struct ttlog__input_opts *o, char *err,
 		      size_t errlen)
@@ -60,6 +85,13 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 	     o->receive_buffer > ((uint64_t)1 << 30))) {
 		ttlog__errf(err, errlen,
 			    "receive_buffer must be from 4KiB to 1GiB");
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_STDIN && perm_key(o) != NULL) {
+		ttlog__errf(err, errlen,
+			    "%s: is for unix:// and unixgram:// inputs; stdin "
+			    "has no socket file",
+			    perm_key(o));
 		return -1;
 	}
 	if (o->type == TTLOG__INPUT_STDIN && o->receive_buffer != 0) {
@@ -136,6 +168,40 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err,
 			      errlen) != 0)
 		return TTLOG_EINVAL;
+	int unix_sock = a->scheme == TTLOG__ADDR_UNIX ||
+			a->scheme == TTLOG__ADDR_UNIXGRAM;
+	if (!unix_sock && perm_key(o) != NULL) {
+		ttlog__errf(err, errlen,
+			    "%s: %s is for unix:// and unixgram:// inputs (a "
+			    "network socket has no file whose mode or owner "
+			    "could be set)",
+			    o->listen, perm_key(o));
+		return TTLOG_EINVAL;
+	}
+	if (unix_sock) {
+		struct ttlog__input_perm p;
+		if (ttlog__input_perm_resolve(o, &p, NULL, err, errlen) != 0)
+			return TTLOG_EINVAL;
+	}
+	if (a->scheme == TTLOG__ADDR_UNIXGRAM &&
+	    o->type != TTLOG__INPUT_SYSLOG) {
+		ttlog__errf(err, errlen,
+			    "%s: %s needs a stream (unix:// or tcp://); a "
+			    "datagram input reads syslog only, as udp:// does",
+			    o->listen, ttlog__input_type_name(o->type));
+		return TTLOG_EINVAL;
+	}
+	/* A unix datagram socket queues at most net.unix.max_dgram_qlen
+	 * datagrams whatever SO_RCVBUF says: past that, senders wait. */
+	if (a->scheme == TTLOG__ADDR_UNIXGRAM && o->receive_buffer != 0) {
+		ttlog__errf(err, errlen,
+			    "%s: receive_buffer is for udp:// inputs (a unix "
+			    "datagram socket's queue is the sysctl "
+			    "net.unix.max_dgram_qlen; its senders wait when "
+			    "it is full, nothing is dropped)",
+			    o->listen);
+		return TTLOG_EINVAL;
+	}
 	if (a->scheme == TTLOG__ADDR_UDP && o->type != TTLOG__INPUT_SYSLOG) {
 		ttlog__errf(err, errlen,
 			    "%s: %s needs a stream (tcp://, tls:// or "
@@ -177,12 +243,24 @@ int ttlog__input_check_at(struct ttlog__input_opts *o,
 			  struct ttlog__diag *d)
 {
 	char err[1024] = "", who[192];
+	struct ttlog__input_perm p;
+	const char *key = NULL;
 
 	snprintf(o->where, sizeof(o->where), "%s:%u",
 		 entry->file ? entry->file : "?", entry->line);
+	snprintf(who, sizeof(who), "%s (%s)", path, o->name ? o->name : "?");
+	/* A mode, user or group that is wrong is reported where its value
+	 * is written. */
+	if (ttlog__input_perm_resolve(o, &p, &key, err, sizeof(err)) != 0) {
+		const struct ttlog__cfg_node *at = ttlog__cfg_get(entry, key);
+		ttlog__diag_add(d, at != NULL ? at : entry, who, "%s", err);
+		return -1;
+	}
 	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
 		return 0;
-	snprintf(who, sizeof(who), "%s (%s)", path, o->name ? o->name : "?");
+	/* So is one of them on an input without a socket file. */
+	if (perm_misplaced(o) && ttlog__cfg_get(entry, perm_key(o)) != NULL)
+		entry = ttlog__cfg_get(entry, perm_key(o));
 	ttlog__diag_add(d, entry, who, "%s", err);
 	return -1;
 }

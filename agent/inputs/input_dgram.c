@@ -1,6 +1,7 @@
 /*
- * input_dgram.c - syslog over UDP (RFC 5426): one message per datagram,
- * read from a plain non-blocking socket. Datagram inputs never pause: a
+ * input_dgram.c - syslog over UDP (RFC 5426) and over a unix datagram
+ * socket (unixgram://, what syslog(3) and logger(1) write to /dev/log):
+ * one message per datagram, read from a plain non-blocking socket. Datagram inputs never pause: a
  * sender cannot be slowed down, so holding back would only move the loss
  * into the kernel's buffer. What the kernel drops there (the buffer
  * full) is read from the socket's drop counter and counted.
@@ -10,7 +11,9 @@
 #include <linux/sock_diag.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -114,11 +117,59 @@ static void dgram_count_drops(struct ttlog__input *in)
 	in->kdrops_log_ns = now;
 }
 
+/* A unix datagram has no sender address: the sender is named by the
+ * credentials the kernel attaches (SO_PASSCRED), as a unix stream peer
+ * is (input_accept.c). A UDP sender is just "udp". */
+static void dgram_peer(const struct msghdr *mh, char *out, size_t n)
+{
+	const struct cmsghdr *cm;
+	struct ucred cred;
+
+	snprintf(out, n, "unix");
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR((struct msghdr *)mh, (struct cmsghdr *)cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			snprintf(out, n, "unix uid %u pid %d",
+				 (unsigned)cred.uid, (int)cred.pid);
+		}
+}
+
+/* One datagram into in->dgram: its real size (MSG_TRUNC), or -1. */
+static ssize_t dgram_recv(struct ttlog__input *in, char *peer, size_t plen)
+{
+	/* Room for the credentials only: descriptors a sender passes
+	 * (SCM_RIGHTS) find none and are never installed here. */
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+	struct iovec iov = {in->dgram, in->max_message + 1};
+	struct msghdr mh;
+	ssize_t n;
+
+	if (!in->unixgram)
+		return recv(in->ufd, in->dgram, in->max_message + 1,
+			    MSG_DONTWAIT | MSG_TRUNC);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(in->ufd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	if (n >= 0)
+		dgram_peer(&mh, peer, plen);
+	return n;
+}
+
 static void dgram_read(struct ttlog__input *in, int budget)
 {
+	char peer[80] = "udp";
+
 	for (int i = 0; i < budget; i++) {
-		ssize_t n = recv(in->ufd, in->dgram, in->max_message + 1,
-				 MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n = dgram_recv(in, peer, sizeof(peer));
 		size_t len;
 
 		if (n < 0) {
@@ -132,7 +183,7 @@ static void dgram_read(struct ttlog__input *in, int budget)
 		in->st.bytes += len;
 		if (len > in->max_message) {
 			in->st.dropped++;
-			ttlog__input_drop_warn(in, "udp",
+			ttlog__input_drop_warn(in, peer,
 					       "a datagram longer than "
 					       "max_message",
 					       in->dgram, in->max_message);
@@ -146,7 +197,7 @@ static void dgram_read(struct ttlog__input *in, int budget)
 			len--;
 		if (len == 0)
 			continue;
-		ttlog__input_message(in, "udp", in->dgram, len);
+		ttlog__input_message(in, peer, in->dgram, len);
 	}
 }
 
@@ -169,13 +220,24 @@ int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,
 		ttlog__errf(err, errlen, "%s: out of memory", in->listen);
 		return TTLOG_ENOMEM;
 	}
-	dgram_set_rcvbuf(in);
+	/* A unix datagram socket's queue is counted in datagrams
+	 * (net.unix.max_dgram_qlen), and its senders wait when it is full
+	 * rather than lose one, so SO_RCVBUF has nothing to do there. */
+	if (!in->unixgram) {
+		dgram_set_rcvbuf(in);
+		return 0;
+	}
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0)
+		TTLOG_INFO("an input cannot name the senders of its datagrams "
+			   "(SO_PASSCRED): they are \"unix\"",
+			   TTLOG_KV("input", (const char *)in->name));
 	return 0;
 }
 
 void ttlog__input_dgram_update(struct ttlog__input *in)
 {
-	if (in->ufd >= 0)
+	if (in->ufd >= 0 && !in->unixgram)
 		dgram_set_rcvbuf(in);
 }
 

@@ -2,8 +2,10 @@
  * input_internal.h - the state of one agent input, shared by its files:
  * input.c (options, start and stop, message handling), input_update.c
  * (the same input across a reload), input_stream.c
- * (TCP, unix and stdin connections, framing, back-pressure) and
- * input_dgram.c (UDP). Everything runs on the writer thread.
+ * (TCP, unix and stdin connections, framing, back-pressure),
+ * input_dgram.c (UDP and unix datagrams) and input_perm.c (the mode,
+ * owner and group of a unix socket file). Everything runs on the writer
+ * thread.
  */
 #ifndef TTLOG_INPUT_INTERNAL_H
 #define TTLOG_INPUT_INTERNAL_H
@@ -35,7 +37,8 @@ struct ttlog__addr;
  * could find such a listener. */
 #define TTLOG__INPUT_LISTEN_FORMS                                              \
 	(TTLOG__ADDR_ALLOW_TCP | TTLOG__ADDR_ALLOW_TLS |                       \
-	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX)
+	 TTLOG__ADDR_ALLOW_UDP | TTLOG__ADDR_ALLOW_UNIX |                      \
+	 TTLOG__ADDR_ALLOW_UNIXGRAM)
 
 /* What an unacknowledged input (syslog, jsonl, stdin) has read reaches the
  * listeners when a read empties its socket, and otherwise once the oldest
@@ -149,6 +152,11 @@ struct ttlog__input {
 	char *unix_path; /* the socket file we created, unlinked at stop */
 	dev_t unix_dev;
 	ino_t unix_ino;
+	/* Its mode, owner and group as configured (input_perm.c), and the
+	 * mode it was given. */
+	struct ttlog__input_perm perm;
+	unsigned perm_mode;
+	int unixgram; /* unixgram://: the datagram socket is a unix one */
 
 	int stdin_flags; /* fd 0's file status flags before we changed them */
 
@@ -311,6 +319,24 @@ int ttlog__native_state_open(struct ttlog__input *in, const char *dir,
 void ttlog__native_state_put(struct ttlog__input *in, size_t k);
 void ttlog__native_state_close(struct ttlog__input *in);
 void ttlog__native_free(struct ttlog__input *in);
+
+/* input_perm.c: the socket file's mode, owner and group (in->perm).
+ * before_bind narrows the socket fd to the owner's bits of the final mode
+ * (Linux creates the file with them); after_bind sets the owner and group,
+ * then the final mode. Both 0 or -1 (after_bind with err filled, naming
+ * the path and, for EPERM, why). */
+int ttlog__input_perm_before_bind(struct ttlog__input *in, int fd);
+int ttlog__input_perm_after_bind(struct ttlog__input *in, char *err,
+				 size_t errlen);
+/* Reload: whether p can be applied to the socket file by the agent as it
+ * runs now (not root: its own file, its own groups), 0 or -1 with err. */
+int ttlog__input_perm_check_change(const struct ttlog__input *in,
+				   const struct ttlog__input_perm *p, char *err,
+				   size_t errlen);
+/* Reload: applies p to the existing socket file if it changed (open
+ * connections are kept); a failure is logged and counted in errors. */
+void ttlog__input_perm_update(struct ttlog__input *in,
+			      const struct ttlog__input_perm *p);
 
 /* input_dgram.c */
 int ttlog__input_dgram_start(struct ttlog__input *in, int fd, char *err,

@@ -29,6 +29,7 @@ struct ttlog__input_update {
 	SSL_CTX *
 		tls; /* for the connections accepted from now on; NULL: plain */
 	char *dgram; /* UDP: a receive buffer for a changed max_message */
+	struct ttlog__input_perm perm; /* unix sockets: the file's */
 };
 
 int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
@@ -46,6 +47,8 @@ int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 		return -1;
 	else if (a.scheme == TTLOG__ADDR_UNIX)
 		n = snprintf(key, keylen, "unix %s", a.path);
+	else if (a.scheme == TTLOG__ADDR_UNIXGRAM)
+		n = snprintf(key, keylen, "unixgram %s", a.path);
 	else
 		/* tcp:// and tls:// are one kind of socket: a reload may turn
 		 * TLS on or off for the connections that come next. */
@@ -83,6 +86,16 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	if ((rc = ttlog__input_check(o, &a, &tls, err, errlen)) != 0)
 		return rc;
 	u = calloc(1, sizeof(*u));
+	/* The socket file keeps its connections; only its mode, owner and
+	 * group change, if the agent may change them. */
+	if (u != NULL &&
+	    (ttlog__input_perm_resolve(o, &u->perm, NULL, err, errlen) != 0 ||
+	     ttlog__input_perm_check_change(in, &u->perm, err, errlen) != 0)) {
+		if (tls != NULL)
+			SSL_CTX_free(tls);
+		free(u);
+		return TTLOG_EINVAL;
+	}
 	if (u == NULL) {
 		if (tls != NULL)
 			SSL_CTX_free(tls);
@@ -168,6 +181,7 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->max_buffer = u->max_buffer;
 	in->hello_timeout_ms = u->hello_timeout_ms;
 	in->frame_timeout_ms = u->frame_timeout_ms;
+	ttlog__input_perm_update(in, &u->perm);
 	if (u->receive_buffer != in->receive_buffer) {
 		in->receive_buffer = u->receive_buffer;
 		ttlog__input_dgram_update(in);

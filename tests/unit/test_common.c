@@ -1002,6 +1002,23 @@ static void test_addr_every_scheme(void **state)
 	assert_int_equal(a.scheme, TTLOG__ADDR_UNIX);
 	assert_string_equal(a.path, "/run/ttlog.sock");
 	assert_string_equal(a.host, "");
+	/* A datagram socket only where the caller takes one. */
+	assert_int_equal(
+		ttlog__addr_parse("unixgram:///run/ttlog/log",
+				  ALL_FORMS | TTLOG__ADDR_ALLOW_UNIXGRAM, &a,
+				  err, sizeof(err)),
+		0);
+	assert_int_equal(a.scheme, TTLOG__ADDR_UNIXGRAM);
+	assert_string_equal(a.path, "/run/ttlog/log");
+	assert_int_equal(ttlog__addr_parse("unixgram:///run/ttlog/log",
+					   ALL_FORMS, &a, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "unknown scheme"));
+	assert_int_equal(ttlog__addr_parse("unixgram://log",
+					   TTLOG__ADDR_ALLOW_UNIXGRAM, &a, err,
+					   sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "unixgram:// needs an absolute path"));
 }
 
 /* Each refusal quotes the input and names what is wrong. */

@@ -1058,7 +1058,10 @@ static void test_option_table_declares_every_key(void **st)
 					   "hello_timeout",
 					   "frame_timeout",
 					   "receive_buffer",
-					   "max_connections_per_peer"};
+					   "max_connections_per_peer",
+					   "mode",
+					   "owner",
+					   "group"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;

@@ -180,21 +180,31 @@ static void test_input_check_binds_nothing(void **st)
 	assert_int_equal(lstat(P("in.sock"), &sb), -1);
 }
 
+/* The `inputs:` list of a configuration held in memory. */
+static const struct ttlog__cfg_node *load_inputs(const char *body,
+						 struct ttlog__cfg_doc **doc,
+						 struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *in;
+
+	*doc = ttlog__cfg_load_string("agent.yaml", body, strlen(body), d);
+	assert_non_null(*doc);
+	in = ttlog__cfg_get(ttlog__cfg_root(*doc), "inputs");
+	assert_non_null(in);
+	return in;
+}
+
 static void test_input_check_at_names_the_entry(void **st)
 {
 	static const char body[] = "inputs:\n"
 				   "  - name: fine\n"
 				   "  - name: udp-native\n";
 	struct ttlog__diag d = {0};
-	struct ttlog__cfg_doc *doc =
-		ttlog__cfg_load_string("agent.yaml", body, strlen(body), &d);
-	const struct ttlog__cfg_node *in;
+	struct ttlog__cfg_doc *doc;
+	const struct ttlog__cfg_node *in = load_inputs(body, &doc, &d);
 	struct ttlog__input_opts o;
 	(void)st;
 
-	assert_non_null(doc);
-	in = ttlog__cfg_get(ttlog__cfg_root(doc), "inputs");
-	assert_non_null(in);
 	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
 	assert_int_equal(
 		ttlog__input_check_at(&o, in->vals[0], "inputs[0]", &d), 0);
@@ -213,6 +223,117 @@ static void test_input_check_at_names_the_entry(void **st)
 	ttlog__cfg_free(doc);
 }
 
+/* mode, owner and group: octal modes up to 0777, names and numeric ids,
+ * each refusal naming its key; and only where there is a socket file. */
+static void test_input_check_socket_file_mode_owner_group(void **st)
+{
+	struct ttlog__input_opts o =
+		opts(TTLOG__INPUT_SYSLOG, "unixgram:///run/ttlog/log");
+	struct ttlog__input_perm p;
+	const char *key = NULL;
+	char err[1024] = "";
+	(void)st;
+
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)), 0);
+	assert_false(p.has_mode || p.has_owner || p.has_group);
+	o.mode = "0660";
+	o.owner = "root";
+	o.group = "65534";
+	assert_int_equal(ttlog__input_check(&o, NULL, NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)), 0);
+	assert_true(p.has_mode && p.has_owner && p.has_group);
+	assert_int_equal(p.mode, 0660);
+	assert_int_equal(p.uid, 0);
+	assert_int_equal(p.gid, 65534);
+	o.mode = "777";
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)), 0);
+	assert_int_equal(p.mode, 0777);
+
+	o.mode = "0800";
+	expect_refused(&o, "mode: \"0800\" is not an octal mode");
+	o.mode = "1777"; /* sticky and set-id bits mean nothing here */
+	expect_refused(&o, "mode: \"1777\" is not an octal mode");
+	o.mode = "";
+	expect_refused(&o, "is not an octal mode");
+	o.mode = "-1";
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)),
+		TTLOG_EINVAL);
+	assert_string_equal(key, "mode");
+	o.mode = NULL;
+	o.owner = "no-such-user-ttlog";
+	expect_refused(&o, "owner: no user \"no-such-user-ttlog\"");
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)),
+		TTLOG_EINVAL);
+	assert_string_equal(key, "owner");
+	o.owner = "4294967295"; /* (uid_t)-1 means "unchanged" to chown */
+	expect_refused(&o, "owner: no user \"4294967295\"");
+	o.owner = NULL;
+	o.group = "no-such-group-ttlog";
+	expect_refused(&o, "group: no group \"no-such-group-ttlog\"");
+	assert_int_equal(
+		ttlog__input_perm_resolve(&o, &p, &key, err, sizeof(err)),
+		TTLOG_EINVAL);
+	assert_string_equal(key, "group");
+
+	/* Not on a socket without a file. */
+	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
+	o.owner = "root";
+	expect_refused(&o, "tcp://127.0.0.1:5514: owner is for unix:// and "
+			   "unixgram:// inputs");
+	o = opts(TTLOG__INPUT_SYSLOG, "udp://127.0.0.1:5514");
+	o.mode = "0600";
+	expect_refused(&o, "mode is for unix:// and unixgram:// inputs");
+	o = opts(TTLOG__INPUT_STDIN, NULL);
+	o.group = "root";
+	expect_refused(&o, "group: is for unix:// and unixgram:// inputs");
+	/* A datagram socket reads syslog, and its queue is no SO_RCVBUF. */
+	o = opts(TTLOG__INPUT_JSONL, "unixgram:///run/ttlog/log");
+	expect_refused(&o, "jsonl needs a stream");
+	o = opts(TTLOG__INPUT_SYSLOG, "unixgram:///run/ttlog/log");
+	o.receive_buffer = 1 << 20;
+	expect_refused(&o, "receive_buffer is for udp:// inputs (a unix "
+			   "datagram socket");
+}
+
+/* At load, a bad owner is reported where its value is written. */
+static void test_input_check_at_points_at_the_key(void **st)
+{
+	static const char body[] = "inputs:\n"
+				   "  - name: u\n"
+				   "    owner: nobody-here-ttlog\n"
+				   "  - name: t\n"
+				   "    mode: '0600'\n";
+	struct ttlog__diag d = {0};
+	struct ttlog__cfg_doc *doc;
+	const struct ttlog__cfg_node *in = load_inputs(body, &doc, &d);
+	struct ttlog__input_opts o;
+	(void)st;
+
+	o = opts(TTLOG__INPUT_SYSLOG, "unix:///run/u.sock");
+	o.name = "u";
+	o.owner = "nobody-here-ttlog";
+	assert_int_equal(
+		ttlog__input_check_at(&o, in->vals[0], "inputs[0]", &d), -1);
+	o = opts(TTLOG__INPUT_SYSLOG, "tcp://127.0.0.1:5514");
+	o.name = "t";
+	o.mode = "0600";
+	assert_int_equal(
+		ttlog__input_check_at(&o, in->vals[1], "inputs[1]", &d), -1);
+	assert_int_equal(d.n, 2);
+	assert_non_null(strstr(d.msgs[0], "agent.yaml:3:12: inputs[0] (u): "
+					  "owner: no user"));
+	assert_non_null(strstr(d.msgs[1], "agent.yaml:5:11: inputs[1] (t): "
+					  "tcp://127.0.0.1:5514: mode is for"));
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +341,8 @@ int main(void)
 		cmocka_unit_test(test_input_check_loads_the_tls_files),
 		cmocka_unit_test(test_input_check_binds_nothing),
 		cmocka_unit_test(test_input_check_at_names_the_entry),
+		cmocka_unit_test(test_input_check_socket_file_mode_owner_group),
+		cmocka_unit_test(test_input_check_at_points_at_the_key),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
