@@ -92,7 +92,7 @@ static int on_event(void *arg, const struct view_file *f,
 			      fl->type <= TTLOG_TYPE_F64);
 	}
 	c->n++;
-	m = view_filter_match(&c->filt, ev, NULL);
+	m = view_filter_match(&c->filt, ev, NULL, NULL);
 	check(m >= 0);
 	return view_out_event(&c->out, ev) != 0;
 }

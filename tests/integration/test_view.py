@@ -537,10 +537,25 @@ def test_binary_log_of_a_real_agent(args, tmp):
                            for f in ("binary", "text", "json"))
     check(binary[:4] == b"\x04\x22\x4d\x18", "binary: %r" % binary[:8])
     check(text.count(b"\n") >= n, "text lines")
-    # Byte for byte what the file listener's other formats wrote.
+    # Byte for byte what the file listener's other formats wrote, except
+    # that ttlog-view names the sender (service@host) of every event that
+    # has one: a binary log does not record which origin was the writer's
+    # own, which the text listener leaves unnamed.
     rc, out, err = run(args, paths["binary"])
     check(rc == 0 and err == "", "status %d: %s" % (rc, err))
-    check(out == text, "text differs from the text listener's file")
+    text_want = []
+    for t, j in zip(text.splitlines(), jsonl.splitlines()):
+        o = json.loads(j)
+        tail = b""
+        if o.get("host") or o.get("service"):
+            tail = (" (%s@%s)" % (o.get("service") or "-",
+                                  o.get("host") or "-")).encode()
+        text_want.append(t if t.endswith(tail) else t + tail)
+    check(len(text_want) >= n and any(w != t for w, t in
+                                 zip(text_want, text.splitlines())),
+          "the agent's events have no host")
+    check(out == b"".join(w + b"\n" for w in text_want),
+          "text differs from the text listener's file")
     rc, out, err = run(args, "--json", paths["binary"])
     check(rc == 0 and out == jsonl, "json differs from the json file")
     # A filter on it, checked against the json file.
@@ -551,15 +566,25 @@ def test_binary_log_of_a_real_agent(args, tmp):
             and json.loads(ln).get("ok") is True]
     check(rc == 0 and len(want) > 0 and shown(out) == [
         w.decode() for w in want], "filtered: %d lines" % len(shown(out)))
-    # A binary log names no service.
-    rc, out, err = run(args, "--service", "ttlog", paths["binary"])
-    check(rc == 0 and out == b"", "--service on a binary log")
+    # --service and --host: the events' origin (batch version 3).
+    rc, out, err = run(args, "--json", "--service", "ttlog", "--service",
+                       "nope", paths["binary"])
+    check(rc == 0 and out == jsonl, "--service ttlog on a binary log")
+    rc, out, err = run(args, "--service", "nope", paths["binary"])
+    check(rc == 0 and out == b"", "--service nope on a binary log")
+    host = json.loads(jsonl.splitlines()[0])["host"]
+    rc, out, err = run(args, "--json", "--host", host, "--service", "ttlog",
+                       paths["binary"])
+    check(rc == 0 and out == jsonl, "--host %s on a binary log" % host)
+    rc, out, err = run(args, "--host", host + "x", "--service", "ttlog",
+                       paths["binary"])
+    check(rc == 0 and out == b"", "--host on a binary log")
     # A torn last frame (a run that stopped mid-write): the frames
     # before it are shown, then the cut is reported.
     torn = write(tmp, "torn.log", binary[:len(binary) - 7])
     rc, out, err = run(args, torn)
     check(rc == 3 and "byte %d: truncated" % (len(binary) - 7) in err, err)
-    check(prefix_of(shown(out), text.decode().splitlines(keepends=True))
+    check(prefix_of(shown(out), [w.decode() + "\n" for w in text_want])
           and len(out) > 0, "torn: not a prefix")
 
 

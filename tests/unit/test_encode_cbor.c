@@ -155,10 +155,19 @@ static cbor_item_t *member(const cbor_item_t *map, const char *key)
 	return NULL;
 }
 
-/* Field k of event i: events[i][4 + k]. */
+/* Field k of event i: events[i][5 + k]. */
 static cbor_item_t *field(const cbor_item_t *root, size_t i, size_t k)
 {
-	return at(at(member(root, "events"), i), 4 + k);
+	return at(at(member(root, "events"), i), 5 + k);
+}
+
+/* Asserts that origin entry o is these six strings and nothing else. */
+static void assert_origin(const cbor_item_t *o, const char *const want[6])
+{
+	assert_true(cbor_isa_array(o));
+	assert_int_equal(cbor_array_size(o), 6);
+	for (size_t k = 0; k < 6; k++)
+		assert_text(at(o, k), want[k], strlen(want[k]));
 }
 
 /* ------------------------------------------------------------------ */
@@ -569,9 +578,11 @@ static struct ttlog_callsite cs_none =
 	CALLSITE("no fields", "src/other.c", 7, TTLOG_LEVEL_FATAL, 0, none_keys,
 		 none_types);
 
-static void test_cbor_batch_map_has_v_seq_callsites_events(void **state)
+static void test_cbor_batch_map_has_v_seq_origins_callsites_events(void **state)
 {
-	static const char *const order[] = {"v", "seq", "callsites", "events"};
+	static const char *const order[] = {"v", "seq", "origins", "callsites",
+					    "events"};
+	static const char *const empty[6] = {"", "", "", "", "", ""};
 	const uint64_t seq = 0x123456789ull;
 	const uint64_t t0 = 1764102698123456789ull;
 	struct ttlog_batch *b = new_batch(seq);
@@ -590,15 +601,19 @@ static void test_cbor_batch_map_has_v_seq_callsites_events(void **state)
 	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
 	root = decode_all(enc, len);
 
-	/* A definite map of four text keys, in this order. */
+	/* A definite map of five text keys, in this order. */
 	assert_true(cbor_isa_map(root));
 	assert_true(cbor_map_is_definite(root));
-	assert_int_equal(cbor_map_size(root), 4);
+	assert_int_equal(cbor_map_size(root), 5);
 	pairs = cbor_map_handle(root);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		assert_true(is_text(pairs[i].key, order[i], strlen(order[i])));
-	assert_int_equal(get_uint(member(root, "v")), 1);
+	assert_int_equal(get_uint(member(root, "v")), 3);
 	assert_true(get_uint(member(root, "seq")) == seq);
+
+	/* origins: the process's own, empty before ttlog_init(). */
+	assert_int_equal(cbor_array_size(member(root, "origins")), 1);
+	assert_origin(at(member(root, "origins"), 0), empty);
 
 	/* callsites: [msg, file, line, level, [keys...]] */
 	css = member(root, "callsites");
@@ -621,23 +636,25 @@ static void test_cbor_batch_map_has_v_seq_callsites_events(void **state)
 	assert_true(cbor_isa_array(at(cs, 4)));
 	assert_int_equal(cbor_array_size(at(cs, 4)), 0);
 
-	/* events: [time_ns, tid, callsite, flags, values...] */
+	/* events: [time_ns, tid, callsite, flags, origin, values...] */
 	evs = member(root, "events");
 	assert_int_equal(cbor_array_size(evs), 2);
 	ev = at(evs, 0);
-	assert_int_equal(cbor_array_size(ev), 4 + 2);
+	assert_int_equal(cbor_array_size(ev), 5 + 2);
 	assert_true(get_uint(at(ev, 0)) == t0);
 	assert_int_equal(get_uint(at(ev, 1)), 4242);
 	assert_int_equal(get_uint(at(ev, 2)), 0);
 	assert_int_equal(get_uint(at(ev, 3)), 0);
-	assert_int_equal(get_uint(at(ev, 4)), 77);
-	assert_text(at(ev, 5), "/x", 2);
+	assert_int_equal(get_uint(at(ev, 4)), 0);
+	assert_int_equal(get_uint(at(ev, 5)), 77);
+	assert_text(at(ev, 6), "/x", 2);
 	ev = at(evs, 1);
-	assert_int_equal(cbor_array_size(ev), 4);
+	assert_int_equal(cbor_array_size(ev), 5);
 	assert_true(get_uint(at(ev, 0)) == t0 + 1);
 	assert_int_equal(get_uint(at(ev, 1)), 0xFFFFFFFFu);
 	assert_int_equal(get_uint(at(ev, 2)), 1);
 	assert_int_equal(get_uint(at(ev, 3)), 0);
+	assert_int_equal(get_uint(at(ev, 4)), 0);
 
 	cbor_decref(&root);
 	ttlog_batch_unref(b);
@@ -648,7 +665,8 @@ static void test_cbor_empty_batch_has_empty_arrays(void **state)
 {
 	/* clang-format off */
 	static const unsigned char want[] = {
-		0xA4, 0x61, 'v', 0x01, 0x63, 's', 'e', 'q', 0x18, 0x2A,
+		0xA5, 0x61, 'v', 0x03, 0x63, 's', 'e', 'q', 0x18, 0x2A,
+		0x67, 'o', 'r', 'i', 'g', 'i', 'n', 's', 0x80,
 		0x69, 'c', 'a', 'l', 'l', 's', 'i', 't', 'e', 's', 0x80,
 		0x66, 'e', 'v', 'e', 'n', 't', 's', 0x80,
 	};
@@ -699,7 +717,7 @@ static void test_cbor_callsite_table_lists_each_callsite_once(void **state)
 		assert_int_equal(get_uint(at(at(evs, i), 2)), want_index[i]);
 		assert_int_equal(get_uint(at(at(evs, i), 0)), i);
 	}
-	assert_int_equal(get_uint(at(at(evs, 3), 4)), 3);
+	assert_int_equal(get_uint(at(at(evs, 3), 5)), 3);
 	cbor_decref(&root);
 	ttlog_batch_unref(b);
 	vals_free(&v);
@@ -726,7 +744,7 @@ static void test_cbor_truncated_event_carries_flag_1(void **state)
 	evs = member(root, "events");
 	assert_int_equal(get_uint(at(at(evs, 0), 3)), 0);
 	assert_int_equal(get_uint(at(at(evs, 1), 3)), 1);
-	assert_text(at(at(evs, 1), 5), "cut sh", 6);
+	assert_text(at(at(evs, 1), 6), "cut sh", 6);
 	cbor_decref(&root);
 	ttlog_batch_unref(b);
 	vals_free(&v);
@@ -743,9 +761,13 @@ static void test_cbor_tiny_batch_matches_documented_bytes(void **state)
 {
 	/* clang-format off */
 	static const unsigned char want[] = {
-		0xA4,                                     /* map(4) */
-		0x61, 0x76, 0x01,                         /* "v": 1 */
+		0xA5,                                     /* map(5) */
+		0x61, 0x76, 0x03,                         /* "v": 3 */
 		0x63, 0x73, 0x65, 0x71, 0x07,             /* "seq": 7 */
+		0x67, 0x6F, 0x72, 0x69, 0x67, 0x69, 0x6E, /* "origins" */
+		0x73,
+		0x81, 0x86,                               /* [[ */
+		0x60, 0x60, 0x60, 0x60, 0x60, 0x60,       /* "" x 6]] */
 		0x69, 0x63, 0x61, 0x6C, 0x6C, 0x73, 0x69, /* "callsites" */
 		0x74, 0x65, 0x73,
 		0x81, 0x85,                               /* [[ */
@@ -755,11 +777,12 @@ static void test_cbor_tiny_batch_matches_documented_bytes(void **state)
 		0x84, 0x61, 0x6E, 0x61, 0x78,             /* ["n", "x", */
 		0x61, 0x73, 0x62, 0x6F, 0x6B,             /* "s", "ok"]] */
 		0x66, 0x65, 0x76, 0x65, 0x6E, 0x74, 0x73, /* "events" */
-		0x81, 0x88,                               /* [[ */
+		0x81, 0x89,                               /* [[ */
 		0x1B, 0x17, 0x97, 0x9C, 0xFE,             /* time_ns */
 		0x3D, 0x85, 0xCD, 0x15,
 		0x18, 0x2A,                               /* tid 42 */
 		0x00, 0x00,                               /* callsite, flags */
+		0x00,                                     /* origin */
 		0x21,                                     /* -2 */
 		0xFB, 0x3F, 0xF8, 0x00, 0x00,             /* 1.5 */
 		0x00, 0x00, 0x00, 0x00,
@@ -956,9 +979,11 @@ static const char cbor2_script[] =
 	"f = io.BytesIO(data)\n"
 	"obj = cbor2.CBORDecoder(f).decode()\n"
 	"assert f.tell() == len(data), \"trailing bytes\"\n"
-	"print(sorted(obj.keys()) == [\"callsites\", \"events\", \"seq\", "
-	"\"v\"], obj[\"v\"], obj[\"seq\"])\n"
+	"print(sorted(obj.keys()) == [\"callsites\", \"events\", \"origins\", "
+	"\"seq\", \"v\"], obj[\"v\"], obj[\"seq\"])\n"
 	"print(len(obj[\"callsites\"]), len(obj[\"events\"]))\n"
+	"for o in obj[\"origins\"]:\n"
+	"    print(ascii(o))\n"
 	"print(ascii(obj[\"callsites\"][0]))\n"
 	"for e in obj[\"events\"]:\n"
 	"    print(\" \".join(ascii(x) for x in e))\n";
@@ -966,14 +991,15 @@ static const char cbor2_script[] =
 static void test_cbor_python_cbor2_reads_batch(void **state)
 {
 	static const char want[] =
-		"True 1 18446744073709551615\n"
+		"True 3 18446744073709551615\n"
 		"2 3\n"
+		"['', '', '', '', '', '']\n"
 		"['caf\\xe9 open', 'py.c', 70, 4, ['min', 'umax', 'neg_zero', "
 		"'half', 'yes', 'name', 'raw', 'empty']]\n"
-		"1 7 0 0 -9223372036854775808 18446744073709551615 -0.0 0.5 "
+		"1 7 0 0 0 -9223372036854775808 18446744073709551615 -0.0 0.5 "
 		"True 'h\\xe9' b'\\xff\\x00' ''\n"
-		"2 7 1 1 True\n"
-		"3 7 0 0 -1 0 1e+300 -inf False '' b'\\xc0\\xaf' 'x'\n";
+		"2 7 1 1 0 True\n"
+		"3 7 0 0 0 -1 0 1e+300 -inf False '' b'\\xc0\\xaf' 'x'\n";
 	static const char *const one_key[] = {"ok"};
 	static const uint8_t one_type[] = {TTLOG_TYPE_BOOL};
 	static struct ttlog_callsite cs_py2 = CALLSITE(
@@ -1026,16 +1052,19 @@ static void test_cbor_python_cbor2_reads_batch(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* Version 2: events that carry their own message                       */
+/* Events that carry their own message (since version 2)                */
 /* ------------------------------------------------------------------ */
 
-/* A syslog-like ingested event: its message varies, keys "host", "n". */
-static void add_varying(struct ttlog_batch *b, int level, const char *msg,
-			size_t msg_len, uint64_t n, int varies)
+/* A syslog-like ingested event: its message varies, keys "host", "n".
+ * origin: the event's (NULL: the process's own). */
+static void add_varying_o(struct ttlog_batch *b, int level, const char *msg,
+			  size_t msg_len, uint64_t n, int varies,
+			  struct ttlog__origin *origin)
 {
 	struct ttlog__in_event ev;
 
 	memset(&ev, 0, sizeof(ev));
+	ev.origin = origin;
 	ev.level = level;
 	ev.msg = msg;
 	ev.msg_len = msg_len;
@@ -1055,7 +1084,13 @@ static void add_varying(struct ttlog_batch *b, int level, const char *msg,
 	assert_int_equal(ttlog__batch_add_in(b, &ev, 9, 1, 4096), 0);
 }
 
-static void test_cbor_v2_events_carry_their_own_message(void **state)
+static void add_varying(struct ttlog_batch *b, int level, const char *msg,
+			size_t msg_len, uint64_t n, int varies)
+{
+	add_varying_o(b, level, msg, msg_len, n, varies, NULL);
+}
+
+static void test_cbor_events_carry_their_own_message(void **state)
 {
 	struct ttlog_batch *b = new_batch(3);
 	const unsigned char *enc;
@@ -1071,52 +1106,114 @@ static void test_cbor_v2_events_carry_their_own_message(void **state)
 	assert_int_equal(ttlog_batch_callsites(b), 2);
 	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
 	root = decode_all(enc, len);
-	assert_int_equal(cbor_map_size(root), 4);
+	assert_int_equal(cbor_map_size(root), 5);
 	assert_true(is_text(cbor_map_handle(root)[0].key, "v", 1));
-	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 2);
-	sites = cbor_map_handle(root)[2].value;
-	events = cbor_map_handle(root)[3].value;
+	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 3);
+	sites = cbor_map_handle(root)[3].value;
+	events = cbor_map_handle(root)[4].value;
 	assert_int_equal(cbor_array_size(sites), 2);
 	assert_text(at(at(sites, 0), 0), "", 0);
 	assert_text(at(at(sites, 1), 0), "constant", 8);
 	assert_int_equal(cbor_array_size(events), 4);
 	e = at(events, 0);
-	assert_int_equal(cbor_array_size(e), 4 + 1 + 2);
+	assert_int_equal(cbor_array_size(e), 5 + 1 + 2);
 	assert_int_equal(get_uint(at(e, 2)), 0);
 	assert_int_equal(get_uint(at(e, 3)), 2);
-	assert_text(at(e, 4), "disk 1 full", 11);
-	assert_text(at(e, 5), "db1", 3);
-	assert_int_equal(get_uint(at(e, 6)), 0);
-	assert_text(at(at(events, 1), 4), "disk 2 full", 11);
+	assert_int_equal(get_uint(at(e, 4)), 0);
+	assert_text(at(e, 5), "disk 1 full", 11);
+	assert_text(at(e, 6), "db1", 3);
+	assert_int_equal(get_uint(at(e, 7)), 0);
+	assert_text(at(at(events, 1), 5), "disk 2 full", 11);
 	e = at(events, 2); /* the call site's message: no flag, no item */
-	assert_int_equal(cbor_array_size(e), 4 + 2);
+	assert_int_equal(cbor_array_size(e), 5 + 2);
 	assert_int_equal(get_uint(at(e, 2)), 1);
 	assert_int_equal(get_uint(at(e, 3)), 0);
-	assert_text(at(e, 4), "db1", 3);
+	assert_text(at(e, 5), "db1", 3);
 	/* Not UTF-8: a byte string, every byte kept. */
-	assert_bytes(at(at(events, 3), 4), "bad \xFF", 5);
+	assert_bytes(at(at(events, 3), 5), "bad \xFF", 5);
 	cbor_decref(&root);
 	ttlog_batch_unref(b);
 
-	/* Only call-site messages: still version 1, byte for byte what a
-	 * version-1 reader expects. */
+	/* Only call-site messages: version 3 all the same (a version-1 or
+	 * version-2 reader refuses it by its number). */
 	b = new_batch(4);
 	add_varying(b, TTLOG_LEVEL_INFO, "constant", 8, 0, 0);
 	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
 	root = decode_all(enc, len);
-	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 1);
+	assert_int_equal(get_uint(cbor_map_handle(root)[0].value), 3);
 	cbor_decref(&root);
 	ttlog_batch_unref(b);
 }
 
-static void test_cbor_v2_python_cbor2_reads_own_messages(void **state)
+/* ------------------------------------------------------------------ */
+/* Version 3: the origins table                                         */
+/* ------------------------------------------------------------------ */
+
+/* Events of two origins, added by both paths (ttlog__batch_add_o and an
+ * ingested event's origin): one table entry per origin, in order of first
+ * use, and each event the index of its own. */
+static void test_cbor_origins_table_lists_each_origin_once(void **state)
 {
-	static const char want[] = "True 2 7\n"
-				   "1 2\n"
-				   "['', 'syslog', 0, 3, ['host', 'n']]\n"
-				   "1000 9 0 2 'w\\xe9 1' 'db1' 0\n"
-				   "1001 9 0 2 'w\\xe9 2' 'db1' 1\n";
+	static const char *const want_a[6] = {
+		"web-1", "billing", "native", "10.0.0.7:4242", "cn=web-1", ""};
+	static const char *const want_b[6] = {"db-2", "",	   "syslog",
+					      "",     "h\xC3\xA9", "10.0.0.1"};
+	static const uint64_t want_index[] = {0, 1, 0, 1};
+	struct ttlog__origin *a, *o2;
+	struct ttlog_batch *b = new_batch(5);
+	struct vals v = {0};
+	const unsigned char *enc;
+	const cbor_item_t *origins, *evs;
+	cbor_item_t *root;
+	size_t len;
+	(void)state;
+
+	a = ttlog__origin_make("web-1", "billing", "native", "10.0.0.7:4242",
+			       "cn=web-1", NULL);
+	o2 = ttlog__origin_make("db-2", NULL, "syslog", NULL, "h\xC3\xA9",
+				"10.0.0.1");
+	assert_non_null(a);
+	assert_non_null(o2);
+	vals_u64(&v, 1);
+	vals_str(&v, "/a", 2);
+	assert_int_equal(ttlog__batch_add_o(b, &cs_req, a, 1, 1, 0, v.d, v.len),
+			 0);
+	v.len = 0;
+	add_varying_o(b, TTLOG_LEVEL_WARN, "from b", 6, 1, 1, o2);
+	add_varying_o(b, TTLOG_LEVEL_WARN, "from a", 6, 2, 1, a);
+	add_varying_o(b, TTLOG_LEVEL_WARN, "b again", 7, 3, 1, o2);
+	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
+	root = decode_all(enc, len);
+	origins = member(root, "origins");
+	assert_int_equal(cbor_array_size(origins), 2);
+	assert_origin(at(origins, 0), want_a);
+	assert_origin(at(origins, 1), want_b);
+	evs = member(root, "events");
+	assert_int_equal(cbor_array_size(evs), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(get_uint(at(at(evs, i), 4)), want_index[i]);
+	/* The batch holds its own references: the encoding outlives ours. */
+	ttlog__origin_unref(a);
+	ttlog__origin_unref(o2);
+	assert_string_equal(ttlog_batch_origin(b, 3)->relay, "10.0.0.1");
+	cbor_decref(&root);
+	ttlog_batch_unref(b);
+	vals_free(&v);
+}
+
+static void test_cbor_python_cbor2_reads_own_messages_and_origins(void **state)
+{
+	static const char want[] =
+		"True 3 7\n"
+		"1 3\n"
+		"['', '', '', '', '', '']\n"
+		"['web-1', 'billing', 'native', '', '', 'r\\xe9lay']\n"
+		"['', 'syslog', 0, 3, ['host', 'n']]\n"
+		"1000 9 0 2 0 'w\\xe9 1' 'db1' 0\n"
+		"1001 9 0 2 1 'w\\xe9 2' 'db1' 1\n"
+		"1002 9 0 2 0 'w\\xe9 3' 'db1' 2\n";
 	struct ttlog_batch *b = new_batch(7);
+	struct ttlog__origin *o;
 	const unsigned char *enc;
 	char path[] = "/tmp/ttlog-cbor2-XXXXXX";
 	char *cmd, *out;
@@ -1124,8 +1221,13 @@ static void test_cbor_v2_python_cbor2_reads_own_messages(void **state)
 	int status;
 	(void)state;
 
+	o = ttlog__origin_make("web-1", "billing", "native", NULL, NULL,
+			       "r\xC3\xA9lay");
+	assert_non_null(o);
 	add_varying(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 1", 5, 0, 1);
-	add_varying(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 2", 5, 1, 1);
+	add_varying_o(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 2", 5, 1, 1, o);
+	add_varying(b, TTLOG_LEVEL_WARN, "w\xC3\xA9 3", 5, 2, 1);
+	ttlog__origin_unref(o);
 	enc = encode(b, TTLOG_ENCODING_CBOR, &len);
 	write_temp(path, enc, len);
 	cmd_len = sizeof(cbor2_script) + sizeof(path) + 64;
@@ -1157,7 +1259,7 @@ int main(void)
 			test_cbor_callsite_strings_follow_text_or_bytes_rule),
 		cmocka_unit_test(test_cbor_string_heads_are_shortest),
 		cmocka_unit_test(
-			test_cbor_batch_map_has_v_seq_callsites_events),
+			test_cbor_batch_map_has_v_seq_origins_callsites_events),
 		cmocka_unit_test(test_cbor_empty_batch_has_empty_arrays),
 		cmocka_unit_test(
 			test_cbor_callsite_table_lists_each_callsite_once),
@@ -1169,8 +1271,11 @@ int main(void)
 			test_cbor_lz4_frame_is_read_by_the_lz4_command),
 		cmocka_unit_test(test_cbor_encode_is_computed_once_and_shared),
 		cmocka_unit_test(test_cbor_python_cbor2_reads_batch),
-		cmocka_unit_test(test_cbor_v2_events_carry_their_own_message),
-		cmocka_unit_test(test_cbor_v2_python_cbor2_reads_own_messages),
+		cmocka_unit_test(test_cbor_events_carry_their_own_message),
+		cmocka_unit_test(
+			test_cbor_origins_table_lists_each_origin_once),
+		cmocka_unit_test(
+			test_cbor_python_cbor2_reads_own_messages_and_origins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

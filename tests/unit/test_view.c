@@ -4,6 +4,8 @@
  * writer and liblz4's LZ4F_compressFrame() (the frame parameters the spec
  * names), not with core/snapshot_file.c; binary logs are the core's own
  * TTLOG_ENCODING_CBOR_LZ4 batches, as the file listener writes them.
+ * Batches of the versions the core no longer writes (1 and 2), and of a
+ * version not known yet (4), are written here by hand (cbor-batch.md).
  * Each event read back is turned into one canonical line of text, so a
  * test states exactly what it expects. */
 #include <lz4frame.h>
@@ -14,6 +16,7 @@
 
 #include "batch_internal.h"
 #include "ingest_internal.h"
+#include "origin_internal.h"
 #include "testutil.h"
 #include "view_filter.h"
 #include "view_out.h"
@@ -246,7 +249,16 @@ static char *canon(const struct ttlog__in_event *ev)
 		}
 	}
 	if (ev->truncated)
-		snprintf(out + k, 4096 - k, " [truncated]");
+		k += (size_t)snprintf(out + k, 4096 - k, " [truncated]");
+	/* The origin, when it has any string: " {host,service,...}". */
+	for (int i = 0; ev->origin != NULL && i < TTLOG__ORIGIN_NFIELDS; i++)
+		if (ttlog__origin_get(&ev->origin->pub, i)[0] != 0) {
+			const struct ttlog_origin *o = &ev->origin->pub;
+			snprintf(out + k, 4096 - k, " {%s,%s,%s,%s,%s,%s}",
+				 o->host, o->service, o->input, o->peer,
+				 o->peer_id, o->relay);
+			break;
+		}
 	return out;
 }
 
@@ -840,9 +852,10 @@ static void test_view_other_damage(void **state)
 /* ------------------------------------------------------------------ */
 
 /* Appends one batch of n events, encoded by the core as the file
- * listener writes it. own: events carry their own message (version 2). */
-static void put_batch(struct cb *file, uint64_t seq, int own, int first, int n,
-		      uint32_t *version)
+ * listener writes it (version 3). own: events carry their own message.
+ * origin: theirs (NULL: the process's own). */
+static void put_batch_o(struct cb *file, uint64_t seq, int own, int first,
+			int n, struct ttlog__origin *origin, uint32_t *version)
 {
 	struct ttlog_batch *b = ttlog__batch_new(64, 4096, seq);
 	const void *data;
@@ -872,15 +885,74 @@ static void put_batch(struct cb *file, uint64_t seq, int own, int first, int n,
 		ev.fields[1].type = TTLOG_TYPE_STR;
 		ev.fields[1].v.str.ptr = "x y";
 		ev.fields[1].v.str.len = 3;
+		ev.origin = origin;
 		assert_int_equal(ttlog__batch_add_in(b, &ev, 1, 1, 4096), 0);
 	}
 	assert_int_equal(
 		ttlog_batch_encode(b, TTLOG_ENCODING_CBOR, &data, &len), 0);
-	*version = ((const unsigned char *)data)[3]; /* a4 61 76 VERSION */
+	*version = ((const unsigned char *)data)[3]; /* a5 61 76 VERSION */
 	assert_int_equal(
 		ttlog_batch_encode(b, TTLOG_ENCODING_CBOR_LZ4, &data, &len), 0);
 	cb_put(file, data, len);
 	ttlog_batch_unref(b);
+}
+
+static void put_batch(struct cb *file, uint64_t seq, int own, int first, int n,
+		      uint32_t *version)
+{
+	put_batch_o(file, seq, own, first, n, NULL, version);
+}
+
+/*
+ * Appends a batch written by hand in the version-1 or version-2 layout
+ * (no origins), or with any other "v": n events like put_batch()'s, one
+ * call site each (a call site has one level). own (version 2): flag 2 and
+ * the event's own message after the flags.
+ */
+static void put_old_batch(struct cb *file, uint64_t v, uint64_t seq, int own,
+			  int first, int n)
+{
+	struct cb b = {0};
+	unsigned char *f;
+	size_t len;
+	char msg[32];
+
+	cb_head(&b, 5, 4);
+	cb_text(&b, "v");
+	cb_head(&b, 0, v);
+	cb_text(&b, "seq");
+	cb_head(&b, 0, seq);
+	cb_text(&b, "callsites");
+	cb_head(&b, 4, (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		cb_head(&b, 4, 5);
+		cb_text(&b, own ? "" : "same");
+		cb_text(&b, "app.c");
+		cb_head(&b, 0, 12);
+		cb_head(&b, 0, (uint64_t)((first + i) % 6));
+		cb_head(&b, 4, 2);
+		cb_text(&b, "i");
+		cb_text(&b, "s");
+	}
+	cb_text(&b, "events");
+	cb_head(&b, 4, (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		cb_head(&b, 4, own ? 7 : 6);
+		cb_head(&b, 0, T0 + (uint64_t)(first + i));
+		cb_head(&b, 0, 77);
+		cb_head(&b, 0, (uint64_t)i);
+		cb_head(&b, 0, own ? 2 : 0);
+		if (own) {
+			snprintf(msg, sizeof(msg), "own %d", first + i);
+			cb_text(&b, msg);
+		}
+		cb_head(&b, 0, (uint64_t)(first + i));
+		cb_text(&b, "x y");
+	}
+	f = snap_frame(&b, &len);
+	cb_put(file, f, len);
+	free(f);
+	free(b.p);
 }
 
 static void expect_binary_line(const char *line, int i, int own)
@@ -895,20 +967,20 @@ static void expect_binary_line(const char *line, int i, int own)
 	assert_string_equal(line, want);
 }
 
-static void test_view_binary_log_of_v1_and_v2_batches(void **state)
+static void test_view_binary_log_of_v1_v2_and_v3_batches(void **state)
 {
 	struct view_result res;
 	struct got g = {0};
 	struct cb file = {0};
-	uint32_t v1, v2, v3;
+	uint32_t v3;
 	(void)state;
 
-	put_batch(&file, 1, 0, 0, 3, &v1);
-	put_batch(&file, 2, 1, 3, 4, &v2);
+	/* Files written before version 3 stay readable, also with a
+	 * version-3 batch appended by a newer ttlog. */
+	put_old_batch(&file, 1, 1, 0, 0, 3);
+	put_old_batch(&file, 2, 2, 1, 3, 4);
 	put_batch(&file, 3, 0, 7, 1, &v3);
-	assert_int_equal(v1, 1);
-	assert_int_equal(v2, 2);
-	assert_int_equal(v3, 1);
+	assert_int_equal(v3, 3);
 	for (size_t chunk = 0; chunk < 8; chunk += 7) {
 		assert_int_equal(read_mem(file.p, file.len, chunk, &g, &res),
 				 VIEW_OK);
@@ -920,6 +992,88 @@ static void test_view_binary_log_of_v1_and_v2_batches(void **state)
 			expect_binary_line(g.ev[i], i, i >= 3 && i < 7);
 		got_free(&g);
 	}
+	free(file.p);
+}
+
+/* Each event keeps its own origin, from the batch's table. */
+static void test_view_binary_v3_origins(void **state)
+{
+	struct ttlog__origin *a, *b;
+	struct view_result res;
+	struct got g = {0};
+	struct cb file = {0};
+	uint32_t v;
+	(void)state;
+
+	a = ttlog__origin_make("web-1", "billing", "native", "10.0.0.7:4242",
+			       "cn=web-1", "");
+	b = ttlog__origin_make("db-2", "", "syslog", "", "", "10.0.0.1:6514");
+	assert_non_null(a);
+	assert_non_null(b);
+	put_batch_o(&file, 1, 0, 0, 2, a, &v);
+	assert_int_equal(v, 3);
+	put_batch_o(&file, 2, 1, 2, 1, b, &v);
+	put_batch_o(&file, 3, 0, 3, 1, NULL, &v);
+	assert_int_equal(read_mem(file.p, file.len, 0, &g, &res), VIEW_OK);
+	assert_int_equal(g.n, 4);
+	assert_string_equal(g.ev[0],
+			    "1700000000100000000 77 L0 app.c:12 'same' i=u0 "
+			    "s=\"x y\" {web-1,billing,native,10.0.0.7:4242,"
+			    "cn=web-1,}");
+	assert_string_equal(g.ev[1],
+			    "1700000000100000001 77 L1 app.c:12 'same' i=u1 "
+			    "s=\"x y\" {web-1,billing,native,10.0.0.7:4242,"
+			    "cn=web-1,}");
+	assert_string_equal(g.ev[2],
+			    "1700000000100000002 77 L2 app.c:12 'own 2' i=u2 "
+			    "s=\"x y\" {db-2,,syslog,,,10.0.0.1:6514}");
+	/* The process's own origin, empty without ttlog_init(). */
+	expect_binary_line(g.ev[3], 3, 0);
+	got_free(&g);
+	ttlog__origin_unref(a);
+	ttlog__origin_unref(b);
+	free(file.p);
+}
+
+/* A batch of a later version is refused by its number, first in the
+ * file or after batches that were shown. */
+static void test_view_binary_v4_is_refused(void **state)
+{
+	struct view_result res;
+	struct got g = {0};
+	struct cb file = {0};
+	char want[128];
+	size_t one;
+	uint32_t v;
+	(void)state;
+
+	put_old_batch(&file, 4, 1, 0, 0, 2);
+	assert_int_equal(read_mem(file.p, file.len, 0, &g, &res),
+			 VIEW_UNREADABLE);
+	assert_string_equal(res.err, "byte 0: batch format version 4; this "
+				     "ttlog-view reads 1 to 3");
+	assert_int_equal(g.n, 0);
+	got_free(&g);
+	file.len = 0;
+	put_batch(&file, 1, 0, 0, 3, &v);
+	one = file.len;
+	put_old_batch(&file, 4, 2, 0, 3, 2);
+	assert_int_equal(read_mem(file.p, file.len, 0, &g, &res),
+			 VIEW_UNREADABLE);
+	snprintf(want, sizeof(want),
+		 "byte %zu: batch format version 4; this ttlog-view reads 1 "
+		 "to 3",
+		 one);
+	assert_string_equal(res.err, want);
+	assert_int_equal(g.n, 3);
+	got_free(&g);
+	/* Version 0 is no version either. */
+	file.len = 0;
+	put_old_batch(&file, 0, 1, 0, 0, 2);
+	assert_int_equal(read_mem(file.p, file.len, 0, &g, &res),
+			 VIEW_UNREADABLE);
+	assert_non_null(strstr(res.err, "batch format version 0;"));
+	got_free(&g);
 	free(file.p);
 }
 
@@ -1027,12 +1181,13 @@ static void test_filter_levels(void **state)
 
 	view_filter_init(&f);
 	make_event(&ev, TTLOG_LEVEL_TRACE, T0, "m");
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	assert_int_equal(view_filter_set_level(&f, "warn", err, sizeof(err)),
 			 0);
 	for (int l = 0; l <= 5; l++) {
 		ev.level = l;
-		assert_int_equal(view_filter_match(&f, &ev, NULL), l >= 3);
+		assert_int_equal(view_filter_match(&f, &ev, NULL, NULL),
+				 l >= 3);
 	}
 	assert_int_equal(view_filter_set_level(&f, "loud", err, sizeof(err)),
 			 -1);
@@ -1122,13 +1277,13 @@ static void test_filter_since_and_until_are_inclusive(void **state)
 					       err, sizeof(err)),
 			 0);
 	ev.time_ns = 1699999999999999999ull;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	ev.time_ns = 1700000000000000000ull;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	ev.time_ns = 1700000001000000000ull;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	ev.time_ns = 1700000001000000001ull;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	/* Relative: the last 10 minutes of a given now. */
 	assert_int_equal(view_filter_set_since(&f, "10m",
 					       1700000001000000000ull, err,
@@ -1136,9 +1291,9 @@ static void test_filter_since_and_until_are_inclusive(void **state)
 			 0);
 	f.has_until = 0;
 	ev.time_ns = 1700000001000000000ull - 600000000000ull;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	ev.time_ns--;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	view_filter_destroy(&f);
 }
 
@@ -1154,24 +1309,24 @@ static void test_filter_grep_on_the_message(void **state)
 	assert_int_equal(view_filter_set_grep(&f, "^request (done|failed)", err,
 					      sizeof(err)),
 			 0);
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	ev.msg = "request failed";
 	ev.msg_len = 14;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	/* The message is searched within its length, not past it. */
 	ev.msg = "a request done";
 	ev.msg_len = 14;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	assert_int_equal(
 		view_filter_set_grep(&f, "[0-9]+ ms$", err, sizeof(err)), 0);
 	ev.msg = "took 42 ms and more";
 	ev.msg_len = 10; /* "took 42 ms" */
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	ev.msg_len = 12;
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	/* Fields are not searched. */
 	assert_int_equal(view_filter_set_grep(&f, "/a b", err, sizeof(err)), 0);
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	assert_int_equal(view_filter_set_grep(&f, "a(", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bad regular expression \"a(\""));
 	view_filter_destroy(&f);
@@ -1187,7 +1342,7 @@ static int field_match(const char *kv)
 	view_filter_init(&f);
 	make_event(&ev, 2, T0, "m");
 	assert_int_equal(view_filter_add_field(&f, kv, err, sizeof(err)), 0);
-	m = view_filter_match(&f, &ev, NULL);
+	m = view_filter_match(&f, &ev, NULL, NULL);
 	view_filter_destroy(&f);
 	return m;
 }
@@ -1226,10 +1381,10 @@ static void test_filter_fields_by_text_form(void **state)
 			 0);
 	assert_int_equal(view_filter_add_field(&f, "ok=true", err, sizeof(err)),
 			 0);
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	assert_int_equal(view_filter_add_field(&f, "n=-41", err, sizeof(err)),
 			 0);
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	view_filter_destroy(&f);
 
 	/* Special floats, and u64 at its limit. */
@@ -1241,7 +1396,7 @@ static void test_filter_fields_by_text_form(void **state)
 	assert_int_equal(view_filter_add_field(&f, "id=18446744073709551615",
 					       err, sizeof(err)),
 			 0);
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
 	view_filter_destroy(&f);
 
 	view_filter_init(&f);
@@ -1262,15 +1417,97 @@ static void test_filter_service(void **state)
 
 	view_filter_init(&f);
 	make_event(&ev, 2, T0, "m");
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 1);
-	assert_int_equal(view_filter_match(&f, &ev, &shop), 1);
-	assert_int_equal(view_filter_set_service(&f, "shop", err, sizeof(err)),
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, &shop, NULL), 1);
+	assert_int_equal(view_filter_add_service(&f, "shop", err, sizeof(err)),
 			 0);
-	assert_int_equal(view_filter_match(&f, &ev, &shop), 1);
-	assert_int_equal(view_filter_match(&f, &ev, &shopx), 0);
-	/* A binary log names no service: never a match. */
-	assert_int_equal(view_filter_match(&f, &ev, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, &shop, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, &shopx, NULL), 0);
+	/* No service at all (a binary log before version 3): no match. */
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	/* Repeated: any of the names. */
+	assert_int_equal(view_filter_add_service(&f, "shopx", err, sizeof(err)),
+			 0);
+	assert_int_equal(view_filter_match(&f, &ev, &shopx, NULL), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
 	view_filter_destroy(&f);
+}
+
+/* --service and --host on the event's origin; each repeatable (any of
+ * its names), both together (both must match); the file's names stand in
+ * for strings the origin lacks. */
+static void test_filter_service_and_host_of_the_origin(void **state)
+{
+	const struct view_str shop = {"shop", 4}, web1 = {"web-1", 5};
+	struct ttlog__origin *billing, *bare, *nohost;
+	struct ttlog__in_event ev;
+	struct view_filter f;
+	char err[256];
+	(void)state;
+
+	billing = ttlog__origin_make("web-1", "billing", "native", NULL, NULL,
+				     NULL);
+	bare = ttlog__origin_make(NULL, NULL, "stdin", NULL, NULL, NULL);
+	nohost = ttlog__origin_make(NULL, "billing", NULL, NULL, NULL, NULL);
+	assert_non_null(billing);
+	assert_non_null(bare);
+	assert_non_null(nohost);
+	make_event(&ev, 2, T0, "m");
+
+	view_filter_init(&f);
+	assert_int_equal(
+		view_filter_add_service(&f, "billing", err, sizeof(err)), 0);
+	ev.origin = billing;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
+	/* The origin's service comes before the file's. */
+	assert_int_equal(view_filter_match(&f, &ev, &shop, NULL), 1);
+	ev.origin = bare;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, &shop, NULL), 0);
+	assert_int_equal(view_filter_add_service(&f, "shop", err, sizeof(err)),
+			 0);
+	assert_int_equal(view_filter_match(&f, &ev, &shop, NULL), 1);
+	view_filter_destroy(&f);
+
+	/* --host alone, twice. */
+	view_filter_init(&f);
+	assert_int_equal(view_filter_add_host(&f, "db-2", err, sizeof(err)), 0);
+	ev.origin = billing;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	assert_int_equal(view_filter_add_host(&f, "web-1", err, sizeof(err)),
+			 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
+	ev.origin = nohost;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, &web1), 1);
+	ev.origin = NULL;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, &web1), 1);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+
+	/* With --service too: both. */
+	assert_int_equal(
+		view_filter_add_service(&f, "billing", err, sizeof(err)), 0);
+	ev.origin = billing;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
+	ev.origin = nohost;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	assert_int_equal(view_filter_match(&f, &ev, NULL, &web1), 1);
+	ev.origin = NULL;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, &web1), 0);
+	view_filter_destroy(&f);
+
+	/* "" asks for events without one. */
+	view_filter_init(&f);
+	assert_int_equal(view_filter_add_host(&f, "", err, sizeof(err)), 0);
+	ev.origin = nohost;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 1);
+	ev.origin = billing;
+	assert_int_equal(view_filter_match(&f, &ev, NULL, NULL), 0);
+	view_filter_destroy(&f);
+
+	ttlog__origin_unref(billing);
+	ttlog__origin_unref(bare);
+	ttlog__origin_unref(nohost);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1318,7 +1555,8 @@ static void test_out_is_the_core_encoding_plus_color_and_service(void **state)
 			    "done n=-42 id=42 service=true\n");
 	free(s);
 	/* JSON: the encoder's line, then the snapshot's service; a field
-	 * that would collide gets an underscore, as reserved keys do. */
+	 * named service gets an underscore from the encoder (a reserved
+	 * key), and only one. */
 	s = render(1, 1, &shop, &ev, 1);
 	assert_string_equal(s, "{\"time\":\"2023-11-14T22:13:20.123456789Z\","
 			       "\"level\":\"WARN\",\"msg\":\"done\",\"tid\":9,"
@@ -1327,7 +1565,7 @@ static void test_out_is_the_core_encoding_plus_color_and_service(void **state)
 			       "\"service\":\"sh\\\"op\"}\n");
 	free(s);
 	s = render(1, 0, NULL, &ev, 1);
-	assert_non_null(strstr(s, ",\"service\":true}\n"));
+	assert_non_null(strstr(s, ",\"_service\":true}\n"));
 	free(s);
 	/* More events than one output batch holds: all, in order. */
 	s = render(0, 0, NULL, &ev, 1000);
@@ -1335,6 +1573,77 @@ static void test_out_is_the_core_encoding_plus_color_and_service(void **state)
 						  "WARN done n=-42 id=42 "
 						  "service=true\n"));
 	free(s);
+}
+
+/* The origin as the core's encodings show it: text names service@host
+ * when there is either, JSON has every string that is set. */
+static void test_out_shows_the_origin(void **state)
+{
+	struct ttlog__origin *full, *input_only, *svc;
+	struct ttlog__in_event ev;
+	char *s;
+	(void)state;
+
+	full = ttlog__origin_make("web-1", "billing", "native", "10.0.0.7:4242",
+				  "cn=\"w\"", "10.0.0.1:6514");
+	input_only = ttlog__origin_make(NULL, NULL, "stdin", NULL, NULL, NULL);
+	svc = ttlog__origin_make(NULL, "billing", NULL, NULL, NULL, NULL);
+	assert_non_null(full);
+	assert_non_null(input_only);
+	assert_non_null(svc);
+	make_event(&ev, TTLOG_LEVEL_INFO, 1700000000123456789ull, "done");
+	ev.nfields = 1;
+	ev.tid = 9;
+	ev.line = 4;
+
+	ev.origin = full;
+	s = render(0, 0, NULL, &ev, 1);
+	assert_string_equal(s, "2023-11-14T22:13:20.123456Z INFO done n=-42 "
+			       "(billing@web-1)\n");
+	free(s);
+	s = render(1, 0, NULL, &ev, 1);
+	assert_string_equal(
+		s, "{\"time\":\"2023-11-14T22:13:20.123456789Z\","
+		   "\"level\":\"INFO\",\"host\":\"web-1\","
+		   "\"service\":\"billing\",\"input\":\"native\","
+		   "\"peer\":\"10.0.0.7:4242\",\"peer_id\":\"cn=\\\"w\\\"\","
+		   "\"relay\":\"10.0.0.1:6514\",\"msg\":\"done\",\"tid\":9,"
+		   "\"file\":\"a.c\",\"line\":4,\"n\":-42}\n");
+	free(s);
+
+	/* Neither host nor service: the text line names no sender. */
+	ev.origin = input_only;
+	s = render(0, 0, NULL, &ev, 1);
+	assert_string_equal(s, "2023-11-14T22:13:20.123456Z INFO done n=-42\n");
+	free(s);
+	s = render(1, 0, NULL, &ev, 1);
+	assert_non_null(strstr(s, "\"level\":\"INFO\",\"input\":\"stdin\","
+				  "\"msg\":"));
+	free(s);
+	ev.origin = svc;
+	s = render(0, 0, NULL, &ev, 1);
+	assert_string_equal(s, "2023-11-14T22:13:20.123456Z INFO done n=-42 "
+			       "(billing@-)\n");
+	free(s);
+
+	/* No origin (a snapshot, a batch of version 1 or 2): nothing, and
+	 * never this process's own origin. */
+	ev.origin = NULL;
+	assert_int_equal(ttlog__origin_self_set("viewer"), 0);
+	s = render(0, 0, NULL, &ev, 1);
+	assert_string_equal(s, "2023-11-14T22:13:20.123456Z INFO done n=-42\n");
+	free(s);
+	s = render(1, 0, NULL, &ev, 1);
+	assert_string_equal(s, "{\"time\":\"2023-11-14T22:13:20.123456789Z\","
+			       "\"level\":\"INFO\",\"msg\":\"done\","
+			       "\"tid\":9,\"file\":\"a.c\",\"line\":4,"
+			       "\"n\":-42}\n");
+	free(s);
+	ttlog__origin_self_clear();
+
+	ttlog__origin_unref(full);
+	ttlog__origin_unref(input_only);
+	ttlog__origin_unref(svc);
 }
 
 int main(void)
@@ -1354,7 +1663,9 @@ int main(void)
 			test_view_snapshot_cut_anywhere_gives_a_prefix),
 		cmocka_unit_test(test_view_results_do_not_depend_on_read_sizes),
 		cmocka_unit_test(test_view_other_damage),
-		cmocka_unit_test(test_view_binary_log_of_v1_and_v2_batches),
+		cmocka_unit_test(test_view_binary_log_of_v1_v2_and_v3_batches),
+		cmocka_unit_test(test_view_binary_v3_origins),
+		cmocka_unit_test(test_view_binary_v4_is_refused),
 		cmocka_unit_test(test_view_binary_torn_or_corrupt_frames),
 		cmocka_unit_test(test_filter_levels),
 		cmocka_unit_test(test_filter_time_parsing),
@@ -1362,8 +1673,10 @@ int main(void)
 		cmocka_unit_test(test_filter_grep_on_the_message),
 		cmocka_unit_test(test_filter_fields_by_text_form),
 		cmocka_unit_test(test_filter_service),
+		cmocka_unit_test(test_filter_service_and_host_of_the_origin),
 		cmocka_unit_test(
 			test_out_is_the_core_encoding_plus_color_and_service),
+		cmocka_unit_test(test_out_shows_the_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,8 +48,9 @@ static void usage(FILE *f)
 	      "stderr):\n"
 	      "  --json             one JSON object per line, as the file "
 	      "listener's json format;\n"
-	      "                     events of a snapshot end with its "
-	      "\"service\"\n"
+	      "                     with the sender's host, service, ...; "
+	      "events of a\n"
+	      "                     snapshot end with its \"service\"\n"
 	      "  --color[=WHEN]     color the level: auto (on a terminal "
 	      "unless NO_COLOR is set),\n"
 	      "                     always (the default of a bare --color), "
@@ -68,9 +69,11 @@ static void usage(FILE *f)
 	      "  --field KEY=VALUE  a field KEY whose value reads VALUE (42, "
 	      "true, text);\n"
 	      "                     repeatable, all must match\n"
-	      "  --service NAME     events of snapshots of service NAME "
-	      "(binary logs name no\n"
-	      "                     service: none of their events match)\n"
+	      "  --service NAME     events of service NAME: the sender's "
+	      "(binary logs of\n"
+	      "                     version 3), else the snapshot's; "
+	      "repeatable, any may match\n"
+	      "  --host NAME        events of host NAME, in the same way\n"
 	      "  -h, --help         this help\n"
 	      "  --version          the version\n"
 	      "\n"
@@ -156,6 +159,14 @@ static const struct view_str *file_service(const struct view_file *f)
 	return &f->snap->service;
 }
 
+static const struct view_str *file_host(const struct view_file *f)
+{
+	if (f->kind != VIEW_KIND_SNAPSHOT || f->snap == NULL ||
+	    !(f->snap->has & VIEW_SNAP_HAS_HOST))
+		return NULL;
+	return &f->snap->host;
+}
+
 static int on_header(void *arg, const struct view_file *f)
 {
 	struct app *a = arg;
@@ -176,7 +187,7 @@ static int on_event(void *arg, const struct view_file *f,
 
 	if (a->out.err != 0)
 		return 1; /* a write failed while waiting for input */
-	m = view_filter_match(&a->filt, ev, file_service(f));
+	m = view_filter_match(&a->filt, ev, file_service(f), file_host(f));
 	if (m < 0) {
 		a->out.err = ENOMEM;
 		return 1;
@@ -224,6 +235,7 @@ enum {
 	OPT_GREP,
 	OPT_FIELD,
 	OPT_SERVICE,
+	OPT_HOST,
 	OPT_VERSION,
 };
 
@@ -237,6 +249,7 @@ static const struct option long_opts[] = {
 	{"grep", required_argument, NULL, OPT_GREP},
 	{"field", required_argument, NULL, OPT_FIELD},
 	{"service", required_argument, NULL, OPT_SERVICE},
+	{"host", required_argument, NULL, OPT_HOST},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -308,15 +321,19 @@ static int parse_args(struct app *a, int argc, char **argv, int *json,
 						   sizeof(err));
 			break;
 		case OPT_SERVICE:
-			rc = view_filter_set_service(&a->filt, optarg, err,
+			rc = view_filter_add_service(&a->filt, optarg, err,
 						     sizeof(err));
+			break;
+		case OPT_HOST:
+			rc = view_filter_add_host(&a->filt, optarg, err,
+						  sizeof(err));
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		case OPT_VERSION:
 			printf("ttlog-view %s (snapshot format %d, batch "
-			       "formats 1 and 2)\n",
+			       "formats 1 to 3)\n",
 			       TTLOG_VERSION_STRING, VIEW_SNAP_VERSION);
 			return 0;
 		case ':':

@@ -14,6 +14,7 @@
 
 #include "civil_time.h"
 #include "level.h"
+#include "origin_internal.h"
 #include "view_filter.h"
 
 #define NS 1000000000ull
@@ -33,7 +34,12 @@ void view_filter_destroy(struct view_filter *f)
 		free(f->fields[i].val);
 	}
 	free(f->fields);
-	free(f->service);
+	for (size_t i = 0; i < f->nservices; i++)
+		free(f->services[i]);
+	for (size_t i = 0; i < f->nhosts; i++)
+		free(f->hosts[i]);
+	free(f->services);
+	free(f->hosts);
 	view_buf_free(&f->msg);
 	memset(f, 0, sizeof(*f));
 }
@@ -156,7 +162,7 @@ int view_filter_set_until(struct view_filter *f, const char *s, uint64_t now_ns,
 }
 
 /* ------------------------------------------------------------------ */
-/* Regex, fields, service                                               */
+/* Regex, fields, service, host                                           */
 /* ------------------------------------------------------------------ */
 
 int view_filter_set_grep(struct view_filter *f, const char *re, char *err,
@@ -228,18 +234,54 @@ oom:
 	return -1;
 }
 
-int view_filter_set_service(struct view_filter *f, const char *name, char *err,
-			    size_t errlen)
+/* Appends a copy of name to the list *names of *n. */
+static int add_name(char ***names, size_t *n, const char *name, char *err,
+		    size_t errlen)
 {
-	char *s = dup_n(name, strlen(name));
+	char **l = realloc(*names, (*n + 1) * sizeof(*l));
 
-	if (s == NULL) {
+	if (l != NULL)
+		*names = l;
+	if (l == NULL || (l[*n] = dup_n(name, strlen(name))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	free(f->service);
-	f->service = s;
-	f->service_len = strlen(s);
+	++*n;
+	return 0;
+}
+
+int view_filter_add_service(struct view_filter *f, const char *name, char *err,
+			    size_t errlen)
+{
+	return add_name(&f->services, &f->nservices, name, err, errlen);
+}
+
+int view_filter_add_host(struct view_filter *f, const char *name, char *err,
+			 size_t errlen)
+{
+	return add_name(&f->hosts, &f->nhosts, name, err, errlen);
+}
+
+/* Whether origin string `which` of ev (else the file's, else "") is one
+ * of the n names. */
+static int name_matches(char *const *names, size_t n,
+			const struct ttlog__in_event *ev, int which,
+			const struct view_str *file)
+{
+	const char *s = "";
+	size_t len = 0;
+
+	if (ev->origin != NULL)
+		s = ttlog__origin_get(&ev->origin->pub, which);
+	len = strlen(s);
+	if (len == 0 && file != NULL) {
+		s = file->p;
+		len = file->len;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len &&
+		    (len == 0 || memcmp(names[i], s, len) == 0))
+			return 1;
 	return 0;
 }
 
@@ -303,11 +345,14 @@ static int grep_matches(struct view_filter *f, const char *msg, size_t len)
 }
 
 int view_filter_match(struct view_filter *f, const struct ttlog__in_event *ev,
-		      const struct view_str *service)
+		      const struct view_str *service,
+		      const struct view_str *host)
 {
-	if (f->service != NULL &&
-	    (service == NULL || service->len != f->service_len ||
-	     memcmp(service->p, f->service, f->service_len) != 0))
+	if (f->nservices > 0 && !name_matches(f->services, f->nservices, ev,
+					      TTLOG__ORIGIN_SERVICE, service))
+		return 0;
+	if (f->nhosts > 0 &&
+	    !name_matches(f->hosts, f->nhosts, ev, TTLOG__ORIGIN_HOST, host))
 		return 0;
 	if (ev->level < f->level)
 		return 0;

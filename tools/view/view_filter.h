@@ -1,6 +1,6 @@
 /*
  * view_filter.h - which events ttlog-view shows: level, time range,
- * message regex, field values, service. An event is shown when it passes
+ * message regex, field values, service, host. An event is shown when it passes
  * every filter that is set.
  *
  * The setters parse the text of a command-line option; on a bad value
@@ -35,8 +35,9 @@ struct view_filter {
 	regex_t re;
 	struct view_field_match *fields;
 	size_t nfields;
-	char *service; /* NULL: any file */
-	size_t service_len;
+	/* --service and --host: names, owned copies; none: any. */
+	char **services, **hosts;
+	size_t nservices, nhosts;
 	struct view_buf msg; /* the message NUL-terminated, for regexec */
 };
 
@@ -81,16 +82,25 @@ int view_filter_set_grep(struct view_filter *f, const char *re, char *err,
  */
 int view_filter_add_field(struct view_filter *f, const char *kv, char *err,
 			  size_t errlen);
-/* --service: the service named in a snapshot's header, byte for byte.
- * A binary log names no service, so none of its events match. */
-int view_filter_set_service(struct view_filter *f, const char *name, char *err,
+/*
+ * --service NAME and --host NAME, each repeatable: the event's service
+ * (host) is one of the names given, byte for byte. The event's service is
+ * its origin's (a version-3 batch) when that is not empty, else the one
+ * of the snapshot's header; "" asks for events that have none. Both
+ * options given: both must match.
+ */
+int view_filter_add_service(struct view_filter *f, const char *name, char *err,
 			    size_t errlen);
+int view_filter_add_host(struct view_filter *f, const char *name, char *err,
+			 size_t errlen);
 
 /*
- * Whether ev passes. service: the file's service, NULL when the file
- * names none (a binary log). @return 1, 0, or -1 when out of memory.
+ * Whether ev passes. service, host: the file's (a snapshot's header),
+ * NULL when the file names none (a binary log); an event's own origin
+ * comes first. @return 1, 0, or -1 when out of memory.
  */
 int view_filter_match(struct view_filter *f, const struct ttlog__in_event *ev,
-		      const struct view_str *service);
+		      const struct view_str *service,
+		      const struct view_str *host);
 
 #endif /* TTLOG_VIEW_FILTER_H */

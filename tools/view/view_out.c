@@ -41,7 +41,8 @@ void view_out_destroy(struct view_out *o)
 	view_out_flush(o);
 	ttlog_batch_unref(o->b);
 	view_buf_free(&o->service);
-	view_buf_free(&o->keys);
+	ttlog__origin_unref(o->none);
+	o->none = NULL;
 	o->b = NULL;
 }
 
@@ -113,19 +114,6 @@ int view_out_set_service(struct view_out *o, const struct view_str *service)
 	json_escape(b, service->p, service->len);
 	b->p[b->len++] = '"';
 	return 0;
-}
-
-/* A field key that the "service" member would collide with: "service"
- * behind any number of underscores. Such a key gets one more underscore,
- * the rule the JSON-lines encoder applies to its own reserved names, so
- * keys still map one to one. */
-static int service_key(const char *k, size_t n)
-{
-	while (n > 0 && *k == '_') {
-		k++;
-		n--;
-	}
-	return n == 7 && memcmp(k, "service", 7) == 0;
 }
 
 /* Writes text lines with the level colored; line i is event i. */
@@ -219,37 +207,49 @@ int view_out_flush(struct view_out *o)
 	return rc != 0 || o->err != 0 ? -1 : 0;
 }
 
+/*
+ * The origin the event is encoded with. Text names the sender only when
+ * the event has a host or a service: an origin without either becomes
+ * the encoder's own (NULL), which it does not name. JSON has the origin's
+ * strings that are set; an event without an origin (a snapshot's, a
+ * batch of version 1 or 2) gets an empty one, never the encoder's own,
+ * which would be this process's.
+ */
+static int origin_of(struct view_out *o, const struct ttlog__in_event *ev,
+		     struct ttlog__origin **out)
+{
+	const struct ttlog_origin *p = ev->origin ? &ev->origin->pub : NULL;
+
+	*out = ev->origin;
+	if (!o->json) {
+		if (p == NULL || (p->host[0] == 0 && p->service[0] == 0))
+			*out = NULL;
+		return 0;
+	}
+	if (p != NULL)
+		return 0;
+	if (o->none == NULL)
+		o->none =
+			ttlog__origin_make(NULL, NULL, NULL, NULL, NULL, NULL);
+	*out = o->none;
+	return o->none != NULL ? 0 : -1;
+}
+
 int view_out_event(struct view_out *o, const struct ttlog__in_event *ev)
 {
 	const struct ttlog__in_event *use = ev;
-	struct ttlog__in_event renamed;
-	size_t need = 0;
+	struct ttlog__in_event copy;
+	struct ttlog__origin *origin;
 	int rc;
 
-	if (o->service.len > 0)
-		for (uint32_t i = 0; i < ev->nfields; i++)
-			if (service_key(ev->fields[i].key,
-					ev->fields[i].key_len))
-				need += ev->fields[i].key_len + 1;
-	if (need > 0) {
-		if (view_buf_reserve(&o->keys, need) != 0) {
-			o->err = ENOMEM;
-			return -1;
-		}
-		renamed = *ev;
-		o->keys.len = 0;
-		for (uint32_t i = 0; i < ev->nfields; i++) {
-			struct ttlog__in_field *f = &renamed.fields[i];
-			char *k = o->keys.p + o->keys.len;
-			if (!service_key(f->key, f->key_len))
-				continue;
-			k[0] = '_';
-			memcpy(k + 1, f->key, f->key_len);
-			f->key = k;
-			f->key_len++;
-			o->keys.len += f->key_len;
-		}
-		use = &renamed;
+	if (origin_of(o, ev, &origin) != 0) {
+		o->err = ENOMEM;
+		return -1;
+	}
+	if (origin != ev->origin) {
+		copy = *ev;
+		copy.origin = origin;
+		use = &copy;
 	}
 	for (int tries = 0; tries < 2; tries++) {
 		if (o->b == NULL) {

@@ -6,6 +6,10 @@
  *
  * On top of the encodings: the level of a text line may be colored, and
  * a JSON object may end with the "service" of the snapshot it came from.
+ * The sender (the event's origin, binary logs of batch version 3) is
+ * shown as the encoders show it: JSON keys host, service, input, peer,
+ * peer_id, relay when not empty; text " (service@host)" when the event
+ * has a host or a service.
  */
 #ifndef TTLOG_VIEW_OUT_H
 #define TTLOG_VIEW_OUT_H
@@ -22,10 +26,10 @@ struct ttlog_batch;
 struct view_out {
 	FILE *f; /* borrowed */
 	int json, color;
-	struct ttlog_batch *b;	 /* events not written yet */
-	struct view_buf service; /* ,"service":"..." while set, else empty */
-	struct view_buf keys;	 /* renamed keys of the event being added */
-	int err;		 /* errno of the first failed write */
+	struct ttlog_batch *b;	    /* events not written yet */
+	struct view_buf service;    /* ,"service":"..." while set, else empty */
+	struct ttlog__origin *none; /* empty origin (JSON), made on use */
+	int err;		    /* errno of the first failed write */
 };
 
 /* json: JSON lines, else text; color: ANSI colors for the text level. */

@@ -556,11 +556,17 @@ static int on_batch_event(void *arg, const struct ttlog__in_event *ev)
  */
 static int decode_batch(struct rd *r, int quiet)
 {
+	struct view_snap_err e;
 	const char *msg;
 	char err[320];
 	size_t nev;
 	int rc;
 
+	/* A batch of a later version (a newer ttlog appending to the
+	 * file) is not damage: it is refused by its version. */
+	if (view_snap_batch_version(r->buf + r->pos, r->len - r->pos, &e) != 0)
+		return fail(r, VIEW_UNREADABLE, "byte %" PRIu64 ": %s",
+			    r->frame_off, e.msg);
 	rc = ttlog__wire_payload_decode(r->buf + r->pos, r->len - r->pos, 0,
 					r->max_item, &r->ws, on_batch_event, r,
 					&nev, err, sizeof(err));

@@ -92,6 +92,42 @@ int view_buf_reserve(struct view_buf *b, size_t need)
 /* Telling a snapshot from a batch                                      */
 /* ------------------------------------------------------------------ */
 
+static void version_fail(struct view_snap_err *e, const struct ttlog__cbor *c,
+			 uint64_t v)
+{
+	fail(e, c, c->start,
+	     "batch format version %" PRIu64 "; this ttlog-view reads 1 to %d",
+	     v, VIEW_BATCH_VERSION_MAX);
+}
+
+int view_snap_batch_version(const unsigned char *p, size_t n,
+			    struct view_snap_err *e)
+{
+	struct ttlog__cbor c;
+	struct ttlog__cbor_item it, key, val;
+
+	ttlog__cbor_init(&c, p, n);
+	if (ttlog__cbor_read(&c, &it) != 0 || it.major != TTLOG__CBOR_MAP)
+		return 0;
+	/* The encoder writes "v" first: this reads little more. */
+	for (uint64_t i = 0; i < it.arg; i++) {
+		if (ttlog__cbor_read(&c, &key) != 0)
+			return 0;
+		if (!ttlog__cbor_is(&key, "v", 1)) {
+			if (ttlog__cbor_skip(&c) != 0)
+				return 0;
+			continue;
+		}
+		if (ttlog__cbor_read(&c, &val) != 0 ||
+		    val.major != TTLOG__CBOR_UINT ||
+		    (val.arg >= 1 && val.arg <= VIEW_BATCH_VERSION_MAX))
+			return 0;
+		version_fail(e, &c, val.arg);
+		return -1;
+	}
+	return 0;
+}
+
 enum view_snap_kind view_snap_detect(const unsigned char *p, size_t n,
 				     struct view_snap_err *e)
 {
@@ -174,11 +210,8 @@ enum view_snap_kind view_snap_detect(const unsigned char *p, size_t n,
 		return VIEW_SNAP_IS_SNAPSHOT;
 	}
 	if (has_sites && has_events) {
-		if (has_v && (v < 1 || v > 2)) {
-			fail(e, &c, c.start,
-			     "batch format version %" PRIu64
-			     ", this build reads versions 1 and 2",
-			     v);
+		if (has_v && (v < 1 || v > VIEW_BATCH_VERSION_MAX)) {
+			version_fail(e, &c, v);
 			return VIEW_SNAP_FOREIGN;
 		}
 		return VIEW_SNAP_IS_BATCH;
@@ -559,6 +592,10 @@ int view_snap_event_parse(const struct view_snap_header *h,
 		return -1;
 	if (read_ref(h, &c, e, "file", &file, &table) != 0)
 		return -1;
+	/* Snapshots have their own format, without origins: their events
+	 * are the process's own, named by the header. */
+	ev->origin = NULL;
+	ev->duplicate_keys = 0;
 	ev->source = file_cstr(file, table, scratch);
 	if (ev->source == NULL)
 		return fail(e, &c, c.start, "out of memory");

@@ -32,6 +32,8 @@ struct view_str {
 
 /* The version of the snapshot format this build reads. */
 #define VIEW_SNAP_VERSION 1
+/* The batch versions of binary logs read (docs/cbor-batch.md). */
+#define VIEW_BATCH_VERSION_MAX 3
 
 /*
  * A parsed header. Every string is a NUL-terminated copy owned by the
@@ -66,11 +68,19 @@ enum view_snap_kind {
  * Looks at the first item of a file's content (p[0..n), one whole item):
  * a map with "format" is a snapshot header, and must say
  * "ttlog-snapshot" in version 1; a map with "callsites" and "events" is
- * a batch (cbor-batch.md), of version 1 or 2. Anything else is foreign,
- * as is a snapshot or batch of another version.
+ * a batch (cbor-batch.md), of version 1 to VIEW_BATCH_VERSION_MAX.
+ * Anything else is foreign, as is a snapshot or batch of another version.
  */
 enum view_snap_kind view_snap_detect(const unsigned char *p, size_t n,
 				     struct view_snap_err *e);
+
+/*
+ * The version ("v") of the batch p[0..n), when it is one this build does
+ * not read: returns -1 with e->msg naming it. 0 otherwise, also when the
+ * item is not a well-formed batch (the decoder says what is wrong).
+ */
+int view_snap_batch_version(const unsigned char *p, size_t n,
+			    struct view_snap_err *e);
 
 /*
  * Parses a header item. Unknown keys are skipped; "format" and "v" must
