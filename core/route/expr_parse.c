@@ -90,6 +90,36 @@ struct name {
 
 static void parse_or(struct ttlog__expr_parser *p, int depth);
 
+/* A test of the name nm. */
+static struct ttlog__expr_insn *emit_test(struct ttlog__expr_parser *p,
+					  enum ttlog__expr_op op,
+					  const struct name *nm)
+{
+	struct ttlog__expr_insn *in = emit(p, op);
+
+	if (in != NULL) {
+		in->name = (uint8_t)nm->id;
+		in->key = nm->key;
+		in->key_len = nm->key_len;
+	}
+	return in;
+}
+
+/* Reads the token `kind` or fails with "expected WHAT but found ...". */
+static bool expect(struct ttlog__expr_parser *p, enum ttlog__expr_tok_kind kind,
+		   const char *what)
+{
+	char buf[40];
+
+	if (p->t.kind != kind) {
+		ttlog__expr_fail(p, p->t.off, "expected %s but found %s", what,
+				 ttlog__expr_tok_text(p, buf, sizeof(buf)));
+		return false;
+	}
+	ttlog__expr_next(p);
+	return true;
+}
+
 static bool parse_name(struct ttlog__expr_parser *p, struct name *nm)
 {
 	static const char *const fixed[] = {"host",  "service", "input",
@@ -276,12 +306,9 @@ static void parse_regex(struct ttlog__expr_parser *p, const struct name *nm,
 				 "regular expression: %s", msg);
 		return;
 	}
-	in = emit(p, TTLOG__EXPR_OP_RX);
+	in = emit_test(p, TTLOG__EXPR_OP_RX, nm);
 	if (in == NULL)
 		return;
-	in->name = (uint8_t)nm->id;
-	in->key = nm->key;
-	in->key_len = nm->key_len;
 	in->cmp = (uint8_t)neg;
 	in->arg = (uint32_t)(p->e->nrx - 1);
 	ttlog__expr_next(p);
@@ -289,18 +316,12 @@ static void parse_regex(struct ttlog__expr_parser *p, const struct name *nm,
 
 static void parse_in(struct ttlog__expr_parser *p, const struct name *nm)
 {
-	char buf[40];
 	uint32_t first = (uint32_t)p->e->nlit;
 	struct ttlog__expr_insn *in;
 
 	ttlog__expr_next(p);
-	if (p->t.kind != T_LBRACK) {
-		ttlog__expr_fail(p, p->t.off,
-				 "expected '[' after 'in' but found %s",
-				 ttlog__expr_tok_text(p, buf, sizeof(buf)));
+	if (!expect(p, T_LBRACK, "'[' after 'in'"))
 		return;
-	}
-	ttlog__expr_next(p);
 	if (p->t.kind == T_RBRACK) {
 		ttlog__expr_fail(
 			p, p->t.off,
@@ -308,59 +329,30 @@ static void parse_in(struct ttlog__expr_parser *p, const struct name *nm)
 			"nothing)");
 		return;
 	}
-	for (;;) {
+	do {
 		if (!parse_value(p, nm, "in", false))
 			return;
-		if (p->t.kind == T_RBRACK)
-			break;
-		if (p->t.kind != T_COMMA) {
-			ttlog__expr_fail(
-				p, p->t.off, "expected ',' or ']' but found %s",
-				ttlog__expr_tok_text(p, buf, sizeof(buf)));
-			return;
-		}
-		ttlog__expr_next(p);
-	}
-	in = emit(p, TTLOG__EXPR_OP_IN);
+	} while (p->t.kind == T_COMMA && (ttlog__expr_next(p), true));
+	if (!expect(p, T_RBRACK, "',' or ']'"))
+		return;
+	in = emit_test(p, TTLOG__EXPR_OP_IN, nm);
 	if (in == NULL)
 		return;
-	in->name = (uint8_t)nm->id;
-	in->key = nm->key;
-	in->key_len = nm->key_len;
 	in->arg = first;
 	in->n = (uint32_t)p->e->nlit - first;
-	ttlog__expr_next(p);
 }
 
 static void parse_exists(struct ttlog__expr_parser *p)
 {
-	char buf[40];
 	struct name nm = {0};
-	struct ttlog__expr_insn *in;
 
 	ttlog__expr_next(p);
-	if (p->t.kind != T_LPAREN) {
-		ttlog__expr_fail(p, p->t.off,
-				 "expected '(' after 'exists' but found %s",
-				 ttlog__expr_tok_text(p, buf, sizeof(buf)));
+	if (!expect(p, T_LPAREN, "'(' after 'exists'") || !parse_name(p, &nm))
 		return;
-	}
-	ttlog__expr_next(p);
-	if (!parse_name(p, &nm))
-		return;
-	if (p->t.kind != T_RPAREN) {
-		ttlog__expr_fail(p, p->t.off,
-				 "expected ')' after the name but found %s",
-				 ttlog__expr_tok_text(p, buf, sizeof(buf)));
-		return;
-	}
-	in = emit(p, TTLOG__EXPR_OP_EXISTS);
-	if (in == NULL)
-		return;
-	in->name = (uint8_t)nm.id;
-	in->key = nm.key;
-	in->key_len = nm.key_len;
-	ttlog__expr_next(p);
+	/* the test before the ')': the next token is read by expect() */
+	if (p->t.kind == T_RPAREN)
+		emit_test(p, TTLOG__EXPR_OP_EXISTS, &nm);
+	(void)expect(p, T_RPAREN, "')' after the name");
 }
 
 /* name op value | name =~ "re" | name in [...] */
@@ -395,12 +387,9 @@ static void parse_test(struct ttlog__expr_parser *p)
 	if (!parse_value(p, &nm, cmp_text[cmp],
 			 cmp != TTLOG__EXPR_EQ && cmp != TTLOG__EXPR_NE))
 		return;
-	in = emit(p, TTLOG__EXPR_OP_CMP);
+	in = emit_test(p, TTLOG__EXPR_OP_CMP, &nm);
 	if (in == NULL)
 		return;
-	in->name = (uint8_t)nm.id;
-	in->key = nm.key;
-	in->key_len = nm.key_len;
 	in->cmp = (uint8_t)cmp;
 	in->arg = (uint32_t)p->e->nlit - 1;
 }
