@@ -274,9 +274,20 @@ int ttlog__routing_prepare(struct ttlog__routing *r,
 		unrouted += !r->any[i];
 	/* With a listener that takes everything, or one that takes the
 	 * rest, no event goes nowhere. */
-	if (!r->takes_all && !r->has_else && unrouted > 0)
+	if (!r->takes_all && !r->has_else && unrouted > 0) {
 		atomic_fetch_add_explicit(&r->unrouted, unrouted,
 					  memory_order_relaxed);
+		/* Once per configuration: each time would repeat itself, and
+		 * the line may itself match no listener. */
+		if (!r->unrouted_said) {
+			r->unrouted_said = 1;
+			TTLOG_WARN("events matched no listener's match: and "
+				   "went nowhere (counted in "
+				   "ttlog_events_unrouted_total; add a "
+				   "listener with match: else to keep them)",
+				   TTLOG_KV("events", (uint64_t)unrouted));
+		}
+	}
 	r->prepared = 1;
 	return 0;
 }
