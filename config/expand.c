@@ -1,7 +1,9 @@
 /* expand.c - environment references in configuration values. A deployment
  * keeps one ttlog.yaml and varies hosts, ports and secrets through the
  * environment; the syntax is the shell's (and docker compose's) subset that
- * people already know, nothing more. */
+ * people already know, nothing more. "$${" is kept as "${" (compose's
+ * escape), so that templates (a set processor's value, a file path) can
+ * be written in the file. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,14 @@ int ttlog__cfg_expand(const char *s, char **out, struct ttlog__diag *d,
 		if (open == NULL) {
 			sbuf_put(&b, p, strlen(p));
 			break;
+		}
+		/* "$${" is a "${" kept for whoever reads the value (a
+		 * template: "$${service}"), as docker compose writes it. */
+		if (open > p && open[-1] == '$') {
+			sbuf_put(&b, p, (size_t)(open - 1 - p));
+			sbuf_put(&b, "${", 2);
+			p = open + 2;
+			continue;
 		}
 		sbuf_put(&b, p, (size_t)(open - p));
 		const char *name = open + 2;
