@@ -52,11 +52,18 @@ int64_t ttlog_template_expand(const struct ttlog_template *t,
 	struct ttlog__tmpl_sink s = {.out = out, .cap = cap};
 	struct ttlog__view v;
 
-	if (t == NULL || b == NULL || i >= ttlog_batch_count(b) ||
-	    (out == NULL && cap > 0))
+	const struct ttlog__tmpl *tm = (const struct ttlog__tmpl *)t;
+
+	if (t == NULL || (out == NULL && cap > 0))
 		return TTLOG_EINVAL;
-	ttlog__view_batch(&v, b, i);
-	ttlog__tmpl_expand_sink((const struct ttlog__tmpl *)t, &v, &s);
+	/* A constant reads nothing of an event: no batch needed. */
+	if (b == NULL && !ttlog__tmpl_is_constant(tm))
+		return TTLOG_EINVAL;
+	if (b != NULL && i >= ttlog_batch_count(b))
+		return TTLOG_EINVAL;
+	if (b != NULL)
+		ttlog__view_batch(&v, b, i);
+	ttlog__tmpl_expand_sink(tm, b != NULL ? &v : NULL, &s);
 	if (cap > 0)
 		out[s.len < cap ? s.len : cap - 1] = 0;
 	return (int64_t)s.len;

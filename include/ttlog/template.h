@@ -58,10 +58,11 @@ TTLOG_EXPORT int ttlog_template_compile(const char *src, unsigned flags,
 /*
  * Expands t for event i of b into out, as snprintf() does: at most cap
  * bytes, NUL included, always NUL-terminated when cap > 0.
- * @param b    borrowed; the caller holds a reference.
+ * @param b    borrowed; the caller holds a reference. May be NULL for a
+ *             constant template (ttlog_template_is_constant()).
  * @return the length of the whole expansion (NUL not counted), which is
  *         cap or more when out was too small; or TTLOG_EINVAL when i is
- *         out of range or an argument is NULL.
+ *         out of range, t is NULL, or b is NULL and t is not constant.
  */
 TTLOG_EXPORT int64_t ttlog_template_expand(const struct ttlog_template *t,
 					   const struct ttlog_batch *b,

@@ -455,6 +455,12 @@ static void test_file_table_declares_every_option_at_its_offset(void **s)
 		 offsetof(struct ttlog__file_options, fsync_interval_ms), 0},
 		{TTLOG_OPTION_STRING, "mode", "0640", NULL,
 		 offsetof(struct ttlog__file_options, mode), 0},
+		{TTLOG_OPTION_STRING, "dir_mode", "0750", NULL,
+		 offsetof(struct ttlog__file_options, dir_mode), 0},
+		{TTLOG_OPTION_INT, "max_open_files", "64", NULL,
+		 offsetof(struct ttlog__file_options, max_open_files), 0},
+		{TTLOG_OPTION_DURATION, "idle_close", "5m", NULL,
+		 offsetof(struct ttlog__file_options, idle_close_ms), 0},
 	};
 	const struct ttlog_option_spec *t = api->options;
 	size_t i;
