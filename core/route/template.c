@@ -89,7 +89,8 @@ static int add_part(struct compiler *c, enum part_kind kind, int arg,
 	p->arg = arg;
 	p->off = t->text_len;
 	p->len = len;
-	memcpy(t->text + t->text_len, bytes, len);
+	if (len > 0)
+		memcpy(t->text + t->text_len, bytes, len);
 	t->text_len += len;
 	return 0;
 }

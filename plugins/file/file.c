@@ -183,27 +183,31 @@ static void on_fsync_timer(void *arg)
 /* Writing batches                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Writes p[*done..len), continuing after short writes and EINTR only:
- * any other failure returns at once, *done telling how far it got. */
-static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
-		      size_t *done, int64_t now)
+int ttlog__file_write_all(int fd, const unsigned char *p, size_t len,
+			  size_t *done)
 {
-	size_t start = *done;
-	int rc = 0;
-
 	while (*done < len) {
-		ssize_t n = write(f->fd, p + *done, len - *done);
+		ssize_t n = write(fd, p + *done, len - *done);
 		if (n > 0) {
 			*done += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		rc = n < 0 ? -errno : -EIO;
-		if (rc == -EWOULDBLOCK)
-			rc = -EAGAIN;
-		break;
+		if (n < 0 && errno == EWOULDBLOCK)
+			return -EAGAIN;
+		return n < 0 ? -errno : -EIO;
 	}
+	return 0;
+}
+
+/* Writes p[*done..len) to the file, with its accounting. */
+static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
+		      size_t *done, int64_t now)
+{
+	size_t start = *done;
+	int rc = ttlog__file_write_all(f->fd, p, len, done);
+
 	if (*done > start) {
 		f->size += *done - start;
 		atomic_fetch_add_explicit(&f->c.bytes, *done - start,

@@ -167,6 +167,11 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now);
  * every_batch or a due interval asks for. */
 void ttlog__file_batch_done(struct ttlog__file *f, struct ttlog_batch *b,
 			    int64_t now);
+/* Writes p[*done..len) to fd, going on after short writes and EINTR
+ * only: any other failure returns at once (-errno; -EAGAIN for a full
+ * FIFO), *done telling how far it got. 0 when all is written. */
+int ttlog__file_write_all(int fd, const unsigned char *p, size_t len,
+			  size_t *done);
 /* Arms the fsync timer (fsync: interval) for dirty data. */
 void ttlog__file_arm_fsync(struct ttlog__file *f, int64_t now);
 /* Counts and reports (once per episode) a failed write. */

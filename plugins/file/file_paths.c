@@ -311,19 +311,8 @@ static int write_run(struct ttlog__file *f, struct slot *s,
 		     int64_t now)
 {
 	size_t start = *done;
-	int rc = 0;
+	int rc = ttlog__file_write_all(s->fd, data, end, done);
 
-	while (*done < end) {
-		ssize_t n = write(s->fd, data + *done, end - *done);
-		if (n > 0) {
-			*done += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		rc = n < 0 ? -errno : -EIO;
-		break;
-	}
 	if (*done > start) {
 		atomic_fetch_add_explicit(&f->c.bytes, *done - start,
 					  memory_order_relaxed);

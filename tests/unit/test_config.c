@@ -364,7 +364,8 @@ static void test_config_env_references_are_expanded(void **state)
 		"colon: ${TTLOG_TEST_UNSET:-a:-b}\n"
 		"nodflt: ${TTLOG_TEST_UNSET:-}\n"
 		"${TTLOG_TEST_HOST}: key\n"
-		"list: [\"${TTLOG_TEST_HOST}\"]\n";
+		"list: [\"${TTLOG_TEST_HOST}\"]\n"
+		"kept: /l/$${service}/${TTLOG_TEST_HOST}-$${x\n";
 	struct ttlog__diag d = {0};
 	(void)state;
 	setenv("TTLOG_TEST_HOST", "example.org", 1);
@@ -393,6 +394,9 @@ static void test_config_env_references_are_expanded(void **state)
 	assert_null(ttlog__cfg_get(r, "example.org"));
 	assert_string_equal(ttlog__cfg_get(r, "list")->vals[0]->str,
 			    "example.org");
+	/* "$${" is a "${" kept for a template, closed or not. */
+	assert_string_equal(ttlog__cfg_get(r, "kept")->str,
+			    "/l/${service}/example.org-${x");
 	ttlog__cfg_free(doc);
 	assert_int_equal(d.n, 0);
 	unsetenv("TTLOG_TEST_HOST");

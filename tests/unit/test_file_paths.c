@@ -9,6 +9,8 @@
  * through its callbacks on batches built with the writer's internal API.
  */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "ingest_internal.h"
 #include "origin_internal.h"
 #include "plugin_host.h"
+#include "plugin_load.h"
 #include "testutil.h"
 
 /* 2026-03-05T23:59:59Z and one second later, the next day. */
@@ -38,16 +41,8 @@ static char dir[256];
 
 static int group_setup(void **state)
 {
-	ttlog_listener_entry_fn entry;
 	(void)state;
-
-	handle = dlopen(TTLOG_FILE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	if (handle == NULL)
-		fail_msg("dlopen %s: %s", TTLOG_FILE_PLUGIN, dlerror());
-	*(void **)&entry = dlsym(handle, TTLOG_LISTENER_ENTRY_SYMBOL);
-	assert_non_null(entry);
-	api = entry();
-	assert_non_null(api);
+	api = test_load_listener(TTLOG_FILE_PLUGIN, &handle);
 	return 0;
 }
 
@@ -276,6 +271,42 @@ static void test_paths_values_cannot_leave_the_directory(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* A write cut short by RLIMIT_FSIZE (the tests run as root, so
+ * permissions cannot make one fail) in the middle of a run: the batch is
+ * answered RETRY, and the same batch offered again goes on from the byte
+ * reached, in the same file, neither losing nor repeating an event. */
+static void test_paths_failed_write_resumes_exactly(void **state)
+{
+	static const char *const svc[] = {"a", "a", "b", "b",
+					  "a", "a", "a", "b"};
+	struct ttlog__file_options o;
+	struct ttlog__file *f;
+	struct ttlog_batch *b;
+	struct rlimit saved, small = {150, 150};
+	(void)state;
+
+	opts_init(&o, "${service}.log");
+	o.fsync = TTLOG__FILE_FSYNC_NEVER;
+	f = create(&o);
+	/* 36-byte lines: a.log takes m0 m1 m4 m5 and 6 bytes of m6. */
+	b = batch(svc, NULL, 8, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &saved);
+	small.rlim_max = saved.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_int_equal(api->consume(f, b), TTLOG_LISTENER_RETRY);
+	assert_int_equal(api->consume(f, b), TTLOG_LISTENER_RETRY);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	assert_int_equal(get(&f->c.write_errors), 2);
+	assert_int_equal(get(&f->c.events), 0);
+	assert_int_equal(api->consume(f, b), TTLOG_LISTENER_OK);
+	ttlog_batch_unref(b);
+	assert_int_equal(get(&f->c.events), 8);
+	assert_string_equal(msgs_of("a.log"), "m0,m1,m4,m5,m6");
+	assert_string_equal(msgs_of("b.log"), "m2,m3,m7");
+	api->destroy(f);
+}
+
 static void test_paths_idle_files_close(void **state)
 {
 	static const char *const a[] = {"a"}, *const b[] = {"b"};
@@ -377,6 +408,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_paths_values_cannot_leave_the_directory, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_paths_failed_write_resumes_exactly, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_paths_idle_files_close,
 						setup, teardown),

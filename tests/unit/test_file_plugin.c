@@ -34,6 +34,7 @@
 #include <ttlog/listener.h>
 #include <ttlog/ttlog.h>
 
+#include "plugin_load.h"
 #include "testutil.h"
 
 #include "batch_internal.h"
@@ -86,16 +87,8 @@ static const struct ttlog_host *test_host(void)
 
 static int group_setup(void **state)
 {
-	ttlog_listener_entry_fn entry;
 	(void)state;
-
-	handle = dlopen(TTLOG_FILE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	if (handle == NULL)
-		fail_msg("dlopen %s: %s", TTLOG_FILE_PLUGIN, dlerror());
-	*(void **)&entry = dlsym(handle, TTLOG_LISTENER_ENTRY_SYMBOL);
-	assert_non_null(entry);
-	api = entry();
-	assert_non_null(api);
+	api = test_load_listener(TTLOG_FILE_PLUGIN, &handle);
 	wrapped = *api;
 	wrapped.create2 = wrap_create;
 	wrapped.destroy = wrap_destroy;
