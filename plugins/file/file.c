@@ -632,6 +632,7 @@ static const struct ttlog_listener_api file_api = {
 	.create2 = file_create,
 	.start2 = file_start,
 	.check = ttlog__file_check,
+	.metrics = ttlog__file_paths_metrics,
 };
 
 TTLOG_LISTENER_ENTRY(file_api)

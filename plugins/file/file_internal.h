@@ -196,6 +196,10 @@ int ttlog__file_paths_consume(struct ttlog__file *f, struct ttlog_batch *b,
 int ttlog__file_paths_sync(struct ttlog__file *f, int64_t now);
 /* Closes every open file (reopen(): they open again when next used). */
 void ttlog__file_paths_close_all(struct ttlog__file *f, int64_t now);
+/* metrics() (ABI 1.1): open_files, evictions, idle_closes, path_drops;
+ * nothing for a constant path. Any thread (the counters are atomic). */
+void ttlog__file_paths_metrics(void *state, ttlog_metric_emit_fn emit,
+			       void *ctx);
 /* start(): the timer that closes idle files. Returns 0 or TTLOG_ENOMEM. */
 int ttlog__file_paths_start(struct ttlog__file *f);
 /* destroy(): the rest of a torn batch tried once, every file synced

@@ -470,6 +470,34 @@ void ttlog__file_paths_close_all(struct ttlog__file *f, int64_t now)
 	atomic_fetch_add_explicit(&f->c.reopens, 1, memory_order_relaxed);
 }
 
+void ttlog__file_paths_metrics(void *state, ttlog_metric_emit_fn emit,
+			       void *ctx)
+{
+	struct ttlog__file *f = state;
+	struct ttlog_metric m = {0};
+
+	if (f->paths == NULL) /* a single file reports as it always did */
+		return;
+	m.name = "open_files";
+	m.help = "files of the templated path open now";
+	m.kind = TTLOG_METRIC_GAUGE;
+	m.value = (double)atomic_load(&f->c.open_files);
+	emit(ctx, &m);
+	m.kind = TTLOG_METRIC_COUNTER;
+	m.name = "evictions";
+	m.help = "files closed to stay within max_open_files";
+	m.value = (double)atomic_load(&f->c.evictions);
+	emit(ctx, &m);
+	m.name = "idle_closes";
+	m.help = "files closed after idle_close without a write";
+	m.value = (double)atomic_load(&f->c.idle_closes);
+	emit(ctx, &m);
+	m.name = "path_drops";
+	m.help = "events dropped because their file could not be opened";
+	m.value = (double)atomic_load(&f->c.path_drops);
+	emit(ctx, &m);
+}
+
 static void on_idle_timer(void *arg)
 {
 	close_idle(arg, ttlog__file_now_ms());

@@ -161,6 +161,23 @@ static uint64_t get(_Atomic uint64_t *c)
 	return atomic_load(c);
 }
 
+/* metrics() figures by name, for the checks. */
+struct seen {
+	double open_files, evictions;
+	int n;
+};
+
+static void emit(void *ctx, const struct ttlog_metric *m)
+{
+	struct seen *s = ctx;
+
+	s->n++;
+	if (strcmp(m->name, "open_files") == 0)
+		s->open_files = m->kind == TTLOG_METRIC_GAUGE ? m->value : -1;
+	if (strcmp(m->name, "evictions") == 0)
+		s->evictions = m->kind == TTLOG_METRIC_COUNTER ? m->value : -1;
+}
+
 static void test_paths_one_file_per_service(void **state)
 {
 	static const char *const svc[] = {"a", "a", "b", "a", "b", "b"};
@@ -239,6 +256,10 @@ static void test_paths_eviction_keeps_every_event_in_order(void **state)
 	}
 	assert_true(evicted > 20);
 	assert_int_equal(get(&f->c.evictions), evicted);
+	struct seen m = {0};
+	api->metrics(f, emit, &m);
+	assert_int_equal(m.n, 4);
+	assert_true(m.open_files == 2 && m.evictions == (double)evicted);
 	assert_int_equal(get(&f->c.path_drops), 0);
 	api->destroy(f);
 }
@@ -343,6 +364,9 @@ static void test_paths_constant_path_is_one_file(void **state)
 	consume(f, batch(svc, NULL, 2, 0));
 	assert_string_equal(msgs_of("plain-100%-$.log"), "m0,m1");
 	assert_int_equal(get(&f->c.open_files), 0);
+	struct seen m = {0};
+	api->metrics(f, emit, &m);
+	assert_int_equal(m.n, 0); /* no new figures for a single file */
 	api->destroy(f);
 }
 
