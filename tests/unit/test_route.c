@@ -46,7 +46,7 @@ static struct ttlog__routing *routing_try(const char *yaml, char *err,
 			ttlog__cfg_get(ls->vals[i], "match");
 		const struct ttlog__cfg_node *p =
 			ttlog__cfg_get(ls->vals[i], "processors");
-		char scope[16];
+		char scope[32];
 		snprintf(scope, sizeof(scope), "l%zu", i);
 		if (m != NULL)
 			bad |= ttlog__routing_set_match(r, i, m, "match", &d);
@@ -334,12 +334,12 @@ static void test_errors_point_inside_the_expression(void **s)
 	(void)s;
 	char err[512];
 
-	/* Column 14 is where `match: '` ends; the bad token is 9 bytes on
-	 * from the expression's start: line 2, column 14 + 1 + 9. */
+	/* The quote is column 13, the expression starts at 14 and the
+	 * second '=' is 9 bytes into it: line 2, column 23. */
 	assert_null(routing_try("listeners:\n"
 				"  - {match: 'level >= = WARN'}\n",
 				err, sizeof(err)));
-	assert_non_null(strstr(err, "r.yaml:2:24: match: "));
+	assert_non_null(strstr(err, "r.yaml:2:23: match: "));
 	assert_null(routing_try("listeners:\n"
 				"  - match: fields.x =~ \"(\"\n",
 				err, sizeof(err)));
