@@ -271,9 +271,8 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
  * way keys map one to one and never onto a key the object has. */
 static int reserved_key(const char *k, unsigned omask)
 {
-	static const char *const names[] = {"time", "level", "msg",
-					    "tid",  "file",  "line",
-					    "truncated"};
+	static const char *const names[] = {"time", "level", "msg",	 "tid",
+					    "file", "line",  "truncated"};
 	static const char *const origin[TTLOG__ORIGIN_NFIELDS] = {
 		"host", "service", "input", "peer", "peer_id", "relay"};
 	while (*k == '_')
@@ -401,7 +400,7 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 				continue;
 			ttlog__buf_puts(b, reserved_key(cs->keys[k], omask)
 						   ? ",\"_"
-								     : ",\"");
+						   : ",\"");
 			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));
 			ttlog__buf_puts(b, "\":");
 			json_value(b, &f);

@@ -561,8 +561,9 @@ static void test_file_json_lines_hold_message_and_fields(void **s)
 	/* This process's origin (its host name, then service "ttlog"),
 	 * then the message and the log call's source. */
 	assert_non_null(strstr(text, "\"level\":\"INFO\",\"host\":\""));
-	assert_non_null(strstr(text, "\",\"service\":\"ttlog\",\"msg\":\"request "
-				     "done\",\"tid\":"));
+	assert_non_null(strstr(text,
+			       "\",\"service\":\"ttlog\",\"msg\":\"request "
+			       "done\",\"tid\":"));
 	assert_non_null(strstr(text, ",\"id\":42,\"path\":\"/a b\",\"ms\":"
 				     "1.5}\n"));
 	assert_non_null(strstr(text, "\"service\":\"ttlog\",\"msg\":\"slow\""));

@@ -12,7 +12,8 @@ static void test_proc_type_required_and_suggested(void **state)
 		 "set, remove, rename, redact, parse, sample, throttle, drop)");
 	proc_err("{type: redcat, pattern: x}",
 		 "t.yaml:1:8: processors[0].type: unknown processor type "
-		 "'redcat' (did you mean 'redact'?); types: set, remove, rename, "
+		 "'redcat' (did you mean 'redact'?); types: set, remove, "
+		 "rename, "
 		 "redact, parse, sample, throttle, drop");
 	proc_err("{type: zzzzzz}",
 		 "t.yaml:1:8: processors[0].type: unknown processor type "

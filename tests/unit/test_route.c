@@ -130,9 +130,10 @@ static void ns_of(struct ttlog_batch *b, char *out, size_t cap)
 		ttlog_field_iter_init(&it, &e);
 		while (ttlog_field_next(&it, &f))
 			if (strcmp(f.key, "n") == 0)
-				at += (size_t)snprintf(out + at, cap - at,
-						       "%s%llu", at ? "," : "",
-						       (unsigned long long)f.v.u64);
+				at += (size_t)snprintf(
+					out + at, cap - at, "%s%llu",
+					at ? "," : "",
+					(unsigned long long)f.v.u64);
 	}
 }
 
@@ -147,12 +148,12 @@ static void expect(struct ttlog_batch *b, const char *want)
 static void test_match_and_level_per_listener_and_else(void **s)
 {
 	(void)s;
-	struct ttlog__routing *r = routing(
-		"listeners:\n"
-		"  - {match: 'service == \"svc0\"'}\n"
-		"  - {match: 'fields.n >= 7'}\n"
-		"  - {match: else}\n"
-		"  - {}\n");
+	struct ttlog__routing *r =
+		routing("listeners:\n"
+			"  - {match: 'service == \"svc0\"'}\n"
+			"  - {match: 'fields.n >= 7'}\n"
+			"  - {match: else}\n"
+			"  - {}\n");
 	struct ttlog_batch *b = batch_of(9), *lb;
 	int oom;
 
@@ -185,9 +186,10 @@ static void test_match_and_level_per_listener_and_else(void **s)
 static void test_events_no_listener_took_are_counted(void **s)
 {
 	(void)s;
-	struct ttlog__routing *r = routing("listeners:\n"
-					   "  - {match: 'service == \"svc1\"'}\n"
-					   "  - {match: 'level == FATAL'}\n");
+	struct ttlog__routing *r =
+		routing("listeners:\n"
+			"  - {match: 'service == \"svc1\"'}\n"
+			"  - {match: 'level == FATAL'}\n");
 	struct ttlog_batch *b = batch_of(12), *lb;
 	int oom;
 
@@ -230,7 +232,7 @@ static void test_global_processors_drop_and_change(void **s)
 		assert_non_null(strstr(e.msg, "password=***"));
 		/* The origin stays the event's. */
 		assert_string_equal(ttlog_batch_origin(nb, i)->service,
-				    i % 3 == 0   ? "svc0"
+				    i % 3 == 0	 ? "svc0"
 				    : i % 3 == 1 ? "svc1"
 						 : "svc2");
 	}

@@ -26,11 +26,11 @@ struct ttlog_batch;
 struct view_out {
 	FILE *f; /* borrowed */
 	int json, color;
-	struct ttlog_batch *b;	    /* events not written yet */
+	struct ttlog_batch *b; /* events not written yet */
 	/* The origin of events without one of their own (JSON): the file's
 	 * service (view_out_set_service()), or empty. */
 	struct ttlog__origin *none;
-	int err;		    /* errno of the first failed write */
+	int err; /* errno of the first failed write */
 };
 
 /* json: JSON lines, else text; color: ANSI colors for the text level. */
