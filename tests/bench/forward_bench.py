@@ -66,6 +66,11 @@ them with --rows):
                        forward listener takes every event). The events
                        reach the same sink as in ttlog-ttlog, so the
                        throughput compares.
+  ttlog-ttlog-r-match, ttlog-ttlog-r-procs, ttlog-ttlog-r-listeners
+                       parts of ttlog-ttlog-routed: only the forward
+                       listener's match:, only the three processors, the
+                       match: and the three more listeners (no
+                       processors), to find where its cost goes.
 
 --routes adds the rows ttlog-ttlog and ttlog-ttlog-routed to those chosen
 (alone: `--rows ttlog-ttlog --routes`) and prints the routed / route-less
@@ -509,19 +514,21 @@ ROUTED_LISTENERS = [("billing", "'service == \"billing\"'"),
 
 
 def ttlog_relay_config(ctx, port, http_port, endpoint, fmt, compress=True,
-                       routes=False):
-    """ttlog-agent #1: syslog on plain TCP in, a forward listener out;
-    with routes, the processors and listeners of ttlog-ttlog-routed."""
+                       routes=""):
+    """ttlog-agent #1: syslog on plain TCP in, a forward listener out.
+    routes: "" none; "all" the processors, the forward listener's match:
+    and the listeners of ttlog-ttlog-routed; "procs", "match" or
+    "listeners" only that part (the listeners come with the match:)."""
     s = (agent_service(ctx, http_port) +
          "inputs:\n"
          "  - {name: sys, type: syslog, listen: 'tcp://127.0.0.1:%d'}\n"
          % port)
-    if routes:
+    if routes in ("all", "procs"):
         s += ROUTED_PROCESSORS
-    s += "listeners:\n" + forward_listener(ctx, endpoint, fmt, compress,
-                                           more=ROUTED_MATCH if routes
-                                           else "")
-    if routes:
+    s += "listeners:\n" + forward_listener(
+        ctx, endpoint, fmt, compress,
+        more=ROUTED_MATCH if routes in ("all", "match", "listeners") else "")
+    if routes in ("all", "listeners"):
         for name, match in ROUTED_LISTENERS:
             s += ("  - {name: %s, type: file, format: json, fsync: never,\n"
                   "     path: /dev/null, match: %s}\n" % (name, match))
@@ -720,7 +727,7 @@ def check_ttlog_relay(res, relay):
         res.note += " relay: " + " ".join(bad)
 
 
-def check_routed_relay(res, relay):
+def check_routed_relay(res, relay, routes):
     """After a ttlog-ttlog-routed run: the processors and routes did what
     the row says (a benchmark of a relay that silently skipped its routing
     would give a fast, wrong figure)."""
@@ -730,7 +737,8 @@ def check_routed_relay(res, relay):
     def proc(family, name, typ):
         return metric(m, family, scope="global", processor=name, type=typ)
     # The redact and the rename run on every event of the stream.
-    for name, typ in (("pw", "redact"), ("user", "rename")):
+    for name, typ in (("pw", "redact"), ("user", "rename")) \
+            if routes in ("all", "procs") else ():
         v = proc("ttlog_processor_events_total", name, typ)
         if v < res.n:
             bad.append("%s ran on %d" % (name, v))
@@ -740,7 +748,7 @@ def check_routed_relay(res, relay):
         bad.append("the drop dropped")
     # 1 in 10,000 of the stream's users is user0001, after the rename.
     want = {"billing": 0, "user1": (res.n + 9998) // 10000, "rest": 0}
-    for name, n in want.items():
+    for name, n in want.items() if routes == "all" else ():
         v = metric(m, "ttlog_listener_events_in_total", listener=name)
         if v != n:
             bad.append("listener %s took %d, not %d" % (name, v, n))
@@ -749,7 +757,7 @@ def check_routed_relay(res, relay):
 
 
 def run_ttlog_relay(ctx, res, d, fmt, compress=True, scheme="tls",
-                    stream=None, out=True, routes=False):
+                    stream=None, out=True, routes=""):
     sink_port, in_port = rsyslog.free_port(), rsyslog.free_port()
     procs = []
     try:
@@ -779,7 +787,7 @@ def run_ttlog_relay(ctx, res, d, fmt, compress=True, scheme="tls",
                        stream or ctx.stream, res.row, baseline=base)
         check_ttlog_relay(res, relay)
         if routes:
-            check_routed_relay(res, relay)
+            check_routed_relay(res, relay, routes)
         if fmt == "ttlog":
             check_ttlog_sink(res, sink)
     finally:
@@ -920,7 +928,16 @@ ROWS = [
     ("app-1000-sinkoff", "app forwarder -p 1000, sink writes nothing",
      lambda c, r, d: run_app(c, r, d, 1000, out=False), False),
     ("ttlog-ttlog-routed", "ttlog-agent relay, ttlog, 4 routes + 3 procs",
-     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes=True), False),
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="all"), False),
+    ("ttlog-ttlog-r-match", "ttlog relay, only the forward match:",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="match"),
+     False),
+    ("ttlog-ttlog-r-procs", "ttlog relay, only the 3 processors",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="procs"),
+     False),
+    ("ttlog-ttlog-r-listeners", "ttlog relay, match: and 3 more listeners",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="listeners"),
+     False),
     ("ttlog-sinkonly", "ttlog-agent alone: syslog tcp -> binary file",
      lambda c, r, d: run_ttlog_sinkonly(c, r, d), False),
     ("rsyslog-sinkonly", "rsyslogd alone: plain imtcp -> omfile",
