@@ -360,8 +360,8 @@ void agent_reload(struct agent **ap, const char *file)
 	}
 	/* (c) */
 	t0 = mono_ns();
-	rc = ttlog__host_reconfigure(a->view.writer, &n->pipeline->opts,
-				     keep_l, n->pipeline->routing);
+	rc = ttlog__host_reconfigure(a->view.writer, &n->pipeline->opts, keep_l,
+				     n->pipeline->routing);
 	uint64_t reconfigure_ns = mono_ns() - t0;
 	if (rc != 0) {
 		ttlog__host_call(a->view.writer, unprepare, &p);

@@ -11,7 +11,8 @@
  *
  * Scalar values (never keys) have ${VAR} and ${VAR:-default} expanded at
  * load time; the default applies when VAR is unset or empty, a '$' not
- * followed by '{' is kept, and expansion is not recursive. The tree owns
+ * followed by '{' is kept, "$${" is kept as "${" (for templates), and
+ * expansion is not recursive. The tree owns
  * all its memory; ttlog__cfg_free() releases it.
  *
  * Limits: files up to 64 MiB, nesting up to 64 levels. A second document,

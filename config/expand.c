@@ -1,7 +1,12 @@
 /* expand.c - environment references in configuration values. A deployment
  * keeps one ttlog.yaml and varies hosts, ports and secrets through the
  * environment; the syntax is the shell's (and docker compose's) subset that
- * people already know, nothing more. */
+ * people already know, nothing more. "$${" is kept as "${" (compose's
+ * escape), so that templates (a set processor's value, a file path) can
+ * be written in the file; so is "${NAME}" without a default when NAME is
+ * one of the names a template reads (host, service, input, peer, peer_id,
+ * relay, level, msg, fields.X) and no environment variable has it:
+ * path: /var/log/ttlog/${service}/%Y-%m-%d.jsonl reads as written. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +64,21 @@ static const char *find2(const char *s, size_t n, char a, char b)
 	return NULL;
 }
 
+/* Whether name (n bytes) is one a template reads (route/template.h). */
+static int template_name(const char *name, size_t n)
+{
+	static const char *const names[] = {"host",  "service", "input",
+					    "peer",  "peer_id", "relay",
+					    "level", "msg"};
+
+	if (n > 7 && memcmp(name, "fields.", 7) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && memcmp(names[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
 int ttlog__cfg_expand(const char *s, char **out, struct ttlog__diag *d,
 		      const struct ttlog__cfg_node *at, const char *path)
 {
@@ -74,6 +94,14 @@ int ttlog__cfg_expand(const char *s, char **out, struct ttlog__diag *d,
 		if (open == NULL) {
 			sbuf_put(&b, p, strlen(p));
 			break;
+		}
+		/* "$${" is a "${" kept for whoever reads the value (a
+		 * template: "$${service}"), as docker compose writes it. */
+		if (open > p && open[-1] == '$') {
+			sbuf_put(&b, p, (size_t)(open - 1 - p));
+			sbuf_put(&b, "${", 2);
+			p = open + 2;
+			continue;
 		}
 		sbuf_put(&b, p, (size_t)(open - p));
 		const char *name = open + 2;
@@ -93,6 +121,16 @@ int ttlog__cfg_expand(const char *s, char **out, struct ttlog__diag *d,
 			dlen = (size_t)(close - def);
 		}
 		p = close + 1;
+		if (def == NULL && template_name(name, nlen)) {
+			char *key = strndup(name, nlen);
+			const char *val = key != NULL ? getenv(key) : NULL;
+			free(key);
+			if (val == NULL) {
+				/* Left for the template. */
+				sbuf_put(&b, open, (size_t)(p - open));
+				continue;
+			}
+		}
 		if (!valid_name(name, nlen)) {
 			ttlog__diag_add(
 				d, at, path,

@@ -78,8 +78,7 @@ int ttlog__batch_add(struct ttlog_batch *b, struct ttlog_callsite *cs,
 		     uint64_t time_ns, uint32_t tid, uint8_t flags,
 		     const void *vals, size_t vlen)
 {
-	return ttlog__batch_add_o(b, cs, NULL, time_ns, tid, flags, vals,
-				  vlen);
+	return ttlog__batch_add_o(b, cs, NULL, time_ns, tid, flags, vals, vlen);
 }
 
 int ttlog__batch_add_o(struct ttlog_batch *b, struct ttlog_callsite *cs,

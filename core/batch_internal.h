@@ -33,7 +33,6 @@ struct ttlog__event {
 	uint16_t origin; /* index into the batch's origin table */
 };
 
-
 /*
  * The event carries its own message (ingested syslog, JSON lines, stdin:
  * text that differs from event to event). Its bytes in the batch's data

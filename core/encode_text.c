@@ -8,7 +8,7 @@
  *         "tid":812,"file":"app.c","line":12,"id":42,"ms":4.2}
  *
  * The text line names the sender (service@host) only for events that did
- * not come from this process. The JSON object has every origin string
+ * not come from this process and whose sender has a host or a service. The JSON object has every origin string
  * that is set (host, service, input, peer, peer_id, relay) and the log
  * call's tid, file and line only for events that have a source line:
  * events parsed from syslog or JSON lines have none.
@@ -253,7 +253,9 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		}
 		if (e->flags & TTLOG_EVENT_TRUNCATED)
 			ttlog__buf_puts(b, " truncated=true");
-		if (bt->orig[e->origin] != ttlog__origin_self())
+		if (bt->orig[e->origin] != ttlog__origin_self() &&
+		    (bt->orig[e->origin]->pub.host[0] != 0 ||
+		     bt->orig[e->origin]->pub.service[0] != 0))
 			text_origin(b, &bt->orig[e->origin]->pub);
 		ttlog__buf_putc(b, '\n');
 	}
@@ -269,9 +271,8 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
  * way keys map one to one and never onto a key the object has. */
 static int reserved_key(const char *k, unsigned omask)
 {
-	static const char *const names[] = {"time", "level", "msg",
-					    "tid",  "file",  "line",
-					    "truncated"};
+	static const char *const names[] = {"time", "level", "msg",	 "tid",
+					    "file", "line",  "truncated"};
 	static const char *const origin[TTLOG__ORIGIN_NFIELDS] = {
 		"host", "service", "input", "peer", "peer_id", "relay"};
 	while (*k == '_')
@@ -399,7 +400,7 @@ int ttlog__encode_jsonl(const struct ttlog_batch *bt, struct ttlog__buf *b)
 				continue;
 			ttlog__buf_puts(b, reserved_key(cs->keys[k], omask)
 						   ? ",\"_"
-								     : ",\"");
+						   : ",\"");
 			put_escaped(b, cs->keys[k], strlen(cs->keys[k]));
 			ttlog__buf_puts(b, "\":");
 			json_value(b, &f);

@@ -268,10 +268,10 @@ int ttlog__batch_add_in(struct ttlog_batch *b, const struct ttlog__in_event *ev,
 	}
 	struct ttlog__owned_cs *o = site_get(b, ev);
 	rc = o == NULL ? -1
-		       : ttlog__batch_add_o(
-				 b, &o->cs, ev->origin,
-				 ev->time_ns ? ev->time_ns : now_ns,
-				 ev->tid ? ev->tid : tid, flags, vals, off);
+		       : ttlog__batch_add_o(b, &o->cs, ev->origin,
+					    ev->time_ns ? ev->time_ns : now_ns,
+					    ev->tid ? ev->tid : tid, flags,
+					    vals, off);
 	if (rc < 0) /* ttlog__batch_add_o() fails only without memory */
 		rc = TTLOG_ENOMEM;
 	if (vals != stack)

@@ -40,8 +40,8 @@ struct ttlog__in_event {
 	/* Where it came from (origin_internal.h), borrowed: the batch takes
 	 * its own reference. NULL: this process's own origin. */
 	struct ttlog__origin *origin;
-	int level;	  /* enum ttlog_level */
-	const char *msg;  /* not NUL-terminated; may be empty */
+	int level;	 /* enum ttlog_level */
+	const char *msg; /* not NUL-terminated; may be empty */
 	size_t msg_len;
 	/* The message is the event's own text (syslog, JSON lines, stdin),
 	 * not the constant of a log call (the native protocol). The batch

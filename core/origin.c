@@ -36,8 +36,9 @@ static uint64_t hash_all(const struct ttlog__origin_str s[])
 	uint64_t h = 1469598103934665603ull;
 
 	for (int i = 0; i < TTLOG__ORIGIN_NFIELDS; i++)
-		h = s[i].p != NULL ? hash_str(h, s[i].p, kept_len(s[i].p, s[i].len))
-				   : hash_str(h, "", 0);
+		h = s[i].p != NULL
+			    ? hash_str(h, s[i].p, kept_len(s[i].p, s[i].len))
+			    : hash_str(h, "", 0);
 	return h;
 }
 
@@ -120,8 +121,7 @@ void ttlog__origin_unref(struct ttlog__origin *o)
 /* ---- this process ---- */
 
 static struct ttlog__origin empty_origin = {
-	.pub = {"", "", "", "", "", ""},
-	.refs = 1, /* never freed */
+	.pub = {"", "", "", "", "", ""}, .refs = 1, /* never freed */
 };
 static struct ttlog__origin *self_origin;
 

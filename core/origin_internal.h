@@ -66,11 +66,11 @@ struct ttlog__origin *ttlog__origin_make(const char *host, const char *service,
 					 const char *peer_id,
 					 const char *relay);
 /* Whether o has exactly these strings (after the same cleaning). */
-int ttlog__origin_equal(const struct ttlog__origin *o,
-			const struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS]);
+int ttlog__origin_equal(
+	const struct ttlog__origin *o,
+	const struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS]);
 /* The string i of o (TTLOG__ORIGIN_HOST ...). */
-static inline const char *ttlog__origin_get(const struct ttlog_origin *o,
-					    int i)
+static inline const char *ttlog__origin_get(const struct ttlog_origin *o, int i)
 {
 	const char *const *f = &o->host;
 	return f[i];
@@ -100,9 +100,9 @@ void ttlog__origin_self_clear(void);
 struct ttlog__origin_cache {
 	struct ttlog__origin *slot[TTLOG__ORIGIN_CACHE_SLOTS];
 };
-struct ttlog__origin *
-ttlog__origin_cache_get(struct ttlog__origin_cache *c,
-			const struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS]);
+struct ttlog__origin *ttlog__origin_cache_get(
+	struct ttlog__origin_cache *c,
+	const struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS]);
 void ttlog__origin_cache_clear(struct ttlog__origin_cache *c);
 
 #endif /* TTLOG_ORIGIN_INTERNAL_H */

@@ -85,6 +85,10 @@ static int cursor_event(struct ttlog__snap_cursor *c)
 				e->vals = ttlog__event_bytes(
 					b, x, &e->msg,
 					e->own ? &e->msg_len : NULL);
+				e->origin = b->orig[x->origin] !=
+							    ttlog__origin_self()
+						    ? &b->orig[x->origin]->pub
+						    : NULL;
 				return 1;
 			}
 			c->slot++;
@@ -124,6 +128,7 @@ static int cursor_event(struct ttlog__snap_cursor *c)
 		e->msg = e->cs->msg;
 		e->msg_len = 0; /* not read: only an own message's is */
 		e->vals = p + TTLOG__REC_FIXED;
+		e->origin = NULL;
 		return 1;
 	}
 	return 0;

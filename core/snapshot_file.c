@@ -133,6 +133,18 @@ static int lookup(const char *s, uint32_t *idx)
 	return 0;
 }
 
+/* The keys an event's origin is written under (the format has no origin
+ * of its own: docs/snapshot-format.md). */
+static const char key_host[] = "host", key_service[] = "service";
+
+/* How many origin strings e carries: host and service, when set. */
+static unsigned origin_fields(const struct ttlog__snap_ev *e)
+{
+	if (e->origin == NULL)
+		return 0;
+	return (e->origin->host[0] != 0) + (e->origin->service[0] != 0);
+}
+
 static void collect(const struct ttlog__snap_ev *e)
 {
 	if (!e->own)
@@ -140,6 +152,10 @@ static void collect(const struct ttlog__snap_ev *e)
 	intern(e->cs->file);
 	for (unsigned k = 0; k < e->cs->nfields; k++)
 		intern(e->cs->keys[k]);
+	if (origin_fields(e) > 0) {
+		intern(key_host);
+		intern(key_service);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -207,7 +223,7 @@ static void emit(const struct ttlog__snap_ev *e)
 	const unsigned char *p = e->vals;
 	struct ttlog_field f = {0};
 
-	em_head(TTLOG__MT_ARRAY, 7u + 2u * cs->nfields);
+	em_head(TTLOG__MT_ARRAY, 7u + 2u * (cs->nfields + origin_fields(e)));
 	em_head(TTLOG__MT_UINT, e->t);
 	em_head(TTLOG__MT_UINT, e->tid);
 	em_head(TTLOG__MT_UINT, cs->level);
@@ -222,6 +238,14 @@ static void emit(const struct ttlog__snap_ev *e)
 		em_ref(cs->keys[k]);
 		p = ttlog__value_decode(p, cs->types[k], &f);
 		em_value(&f);
+	}
+	if (e->origin != NULL && e->origin->host[0] != 0) {
+		em_ref(key_host);
+		em_str(e->origin->host, strlen(e->origin->host));
+	}
+	if (e->origin != NULL && e->origin->service[0] != 0) {
+		em_ref(key_service);
+		em_str(e->origin->service, strlen(e->origin->service));
 	}
 }
 

@@ -50,6 +50,9 @@ struct ttlog__snap_ev {
 	const char *msg;
 	size_t msg_len;
 	const unsigned char *vals;
+	/* The sender of an event from outside (an input's, a relay's):
+	 * written as fields host and service; NULL for the process's own. */
+	const struct ttlog_origin *origin;
 };
 
 /* One source of events in time order: the history, or one ring. */

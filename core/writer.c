@@ -222,8 +222,8 @@ int ttlog__writer_start(const struct ttlog_options *o,
 		return TTLOG_ENOMEM;
 	w->opts = *o;
 	w->routing_all = ttlog__lib.routing_start;
-	w->routing = ttlog__routing_active(w->routing_all) ? w->routing_all
-							   : NULL;
+	w->routing =
+		ttlog__routing_active(w->routing_all) ? w->routing_all : NULL;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	ttlog__clock_init(&w->clock, ttlog__clock_kind);

@@ -162,9 +162,9 @@ static const struct ttlog__option_table common_table = {
 	.size = sizeof(struct common_opts),
 };
 
-static const char *const common_keys[] = {
-	"name", "type", "plugin", "level", "queue", "match", "processors",
-	NULL};
+static const char *const common_keys[] = {"name",	"type",	 "plugin",
+					  "level",	"queue", "match",
+					  "processors", NULL};
 
 /* match: and processors: of listener i (route.h), compiled into the
  * pipeline's routing at index i. */
@@ -183,8 +183,9 @@ static int build_route(const struct ttlog__cfg_node *sec, size_t i,
 	}
 	if (procs != NULL) {
 		snprintf(path, sizeof(path), "listeners[%zu].processors", i);
-		rc |= ttlog__routing_set_processors(
-			p->routing, i, name != NULL ? name : "", procs, path, d);
+		rc |= ttlog__routing_set_processors(p->routing, i,
+						    name != NULL ? name : "",
+						    procs, path, d);
 	}
 	return rc;
 }
@@ -572,9 +573,8 @@ int ttlog__pipeline_build(const struct ttlog__cfg_node *root,
 	}
 	procs = ttlog__cfg_get(root, "processors");
 	if (procs != NULL && p->routing != NULL)
-		(void)ttlog__routing_set_processors(p->routing, SIZE_MAX,
-						    "global", procs,
-						    "processors", d);
+		(void)ttlog__routing_set_processors(
+			p->routing, SIZE_MAX, "global", procs, "processors", d);
 	if (ls != NULL && ls->n > 0 && p->plugin_dir != NULL) {
 		p->listeners = calloc(ls->n, sizeof(*p->listeners));
 		p->plugins = calloc(ls->n, sizeof(*p->plugins));

@@ -54,7 +54,7 @@ struct dec {
 	struct ttlog__cbor c;
 	struct ttlog__wire_scratch *s;
 	uint32_t nsites;
-	unsigned version; /* of the batch: 1, 2 or 3 */
+	unsigned version;  /* of the batch: 1, 2 or 3 */
 	uint32_t norigins; /* resolved, in s->origins (version 3) */
 	size_t nkeys, strs_len;
 	char *err;
@@ -384,8 +384,7 @@ static int read_origin(struct dec *d, uint32_t i)
 			return bad_cbor(d, "origin string");
 		if (!is_string(&v)) {
 			ttlog__errf(d->err, d->errlen,
-				    "batch: origin %" PRIu32
-				    ": item %" PRIu64
+				    "batch: origin %" PRIu32 ": item %" PRIu64
 				    " is not a string at offset %zu",
 				    i, k, ttlog__cbor_offset(&d->c, at));
 			return -1;
@@ -635,11 +634,11 @@ static int top_key(const struct ttlog__cbor_item *k)
 
 static const char *top_name(int k)
 {
-	return k == TOP_V	? "v"
-	       : k == TOP_SEQ	? "seq"
-	       : k == TOP_SITES ? "callsites"
+	return k == TOP_V	  ? "v"
+	       : k == TOP_SEQ	  ? "seq"
+	       : k == TOP_SITES	  ? "callsites"
 	       : k == TOP_ORIGINS ? "origins"
-				: "events";
+				  : "events";
 }
 
 static int decode_batch(struct dec *d, ttlog__wire_event_fn fn, void *arg,

@@ -61,8 +61,8 @@ struct ttlog__wire_scratch {
 	 * receiving input applies its view here (its name, the peer, the
 	 * relay). v2_origin: the origin of events of older batches
 	 * (borrowed; NULL means the receiving process's own). */
-	struct ttlog__origin *(*origin_fn)(
-		void *arg, const struct ttlog__origin_str s[]);
+	struct ttlog__origin *(*origin_fn)(void *arg,
+					   const struct ttlog__origin_str s[]);
 	void *origin_arg;
 	struct ttlog__origin *v2_origin;
 };

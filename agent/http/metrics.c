@@ -578,10 +578,12 @@ static void render_processors(const struct ttlog__agent_view *v,
 	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
 		family(out, fam[f].name, "counter", fam[f].help);
 		for (size_t i = 0; i < n; i++)
-			proc_sample(out, fam[f].name, &ps[i],
-				    *(const uint64_t *)(const void *)((
-					    const char *)&ps[i] +
-								      fam[f].off));
+			proc_sample(
+				out, fam[f].name, &ps[i],
+				*(const uint64_t
+					  *)(const void
+						     *)((const char *)&ps[i] +
+							fam[f].off));
 	}
 	free(ps);
 }

@@ -684,20 +684,7 @@ int ttlog__jsonl_parse(const char *line, size_t len, struct ttlog__in_event *ev,
 	struct jp p = {line, len, 0, s, err, errlen};
 	struct res res[NRES];
 
-	ev->time_ns = 0;
-	ev->level = TTLOG_LEVEL_INFO;
-	ev->msg = "";
-	ev->msg_len = 0;
-	ev->msg_varies = 1;
-	ev->source = "jsonl";
-	ev->origin = NULL;
-	ev->line = 0;
-	ev->tid = 0;
-	ev->nfields = 0;
-	ev->truncated = 0;
-	ev->duplicate_keys = 0;
-	ev->dup_key = NULL;
-	ev->dup_key_len = 0;
+	ttlog__in_event_reset(ev, "jsonl");
 	for (size_t i = 0; i < NRES; i++)
 		res[i].present = 0;
 	/* Decoded strings and compacted JSON are never longer than their

@@ -1,5 +1,6 @@
 /* parse_common.c - what the input parsers share: the scratch buffer, error
  * text, RFC 3339 timestamps and the syslog severity scale. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,13 @@ int ttlog__keyset_find(const struct ttlog__keyset *ks,
 void ttlog__keyset_add(struct ttlog__keyset *ks, uint32_t free, uint32_t index)
 {
 	ks->slot[free] = (uint8_t)(index + 1);
+}
+
+void ttlog__in_event_reset(struct ttlog__in_event *ev, const char *source)
+{
+	memset(ev, 0, offsetof(struct ttlog__in_event, fields));
+	ev->level = TTLOG_LEVEL_INFO;
+	ev->msg = "";
+	ev->msg_varies = 1;
+	ev->source = source;
 }

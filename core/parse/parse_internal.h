@@ -30,6 +30,10 @@
 
 /* Makes room for n more bytes after s->len; 0, or -1 when out of memory.
  * May move s->p: pointers into the scratch are invalid afterwards. */
+/* An event of nothing yet from source: level INFO, message "", its own
+ * (msg_varies), no fields, no origin; the fields array is not touched. */
+void ttlog__in_event_reset(struct ttlog__in_event *ev, const char *source);
+
 int ttlog__scratch_reserve(struct ttlog__scratch *s, size_t n);
 /* Forgets the contents and keeps the memory. */
 void ttlog__scratch_reset(struct ttlog__scratch *s);

@@ -494,19 +494,7 @@ int ttlog__syslog_parse_at(const char *msg, size_t len, time_t now,
 		       .errlen = errlen};
 	unsigned pri = 0, nd = 0;
 
-	ev->time_ns = 0;
-	ev->msg = "";
-	ev->msg_len = 0;
-	ev->msg_varies = 1;
-	ev->source = "syslog";
-	ev->origin = NULL;
-	ev->line = 0;
-	ev->tid = 0;
-	ev->nfields = 0;
-	ev->truncated = 0;
-	ev->duplicate_keys = 0;
-	ev->dup_key = NULL;
-	ev->dup_key_len = 0;
+	ttlog__in_event_reset(ev, "syslog");
 	if (len == 0 || msg[0] != '<') {
 		ttlog__errf(err, errlen, "missing <PRI> at byte 0");
 		return -1;

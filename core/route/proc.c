@@ -16,9 +16,9 @@ struct ttlog__proc {
 };
 
 static const struct ttlog__proc_kind *const kinds[] = {
-	&ttlog__proc_remove, &ttlog__proc_rename, &ttlog__proc_redact,
-	&ttlog__proc_parse,  &ttlog__proc_sample, &ttlog__proc_throttle,
-	&ttlog__proc_drop,
+	&ttlog__proc_set,      &ttlog__proc_remove, &ttlog__proc_rename,
+	&ttlog__proc_redact,   &ttlog__proc_parse,  &ttlog__proc_sample,
+	&ttlog__proc_throttle, &ttlog__proc_drop,
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 

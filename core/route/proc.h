@@ -52,7 +52,8 @@ struct ttlog__proc;
  * error.
  */
 struct ttlog__proc *ttlog__proc_compile(const struct ttlog__cfg_node *sec,
-					const char *path, struct ttlog__diag *d);
+					const char *path,
+					struct ttlog__diag *d);
 /* Runs p on w. now_ns: CLOCK_MONOTONIC, for throttle. Writer thread. */
 enum ttlog__proc_rc ttlog__proc_apply(struct ttlog__proc *p,
 				      struct ttlog__work *w, uint64_t now_ns);

@@ -18,6 +18,7 @@
 
 #include "parse_internal.h"
 #include "proc_regex.h"
+#include "work.h"
 
 enum fmt { F_JSON, F_LOGFMT, F_REGEX };
 enum conv { C_INT, C_FLOAT, C_BOOL };
@@ -301,7 +302,7 @@ static enum ttlog__proc_rc parse_apply(void *st, struct ttlog__work *w,
 			return TTLOG__PROC_FAILED;
 	}
 	len = src < 0 ? ev->msg_len : ev->fields[src].v.str.len;
-	if (p->fmt != F_REGEX && ttlog__work_reserve(w, len + 1) < 0)
+	if (p->fmt != F_REGEX && ttlog__work_scratch_reserve(w, len + 1) < 0)
 		return TTLOG__PROC_FAILED;
 	/* Read after the reserve, which may have moved it. */
 	text = src < 0 ? ev->msg : ev->fields[src].v.str.ptr;

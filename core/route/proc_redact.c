@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proc_regex.h"
+#include "work.h"
 
 #define MAX_REPLACE 1024
 
@@ -212,7 +213,7 @@ static enum ttlog__proc_rc redact_apply(void *st, struct ttlog__work *w,
 	if (nt == 0)
 		return TTLOG__PROC_KEEP;
 	/* Once: the strings written below stay where they are. */
-	if (ttlog__work_reserve(w, total) < 0)
+	if (ttlog__work_scratch_reserve(w, total) < 0)
 		return TTLOG__PROC_FAILED;
 	for (size_t i = 0; i < nt; i++) {
 		if (t[i].field < 0) {

@@ -203,38 +203,6 @@ int ttlog__proc_opt_strs(const struct ttlog__cfg_node *sec, const char *key,
 	return 1;
 }
 
-/* p moved along with a scratch that went from old (len bytes) to base. */
-static const char *moved(const char *p, uintptr_t old, size_t len,
-			 const char *base)
-{
-	uintptr_t u = (uintptr_t)p;
-
-	return u >= old && u < old + len ? base + (u - old) : p;
-}
-
-int ttlog__work_reserve(struct ttlog__work *w, size_t n)
-{
-	struct ttlog__scratch *s = w->s;
-	struct ttlog__in_event *ev = &w->ev;
-	/* Kept as a number: once the scratch moved, the old address is
-	 * only compared with, never used. */
-	uintptr_t old = (uintptr_t)s->p;
-
-	if (ttlog__scratch_reserve(s, n) < 0)
-		return -1;
-	if ((uintptr_t)s->p == old || old == 0)
-		return 0;
-	ev->msg = moved(ev->msg, old, s->len, s->p);
-	ev->dup_key = moved(ev->dup_key, old, s->len, s->p);
-	for (uint32_t i = 0; i < ev->nfields; i++) {
-		struct ttlog__in_field *f = &ev->fields[i];
-		f->key = moved(f->key, old, s->len, s->p);
-		if (f->type == TTLOG_TYPE_STR)
-			f->v.str.ptr = moved(f->v.str.ptr, old, s->len, s->p);
-	}
-	return 0;
-}
-
 int ttlog__work_find(const struct ttlog__work *w, const char *k, size_t kl)
 {
 	for (uint32_t i = w->ev.nfields; i-- > 0;) {

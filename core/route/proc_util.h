@@ -71,14 +71,7 @@ void ttlog__proc_names_free(void *names);
 
 /* ---- work events ---- */
 
-/*
- * Makes room for n more bytes in w->s (at w->s->p + w->s->len). When the
- * scratch has to move, every string of w->ev that pointed into it (the
- * message, keys, string values) is moved along, so a processor may keep
- * reading w->ev afterwards; pointers it keeps elsewhere must be re-read
- * from w->ev. @return 0, or -1 when out of memory.
- */
-int ttlog__work_reserve(struct ttlog__work *w, size_t n);
+/* Room in the work's scratch: ttlog__work_scratch_reserve() (work.h). */
 /* The index of the last field of w->ev with key k (kl bytes), or -1. */
 int ttlog__work_find(const struct ttlog__work *w, const char *k, size_t kl);
 /* Removes field i of w->ev, keeping the order of the others. */

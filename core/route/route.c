@@ -75,7 +75,8 @@ static int add_work(struct ttlog_batch *nb, const struct ttlog__work *w)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		int rc = ttlog__batch_add_in(nb, &w->ev, w->ev.tid,
-					     w->ev.time_ns, ttlog__lib.max_value);
+					     w->ev.time_ns,
+					     ttlog__lib.max_value);
 		if (rc != 1)
 			return rc == 0 ? 0 : -1;
 		/* Full: grow it; a batch built here has no size limit of
@@ -89,8 +90,8 @@ static int add_work(struct ttlog_batch *nb, const struct ttlog__work *w)
 /* A new batch for the events of b that a chain changed, holding b. */
 static struct ttlog_batch *result_new(struct ttlog_batch *b)
 {
-	struct ttlog_batch *nb = ttlog__batch_new(
-		b->n > 0 ? b->n : 1, b->data_len + 4096, b->seq);
+	struct ttlog_batch *nb = ttlog__batch_new(b->n > 0 ? b->n : 1,
+						  b->data_len + 4096, b->seq);
 
 	if (nb != NULL) {
 		ttlog_batch_ref(b);
@@ -164,7 +165,8 @@ static struct ttlog_batch *run_chain(struct ttlog__routing *r,
 		for (size_t k = 0; k < c->n && !dropped; k++) {
 			struct ttlog__route_item *it = &c->it[k];
 			enum ttlog__proc_rc rc;
-			if (it->match != NULL && !ttlog__expr_eval(it->match, &v))
+			if (it->match != NULL &&
+			    !ttlog__expr_eval(it->match, &v))
 				continue;
 			if (!loaded) {
 				work_load(r, b, i, &v);
@@ -274,9 +276,20 @@ int ttlog__routing_prepare(struct ttlog__routing *r,
 		unrouted += !r->any[i];
 	/* With a listener that takes everything, or one that takes the
 	 * rest, no event goes nowhere. */
-	if (!r->takes_all && !r->has_else && unrouted > 0)
+	if (!r->takes_all && !r->has_else && unrouted > 0) {
 		atomic_fetch_add_explicit(&r->unrouted, unrouted,
 					  memory_order_relaxed);
+		/* Once per configuration: each time would repeat itself, and
+		 * the line may itself match no listener. */
+		if (!r->unrouted_said) {
+			r->unrouted_said = 1;
+			TTLOG_WARN("events matched no listener's match: and "
+				   "went nowhere (counted in "
+				   "ttlog_events_unrouted_total; add a "
+				   "listener with match: else to keep them)",
+				   TTLOG_KV("events", (uint64_t)unrouted));
+		}
+	}
 	r->prepared = 1;
 	return 0;
 }
@@ -284,8 +297,8 @@ int ttlog__routing_prepare(struct ttlog__routing *r,
 /* The events of b that keep marks (all when NULL) at or above level;
  * a new reference, or NULL when none (or out of memory: *oom). */
 static struct ttlog_batch *select_events(struct ttlog_batch *b,
-					 const unsigned char *keep,
-					 int invert, int level, int *oom)
+					 const unsigned char *keep, int invert,
+					 int level, int *oom)
 {
 	size_t n = 0;
 	struct ttlog_batch *nb;
@@ -343,8 +356,7 @@ struct ttlog_batch *ttlog__routing_select(struct ttlog__routing *r, size_t li,
 /* ---- statistics ---- */
 
 static size_t chain_stats(const struct ttlog__chain *c,
-			  struct ttlog__proc_stat *out, size_t cap,
-			  size_t at)
+			  struct ttlog__proc_stat *out, size_t cap, size_t at)
 {
 	for (size_t k = 0; k < c->n; k++, at++) {
 		const struct ttlog__route_item *it = &c->it[k];
@@ -353,9 +365,10 @@ static size_t chain_stats(const struct ttlog__chain *c,
 		out[at].scope = it->scope;
 		out[at].name = it->name;
 		out[at].type = ttlog__proc_type(it->p);
-		out[at].in = atomic_load_explicit(&it->in, memory_order_relaxed);
-		out[at].dropped =
-			atomic_load_explicit(&it->dropped, memory_order_relaxed);
+		out[at].in =
+			atomic_load_explicit(&it->in, memory_order_relaxed);
+		out[at].dropped = atomic_load_explicit(&it->dropped,
+						       memory_order_relaxed);
 		out[at].failed =
 			atomic_load_explicit(&it->failed, memory_order_relaxed);
 	}

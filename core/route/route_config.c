@@ -95,8 +95,7 @@ static struct ttlog__expr *compile_expr(const struct ttlog__cfg_node *n,
 				"WARN and service == \"billing\"'");
 		return NULL;
 	}
-	e = ttlog__expr_compile(n->str, strlen(n->str), &off, err,
-				sizeof(err));
+	e = ttlog__expr_compile(n->str, strlen(n->str), &off, err, sizeof(err));
 	if (e == NULL) {
 		ttlog__route_place(n, off, &at);
 		ttlog__diag_add(d, &at, path, "%s", err);

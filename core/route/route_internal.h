@@ -48,6 +48,7 @@ struct ttlog__routing {
 	/* Events no listener took (every listener has a match, none is
 	 * else, and none matched). */
 	_Atomic uint64_t unrouted;
+	int unrouted_said; /* the first such events were logged */
 	struct ttlog__scratch scratch;
 	struct ttlog__work work;
 };

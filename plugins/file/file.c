@@ -78,6 +78,19 @@ static const struct ttlog_option_spec file_options[] = {
 	 "permissions of a file the listener creates, in octal (the umask "
 	 "applies)",
 	 NULL, 0},
+	{TTLOG_OPTION_STRING, "dir_mode", "0750", OPT(dir_mode),
+	 "permissions of a directory the listener creates, in octal (the "
+	 "umask applies)",
+	 NULL, 0},
+	{TTLOG_OPTION_INT, "max_open_files", "64", OPT(max_open_files),
+	 "with ${service}, ${fields.NAME} or %Y %m %d %H in path (a file per "
+	 "value; $${...} in ttlog.yaml): files kept open at once (1 to "
+	 "65536); the least recently written one is closed to open another",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "idle_close", "5m", OPT(idle_close_ms),
+	 "with ${...} or %Y in path: a file not written to for this long is "
+	 "closed; 0: only when max_open_files needs room",
+	 NULL, 0},
 	{0},
 };
 
@@ -109,6 +122,8 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 {
 	int rc = 0;
 
+	if (f->paths != NULL)
+		return ttlog__file_paths_sync(f, now);
 	if (f->fd < 0 || f->stream) /* a FIFO or device keeps nothing */
 		return 0;
 	/* fdatasync also writes the file size, which reading the data back
@@ -140,7 +155,7 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 	return rc;
 }
 
-static void arm_fsync(struct ttlog__file *f, int64_t now)
+void ttlog__file_arm_fsync(struct ttlog__file *f, int64_t now)
 {
 	int64_t delay;
 
@@ -161,34 +176,38 @@ static void on_fsync_timer(void *arg)
 	f->fsync_armed = 0;
 	if (f->dirty && now - f->synced_ms >= (int64_t)f->fsync_ms)
 		(void)ttlog__file_sync(f, now);
-	arm_fsync(f, now);
+	ttlog__file_arm_fsync(f, now);
 }
 
 /* ------------------------------------------------------------------ */
 /* Writing batches                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Writes p[*done..len), continuing after short writes and EINTR only:
- * any other failure returns at once, *done telling how far it got. */
-static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
-		      size_t *done, int64_t now)
+int ttlog__file_write_all(int fd, const unsigned char *p, size_t len,
+			  size_t *done)
 {
-	size_t start = *done;
-	int rc = 0;
-
 	while (*done < len) {
-		ssize_t n = write(f->fd, p + *done, len - *done);
+		ssize_t n = write(fd, p + *done, len - *done);
 		if (n > 0) {
 			*done += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		rc = n < 0 ? -errno : -EIO;
-		if (rc == -EWOULDBLOCK)
-			rc = -EAGAIN;
-		break;
+		if (n < 0 && errno == EWOULDBLOCK)
+			return -EAGAIN;
+		return n < 0 ? -errno : -EIO;
 	}
+	return 0;
+}
+
+/* Writes p[*done..len) to the file, with its accounting. */
+static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
+		      size_t *done, int64_t now)
+{
+	size_t start = *done;
+	int rc = ttlog__file_write_all(f->fd, p, len, done);
+
 	if (*done > start) {
 		f->size += *done - start;
 		atomic_fetch_add_explicit(&f->c.bytes, *done - start,
@@ -199,14 +218,14 @@ static int write_rest(struct ttlog__file *f, const unsigned char *p, size_t len,
 		}
 		if (!f->dirty && !f->stream) {
 			f->dirty = 1;
-			arm_fsync(f, now);
+			ttlog__file_arm_fsync(f, now);
 		}
 	}
 	return rc;
 }
 
-static void write_failed(struct ttlog__file *f, const char *what, int err,
-			 uint64_t seq, size_t done, size_t len)
+void ttlog__file_write_failed(struct ttlog__file *f, const char *what, int err,
+			      uint64_t seq, size_t done, size_t len)
 {
 	atomic_fetch_add_explicit(&f->c.write_errors, 1, memory_order_relaxed);
 	f->episode_errors++;
@@ -221,8 +240,8 @@ static void write_failed(struct ttlog__file *f, const char *what, int err,
 }
 
 /* Accounting once every byte of a batch is in the file. */
-static void batch_done(struct ttlog__file *f, struct ttlog_batch *b,
-		       int64_t now)
+void ttlog__file_batch_done(struct ttlog__file *f, struct ttlog_batch *b,
+			    int64_t now)
 {
 	atomic_fetch_add_explicit(&f->c.batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->c.events, ttlog_batch_count(b),
@@ -271,12 +290,12 @@ static int finish_pending(struct ttlog__file *f, int64_t now)
 		return rc;
 	}
 	if (rc != 0) {
-		write_failed(f, "write failed", rc, f->pending.seq,
-			     f->pending.done, f->pending.len);
+		ttlog__file_write_failed(f, "write failed", rc, f->pending.seq,
+					 f->pending.done, f->pending.len);
 		return rc;
 	}
 	room_watch(f, 0);
-	batch_done(f, f->pending.b, now);
+	ttlog__file_batch_done(f, f->pending.b, now);
 	ttlog_batch_unref(f->pending.b);
 	memset(&f->pending, 0, sizeof(f->pending));
 	return 0;
@@ -301,8 +320,8 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 		return TTLOG_LISTENER_RETRY;
 	rc = ttlog_batch_encode(b, enc[f->format], &data, &len);
 	if (rc != 0) {
-		write_failed(f, "cannot encode the batch", rc,
-			     ttlog_batch_seq(b), 0, 0);
+		ttlog__file_write_failed(f, "cannot encode the batch", rc,
+					 ttlog_batch_seq(b), 0, 0);
 		/* Out of memory may pass; nothing else will. */
 		return rc == TTLOG_ENOMEM ? TTLOG_LISTENER_RETRY
 					  : TTLOG_LISTENER_ERROR;
@@ -314,8 +333,8 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 	if (rc == -EAGAIN)
 		room_watch(f, 1); /* a full FIFO: not a failure */
 	else if (rc != 0)
-		write_failed(f, "write failed", rc, ttlog_batch_seq(b), done,
-			     len);
+		ttlog__file_write_failed(f, "write failed", rc,
+					 ttlog_batch_seq(b), done, len);
 	if (rc != 0) {
 		/* With nothing written there is nothing to complete: the
 		 * writer's queue keeps the batch. Part of it, though, is in
@@ -337,7 +356,7 @@ static int write_batch(struct ttlog__file *f, struct ttlog_batch *b,
 		}
 		return TTLOG_LISTENER_RETRY;
 	}
-	batch_done(f, b, now);
+	ttlog__file_batch_done(f, b, now);
 	return TTLOG_LISTENER_OK;
 }
 
@@ -366,6 +385,8 @@ static int file_consume(void *state, struct ttlog_batch *b)
 	int64_t now = ttlog__file_now_ms();
 	int rc = TTLOG_LISTENER_OK, same = 0;
 
+	if (f->paths != NULL) /* one file per expansion of the path */
+		return ttlog__file_paths_consume(f, b, now);
 	if (f->pending.b != NULL) {
 		/* The writer offers the batch we tore first. If it offers
 		 * another (it dropped ours from a full queue), ours is still
@@ -395,6 +416,14 @@ static int file_reopen(void *state)
 {
 	struct ttlog__file *f = state;
 
+	if (f->paths != NULL) {
+		/* Each file opens again when it is next written to; a torn
+		 * batch finishes first (consume() closes them after it). */
+		f->reopen_wanted = 1;
+		if (f->pending.b == NULL)
+			ttlog__file_paths_close_all(f, ttlog__file_now_ms());
+		return 0;
+	}
 	f->reopen_wanted = 1;
 	/* The start of a torn batch is in the old file and its rest must
 	 * follow it there; consume() reopens once it is complete. */
@@ -421,7 +450,12 @@ static int file_start(void *state, const struct ttlog_host *host)
 					   "no memory for the fsync timer");
 			return TTLOG_ENOMEM;
 		}
-		arm_fsync(f, now);
+		ttlog__file_arm_fsync(f, now);
+	}
+	if (f->paths != NULL && ttlog__file_paths_start(f) != 0) {
+		ttlog__file_report(f, TTLOG_LEVEL_ERROR, "start",
+				   "no memory for the idle timer");
+		return TTLOG_ENOMEM;
 	}
 	if (ttlog__file_rotate_start(f, now) != 0) {
 		ttlog__file_report(f, TTLOG_LEVEL_ERROR, "start",
@@ -456,6 +490,8 @@ static void file_destroy(void *state)
 
 	if (f == NULL)
 		return;
+	if (f->paths != NULL)
+		ttlog__file_paths_free(f);
 	if (f->pending.b != NULL) {
 		/* One last try; the writer will not offer the batch again. */
 		if (finish_pending(f, ttlog__file_now_ms()) != 0) {
@@ -507,14 +543,20 @@ static int file_create(const void *options, const struct ttlog_host *host,
 {
 	const struct ttlog__file_options *o = options;
 	struct ttlog__file *f;
-	char err[600];
-	mode_t mode;
-	int rc;
+	char err[600], *fixed = NULL;
+	mode_t mode, dir_mode;
+	int rc, constant = 1;
 
 	if (state == NULL)
 		return TTLOG_EINVAL;
 	*state = NULL;
 	rc = ttlog__file_check_options(o, &mode, err, sizeof(err));
+	if (rc == 0)
+		rc = ttlog__file_parse_mode(o->dir_mode ? o->dir_mode : "0750",
+					    &dir_mode);
+	if (rc == 0)
+		rc = ttlog__file_paths_check(o, &constant, &fixed, err,
+					     sizeof(err));
 	if (rc != 0) {
 		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s", err);
 		return rc;
@@ -523,12 +565,16 @@ static int file_create(const void *options, const struct ttlog_host *host,
 	if (f == NULL) {
 		host->log(host, TTLOG_LEVEL_ERROR, "options", "%s: %s", o->path,
 			  strerror(ENOMEM));
+		free(fixed);
 		return TTLOG_ENOMEM;
 	}
 	f->fd = -1;
 	f->host = host;
-	f->path = strdup(o->path);
-	f->dir = parent_dir(o->path);
+	/* A constant path's "%%" and "$$" are one character: fixed is the
+	 * name itself. A templated one keeps its text, for reports. */
+	f->path = constant ? fixed : strdup(o->path);
+	fixed = NULL;
+	f->dir = f->path ? parent_dir(f->path) : NULL;
 	f->name_cap = strlen(o->path) + 24;
 	f->name = malloc(2 * f->name_cap); /* two names: rename from, to */
 	if (f->path == NULL || f->dir == NULL || f->name == NULL) {
@@ -544,6 +590,22 @@ static int file_create(const void *options, const struct ttlog_host *host,
 	f->fsync_ms = o->fsync_interval_ms;
 	f->keep = (unsigned)o->rotate_keep;
 	f->mode = mode;
+	f->dir_mode = dir_mode;
+	if (!constant) {
+		/* Files open as events name them; rotation is the path's. */
+		f->rotate_size = 0;
+		f->rotate_ms = 0;
+		f->synced_ms = ttlog__file_now_ms();
+		rc = ttlog__file_paths_new(f, o);
+		if (rc != 0) {
+			host->log(host, TTLOG_LEVEL_ERROR, "options", "%s: %s",
+				  o->path, strerror(ENOMEM));
+			file_destroy(f);
+			return rc;
+		}
+		*state = f;
+		return 0;
+	}
 	/* At creation a file that cannot be opened is a configuration error,
 	 * reported now rather than at the first batch. */
 	rc = ttlog__file_open_current(f, ttlog__file_now_ms());
@@ -570,6 +632,7 @@ static const struct ttlog_listener_api file_api = {
 	.create2 = file_create,
 	.start2 = file_start,
 	.check = ttlog__file_check,
+	.metrics = ttlog__file_paths_metrics,
 };
 
 TTLOG_LISTENER_ENTRY(file_api)

@@ -41,6 +41,7 @@ int ttlog__file_check_options(const struct ttlog__file_options *o, mode_t *mode,
 {
 	const char *path = o && o->path && o->path[0] ? o->path : "(no path)";
 	size_t len;
+	mode_t dm;
 
 	if (o == NULL || o->path == NULL || o->path[0] == 0)
 		return bad(err, errlen, path, "path: required, and not set");
@@ -82,16 +83,31 @@ int ttlog__file_check_options(const struct ttlog__file_options *o, mode_t *mode,
 			   "mode: \"%s\" is not octal digits from 0 to "
 			   "0777, such as \"0640\"",
 			   o->mode);
+	if (ttlog__file_parse_mode(o->dir_mode ? o->dir_mode : "0750", &dm) !=
+	    0)
+		return bad(err, errlen, path,
+			   "dir_mode: \"%s\" is not octal digits from 0 to "
+			   "0777, such as \"0750\"",
+			   o->dir_mode);
+	/* 0 is a struct filled without the option table: the default. */
+	if (o->max_open_files < 0 || o->max_open_files > TTLOG__FILE_MAX_OPEN)
+		return bad(err, errlen, path,
+			   "max_open_files: %lld is not between 1 and %d",
+			   (long long)o->max_open_files, TTLOG__FILE_MAX_OPEN);
+	if (o->idle_close_ms > TTLOG__FILE_MAX_MS)
+		return bad(err, errlen, path,
+			   "idle_close: longer than 100 years");
 	return 0;
 }
+
+static int check_parents(const char *path, const char *below, char *err,
+			 size_t errlen);
 
 /* Where the file will be: what create() would trip over, found by
  * looking only. */
 static int check_place(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	char *dir, *slash;
-	int rc = 0;
 
 	if (lstat(path, &st) == 0) {
 		char why[256];
@@ -107,8 +123,19 @@ static int check_place(const char *path, char *err, size_t errlen)
 	}
 	if (errno != ENOENT)
 		return bad(err, errlen, path, "%s", strerror(errno));
-	/* The nearest directory that exists must let us make the rest. */
-	dir = strdup(path);
+	return check_parents(path, path, err, errlen);
+}
+
+/* The nearest directory above `below` that exists must let us make the
+ * rest. Reports as `path`. */
+static int check_parents(const char *path, const char *below, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+	char *dir, *slash;
+	int rc = 0;
+
+	dir = strdup(below);
 	if (dir == NULL)
 		return bad(err, errlen, path, "out of memory");
 	for (;;) {
@@ -137,11 +164,29 @@ static int check_place(const char *path, char *err, size_t errlen)
 
 int ttlog__file_check(const void *options, char *err, size_t errlen)
 {
+	const struct ttlog__file_options *o = options;
+	char *fixed = NULL, *below;
+	size_t cut;
 	mode_t mode;
-	int rc = ttlog__file_check_options(options, &mode, err, errlen);
+	int constant = 1;
+	int rc = ttlog__file_check_options(o, &mode, err, errlen);
 
+	if (rc == 0)
+		rc = ttlog__file_paths_check(o, &constant, &fixed, err, errlen);
 	if (rc != 0)
 		return rc;
-	return check_place(((const struct ttlog__file_options *)options)->path,
-			   err, errlen);
+	if (constant) {
+		rc = check_place(fixed, err, errlen);
+		free(fixed);
+		return rc;
+	}
+	/* A templated path: the directories its text spells out before
+	 * the first value (a file inside them is made per event). */
+	cut = strcspn(o->path, "$%");
+	below = strndup(o->path, cut);
+	if (below == NULL)
+		return bad(err, errlen, o->path, "out of memory");
+	rc = check_parents(o->path, below, err, errlen);
+	free(below);
+	return rc;
 }

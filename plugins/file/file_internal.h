@@ -46,6 +46,10 @@ struct ttlog__file_options {
 	int fsync;		     /* enum ttlog__file_fsync */
 	uint64_t fsync_interval_ms;  /* with fsync == interval, > 0 */
 	char *mode;		     /* octal, "0640"; NULL means "0640" */
+	/* Templated paths (file_paths.c). */
+	int64_t max_open_files; /* 1 ... TTLOG__FILE_MAX_OPEN */
+	uint64_t idle_close_ms; /* 0: never closed for idleness */
+	char *dir_mode;		/* octal; NULL means "0750" */
 };
 
 /* Limits create() enforces. */
@@ -56,6 +60,8 @@ struct ttlog__file_options {
 /* After a failed rotation, the next attempt waits this long, so a broken
  * directory costs one try a second rather than one per batch. */
 #define TTLOG__FILE_ROTATE_RETRY_MS 1000
+/* Most files a templated path keeps open at once. */
+#define TTLOG__FILE_MAX_OPEN 65536
 
 struct ttlog__file_counters {
 	_Atomic uint64_t bytes;	       /* bytes written, every file */
@@ -67,6 +73,11 @@ struct ttlog__file_counters {
 	_Atomic uint64_t rotations;    /* the current file renamed away */
 	_Atomic uint64_t reopens;      /* reopen() that took effect */
 	_Atomic uint64_t open_errors;  /* failed opens and renames */
+	/* Templated paths only (file_paths.c). */
+	_Atomic uint64_t open_files;  /* files open now (a gauge) */
+	_Atomic uint64_t evictions;   /* closed for max_open_files */
+	_Atomic uint64_t idle_closes; /* closed after idle_close */
+	_Atomic uint64_t path_drops;  /* events whose file could not open */
 };
 
 /* The listener's state: allocated by create(), freed by destroy(). */
@@ -81,6 +92,10 @@ struct ttlog__file {
 	uint64_t rotate_size, rotate_ms, fsync_ms;
 	unsigned keep;
 	mode_t mode;
+	mode_t dir_mode; /* of directories the listener creates */
+	/* A templated path (file_paths.c); NULL for a constant one, which
+	 * is the single file described by the rest of this struct. */
+	struct ttlog__file_paths *paths;
 
 	/* -1 after a rotation could not open the new file; consume() opens
 	 * it again before the next batch. */
@@ -112,6 +127,7 @@ struct ttlog__file {
 		uint64_t seq;
 		const unsigned char *data;
 		size_t len, done;
+		size_t event; /* templated path: the event at `done` */
 	} pending;
 
 	/* One report when a failure starts and one when it ends. */
@@ -147,6 +163,49 @@ int64_t ttlog__file_now_ms(void);
  * Returns 0 or -errno. */
 int ttlog__file_sync(struct ttlog__file *f, int64_t now);
 
+/* The accounting once every byte of batch b is written, and the fsync
+ * every_batch or a due interval asks for. */
+void ttlog__file_batch_done(struct ttlog__file *f, struct ttlog_batch *b,
+			    int64_t now);
+/* Writes p[*done..len) to fd, going on after short writes and EINTR
+ * only: any other failure returns at once (-errno; -EAGAIN for a full
+ * FIFO), *done telling how far it got. 0 when all is written. */
+int ttlog__file_write_all(int fd, const unsigned char *p, size_t len,
+			  size_t *done);
+/* Arms the fsync timer (fsync: interval) for dirty data. */
+void ttlog__file_arm_fsync(struct ttlog__file *f, int64_t now);
+/* Counts and reports (once per episode) a failed write. */
+void ttlog__file_write_failed(struct ttlog__file *f, const char *what, int err,
+			      uint64_t seq, size_t done, size_t len);
+
+/* ---- file_paths.c: a path with ${...} or %Y patterns ---- */
+
+/* Compiles o->path (TTLOG_TEMPLATE_PATH | DATE). *constant set when it
+ * names one file whatever the event: then `out` (if not NULL) receives
+ * that name, malloc'd. Returns 0, or TTLOG_EINVAL with "PATH: path:
+ * column N: ..." in err. Refuses what templated paths cannot do. */
+int ttlog__file_paths_check(const struct ttlog__file_options *o, int *constant,
+			    char **out, char *err, size_t errlen);
+/* Sets f->paths up for a templated o->path. Returns 0 or TTLOG_ENOMEM. */
+int ttlog__file_paths_new(struct ttlog__file *f,
+			  const struct ttlog__file_options *o);
+/* consume() for a templated path. */
+int ttlog__file_paths_consume(struct ttlog__file *f, struct ttlog_batch *b,
+			      int64_t now);
+/* fsyncs every file written since its last fsync; 0 or the first error. */
+int ttlog__file_paths_sync(struct ttlog__file *f, int64_t now);
+/* Closes every open file (reopen(): they open again when next used). */
+void ttlog__file_paths_close_all(struct ttlog__file *f, int64_t now);
+/* metrics() (ABI 1.1): open_files, evictions, idle_closes, path_drops;
+ * nothing for a constant path. Any thread (the counters are atomic). */
+void ttlog__file_paths_metrics(void *state, ttlog_metric_emit_fn emit,
+			       void *ctx);
+/* start(): the timer that closes idle files. Returns 0 or TTLOG_ENOMEM. */
+int ttlog__file_paths_start(struct ttlog__file *f);
+/* destroy(): the rest of a torn batch tried once, every file synced
+ * (unless fsync: never) and closed, the memory freed. */
+void ttlog__file_paths_free(struct ttlog__file *f);
+
 /* ---- file_open.c ---- */
 
 /* Parses a string of octal digits no larger than 0777. Returns 0 or
@@ -155,7 +214,7 @@ int ttlog__file_parse_mode(const char *s, mode_t *out);
 
 /*
  * Opens `path` for appending, creating it with `mode` and its missing
- * parent directories with 0750 (both narrowed by the umask). Refuses a
+ * parent directories with dir_mode (both narrowed by the umask). Refuses a
  * final component that is a symbolic link, or neither a regular file nor
  * a FIFO or character device. A FIFO or device is opened for writing
  * without blocking and stays so (*stream set); a FIFO that nobody has
@@ -167,8 +226,9 @@ int ttlog__file_parse_mode(const char *s, mode_t *out);
  *                the file system knows when it was created, else -1.
  * @return a descriptor, or TTLOG_EINVAL (refused) or -errno.
  */
-int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
-		     int64_t *age_ms, int *stream, char *why, size_t whylen);
+int ttlog__file_open(const char *path, mode_t mode, mode_t dir_mode,
+		     uint64_t *size, int64_t *age_ms, int *stream, char *why,
+		     size_t whylen);
 
 /* A FIFO or character device: written without blocking (see stream). */
 static inline int ttlog__file_is_stream(mode_t m)

@@ -22,7 +22,6 @@
 #include "file_internal.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC)
-#define DIR_MODE 0750
 
 int ttlog__file_parse_mode(const char *s, mode_t *out)
 {
@@ -61,7 +60,8 @@ int ttlog__file_refuse_kind(mode_t m, char *why, size_t whylen)
 }
 
 /* Creates each missing directory above the last component. */
-static int make_parents(const char *path, char *why, size_t whylen)
+static int make_parents(const char *path, mode_t dir_mode, char *why,
+			size_t whylen)
 {
 	char *p = strdup(path);
 	int rc = 0;
@@ -72,7 +72,7 @@ static int make_parents(const char *path, char *why, size_t whylen)
 	}
 	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
 		*s = 0;
-		if (mkdir(p, DIR_MODE) != 0 && errno != EEXIST) {
+		if (mkdir(p, dir_mode) != 0 && errno != EEXIST) {
 			rc = -errno;
 			snprintf(why, whylen, "cannot create directory %s: %s",
 				 p, strerror(errno));
@@ -144,8 +144,9 @@ static int open_stream(const char *path, uint64_t *size, int64_t *age_ms,
 	return fd;
 }
 
-int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
-		     int64_t *age_ms, int *stream, char *why, size_t whylen)
+int ttlog__file_open(const char *path, mode_t mode, mode_t dir_mode,
+		     uint64_t *size, int64_t *age_ms, int *stream, char *why,
+		     size_t whylen)
 {
 	struct stat st;
 	int fd, rc, flags;
@@ -161,7 +162,7 @@ int ttlog__file_open(const char *path, mode_t mode, uint64_t *size,
 		if (!S_ISREG(st.st_mode))
 			return ttlog__file_refuse_kind(st.st_mode, why, whylen);
 	} else if (errno == ENOENT) {
-		rc = make_parents(path, why, whylen);
+		rc = make_parents(path, dir_mode, why, whylen);
 		if (rc != 0)
 			return rc;
 	} else {
@@ -285,8 +286,8 @@ int ttlog__file_open_current(struct ttlog__file *f, int64_t now)
 	uint64_t size = 0;
 	int64_t age = -1;
 	int stream = 0;
-	int fd = ttlog__file_open(f->path, f->mode, &size, &age, &stream, why,
-				  sizeof(why));
+	int fd = ttlog__file_open(f->path, f->mode, f->dir_mode, &size, &age,
+				  &stream, why, sizeof(why));
 
 	if (fd < 0) {
 		atomic_fetch_add_explicit(&f->c.open_errors, 1,

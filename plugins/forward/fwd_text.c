@@ -139,8 +139,7 @@ int ttlog__fwd_text_consume(struct fwd *f, struct ttlog_batch *b)
 			if (ttlog_batch_event(b, i, &ev) != 0 ||
 			    ttlog__fmt_syslog_event(&f->sfmt, &ev,
 						    ttlog_batch_origin(b, i),
-						    &f->fbuf) !=
-				    0 ||
+						    &f->fbuf) != 0 ||
 			    bounds_push(f, end + f->fbuf.len) != 0)
 				goto nomem;
 		}

@@ -221,7 +221,7 @@ def file_listener(path):
 
 
 def is_input(e):
-    return e.get("file") in ("syslog", "jsonl", "stdin")
+    return "input" in e  # the origin of events an input took in
 
 
 # ---------------------------------------------------------------- tests
@@ -254,17 +254,17 @@ def test_syslog_and_jsonl_arrive_with_their_fields(args, tmp):
         by = {e["msg"]: e for e in got}
         e = by["An application event"]
         check(e["host"] == "mymachine.example.com", e)
-        check(e["app"] == "evntslog" and e["msgid"] == "ID47", e)
+        check(e["service"] == "evntslog" and e["msgid"] == "ID47", e)
         check(e["exampleSDID@32473.iut"] == "3", e)
         check(e["exampleSDID@32473.eventSource"] == "Application", e)
         check(e["facility"] == 20 and e["severity"] == 5, e)
         check(e["level"] == "INFO", e)
         check(e["time"].startswith("2003-10-11T22:14:15.003"), e)
         e = by["'su root' failed"]
-        check(e["host"] == "mymachine" and e["app"] == "su", e)
+        check(e["host"] == "mymachine" and e["service"] == "su", e)
         check(e["level"] == "FATAL", e)  # severity 2, crit
         e = by["over udp"]
-        check(e["app"] == "udpapp", e)
+        check(e["service"] == "udpapp", e)
         e = by["from json"]
         check(e["level"] == "WARN" and e["n"] == 42 and e["ok"] is True, e)
         check(e["ratio"] == 0.5 and e["who"] == "me", e)

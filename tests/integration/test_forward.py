@@ -451,11 +451,13 @@ def payload_seqs(payload):
     batch = cbor2.loads(raw)
     sites = batch["callsites"]
     out = []
+    # [time, tid, callsite, flags, origin (v3), msg (flag 2), values...]
+    at = 5 if batch["v"] >= 3 else 4
     for ev in batch["events"]:
         site = sites[ev[2]]
         own = 1 if batch["v"] >= 2 and ev[3] & 2 else 0
-        if (ev[4] if own else site[0]) == "seq":
-            out.append(ev[4 + own + site[4].index("seq")])
+        if (ev[at] if own else site[0]) == "seq":
+            out.append(ev[at + own + site[4].index("seq")])
     return out
 
 

@@ -357,7 +357,75 @@ def test_reload_after_a_refused_input_adds_a_listener(args, tmp):
         a.kill()
 
 
+def test_routes_and_processors_change_at_a_reload(args, tmp):
+    """A stream over one connection while reloads swap the listeners'
+    match: and the global processors: every event before a reload is
+    routed by the old rules, every event after it by the new ones, none
+    lost or doubled, and a processor that stays keeps its counts."""
+    port, http = free_port(), free_port()
+    a_out, b_out = (os.path.join(tmp, n) for n in ("a.jsonl", "b.jsonl"))
+
+    def body(match_a, drop):
+        return ("  http: {listen: '127.0.0.1:%d'}\n"
+                "inputs:\n  - {name: js, type: jsonl, listen: "
+                "'tcp://127.0.0.1:%d'}\n"
+                "processors:\n"
+                "  - {type: drop, name: odd, match: '%s'}\n"
+                "listeners:\n"
+                "  - {name: a, type: file, format: json, fsync: never, "
+                "path: '%s', match: '%s'}\n"
+                "  - {name: b, type: file, format: json, fsync: never, "
+                "path: '%s', match: else}\n"
+                % (http, port, drop, a_out, match_a, b_out))
+
+    a = Agent(args, tmp, body('service == \"x\"', "fields.n < 0"), 1)
+    try:
+        conn = socket.create_connection(("127.0.0.1", port))
+
+        def send(lo, hi, svc):
+            conn.sendall(b"".join(
+                b'{"msg":"e","service":"%s","n":%d}\n' % (svc, i)
+                for i in range(lo, hi)))
+
+        def sent_by(path):
+            return sorted(e["n"] for e in events(path, "e"))
+
+        send(0, 100, b"x")
+        send(100, 200, b"y")
+        wait_lines(b_out, 100, lambda e: e.get("msg") == "e")
+        # Swap: y goes to a now, and 301..399 are dropped.
+        check(reload(a, args, body('service == \"y\"', "fields.n > 300 "
+                                   "and fields.n < 400"), None, http),
+              "reload refused")
+        send(300, 400, b"y")
+        send(400, 500, b"x")
+        end = time.monotonic() + DEADLINE
+        while len(sent_by(a_out)) < 101 or len(sent_by(b_out)) < 200:
+            check(time.monotonic() < end, "a %d, b %d" % (
+                len(sent_by(a_out)), len(sent_by(b_out))))
+            time.sleep(0.02)
+        # Before: x (0..99) in a, y (100..199) in b. After: y in a but
+        # 301..399 dropped (300 kept), x (400..499) in b.
+        check(sent_by(a_out) == list(range(0, 100)) + [300],
+              "a: %s" % sent_by(a_out)[95:])
+        check(sent_by(b_out) == list(range(100, 200)) +
+              list(range(400, 500)), "b: %s" % sent_by(b_out)[95:105])
+        m = metrics(http)
+        key = ('ttlog_processor_dropped_total{scope="global",'
+               'processor="odd",type="drop"}')
+        check(m.get(key) == 99, "dropped %s" % m.get(key))
+        # The same processor again (another match): its counts go on.
+        check(reload(a, args, body('service == \"y\"', "fields.n < 0"),
+                     None, http), "reload refused")
+        check(metrics(http).get(key) == 99, "counts kept")
+        conn.close()
+        check(a.stop() == 0, "exit status")
+    finally:
+        a.kill()
+
+
 TESTS = [
+    test_routes_and_processors_change_at_a_reload,
     test_stream_over_one_connection_survives_20_reloads,
     test_failed_reload_leaves_the_input_running,
     test_input_counters_and_connections_survive_an_options_change,

@@ -120,7 +120,7 @@ def test_every_datagram_is_ingested_or_counted(args, tmp):
         check(warns[0].get("receive_buffer") == 65536, warns[0])
         seqs = wait_for("the ingested events in the file", lambda: (
             lambda got: got if len(got) >= ev else None)(
-            [e for e in read_jsonl(out) if e.get("app") == "udpapp"]))
+            [e for e in read_jsonl(out) if e.get("service") == "udpapp"]))
         check(len(seqs) == ev, "%d in the file, %d counted" % (len(seqs), ev))
     finally:
         a.proc.send_signal(signal.SIGCONT)
@@ -196,7 +196,7 @@ def receive_buffer_case(args, tmp, capped):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"<13>1 - - mark - - - after", ("127.0.0.1", udp))
         wait_for("the marker", lambda: [e for e in read_jsonl(out)
-                                        if e.get("app") == "mark"])
+                                        if e.get("service") == "mark"])
         logged = [e for e in smaller_infos(out)
                   if e.get("receive_buffer") == big]
         check(len(logged) == (1 if rb < 2 * big else 0),

@@ -133,7 +133,7 @@ def test_mode_owner_group_applied_and_only_they_connect(args, tmp):
         check(not [e for e in read_jsonl(out) if e.get("msg") == "other"],
               "a refused sender's message arrived")
         lg = [e for e in got if e.get("msg") == "from logger as nobody"][0]
-        check(lg.get("app") == "lg", lg)
+        check(lg.get("service") == "lg", lg)
         check(a.stop() == 0, "exit status")
         check(not os.path.exists(st_path) and not os.path.exists(dg_path),
               "the socket files are left behind")
@@ -167,9 +167,9 @@ def test_logger_and_syslog3_datagrams_arrive_named_by_uid(args, tmp):
         got = wait_lines(out, 4, lambda e: e.get("msg", "").startswith(
             ("logger ", "like syslog(3)")))
         e = [e for e in got if e["msg"] == "logger 1"][0]
-        check(e.get("app") == "lg" and e.get("severity") == 4, e)
+        check(e.get("service") == "lg" and e.get("severity") == 4, e)
         e = [e for e in got if e["msg"] == "like syslog(3)"][0]
-        check(e.get("app") == "myapp" and e.get("severity") == 3, e)
+        check(e.get("service") == "myapp" and e.get("severity") == 3, e)
 
         def counted():
             m = metrics(http)

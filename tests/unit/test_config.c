@@ -364,12 +364,16 @@ static void test_config_env_references_are_expanded(void **state)
 		"colon: ${TTLOG_TEST_UNSET:-a:-b}\n"
 		"nodflt: ${TTLOG_TEST_UNSET:-}\n"
 		"${TTLOG_TEST_HOST}: key\n"
-		"list: [\"${TTLOG_TEST_HOST}\"]\n";
+		"list: [\"${TTLOG_TEST_HOST}\"]\n"
+		"kept: /l/$${service}/${TTLOG_TEST_HOST}-$${x\n"
+		"tmpl: /l/${service}/${fields.app}/${host}\n";
 	struct ttlog__diag d = {0};
 	(void)state;
 	setenv("TTLOG_TEST_HOST", "example.org", 1);
 	setenv("TTLOG_TEST_EMPTY", "", 1);
 	setenv("TTLOG_TEST_REF", "${TTLOG_TEST_HOST}", 1);
+	setenv("host", "h-env", 1);
+	unsetenv("service");
 	unsetenv("TTLOG_TEST_UNSET");
 	struct ttlog__cfg_doc *doc = load(text, &d);
 	assert_non_null(doc);
@@ -393,11 +397,19 @@ static void test_config_env_references_are_expanded(void **state)
 	assert_null(ttlog__cfg_get(r, "example.org"));
 	assert_string_equal(ttlog__cfg_get(r, "list")->vals[0]->str,
 			    "example.org");
+	/* "$${" is a "${" kept for a template, closed or not. */
+	assert_string_equal(ttlog__cfg_get(r, "kept")->str,
+			    "/l/${service}/example.org-${x");
+	/* A template's names are left for it unless the environment has
+	 * them (host, here). */
+	assert_string_equal(ttlog__cfg_get(r, "tmpl")->str,
+			    "/l/${service}/${fields.app}/h-env");
 	ttlog__cfg_free(doc);
 	assert_int_equal(d.n, 0);
 	unsetenv("TTLOG_TEST_HOST");
 	unsetenv("TTLOG_TEST_EMPTY");
 	unsetenv("TTLOG_TEST_REF");
+	unsetenv("host");
 }
 
 static void test_config_env_errors_are_reported(void **state)

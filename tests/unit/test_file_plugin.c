@@ -34,6 +34,7 @@
 #include <ttlog/listener.h>
 #include <ttlog/ttlog.h>
 
+#include "plugin_load.h"
 #include "testutil.h"
 
 #include "batch_internal.h"
@@ -86,16 +87,8 @@ static const struct ttlog_host *test_host(void)
 
 static int group_setup(void **state)
 {
-	ttlog_listener_entry_fn entry;
 	(void)state;
-
-	handle = dlopen(TTLOG_FILE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	if (handle == NULL)
-		fail_msg("dlopen %s: %s", TTLOG_FILE_PLUGIN, dlerror());
-	*(void **)&entry = dlsym(handle, TTLOG_LISTENER_ENTRY_SYMBOL);
-	assert_non_null(entry);
-	api = entry();
-	assert_non_null(api);
+	api = test_load_listener(TTLOG_FILE_PLUGIN, &handle);
 	wrapped = *api;
 	wrapped.create2 = wrap_create;
 	wrapped.destroy = wrap_destroy;
@@ -455,6 +448,12 @@ static void test_file_table_declares_every_option_at_its_offset(void **s)
 		 offsetof(struct ttlog__file_options, fsync_interval_ms), 0},
 		{TTLOG_OPTION_STRING, "mode", "0640", NULL,
 		 offsetof(struct ttlog__file_options, mode), 0},
+		{TTLOG_OPTION_STRING, "dir_mode", "0750", NULL,
+		 offsetof(struct ttlog__file_options, dir_mode), 0},
+		{TTLOG_OPTION_INT, "max_open_files", "64", NULL,
+		 offsetof(struct ttlog__file_options, max_open_files), 0},
+		{TTLOG_OPTION_DURATION, "idle_close", "5m", NULL,
+		 offsetof(struct ttlog__file_options, idle_close_ms), 0},
 	};
 	const struct ttlog_option_spec *t = api->options;
 	size_t i;
@@ -562,8 +561,9 @@ static void test_file_json_lines_hold_message_and_fields(void **s)
 	/* This process's origin (its host name, then service "ttlog"),
 	 * then the message and the log call's source. */
 	assert_non_null(strstr(text, "\"level\":\"INFO\",\"host\":\""));
-	assert_non_null(strstr(text, "\",\"service\":\"ttlog\",\"msg\":\"request "
-				     "done\",\"tid\":"));
+	assert_non_null(strstr(text,
+			       "\",\"service\":\"ttlog\",\"msg\":\"request "
+			       "done\",\"tid\":"));
 	assert_non_null(strstr(text, ",\"id\":42,\"path\":\"/a b\",\"ms\":"
 				     "1.5}\n"));
 	assert_non_null(strstr(text, "\"service\":\"ttlog\",\"msg\":\"slow\""));

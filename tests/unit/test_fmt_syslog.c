@@ -845,11 +845,13 @@ static void test_fmt_octet_count_at_every_width(void **state)
 		ev.msg = big;
 		ev.msg_len = len;
 		e = push(b, &ev);
-		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &out), 0);
+		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &out),
+				 0);
 		at = check_frame(out.p + before, out.len - before);
 		widths[at - 1]++;
 		/* The same bytes as into an empty buffer. */
-		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &one), 0);
+		assert_int_equal(ttlog__fmt_syslog_event(&f, &e, NULL, &one),
+				 0);
 		assert_int_equal(one.len, out.len - before);
 		assert_memory_equal(one.p, out.p + before, one.len);
 		ttlog__fmt_buf_free(&one);
@@ -1529,9 +1531,9 @@ static double speed(int kind, size_t n)
 	while (done < n) {
 		out.len = 0;
 		for (int i = 0; i < 1024; i++)
-			assert_int_equal(
-				ttlog__fmt_syslog_event(&g_fmt, &evs[i], NULL, &out),
-				0);
+			assert_int_equal(ttlog__fmt_syslog_event(
+						 &g_fmt, &evs[i], NULL, &out),
+					 0);
 		done += 1024;
 	}
 	t = now_s() - t;

@@ -664,7 +664,8 @@ static void test_reconfigure_keeps_moves_adds_and_removes_listeners(void **s)
 
 	next[1].api = &capture_api;
 	assert_int_equal(
-		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep, NULL), 0);
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep, NULL),
+		0);
 	TTLOG_INFO("after", TTLOG_KV("i", 3));
 	assert_int_equal(ttlog_flush(), 0);
 	/* a: removed after everything before the change reached it. */
@@ -721,7 +722,8 @@ static void test_reconfigure_hands_a_held_queue_to_the_successor(void **s)
 
 	o.listeners = next;
 	assert_int_equal(
-		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep, NULL), 0);
+		ttlog__host_reconfigure(ttlog__host_writer(), &o, keep, NULL),
+		0);
 	TTLOG_INFO("after", TTLOG_KV("i", 10));
 	assert_int_equal(ttlog_flush(), 0);
 	/* The successor has the ten held events first, then the new one. */

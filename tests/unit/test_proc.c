@@ -9,14 +9,15 @@ static void test_proc_type_required_and_suggested(void **state)
 	(void)state;
 	proc_err("{fields: [a]}",
 		 "t.yaml:1:1: processors[0]: missing key 'type' (one of: "
-		 "remove, rename, redact, parse, sample, throttle, drop)");
+		 "set, remove, rename, redact, parse, sample, throttle, drop)");
 	proc_err("{type: redcat, pattern: x}",
 		 "t.yaml:1:8: processors[0].type: unknown processor type "
-		 "'redcat' (did you mean 'redact'?); types: remove, rename, "
+		 "'redcat' (did you mean 'redact'?); types: set, remove, "
+		 "rename, "
 		 "redact, parse, sample, throttle, drop");
 	proc_err("{type: zzzzzz}",
 		 "t.yaml:1:8: processors[0].type: unknown processor type "
-		 "'zzzzzz'; types: remove, rename, redact, parse, sample, "
+		 "'zzzzzz'; types: set, remove, rename, redact, parse, sample, "
 		 "throttle, drop");
 	proc_err("[drop]", "t.yaml:1:1: processors[0]: expected a map such "
 			   "as {type: drop}");

@@ -1554,18 +1554,20 @@ static void test_out_is_the_core_encoding_plus_color_and_service(void **state)
 			    "2023-11-14T22:13:20.123456Z \033[33mWARN\033[0m "
 			    "done n=-42 id=42 service=true\n");
 	free(s);
-	/* JSON: the encoder's line, then the snapshot's service; a field
-	 * named service gets an underscore from the encoder (a reserved
-	 * key), and only one. */
+	/* JSON: the encoder's line with the snapshot's service as the
+	 * origin's; a field named service gets an underscore from the
+	 * encoder, and only one. */
 	s = render(1, 1, &shop, &ev, 1);
 	assert_string_equal(s, "{\"time\":\"2023-11-14T22:13:20.123456789Z\","
-			       "\"level\":\"WARN\",\"msg\":\"done\",\"tid\":9,"
+			       "\"level\":\"WARN\",\"service\":\"sh\\\"op\","
+			       "\"msg\":\"done\",\"tid\":9,"
 			       "\"file\":\"a.c\",\"line\":4,\"n\":-42,"
-			       "\"id\":42,\"_service\":true,"
-			       "\"service\":\"sh\\\"op\"}\n");
+			       "\"id\":42,\"_service\":true}\n");
 	free(s);
+	/* Without a service to show, the field keeps its name: only a key
+	 * the object has already is renamed. */
 	s = render(1, 0, NULL, &ev, 1);
-	assert_non_null(strstr(s, ",\"_service\":true}\n"));
+	assert_non_null(strstr(s, ",\"service\":true}\n"));
 	free(s);
 	/* More events than one output batch holds: all, in order. */
 	s = render(0, 0, NULL, &ev, 1000);

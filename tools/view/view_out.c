@@ -40,7 +40,6 @@ void view_out_destroy(struct view_out *o)
 {
 	view_out_flush(o);
 	ttlog_batch_unref(o->b);
-	view_buf_free(&o->service);
 	ttlog__origin_unref(o->none);
 	o->none = NULL;
 	o->b = NULL;
@@ -56,63 +55,25 @@ static int put(struct view_out *o, const void *p, size_t n)
 	return 0;
 }
 
-/* Appends s to b as the body of a JSON string, escaped as the JSON-lines
- * encoder escapes (controls, quotes, bytes that are not UTF-8 as
- * U+FFFD, and U+2028/U+2029). b has room: 6 bytes per input byte. */
-static void json_escape(struct view_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	uint32_t cp;
-	size_t k;
-
-	for (size_t i = 0; i < n; i += k) {
-		char *d = b->p + b->len;
-		k = 1;
-		if (u[i] == '"' || u[i] == '\\') {
-			d[0] = '\\';
-			d[1] = (char)u[i];
-			b->len += 2;
-		} else if (u[i] < 0x20 || u[i] == 0x7F) {
-			memcpy(d, "\\u00", 4);
-			d[4] = hex[u[i] >> 4];
-			d[5] = hex[u[i] & 15];
-			b->len += 6;
-		} else if (u[i] < 0x80) {
-			d[0] = (char)u[i];
-			b->len++;
-		} else if ((k = ttlog__utf8_next(u + i, n - i, &cp)) == 0) {
-			memcpy(d, "\\ufffd", 6);
-			b->len += 6;
-			k = 1;
-		} else if (cp == 0x2028 || cp == 0x2029) {
-			memcpy(d, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
-			b->len += 6;
-		} else {
-			memcpy(d, u + i, k);
-			b->len += k;
-		}
-	}
-}
-
 int view_out_set_service(struct view_out *o, const struct view_str *service)
 {
-	static const char key[] = ",\"service\":\"";
-	struct view_buf *b = &o->service;
+	struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS] = {{NULL, 0}};
 
 	if (view_out_flush(o) != 0)
 		return -1;
-	b->len = 0;
-	if (service == NULL || !o->json)
-		return 0;
-	if (view_buf_reserve(b, sizeof(key) + service->len * 6 + 2) != 0) {
+	/* Events without an origin of their own (a snapshot's) are the
+	 * file's service's: the encoder writes it where it writes every
+	 * origin, and names a field called service _service. */
+	ttlog__origin_unref(o->none);
+	if (service != NULL) {
+		s[TTLOG__ORIGIN_SERVICE].p = service->p;
+		s[TTLOG__ORIGIN_SERVICE].len = service->len;
+	}
+	o->none = ttlog__origin_new(s);
+	if (o->none == NULL) {
 		o->err = ENOMEM;
 		return -1;
 	}
-	memcpy(b->p, key, sizeof(key) - 1);
-	b->len = sizeof(key) - 1;
-	json_escape(b, service->p, service->len);
-	b->p[b->len++] = '"';
 	return 0;
 }
 
@@ -157,28 +118,6 @@ static int put_colored(struct view_out *o, const char *p, size_t len)
 	return 0;
 }
 
-/* Writes JSON lines with the service member before each closing '}'. */
-static int put_with_service(struct view_out *o, const char *p, size_t len)
-{
-	const char *end = p + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		if (n == 0 || p[n - 1] != '}') {
-			if (put(o, p, n + (nl != NULL)) != 0)
-				return -1;
-		} else if (put(o, p, n - 1) != 0 ||
-			   put(o, o->service.p, o->service.len) != 0 ||
-			   put(o, "}\n", 2) != 0) {
-			return -1;
-		}
-		p += n + (nl != NULL);
-	}
-	return 0;
-}
-
 int view_out_flush(struct view_out *o)
 {
 	const void *data;
@@ -194,8 +133,6 @@ int view_out_flush(struct view_out *o)
 			rc = -1;
 		} else if (o->color) {
 			rc = put_colored(o, data, len);
-		} else if (o->json && o->service.len > 0) {
-			rc = put_with_service(o, data, len);
 		} else {
 			rc = put(o, data, len);
 		}

@@ -4,9 +4,9 @@
  * gathered in a batch and the batch is encoded and written when it is
  * full or flushed.
  *
- * On top of the encodings: the level of a text line may be colored, and
- * a JSON object may end with the "service" of the snapshot it came from.
- * The sender (the event's origin, binary logs of batch version 3) is
+ * On top of the encodings: the level of a text line may be colored. The
+ * sender (the event's origin, binary logs of batch version 3; for a
+ * snapshot's events, which have none, the snapshot's service) is
  * shown as the encoders show it: JSON keys host, service, input, peer,
  * peer_id, relay when not empty; text " (service@host)" when the event
  * has a host or a service.
@@ -26,10 +26,11 @@ struct ttlog_batch;
 struct view_out {
 	FILE *f; /* borrowed */
 	int json, color;
-	struct ttlog_batch *b;	    /* events not written yet */
-	struct view_buf service;    /* ,"service":"..." while set, else empty */
-	struct ttlog__origin *none; /* empty origin (JSON), made on use */
-	int err;		    /* errno of the first failed write */
+	struct ttlog_batch *b; /* events not written yet */
+	/* The origin of events without one of their own (JSON): the file's
+	 * service (view_out_set_service()), or empty. */
+	struct ttlog__origin *none;
+	int err; /* errno of the first failed write */
 };
 
 /* json: JSON lines, else text; color: ANSI colors for the text level. */
@@ -38,9 +39,10 @@ void view_out_init(struct view_out *o, FILE *f, int json, int color);
 void view_out_destroy(struct view_out *o);
 
 /*
- * Sets the service that JSON objects of the following events carry
- * (NULL: none, as for a binary log). Flushes what is pending first, so
- * that each event keeps the service of its own file. @return 0 or -1.
+ * Sets the service that JSON objects of the following events without an
+ * origin of their own carry (NULL: none, as for a binary log). Flushes
+ * what is pending first, so that each event keeps the service of its own
+ * file. @return 0 or -1.
  */
 int view_out_set_service(struct view_out *o, const struct view_str *service);
 
