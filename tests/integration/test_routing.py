@@ -451,6 +451,19 @@ def test_check_accepts_each_example(args, tmp):
     check(os.listdir(tmp) == [], "--check created %s" % os.listdir(tmp))
 
 
+def test_docs_show_each_example_as_it_is(args, tmp):
+    """docs/routing.md shows each example file verbatim, so that what the
+    guide says is what this test runs."""
+    with open(os.path.join(EXAMPLES, "..", "..", "docs", "routing.md")) as f:
+        doc = f.read()
+    for name in ("routing-by-service.yaml", "collector-per-service.yaml",
+                 "drop-and-redact.yaml"):
+        with open(example(name)) as f:
+            body = f.read()
+        check("`conf/examples/%s`:\n\n```yaml\n%s```\n" % (name, body)
+              in doc, "docs/routing.md does not show %s as it is" % name)
+
+
 def expect_place(args, tmp, body, needle, want):
     """Both --check and a start refuse body, at the line of the file that
     holds `needle`, at the column of needle's first character, with
@@ -502,6 +515,7 @@ TESTS = [
     test_drop_and_redact,
     test_events_no_listener_takes_are_counted,
     test_check_accepts_each_example,
+    test_docs_show_each_example_as_it_is,
     test_bad_match_expression_is_refused_at_its_place,
 ]
 
