@@ -10,7 +10,9 @@ processes on loopback, and checked event by event:
                              redacted
 
 Each example is started unchanged: only its ${VAR:-default} addresses and
-directory are set through the environment. --check accepts each, and a
+directory are set through the environment. Also: 1M routed events leave
+no memory behind, events no match selects are counted on /metrics,
+--check accepts each example, docs/routing.md shows each as it is, and a
 bad expression in a match: is refused at FILE:LINE:COL inside it.
 
 Usage: test_routing.py --agent PATH --seqgen PATH --plugins DIR
@@ -232,7 +234,8 @@ def test_collector_writes_a_file_per_sender_service_per_day(args, tmp):
         app = subprocess.Popen(
             [args.seqgen, "-c", seqgen_config(args, tmp, "seqapp", port),
              "-n", str(n)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=app_err)
+            stdout=subprocess.DEVNULL, stderr=app_err)
+        app.stderr_file = app_err
         # Sender 2: an agent relaying JSON lines of the service checkout.
         d = os.path.join(tmp, "edge")
         os.makedirs(d)
@@ -338,9 +341,11 @@ def test_collector_writes_a_file_per_sender_service_per_day(args, tmp):
         for p in (edge, c):
             if p is not None:
                 p.kill()
-        if app is not None and app.poll() is None:
-            app.kill()
-            app.wait()
+        if app is not None:
+            if app.poll() is None:
+                app.kill()
+                app.wait()
+            app.stderr_file.close()
         if not cons.closed:
             cons.close()
 
