@@ -167,8 +167,8 @@ static void queue_pump(struct ttlog__listener *l)
 		queue_drained(l);
 }
 
-/* Offers lb (a reference the listener takes over) to l, behind what it
- * holds back already. */
+/* Offers lb to l, behind what it holds back already; a batch it queues
+ * takes a reference of its own, the caller keeps its. */
 static void hand_to(struct ttlog__listener *l, struct ttlog_batch *lb,
 		    uint64_t no)
 {
@@ -220,8 +220,10 @@ static void route_dispatch(struct ttlog__writer *w, struct ttlog_batch *b,
 			count_listener_drop(&l->dropped_error, b->n);
 			continue;
 		}
-		if (lb != NULL)
+		if (lb != NULL) {
 			hand_to(l, lb, no);
+			ttlog_batch_unref(lb); /* queued ones hold their own */
+		}
 	}
 	ttlog_batch_unref(b);
 	ttlog__writer_taken_check(w);
