@@ -3,7 +3,7 @@
 same stream, on 127.0.0.1, in the same run (python3 standard library only).
 
     python3 tests/bench/forward_bench.py --build DIR [--runs 5] [--n 1000000]
-                                         [--rows NAME,...] [--keep]
+                                         [--rows NAME,...] [--routes] [--keep]
 
 DIR is a build tree (Release, with TTLOG_TESTS=ON) holding
 agent/ttlog-agent, tests/ttlog-seqgen and plugins/.
@@ -48,6 +48,35 @@ them with --rows):
                        ingest cost without forwarding
   rsyslog-sinkonly     the stream straight into an rsyslogd with plain
                        imtcp -> the 2-byte-line omfile
+  ttlog-ttlog-routed   ttlog-ttlog with routing and processing on the
+                       relay (issue 17's "4 routes and 3 processors"):
+                       three global processors, in order a redact of
+                       'password=\S+' in the message (never matches, but
+                       the regular expression scans every message), a
+                       rename of the SD param req@32473.user to user
+                       (changes every event), a drop with a match that
+                       matches nothing (service == "nope"); the forward
+                       listener with match: 'level >= TRACE and service
+                       != "nope"' (true for every event, evaluated for
+                       each); three more file listeners, json, on
+                       /dev/null: one with a match that selects nothing
+                       (service == "billing"), one that selects 1 event
+                       in 10,000 (fields.user == "user0001" and msg =~
+                       "^fwbench "), one with match: else (nothing: the
+                       forward listener takes every event). The events
+                       reach the same sink as in ttlog-ttlog, so the
+                       throughput compares.
+  ttlog-ttlog-r-match, ttlog-ttlog-r-procs, ttlog-ttlog-r-listeners
+                       parts of ttlog-ttlog-routed: only the forward
+                       listener's match:, only the three processors, the
+                       match: and the three more listeners (no
+                       processors), to find where its cost goes.
+
+--routes adds the rows ttlog-ttlog and ttlog-ttlog-routed to those chosen
+(alone: `--rows ttlog-ttlog --routes`) and prints the routed / route-less
+ratios of events/s and of relay CPU per event, the medians of the ratios
+of each run's pair of rows with their min-max (the issue's target: the
+routed relay keeps >= 80% of the route-less throughput).
 
 Measured per row and run: wall time from the first byte sent (for the app
 rows, from starting ttlog-seqgen) until the sink has counted the last
@@ -451,7 +480,7 @@ def ttlog_sink_config(ctx, d, port, http_port, scheme="tls", inp="ttlog",
 
 
 def forward_listener(ctx, endpoint, fmt, compress=True, indent="  ",
-                     window=None):
+                     window=None, more=""):
     c = ctx.certs
     s = ("- name: up\n  type: forward\n"
          "  endpoints: '%s'\n"
@@ -466,16 +495,44 @@ def forward_listener(ctx, endpoint, fmt, compress=True, indent="  ",
         s += "  window: {max_bytes: %s}\n" % window
     if not compress:
         s += "  compress: false\n"
+    s += more
     return "".join(indent + line + "\n" for line in s.splitlines())
 
 
-def ttlog_relay_config(ctx, port, http_port, endpoint, fmt, compress=True):
-    """ttlog-agent #1: syslog on plain TCP in, a forward listener out."""
-    return (agent_service(ctx, http_port) +
-            "inputs:\n"
-            "  - {name: sys, type: syslog, listen: 'tcp://127.0.0.1:%d'}\n"
-            "listeners:\n" % port +
-            forward_listener(ctx, endpoint, fmt, compress))
+# The ttlog-ttlog-routed relay (see the module's docstring): three global
+# processors, a match: on the forward listener, three more listeners.
+ROUTED_PROCESSORS = r"""processors:
+  - {name: pw, type: redact, pattern: 'password=\S+', replace: 'password=***'}
+  - {name: user, type: rename, fields: {'req@32473.user': user}}
+  - {name: nope, type: drop, match: 'service == "nope"'}
+"""
+ROUTED_MATCH = "  match: 'level >= TRACE and service != \"nope\"'\n"
+ROUTED_LISTENERS = [("billing", "'service == \"billing\"'"),
+                    ("user1", "'fields.user == \"user0001\" and "
+                              "msg =~ \"^fwbench \"'"),
+                    ("rest", "else")]
+
+
+def ttlog_relay_config(ctx, port, http_port, endpoint, fmt, compress=True,
+                       routes=""):
+    """ttlog-agent #1: syslog on plain TCP in, a forward listener out.
+    routes: "" none; "all" the processors, the forward listener's match:
+    and the listeners of ttlog-ttlog-routed; "procs", "match" or
+    "listeners" only that part (the listeners come with the match:)."""
+    s = (agent_service(ctx, http_port) +
+         "inputs:\n"
+         "  - {name: sys, type: syslog, listen: 'tcp://127.0.0.1:%d'}\n"
+         % port)
+    if routes in ("all", "procs"):
+        s += ROUTED_PROCESSORS
+    s += "listeners:\n" + forward_listener(
+        ctx, endpoint, fmt, compress,
+        more=ROUTED_MATCH if routes in ("all", "match", "listeners") else "")
+    if routes in ("all", "listeners"):
+        for name, match in ROUTED_LISTENERS:
+            s += ("  - {name: %s, type: file, format: json, fsync: never,\n"
+                  "     path: /dev/null, match: %s}\n" % (name, match))
+    return s
 
 
 def app_config(ctx, path, endpoint):
@@ -670,8 +727,37 @@ def check_ttlog_relay(res, relay):
         res.note += " relay: " + " ".join(bad)
 
 
+def check_routed_relay(res, relay, routes):
+    """After a ttlog-ttlog-routed run: the processors and routes did what
+    the row says (a benchmark of a relay that silently skipped its routing
+    would give a fast, wrong figure)."""
+    m = relay.metrics()
+    bad = []
+
+    def proc(family, name, typ):
+        return metric(m, family, scope="global", processor=name, type=typ)
+    # The redact and the rename run on every event of the stream.
+    for name, typ in (("pw", "redact"), ("user", "rename")) \
+            if routes in ("all", "procs") else ():
+        v = proc("ttlog_processor_events_total", name, typ)
+        if v < res.n:
+            bad.append("%s ran on %d" % (name, v))
+        if proc("ttlog_processor_failed_total", name, typ):
+            bad.append("%s failed" % name)
+    if proc("ttlog_processor_dropped_total", "nope", "drop"):
+        bad.append("the drop dropped")
+    # 1 in 10,000 of the stream's users is user0001, after the rename.
+    want = {"billing": 0, "user1": (res.n + 9998) // 10000, "rest": 0}
+    for name, n in want.items() if routes == "all" else ():
+        v = metric(m, "ttlog_listener_events_in_total", listener=name)
+        if v != n:
+            bad.append("listener %s took %d, not %d" % (name, v, n))
+    if bad:
+        res.note += " routed relay: " + ", ".join(bad)
+
+
 def run_ttlog_relay(ctx, res, d, fmt, compress=True, scheme="tls",
-                    stream=None, out=True):
+                    stream=None, out=True, routes=""):
     sink_port, in_port = rsyslog.free_port(), rsyslog.free_port()
     procs = []
     try:
@@ -685,7 +771,8 @@ def run_ttlog_relay(ctx, res, d, fmt, compress=True, scheme="tls",
         http_port = rsyslog.free_port()
         relay = Agent(ctx.agent, os.path.join(d, "relay"),
                       ttlog_relay_config(ctx, in_port, http_port, endpoint,
-                                         fmt, compress), 1, http_port)
+                                         fmt, compress, routes), 1,
+                      http_port)
         procs.append(relay)
         if fmt == "ttlog":
             count = sink_events(sink)
@@ -699,6 +786,8 @@ def run_ttlog_relay(ctx, res, d, fmt, compress=True, scheme="tls",
         measure_stream(res, procs, relay, sink, count, in_port,
                        stream or ctx.stream, res.row, baseline=base)
         check_ttlog_relay(res, relay)
+        if routes:
+            check_routed_relay(res, relay, routes)
         if fmt == "ttlog":
             check_ttlog_sink(res, sink)
     finally:
@@ -838,6 +927,17 @@ ROWS = [
      lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", out=False), False),
     ("app-1000-sinkoff", "app forwarder -p 1000, sink writes nothing",
      lambda c, r, d: run_app(c, r, d, 1000, out=False), False),
+    ("ttlog-ttlog-routed", "ttlog-agent relay, ttlog, 4 routes + 3 procs",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="all"), False),
+    ("ttlog-ttlog-r-match", "ttlog relay, only the forward match:",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="match"),
+     False),
+    ("ttlog-ttlog-r-procs", "ttlog relay, only the 3 processors",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="procs"),
+     False),
+    ("ttlog-ttlog-r-listeners", "ttlog relay, match: and 3 more listeners",
+     lambda c, r, d: run_ttlog_relay(c, r, d, "ttlog", routes="listeners"),
+     False),
     ("ttlog-sinkonly", "ttlog-agent alone: syslog tcp -> binary file",
      lambda c, r, d: run_ttlog_sinkonly(c, r, d), False),
     ("rsyslog-sinkonly", "rsyslogd alone: plain imtcp -> omfile",
@@ -1006,6 +1106,29 @@ def report(ctx, results, order):
                 n, rate, mbs[n], "met" if mbs[n] >= 250 else "NOT met"))
 
 
+def report_routes(results):
+    """The routed relay against the route-less one, run by run (the two
+    rows take turns within a run, so each pair saw the same machine)."""
+    a = results.get("ttlog-ttlog", [])
+    b = results.get("ttlog-ttlog-routed", [])
+    pairs = [(x, y) for x, y in zip(a, b) if x.wall and y.wall]
+    if not pairs:
+        return
+    rate = [y.rate / x.rate for x, y in pairs]
+    cpu = [(y.relay_cpu / y.n) / (x.relay_cpu / x.n) for x, y in pairs
+           if x.relay_cpu and y.relay_cpu]
+    print()
+    print("Routes (ttlog-ttlog-routed / ttlog-ttlog, the %d runs where both "
+          "completed):" % len(pairs))
+    for what, v in (("events/s", rate), ("relay CPU-s per event", cpu)):
+        if v:
+            print("  %-22s median %.3f, min-max %.3f-%.3f" %
+                  (what, statistics.median(v), min(v), max(v)))
+    med = statistics.median(rate)
+    print("  target: the routed relay keeps >= 80%% of the route-less "
+          "events/s: %s" % ("met" if med >= 0.8 else "NOT met"))
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -1028,6 +1151,9 @@ def main():
                     help="EVENTS,BYTES: service.batch of the ttlog-agents")
     ap.add_argument("--app-batch", default="%d,%s" % APP_BATCH,
                     help="EVENTS,BYTES: service.batch of ttlog-seqgen")
+    ap.add_argument("--routes", action="store_true",
+                    help="add the rows ttlog-ttlog and ttlog-ttlog-routed "
+                    "and report their ratio")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory")
     args = ap.parse_args()
@@ -1047,6 +1173,9 @@ def main():
                 ap.error("unknown row %r (rows: %s)" % (x, ", ".join(names)))
     else:
         order = [r[0] for r in ROWS if r[3]]
+    if args.routes:
+        order += [x for x in ("ttlog-ttlog", "ttlog-ttlog-routed")
+                  if x not in order]
     if args.n < 1 or args.runs < 1:
         ap.error("--n and --runs must be positive")
 
@@ -1124,6 +1253,7 @@ def main():
                 if not args.keep:
                     shutil.rmtree(d, ignore_errors=True)
         report(ctx, results, order)
+        report_routes(results)
     finally:
         if args.keep:
             print("kept %s" % tmp)
