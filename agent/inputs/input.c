@@ -258,7 +258,8 @@ static void take_field(struct ttlog__in_event *ev, const char *key,
 /*
  * The event's origin: the sender's host and service as the message names
  * them (syslog's HOSTNAME and APP-NAME, a JSON line's "host" and
- * "service", which stop being fields), this input and the peer. Origins
+ * "service", which stop being fields; for stdin, this host and the
+ * agent's service.name), this input and the peer. Origins
  * are shared through the input's cache: a stream from one sender makes
  * one. Out of memory, the event keeps the agent's own origin.
  */
@@ -272,6 +273,15 @@ static void set_origin(struct ttlog__input *in, const char *peer,
 		take_field(ev,
 			   in->type == TTLOG__INPUT_SYSLOG ? "app" : "service",
 			   &s[TTLOG__ORIGIN_SERVICE]);
+	} else {
+		/* Lines on stdin come from the program piped into the
+		 * agent, on this host: the agent's service.name is the
+		 * name to route them by. */
+		const struct ttlog_origin *self = &ttlog__origin_self()->pub;
+		s[TTLOG__ORIGIN_HOST].p = self->host;
+		s[TTLOG__ORIGIN_HOST].len = strlen(self->host);
+		s[TTLOG__ORIGIN_SERVICE].p = self->service;
+		s[TTLOG__ORIGIN_SERVICE].len = strlen(self->service);
 	}
 	s[TTLOG__ORIGIN_INPUT].p = in->name;
 	s[TTLOG__ORIGIN_INPUT].len = strlen(in->name);

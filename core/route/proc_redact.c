@@ -1,6 +1,7 @@
 /*
  * proc_redact.c - the redact processor: every match of `pattern:` in the
- * message and in the string fields named by `in:` becomes `replace:`.
+ * message and in the string fields named by `in:` (msg for the message,
+ * "*" for the message and every string field) becomes `replace:`.
  *
  * It works in two passes so that a failure leaves the event as it was
  * and the scratch is grown once per event: the first pass finds every
@@ -38,6 +39,7 @@ struct redact {
 	char **in;
 	size_t nin;
 	int in_msg;
+	int in_all; /* in: ["*"]: the message and every string field */
 	struct span *spans; /* reused from event to event */
 	size_t nspans, cap;
 };
@@ -85,8 +87,11 @@ static void *redact_compile(const struct ttlog__cfg_node *sec, const char *path,
 		r->in_msg = 1;
 		break;
 	default:
-		for (size_t i = 0; i < r->nin; i++)
-			r->in_msg |= strcmp(r->in[i], "msg") == 0;
+		for (size_t i = 0; i < r->nin; i++) {
+			r->in_all |= strcmp(r->in[i], "*") == 0;
+			r->in_msg |= strcmp(r->in[i], "msg") == 0 ||
+				     strcmp(r->in[i], "*") == 0;
+		}
 	}
 	r->replace_own = strdup(rep);
 	if (bad || r->replace_own == NULL) {
@@ -176,6 +181,8 @@ static int wanted(const struct redact *r, const struct ttlog__in_field *f)
 {
 	if (f->type != TTLOG_TYPE_STR)
 		return 0;
+	if (r->in_all)
+		return 1;
 	for (size_t i = 0; i < r->nin; i++)
 		if (strcmp(r->in[i], "msg") != 0 &&
 		    ttlog__work_key_is(f, r->in[i]))

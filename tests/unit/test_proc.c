@@ -131,6 +131,16 @@ static void test_proc_redact_every_match_msg_and_fields(void **state)
 	assert_false(w.changed);
 	want_msg(&w, "nothing");
 	ttlog__proc_free(p);
+	/* "*": the message and every string field, whatever its name. */
+	p = proc_new("{type: redact, pattern: 'pw=\\S+', in: ['*']}");
+	work_init(&w, &s, "a pw=1");
+	work_str(&w, "q", "pw=2 b");
+	work_str(&w, "anything", "c pw=3");
+	assert_int_equal(ttlog__proc_apply(p, &w, 0), TTLOG__PROC_KEEP);
+	want_msg(&w, "a ***");
+	want_str(&w, "q", "*** b");
+	want_str(&w, "anything", "c ***");
+	ttlog__proc_free(p);
 	ttlog__scratch_destroy(&s);
 }
 
