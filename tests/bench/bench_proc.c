@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "parse_internal.h"
+#include "origin_internal.h"
 #include "proc.h"
 
 #define RUNS 5
@@ -32,6 +33,9 @@ static const struct {
 	const char *name, *yaml, *msg;
 } cases[] = {
 	{"(reset only)", NULL, plain},
+	{"set (template)",
+	 "{type: set, field: route, value: '${service}-${fields.trace}'}",
+	 plain},
 	{"remove", "{type: remove, fields: [trace]}", plain},
 	{"rename", "{type: rename, fields: {svc: service}}", plain},
 	{"redact",
@@ -69,8 +73,15 @@ static void reset(struct ttlog__work *w, struct ttlog__scratch *s,
 	if (trace[0][0] == '\0')
 		for (int k = 0; k < 8; k++)
 			snprintf(trace[k], sizeof(trace[k]), "trace-%08d", k);
+	static struct ttlog__origin *origin;
+
+	if (origin == NULL)
+		origin = ttlog__origin_make("web-1", "orders", "in", NULL,
+					    NULL, NULL);
 	ttlog__scratch_reset(s);
 	w->s = s;
+	w->origin = &origin->pub;
+	w->ev.origin = origin;
 	w->changed = 0;
 	w->ev.msg = msg;
 	w->ev.msg_len = len;
