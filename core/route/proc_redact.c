@@ -39,7 +39,7 @@ struct redact {
 	char **in;
 	size_t nin;
 	int in_msg;
-	int in_all; /* in: ["*"]: the message and every string field */
+	int in_all;	    /* in: ["*"]: the message and every string field */
 	struct span *spans; /* reused from event to event */
 	size_t nspans, cap;
 };

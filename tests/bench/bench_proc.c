@@ -76,8 +76,8 @@ static void reset(struct ttlog__work *w, struct ttlog__scratch *s,
 	static struct ttlog__origin *origin;
 
 	if (origin == NULL)
-		origin = ttlog__origin_make("web-1", "orders", "in", NULL,
-					    NULL, NULL);
+		origin = ttlog__origin_make("web-1", "orders", "in", NULL, NULL,
+					    NULL);
 	ttlog__scratch_reset(s);
 	w->s = s;
 	w->origin = &origin->pub;
