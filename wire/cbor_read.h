@@ -155,11 +155,13 @@ int ttlog__cbor_skip(struct ttlog__cbor *c);
  * widened exactly, NaN payloads kept where the width allows. */
 double ttlog__cbor_float(unsigned info, uint64_t bits);
 
-/* Whether a string item holds exactly the name_len bytes of name. */
+/* Whether it is a text string of exactly the name_len bytes of name (an
+ * item of another type, an integer key say, is not). */
 static inline int ttlog__cbor_is(const struct ttlog__cbor_item *it,
 				 const char *name, size_t name_len)
 {
-	return it->arg == name_len && memcmp(it->str, name, name_len) == 0;
+	return it->major == TTLOG__CBOR_TEXT && it->str != NULL &&
+	       it->arg == name_len && memcmp(it->str, name, name_len) == 0;
 }
 
 /* One field value of a batch or a snapshot (docs/cbor-batch.md): an
