@@ -7,8 +7,8 @@
  *         "host":"web-1","service":"billing","msg":"request done",
  *         "tid":812,"file":"app.c","line":12,"id":42,"ms":4.2}
  *
- * The text line names the sender (service@host) only for events that did
- * not come from this process and whose sender has a host or a service. The JSON object has every origin string
+ * The text line names the sender (service@host) only for events whose
+ * host or service is set and differs from this process's own. The JSON object has every origin string
  * that is set (host, service, input, peer, peer_id, relay) and the log
  * call's tid, file and line only for events that have a source line:
  * events parsed from syslog or JSON lines have none.
@@ -210,6 +210,19 @@ static void text_value(struct ttlog__buf *b, const struct ttlog_field *f)
 	}
 }
 
+/* Whether o names a sender other than this process: a host or service
+ * that is set and differs from ours (stdin lines, say, are ours). */
+static int other_sender(const struct ttlog__origin *o)
+{
+	const struct ttlog_origin *self = &ttlog__origin_self()->pub;
+
+	if (o == ttlog__origin_self() ||
+	    (o->pub.host[0] == 0 && o->pub.service[0] == 0))
+		return 0;
+	return strcmp(o->pub.host, self->host) != 0 ||
+	       strcmp(o->pub.service, self->service) != 0;
+}
+
 /* " (service@host)", "-" for an unknown part. */
 static void text_origin(struct ttlog__buf *b, const struct ttlog_origin *o)
 {
@@ -253,9 +266,7 @@ int ttlog__encode_text(const struct ttlog_batch *bt, struct ttlog__buf *b)
 		}
 		if (e->flags & TTLOG_EVENT_TRUNCATED)
 			ttlog__buf_puts(b, " truncated=true");
-		if (bt->orig[e->origin] != ttlog__origin_self() &&
-		    (bt->orig[e->origin]->pub.host[0] != 0 ||
-		     bt->orig[e->origin]->pub.service[0] != 0))
+		if (other_sender(bt->orig[e->origin]))
 			text_origin(b, &bt->orig[e->origin]->pub);
 		ttlog__buf_putc(b, '\n');
 	}
