@@ -268,6 +268,11 @@ uint64_t ttlog__host_taken(const struct ttlog__writer *w)
 	return ttlog__writer_taken(w);
 }
 
+uint64_t ttlog__host_durable(const struct ttlog__writer *w)
+{
+	return ttlog__writer_taken(w);
+}
+
 int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
 			 void *arg)
 {

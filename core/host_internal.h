@@ -162,9 +162,17 @@ size_t ttlog__host_backlog(const struct ttlog__writer *w);
 uint64_t ttlog__host_dispatched(const struct ttlog__writer *w);
 /* Writer thread only: every batch up to this number is taken. */
 uint64_t ttlog__host_taken(const struct ttlog__writer *w);
+/* Writer thread only: every batch up to this number is durable: taken,
+ * and also confirmed by the listeners whose "taken" is not yet safe from
+ * a SIGKILL of the agent (a forward listener without a spool holds what
+ * it took in memory until the collector acknowledges it). Never above
+ * ttlog__host_taken(). The inputs that save where they stand in their
+ * source (tail, journal) save it only up to here. */
+uint64_t ttlog__host_durable(const struct ttlog__writer *w);
 /* Called on the writer thread when the taken number moves forward (after a
  * batch is handed out, a held-back one is taken or dropped, or the
- * listeners change); must not ingest or commit. */
+ * listeners change), and when the durable number does; must not ingest
+ * or commit. */
 typedef void (*ttlog__host_taken_fn)(void *arg, uint64_t taken);
 int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
 			 void *arg);

@@ -36,6 +36,7 @@ ALLOWED = {
     # (core/parse/, shared with the processors) and origins.
     "agent": {"common": "*", "config": "*", "listeners": "*", "wire": "*",
               "tls": "*", "core": {"host_internal.h", "parse_internal.h",
+                                   "multiline_internal.h",
                                    "origin_internal.h"}},
     # Plugins are loaded into any process: no core or registry internals.
     "plugins/stdout": {"common": "*"},
