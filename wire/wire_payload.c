@@ -15,7 +15,6 @@
  * decoder allocate much.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,114 +80,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	if (q == NULL)
 		return -1;
 	*p = q;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* LZ4                                                                  */
-/* ------------------------------------------------------------------ */
-
-static int lz4_fail(LZ4F_dctx *z, char *err, size_t errlen, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
-
-static int lz4_fail(LZ4F_dctx *z, char *err, size_t errlen, const char *fmt,
-		    ...)
-{
-	va_list ap;
-
-	LZ4F_resetDecompressionContext(z);
-	va_start(ap, fmt);
-	ttlog__verrf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/*
- * Decompresses the LZ4 frame src[0..len) into s->buf, at most max bytes.
- * The frame's content size, when declared, sizes the buffer at once;
- * otherwise it doubles as needed. The frame must fill the payload exactly.
- */
-static int lz4_decode(const unsigned char *src, size_t len, size_t max,
-		      struct ttlog__wire_scratch *s, size_t *outlen, char *err,
-		      size_t errlen)
-{
-	LZ4F_dctx *z = s->lz4;
-	LZ4F_frameInfo_t fi;
-	LZ4F_decompressOptions_t opt;
-	size_t in, out = 0, want, r;
-
-	if (z == NULL) {
-		if (LZ4F_isError(LZ4F_createDecompressionContext(
-			    &z, LZ4F_VERSION))) {
-			ttlog__errf(err, errlen, "LZ4 frame: out of memory");
-			return -1;
-		}
-		s->lz4 = z;
-	}
-	memset(&fi, 0, sizeof(fi));
-	in = len;
-	r = LZ4F_getFrameInfo(z, &fi, src, &in);
-	if (LZ4F_isError(r))
-		return lz4_fail(z, err, errlen,
-				"LZ4 frame: bad header: %s at offset 0",
-				LZ4F_getErrorName(r));
-	if (fi.contentSize > 0) {
-		if (fi.contentSize > max)
-			return lz4_fail(z, err, errlen,
-					"LZ4 frame: content of %llu bytes is "
-					"over the limit of %zu at offset 6",
-					(unsigned long long)fi.contentSize,
-					max);
-		want = (size_t)fi.contentSize;
-	} else {
-		want = len > max / 4 ? max : len * 4;
-		if (want < 65536)
-			want = max < 65536 ? max : 65536;
-	}
-	if (want == 0)
-		want = 1; /* never a null buffer */
-	if (grow((void **)&s->buf, &s->cap, want, 1) != 0)
-		return lz4_fail(z, err, errlen, "LZ4 frame: out of memory");
-	memset(&opt, 0, sizeof(opt));
-	for (;;) {
-		size_t lim = s->cap < max ? s->cap : max;
-		size_t dn = lim - out, sn = len - in;
-
-		r = LZ4F_decompress(z, s->buf + out, &dn, src + in, &sn, &opt);
-		if (LZ4F_isError(r))
-			return lz4_fail(z, err, errlen,
-					"LZ4 frame: %s at offset %zu",
-					LZ4F_getErrorName(r), in);
-		out += dn;
-		in += sn;
-		if (r == 0)
-			break;
-		if (dn == 0 && sn == 0 && out < lim)
-			return lz4_fail(z, err, errlen,
-					"LZ4 frame: truncated at offset %zu",
-					in);
-		if (dn == 0 && sn == 0) {
-			/* No progress with the output full: more room. */
-			if (lim >= max)
-				return lz4_fail(z, err, errlen,
-						"LZ4 frame: decoded size over "
-						"the limit of %zu bytes at "
-						"offset %zu",
-						max, in);
-			want = s->cap > max / 2 ? max : s->cap * 2;
-			if (grow((void **)&s->buf, &s->cap, want, 1) != 0)
-				return lz4_fail(z, err, errlen,
-						"LZ4 frame: out of memory");
-		}
-	}
-	if (in != len) {
-		ttlog__errf(
-			err, errlen,
-			"LZ4 frame: %zu bytes after the frame at offset %zu",
-			len - in, in);
-		return -1;
-	}
-	*outlen = out;
 	return 0;
 }
 
@@ -795,8 +686,8 @@ int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
 
 	*nevents = 0;
 	if (flags & TTLOG_WIRE_DATA_LZ4) {
-		if (lz4_decode(payload, len, max_decoded, scratch, &n, err,
-			       errlen) != 0)
+		if (ttlog__wire_lz4_decode(payload, len, max_decoded, scratch,
+					   &n, err, errlen) != 0)
 			return -1;
 		cbor = scratch->buf;
 	} else if (len > max_decoded) {

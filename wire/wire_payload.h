@@ -66,6 +66,14 @@ struct ttlog__wire_scratch {
 	void *origin_arg;
 	struct ttlog__origin *v2_origin;
 };
+/* wire_lz4.c: decompresses the LZ4 frame src[0..len) into s->buf, at
+ * most max bytes, setting *outlen. The frame's content size, when
+ * declared, sizes the buffer at once; otherwise it doubles as needed. The
+ * frame must fill src exactly. Returns 0, or -1 with err ("LZ4 frame:
+ * ... at offset N"). */
+int ttlog__wire_lz4_decode(const unsigned char *src, size_t len, size_t max,
+			   struct ttlog__wire_scratch *s, size_t *outlen,
+			   char *err, size_t errlen);
 typedef int (*ttlog__wire_event_fn)(void *arg,
 				    const struct ttlog__in_event *ev);
 int ttlog__wire_payload_decode(const unsigned char *payload, size_t len,
