@@ -55,9 +55,14 @@ struct ttlog__ml {
 
 /* Java: a line with a first character that is neither blank nor the
  * beginning of "Caused by:", "Suppressed:" or "... N more" begins an
- * event; frames ("\tat ...") are indented. An empty line continues. */
+ * event; frames ("\tat ...") are indented. An empty line continues. So
+ * does the exception's own line under a logger's line (logback and log4j
+ * print "2026-12-08 10:00:01 ERROR request failed" and then
+ * "java.lang.IllegalStateException: x" unindented): a class name ending
+ * in Exception, Error or Throwable, followed by ':' or the end. */
 static const char java_start[] =
-	"^(?!Caused by:|Suppressed:|\\.\\.\\. \\d+ more)[^ \\t]";
+	"^(?!Caused by:|Suppressed:|\\.\\.\\. \\d+ more"
+	"|[A-Za-z_$][\\w$.]*(?:Exception|Error|Throwable)(?::|$))[^ \\t]";
 
 /* Python: as Java's, but the lines a traceback adds without indentation
  * continue too: its header, the sentences that chain two tracebacks, and

@@ -74,7 +74,9 @@ struct ttlog__ml_opts {
 /*
  * Fills o from a preset: "java" (an event begins at a line that is not
  * indented and does not start with "Caused by:", "Suppressed:" or
- * "... N more") or "python" (a traceback: "Traceback (most recent call
+ * "... N more", nor is an exception's own line such as
+ * "java.lang.IllegalStateException: x", which a logger prints under its
+ * own line) or "python" (a traceback: "Traceback (most recent call
  * last):", its indented frames, and the final "Error: ..." line, joined
  * to the line that introduced it). Leaves timeout_ms and max_bytes.
  * @return 0, or -1 for an unknown name.

@@ -390,6 +390,18 @@ static void test_ml_java_trace_of_10000_lines_is_one_event(void **state)
 		    "2024-01-02 12:00:01 INFO after\nSuppressed: x\n... 3 "
 		    "more\nCaused by: y",
 		    4, 0);
+	/* logback/log4j: the exception's line comes unindented under the
+	 * logger's line and belongs to its event. */
+	feed(&f, "2024-01-02 12:00:02 ERROR request failed");
+	feed(&f, "java.lang.IllegalStateException: bad state");
+	feed(&f, "\tat com.a.B.c(B.java:10)");
+	feed(&f, "org.example.MyError");
+	feed(&f, "2024-01-02 12:00:03 INFO next");
+	check_event(&f, 3,
+		    "2024-01-02 12:00:02 ERROR request failed\n"
+		    "java.lang.IllegalStateException: bad state\n"
+		    "\tat com.a.B.c(B.java:10)\norg.example.MyError",
+		    4, 0);
 	free(trace);
 	fix_destroy(&f);
 }
