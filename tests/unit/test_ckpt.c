@@ -147,25 +147,6 @@ static void assert_same(const struct got *g, const struct ttlog__ckpt_rec *r,
 	}
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	unsigned char *p;
-	long n;
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n >= 0);
-	rewind(fp);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	*len = (size_t)n;
-	return p;
-}
-
 static void assert_gone(const char *path)
 {
 	assert_int_equal(access(path, F_OK), -1);
@@ -249,7 +230,7 @@ static unsigned char *small_file(struct fixture *f, size_t *len)
 	assert_int_equal(
 		ttlog__ckpt_save(f->path, recs, 6, 0, err, sizeof(err)), 0);
 	recs_free(recs, 6);
-	return slurp(f->path, len);
+	return read_whole_file(f->path, len);
 }
 
 static void test_ckpt_every_truncation_fails_with_offset(void **state)
@@ -500,7 +481,7 @@ static void test_ckpt_fn_return_propagates(void **state)
 	assert_int_equal(g.calls, 2); /* stopped: the 3rd never seen */
 	assert_int_equal(g.n, 1);
 	got_free(&g);
-	img = slurp(f->path, &len);
+	img = read_whole_file(f->path, &len);
 	g.stop_at = 5;
 	assert_int_equal(
 		ttlog__ckpt_parse(img, len, collect, &g, err, sizeof(err)), 7);
