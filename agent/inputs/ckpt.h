@@ -58,8 +58,10 @@ int ttlog__ckpt_load(const char *path, ttlog__ckpt_fn fn, void *arg, char *err,
  * fsync()s the directory when sync is non-zero. Without sync the new
  * state survives a SIGKILL of the agent (the page cache has it) but not
  * a power cut.
- * @return 0, or -1 with err naming the path and the failing call (the old
- *         file is then left as it was).
+ * @return 0, or -1 with err naming the path and the failing call: the
+ *         old file is then left as it was, except when only the final
+ *         fsync() of the directory failed (the new file is in place but
+ *         may not survive a power cut; err says so).
  */
 int ttlog__ckpt_save(const char *path, const struct ttlog__ckpt_rec *recs,
 		     size_t n, int sync, char *err, size_t errlen);

@@ -113,8 +113,8 @@ static const struct ttlog_option_spec input_options[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_INT, "max_connections_per_peer", "64",
 	 OPT(max_connections_per_peer),
-	 "open connections at most from one IP address (all unix peers are "
-	 "one); more are refused (0: no limit)",
+	 "open connections at most from one IP address (a unix peer: from "
+	 "one user); more are refused (0: no limit)",
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "mode", NULL, OPT(mode),
 	 "unix://, unixgram://: the socket file's mode, octal in quotes "
