@@ -83,6 +83,11 @@ struct ttlog__writer {
 	 * number every listener has taken that the taken function was told
 	 * (ttlog__host_on_taken()). */
 	uint64_t dispatched, taken_told;
+	/* The durable number last computed (ttlog__writer_durable() never
+	 * goes below it), and whether a batch is being handed out (a
+	 * listener's durable() then leaves the telling to the dispatch). */
+	uint64_t durable_told;
+	int dispatching;
 	ttlog__host_taken_fn taken_fn;
 	void *taken_arg;
 	/* Reports a listener callback that holds this thread (NULL when
