@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "durable_internal.h"
 #include "host_internal.h"
 #include "ingest_internal.h"
 #include "testutil.h"
@@ -320,6 +321,48 @@ static void test_durable_forgets_a_removed_listener(void **s)
 	capture_reset(&cap);
 }
 
+/* The per-listener memory: confirmation by a point in the order of
+ * taking (seqs are not in that order), and the bound. */
+static void test_durable_fifo_order_and_bound(void **s)
+{
+	struct ttlog__durable_fifo f = {0};
+	(void)s;
+
+	/* Taken in the order 5, 3, 7 (a batch from the inputs numbered
+	 * before two from the rings): confirming 3 confirms 5 too. */
+	ttlog__durable_fifo_push(&f, 5, 1, "t");
+	ttlog__durable_fifo_push(&f, 3, 2, "t");
+	ttlog__durable_fifo_push(&f, 7, 3, "t");
+	assert_int_equal(ttlog__durable_fifo_oldest(&f), 1);
+	assert_int_equal(ttlog__durable_fifo_confirm(&f, 3), 1);
+	assert_int_equal(ttlog__durable_fifo_oldest(&f), 3);
+	assert_int_equal(ttlog__durable_fifo_confirm(&f, 5), 0); /* done */
+	/* A refused batch is forgotten again. */
+	ttlog__durable_fifo_push(&f, 8, 4, "t");
+	ttlog__durable_fifo_unpush(&f, 8, 4);
+	assert_int_equal(ttlog__durable_fifo_confirm(&f, 8), 0);
+	assert_int_equal(ttlog__durable_fifo_confirm(&f, 7), 1);
+	assert_int_equal(ttlog__durable_fifo_oldest(&f), 0);
+
+	/* Past the bound the newest entry stands for the later batches:
+	 * memory stays bounded, and it keeps its older dispatch number. */
+	for (uint64_t i = 1; i <= TTLOG__DURABLE_MAX + 10; i++)
+		ttlog__durable_fifo_push(&f, 100 + i, i, "t");
+	assert_int_equal(f.len, TTLOG__DURABLE_MAX);
+	assert_int_equal(f.cap, TTLOG__DURABLE_MAX);
+	assert_int_equal(
+		ttlog__durable_fifo_confirm(&f, 100 + TTLOG__DURABLE_MAX), 0);
+	assert_int_equal(
+		ttlog__durable_fifo_confirm(&f, 100 + TTLOG__DURABLE_MAX - 1),
+		1);
+	assert_int_equal(ttlog__durable_fifo_oldest(&f), TTLOG__DURABLE_MAX);
+	assert_int_equal(
+		ttlog__durable_fifo_confirm(&f, 100 + TTLOG__DURABLE_MAX + 10),
+		1);
+	assert_int_equal(ttlog__durable_fifo_oldest(&f), 0);
+	ttlog__durable_fifo_destroy(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,7 +370,7 @@ int main(void)
 		cmocka_unit_test(test_durable_equals_taken_without_deferral),
 		cmocka_unit_test(test_durable_filtered_listener),
 		cmocka_unit_test(test_durable_forgets_a_removed_listener),
+		cmocka_unit_test(test_durable_fifo_order_and_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
-
