@@ -79,6 +79,8 @@ def test_forward_without_spool_is_durable_once_acknowledged(args, tmp):
                  lambda: numbers(rhttp)[2] >= t, DEADLINE)
         wait_for("20 lines at the collector", lambda: out_lines(out) >= 20,
                  DEADLINE)
+        code, rel = rel.stop(), None
+        check(code == 0, "the relay exited with %d" % code)
     finally:
         col.proc.send_signal(signal.SIGCONT)
         if rel:
