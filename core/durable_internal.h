@@ -50,7 +50,8 @@ void ttlog__durable_fifo_destroy(struct ttlog__durable_fifo *f);
  * ttlog__host_durable()). */
 uint64_t ttlog__writer_durable(const struct ttlog__writer *w);
 /* A listener confirmed something: tells the taken function now, unless
- * the writer is handing a batch out (it tells it when done). */
+ * the writer is quiet (handing a batch out, which tells it when done, or
+ * destroying the listeners at shutdown). */
 void ttlog__writer_durable_moved(void);
 
 #endif /* TTLOG_DURABLE_INTERNAL_H */

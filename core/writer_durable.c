@@ -130,6 +130,6 @@ void ttlog__writer_durable_moved(void)
 {
 	struct ttlog__writer *w = ttlog__writer_self;
 
-	if (w != NULL && w->dispatching == 0)
+	if (w != NULL && w->quiet == 0)
 		ttlog__writer_taken_check(w);
 }

@@ -243,9 +243,9 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 	/* Between the number being given and the last listener's offer, a
 	 * listener's durable() must not tell the inputs anything: the batch
 	 * counts as taken by the listeners not offered it yet. */
-	w->dispatching++;
+	w->quiet++;
 	dispatch(w, b);
-	w->dispatching--;
+	w->quiet--;
 	ttlog__writer_taken_check(w);
 }
 
@@ -577,6 +577,7 @@ static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
 
 void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 {
+	w->quiet++; /* what a closing listener confirms tells no input */
 	for (size_t i = 0; i < w->nl; i++)
 		listener_fini(w, &w->l[i], 1);
 	/* Replaced by a reload and still delivering when the shutdown
@@ -585,6 +586,7 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 		listener_fini(w, &w->retiring[--w->nretiring], 1);
 	free(w->retiring);
 	w->retiring = NULL;
+	w->quiet--;
 }
 
 /* ---- reconfiguration ---- */
