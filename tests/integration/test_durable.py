@@ -15,10 +15,10 @@ import os
 import signal
 import socket
 import sys
-import time
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_agent import check, free_port, metrics, run_tests  # noqa
+from test_agent import Agent, check, free_port, metrics, run_tests  # noqa
 from test_forward import Certs, collector, relay, wait_for  # noqa
 
 DEADLINE = 15.0
@@ -88,7 +88,65 @@ def test_forward_without_spool_is_durable_once_acknowledged(args, tmp):
         col.stop()
 
 
-TESTS = [test_forward_without_spool_is_durable_once_acknowledged]
+class Sink:
+    """A TCP server that reads and counts JSON lines."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.port = self.srv.getsockname()[1]
+        self.lines = 0
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        try:
+            c, _ = self.srv.accept()
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    return
+                self.lines += data.count(b"\n")
+        except OSError:
+            return
+
+
+def test_forward_jsonl_is_durable_once_its_tcp_acknowledged(args, tmp):
+    """JSON lines have no acknowledgement: durable follows what the
+    collector's TCP acknowledged, also when the stream goes quiet after
+    the last batch (nothing else comes to move it on)."""
+    sink = Sink()
+    rhttp, jport = free_port(), free_port()
+    body = ("  http:\n    listen: 127.0.0.1:%d\n"
+            "inputs:\n"
+            "  - {name: app, type: jsonl, listen: 'tcp://127.0.0.1:%d'}\n"
+            "listeners:\n"
+            "  - name: up\n    type: forward\n    format: jsonl\n"
+            "    endpoints: 'tcp://127.0.0.1:%d'\n"
+            "    reconnect: {initial: 100ms, max: 1s}\n"
+            "    queue: {when_full: block}\n"
+            % (rhttp, jport, sink.port))
+    os.makedirs(os.path.join(tmp, "relay"))
+    rel = Agent(args, os.path.join(tmp, "relay"), body, 1)
+    try:
+        for k in range(3):
+            send_lines(jport, 10 * k, 10)
+            wait_for("%d lines at the sink" % (10 * k + 10),
+                     lambda: sink.lines >= 10 * k + 10, DEADLINE)
+            d, t, durable = numbers(rhttp)
+            wait_for("durable to reach %d" % t,
+                     lambda: numbers(rhttp)[2] >= t > 0, DEADLINE)
+        code, rel = rel.stop(), None
+        check(code == 0, "the relay exited with %d" % code)
+    finally:
+        if rel:
+            rel.stop()
+        sink.srv.close()
+
+
+TESTS = [test_forward_without_spool_is_durable_once_acknowledged,
+         test_forward_jsonl_is_durable_once_its_tcp_acknowledged]
 
 
 def main():
