@@ -15,6 +15,7 @@
 #include "route.h"
 #include "batch_internal.h"
 #include "clock_internal.h"
+#include "durable_internal.h"
 #include "host_internal.h"
 #include "lib_internal.h"
 #include "writer_internal.h"
@@ -270,7 +271,11 @@ uint64_t ttlog__host_taken(const struct ttlog__writer *w)
 
 uint64_t ttlog__host_durable(const struct ttlog__writer *w)
 {
-	return ttlog__writer_taken(w);
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__))
+		return 0;
+	return ttlog__writer_durable(w);
 }
 
 int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
@@ -283,6 +288,7 @@ int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
 	w->taken_fn = fn;
 	w->taken_arg = arg;
 	w->taken_told = ttlog__writer_taken(w);
+	w->durable_told = ttlog__writer_durable(w);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "clock_internal.h"
+#include "durable_internal.h"
 #include "host_internal.h"
 #include "lib_internal.h"
 #include "plugin_host.h"
@@ -85,6 +86,8 @@ struct ttlog__plugin_host {
 	/* The last error it reported, "msg: detail": the reason a failed
 	 * create or start is reported with. */
 	char last_error[512];
+	/* ABI 1.4: batches taken and not confirmed durable yet. */
+	struct ttlog__durable_fifo dur;
 };
 
 /* The last listener that failed to be created or started: the whole
@@ -334,6 +337,23 @@ static void host_flush_every(const struct ttlog_host *pub, uint64_t ms)
 	of(pub)->flush_ms = ms < FLUSH_EVERY_MAX_MS ? ms : FLUSH_EVERY_MAX_MS;
 }
 
+static void host_defer_durable(const struct ttlog_host *pub)
+{
+	of(pub)->dur.deferred = 1;
+}
+
+static void host_durable(const struct ttlog_host *pub, uint64_t batch_seq)
+{
+	if (ttlog__durable_fifo_confirm(&of(pub)->dur, batch_seq))
+		ttlog__writer_durable_moved();
+}
+
+struct ttlog__durable_fifo *
+ttlog__plugin_host_durable(struct ttlog__plugin_host *h)
+{
+	return h != NULL && h->dur.deferred ? &h->dur : NULL;
+}
+
 uint64_t ttlog__plugin_host_flush_ms(const struct ttlog__plugin_host *h)
 {
 	return h != NULL ? h->flush_ms : FLUSH_EVERY_MS;
@@ -563,6 +583,8 @@ struct ttlog__plugin_host *ttlog__plugin_host_new(const char *name)
 		.event_base = host_event_base,
 		.lost = host_lost,
 		.flush_every = host_flush_every,
+		.defer_durable = host_defer_durable,
+		.durable = host_durable,
 	};
 	return h;
 }
@@ -578,6 +600,7 @@ void ttlog__plugin_host_free(struct ttlog__plugin_host *h)
 	while (h->watches != NULL)
 		host_watch_free(h->watches);
 	pthread_mutex_destroy(&h->mu);
+	ttlog__durable_fifo_destroy(&h->dur);
 	free(h->name);
 	free(h);
 }

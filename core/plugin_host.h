@@ -48,6 +48,12 @@ uint64_t ttlog__plugin_host_stalls(const struct ttlog__plugin_host *h);
 uint64_t ttlog__plugin_host_take_lost(struct ttlog__plugin_host *h,
 				      char *reason, size_t len);
 
+/* The batches the listener took and has not confirmed durable, when it
+ * called defer_durable() (durable_internal.h); NULL otherwise or for a
+ * NULL host. */
+struct ttlog__durable_fifo *
+ttlog__plugin_host_durable(struct ttlog__plugin_host *h);
+
 /* Non-zero for a table whose create2/start2 may be read. */
 int ttlog__api_has_1_2(const struct ttlog_listener_api *api);
 

@@ -83,6 +83,13 @@ struct ttlog__writer {
 	 * number every listener has taken that the taken function was told
 	 * (ttlog__host_on_taken()). */
 	uint64_t dispatched, taken_told;
+	/* The durable number last computed (ttlog__writer_durable() never
+	 * goes below it), and, while non-zero, that a listener's durable()
+	 * must not call the taken function: a batch is being handed out
+	 * (the dispatch tells it when done), or the listeners are being
+	 * destroyed at shutdown. */
+	uint64_t durable_told;
+	int quiet;
 	ttlog__host_taken_fn taken_fn;
 	void *taken_arg;
 	/* Reports a listener callback that holds this thread (NULL when

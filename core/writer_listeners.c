@@ -11,6 +11,7 @@
 
 #include "route.h"
 #include "batch_internal.h"
+#include "durable_internal.h"
 #include "lib_internal.h"
 #include "listener_abi.h"
 #include "plugin_host.h"
@@ -134,14 +135,21 @@ static void call_flush(struct ttlog__listener *l)
 	ttlog__writer_unmark();
 }
 
-/* Offers one batch; returns the listener's answer after counting it. */
-static int offer(struct ttlog__listener *l, struct ttlog_batch *b)
+/* Offers one batch, the no'th handed out; returns the listener's answer
+ * after counting it. A listener that confirms durability itself has the
+ * batch remembered first, so that it may confirm it inside consume(). */
+static int offer(struct ttlog__listener *l, struct ttlog_batch *b, uint64_t no)
 {
+	struct ttlog__durable_fifo *df = ttlog__plugin_host_durable(l->host);
 	int rc;
 
+	if (df != NULL)
+		ttlog__durable_fifo_push(df, ttlog_batch_seq(b), no, l->name);
 	mark(l, "consume");
 	rc = l->api->consume(l->state, b);
 	ttlog__writer_unmark();
+	if (df != NULL && rc != TTLOG_LISTENER_OK)
+		ttlog__durable_fifo_unpush(df, ttlog_batch_seq(b), no);
 
 	if (rc == TTLOG_LISTENER_OK)
 		atomic_fetch_add(&l->out, b->n);
@@ -158,7 +166,8 @@ static void queue_pump(struct ttlog__listener *l)
 	int took = 0;
 
 	while (l->qlen > 0) {
-		if (offer(l, l->q[l->qhead].b) == TTLOG_LISTENER_RETRY)
+		if (offer(l, l->q[l->qhead].b, l->q[l->qhead].no) ==
+		    TTLOG_LISTENER_RETRY)
 			return;
 		queue_pop(l);
 		took = 1;
@@ -180,7 +189,7 @@ static void hand_to(struct ttlog__listener *l, struct ttlog_batch *lb,
 		queue_push(l, lb, no); /* behind what waits already */
 		return;
 	}
-	rc = offer(l, lb);
+	rc = offer(l, lb, no);
 	if (rc == TTLOG_LISTENER_RETRY)
 		queue_push(l, lb, no);
 	else if (rc == TTLOG_LISTENER_OK)
@@ -204,7 +213,6 @@ static void route_dispatch(struct ttlog__writer *w, struct ttlog_batch *b,
 		if (oom)
 			for (size_t i = 0; i < w->nl; i++)
 				count_listener_drop(&w->l[i].dropped_error, n);
-		ttlog__writer_taken_check(w);
 		return;
 	}
 	oom = ttlog__routing_prepare(w->routing, b) != 0;
@@ -226,10 +234,22 @@ static void route_dispatch(struct ttlog__writer *w, struct ttlog_batch *b,
 		}
 	}
 	ttlog_batch_unref(b);
+}
+
+static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b);
+
+void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
+{
+	/* Between the number being given and the last listener's offer, a
+	 * listener's durable() must not tell the inputs anything: the batch
+	 * counts as taken by the listeners not offered it yet. */
+	w->quiet++;
+	dispatch(w, b);
+	w->quiet--;
 	ttlog__writer_taken_check(w);
 }
 
-void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
+static void dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 {
 	/* One filtered view per level, shared by listeners of that level. */
 	struct ttlog_batch *by_level[TTLOG_LEVEL_OFF + 1] = {0};
@@ -275,7 +295,6 @@ void ttlog__writer_dispatch(struct ttlog__writer *w, struct ttlog_batch *b)
 		if (by_level[k] != NULL)
 			ttlog_batch_unref(by_level[k]);
 	ttlog_batch_unref(b);
-	ttlog__writer_taken_check(w);
 }
 
 void ttlog__writer_pump(struct ttlog__writer *w)
@@ -305,15 +324,24 @@ uint64_t ttlog__writer_taken(const struct ttlog__writer *w)
 
 void ttlog__writer_taken_check(struct ttlog__writer *w)
 {
-	uint64_t taken;
+	uint64_t taken = ttlog__writer_taken(w);
+	uint64_t durable = ttlog__writer_durable(w);
+	int moved = 0;
 
+	/* Kept up to date without a function too: the durable number never
+	 * goes back below what it was last seen at. */
+	if (durable > w->durable_told) {
+		w->durable_told = durable;
+		moved = 1;
+	}
 	if (w->taken_fn == NULL)
 		return;
-	taken = ttlog__writer_taken(w);
-	if (taken <= w->taken_told)
-		return;
-	w->taken_told = taken;
-	w->taken_fn(w->taken_arg, taken);
+	if (taken > w->taken_told) {
+		w->taken_told = taken;
+		moved = 1;
+	}
+	if (moved)
+		w->taken_fn(w->taken_arg, taken);
 }
 
 void ttlog__writer_flush_listeners(struct ttlog__writer *w)
@@ -549,6 +577,7 @@ static void listener_fini(struct ttlog__writer *w, struct ttlog__listener *l,
 
 void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 {
+	w->quiet++; /* what a closing listener confirms tells no input */
 	for (size_t i = 0; i < w->nl; i++)
 		listener_fini(w, &w->l[i], 1);
 	/* Replaced by a reload and still delivering when the shutdown
@@ -557,6 +586,7 @@ void ttlog__writer_listeners_destroy(struct ttlog__writer *w)
 		listener_fini(w, &w->retiring[--w->nretiring], 1);
 	free(w->retiring);
 	w->retiring = NULL;
+	w->quiet--;
 }
 
 /* ---- reconfiguration ---- */

@@ -509,6 +509,27 @@ static void render_http(const struct ttlog__http_stats *h,
 	sample(out, "ttlog_http_accept_errors_total", h->accept_errors);
 }
 
+/* The writer's batch numbers: what the acknowledging inputs wait for
+ * (taken) and what the inputs that keep a position in their source
+ * (tail, journal) save up to (durable). */
+static void render_batches(const struct ttlog__agent_view *v,
+			   struct ttlog__buf *out)
+{
+	if (v->writer == NULL)
+		return;
+	family(out, "ttlog_batches_dispatched", "gauge",
+	       "Number of the last batch handed to the listeners.");
+	sample(out, "ttlog_batches_dispatched",
+	       ttlog__host_dispatched(v->writer));
+	family(out, "ttlog_batches_taken", "gauge",
+	       "Every batch up to this number is taken by the listeners.");
+	sample(out, "ttlog_batches_taken", ttlog__host_taken(v->writer));
+	family(out, "ttlog_batches_durable", "gauge",
+	       "Every batch up to this number is durable: it would survive a "
+	       "SIGKILL of the agent.");
+	sample(out, "ttlog_batches_durable", ttlog__host_durable(v->writer));
+}
+
 static void render_agent(const struct ttlog__agent_view *v,
 			 struct ttlog__buf *out)
 {
@@ -619,6 +640,7 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_processors(v, out);
 	if (v->http != NULL)
 		render_http(v->http, out);
+	render_batches(v, out);
 	render_agent(v, out);
 	free(ls);
 	free(is);

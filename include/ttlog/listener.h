@@ -25,6 +25,13 @@
  *        whenever a configuration is built (--check, start, reload),
  *        before anything is created. A table of 1.0 to 1.2, or of 1.3
  *        with check NULL, is still accepted and simply not asked.
+ *   1.4  the host's defer_durable() and durable(): a listener whose OK
+ *        is not yet safe from a SIGKILL of the process (a forwarder
+ *        without a spool) says so and confirms later. Nothing is added
+ *        to the listener table, so a table of any 1.x minor still loads;
+ *        a plugin built against 1.4 runs on an older library as long as
+ *        it checks TTLOG_HOST_HAS(host, durable) first (and is then not
+ *        waited for, as before).
  */
 #ifndef TTLOG_LISTENER_H
 #define TTLOG_LISTENER_H
@@ -40,7 +47,7 @@ extern "C" {
 #endif
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
-#define TTLOG_LISTENER_ABI_MINOR 3
+#define TTLOG_LISTENER_ABI_MINOR 4
 #ifdef __cplusplus
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	(static_cast<uint32_t>((TTLOG_LISTENER_ABI_MAJOR << 16) |              \
@@ -272,6 +279,26 @@ struct ttlog_host {
 	 * listener whose flush() is costly and that keeps its own timer
 	 * (the file plugin's fsync_interval). From create2() on. */
 	void (*flush_every)(const struct ttlog_host *host, uint64_t ms);
+
+	/* ABI 1.4 (check TTLOG_HOST_HAS(host, durable)). */
+
+	/* Says that an OK from consume() does not yet mean the batch would
+	 * survive a SIGKILL of the process (a forwarder without a spool keeps
+	 * it in memory until the collector acknowledges it), and that the
+	 * listener will confirm each batch it took with durable(). Call it
+	 * from create2() or start2(), before the first batch; without it
+	 * every OK is durable at once. Inputs that save where they stand in
+	 * their source (tail, journal) save it only up to what every such
+	 * listener confirmed. */
+	void (*defer_durable)(const struct ttlog_host *host);
+	/* Confirms that the batch whose ttlog_batch_seq() is batch_seq, and
+	 * every batch the listener answered OK for before it (in the order
+	 * it took them), are durable. Batches are not offered in the order
+	 * of their seqs, so this names a point in the listener's own order
+	 * of taking rather than a bound on seqs. A seq the listener did not
+	 * take, or confirmed already, is ignored. Writer thread; may be
+	 * called from any callback, consume() of that very batch included. */
+	void (*durable)(const struct ttlog_host *host, uint64_t batch_seq);
 };
 
 /* Non-zero when the host is recent enough to have `field`. */

@@ -118,14 +118,31 @@ int64_t ttlog__file_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Everything written so far is on disk (or, for a FIFO or device, with
+ * the reader): the last batch written, and so every one before it, is
+ * durable. */
+static void durable_now(struct ttlog__file *f)
+{
+	if (!f->defer_durable || !f->unconfirmed)
+		return;
+	f->unconfirmed = 0;
+	f->host->durable(f->host, f->written_seq);
+}
+
 int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 {
 	int rc = 0;
 
-	if (f->paths != NULL)
-		return ttlog__file_paths_sync(f, now);
-	if (f->fd < 0 || f->stream) /* a FIFO or device keeps nothing */
+	if (f->paths != NULL) {
+		rc = ttlog__file_paths_sync(f, now);
+		if (rc == 0)
+			durable_now(f);
+		return rc;
+	}
+	if (f->fd < 0 || f->stream) { /* a FIFO or device keeps nothing */
+		durable_now(f);
 		return 0;
+	}
 	/* fdatasync also writes the file size, which reading the data back
 	 * needs; only timestamps are left out. */
 	if (fdatasync(f->fd) != 0)
@@ -136,6 +153,7 @@ int ttlog__file_sync(struct ttlog__file *f, int64_t now)
 	f->dirty = 0;
 	f->synced_ms = now;
 	if (rc == 0) {
+		durable_now(f);
 		atomic_fetch_add_explicit(&f->c.fsyncs, 1,
 					  memory_order_relaxed);
 		if (f->fsync_failing)
@@ -252,10 +270,15 @@ void ttlog__file_batch_done(struct ttlog__file *f, struct ttlog_batch *b,
 				   (unsigned long long)f->episode_errors);
 	f->write_failing = 0;
 	f->episode_errors = 0;
+	f->written_seq = ttlog_batch_seq(b);
+	f->unconfirmed = 1;
 	if (f->fsync_policy == TTLOG__FILE_FSYNC_EVERY_BATCH ||
 	    (f->fsync_policy == TTLOG__FILE_FSYNC_INTERVAL && f->dirty &&
 	     now - f->synced_ms >= (int64_t)f->fsync_ms))
 		(void)ttlog__file_sync(f, now);
+	/* Nothing to sync (a FIFO or device: never dirty). */
+	if (!f->dirty && !f->fsync_failing)
+		durable_now(f);
 }
 
 static void on_room(int fd, unsigned events, void *arg);
@@ -585,6 +608,14 @@ static int file_create(const void *options, const struct ttlog_host *host,
 	}
 	f->format = o->format;
 	f->fsync_policy = o->fsync;
+	/* Written with write() is safe from a SIGKILL of the agent, which is
+	 * what every policy's OK means; fsync: interval also promises the
+	 * disk within fsync_interval, so its OK is confirmed only after the
+	 * fsync that covers it (docs/durability.md). */
+	f->defer_durable = o->fsync == TTLOG__FILE_FSYNC_INTERVAL &&
+			   TTLOG_HOST_HAS(host, durable);
+	if (f->defer_durable)
+		host->defer_durable(host);
 	f->rotate_size = o->rotate_size;
 	f->rotate_ms = o->rotate_interval_ms;
 	f->fsync_ms = o->fsync_interval_ms;

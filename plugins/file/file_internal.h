@@ -117,8 +117,14 @@ struct ttlog__file {
 	int64_t rotate_retry_ms; /* no rotation attempt before this */
 	int rotate_now;		 /* a torn binary file is set aside */
 	int dirty;		 /* written to since the last fsync */
-	int64_t synced_ms;	 /* last fsync (or open) */
-	int reopen_wanted;	 /* reopen() came while a batch was torn */
+	/* fsync: interval (ABI 1.4): an OK is confirmed durable once the
+	 * fsync after it succeeded; the seq of the last batch written and
+	 * whether it is confirmed. */
+	int defer_durable;
+	int unconfirmed;
+	uint64_t written_seq;
+	int64_t synced_ms; /* last fsync (or open) */
+	int reopen_wanted; /* reopen() came while a batch was torn */
 
 	/* A batch only partly written when a write failed: a reference is
 	 * held, so its encoding stays valid until the rest is written. */

@@ -221,13 +221,20 @@ void *ttlog__fwd_ring_grow(void *items, size_t elem, size_t *head, size_t len,
 static int fwd_consume(void *state, struct ttlog_batch *b)
 {
 	struct fwd *f = state;
+	int rc = TTLOG_LISTENER_OK;
 
-	if (ttlog_batch_count(b) == 0)
+	if (ttlog_batch_count(b) == 0 && !f->defer)
 		return TTLOG_LISTENER_OK;
 	if (f->spool_waiting)
 		return TTLOG_LISTENER_RETRY; /* the spool is not ours yet */
-	return f->format == FWD_TTLOG ? ttlog__fwd_native_consume(f, b)
-				      : ttlog__fwd_text_consume(f, b);
+	if (ttlog__fwd_durable_reserve(f) != 0)
+		return TTLOG_LISTENER_RETRY; /* out of memory: later */
+	if (ttlog_batch_count(b) > 0)
+		rc = f->format == FWD_TTLOG ? ttlog__fwd_native_consume(f, b)
+					    : ttlog__fwd_text_consume(f, b);
+	if (rc == TTLOG_LISTENER_OK)
+		ttlog__fwd_durable_took(f, ttlog_batch_seq(b));
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -277,6 +284,7 @@ static void fwd_destroy(void *state)
 	free(f->win);
 	free(f->sentq);
 	free(f->bounds);
+	free(f->dur);
 	if (f->pend != NULL)
 		evbuffer_free(f->pend);
 	ttlog__fmt_buf_free(&f->fbuf);
@@ -451,6 +459,7 @@ static int fwd_create(const void *options, const struct ttlog_host *host,
 	f->pend = evbuffer_new();
 	if (f->pend == NULL)
 		goto nomem;
+	ttlog__fwd_durable_defer(f);
 	if (any_tls && !f->tls.verify)
 		ttlog__fwd_report(f, TTLOG_LEVEL_WARN, "insecure",
 				  "WARNING: tls.verify is off: the collector's "

@@ -199,6 +199,15 @@ struct fwd {
 	size_t bhead, blen, bcap;
 	struct ttlog__fmt_buf fbuf;
 
+	/* ABI 1.4, without a spool (fwd_durable.c): the batches taken and
+	 * not yet confirmed durable, each with where it ends in what is sent
+	 * (frame seq, or stream offset of the text formats). */
+	int defer;
+	struct fwd_dur {
+		uint64_t end, seq;
+	} * dur;
+	size_t dhead, dlen, dcap;
+
 	/* shutdown */
 	uint64_t drain_deadline_ms;
 	int draining_done;
@@ -279,6 +288,19 @@ void ttlog__fwd_spool_close(struct fwd *f);
  * waits for it: what f has not delivered is in the spool, and the new
  * instance sends it. */
 int ttlog__fwd_spool_handing_over(const struct fwd *f);
+
+/* fwd_durable.c */
+/* From create2(): without a spool, tells the host that an OK is not yet
+ * durable (when the host knows ABI 1.4). */
+void ttlog__fwd_durable_defer(struct fwd *f);
+/* Before consume() takes anything: room to remember one more batch.
+ * 0, or -1 when out of memory (the batch is then refused with RETRY). */
+int ttlog__fwd_durable_reserve(struct fwd *f);
+/* consume() answered OK for the batch with this seq. */
+void ttlog__fwd_durable_took(struct fwd *f, uint64_t batch_seq);
+/* The collector confirmed more (an ACK, or its TCP took more text):
+ * confirms the batches now safe to the host. */
+void ttlog__fwd_durable_check(struct fwd *f);
 
 /* fwd_metrics.c */
 void ttlog__fwd_metrics(void *state, ttlog_metric_emit_fn emit, void *ctx);

@@ -74,6 +74,7 @@ void ttlog__fwd_acked(struct fwd *f, uint64_t seq)
 	if (f->spool != NULL)
 		(void)ttlog__spool_ack(f->spool, seq);
 	f->ack_wait_ms = ttlog__fwd_now_ms();
+	ttlog__fwd_durable_check(f);
 }
 
 /* ------------------------------------------------------------------ */

@@ -313,6 +313,11 @@ void ttlog__fwd_tick(struct fwd *f)
 		    now - f->last_tx_ms >= f->heartbeat_ms)
 			send_heartbeat(f, now);
 	}
+	/* Text formats: what the collector's TCP acknowledged since the
+	 * last write is confirmed here too, so that durable does not wait
+	 * for the next batch when the stream goes quiet. */
+	if (f->state == FWD_READY && f->format != FWD_TTLOG && f->dlen > 0)
+		ttlog__fwd_text_confirm(f);
 	if (f->spool != NULL && f->fsync_interval_ms > 0) {
 		if (now - f->last_sync_ms >= f->fsync_interval_ms) {
 			(void)ttlog__spool_sync(f->spool);

@@ -81,6 +81,7 @@ void ttlog__fwd_text_confirm(struct fwd *f)
 	if (keep_from > f->pend_base) {
 		evbuffer_drain(f->pend, (size_t)(keep_from - f->pend_base));
 		f->pend_base = keep_from;
+		ttlog__fwd_durable_check(f);
 	}
 }
 

@@ -39,6 +39,7 @@
 
 #include "batch_internal.h"
 #include "file_internal.h"
+#include "host_internal.h"
 #include "plugin_host.h"
 
 static void *handle;
@@ -955,6 +956,63 @@ static void test_file_fsync_interval_syncs_on_flush_and_on_the_timer(void **s)
 	assert_int_equal(get(&live->c.batches), 2);
 }
 
+/* The writer's batch numbers, read on its thread. */
+struct numbers {
+	uint64_t dispatched, durable;
+};
+
+static int read_numbers(struct event_base *base, void *arg)
+{
+	struct numbers *n = arg;
+	(void)base;
+	n->dispatched = ttlog__host_dispatched(ttlog__host_writer());
+	n->durable = ttlog__host_durable(ttlog__host_writer());
+	return 0;
+}
+
+static struct numbers numbers_now(void)
+{
+	struct numbers n;
+	assert_int_equal(
+		ttlog__host_call(ttlog__host_writer(), read_numbers, &n), 0);
+	return n;
+}
+
+/* Durable (what the tail and journal inputs save their place up to):
+ * fsync: never and every_batch at once when written; interval only
+ * after the fsync that covers the batch. */
+static void test_file_durable_follows_the_fsync_policy(void **s)
+{
+	struct ttlog__file_options o;
+	struct numbers n;
+	(void)s;
+
+	opts_init(&o, at(0, "dnever.log", 0), TTLOG__FILE_TEXT);
+	o.fsync = TTLOG__FILE_FSYNC_NEVER;
+	start_lib(&o, 0);
+	TTLOG_INFO("one");
+	WAIT_UNTIL(get(&live->c.batches) == 1);
+	n = numbers_now();
+	assert_true(n.dispatched > 0);
+	assert_int_equal(n.durable, n.dispatched);
+	assert_int_equal(ttlog_shutdown(), 0);
+
+	opts_init(&o, at(0, "dint.log", 0), TTLOG__FILE_TEXT);
+	o.fsync = TTLOG__FILE_FSYNC_INTERVAL;
+	o.fsync_interval_ms = 3600 * 1000;
+	start_lib(&o, 0);
+	TTLOG_INFO("one");
+	WAIT_UNTIL(get(&live->c.batches) == 1);
+	n = numbers_now();
+	assert_true(n.dispatched > 0);
+	assert_int_equal(get(&live->c.fsyncs), 0);
+	assert_int_equal(n.durable, n.dispatched - 1); /* written, not synced */
+	ttlog_flush();				       /* syncs */
+	assert_int_equal(get(&live->c.fsyncs), 1);
+	n = numbers_now();
+	assert_int_equal(n.durable, n.dispatched);
+}
+
 /* ------------------------------------------------------------------ */
 /* Opening: reopen, refusals, directories, modes                        */
 /* ------------------------------------------------------------------ */
@@ -1397,6 +1455,7 @@ int main(void)
 		T(test_file_fsync_every_batch_syncs_each_batch),
 		T(test_file_fsync_never_does_not_sync_even_on_flush),
 		T(test_file_fsync_interval_syncs_on_flush_and_on_the_timer),
+		T(test_file_durable_follows_the_fsync_policy),
 		T(test_file_reopen_follows_an_external_rename),
 		T(test_file_refuses_symlinks_and_what_is_not_a_file),
 		T(test_file_refuses_bad_options),

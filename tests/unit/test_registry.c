@@ -102,7 +102,7 @@ static void test_plugin_refusals_name_the_file_and_the_reason(void **state)
 	(void)state;
 
 	expect_refusal(pdir, "abi2", TTLOG_EABI,
-		       "built for listener ABI 2.0, this ttlog speaks 1.3");
+		       "built for listener ABI 2.0, this ttlog speaks 1.4");
 	expect_refusal(pdir, "abi2", TTLOG_EABI, "/abi2.so");
 	expect_refusal(pdir, "short", TTLOG_EABI, "listener table is 24 bytes");
 	expect_refusal(pdir, "nosym", TTLOG_EPLUGIN,
