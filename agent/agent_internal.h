@@ -91,6 +91,7 @@ struct ttlog__input_opts {
 	 * tail: paths (globs) and exclude; journal: paths (directories or
 	 * files) and match (FIELD=value terms, "+" between alternatives). */
 	struct ttlog__input_list paths, exclude, match;
+	int start_at; /* tail, journal: enum ttlog__start_at */
 };
 
 /*
@@ -175,6 +176,9 @@ struct ttlog__input_stats {
 	uint64_t accept_errors; /* accept() failures (out of descriptors) */
 	/* syslog, jsonl: keys a message repeated (the last value kept) */
 	uint64_t duplicate_keys;
+	/* journal: field values left out of events (not UTF-8, longer
+	 * than max_message, past the most fields an event keeps) */
+	uint64_t fields_skipped;
 };
 
 struct ttlog__input;

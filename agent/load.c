@@ -69,7 +69,7 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 					"tcp://127.0.0.1:5514)");
 		else
 			(void)ttlog__input_check_at(o, in->vals[i], path, d);
-		char key[512];
+		char key[8192];
 		const struct ttlog__cfg_node *at = in->vals[i];
 		if (ttlog__input_key(o, key, sizeof(key)) != 0)
 			key[0] = '\0';
