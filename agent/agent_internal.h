@@ -279,6 +279,14 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 void ttlog__input_update_apply(struct ttlog__input *in,
 			       struct ttlog__input_update *u);
 void ttlog__input_update_free(struct ttlog__input_update *u);
+/*
+ * After ttlog_shutdown() (any thread, the writer gone): the journal
+ * inputs stopped at shutdown save the cursor of the last entry they
+ * handed on when delivered is non-zero (no listener lost an event at
+ * shutdown), so that a clean restart reads nothing twice; else their
+ * durable cursors, saved at stop, stand. (input_journal.c)
+ */
+void ttlog__journal_after_shutdown(int delivered);
 /* Writer thread: the listeners have taken every batch up to dispatch
  * number `taken` (ttlog__host_on_taken()); a ttlog input sends the ACKs
  * that waited for it. */

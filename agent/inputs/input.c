@@ -609,7 +609,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 
 	if (in == NULL)
 		return;
-	ttlog__journal_stop(in);
+	ttlog__journal_stop(in, wait_ms > 0);
 	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {

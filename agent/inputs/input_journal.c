@@ -643,7 +643,62 @@ void ttlog__journal_enable(struct ttlog__input *in)
 	arm_wake(jr, 0);
 }
 
-void ttlog__journal_stop(struct ttlog__input *in)
+/* The cursors of the journal inputs stopped at shutdown whose last
+ * entries were handed on but not yet durable: saved once the listeners
+ * are done, if they delivered everything. */
+struct leftover {
+	char *path;
+	struct ttlog__ckpt_rec *recs;
+	size_t n;
+	struct leftover *next;
+};
+static struct leftover *leftovers;
+
+static void leftover_free(struct leftover *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free((void *)l->recs[i].key);
+		free((void *)l->recs[i].val);
+	}
+	free(l->recs);
+	free(l->path);
+	free(l);
+}
+
+/* Keeps each handle's newest cursor (the last entry read) for
+ * ttlog__journal_after_shutdown(). Out of memory: not kept (the durable
+ * cursor saved at stop stands; entries after it are read again). */
+static void keep_leftover(struct ttlog__journal *jr)
+{
+	struct leftover *l = calloc(1, sizeof(*l));
+
+	if (l == NULL ||
+	    (l->recs = calloc(jr->nsrc, sizeof(*l->recs))) == NULL ||
+	    (l->path = strdup(jr->state_path)) == NULL) {
+		if (l != NULL)
+			leftover_free(l);
+		return;
+	}
+	for (size_t i = 0; i < jr->nsrc; i++) {
+		struct jsrc *s = &jr->src[i];
+		const char *c = s->last != NULL ? s->last : s->saved;
+		char *k = strdup(s->key), *v = c != NULL ? strdup(c) : NULL;
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			continue;
+		}
+		l->recs[l->n].key = k;
+		l->recs[l->n].key_len = strlen(k);
+		l->recs[l->n].val = v;
+		l->recs[l->n].val_len = strlen(v);
+		l->n++;
+	}
+	l->next = leftovers;
+	leftovers = l;
+}
+
+void ttlog__journal_stop(struct ttlog__input *in, int shutdown)
 {
 	struct ttlog__journal *jr = in->journal;
 
@@ -652,7 +707,23 @@ void ttlog__journal_stop(struct ttlog__input *in)
 	in->journal = NULL;
 	advance(jr);
 	save(jr);
+	if (shutdown && jr->len > 0 && jr->state_path != NULL)
+		keep_leftover(jr);
 	journal_free(jr);
+}
+
+void ttlog__journal_after_shutdown(int delivered)
+{
+	char err[512];
+
+	while (leftovers != NULL) {
+		struct leftover *l = leftovers;
+		leftovers = l->next;
+		if (delivered && ttlog__ckpt_save(l->path, l->recs, l->n, 1,
+						  err, sizeof(err)) != 0)
+			fprintf(stderr, "ttlog-agent: %s\n", err);
+		leftover_free(l);
+	}
 }
 
 int ttlog__journal_key(const struct ttlog__input_opts *o, char *key,

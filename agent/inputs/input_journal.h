@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ingest_internal.h"
+#include "host_internal.h" /* struct ttlog__in_event */
 #include "origin_internal.h"
 
 struct ttlog__input;
@@ -67,8 +67,10 @@ int ttlog__journal_start(struct ttlog__input *in,
 			 const struct ttlog__input_opts *o, char *err,
 			 size_t errlen);
 void ttlog__journal_enable(struct ttlog__input *in);
-/* Saves the durable cursor (with sync) and closes the journal. */
-void ttlog__journal_stop(struct ttlog__input *in);
+/* Saves the durable cursor (with sync) and closes the journal. At
+ * shutdown (shutdown 1) the cursors of entries handed on but not yet
+ * durable are kept for ttlog__journal_after_shutdown(). */
+void ttlog__journal_stop(struct ttlog__input *in, int shutdown);
 /* The durable batch number moved: saves the newest durable cursor, at
  * most once a second. */
 void ttlog__journal_taken(struct ttlog__input *in);

@@ -260,6 +260,30 @@ def test_sigkill_resumes_by_cursor_without_loss(args, tmp):
         a.kill()
 
 
+def test_sigterm_restart_reads_nothing_twice(args, tmp):
+    jdir = os.path.join(tmp, "journal")
+    os.makedirs(jdir)
+    jf = os.path.join(jdir, "remote.journal")
+    write_journal(jf, plain(20000))
+    body, out = config(tmp, journal_input([jdir]))
+    a = Agent(args, tmp, body, 1)
+    # Stopped in the middle of the backlog: the last entries handed on
+    # are not durable yet when the input stops.
+    wait_entries(out, 1)
+    check(a.stop() == 0, "clean stop: %s" % a.stderr())
+    n = len(entries(out))
+    write_journal(jf, plain(5, 20000), 20000)
+    a = Agent(args, tmp, body, 1)
+    try:
+        wait_entries(out, 20005, "after restart")
+        time.sleep(0.3)
+        got = seqs(entries(out))
+        check(len(got) == 20005 and set(got) == set(range(20005)),
+              "each once (%d before the stop, %d in all)" % (n, len(got)))
+    finally:
+        a.kill()
+
+
 def test_match_filters_with_or(args, tmp):
     jdir = os.path.join(tmp, "journal")
     os.makedirs(jdir)
@@ -377,6 +401,7 @@ TESTS = [
     test_appended_entries_and_new_files_arrive,
     test_file_path_reads_one_file,
     test_sigkill_resumes_by_cursor_without_loss,
+    test_sigterm_restart_reads_nothing_twice,
     test_match_filters_with_or,
     test_damaged_state_file_said_and_start_at_used,
     test_reload_keeps_position_unless_options_change,
