@@ -34,6 +34,7 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "parse_internal.h" /* the scratch buffer */
 
 /* How often a paused or idle input looks again (back-pressure, the
  * journal's own timeout, the cursor save). */
@@ -73,8 +74,11 @@ struct ttlog__journal {
 	uint64_t saved_ns;
 	int dirty;
 	struct ttlog__journal_skips sk;
+	/* One entry's fields, copied (sd-journal's pointers last only until
+	 * the next field is asked for): n fields at offsets doff in buf. */
 	const void **data;
-	size_t *dlen, dcap;
+	size_t *dlen, *doff, dcap;
+	struct ttlog__scratch buf;
 	struct ttlog__ratelimit err_rl;
 };
 
@@ -238,6 +242,26 @@ void ttlog__journal_taken(struct ttlog__input *in)
 
 /* ---- reading ---- */
 
+static int grow_fields(struct ttlog__journal *jr)
+{
+	size_t cap = jr->dcap ? jr->dcap * 2 : 64;
+	const void **nd = realloc(jr->data, cap * sizeof(*nd));
+
+	if (nd == NULL)
+		return -1;
+	jr->data = nd;
+	size_t *nl = realloc(jr->dlen, cap * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	jr->dlen = nl;
+	size_t *no = realloc(jr->doff, cap * sizeof(*no));
+	if (no == NULL)
+		return -1;
+	jr->doff = no;
+	jr->dcap = cap;
+	return 0;
+}
+
 static void ingest_entry(struct ttlog__journal *jr, struct jsrc *s)
 {
 	struct ttlog__input *in = jr->in;
@@ -248,24 +272,22 @@ static void ingest_entry(struct ttlog__journal *jr, struct jsrc *s)
 	uint64_t rt = 0, bytes = 0;
 	int rc;
 
+	jr->buf.len = 0;
 	SD_JOURNAL_FOREACH_DATA(s->j, d, l)
 	{
-		if (n == jr->dcap) {
-			size_t cap = jr->dcap ? jr->dcap * 2 : 64;
-			const void **nd = realloc(jr->data, cap * sizeof(*nd));
-			if (nd != NULL)
-				jr->data = nd;
-			size_t *nl = realloc(jr->dlen, cap * sizeof(*nl));
-			if (nl != NULL)
-				jr->dlen = nl;
-			if (nd == NULL || nl == NULL)
-				break;
-			jr->dcap = cap;
-		}
-		jr->data[n] = d;
-		jr->dlen[n++] = l;
 		bytes += l;
+		if (n == jr->dcap && grow_fields(jr) != 0)
+			break;
+		if (ttlog__scratch_reserve(&jr->buf, l) != 0)
+			break;
+		memcpy(jr->buf.p + jr->buf.len, d, l);
+		jr->doff[n] = jr->buf.len;
+		jr->dlen[n++] = l;
+		jr->buf.len += l;
 	}
+	/* Pointers once every field is in: the buffer may have moved. */
+	for (size_t i = 0; i < n; i++)
+		jr->data[i] = jr->buf.p + jr->doff[i];
 	in->st.bytes += bytes;
 	(void)sd_journal_get_realtime_usec(s->j, &rt);
 	ttlog__journal_map(&ev, jr->data, jr->dlen, n, rt, in->max_message, org,
@@ -358,6 +380,11 @@ static void turn(struct ttlog__journal *jr)
 	for (size_t i = 0; i < jr->nsrc; i++) {
 		struct jsrc *s = &jr->src[i];
 		char *before = s->last;
+		/* sd-journal cuts values at 64 KiB unless told: asked for a
+		 * little more than max_message (a name and '=' are at most
+		 * 65 bytes), so that a longer value is seen, cut or left out
+		 * and counted. */
+		(void)sd_journal_set_data_threshold(s->j, in->max_message + 66);
 		s->last = NULL;
 		s->more = read_src(jr, s);
 		more |= s->more;
@@ -576,6 +603,8 @@ static void journal_free(struct ttlog__journal *jr)
 	free(jr->state_path);
 	free(jr->data);
 	free(jr->dlen);
+	free(jr->doff);
+	ttlog__scratch_destroy(&jr->buf);
 	free(jr);
 }
 

@@ -138,12 +138,20 @@ def test_fields_map_to_message_level_origin_and_fields(args, tmp):
                      ("CODE_FUNC", "f%d" % p)])
     rows[0].append(("_SYSTEMD_UNIT", "unit-a.service"))
     rows[1].append(("BLOB", b"\xff\xfe not utf-8"))
+    # Past sd-journal's own 64 KiB cut and the input's max_message.
+    rows.append([("MESSAGE", "L" * 70000), ("PRIORITY", "6")])
     write_journal(os.path.join(jdir, "remote.journal"), rows)
     port = free_port()
     body, out = config(tmp, journal_input([jdir]), http=port)
-    a = Agent(args, tmp, body, 1)
+    a = Agent(args, tmp, body.replace(
+        "    start_at: beginning\n",
+        "    start_at: beginning\n    max_message: 66000\n"), 1)
     try:
-        evs = wait_entries(out, 8)
+        evs = wait_entries(out, 9)
+        long_msg = [e for e in evs if e["msg"].startswith("LLL")]
+        check(len(long_msg) == 1 and len(long_msg[0]["msg"]) == 66000,
+              "cut at max_message, not at 64 KiB: %d"
+              % len(long_msg[0]["msg"]) if long_msg else "none")
         by = {e["msg"]: e for e in evs}
         levels = [by["prio %d" % p]["level"] for p in range(8)]
         check(levels == ["FATAL", "FATAL", "FATAL", "ERROR", "WARN", "INFO",
@@ -160,9 +168,9 @@ def test_fields_map_to_message_level_origin_and_fields(args, tmp):
         check("BLOB" not in by["prio 1"], repr(by["prio 1"]))
         m = metrics(port)
         lab = '{input="j",type="journal"}'
-        check(m["ttlog_input_events_total" + lab] == 8, repr(m))
-        check(m["ttlog_input_fields_skipped_total" + lab] == 1,
-              "the binary field counted")
+        check(m["ttlog_input_events_total" + lab] == 9, repr(m))
+        check(m["ttlog_input_fields_skipped_total" + lab] == 2,
+              "the binary field and the long message counted")
         check(m["ttlog_input_bytes_total" + lab] > 0, "bytes")
     finally:
         a.kill()
