@@ -433,25 +433,15 @@ static void turn(struct ttlog__journal *jr)
 	arm_wake(jr, wait_us);
 }
 
-static void on_io(evutil_socket_t fd, short what, void *arg)
+/* A handle's descriptor is readable, or the wake timer fired (the
+ * journal's timeout also stands for changes inotify could not report, on
+ * a file system without it): the changes are taken, then a turn. */
+static void on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog__journal *jr = arg;
 	(void)fd;
 	(void)what;
 
-	for (size_t i = 0; i < jr->nsrc; i++)
-		(void)sd_journal_process(jr->src[i].j);
-	turn(jr);
-}
-
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-	struct ttlog__journal *jr = arg;
-	(void)fd;
-	(void)what;
-
-	/* The journal's timeout also stands for changes inotify could not
-	 * report (a file system without it): process before reading. */
 	for (size_t i = 0; i < jr->nsrc; i++)
 		(void)sd_journal_process(jr->src[i].j);
 	turn(jr);
@@ -631,7 +621,7 @@ int ttlog__journal_start(struct ttlog__input *in,
 	    add_matches(jr, o, why, sizeof(why)) != 0)
 		goto fail;
 	load(jr);
-	jr->wake = evtimer_new(in->base, on_wake, jr);
+	jr->wake = evtimer_new(in->base, on_event, jr);
 	if (jr->wake == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
@@ -644,7 +634,7 @@ int ttlog__journal_start(struct ttlog__input *in,
 				 s->key, strerror(-fd));
 			goto fail;
 		}
-		s->io = event_new(in->base, fd, EV_READ | EV_PERSIST, on_io,
+		s->io = event_new(in->base, fd, EV_READ | EV_PERSIST, on_event,
 				  jr);
 		if (s->io == NULL) {
 			snprintf(why, sizeof(why), "out of memory");

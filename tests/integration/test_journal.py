@@ -85,6 +85,20 @@ def journal_input(paths, extra=""):
             % (", ".join('"%s"' % p for p in paths), extra))
 
 
+def start(args, tmp, rows, extra="", name="remote.journal", path=None,
+          **kw):
+    """A journal directory tmp/journal with rows written to NAME in it,
+    and an agent reading it (or `path` in it) from the beginning.
+    Returns (agent, out, the journal file's path, the body)."""
+    jdir = os.path.join(tmp, "journal")
+    os.makedirs(jdir, exist_ok=True)
+    jf = os.path.join(jdir, name)
+    write_journal(jf, rows)
+    body, out = config(tmp, journal_input(
+        [os.path.join(jdir, path) if path else jdir], extra), **kw)
+    return Agent(args, tmp, body, 1), out, jf, body
+
+
 def entries(out):
     return [e for e in read_jsonl(out) if e.get("input") == "j"]
 
@@ -177,14 +191,11 @@ def test_fields_map_to_message_level_origin_and_fields(args, tmp):
 
 
 def test_appended_entries_and_new_files_arrive(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
-    write_journal(os.path.join(jdir, "a.journal"), plain(5))
-    body, out = config(tmp, journal_input([jdir]))
-    a = Agent(args, tmp, body, 1)
+    a, out, jf, _ = start(args, tmp, plain(5))
+    jdir = os.path.dirname(jf)
     try:
         wait_entries(out, 5)
-        write_journal(os.path.join(jdir, "a.journal"), plain(3, 5), 5)
+        write_journal(jf, plain(3, 5), 5)
         wait_entries(out, 8, "appended to the file")
         write_journal(os.path.join(jdir, "b.journal"), plain(4, 8), 8)
         evs = wait_entries(out, 12, "a new file in the directory")
@@ -199,11 +210,9 @@ def test_appended_entries_and_new_files_arrive(args, tmp):
 def test_file_path_reads_one_file(args, tmp):
     jdir = os.path.join(tmp, "journal")
     os.makedirs(jdir)
-    f = os.path.join(jdir, "only.journal")
-    write_journal(f, plain(3))
     write_journal(os.path.join(jdir, "other.journal"), plain(2, 100), 100)
-    body, out = config(tmp, journal_input([f]))
-    a = Agent(args, tmp, body, 1)
+    a, out, f, _ = start(args, tmp, plain(3), name="only.journal",
+                         path="only.journal")
     try:
         wait_entries(out, 3)
         write_journal(f, plain(2, 3), 3)
@@ -216,12 +225,7 @@ def test_file_path_reads_one_file(args, tmp):
 
 
 def test_sigkill_resumes_by_cursor_without_loss(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
-    jf = os.path.join(jdir, "remote.journal")
-    write_journal(jf, plain(20000))
-    body, out = config(tmp, journal_input([jdir]))
-    a = Agent(args, tmp, body, 1)
+    a, out, jf, body = start(args, tmp, plain(20000))
     # Killed in the middle of the backlog, once a cursor was saved.
     end = time.monotonic() + DEADLINE
     while saved_seqnum(tmp) < 1 and time.monotonic() < end:
@@ -269,12 +273,7 @@ def test_sigkill_resumes_by_cursor_without_loss(args, tmp):
 
 
 def test_sigterm_restart_reads_nothing_twice(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
-    jf = os.path.join(jdir, "remote.journal")
-    write_journal(jf, plain(20000))
-    body, out = config(tmp, journal_input([jdir]))
-    a = Agent(args, tmp, body, 1)
+    a, out, jf, body = start(args, tmp, plain(20000))
     # Stopped in the middle of the backlog: the last entries handed on
     # are not durable yet when the input stops.
     wait_entries(out, 1)
@@ -293,14 +292,10 @@ def test_sigterm_restart_reads_nothing_twice(args, tmp):
 
 
 def test_match_filters_with_or(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
     rows = plain(3, 0, "a.service") + plain(3, 3, "b.service")
     rows[4] = rows[4][:1] + [("PRIORITY", "3")] + rows[4][2:]
-    write_journal(os.path.join(jdir, "r.journal"), rows)
     extra = ('    match: ["_SYSTEMD_UNIT=a.service", "+", "PRIORITY=3"]\n')
-    body, out = config(tmp, journal_input([jdir], extra))
-    a = Agent(args, tmp, body, 1)
+    a, out, _, _ = start(args, tmp, rows, extra)
     try:
         wait_entries(out, 4)
         time.sleep(0.3)
@@ -311,15 +306,12 @@ def test_match_filters_with_or(args, tmp):
 
 
 def test_damaged_state_file_said_and_start_at_used(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
-    write_journal(os.path.join(jdir, "r.journal"), plain(4))
     port = free_port()
-    body, out = config(tmp, journal_input([jdir]), http=port)
     state = os.path.join(tmp, "state", "input-j.journal")
+    os.makedirs(os.path.dirname(state))
     with open(state, "wb") as f:
         f.write(b"TTLOGCKP\x00\x00\x00\x01\x00\x00\x00\x01garbage")
-    a = Agent(args, tmp, body, 1)
+    a, out, _, _ = start(args, tmp, plain(4), http=port)
     try:
         wait_entries(out, 4)
         m = metrics(port)
@@ -334,14 +326,10 @@ def test_damaged_state_file_said_and_start_at_used(args, tmp):
 
 
 def test_reload_keeps_position_unless_options_change(args, tmp):
-    jdir = os.path.join(tmp, "journal")
-    os.makedirs(jdir)
-    jf = os.path.join(jdir, "r.journal")
-    write_journal(jf, plain(5))
     port = free_port()
     # No state_dir: only a kept input can know its position.
-    body, out = config(tmp, journal_input([jdir]), state=False, http=port)
-    a = Agent(args, tmp, body, 1)
+    a, out, jf, body = start(args, tmp, plain(5), state=False, http=port)
+    jdir = os.path.dirname(jf)
     try:
         wait_entries(out, 5)
 
