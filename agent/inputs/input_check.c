@@ -56,6 +56,21 @@ static int check_journal(const struct ttlog__input_opts *o, char *err,
 {
 	struct stat st;
 
+	if (perm_key(o) != NULL)
+		return ttlog__errf(err, errlen,
+				   "%s: is for unix:// and unixgram:// inputs; "
+				   "a journal input has no socket file",
+				   perm_key(o));
+	if (o->receive_buffer != 0 || o->tls_cert != NULL || o->tls_key != NULL)
+		return ttlog__errf(err, errlen,
+				   "%s: is for inputs that listen; a journal "
+				   "input has no socket",
+				   o->receive_buffer != 0 ? "receive_buffer"
+				   : o->tls_cert != NULL  ? "tls.cert"
+							  : "tls.key");
+	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20))
+		return ttlog__errf(err, errlen,
+				   "max_message must be from 1 byte to 256MiB");
 	if (ttlog__journal_match_check((const char *const *)o->match.v,
 				       o->match.n, err, errlen) != 0)
 		return -1;
