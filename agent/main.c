@@ -347,19 +347,23 @@ static int run(struct agent **ap, const char *file)
 		fprintf(stderr, "ttlog-agent: %s\n", a->err);
 		ttlog__host_call(a->view.writer, stop_io, a);
 		ttlog_shutdown();
+		ttlog__journal_after_shutdown(0);
 		return 1;
 	}
 	if (agent_svc(a->pipeline)->user != NULL &&
 	    drop_privileges(agent_svc(a->pipeline)->user)) {
 		ttlog__host_call(a->view.writer, stop_io, a);
 		ttlog_shutdown();
+		ttlog__journal_after_shutdown(0);
 		return 1;
 	}
 	for (size_t i = 0; i < a->ninputs; i++)
 		fprintf(stderr, "ttlog-agent: input %s (%s) on %s\n",
 			a->input_names[i], a->input_types[i],
 			a->input_opts[i]->listen ? a->input_opts[i]->listen
-						 : "stdin");
+			: a->input_opts[i]->type == TTLOG__INPUT_JOURNAL
+				? "the journal"
+				: "stdin");
 	if (agent_svc(a->pipeline)->http_listen != NULL)
 		fprintf(stderr,
 			"ttlog-agent: health and metrics on http://%s/\n",
@@ -405,6 +409,7 @@ static int run(struct agent **ap, const char *file)
 	 * and queues and flush every listener. */
 	ttlog__host_call(a->view.writer, stop_io, a);
 	ttlog_shutdown();
+	ttlog__journal_after_shutdown(atomic_load(&lost_at_shutdown) == 0);
 	return atomic_load(&lost_at_shutdown) > 0 ? AGENT_EXIT_LOST : 0;
 }
 /* --check says what each listener does when its queue fills, since that

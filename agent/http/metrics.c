@@ -464,6 +464,10 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		budget_waits);
 	IFAMILY("ttlog_input_paused", "gauge",
 		"1 while reading is stopped by back-pressure.", paused != 0);
+	IFAMILY("ttlog_input_fields_skipped_total", "counter",
+		"journal: field values left out of events (not UTF-8, longer "
+		"than max_message, past the most fields an event keeps).",
+		fields_skipped);
 	IFAMILY("ttlog_input_kernel_drops_total", "counter",
 		"UDP: datagrams the kernel dropped, the socket's receive "
 		"buffer being full (also in ttlog_input_dropped_total).",

@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
+#include "input_journal.h"
 #include "registry_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
@@ -29,10 +30,12 @@
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
 const struct ttlog_option_value ttlog__input_types[] = {
-	{"syslog", TTLOG__INPUT_SYSLOG},
-	{"jsonl", TTLOG__INPUT_JSONL},
-	{"stdin", TTLOG__INPUT_STDIN},
-	{"ttlog", TTLOG__INPUT_TTLOG},
+	{"syslog", TTLOG__INPUT_SYSLOG},   {"jsonl", TTLOG__INPUT_JSONL},
+	{"stdin", TTLOG__INPUT_STDIN},	   {"ttlog", TTLOG__INPUT_TTLOG},
+	{"journal", TTLOG__INPUT_JOURNAL}, {NULL, 0}};
+static const struct ttlog_option_value input_start_ats[] = {
+	{"beginning", TTLOG__START_AT_BEGINNING},
+	{"end", TTLOG__START_AT_END},
 	{NULL, 0}};
 static const struct ttlog_option_value input_client_auths[] = {
 	{"none", TTLOG_TLS_CLIENT_NONE},
@@ -47,7 +50,8 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_ENUM_VALUES, "type", NULL, OPT(type),
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
 	 "object per line), stdin (one event per line) or ttlog (the native "
-	 "protocol of the forward listener, acknowledged)",
+	 "protocol of the forward listener, acknowledged) or journal (the "
+	 "systemd journal)",
 	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
@@ -129,6 +133,10 @@ static const struct ttlog_option_spec input_options[] = {
 	 "unix://, unixgram://: the socket file's group, a group name or "
 	 "numeric id; unset: the agent's group",
 	 NULL, 0},
+	{TTLOG_OPTION_ENUM_VALUES, "start_at", "end", OPT(start_at),
+	 "journal: where to begin when no position is saved: beginning (all "
+	 "the journal holds) or end (entries written from now on)",
+	 TTLOG_OPTION_VALUES(input_start_ats), 0},
 	{0},
 };
 
@@ -538,6 +546,10 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
+	if (in->type == TTLOG__INPUT_JOURNAL) {
+		rc = ttlog__journal_start(in, o, err, errlen);
+		goto done;
+	}
 	if (in->type == TTLOG__INPUT_TTLOG) {
 		char why[512];
 		if (ttlog__native_init(in, o->state_dir, why, sizeof(why)) !=
@@ -573,6 +585,7 @@ done:
 void ttlog__input_enable(struct ttlog__input *in)
 {
 	in->enabled = 1;
+	ttlog__journal_enable(in);
 	ttlog__input_stream_enable(in);
 	ttlog__input_dgram_enable(in);
 }
@@ -596,6 +609,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 
 	if (in == NULL)
 		return;
+	ttlog__journal_stop(in, wait_ms > 0);
 	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {
@@ -639,6 +653,8 @@ void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)
 {
 	if (in->type == TTLOG__INPUT_TTLOG)
 		ttlog__native_taken(in, taken);
+	else if (in->type == TTLOG__INPUT_JOURNAL)
+		ttlog__journal_taken(in);
 }
 
 void ttlog__input_get_stats(const struct ttlog__input *in,
@@ -647,4 +663,5 @@ void ttlog__input_get_stats(const struct ttlog__input *in,
 	*out = in->st;
 	out->reserved = in->reserved;
 	out->buffered = ttlog__input_budget_held(in);
+	ttlog__journal_get_stats(in, out);
 }

@@ -8,8 +8,10 @@
  * context the check builds is freed, or handed to the caller that asks.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/ssl.h>
 
@@ -18,6 +20,7 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
+#include "input_journal.h"
 #include "registry_internal.h"
 #include "tls.h"
 
@@ -46,6 +49,40 @@ static int perm_misplaced(const struct ttlog__input_opts *o)
 	       a.scheme != TTLOG__ADDR_UNIX && a.scheme != TTLOG__ADDR_UNIXGRAM;
 }
 
+/* A journal input: the match terms, and paths that exist (a directory is
+ * followed as journald adds files to it, a file is read as it grows). */
+static int check_journal(const struct ttlog__input_opts *o, char *err,
+			 size_t errlen)
+{
+	struct stat st;
+
+	if (perm_key(o) != NULL)
+		return ttlog__errf(err, errlen,
+				   "%s: is for unix:// and unixgram:// inputs; "
+				   "a journal input has no socket file",
+				   perm_key(o));
+	if (o->receive_buffer != 0 || o->tls_cert != NULL || o->tls_key != NULL)
+		return ttlog__errf(err, errlen,
+				   "%s: is for inputs that listen; a journal "
+				   "input has no socket",
+				   o->receive_buffer != 0 ? "receive_buffer"
+				   : o->tls_cert != NULL  ? "tls.cert"
+							  : "tls.key");
+	if (o->max_message == 0 || o->max_message > ((uint64_t)256 << 20))
+		return ttlog__errf(err, errlen,
+				   "max_message must be from 1 byte to 256MiB");
+	if (ttlog__journal_match_check((const char *const *)o->match.v,
+				       o->match.n, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < o->paths.n; i++)
+		if (stat(o->paths.v[i], &st) != 0) {
+			ttlog__errf(err, errlen, "paths[%zu]: %s: %s", i,
+				    o->paths.v[i], strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
 /* The options on their own, before the address is looked at. */
 static int check_opts(const struct ttlog__input_opts *o, char *err,
 		      size_t errlen)
@@ -54,11 +91,25 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		ttlog__errf(err, errlen, "an input needs a name");
 		return -1;
 	}
-	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
+	if (strcmp(ttlog__input_type_name(o->type), "?") == 0) {
 		ttlog__errf(err, errlen, "unknown type %d", o->type);
 		return -1;
 	}
-	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
+	if (ttlog__input_list_misplaced(o) != NULL) {
+		ttlog__errf(err, errlen, "%s: is not an option of %s inputs",
+			    ttlog__input_list_misplaced(o),
+			    ttlog__input_type_name(o->type));
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_JOURNAL && o->listen != NULL) {
+		ttlog__errf(err, errlen,
+			    "type journal reads the systemd journal; remove "
+			    "`listen`");
+		return -1;
+	}
+	if (o->type == TTLOG__INPUT_JOURNAL)
+		return check_journal(o, err, errlen);
+	if (ttlog__input_listens(o->type) && o->listen == NULL) {
 		ttlog__errf(err, errlen,
 			    "type %s needs `listen` (tcp://HOST:PORT, "
 			    "tls://HOST:PORT, udp://HOST:PORT or "
@@ -163,7 +214,7 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		*tls = NULL;
 	if (check_opts(o, err, errlen) != 0)
 		return TTLOG_EINVAL;
-	if (o->type == TTLOG__INPUT_STDIN)
+	if (o->type == TTLOG__INPUT_STDIN || o->type == TTLOG__INPUT_JOURNAL)
 		return 0;
 	if (ttlog__addr_parse(o->listen, TTLOG__INPUT_LISTEN_FORMS, a, err,
 			      errlen) != 0)
@@ -238,6 +289,24 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 	return 0;
 }
 
+/* A journal input's error names its key first ("match[2]: ...",
+ * "paths[0]: ...") or is about `listen`: reported at that key. */
+static const struct ttlog__cfg_node *
+journal_key_node(const struct ttlog__cfg_node *entry, const char *err)
+{
+	static const char *const keys[] = {"match", "paths", NULL};
+	const struct ttlog__cfg_node *at = NULL;
+
+	for (size_t i = 0; keys[i] != NULL; i++) {
+		size_t n = strlen(keys[i]);
+		if (strncmp(err, keys[i], n) == 0 && err[n] == '[')
+			at = ttlog__cfg_get(entry, keys[i]);
+	}
+	if (strstr(err, "remove `listen`") != NULL)
+		at = ttlog__cfg_get(entry, "listen");
+	return at != NULL ? at : entry;
+}
+
 int ttlog__input_check_at(struct ttlog__input_opts *o,
 			  const struct ttlog__cfg_node *entry, const char *path,
 			  struct ttlog__diag *d)
@@ -258,9 +327,15 @@ int ttlog__input_check_at(struct ttlog__input_opts *o,
 	}
 	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
 		return 0;
-	/* So is one of them on an input without a socket file. */
+	/* So is one of them on an input without a socket file, and a list
+	 * option on a type that does not take it. */
 	if (perm_misplaced(o) && ttlog__cfg_get(entry, perm_key(o)) != NULL)
 		entry = ttlog__cfg_get(entry, perm_key(o));
+	else if (ttlog__input_list_misplaced(o) != NULL &&
+		 ttlog__cfg_get(entry, ttlog__input_list_misplaced(o)) != NULL)
+		entry = ttlog__cfg_get(entry, ttlog__input_list_misplaced(o));
+	else if (o->type == TTLOG__INPUT_JOURNAL)
+		entry = journal_key_node(entry, err);
 	ttlog__diag_add(d, entry, who, "%s", err);
 	return -1;
 }

@@ -198,6 +198,8 @@ struct ttlog__input {
 	int64_t max_per_peer; /* <= 0: no limit */
 	struct ttlog__peer_table peers;
 	struct ttlog__accept_guard guard;
+	/* type journal: its handles and positions (input_journal.c) */
+	struct ttlog__journal *journal;
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting

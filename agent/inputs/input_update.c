@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
+#include "input_journal.h"
 
 struct ttlog__input_update {
 	char *name, *listen;
@@ -39,6 +40,8 @@ int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 	char err[256];
 	int n;
 
+	if (o->type == TTLOG__INPUT_JOURNAL)
+		return ttlog__journal_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_STDIN && o->listen == NULL)
 		n = snprintf(key, keylen, "stdin");
 	else if (o->listen == NULL ||
