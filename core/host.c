@@ -302,18 +302,15 @@ static size_t pause_mark(const struct ttlog__listener *l, size_t pause_backlog)
 	return pause_backlog < half ? pause_backlog : half;
 }
 
-int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
-			 int paused)
+/* all: every listener's queue counts, not only those of block listeners. */
+static int pushback(const struct ttlog__writer *w, size_t pause_backlog,
+		    int paused, int all)
 {
-	static _Atomic int said;
-
-	if (off_thread(w, &said, __func__) || pause_backlog == 0)
-		return 0;
 	for (size_t i = 0; i < w->nl; i++) {
 		const struct ttlog__listener *l = &w->l[i];
 		size_t mark = pause_mark(l, pause_backlog);
 
-		if (l->policy != TTLOG_QUEUE_BLOCK)
+		if (!all && l->policy != TTLOG_QUEUE_BLOCK)
 			continue;
 		/* Resuming at half the mark keeps reading from flapping on
 		 * and off around it with every batch. */
@@ -321,6 +318,26 @@ int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
 			return 1;
 	}
 	return 0;
+}
+
+int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
+			 int paused)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__) || pause_backlog == 0)
+		return 0;
+	return pushback(w, pause_backlog, paused, 0);
+}
+
+int ttlog__host_pushback_source(const struct ttlog__writer *w,
+				size_t pause_backlog, int paused)
+{
+	static _Atomic int said;
+
+	if (off_thread(w, &said, __func__) || pause_backlog == 0)
+		return 0;
+	return pushback(w, pause_backlog, paused, 1);
 }
 
 int ttlog__host_listener_stalls(size_t i, uint64_t *out)

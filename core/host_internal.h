@@ -162,8 +162,9 @@ size_t ttlog__host_backlog(const struct ttlog__writer *w);
 uint64_t ttlog__host_dispatched(const struct ttlog__writer *w);
 /* Writer thread only: every batch up to this number is taken. */
 uint64_t ttlog__host_taken(const struct ttlog__writer *w);
-/* Writer thread only: every batch up to this number is durable: taken,
- * and also confirmed by the listeners whose "taken" is not yet safe from
+/* Writer thread only: every batch up to this number is durable: taken
+ * by every listener, also one whose queue.when_full drops (no queue holds
+ * it), and confirmed by the listeners whose "taken" is not yet safe from
  * a SIGKILL of the agent (a forward listener without a spool holds what
  * it took in memory until the collector acknowledges it). Never above
  * ttlog__host_taken(). The inputs that save where they stand in their
@@ -188,5 +189,14 @@ int ttlog__host_on_taken(struct ttlog__writer *w, ttlog__host_taken_fn fn,
  */
 int ttlog__host_pushback(const struct ttlog__writer *w, size_t pause_backlog,
 			 int paused);
+/*
+ * The same for an input whose source keeps what it has not read (tail:
+ * the files; journal: the journal): every listener's queue counts, also
+ * one whose queue.when_full drops. Reading later loses nothing there,
+ * where a listener's dropping would; a listener that stays stuck stops
+ * such an input, which /metrics shows as its lag.
+ */
+int ttlog__host_pushback_source(const struct ttlog__writer *w,
+				size_t pause_backlog, int paused);
 
 #endif /* TTLOG_HOST_INTERNAL_H */

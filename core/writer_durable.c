@@ -107,7 +107,12 @@ void ttlog__durable_fifo_destroy(struct ttlog__durable_fifo *f)
 
 uint64_t ttlog__writer_durable(const struct ttlog__writer *w)
 {
-	uint64_t d = ttlog__writer_taken(w);
+	/* Every listener's queue holds it back, also one whose queue drops
+	 * when full: the inputs that wait for durable (tail, journal) read
+	 * sources that keep what is not read, and are paused by such a
+	 * queue too (ttlog__host_pushback_source()), so waiting stalls
+	 * nothing, and a SIGKILL cannot lose what such a queue held. */
+	uint64_t d = ttlog__writer_queued_floor(w, 1);
 
 	/* Only the current listeners hold it back: one a reload removed,
 	 * or the shutdown finished, counts what it never delivered as lost
@@ -120,9 +125,7 @@ uint64_t ttlog__writer_durable(const struct ttlog__writer *w)
 		if (oldest != 0 && oldest - 1 < d)
 			d = oldest - 1;
 	}
-	/* Never back: a listener whose queue drops when full is not waited
-	 * for while it holds a batch back (as for taken), and may take it
-	 * after the number passed it. */
+	/* Never back (a reload may remove a listener that held it). */
 	return d > w->durable_told ? d : w->durable_told;
 }
 

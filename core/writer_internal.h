@@ -158,6 +158,9 @@ void ttlog__writer_pump(struct ttlog__writer *w);
 /* The highest dispatch number up to which every listener has taken every
  * batch, or dropped it and counted that; the queue of a listener that
  * drops when full is not waited for (see ttlog__host_taken()). */
+/* Every batch before the oldest one a listener's queue holds: of block
+ * listeners only (all 0), or of every listener (all 1). */
+uint64_t ttlog__writer_queued_floor(const struct ttlog__writer *w, int all);
 uint64_t ttlog__writer_taken(const struct ttlog__writer *w);
 /* Calls the taken function if that number moved since it was last told. */
 void ttlog__writer_taken_check(struct ttlog__writer *w);

@@ -304,22 +304,27 @@ void ttlog__writer_pump(struct ttlog__writer *w)
 	ttlog__writer_taken_check(w);
 }
 
-uint64_t ttlog__writer_taken(const struct ttlog__writer *w)
+uint64_t ttlog__writer_queued_floor(const struct ttlog__writer *w, int all)
 {
 	uint64_t taken = w->dispatched;
 
 	/* A queue holds its batches in dispatch order: everything before
-	 * its oldest is taken (or was dropped, and counted). Only the queues
-	 * of block listeners count: one that drops when full is left behind
-	 * by design (isolation), and waiting for it would stall the others
-	 * through the inputs that acknowledge. */
+	 * its oldest is taken (or was dropped, and counted). */
 	for (size_t i = 0; i < w->nl; i++) {
 		const struct ttlog__listener *l = &w->l[i];
-		if (l->policy == TTLOG_QUEUE_BLOCK && l->qlen > 0 &&
+		if ((all || l->policy == TTLOG_QUEUE_BLOCK) && l->qlen > 0 &&
 		    l->q[l->qhead].no - 1 < taken)
 			taken = l->q[l->qhead].no - 1;
 	}
 	return taken;
+}
+
+uint64_t ttlog__writer_taken(const struct ttlog__writer *w)
+{
+	/* Only the queues of block listeners count: one that drops when
+	 * full is left behind by design (isolation), and waiting for it
+	 * would stall the others through the inputs that acknowledge. */
+	return ttlog__writer_queued_floor(w, 0);
 }
 
 void ttlog__writer_taken_check(struct ttlog__writer *w)

@@ -322,8 +322,8 @@ static int read_src(struct ttlog__journal *jr, struct jsrc *s)
 	int got = 0, r = 0;
 
 	while (got < TTLOG__JOURNAL_CHUNK) {
-		if (ttlog__host_pushback(in->writer, (size_t)in->pause_backlog,
-					 0)) {
+		if (ttlog__host_pushback_source(in->writer,
+						(size_t)in->pause_backlog, 0)) {
 			in->st.paused = 1;
 			break;
 		}
@@ -370,8 +370,8 @@ static void turn(struct ttlog__journal *jr)
 	uint64_t wait_us = 1000000u;
 
 	if (in->st.paused) {
-		if (ttlog__host_pushback(in->writer, (size_t)in->pause_backlog,
-					 1)) {
+		if (ttlog__host_pushback_source(in->writer,
+						(size_t)in->pause_backlog, 1)) {
 			arm_wake(jr, WAKE_PAUSED_US);
 			return;
 		}

@@ -254,6 +254,55 @@ static void test_durable_equals_taken_without_deferral(void **s)
 	assert_int_equal(ttlog_shutdown(), 0);
 }
 
+/* What a queue holds, read on the writer's thread. */
+struct held {
+	int push_stream, push_source;
+};
+
+static int look_pushback(struct event_base *base, void *arg)
+{
+	struct held *h = arg;
+	struct ttlog__writer *w = ttlog__host_writer();
+	(void)base;
+
+	h->push_stream = ttlog__host_pushback(w, 1, 0);
+	h->push_source = ttlog__host_pushback_source(w, 1, 0);
+	return 0;
+}
+
+/* A listener whose queue drops when full and holds a batch back: taken
+ * passes it (isolation of the inputs that acknowledge), durable does not
+ * (tail and journal would lose it with a SIGKILL), and only the inputs
+ * whose source keeps what is unread are paused by it. */
+static void test_durable_waits_for_a_dropping_queue(void **s)
+{
+	static struct holder slow = {0};
+	static struct holder plain = {0};
+	static struct ttlog_listener_config l[2];
+	struct probe p = {0};
+	struct held hd = {0};
+	(void)s;
+
+	config(&l[0], "plain", &holder_api, &plain);
+	config(&l[1], "slow", &holder_api, &slow);
+	l[1].queue_policy = TTLOG_QUEUE_DROP_NEWEST;
+	assert_int_equal(start(l, 2), 0);
+	slow.answer = TTLOG_LISTENER_RETRY;
+	step_ingest(&p, TTLOG_LEVEL_INFO);
+	assert_int_equal(p.taken, p.no);
+	assert_int_equal(p.durable, p.no - 1);
+	CALL(look_pushback, &hd);
+	assert_int_equal(hd.push_stream, 0);
+	assert_int_equal(hd.push_source, 1);
+	slow.answer = TTLOG_LISTENER_OK;
+	assert_int_equal(ttlog_flush(), 0);
+	CALL(look, &p);
+	assert_int_equal(p.durable, p.no);
+	CALL(look_pushback, &hd);
+	assert_int_equal(hd.push_source, 0);
+	assert_int_equal(ttlog_shutdown(), 0);
+}
+
 /* A level-filtered holder is offered copies that keep the parent's seq;
  * batches it is not offered do not wait for it. */
 static void test_durable_filtered_listener(void **s)
@@ -368,6 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durable_waits_for_the_deferring_listener),
 		cmocka_unit_test(test_durable_equals_taken_without_deferral),
+		cmocka_unit_test(test_durable_waits_for_a_dropping_queue),
 		cmocka_unit_test(test_durable_filtered_listener),
 		cmocka_unit_test(test_durable_forgets_a_removed_listener),
 		cmocka_unit_test(test_durable_fifo_order_and_bound),
