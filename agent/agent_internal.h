@@ -77,6 +77,19 @@ struct ttlog__input_opts {
 	 * owner and group (names or numeric ids); NULL: unset, the file
 	 * keeps what bind gives it (the umask, the agent's user). */
 	char *mode, *owner, *group;
+	/* tail inputs (agent/inputs/tail.c, docs/tail.md). paths and
+	 * exclude are read from the entry as lists (a string is a list of
+	 * one), NULL-terminated, owned. */
+	char **paths, **exclude;
+	size_t npaths, nexclude;
+	int start_at;	/* enum ttlog__tail_start */
+	int format;	/* enum ttlog__tail_format */
+	int watch;	/* enum ttlog__tail_watch */
+	uint64_t max_line;
+	uint64_t rotate_wait_ms, poll_interval_ms;
+	char *ml_start, *ml_preset;
+	int ml_continuation; /* enum ttlog__tail_cont */
+	uint64_t ml_timeout_ms, ml_max_bytes;
 };
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
@@ -117,6 +130,12 @@ struct ttlog__input_stats {
 	uint64_t accept_errors; /* accept() failures (out of descriptors) */
 	/* syslog, jsonl: keys a message repeated (the last value kept) */
 	uint64_t duplicate_keys;
+	/* tail: files open now, bytes behind their ends, files finished
+	 * after a rename or delete, files read again after they shrank,
+	 * lines cut at max_line, multiline events cut at max_bytes, full
+	 * rescans after inotify lost events. */
+	uint64_t files_watched, lag_bytes, rotations, truncations;
+	uint64_t lines_cut, multiline_cut, rescans;
 };
 
 struct ttlog__input;
