@@ -82,9 +82,9 @@ struct ttlog__input_opts {
 	 * one), NULL-terminated, owned. */
 	char **paths, **exclude;
 	size_t npaths, nexclude;
-	int start_at;	/* enum ttlog__tail_start */
-	int format;	/* enum ttlog__tail_format */
-	int watch;	/* enum ttlog__tail_watch */
+	int start_at; /* enum ttlog__tail_start */
+	int format;   /* enum ttlog__tail_format */
+	int watch;    /* enum ttlog__tail_watch */
 	uint64_t max_line;
 	uint64_t rotate_wait_ms, poll_interval_ms;
 	char *ml_start, *ml_preset;

@@ -37,7 +37,9 @@ const struct ttlog_option_value ttlog__input_types[] = {
 	{"tail", TTLOG__INPUT_TAIL},
 	{NULL, 0}};
 static const struct ttlog_option_value tail_start_ats[] = {
-	{"end", TTLOG__TAIL_END}, {"beginning", TTLOG__TAIL_BEGINNING}, {NULL, 0}};
+	{"end", TTLOG__TAIL_END},
+	{"beginning", TTLOG__TAIL_BEGINNING},
+	{NULL, 0}};
 static const struct ttlog_option_value tail_formats[] = {
 	{"raw", TTLOG__TAIL_RAW},
 	{"json", TTLOG__TAIL_JSON},
@@ -173,8 +175,7 @@ static const struct ttlog_option_spec input_options[] = {
 	 "looked at (with inotify too, as a safety net)",
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "multiline.start", NULL, OPT(ml_start),
-	 "tail: a regex (PCRE2); a line matching it begins an event", NULL,
-	 0},
+	 "tail: a regex (PCRE2); a line matching it begins an event", NULL, 0},
 	{TTLOG_OPTION_ENUM_VALUES, "multiline.continuation", NULL,
 	 OPT(ml_continuation),
 	 "tail: indent (an indented line continues the event) or backslash "
@@ -331,7 +332,8 @@ static void set_origin(struct ttlog__input *in, int format, const char *peer,
 
 	if (format == TTLOG__INPUT_SYSLOG || format == TTLOG__INPUT_JSONL) {
 		take_field(ev, "host", &s[TTLOG__ORIGIN_HOST]);
-		take_field(ev, format == TTLOG__INPUT_SYSLOG ? "app" : "service",
+		take_field(ev,
+			   format == TTLOG__INPUT_SYSLOG ? "app" : "service",
 			   &s[TTLOG__ORIGIN_SERVICE]);
 		/* A file's line that names no host or service is this
 		 * host's, of the agent's service. */

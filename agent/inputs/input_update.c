@@ -48,8 +48,7 @@ static uint64_t fnv(uint64_t h, const char *s)
 /* A tail input is the same one across a reload while its name, files,
  * format, watching and multiline rule are: it then keeps its open files,
  * positions and partial lines. */
-static int tail_key(const struct ttlog__input_opts *o, char *key,
-		    size_t keylen)
+static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	char num[64];
