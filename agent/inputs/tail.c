@@ -414,8 +414,11 @@ int ttlog__tail_start(struct ttlog__input *in,
 		if (t->ml_timer == NULL || event_add(t->ml_timer, &tv) != 0)
 			goto oom;
 	}
-	if (ttlog__tail_ckpt_load(t, o->state_dir, err, errlen) != 0)
-		return -1;
+	if (o->state_dir != NULL && asprintf(&t->state_path, "%s/input-%s.tail",
+					     o->state_dir, in->name) < 0) {
+		t->state_path = NULL;
+		goto oom;
+	}
 	if (o->state_dir == NULL)
 		TTLOG_WARN("tail: no service.state_dir; positions are kept in "
 			   "memory only (a restart reads by start_at again)",
@@ -435,6 +438,9 @@ void ttlog__tail_enable(struct ttlog__input *in)
 	if (t == NULL || t->started)
 		return;
 	t->started = 1;
+	/* Read now, not at prepare: an input this one replaces in a reload
+	 * saves its positions when it is removed, just before. */
+	ttlog__tail_ckpt_load(t);
 	ttlog__tail_scan(t, 1);
 	ttlog__tail_wake(t);
 }

@@ -21,7 +21,6 @@
 #include <ttlog/ttlog.h>
 
 #include "ckpt.h"
-#include "errf.h"
 #include "input_internal.h"
 #include "tail_internal.h"
 
@@ -60,28 +59,17 @@ static int load_one(void *arg, const struct ttlog__ckpt_rec *r)
 	return 0;
 }
 
-int ttlog__tail_ckpt_load(struct ttlog__tail *t, const char *dir, char *err,
-			  size_t errlen)
+void ttlog__tail_ckpt_load(struct ttlog__tail *t)
 {
 	struct load_ctx c = {t, 0};
-	char why[512];
+	char why[512] = "out of memory";
 	int rc;
 
-	if (dir == NULL)
-		return 0;
-	if (asprintf(&t->state_path, "%s/input-%s.tail", dir, t->in->name) <
-	    0) {
-		t->state_path = NULL;
-		ttlog__errf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (t->state_path == NULL)
+		return;
 	rc = ttlog__ckpt_load(t->state_path, load_one, &c, why, sizeof(why));
 	if (rc == 1)
-		return 0;
-	if (rc == -2) {
-		ttlog__errf(err, errlen, "out of memory");
-		return -1;
-	}
+		return;
 	if (rc != 0) {
 		/* A damaged file is not half used: every file starts as if
 		 * seen for the first time, and the next save replaces it. */
@@ -91,14 +79,13 @@ int ttlog__tail_ckpt_load(struct ttlog__tail *t, const char *dir, char *err,
 			    TTLOG_KV("error", (const char *)why));
 		t->state_errors++;
 		ttlog__tail_ckpt_free(t);
-		return 0;
+		return;
 	}
 	t->had_state = 1;
 	if (c.bad > 0)
 		TTLOG_WARN("tail: state records of another version ignored",
 			   TTLOG_KV("input", (const char *)t->in->name),
 			   TTLOG_KV("records", (uint64_t)c.bad));
-	return 0;
 }
 
 int ttlog__tail_ckpt_find(struct ttlog__tail *t, const char *path, int fd,

@@ -234,8 +234,9 @@ void ttlog__tail_watch_stop(struct ttlog__tail *t);
 void ttlog__tail_scan(struct ttlog__tail *t, int initial);
 
 /* tail_ckpt.c */
-int ttlog__tail_ckpt_load(struct ttlog__tail *t, const char *dir, char *err,
-			  size_t errlen);
+/* Reads t->state_path (if any) into t->saved; a damaged file is logged
+ * and ignored (every file starts as if seen for the first time). */
+void ttlog__tail_ckpt_load(struct ttlog__tail *t);
 /* Notes every file's position with the batch just dispatched. */
 void ttlog__tail_ckpt_note(struct ttlog__tail *t, uint64_t no);
 /* Batches up to `durable` are safe: positions advance, a save is due. */
