@@ -18,7 +18,6 @@
 
 #include "agent_main.h"
 #include "host_internal.h"
-#include "tail_internal.h"
 
 /* The inputs section: each entry through the input option table. */
 static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
@@ -50,17 +49,12 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 		char path[64];
 		struct ttlog__input_opts *o;
 		snprintf(path, sizeof(path), "inputs[%zu]", i);
-		/* Lists, read apart from the table of single values. */
-		static const char *const lists[] = {"paths", "exclude", NULL};
 		o = ttlog__options_apply(&ttlog__input_table, in->vals[i], path,
-					 lists, d);
+					 ttlog__input_list_keys, d);
 		if (o == NULL)
 			continue;
-		if (ttlog__tail_lists_read(o, in->vals[i], path, d) != 0) {
-			ttlog__tail_lists_free(o);
-			ttlog__options_free(&ttlog__input_table, o);
-			continue;
-		}
+		/* Kept even when an item is wrong: freed with the others. */
+		(void)ttlog__input_lists_read(o, in->vals[i], path, d);
 		for (size_t k = 0; k < a->ninputs; k++)
 			if (strcmp(a->input_opts[k]->name, o->name) == 0)
 				ttlog__diag_add(
@@ -69,8 +63,7 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 					"an input named \"%s\" is "
 					"already defined",
 					o->name);
-		if (o->type != TTLOG__INPUT_STDIN &&
-		    o->type != TTLOG__INPUT_TAIL && o->listen == NULL)
+		if (ttlog__input_listens(o->type) && o->listen == NULL)
 			ttlog__diag_add(d, in->vals[i], path,
 					"missing \"listen\" (for example "
 					"tcp://127.0.0.1:5514)");
@@ -119,7 +112,7 @@ void agent_free_inputs(struct agent *a)
 	free(a->listener_where);
 	a->listener_where = NULL;
 	for (size_t i = 0; i < a->ninputs; i++) {
-		ttlog__tail_lists_free(a->input_opts[i]);
+		ttlog__input_lists_free(a->input_opts[i]);
 		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
 		free(a->input_keys ? a->input_keys[i] : NULL);
 		free(a->input_where ? a->input_where[i] : NULL);

@@ -59,6 +59,12 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		ttlog__errf(err, errlen, "unknown type %d", o->type);
 		return -1;
 	}
+	if (ttlog__input_list_misplaced(o) != NULL) {
+		ttlog__errf(err, errlen, "%s: is not an option of %s inputs",
+			    ttlog__input_list_misplaced(o),
+			    ttlog__input_type_name(o->type));
+		return -1;
+	}
 	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
 		ttlog__errf(err, errlen,
 			    "type %s needs `listen` (tcp://HOST:PORT, "
@@ -288,9 +294,13 @@ int ttlog__input_check_at(struct ttlog__input_opts *o,
 	}
 	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
 		return 0;
-	/* So is one of them on an input without a socket file. */
+	/* So is one of them on an input without a socket file, and a list
+	 * option on a type that does not take it. */
 	if (perm_misplaced(o) && ttlog__cfg_get(entry, perm_key(o)) != NULL)
 		entry = ttlog__cfg_get(entry, perm_key(o));
+	else if (ttlog__input_list_misplaced(o) != NULL &&
+		 ttlog__cfg_get(entry, ttlog__input_list_misplaced(o)) != NULL)
+		entry = ttlog__cfg_get(entry, ttlog__input_list_misplaced(o));
 	ttlog__diag_add(d, entry, who, "%s", err);
 	return -1;
 }

@@ -53,11 +53,11 @@ static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
 	uint64_t h = 0xcbf29ce484222325ull;
 	char num[64];
 
-	for (size_t i = 0; i < o->npaths; i++)
-		h = fnv(h, o->paths[i]);
+	for (size_t i = 0; i < o->paths.n; i++)
+		h = fnv(h, o->paths.v[i]);
 	h = fnv(h, "\x01");
-	for (size_t i = 0; i < o->nexclude; i++)
-		h = fnv(h, o->exclude[i]);
+	for (size_t i = 0; i < o->exclude.n; i++)
+		h = fnv(h, o->exclude.v[i]);
 	snprintf(num, sizeof(num), "%d %d %d", o->format, o->watch,
 		 o->ml_continuation);
 	h = fnv(h, num);

@@ -50,79 +50,11 @@ void ttlog__tail_warn(struct ttlog__tail *t, const char *path, const char *what,
 			   TTLOG_KV("suppressed", suppressed));
 }
 
-/* ---- the `paths` and `exclude` lists ---- */
-
-static int read_list(const struct ttlog__cfg_node *entry, const char *key,
-		     const char *path, char ***out, size_t *n,
-		     struct ttlog__diag *d)
-{
-	const struct ttlog__cfg_node *v = ttlog__cfg_get(entry, key);
-	const struct ttlog__cfg_node *one[1];
-	const struct ttlog__cfg_node *const *items = one;
-	size_t count = 1;
-	char full[160];
-
-	snprintf(full, sizeof(full), "%s.%s", path, key);
-	if (v == NULL)
-		return 0;
-	if (v->kind == TTLOG__CFG_SCALAR) {
-		one[0] = v;
-	} else if (v->kind == TTLOG__CFG_SEQ) {
-		items = (const struct ttlog__cfg_node *const *)v->vals;
-		count = v->n;
-	} else {
-		ttlog__diag_add(d, v, full,
-				"expected a string or a list of strings");
-		return -1;
-	}
-	*out = calloc(count + 1, sizeof(char *));
-	if (*out == NULL) {
-		ttlog__diag_add(d, v, full, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (items[i]->kind != TTLOG__CFG_SCALAR) {
-			ttlog__diag_add(d, items[i], full,
-					"expected a string (a glob)");
-			return -1;
-		}
-		if (items[i]->str[0] == '\0') {
-			ttlog__diag_add(d, items[i], full,
-					"an empty pattern matches nothing");
-			return -1;
-		}
-		if (((*out)[i] = strdup(items[i]->str)) == NULL) {
-			ttlog__diag_add(d, items[i], full, "out of memory");
-			return -1;
-		}
-		*n = i + 1;
-	}
-	return 0;
-}
-
-int ttlog__tail_lists_read(struct ttlog__input_opts *o,
-			   const struct ttlog__cfg_node *entry,
-			   const char *path, struct ttlog__diag *d)
-{
-	int rc = read_list(entry, "paths", path, &o->paths, &o->npaths, d);
-
-	rc |= read_list(entry, "exclude", path, &o->exclude, &o->nexclude, d);
-	return rc;
-}
-
 static void free_list(char **l, size_t n)
 {
 	for (size_t i = 0; l != NULL && i < n; i++)
 		free(l[i]);
 	free(l);
-}
-
-void ttlog__tail_lists_free(struct ttlog__input_opts *o)
-{
-	free_list(o->paths, o->npaths);
-	free_list(o->exclude, o->nexclude);
-	o->paths = o->exclude = NULL;
-	o->npaths = o->nexclude = 0;
 }
 
 /* ---- checks ---- */
@@ -184,21 +116,27 @@ int ttlog__tail_check(const struct ttlog__input_opts *o, const char **key,
 	if (key == NULL)
 		key = &k;
 	*key = NULL;
+	if (ttlog__input_list_misplaced(o) != NULL) {
+		*key = ttlog__input_list_misplaced(o);
+		ttlog__errf(err, errlen, "%s: is not an option of tail inputs",
+			    *key);
+		return -1;
+	}
 	if (o->listen != NULL) {
 		*key = "listen";
 		ttlog__errf(err, errlen,
 			    "type tail reads files (`paths`); remove `listen`");
 		return -1;
 	}
-	if (o->npaths == 0) {
+	if (o->paths.n == 0) {
 		*key = "paths";
 		ttlog__errf(err, errlen,
 			    "type tail needs `paths` (a glob or a list of "
 			    "globs, for example [\"/var/log/app/*.log\"])");
 		return -1;
 	}
-	for (size_t i = 0; i < o->npaths; i++)
-		if (o->paths[i][0] == '\0') {
+	for (size_t i = 0; i < o->paths.n; i++)
+		if (o->paths.v[i][0] == '\0') {
 			*key = "paths";
 			ttlog__errf(err, errlen, "paths: an empty pattern");
 			return -1;
@@ -367,12 +305,12 @@ static int set_opts(struct ttlog__tail *t, const struct ttlog__input_opts *o,
 	return 0;
 }
 
-static char **copy_list(char **l, size_t n)
+static char **copy_list(const struct ttlog__input_list *l)
 {
-	char **c = calloc(n + 1, sizeof(char *));
+	char **c = calloc(l->n + 1, sizeof(char *));
 
-	for (size_t i = 0; c != NULL && i < n; i++)
-		if ((c[i] = strdup(l[i])) == NULL) {
+	for (size_t i = 0; c != NULL && i < l->n; i++)
+		if ((c[i] = strdup(l->v[i])) == NULL) {
 			free_list(c, i);
 			return NULL;
 		}
@@ -394,10 +332,10 @@ int ttlog__tail_start(struct ttlog__input *in,
 	t->last_sync_ms = ttlog__tail_now_ms();
 	if (set_opts(t, o, err, errlen) != 0)
 		return -1;
-	t->paths = copy_list(o->paths, o->npaths);
-	t->exclude = copy_list(o->exclude, o->nexclude);
-	t->npaths = o->npaths;
-	t->nexclude = o->nexclude;
+	t->paths = copy_list(&o->paths);
+	t->exclude = copy_list(&o->exclude);
+	t->npaths = o->paths.n;
+	t->nexclude = o->exclude.n;
 	t->rbuf = malloc(TTLOG__TAIL_QUANTUM);
 	t->work = event_new(in->base, -1, 0, work, t);
 	t->resume = evtimer_new(in->base, resume, t);

@@ -205,12 +205,6 @@ void ttlog__tail_warn(struct ttlog__tail *t, const char *path, const char *what,
  * and *key set to the option at fault. */
 int ttlog__tail_check(const struct ttlog__input_opts *o, const char **key,
 		      char *err, size_t errlen);
-/* Reads `paths` and `exclude` (a string or a list of strings) of an
- * `inputs:` entry into o; problems go to d. */
-int ttlog__tail_lists_read(struct ttlog__input_opts *o,
-			   const struct ttlog__cfg_node *entry,
-			   const char *path, struct ttlog__diag *d);
-void ttlog__tail_lists_free(struct ttlog__input_opts *o);
 
 /* tail_file.c */
 struct ttlog__tail_file *ttlog__tail_file_open(struct ttlog__tail *t,
