@@ -120,13 +120,19 @@ void ttlog__tail_ckpt_free(struct ttlog__tail *t)
 	t->nsaved = 0;
 }
 
+/* The save timer fires in ms, or sooner if it already would. */
 static void arm(struct ttlog__tail *t, uint64_t ms)
 {
 	struct timeval tv = {(time_t)(ms / 1000),
 			     (suseconds_t)(ms % 1000) * 1000};
+	uint64_t due = ttlog__tail_now_ms() + ms;
 
-	if (t->save_timer != NULL && !evtimer_pending(t->save_timer, NULL))
-		evtimer_add(t->save_timer, &tv);
+	if (t->save_timer == NULL)
+		return;
+	if (evtimer_pending(t->save_timer, NULL) && t->save_at_ms <= due)
+		return;
+	t->save_at_ms = due;
+	evtimer_add(t->save_timer, &tv);
 }
 
 /* Moves f's durable position up to the notes whose batch is durable. */

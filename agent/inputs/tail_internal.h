@@ -175,7 +175,7 @@ struct ttlog__tail {
 	size_t nsaved;
 	int had_state; /* a state file was found at start */
 	int save_due, unsynced;
-	uint64_t last_sync_ms;
+	uint64_t last_sync_ms, save_at_ms;
 	uint64_t durable; /* the last durable number seen */
 	uint64_t rotations, truncations, lines_cut, ml_cut, rescans;
 	uint64_t state_errors;
