@@ -342,6 +342,23 @@ def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
         wait_seqs(out, range(1100))
         time.sleep(0.3)
         exactly_once(seqs(out), 1100)
+        # Other paths: the input is replaced; the new one resumes where
+        # the old one stood (in memory, there is no state_dir) rather
+        # than by start_at: beginning.
+        with open(a.config, "w") as f:
+            f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
+                    % (args.plugins,
+                       body(logs, out, "    exclude: ['*.gz']\n")))
+        a.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + DEADLINE
+        while open(out, "rb").read().count(b"configuration reloaded") < 2:
+            check(time.monotonic() < end, "reload not reported: %s"
+                  % a.stderr())
+            time.sleep(0.02)
+        append(path, 1100, 100)
+        wait_seqs(out, range(1200))
+        time.sleep(0.3)
+        exactly_once(seqs(out), 1200)
         a.stop()
     finally:
         a.kill()
