@@ -132,13 +132,53 @@ def test_start_at_beginning_and_end(args, tmp):
         a.kill()
 
 
+def test_files_that_came_while_down_are_read_whole(args, tmp):
+    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
+    state = os.path.join(tmp, "state")
+    os.makedirs(logs)
+    os.makedirs(state)
+    inputs = ("  - {name: app, type: tail, paths: '%s/*.log', "
+              "start_at: end, poll_interval: 200ms}\n" % logs)
+    append(os.path.join(logs, "a.log"), 1000, 10)  # before: skipped
+    a = Agent(args, tmp, body(None, out, state=state, inputs=inputs), 1)
+    try:
+        time.sleep(0.3)
+        append(os.path.join(logs, "a.log"), 0, 10)
+        wait_seqs(out, range(10))
+        a.stop()
+    finally:
+        a.kill()
+    # While the agent is down: more in a.log, and a new b.log, which
+    # start_at: end must not skip (the input ran before: it is new).
+    append(os.path.join(logs, "a.log"), 10, 10)
+    append(os.path.join(logs, "b.log"), 20, 10)
+    a = Agent(args, tmp, body(None, out, state=state, inputs=inputs), 1)
+    try:
+        wait_seqs(out, range(30))
+        time.sleep(0.3)
+        exactly_once(seqs(out), 30)
+        a.stop()
+    finally:
+        a.kill()
+
+
 def test_rename_create_rotation_while_writing(args, tmp):
+    rotation(args, tmp, "", 0.01)
+
+
+def test_rename_create_rotation_with_polling_only(args, tmp):
+    # Polling sees a file only if it lives at its name for a poll
+    # interval: the writer rotates every ~500 ms, polls are 200 ms apart.
+    rotation(args, tmp, "    watch: poll\n", 0.08)
+
+
+def rotation(args, tmp, extra, pause):
     http = free_port()
     out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
     os.makedirs(logs)
     path = os.path.join(logs, "app.log")
     append(path, 0, 0)
-    a = Agent(args, tmp, body(logs, out, http=http), 1)
+    a = Agent(args, tmp, body(logs, out, extra, http=http), 1)
     n, per = 30000, 3000
     try:
         for r in range(n // per):
@@ -147,7 +187,7 @@ def test_rename_create_rotation_while_writing(args, tmp):
             # must finish each renamed file from its open descriptor.
             for k in range(0, per, 500):
                 append(path, r * per + k, 500)
-                time.sleep(0.01)  # a writer, not a copy
+                time.sleep(pause)  # a writer, not a copy
             os.rename(path, os.path.join(tmp, "app.log.%d" % r))
             append(path, 0, 0)
         got = wait_seqs(out, range(n))
@@ -437,7 +477,9 @@ def test_a_java_stack_trace_of_10000_lines_is_one_event(args, tmp):
 
 TESTS = [
     test_start_at_beginning_and_end,
+    test_files_that_came_while_down_are_read_whole,
     test_rename_create_rotation_while_writing,
+    test_rename_create_rotation_with_polling_only,
     test_copytruncate_reads_again_from_the_start,
     test_deleted_while_read_is_read_to_its_end,
     test_reused_inode_with_other_bytes_is_a_new_file,
