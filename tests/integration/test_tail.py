@@ -11,7 +11,6 @@ Usage: test_tail.py --agent PATH --plugins DIR --test-plugins DIR
 """
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -100,6 +99,18 @@ def exactly_once(got, n):
     check(sorted(got) == list(range(n)), "lines missing or foreign")
 
 
+def places(tmp, with_state=False):
+    """The sink, the logs directory, its app.log, and a state_dir (made
+    when with_state, else None)."""
+    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
+    os.makedirs(logs)
+    state = None
+    if with_state:
+        state = os.path.join(tmp, "state")
+        os.makedirs(state)
+    return out, logs, os.path.join(logs, "app.log"), state
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -133,10 +144,7 @@ def test_start_at_beginning_and_end(args, tmp):
 
 
 def test_files_that_came_while_down_are_read_whole(args, tmp):
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    state = os.path.join(tmp, "state")
-    os.makedirs(logs)
-    os.makedirs(state)
+    out, logs, _, state = places(tmp, True)
     inputs = ("  - {name: app, type: tail, paths: '%s/*.log', "
               "start_at: end, poll_interval: 200ms}\n" % logs)
     append(os.path.join(logs, "a.log"), 1000, 10)  # before: skipped
@@ -174,9 +182,7 @@ def test_rename_create_rotation_with_polling_only(args, tmp):
 
 def rotation(args, tmp, extra, pause):
     http = free_port()
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     append(path, 0, 0)
     a = Agent(args, tmp, body(logs, out, extra, http=http), 1)
     n, per = 30000, 3000
@@ -203,9 +209,7 @@ def rotation(args, tmp, extra, pause):
 
 def test_copytruncate_reads_again_from_the_start(args, tmp):
     http = free_port()
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     append(path, 0, 1000)
     a = Agent(args, tmp, body(logs, out, http=http), 1)
     try:
@@ -226,9 +230,7 @@ def test_copytruncate_reads_again_from_the_start(args, tmp):
 
 def test_deleted_while_read_is_read_to_its_end(args, tmp):
     http = free_port()
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     a = Agent(args, tmp, body(logs, out, http=http), 1)
     try:
@@ -249,11 +251,7 @@ def test_deleted_while_read_is_read_to_its_end(args, tmp):
 
 
 def test_reused_inode_with_other_bytes_is_a_new_file(args, tmp):
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    state = os.path.join(tmp, "state")
-    os.makedirs(logs)
-    os.makedirs(state)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, state = places(tmp, True)
     with open(path, "wb") as f:
         f.write(b"".join(b"old %05d\n" % i for i in range(300)))
     a = Agent(args, tmp, body(logs, out, state=state), 1)
@@ -284,9 +282,7 @@ def test_reused_inode_with_other_bytes_is_a_new_file(args, tmp):
 
 def test_a_line_longer_than_max_line_is_cut_and_flagged(args, tmp):
     http = free_port()
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     with open(path, "wb") as f:
         f.write(b"seq 0\n" + b"L" * 5000 + b"\nseq 1\n")
     a = Agent(args, tmp, body(logs, out, "    max_line: 1KiB\n", http=http),
@@ -306,11 +302,7 @@ def test_a_line_longer_than_max_line_is_cut_and_flagged(args, tmp):
 
 
 def test_sigkill_and_restart_resumes_without_loss(args, tmp):
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    state = os.path.join(tmp, "state")
-    os.makedirs(logs)
-    os.makedirs(state)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, state = places(tmp, True)
     n = 40000
     a = Agent(args, tmp, body(logs, out, state=state), 1)
     stop = threading.Event()
@@ -354,9 +346,7 @@ def test_sigkill_and_restart_resumes_without_loss(args, tmp):
 
 
 def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     append(path, 0, 1000)
     # No state_dir: only the kept input can know where it was.
     a = Agent(args, tmp, body(logs, out), 1)
@@ -406,9 +396,7 @@ def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
 
 def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
     http = free_port()
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     line = b"x" * 1000 + b"\n"
     with open(path, "wb") as f:
         for _ in range(200):
@@ -441,9 +429,7 @@ def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
 
 
 def test_a_java_stack_trace_of_10000_lines_is_one_event(args, tmp):
-    out, logs = os.path.join(tmp, "out.jsonl"), os.path.join(tmp, "logs")
-    os.makedirs(logs)
-    path = os.path.join(logs, "app.log")
+    out, logs, path, _ = places(tmp)
     trace = [b"java.lang.IllegalStateException: broken"]
     trace += [b"\tat com.example.Svc.m%d(Svc.java:%d)" % (i, i)
               for i in range(9997)]
