@@ -13,6 +13,7 @@ Usage: test_tail.py --agent PATH --plugins DIR --test-plugins DIR
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -471,6 +472,41 @@ def test_a_java_stack_trace_of_10000_lines_is_one_event(args, tmp):
         a.kill()
 
 
+def test_check_reports_tail_errors_at_their_keys(args, tmp):
+    cfg = os.path.join(tmp, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("service:\n  plugin_dir: %s\n"
+                "inputs:\n"
+                "  - name: a\n    type: tail\n    paths: /x/*.log\n"
+                "    multiline:\n      start: '^(\\d+'\n"
+                "  - name: b\n    type: tail\n    paths: ['/x/*.log']\n"
+                "    multiline: {start: x, preset: java}\n"
+                "  - name: c\n    type: tail\n    paths: ['/x']\n"
+                "    listen: tcp://127.0.0.1:1\n"
+                "  - name: d\n    type: tail\n"
+                "  - name: e\n    type: tail\n    paths: ['/x', '']\n"
+                "  - name: f\n    type: tail\n    paths: /x\n"
+                "    max_line: 0\n"
+                "  - name: g\n    type: tail\n    paths: /x\n"
+                "    multiline: {preset: ruby}\n"
+                "listeners:\n  - {name: o, type: file, path: /dev/null}\n"
+                % args.plugins)
+    p = subprocess.run([args.agent, "--check", "-c", cfg],
+                       capture_output=True, timeout=DEADLINE)
+    err = p.stderr.decode()
+    check(p.returncode != 0, "--check accepted it")
+    for want in ["bad.yaml:8:14: inputs[0] (a): multiline.start: ",
+                 "bad.yaml:12:16: inputs[1] (b): multiline: give exactly "
+                 "one of start, continuation and preset",
+                 "bad.yaml:16:13: inputs[2] (c): type tail reads files",
+                 "bad.yaml:17:5: inputs[3] (d): type tail needs `paths`",
+                 "bad.yaml:20:24: inputs[4].paths[1]",
+                 "bad.yaml:26:15: inputs[5] (f): max_line must be",
+                 "bad.yaml:29:25: inputs[6] (g): multiline.preset: unknown "
+                 "preset \"ruby\""]:
+        check(want in err, "no %r in: %s" % (want, err))
+
+
 TESTS = [
     test_start_at_beginning_and_end,
     test_files_that_came_while_down_are_read_whole,
@@ -484,6 +520,7 @@ TESTS = [
     test_reload_with_the_same_paths_keeps_the_position,
     test_a_stalled_listener_stops_reading_with_bounded_memory,
     test_a_java_stack_trace_of_10000_lines_is_one_event,
+    test_check_reports_tail_errors_at_their_keys,
 ]
 
 
