@@ -500,8 +500,8 @@ def test_check_reports_tail_errors_at_their_keys(args, tmp):
                  "one of start, continuation and preset",
                  "bad.yaml:16:13: inputs[2] (c): type tail reads files",
                  "bad.yaml:17:5: inputs[3] (d): type tail needs `paths`",
-                 "bad.yaml:20:24: inputs[4].paths[1]",
-                 "bad.yaml:26:15: inputs[5] (f): max_line must be",
+                 "bad.yaml:21:19: inputs[4].paths[1]",
+                 "bad.yaml:25:15: inputs[5] (f): max_line must be",
                  "bad.yaml:29:25: inputs[6] (g): multiline.preset: unknown "
                  "preset \"ruby\""]:
         check(want in err, "no %r in: %s" % (want, err))
