@@ -234,6 +234,18 @@ def test_copytruncate_reads_again_from_the_start(args, tmp):
         exactly_once(seqs(out), 1200)
         wait_metric(http, M("ttlog_input_truncations_total"),
                     lambda v: v == 1, "the truncation counted")
+        # Again while the agent is stopped, and the writer writes more
+        # than it had read before it looks again: the size alone does not
+        # show the truncation, the first bytes do.
+        a.proc.send_signal(signal.SIGSTOP)
+        os.truncate(path, 0)
+        append(path, 1200, 2000)
+        a.proc.send_signal(signal.SIGCONT)
+        wait_seqs(out, range(3200))
+        time.sleep(0.3)
+        exactly_once(seqs(out), 3200)
+        wait_metric(http, M("ttlog_input_truncations_total"),
+                    lambda v: v == 2, "the second truncation counted")
         a.stop()
     finally:
         a.kill()
