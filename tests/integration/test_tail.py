@@ -94,6 +94,14 @@ def M(name, input_name="app"):
     return '%s{input="%s",type="tail"}' % (name, input_name)
 
 
+def all_once(out, n):
+    """Waits for lines 0..n-1, then a little more for duplicates, and
+    checks each came exactly once."""
+    wait_seqs(out, range(n))
+    time.sleep(0.3)
+    exactly_once(seqs(out), n)
+
+
 def exactly_once(got, n):
     dup = len(got) - len(set(got))
     check(dup == 0, "%d duplicates" % dup)
@@ -166,9 +174,7 @@ def test_files_that_came_while_down_are_read_whole(args, tmp):
     append(os.path.join(logs, "b.log"), 20, 10)
     a = Agent(args, tmp, body(None, out, state=state, inputs=inputs), 1)
     try:
-        wait_seqs(out, range(30))
-        time.sleep(0.3)
-        exactly_once(seqs(out), 30)
+        all_once(out, 30)
         a.stop()
     finally:
         a.kill()
@@ -241,9 +247,7 @@ def test_copytruncate_reads_again_from_the_start(args, tmp):
         os.truncate(path, 0)
         append(path, 1200, 2000)
         a.proc.send_signal(signal.SIGCONT)
-        wait_seqs(out, range(3200))
-        time.sleep(0.3)
-        exactly_once(seqs(out), 3200)
+        all_once(out, 3200)
         wait_metric(http, M("ttlog_input_truncations_total"),
                     lambda v: v == 2, "the second truncation counted")
         a.stop()
@@ -392,9 +396,7 @@ def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
         with open(path, "ab") as f:
             f.write(b"10\n")
         append(path, 1011, 89)
-        wait_seqs(out, range(1100))
-        time.sleep(0.3)
-        exactly_once(seqs(out), 1100)
+        all_once(out, 1100)
         # Other paths: the input is replaced; the new one resumes where
         # the old one stood (in memory, there is no state_dir) rather
         # than by start_at: beginning.
@@ -409,9 +411,7 @@ def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
                   % a.stderr())
             time.sleep(0.02)
         append(path, 1100, 100)
-        wait_seqs(out, range(1200))
-        time.sleep(0.3)
-        exactly_once(seqs(out), 1200)
+        all_once(out, 1200)
         a.stop()
     finally:
         a.kill()
