@@ -180,10 +180,19 @@ void ttlog__tail_ready(struct ttlog__tail *t, struct ttlog__tail_file *f)
 	t->rq_tail = f;
 }
 
+/* The reader runs as a timer that is already due rather than through
+ * event_active(): libevent runs events activated from a callback in the
+ * same pass, so a reader that re-activated itself while files had data
+ * would hold the loop (timers, sockets, the HTTP endpoint, the save of
+ * the positions) for as long as the writers kept ahead. A due timer
+ * waits for the next turn of the loop, after its poll for I/O. */
 void ttlog__tail_wake(struct ttlog__tail *t)
 {
-	if (t->work != NULL && t->started && !t->paused)
-		event_active(t->work, EV_TIMEOUT, 0);
+	static const struct timeval now = {0, 0};
+
+	if (t->work != NULL && t->started && !t->paused &&
+	    !evtimer_pending(t->work, NULL))
+		evtimer_add(t->work, &now);
 }
 
 static struct ttlog__tail_file *pop(struct ttlog__tail *t)
@@ -337,7 +346,7 @@ int ttlog__tail_start(struct ttlog__input *in,
 	t->npaths = o->paths.n;
 	t->nexclude = o->exclude.n;
 	t->rbuf = malloc(TTLOG__TAIL_QUANTUM);
-	t->work = event_new(in->base, -1, 0, work, t);
+	t->work = evtimer_new(in->base, work, t);
 	t->resume = evtimer_new(in->base, resume, t);
 	t->save_timer = evtimer_new(in->base, ttlog__tail_ckpt_timer, t);
 	if (t->paths == NULL || t->exclude == NULL || t->rbuf == NULL ||

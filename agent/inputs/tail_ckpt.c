@@ -204,21 +204,6 @@ static void arm(struct ttlog__tail *t, uint64_t ms)
 	evtimer_add(t->save_timer, &tv);
 }
 
-/* Moves f's durable position up to the notes whose batch is durable. */
-static int advance(struct ttlog__tail_file *f, uint64_t durable)
-{
-	size_t k = 0;
-
-	while (k < f->nnotes && f->notes[k].no <= durable)
-		k++;
-	if (k == 0)
-		return 0;
-	f->durable_off = f->notes[k - 1].off;
-	memmove(f->notes, f->notes + k, (f->nnotes - k) * sizeof(f->notes[0]));
-	f->nnotes -= k;
-	return 1;
-}
-
 void ttlog__tail_ckpt_durable(struct ttlog__tail *t, uint64_t durable)
 {
 	int moved = 0;
@@ -226,7 +211,7 @@ void ttlog__tail_ckpt_durable(struct ttlog__tail *t, uint64_t durable)
 	if (durable > t->durable)
 		t->durable = durable;
 	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next)
-		moved |= advance(f, t->durable);
+		moved |= ttlog__tail_notes_advance(f, t->durable);
 	if (moved && t->state_path != NULL) {
 		t->save_due = 1;
 		arm(t, SAVE_EVERY_MS);
@@ -239,16 +224,7 @@ void ttlog__tail_ckpt_note(struct ttlog__tail *t, uint64_t no)
 		if (f->hand_off == f->noted_off)
 			continue;
 		f->noted_off = f->hand_off;
-		if (f->nnotes == TTLOG__TAIL_NOTES) {
-			/* Full: the newest stands in for the last, which is
-			 * then saved with it, a little later. */
-			f->notes[f->nnotes - 1].no = no;
-			f->notes[f->nnotes - 1].off = f->hand_off;
-			continue;
-		}
-		f->notes[f->nnotes].no = no;
-		f->notes[f->nnotes].off = f->hand_off;
-		f->nnotes++;
+		ttlog__tail_notes_add(f, no, f->hand_off);
 	}
 	/* The listeners may have taken the batch during the commit itself
 	 * (a file listener writes at once): no callback comes for it. */

@@ -216,6 +216,42 @@ int ttlog__tail_lines_flush(struct ttlog__tail_lines *l, ttlog__tail_line_fn fn,
 	return 1;
 }
 
+/* ---- positions waiting for their batch ---- */
+
+void ttlog__tail_notes_add(struct ttlog__tail_file *f, uint64_t no,
+			   uint64_t off)
+{
+	if (f->nnotes == TTLOG__TAIL_NOTES) {
+		/* Full (the listeners are far behind): every other note goes,
+		 * the oldest stays. The positions left are saved as their
+		 * batches become durable, only with coarser steps; replacing
+		 * the newest instead would push the last note's batch ahead
+		 * for as long as reading goes on, and nothing past the notes
+		 * before it would be saved. */
+		size_t k = 0;
+		for (size_t i = 0; i < f->nnotes; i += 2)
+			f->notes[k++] = f->notes[i];
+		f->nnotes = k;
+	}
+	f->notes[f->nnotes].no = no;
+	f->notes[f->nnotes].off = off;
+	f->nnotes++;
+}
+
+int ttlog__tail_notes_advance(struct ttlog__tail_file *f, uint64_t durable)
+{
+	size_t k = 0;
+
+	while (k < f->nnotes && f->notes[k].no <= durable)
+		k++;
+	if (k == 0)
+		return 0;
+	f->durable_off = f->notes[k - 1].off;
+	memmove(f->notes, f->notes + k, (f->nnotes - k) * sizeof(f->notes[0]));
+	f->nnotes -= k;
+	return 1;
+}
+
 /* ---- events ---- */
 
 static void emit_event(struct ttlog__tail_file *f, const char *text, size_t len,

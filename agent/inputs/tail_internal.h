@@ -30,7 +30,7 @@ struct event;
  * hold the others (or the loop) for longer than that takes. */
 #define TTLOG__TAIL_QUANTUM ((size_t)256 << 10)
 /* Positions handed on and not yet durable that a file remembers; past
- * it the newest replaces the last (saved a little later, never early). */
+ * it every other one is forgotten (saved in coarser steps, never early). */
 #define TTLOG__TAIL_NOTES 32
 
 enum ttlog__tail_start { TTLOG__TAIL_END = 0, TTLOG__TAIL_BEGINNING = 1 };
@@ -212,6 +212,12 @@ int ttlog__tail_check(const struct ttlog__input_opts *o, const char **key,
 		      char *err, size_t errlen);
 
 /* tail_file.c */
+/* Notes that f's offset `off` is safe once batch `no` is durable. */
+void ttlog__tail_notes_add(struct ttlog__tail_file *f, uint64_t no,
+			   uint64_t off);
+/* Batches up to `durable` are: f->durable_off moves to the newest note
+ * among them. Returns 1 if it moved. */
+int ttlog__tail_notes_advance(struct ttlog__tail_file *f, uint64_t durable);
 struct ttlog__tail_file *ttlog__tail_file_open(struct ttlog__tail *t,
 					       const char *path, int fd,
 					       const struct ttlog__tail_pos *id,

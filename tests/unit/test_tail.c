@@ -203,6 +203,39 @@ static void test_tail_lines_cut_at_max_and_skip_the_rest(void **st)
 	ttlog__tail_lines_destroy(&l);
 }
 
+/* ---- positions waiting for durable batches ---- */
+
+static void test_tail_notes_save_only_durable_and_never_starve(void **st)
+{
+	struct ttlog__tail_file f;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	ttlog__tail_notes_add(&f, 1, 100);
+	ttlog__tail_notes_add(&f, 2, 200);
+	assert_int_equal(ttlog__tail_notes_advance(&f, 0), 0);
+	assert_int_equal(f.durable_off, 0);
+	assert_int_equal(ttlog__tail_notes_advance(&f, 1), 1);
+	assert_int_equal(f.durable_off, 100);
+	assert_int_equal(ttlog__tail_notes_advance(&f, 5), 1);
+	assert_int_equal(f.durable_off, 200);
+	assert_int_equal(f.nnotes, 0);
+	/* The listeners stay 40 batches behind a steady reader: the
+	 * durable position keeps moving, at most that far behind. */
+	uint64_t durable_no = 0;
+	for (uint64_t no = 3; no < 10000; no++) {
+		ttlog__tail_notes_add(&f, no, no * 100);
+		assert_true(f.nnotes <= TTLOG__TAIL_NOTES);
+		if (no > 40)
+			durable_no = no - 40;
+		(void)ttlog__tail_notes_advance(&f, durable_no);
+		/* Never ahead of what is durable. */
+		assert_true(f.durable_off <= durable_no * 100 ||
+			    durable_no < 3);
+	}
+	assert_true(f.durable_off >= (9999 - 40 - 2 * 40) * 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +245,8 @@ int main(void)
 		cmocka_unit_test(test_tail_identity_of_a_short_file_grows),
 		cmocka_unit_test(test_tail_lines_split_and_wait_for_the_last),
 		cmocka_unit_test(test_tail_lines_cut_at_max_and_skip_the_rest),
+		cmocka_unit_test(
+			test_tail_notes_save_only_durable_and_never_starve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
