@@ -21,6 +21,13 @@ struct event_base;
 
 /* ---- inputs ---- */
 
+/* The `start_at` values of tail and journal inputs: where an input with
+ * no saved position begins. */
+enum ttlog__start_at {
+	TTLOG__START_AT_BEGINNING = 0,
+	TTLOG__START_AT_END = 1,
+};
+
 enum ttlog__input_type {
 	TTLOG__INPUT_SYSLOG = 0,
 	TTLOG__INPUT_JSONL = 1,
@@ -91,7 +98,15 @@ struct ttlog__input_opts {
 	 * tail: paths (globs) and exclude; journal: paths (directories or
 	 * files) and match (FIELD=value terms, "+" between alternatives). */
 	struct ttlog__input_list paths, exclude, match;
+	/* tail inputs (agent/inputs/tail.c, docs/tail.md) */
 	int start_at; /* tail, journal: enum ttlog__start_at */
+	int format;   /* enum ttlog__tail_format */
+	int watch;    /* enum ttlog__tail_watch */
+	uint64_t max_line;
+	uint64_t rotate_wait_ms, poll_interval_ms;
+	char *ml_start, *ml_preset;
+	int ml_continuation; /* enum ttlog__tail_cont */
+	uint64_t ml_timeout_ms, ml_max_bytes;
 };
 
 /*
@@ -179,6 +194,12 @@ struct ttlog__input_stats {
 	/* journal: field values left out of events (not UTF-8, longer
 	 * than max_message, past the most fields an event keeps) */
 	uint64_t fields_skipped;
+	/* tail: files open now, bytes behind their ends, files finished
+	 * after a rename or delete, files read again after they shrank,
+	 * lines cut at max_line, multiline events cut at max_bytes, full
+	 * rescans after inotify lost events. */
+	uint64_t files_watched, lag_bytes, rotations, truncations;
+	uint64_t lines_cut, multiline_cut, rescans;
 };
 
 struct ttlog__input;

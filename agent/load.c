@@ -229,6 +229,7 @@ static void check_service(const struct ttlog__cfg_node *root,
 static int is_stream(const struct agent *a, size_t i)
 {
 	return a->input_opts[i]->type != TTLOG__INPUT_STDIN &&
+	       a->input_opts[i]->type != TTLOG__INPUT_TAIL &&
 	       strncmp(a->input_keys[i], "udp ", 4) != 0;
 }
 

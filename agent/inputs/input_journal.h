@@ -16,12 +16,6 @@
 struct ttlog__input;
 struct ttlog__input_opts;
 
-/* The `start_at` values: where an input with no saved cursor begins. */
-enum ttlog__start_at {
-	TTLOG__START_AT_BEGINNING = 0,
-	TTLOG__START_AT_END = 1,
-};
-
 /* Entries read in one turn of the loop at most, so that a journal with a
  * long backlog does not hold the writer thread from everything else. */
 #define TTLOG__JOURNAL_CHUNK 256
