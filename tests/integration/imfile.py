@@ -90,6 +90,10 @@ class Imfile:
     def start(self):
         with open(self.conf, "w") as f:
             f.write(self.config_text())
+        try:  # left by a killed instance: up is when the new one writes it
+            os.unlink(self.pidfile)
+        except FileNotFoundError:
+            pass
         args = [rsyslogd_path(), "-n", "-f", self.conf, "-i", self.pidfile]
         if os.environ.get("RSYSLOG_MODULES"):
             args += ["-M", os.environ["RSYSLOG_MODULES"]]
@@ -122,6 +126,14 @@ class Imfile:
         with open("/proc/%d/stat" % self.proc.pid) as f:
             fields = f.read().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def kill(self):
+        """SIGKILL; start() may follow (imfile resumes from the state
+        files in the work directory)."""
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self._err.close()
 
     def stop(self):
         if self.proc is None:
