@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -239,10 +240,6 @@ def report(ctx, results):
           % (ctx.n, ctx.line_bytes, ctx.runs))
 
 
-class Ctx:
-    pass
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", required=True, help="build directory")
@@ -252,7 +249,7 @@ def main():
     ap.add_argument("--readers", default="rsyslog,ttlog")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    ctx = Ctx()
+    ctx = types.SimpleNamespace()
     ctx.build = os.path.abspath(args.build)
     ctx.agent = os.path.join(ctx.build, "agent", "ttlog-agent")
     ctx.tailgen = os.path.join(ctx.build, "tests", "ttlog-tailgen")

@@ -130,23 +130,20 @@ class Imfile:
     def kill(self):
         """SIGKILL; start() may follow (imfile resumes from the state
         files in the work directory)."""
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-        self._err.close()
+        return self.stop(signal.SIGKILL)
 
-    def stop(self):
-        if self.proc is None:
+    def stop(self, sig=signal.SIGTERM):
+        """Ends rsyslogd with sig (SIGKILL past the deadline); returns its
+        exit status, None when it was not running."""
+        proc, self.proc = self.proc, None
+        if proc is None:
             return None
+        if proc.poll() is None:
+            proc.send_signal(sig)
         try:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(DEADLINE)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            return self.proc.returncode
+            return proc.wait(DEADLINE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
         finally:
-            self.proc = None
             self._err.close()
