@@ -297,8 +297,14 @@ def test_file_deleted_while_read_is_read_to_its_end(args, tmp):
             tally.feed_file(sink)
             time.sleep(0.005)
         check(0 < tally.count, "nothing read within %ss" % DEADLINE)
-        os.unlink(path)
+        # Stopped, the agent cannot finish the file before it is gone.
+        r.proc.send_signal(signal.SIGSTOP)
+        tally.feed_file(sink)
         deleted_at = tally.count
+        os.unlink(path)
+        r.proc.send_signal(signal.SIGCONT)
+        check(deleted_at < n, "the whole file was read before it could be "
+              "deleted: make it longer")
         while not tally.complete() and time.monotonic() < end:
             tally.feed_file(sink)
             time.sleep(0.02)
@@ -325,29 +331,48 @@ def test_file_deleted_while_read_is_read_to_its_end(args, tmp):
             r.kill()
 
 
-def recreate_same_inode(path, ino, content, tries=1000):
-    """Deletes path and creates it again until it has inode `ino`; writes
-    content to it. False when the filesystem never handed it out again."""
-    for _ in range(tries):
-        os.unlink(path)
-        with open(path, "wb") as f:
-            if os.fstat(f.fileno()).st_ino == ino:
-                f.write(content)
-                return True
+def recreate_same_inode(path, ino, content, deadline):
+    """Deletes path and creates it again until it has inode `ino` (an
+    inode still open somewhere is not handed out: the agent lets go of a
+    deleted file only after rotate_wait); writes content to it. False
+    when it did not come back before the deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        for _ in range(100):
+            os.unlink(path)
+            with open(path, "wb") as f:
+                if os.fstat(f.fileno()).st_ino == ino:
+                    f.write(content)
+                    return True
+        time.sleep(0.05)
     return False
 
 
-def lines(first, count, files=1):
+def reuses_inodes(tmp):
+    """Whether this filesystem hands a freed inode out again soon."""
+    probe = os.path.join(tmp, "probe")
+    open(probe, "wb").close()
+    ino = os.stat(probe).st_ino
+    ok = recreate_same_inode(probe, ino, b"", 1.0)
+    os.unlink(probe)
+    return ok
+
+
+def numbered(first, count):
     return b"".join(b"seq=%09d file=0 reused-inode-test\n" % i
                     for i in range(first, first + count))
 
 
 def test_reused_inode_is_read_from_its_start(args, tmp):
+    if not reuses_inodes(tmp):
+        print("     skipped: the filesystem of %s does not reuse a freed "
+              "inode (tried for 1 s)" % tmp)
+        return
     path = os.path.join(tmp, "f0.log")
     sink = os.path.join(tmp, "sink.out")
     a, b, c = 1000, 3000, 6000  # lines of the three files, in turn
     with open(path, "wb") as f:
-        f.write(lines(0, a))
+        f.write(numbered(0, a))
     ino = os.stat(path).st_ino
     r = TtlogReader(args, tmp, [path], sink, "    rotate_wait: 1s\n")
     tally = Tally(a + b + c, 1)
@@ -362,15 +387,16 @@ def test_reused_inode_is_read_from_its_start(args, tmp):
               % (tally.count, want, tally.missing()))
     try:
         wait_count(a)
-        # While the agent runs: a longer file with the same inode.
-        if not recreate_same_inode(path, ino, lines(a, b)):
-            print("     skipped: the filesystem of %s did not reuse inode "
-                  "%d in 1000 tries" % (tmp, ino))
-            return
+        # While the agent runs: a longer file with the same inode, once
+        # the agent has let go of the deleted one.
+        check(recreate_same_inode(path, ino, numbered(a, b), DEADLINE),
+              "inode %d not free again within %ss of the deletion (the "
+              "agent still holds the deleted file?)" % (ino, DEADLINE))
         wait_count(a + b)
         check(r.stop() == 0, "exit status: %s" % r.stderr())
-        # Across a restart: the saved position names this inode.
-        check(recreate_same_inode(path, ino, lines(a + b, c)),
+        # Across a restart: the saved position names this inode, at an
+        # offset the new file's length passes.
+        check(recreate_same_inode(path, ino, numbered(a + b, c), DEADLINE),
               "inode %d not reused the second time" % ino)
         r.start()
         wait_count(a + b + c)
