@@ -37,6 +37,16 @@ extern const struct ttlog_option_value ttlog__input_types[];
 /* The name of an enum ttlog__input_type ("syslog"), "?" if none. */
 const char *ttlog__input_type_name(int type);
 
+/* A list option of an input (input_lists.c): n strings in v, v[n] NULL;
+ * {NULL, 0} when the key is absent. Owned by the options struct. */
+struct ttlog__input_list {
+	char **v;
+	size_t n;
+};
+/* Limits of a list option: items, and bytes of one item. */
+#define TTLOG__INPUT_LIST_MAX 1024u
+#define TTLOG__INPUT_LIST_MAX_LEN 4096u
+
 /* One input, as ttlog.yaml describes it (the `inputs:` list). */
 struct ttlog__input_opts {
 	char *name;
@@ -77,7 +87,64 @@ struct ttlog__input_opts {
 	 * owner and group (names or numeric ids); NULL: unset, the file
 	 * keeps what bind gives it (the umask, the agent's user). */
 	char *mode, *owner, *group;
+	/* List options (not in the option table: input_lists.c reads them).
+	 * tail: paths (globs) and exclude; journal: paths (directories or
+	 * files) and match (FIELD=value terms, "+" between alternatives). */
+	struct ttlog__input_list paths, exclude, match;
+	/* tail inputs (agent/inputs/tail.c, docs/tail.md) */
+	int start_at; /* enum ttlog__tail_start */
+	int format;   /* enum ttlog__tail_format */
+	int watch;    /* enum ttlog__tail_watch */
+	uint64_t max_line;
+	uint64_t rotate_wait_ms, poll_interval_ms;
+	char *ml_start, *ml_preset;
+	int ml_continuation; /* enum ttlog__tail_cont */
+	uint64_t ml_timeout_ms, ml_max_bytes;
 };
+
+/*
+ * List options (agent/inputs/input_lists.c). An entry's `paths`,
+ * `exclude` and `match` take a string or a list of strings; the option
+ * table passes them over (ttlog__input_list_keys is the `skip` argument
+ * of ttlog__options_apply()) and these read them.
+ */
+extern const char *const ttlog__input_list_keys[]; /* NULL-terminated */
+struct ttlog__cfg_node;
+struct ttlog__diag;
+/*
+ * Reads entry's `key` into *out: a string gives a list of one, a list of
+ * strings gives them in order, an absent key an empty list. An empty
+ * string, a map, a nested list, an empty list or more than
+ * TTLOG__INPUT_LIST_MAX items are added to d as
+ * "FILE:LINE:COL: PATH.KEY[I]: reason" at the node at fault.
+ * @param path  the entry's path in errors ("inputs[2]"); borrowed
+ * @return 0 (caller frees out with ttlog__input_list_free()), or -1 with
+ *         an error added and out empty.
+ */
+int ttlog__input_list_get(const struct ttlog__cfg_node *entry, const char *key,
+			  const char *path, struct ttlog__input_list *out,
+			  struct ttlog__diag *d);
+void ttlog__input_list_free(struct ttlog__input_list *l);
+/* dst = a copy of src; 0, or -1 out of memory (dst empty). */
+int ttlog__input_list_copy(struct ttlog__input_list *dst,
+			   const struct ttlog__input_list *src);
+/* 1 when a and b hold the same strings in the same order, else 0. */
+int ttlog__input_list_equal(const struct ttlog__input_list *a,
+			    const struct ttlog__input_list *b);
+/* All of an entry's list options into o (paths, exclude, match); 0 or -1
+ * with errors added to d. ttlog__input_lists_free() frees them (the
+ * option table's free does not know them). */
+int ttlog__input_lists_read(struct ttlog__input_opts *o,
+			    const struct ttlog__cfg_node *entry,
+			    const char *path, struct ttlog__diag *d);
+void ttlog__input_lists_free(struct ttlog__input_opts *o);
+/* The first list option set on o that its type does not take ("paths",
+ * "exclude", "match"), or NULL: paths is for tail and journal, exclude
+ * for tail, match for journal. */
+const char *ttlog__input_list_misplaced(const struct ttlog__input_opts *o);
+/* 1 for the types that read a socket (`listen` required), 0 for stdin,
+ * tail and journal (`listen` refused). */
+int ttlog__input_listens(int type);
 
 /* Counters of one input, read by the HTTP endpoint (writer thread). */
 struct ttlog__input_stats {
@@ -117,6 +184,12 @@ struct ttlog__input_stats {
 	uint64_t accept_errors; /* accept() failures (out of descriptors) */
 	/* syslog, jsonl: keys a message repeated (the last value kept) */
 	uint64_t duplicate_keys;
+	/* tail: files open now, bytes behind their ends, files finished
+	 * after a rename or delete, files read again after they shrank,
+	 * lines cut at max_line, multiline events cut at max_bytes, full
+	 * rescans after inotify lost events. */
+	uint64_t files_watched, lag_bytes, rotations, truncations;
+	uint64_t lines_cut, multiline_cut, rescans;
 };
 
 struct ttlog__input;

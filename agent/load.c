@@ -50,9 +50,11 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 		struct ttlog__input_opts *o;
 		snprintf(path, sizeof(path), "inputs[%zu]", i);
 		o = ttlog__options_apply(&ttlog__input_table, in->vals[i], path,
-					 NULL, d);
+					 ttlog__input_list_keys, d);
 		if (o == NULL)
 			continue;
+		/* Kept even when an item is wrong: freed with the others. */
+		(void)ttlog__input_lists_read(o, in->vals[i], path, d);
 		for (size_t k = 0; k < a->ninputs; k++)
 			if (strcmp(a->input_opts[k]->name, o->name) == 0)
 				ttlog__diag_add(
@@ -61,7 +63,7 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 					"an input named \"%s\" is "
 					"already defined",
 					o->name);
-		if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL)
+		if (ttlog__input_listens(o->type) && o->listen == NULL)
 			ttlog__diag_add(d, in->vals[i], path,
 					"missing \"listen\" (for example "
 					"tcp://127.0.0.1:5514)");
@@ -110,6 +112,7 @@ void agent_free_inputs(struct agent *a)
 	free(a->listener_where);
 	a->listener_where = NULL;
 	for (size_t i = 0; i < a->ninputs; i++) {
+		ttlog__input_lists_free(a->input_opts[i]);
 		ttlog__options_free(&ttlog__input_table, a->input_opts[i]);
 		free(a->input_keys ? a->input_keys[i] : NULL);
 		free(a->input_where ? a->input_where[i] : NULL);
@@ -226,6 +229,7 @@ static void check_service(const struct ttlog__cfg_node *root,
 static int is_stream(const struct agent *a, size_t i)
 {
 	return a->input_opts[i]->type != TTLOG__INPUT_STDIN &&
+	       a->input_opts[i]->type != TTLOG__INPUT_TAIL &&
 	       strncmp(a->input_keys[i], "udp ", 4) != 0;
 }
 

@@ -359,7 +359,9 @@ static int run(struct agent **ap, const char *file)
 		fprintf(stderr, "ttlog-agent: input %s (%s) on %s\n",
 			a->input_names[i], a->input_types[i],
 			a->input_opts[i]->listen ? a->input_opts[i]->listen
-						 : "stdin");
+			: a->input_opts[i]->paths.n > 0
+				? a->input_opts[i]->paths.v[0]
+				: "stdin");
 	if (agent_svc(a->pipeline)->http_listen != NULL)
 		fprintf(stderr,
 			"ttlog-agent: health and metrics on http://%s/\n",

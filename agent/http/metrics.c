@@ -479,6 +479,29 @@ static void render_inputs(const struct ttlog__agent_view *v,
 		"syslog, jsonl: keys a message repeated; the last value of "
 		"each was kept.",
 		duplicate_keys);
+	IFAMILY("ttlog_input_files_watched", "gauge",
+		"tail: files open and followed now.", files_watched);
+	IFAMILY("ttlog_input_lag_bytes", "gauge",
+		"tail: bytes not yet read, summed over the open files "
+		"(size - offset at the last look).",
+		lag_bytes);
+	IFAMILY("ttlog_input_rotations_total", "counter",
+		"tail: files finished after they were renamed away or "
+		"deleted.",
+		rotations);
+	IFAMILY("ttlog_input_truncations_total", "counter",
+		"tail: files found shorter than the offset read (copytruncate) "
+		"and read again from the start.",
+		truncations);
+	IFAMILY("ttlog_input_lines_cut_total", "counter",
+		"tail: lines longer than max_line, cut and flagged truncated.",
+		lines_cut);
+	IFAMILY("ttlog_input_multiline_cut_total", "counter",
+		"tail: multiline events cut at multiline.max_bytes.",
+		multiline_cut);
+	IFAMILY("ttlog_input_rescans_total", "counter",
+		"tail: full rescans after the inotify queue overflowed.",
+		rescans);
 }
 
 /* The endpoint's own connections (docs/network-exposure.md). */

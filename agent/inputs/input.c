@@ -25,6 +25,7 @@
 #include "registry_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
+#include "tail_internal.h"
 
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
@@ -33,6 +34,25 @@ const struct ttlog_option_value ttlog__input_types[] = {
 	{"jsonl", TTLOG__INPUT_JSONL},
 	{"stdin", TTLOG__INPUT_STDIN},
 	{"ttlog", TTLOG__INPUT_TTLOG},
+	{"tail", TTLOG__INPUT_TAIL},
+	{NULL, 0}};
+static const struct ttlog_option_value tail_start_ats[] = {
+	{"end", TTLOG__TAIL_END},
+	{"beginning", TTLOG__TAIL_BEGINNING},
+	{NULL, 0}};
+static const struct ttlog_option_value tail_formats[] = {
+	{"raw", TTLOG__TAIL_RAW},
+	{"json", TTLOG__TAIL_JSON},
+	{"syslog", TTLOG__TAIL_SYSLOG},
+	{NULL, 0}};
+static const struct ttlog_option_value tail_watches[] = {
+	{"auto", TTLOG__TAIL_AUTO},
+	{"inotify", TTLOG__TAIL_INOTIFY},
+	{"poll", TTLOG__TAIL_POLL},
+	{NULL, 0}};
+static const struct ttlog_option_value tail_conts[] = {
+	{"indent", TTLOG__TAIL_CONT_INDENT},
+	{"backslash", TTLOG__TAIL_CONT_BACKSLASH},
 	{NULL, 0}};
 static const struct ttlog_option_value input_client_auths[] = {
 	{"none", TTLOG_TLS_CLIENT_NONE},
@@ -46,8 +66,9 @@ static const struct ttlog_option_spec input_options[] = {
 	 TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_ENUM_VALUES, "type", NULL, OPT(type),
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
-	 "object per line), stdin (one event per line) or ttlog (the native "
-	 "protocol of the forward listener, acknowledged)",
+	 "object per line), stdin (one event per line), ttlog (the native "
+	 "protocol of the forward listener, acknowledged) or tail (files, "
+	 "`paths`)",
 	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
@@ -128,6 +149,46 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_STRING, "group", NULL, OPT(group),
 	 "unix://, unixgram://: the socket file's group, a group name or "
 	 "numeric id; unset: the agent's group",
+	 NULL, 0},
+	{TTLOG_OPTION_ENUM_VALUES, "start_at", "end", OPT(start_at),
+	 "tail: where a file found at the first start with no saved position "
+	 "is read from (files that appear later are read whole)",
+	 TTLOG_OPTION_VALUES(tail_start_ats), 0},
+	{TTLOG_OPTION_ENUM_VALUES, "format", "raw", OPT(format),
+	 "tail: what a line is: raw (the message), json (an object, as the "
+	 "jsonl input) or syslog (RFC 5424/3164)",
+	 TTLOG_OPTION_VALUES(tail_formats), 0},
+	{TTLOG_OPTION_SIZE, "max_line", "64KiB", OPT(max_line),
+	 "tail: a longer line is cut here (flagged truncated, counted) and "
+	 "the rest of it skipped",
+	 NULL, 0},
+	{TTLOG_OPTION_DURATION, "rotate_wait", "5s", OPT(rotate_wait_ms),
+	 "tail: a file renamed away or deleted is read on until it did not "
+	 "grow for this long",
+	 NULL, 0},
+	{TTLOG_OPTION_ENUM_VALUES, "watch", "auto", OPT(watch),
+	 "tail: how changes are noticed: inotify, poll, or auto (inotify, "
+	 "polling where it is not available)",
+	 TTLOG_OPTION_VALUES(tail_watches), 0},
+	{TTLOG_OPTION_DURATION, "poll_interval", "1s", OPT(poll_interval_ms),
+	 "tail: how often the globs are expanded again and every file "
+	 "looked at (with inotify too, as a safety net)",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "multiline.start", NULL, OPT(ml_start),
+	 "tail: a regex (PCRE2); a line matching it begins an event", NULL, 0},
+	{TTLOG_OPTION_ENUM_VALUES, "multiline.continuation", NULL,
+	 OPT(ml_continuation),
+	 "tail: indent (an indented line continues the event) or backslash "
+	 "(a line ending in \\ is continued)",
+	 TTLOG_OPTION_VALUES(tail_conts), 0},
+	{TTLOG_OPTION_STRING, "multiline.preset", NULL, OPT(ml_preset),
+	 "tail: java or python (stack traces)", NULL, 0},
+	{TTLOG_OPTION_DURATION, "multiline.timeout", "1s", OPT(ml_timeout_ms),
+	 "tail: an event is handed on when no line came for this long", NULL,
+	 0},
+	{TTLOG_OPTION_SIZE, "multiline.max_bytes", "1MiB", OPT(ml_max_bytes),
+	 "tail: an event is cut here (flagged, counted), its further lines "
+	 "dropped",
 	 NULL, 0},
 	{0},
 };
@@ -263,21 +324,33 @@ static void take_field(struct ttlog__in_event *ev, const char *key,
  * are shared through the input's cache: a stream from one sender makes
  * one. Out of memory, the event keeps the agent's own origin.
  */
-static void set_origin(struct ttlog__input *in, const char *peer,
+static void set_origin(struct ttlog__input *in, int format, const char *peer,
 		       struct ttlog__in_event *ev)
 {
 	struct ttlog__origin_str s[TTLOG__ORIGIN_NFIELDS] = {{NULL, 0}};
+	const struct ttlog_origin *self = &ttlog__origin_self()->pub;
 
-	if (in->type == TTLOG__INPUT_SYSLOG || in->type == TTLOG__INPUT_JSONL) {
+	if (format == TTLOG__INPUT_SYSLOG || format == TTLOG__INPUT_JSONL) {
 		take_field(ev, "host", &s[TTLOG__ORIGIN_HOST]);
 		take_field(ev,
-			   in->type == TTLOG__INPUT_SYSLOG ? "app" : "service",
+			   format == TTLOG__INPUT_SYSLOG ? "app" : "service",
 			   &s[TTLOG__ORIGIN_SERVICE]);
+		/* A file's line that names no host or service is this
+		 * host's, of the agent's service. */
+		if (in->type == TTLOG__INPUT_TAIL &&
+		    s[TTLOG__ORIGIN_HOST].p == NULL) {
+			s[TTLOG__ORIGIN_HOST].p = self->host;
+			s[TTLOG__ORIGIN_HOST].len = strlen(self->host);
+		}
+		if (in->type == TTLOG__INPUT_TAIL &&
+		    s[TTLOG__ORIGIN_SERVICE].p == NULL) {
+			s[TTLOG__ORIGIN_SERVICE].p = self->service;
+			s[TTLOG__ORIGIN_SERVICE].len = strlen(self->service);
+		}
 	} else {
 		/* Lines on stdin come from the program piped into the
 		 * agent, on this host: the agent's service.name is the
-		 * name to route them by. */
-		const struct ttlog_origin *self = &ttlog__origin_self()->pub;
+		 * name to route them by. So are a file's raw lines. */
 		s[TTLOG__ORIGIN_HOST].p = self->host;
 		s[TTLOG__ORIGIN_HOST].len = strlen(self->host);
 		s[TTLOG__ORIGIN_SERVICE].p = self->service;
@@ -299,11 +372,18 @@ static void set_origin(struct ttlog__input *in, const char *peer,
 void ttlog__input_message(struct ttlog__input *in, const char *peer,
 			  const char *msg, size_t len)
 {
+	ttlog__input_message_as(in, in->type, peer, msg, len, 0);
+}
+
+void ttlog__input_message_as(struct ttlog__input *in, int format,
+			     const char *peer, const char *msg, size_t len,
+			     int truncated)
+{
 	struct ttlog__in_event ev;
 	char err[160] = "";
 	int rc;
 
-	switch (in->type) {
+	switch (format) {
 	case TTLOG__INPUT_SYSLOG:
 		rc = ttlog__syslog_parse(msg, len, &ev, &in->scratch, err,
 					 sizeof(err));
@@ -318,7 +398,7 @@ void ttlog__input_message(struct ttlog__input *in, const char *peer,
 		ev.msg = msg;
 		ev.msg_len = len;
 		ev.msg_varies = 1;
-		ev.source = "stdin";
+		ev.source = in->type == TTLOG__INPUT_TAIL ? "tail" : "stdin";
 		rc = 0;
 		break;
 	}
@@ -329,7 +409,9 @@ void ttlog__input_message(struct ttlog__input *in, const char *peer,
 	}
 	if (ev.duplicate_keys > 0)
 		dup_warn(in, peer, &ev);
-	set_origin(in, peer, &ev);
+	if (truncated)
+		ev.truncated = 1;
+	set_origin(in, format, peer, &ev);
 	/* The library counts both failures too (dropped_invalid,
 	 * dropped_no_memory); for the input, an event the parser made but
 	 * the library refused is a malformed message. */
@@ -538,6 +620,15 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 		rc = ttlog__input_stdin_start(in, err, errlen);
 		goto done;
 	}
+	if (in->type == TTLOG__INPUT_TAIL) {
+		char why[512];
+		rc = 0;
+		if (ttlog__tail_start(in, o, why, sizeof(why)) != 0) {
+			ttlog__errf(err, errlen, "input %s: %s", in->name, why);
+			rc = TTLOG_EINVAL;
+		}
+		goto done;
+	}
 	if (in->type == TTLOG__INPUT_TTLOG) {
 		char why[512];
 		if (ttlog__native_init(in, o->state_dir, why, sizeof(why)) !=
@@ -573,6 +664,7 @@ done:
 void ttlog__input_enable(struct ttlog__input *in)
 {
 	in->enabled = 1;
+	ttlog__tail_enable(in);
 	ttlog__input_stream_enable(in);
 	ttlog__input_dgram_enable(in);
 }
@@ -596,6 +688,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 
 	if (in == NULL)
 		return;
+	ttlog__tail_stop(in);
 	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {
@@ -639,6 +732,8 @@ void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)
 {
 	if (in->type == TTLOG__INPUT_TTLOG)
 		ttlog__native_taken(in, taken);
+	else if (in->type == TTLOG__INPUT_TAIL)
+		ttlog__tail_taken(in, taken);
 }
 
 void ttlog__input_get_stats(const struct ttlog__input *in,
@@ -647,4 +742,5 @@ void ttlog__input_get_stats(const struct ttlog__input *in,
 	*out = in->st;
 	out->reserved = in->reserved;
 	out->buffered = ttlog__input_budget_held(in);
+	ttlog__tail_stats(in, out);
 }

@@ -20,6 +20,7 @@
 #include "input_internal.h"
 #include "registry_internal.h"
 #include "tls.h"
+#include "tail_internal.h"
 
 /* The first of mode, owner and group that is set, or NULL. */
 static const char *perm_key(const struct ttlog__input_opts *o)
@@ -54,8 +55,14 @@ static int check_opts(const struct ttlog__input_opts *o, char *err,
 		ttlog__errf(err, errlen, "an input needs a name");
 		return -1;
 	}
-	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TTLOG) {
+	if (o->type < TTLOG__INPUT_SYSLOG || o->type > TTLOG__INPUT_TAIL) {
 		ttlog__errf(err, errlen, "unknown type %d", o->type);
+		return -1;
+	}
+	if (ttlog__input_list_misplaced(o) != NULL) {
+		ttlog__errf(err, errlen, "%s: is not an option of %s inputs",
+			    ttlog__input_list_misplaced(o),
+			    ttlog__input_type_name(o->type));
 		return -1;
 	}
 	if (o->type != TTLOG__INPUT_STDIN && o->listen == NULL) {
@@ -161,6 +168,15 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		a = &local;
 	if (tls != NULL)
 		*tls = NULL;
+	if (o->type == TTLOG__INPUT_TAIL) {
+		if (o->name == NULL || o->name[0] == '\0') {
+			ttlog__errf(err, errlen, "an input needs a name");
+			return TTLOG_EINVAL;
+		}
+		return ttlog__tail_check(o, NULL, err, errlen) != 0
+			       ? TTLOG_EINVAL
+			       : 0;
+	}
 	if (check_opts(o, err, errlen) != 0)
 		return TTLOG_EINVAL;
 	if (o->type == TTLOG__INPUT_STDIN)
@@ -256,11 +272,35 @@ int ttlog__input_check_at(struct ttlog__input_opts *o,
 		ttlog__diag_add(d, at != NULL ? at : entry, who, "%s", err);
 		return -1;
 	}
+	if (o->type == TTLOG__INPUT_TAIL &&
+	    ttlog__tail_check(o, &key, err, sizeof(err)) != 0) {
+		/* Reported where the option is written ("multiline.start":
+		 * under the multiline map). */
+		const struct ttlog__cfg_node *at = entry;
+		char part[64];
+		for (const char *k = key; k != NULL && at != NULL;) {
+			const char *dot = strchr(k, '.');
+			size_t n = dot ? (size_t)(dot - k) : strlen(k);
+			snprintf(part, sizeof(part), "%.*s", (int)n, k);
+			const struct ttlog__cfg_node *next =
+				ttlog__cfg_get(at, part);
+			if (next == NULL)
+				break;
+			at = next;
+			k = dot ? dot + 1 : NULL;
+		}
+		ttlog__diag_add(d, at, who, "%s", err);
+		return -1;
+	}
 	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
 		return 0;
-	/* So is one of them on an input without a socket file. */
+	/* So is one of them on an input without a socket file, and a list
+	 * option on a type that does not take it. */
 	if (perm_misplaced(o) && ttlog__cfg_get(entry, perm_key(o)) != NULL)
 		entry = ttlog__cfg_get(entry, perm_key(o));
+	else if (ttlog__input_list_misplaced(o) != NULL &&
+		 ttlog__cfg_get(entry, ttlog__input_list_misplaced(o)) != NULL)
+		entry = ttlog__cfg_get(entry, ttlog__input_list_misplaced(o));
 	ttlog__diag_add(d, entry, who, "%s", err);
 	return -1;
 }

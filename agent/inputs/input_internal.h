@@ -27,6 +27,7 @@ struct event;
 struct ssl_ctx_st;
 struct ttlog__wire_scratch;
 struct ttlog__addr;
+struct ttlog__tail;
 
 /* How long a stop at shutdown waits for what senders still have on the
  * wire (all connections together). A reload does not wait. */
@@ -198,6 +199,7 @@ struct ttlog__input {
 	int64_t max_per_peer; /* <= 0: no limit */
 	struct ttlog__peer_table peers;
 	struct ttlog__accept_guard guard;
+	struct ttlog__tail *tail; /* tail inputs (tail_internal.h) */
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
@@ -206,6 +208,12 @@ struct ttlog__input {
  * not parse gets (ttlog__input_drop_warn()). */
 void ttlog__input_message(struct ttlog__input *in, const char *peer,
 			  const char *msg, size_t len);
+/* The same with the format given as an input type (TTLOG__INPUT_SYSLOG,
+ * _JSONL; any other: the line is the message, from this host and the
+ * agent's service) and truncated: the event is flagged as cut. */
+void ttlog__input_message_as(struct ttlog__input *in, int format,
+			     const char *peer, const char *msg, size_t len,
+			     int truncated);
 /* input.c: logs "input dropped a message" with the input, the peer, the
  * reason and the first 64 bytes of the message (escaped), at most once a
  * second per input; the rest are counted and reported with the next one

@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "errf.h"
 #include "input_internal.h"
+#include "tail_internal.h"
 
 struct ttlog__input_update {
 	char *name, *listen;
@@ -30,7 +31,46 @@ struct ttlog__input_update {
 		tls; /* for the connections accepted from now on; NULL: plain */
 	char *dgram; /* UDP: a receive buffer for a changed max_message */
 	struct ttlog__input_perm perm; /* unix sockets: the file's */
+	/* tail: what may change in place */
+	size_t max_line;
+	uint64_t rotate_wait_ms, poll_ms;
 };
+
+/* FNV-1a over a string and its terminating NUL. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	do
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	while (*s++ != '\0');
+	return h;
+}
+
+/* A tail input is the same one across a reload while its name, files,
+ * format, watching and multiline rule are: it then keeps its open files,
+ * positions and partial lines. */
+static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char num[64];
+
+	for (size_t i = 0; i < o->paths.n; i++)
+		h = fnv(h, o->paths.v[i]);
+	h = fnv(h, "\x01");
+	for (size_t i = 0; i < o->exclude.n; i++)
+		h = fnv(h, o->exclude.v[i]);
+	snprintf(num, sizeof(num), "%d %d %d", o->format, o->watch,
+		 o->ml_continuation);
+	h = fnv(h, num);
+	h = fnv(h, o->ml_start ? o->ml_start : "\x01");
+	h = fnv(h, o->ml_preset ? o->ml_preset : "\x01");
+	snprintf(num, sizeof(num), "%llu %llu",
+		 (unsigned long long)o->ml_timeout_ms,
+		 (unsigned long long)o->ml_max_bytes);
+	h = fnv(h, num);
+	int n = snprintf(key, keylen, "tail %016llx %s", (unsigned long long)h,
+			 o->name ? o->name : "");
+	return n > 0 && (size_t)n < keylen ? 0 : -1;
+}
 
 int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 		     size_t keylen)
@@ -39,6 +79,8 @@ int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 	char err[256];
 	int n;
 
+	if (o->type == TTLOG__INPUT_TAIL)
+		return tail_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_STDIN && o->listen == NULL)
 		n = snprintf(key, keylen, "stdin");
 	else if (o->listen == NULL ||
@@ -114,6 +156,9 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u->hello_timeout_ms = o->hello_timeout_ms;
 	u->frame_timeout_ms = o->frame_timeout_ms;
 	u->receive_buffer = o->receive_buffer;
+	u->max_line = (size_t)o->max_line;
+	u->rotate_wait_ms = o->rotate_wait_ms;
+	u->poll_ms = o->poll_interval_ms;
 	u->name = strdup(o->name);
 	u->listen = o->listen ? strdup(o->listen) : NULL;
 	if (u->name == NULL || (o->listen != NULL && u->listen == NULL))
@@ -193,5 +238,6 @@ void ttlog__input_update_apply(struct ttlog__input *in,
 	in->tls = u->tls;
 	u->tls = NULL;
 	ttlog__input_stream_update(in);
+	ttlog__tail_update(in, u->max_line, u->rotate_wait_ms, u->poll_ms);
 	ttlog__input_update_free(u);
 }

@@ -14,6 +14,39 @@
  * event it emits, so that the tail input can save, as the place to resume
  * from, the end of the last event it handed on and never the middle of
  * one.
+ *
+ * Decisions the signatures below leave open (multiline.c):
+ * - Events hold whole lines. The line that would take an event past
+ *   max_bytes is dropped: the event is emitted at once as it is, cut
+ *   (never longer than max_bytes), and that line and the event's further
+ *   lines are dropped and counted, up to the next line that begins an
+ *   event (START, INDENT), up to and including the first line without a
+ *   trailing backslash (BACKSLASH), or up to a silence of timeout_ms.
+ *   Only a first line longer than max_bytes is cut inside: the event is
+ *   its first max_bytes, emitted at once, cut.
+ * - Dropped lines lie after the cut event's end_off: an input that
+ *   resumes from there reads them again, and they then come as an event
+ *   of their own (at least once, never lost).
+ * - A line that would continue an event while none is pending begins one
+ *   (text before the first start line, an indented first line).
+ * - INDENT: an empty line begins an event. The presets: an empty line
+ *   continues (blank lines inside Python's chained tracebacks).
+ * - BACKSLASH: any trailing '\' asks for the next line (no escaping); it
+ *   is replaced by the joining '\n'. An event flushed while it waits for
+ *   its next line keeps its '\'; a cut event loses it.
+ * - timeout_ms 0 means no timeout (only a forced flush). ttlog__ml_feed()
+ *   applies the timeout too: a line that comes timeout_ms or more after
+ *   the last one is handled as after a flush, whatever the input's timer
+ *   did. max_bytes 0 is refused by ttlog__ml_rule_new().
+ * - A start pattern that fails to run (match limit) counts as no match.
+ * - python: the traceback's header continues the line before it (no
+ *   lookahead needed); its final line is recognised by the usual endings
+ *   of exception names (...Error, ...Exception, ...Exit, ...Interrupt,
+ *   ...Iteration, ...Warning, ...Group, then ':' or the end): an
+ *   exception named otherwise, or a note after it, begins an event.
+ * - fn must not call back into the same joiner; out of memory in
+ *   ttlog__ml_feed() drops that line and leaves the joiner as it was
+ *   (an event emitted before the failure stays emitted).
  */
 #ifndef TTLOG_MULTILINE_INTERNAL_H
 #define TTLOG_MULTILINE_INTERNAL_H
@@ -86,8 +119,9 @@ int ttlog__ml_feed(struct ttlog__ml *m, const char *line, size_t len,
 int ttlog__ml_flush(struct ttlog__ml *m, uint64_t now_ms, int force,
 		    ttlog__ml_emit_fn fn, void *arg);
 
-/* Bytes of the event being built (0: none pending), and when its last
- * line came (for the input's timer). */
+/* Bytes of the event being built (0: none pending; an event of one empty
+ * line counts 1), and when its last line came, a dropped one included
+ * (for the input's timer). */
 size_t ttlog__ml_pending(const struct ttlog__ml *m);
 uint64_t ttlog__ml_last_ms(const struct ttlog__ml *m);
 /* Lines dropped after a cut at max_bytes, since the joiner began. */

@@ -244,24 +244,6 @@ static void seg_path(char *out, size_t n, uint64_t first)
 	snprintf(out, n, "%s/%020llu.seg", sdir, (unsigned long long)first);
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *b;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	b = malloc((size_t)n + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static void spit(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -313,7 +295,7 @@ static void poke(uint64_t seq, size_t at, const void *v, size_t n)
 	unsigned char *b;
 
 	seg_path(path, sizeof(path), seg_of(seq));
-	b = slurp(path, &len);
+	b = read_whole_file(path, &len);
 	assert_true(off_of(seq) + at + n <= len);
 	memcpy(b + off_of(seq) + at, v, n);
 	spit(path, b, len);
@@ -328,7 +310,7 @@ static void insert_before(uint64_t seq, const void *v, size_t n)
 	unsigned char *b, *o;
 
 	seg_path(path, sizeof(path), seg_of(seq));
-	b = slurp(path, &len);
+	b = read_whole_file(path, &len);
 	o = malloc(len + n);
 	assert_non_null(o);
 	memcpy(o, b, at);
@@ -494,7 +476,7 @@ static void test_spool_ack_deletes_segments_and_survives_reopen(void **state)
 
 	/* `acked` is the seq and its CRC-32C, little-endian. */
 	snprintf(path, sizeof(path), "%s/acked", sdir);
-	b = slurp(path, &len);
+	b = read_whole_file(path, &len);
 	assert_int_equal(len, 12);
 	assert_int_equal(get64(b), 20);
 	assert_int_equal(b[8] | b[9] << 8 | b[10] << 16 | (uint32_t)b[11] << 24,
@@ -770,7 +752,7 @@ static void test_spool_flipped_payload_byte_skips_one_record(void **state)
 
 	make_forty();
 	seg_path(path, sizeof(path), 9);
-	b = slurp(path, &len);
+	b = read_whole_file(path, &len);
 	v = b[off_of(12) + REC_OVERHEAD + 40] ^ 0x10;
 	free(b);
 	poke(12, REC_OVERHEAD + 40, &v, 1);
@@ -1306,7 +1288,7 @@ static void test_spool_created_files_are_private(void **state)
 		char want[32];
 		unsigned char *b;
 		snprintf(path, sizeof(path), "%s/LOCK", sdir);
-		b = slurp(path, &len);
+		b = read_whole_file(path, &len);
 		snprintf(want, sizeof(want), "%ld\n", (long)getpid());
 		assert_int_equal(len, strlen(want));
 		assert_memory_equal(b, want, len);
@@ -1396,7 +1378,7 @@ static void test_spool_scan_reads_a_written_segment(void **state)
 
 	make_forty();
 	seg_path(path, sizeof(path), 9);
-	b = slurp(path, &len);
+	b = read_whole_file(path, &len);
 	assert_int_equal(ttlog__spool_scan(b, len, on_rec, &v, &crec, &cbytes),
 			 8);
 	assert_int_equal(crec, 0);

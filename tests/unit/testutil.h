@@ -95,4 +95,25 @@ static inline void test_shortest_g(double d, char *out, size_t n)
 	}
 }
 
+/* The whole file at path (one spare byte after it, for a terminator);
+ * its size in *len. Caller frees. */
+static inline unsigned char *read_whole_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *b;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	b = malloc((size_t)n + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
 #endif /* TTLOG_TESTUTIL_H */

@@ -1,0 +1,270 @@
+/*
+ * tail_ckpt.c - where the tail input stands in each file, kept in
+ * STATE_DIR/input-NAME.tail (agent/inputs/ckpt.h).
+ *
+ * A position is only written once the events before it are durable: each
+ * hand-over to the listeners is noted with its batch number and the
+ * offsets reached, and ttlog__host_durable() passing that number makes
+ * them savable. Saves are coalesced (at most one every 50 ms) and written
+ * without fsync, which survives a SIGKILL (the rename is atomic and the
+ * page cache keeps the file); an fsync follows at most once a second and
+ * at stop, for power cuts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <ttlog/ttlog.h>
+
+#include "ckpt.h"
+#include "input_internal.h"
+#include "tail_internal.h"
+
+#define SAVE_EVERY_MS 50
+#define SYNC_EVERY_MS 1000
+
+struct load_ctx {
+	struct ttlog__tail *t;
+	size_t bad;
+};
+
+static int load_one(void *arg, const struct ttlog__ckpt_rec *r)
+{
+	struct load_ctx *c = arg;
+	struct ttlog__tail *t = c->t;
+	struct ttlog__tail_pos p;
+	char *key;
+
+	if (ttlog__tail_pos_decode(r->val, r->val_len, &p) != 0) {
+		c->bad++; /* another version: that file starts afresh */
+		return 0;
+	}
+	void *np = realloc(t->saved, (t->nsaved + 1) * sizeof(*t->saved));
+	if (np == NULL)
+		return -2;
+	t->saved = np;
+	np = realloc(t->saved_keys, (t->nsaved + 1) * sizeof(char *));
+	if (np == NULL)
+		return -2;
+	t->saved_keys = np;
+	key = strndup(r->key, r->key_len);
+	if (key == NULL)
+		return -2;
+	t->saved[t->nsaved] = p;
+	t->saved_keys[t->nsaved++] = key;
+	return 0;
+}
+
+void ttlog__tail_ckpt_load(struct ttlog__tail *t)
+{
+	struct load_ctx c = {t, 0};
+	char why[512] = "out of memory";
+	int rc;
+
+	if (t->state_path == NULL)
+		return;
+	rc = ttlog__ckpt_load(t->state_path, load_one, &c, why, sizeof(why));
+	if (rc == 1)
+		return;
+	if (rc != 0) {
+		/* A damaged file is not half used: every file starts as if
+		 * seen for the first time, and the next save replaces it. */
+		TTLOG_ERROR("tail: state file unreadable; positions start "
+			    "afresh",
+			    TTLOG_KV("input", (const char *)t->in->name),
+			    TTLOG_KV("error", (const char *)why));
+		t->state_errors++;
+		ttlog__tail_ckpt_free(t);
+		return;
+	}
+	t->had_state = 1;
+	if (c.bad > 0)
+		TTLOG_WARN("tail: state records of another version ignored",
+			   TTLOG_KV("input", (const char *)t->in->name),
+			   TTLOG_KV("records", (uint64_t)c.bad));
+}
+
+int ttlog__tail_ckpt_find(struct ttlog__tail *t, const char *path, int fd,
+			  uint64_t dev, uint64_t ino, uint64_t size,
+			  uint64_t *off, int *known)
+{
+	*known = 0;
+	for (size_t i = 0; i < t->nsaved; i++) {
+		if (strcmp(t->saved_keys[i], path) == 0)
+			*known = 1;
+		if (!ttlog__tail_same(&t->saved[i], fd, dev, ino, size))
+			continue;
+		*off = t->saved[i].off;
+		/* Used once: the record now lives on as the file's. */
+		free(t->saved_keys[i]);
+		t->saved[i] = t->saved[t->nsaved - 1];
+		t->saved_keys[i] = t->saved_keys[t->nsaved - 1];
+		t->nsaved--;
+		return 1;
+	}
+	return 0;
+}
+
+void ttlog__tail_ckpt_free(struct ttlog__tail *t)
+{
+	for (size_t i = 0; i < t->nsaved; i++)
+		free(t->saved_keys[i]);
+	free(t->saved_keys);
+	free(t->saved);
+	t->saved_keys = NULL;
+	t->saved = NULL;
+	t->nsaved = 0;
+}
+
+static void arm(struct ttlog__tail *t, uint64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
+
+	if (t->save_timer != NULL && !evtimer_pending(t->save_timer, NULL))
+		evtimer_add(t->save_timer, &tv);
+}
+
+/* Moves f's durable position up to the notes whose batch is durable. */
+static int advance(struct ttlog__tail_file *f, uint64_t durable)
+{
+	size_t k = 0;
+
+	while (k < f->nnotes && f->notes[k].no <= durable)
+		k++;
+	if (k == 0)
+		return 0;
+	f->durable_off = f->notes[k - 1].off;
+	memmove(f->notes, f->notes + k, (f->nnotes - k) * sizeof(f->notes[0]));
+	f->nnotes -= k;
+	return 1;
+}
+
+void ttlog__tail_ckpt_durable(struct ttlog__tail *t, uint64_t durable)
+{
+	int moved = 0;
+
+	if (durable > t->durable)
+		t->durable = durable;
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next)
+		moved |= advance(f, t->durable);
+	if (moved && t->state_path != NULL) {
+		t->save_due = 1;
+		arm(t, SAVE_EVERY_MS);
+	}
+}
+
+void ttlog__tail_ckpt_note(struct ttlog__tail *t, uint64_t no)
+{
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next) {
+		if (f->hand_off == f->noted_off)
+			continue;
+		f->noted_off = f->hand_off;
+		if (f->nnotes == TTLOG__TAIL_NOTES) {
+			/* Full: the newest stands in for the last, which is
+			 * then saved with it, a little later. */
+			f->notes[f->nnotes - 1].no = no;
+			f->notes[f->nnotes - 1].off = f->hand_off;
+			continue;
+		}
+		f->notes[f->nnotes].no = no;
+		f->notes[f->nnotes].off = f->hand_off;
+		f->nnotes++;
+	}
+	/* The listeners may have taken the batch during the commit itself
+	 * (a file listener writes at once): no callback comes for it. */
+	ttlog__tail_ckpt_durable(t, ttlog__host_durable(t->in->writer));
+}
+
+/* The record's key: the file's path, and for a file whose path now names
+ * another (rotated, still being read), the path with its inode. */
+static char *rec_key(const struct ttlog__tail_file *f)
+{
+	char *k;
+
+	if (!f->gone)
+		return strdup(f->path);
+	if (asprintf(&k, "%s (inode %llu)", f->path,
+		     (unsigned long long)f->id.ino) < 0)
+		return NULL;
+	return k;
+}
+
+void ttlog__tail_ckpt_save(struct ttlog__tail *t, int sync)
+{
+	struct ttlog__ckpt_rec *recs;
+	unsigned char(*vals)[TTLOG__TAIL_POS_LEN];
+	char **keys;
+	size_t n = 0, cap = 0;
+	char err[512] = "out of memory";
+	int rc = -1;
+
+	if (t->state_path == NULL)
+		return;
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next)
+		cap++;
+	recs = calloc(cap + 1, sizeof(*recs));
+	vals = calloc(cap + 1, sizeof(*vals));
+	keys = calloc(cap + 1, sizeof(*keys));
+	if (recs == NULL || vals == NULL || keys == NULL)
+		goto out;
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next) {
+		struct ttlog__tail_pos p = f->id;
+		p.off = f->durable_off;
+		if ((keys[n] = rec_key(f)) == NULL)
+			goto out;
+		ttlog__tail_pos_encode(&p, vals[n]);
+		recs[n].key = keys[n];
+		recs[n].key_len = strlen(keys[n]);
+		recs[n].val = vals[n];
+		recs[n].val_len = TTLOG__TAIL_POS_LEN;
+		n++;
+	}
+	rc = ttlog__ckpt_save(t->state_path, recs, n, sync, err, sizeof(err));
+out:
+	if (rc != 0) {
+		uint64_t suppressed;
+		t->state_errors++;
+		if (ttlog__ratelimit_pass(&t->err_rl, ttlog__input_now_ns(),
+					  1000000000u, &suppressed))
+			TTLOG_ERROR(
+				"tail: cannot save positions",
+				TTLOG_KV("input", (const char *)t->in->name),
+				TTLOG_KV("error", (const char *)err),
+				TTLOG_KV("suppressed", suppressed));
+	} else {
+		t->save_due = 0;
+		t->unsynced = !sync;
+		if (sync)
+			t->last_sync_ms = ttlog__tail_now_ms();
+	}
+	for (size_t i = 0; keys != NULL && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(vals);
+	free(recs);
+}
+
+/* The save timer: a save that is due, with fsync if the last one is a
+ * second old; an unsynced save gets its fsync a second after the last. */
+void ttlog__tail_ckpt_timer(int fd, short what, void *arg)
+{
+	struct ttlog__tail *t = arg;
+	uint64_t now = ttlog__tail_now_ms();
+	int sync = now - t->last_sync_ms >= SYNC_EVERY_MS;
+
+	(void)fd;
+	(void)what;
+	if (t->save_due || (t->unsynced && sync))
+		ttlog__tail_ckpt_save(t, sync);
+	if (t->save_due)
+		arm(t, SAVE_EVERY_MS);
+	else if (t->unsynced)
+		arm(t, SYNC_EVERY_MS - (now - t->last_sync_ms < SYNC_EVERY_MS
+						? now - t->last_sync_ms
+						: 0));
+}
