@@ -50,10 +50,13 @@ FILES = 3
 ROTATIONS = 20
 MODES = "rename,rename,copytruncate"
 LINE_BYTES = 100
-# The duplicate bound docs/tail.md states for a file listener that syncs
-# every batch: a position is saved only once the lines before it are on
-# disk, and the sink's file is written before the position moves.
-DUP_BOUND = 0
+# Duplicates allowed per SIGKILL, in seconds of the generator's pace. A
+# restart reads again what came after the saved position (docs/inputs.md,
+# "State files"); positions are saved once the file listener has written
+# the lines, at most 50 ms apart, and synced once a second
+# (agent/inputs/tail_ckpt.c). No document states a number of lines yet:
+# the bound is a second's worth of lines per kill.
+DUP_SECONDS_PER_KILL = 1.0
 
 
 class TtlogReader:
@@ -74,7 +77,7 @@ class TtlogReader:
                     "    paths: [%s]\n    start_at: beginning\n%s"
                     "listeners:\n  - name: out\n    type: file\n"
                     "    format: json\n    fsync: every_batch\n"
-                    "    path: %s\n"
+                    "    rotate: {size: 0}\n    path: %s\n"
                     % (args.plugins, state, self.http, globs, extra, sink))
         self.proc = None
         self.starts = 0
@@ -274,40 +277,45 @@ def test_rotation_with_two_sigkills_loses_nothing(args, tmp):
     tally, kills, summary, secs = run_scenario(
         args, tmp, lambda t, p, s: TtlogReader(args, t, p, s), n, rate,
         (0.25, 0.55), 55.0)
+    print("     %s" % json.dumps(tally.summary()))
+    bound = int(2 * rate * DUP_SECONDS_PER_KILL)
+    s = assert_delivery(tally, bound, "rotation")
     check(summary is not None and summary["rotations"] == FILES * ROTATIONS,
           "generator summary: %s" % summary)
     check(kills == 2, "only %d kills while the generator ran" % kills)
-    s = assert_delivery(tally, DUP_BOUND, "rotation")
-    print("     %d lines, %d rotations, %d SIGKILLs, %d duplicates, %.1f s"
-          % (n, summary["rotations"], kills, s["duplicates"], secs))
+    print("     %d lines, %d rotations, %d SIGKILLs, %d duplicates (bound "
+          "%d), %.1f s" % (n, summary["rotations"], kills, s["duplicates"],
+                          bound, secs))
 
 
 def test_file_deleted_while_read_is_read_to_its_end(args, tmp):
-    n = 50000 if args.sanitized else 300000
+    n = 100000 if args.sanitized else 500000
+    first = 1000
     path = os.path.join(tmp, "f0.log")
     sink = os.path.join(tmp, "sink.out")
-    subprocess.run([args.tailgen, "-n", str(n), "-l", str(LINE_BYTES), path],
-                   check=True, stdout=subprocess.DEVNULL)
+    with open(path, "wb") as f:
+        f.write(numbered(0, first))
     r = TtlogReader(args, tmp, [path], sink, "    rotate_wait: 1s\n")
     tally = Tally(n, 1)
     r.start()
     try:
         end = time.monotonic() + DEADLINE
-        while tally.count == 0 and time.monotonic() < end:
+        while tally.count < first and time.monotonic() < end:
             tally.feed_file(sink)
-            time.sleep(0.005)
-        check(0 < tally.count, "nothing read within %ss" % DEADLINE)
-        # Stopped, the agent cannot finish the file before it is gone.
+            time.sleep(0.02)
+        check(tally.count == first, "%d of the first %d lines"
+              % (tally.count, first))
+        # While the agent is stopped, its open file gets the rest and is
+        # deleted: all of that is read after the deletion.
         r.proc.send_signal(signal.SIGSTOP)
-        tally.feed_file(sink)
-        deleted_at = tally.count
+        with open(path, "ab") as f:
+            f.write(numbered(first, n - first))
         os.unlink(path)
         r.proc.send_signal(signal.SIGCONT)
-        check(deleted_at < n, "the whole file was read before it could be "
-              "deleted: make it longer")
         while not tally.complete() and time.monotonic() < end:
             tally.feed_file(sink)
             time.sleep(0.02)
+        tally.feed_file(sink)
         assert_delivery(tally, 0, "deleted file")
         # The descriptor goes once rotate_wait has passed after the end.
         fd_dir = "/proc/%d/fd" % r.proc.pid
@@ -325,27 +333,35 @@ def test_file_deleted_while_read_is_read_to_its_end(args, tmp):
             time.sleep(0.05)
         check(not holds_deleted(), "the deleted file is still open")
         check(r.stop() == 0, "exit status: %s" % r.stderr())
-        print("     deleted after %d of %d lines" % (deleted_at, n))
     finally:
         if r.proc.poll() is None:
             r.kill()
 
 
-def recreate_same_inode(path, ino, content, deadline):
-    """Deletes path and creates it again until it has inode `ino` (an
-    inode still open somewhere is not handed out: the agent lets go of a
-    deleted file only after rotate_wait); writes content to it. False
-    when it did not come back before the deadline."""
+def recreate_same_inode(path, ino, content, deadline, most=5000):
+    """Deletes path and creates it again until it has inode `ino`; writes
+    content to it. A file created with another inode is moved aside and
+    kept meanwhile, so that the free inodes the filesystem prefers are
+    used up and ours comes round; an inode still open somewhere (the agent
+    lets go of a deleted file only after rotate_wait) is not handed out,
+    so the tries are paced. False when it did not come back before the
+    deadline or within `most` files."""
     end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        for _ in range(100):
-            os.unlink(path)
+    aside = []
+    try:
+        os.unlink(path)
+        while time.monotonic() < end and len(aside) < most:
             with open(path, "wb") as f:
                 if os.fstat(f.fileno()).st_ino == ino:
                     f.write(content)
                     return True
-        time.sleep(0.05)
-    return False
+            aside.append("%s.aside%d" % (path, len(aside)))
+            os.rename(path, aside[-1])
+            time.sleep(0.002)
+        return False
+    finally:
+        for p in aside:
+            os.unlink(p)
 
 
 def reuses_inodes(tmp):
