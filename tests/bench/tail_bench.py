@@ -20,7 +20,8 @@ a run, the first one alternating from run to run):
             TCP, template "%msg%\\n" (newline framed), default queues
   ttlog     ttlog-agent: a tail input (start_at: beginning, state_dir in
             the run's directory) -> a forward listener, format jsonl over
-            tcp:// (one JSON object per line)
+            tcp:// (one JSON object per line), queue.when_full: block
+            (the tail input then pauses instead of the queue dropping)
 
 Both send to the same sink: a thread of this script listening on
 127.0.0.1, counting line feeds as they arrive and keeping the bytes in a
@@ -166,6 +167,7 @@ def ttlog_config(ctx, d, sink_port, http_port):
             "    paths: ['%s']\n    start_at: beginning\n"
             "listeners:\n  - name: sink\n    type: forward\n"
             "    endpoints: tcp://127.0.0.1:%d\n    format: jsonl\n"
+            "    queue: {when_full: block}\n"
             % (ctx.plugins, os.path.join(d, "state"), http_port, ctx.file,
                sink_port))
 

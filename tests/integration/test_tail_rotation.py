@@ -77,7 +77,8 @@ class TtlogReader:
                     "    paths: [%s]\n    start_at: beginning\n%s"
                     "listeners:\n  - name: out\n    type: file\n"
                     "    format: json\n    fsync: every_batch\n"
-                    "    rotate: {size: 0}\n    path: %s\n"
+                    "    rotate: {size: 0}\n"
+                    "    queue: {when_full: block}\n    path: %s\n"
                     % (args.plugins, state, self.http, globs, extra, sink))
         self.proc = None
         self.starts = 0
