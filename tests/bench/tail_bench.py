@@ -31,7 +31,9 @@ threads, /proc/PID/stat) at that moment. After the run the sink's file is
 checked line by line (tests/integration/tailcheck.py): lost lines must
 be 0 and are reported, as are duplicates.
 
-Prints per run and reader: seconds, lines/s, CPU-s per million lines;
+Prints per run and reader: seconds, lines/s, CPU-s per million lines (and
+the sink thread's, to show it is not what limits the rate: ttlog's JSON
+lines are about twice the bytes of rsyslog's bare lines);
 then a markdown table of median (min-max) and the ttlog/rsyslog ratios,
 taken per run and then their median. Target (issue 18): ttlog >= 2x
 rsyslog's lines/s at <= 0.5x its CPU per line, 0 lost.
@@ -75,6 +77,7 @@ class Sink(threading.Thread):
         self.srv.listen(16)
         self.out = open(path, "wb")
         self.lines = 0
+        self.cpu = 0.0  # CPU seconds of this thread up to its last recv
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -97,6 +100,7 @@ class Sink(threading.Thread):
                 self.out.write(data)
                 with self.lock:
                     self.lines += data.count(b"\n")
+                    self.cpu = time.thread_time()
         for key in list(sel.get_map().values()):
             key.fileobj.close()
         self.out.close()
@@ -104,6 +108,10 @@ class Sink(threading.Thread):
     def count(self):
         with self.lock:
             return self.lines
+
+    def cpu_seconds(self):
+        with self.lock:
+            return self.cpu
 
     def stop(self):
         self.stopping = True
@@ -113,6 +121,7 @@ class Sink(threading.Thread):
 class Result:
     def __init__(self, name):
         self.name, self.wall, self.cpu = name, None, None
+        self.sink_cpu = None
         self.lost = self.dups = None
         self.note = ""
 
@@ -128,6 +137,7 @@ def measure(ctx, res, start, pid_of, sink):
         now = time.monotonic()
         if c >= ctx.n:
             res.cpu = proc_cpu(pid_of(reader))
+            res.sink_cpu = sink.cpu_seconds()
             res.wall = now - t0
             break
         if c != last:
@@ -219,22 +229,26 @@ def report(ctx, results):
     cpu = {k: [r.cpu / ctx.n * 1e6 if r.wall else None for r in v]
            for k, v in results.items()}
     print()
-    print("| reader | lines/s | CPU s / M lines | lost | duplicates |")
-    print("|---|---:|---:|---:|---:|")
+    sink = {k: [r.sink_cpu / ctx.n * 1e6 if r.wall else None for r in v]
+            for k, v in results.items()}
+    print("| reader | lines/s | reader CPU s / M lines | lost | duplicates "
+          "| sink CPU s / M lines |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, label, _ in READERS:
         rs = results[name]
-        print("| %s | %s | %s | %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s |" % (
             label, fmt3(rate[name], fmt_rate),
             fmt3(cpu[name], lambda v: "%.2f" % v),
             sum(r.lost or 0 for r in rs) if all(r.lost is not None
                                                 for r in rs) else "?",
             sum(r.dups or 0 for r in rs) if all(r.dups is not None
-                                                for r in rs) else "?"))
+                                                for r in rs) else "?",
+            fmt3(sink[name], lambda v: "%.2f" % v)))
     pairs = list(zip(rate["ttlog"], rate["rsyslog"], cpu["ttlog"],
                      cpu["rsyslog"]))
     rr = [a / b for a, b, _, _ in pairs if a and b]
     cr = [c / e for _, _, c, e in pairs if c and e]
-    print("| ratio ttlog / rsyslog, per run | %s | %s | | |"
+    print("| ratio ttlog / rsyslog, per run | %s | %s | | | |"
           % (fmt3(rr, lambda v: "%.2f" % v), fmt3(cr, lambda v: "%.2f" % v)))
     print()
     print("N = %d lines of %d bytes, %d runs, median (min–max). Target: "
@@ -292,9 +306,11 @@ def main():
                     res.note += " error: %s" % e
                 results[name].append(res)
                 print("run %d %-8s %s" % (run, name, (
-                    "%.2f s, %s lines/s, %.2f CPU-s/M, lost %s, dups %s%s"
-                    % (res.wall, fmt_rate(ctx.n / res.wall),
-                       res.cpu / ctx.n * 1e6, res.lost, res.dups, res.note))
+                    "%.2f s, %s lines/s, %.2f CPU-s/M (sink %.2f), lost %s, "
+                    "dups %s%s" % (res.wall, fmt_rate(ctx.n / res.wall),
+                                   res.cpu / ctx.n * 1e6,
+                                   res.sink_cpu / ctx.n * 1e6, res.lost,
+                                   res.dups, res.note))
                     if res.wall else "INCOMPLETE%s" % res.note), flush=True)
                 if not args.keep:
                     shutil.rmtree(d, ignore_errors=True)
