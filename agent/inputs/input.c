@@ -30,12 +30,9 @@
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
 const struct ttlog_option_value ttlog__input_types[] = {
-	{"syslog", TTLOG__INPUT_SYSLOG},
-	{"jsonl", TTLOG__INPUT_JSONL},
-	{"stdin", TTLOG__INPUT_STDIN},
-	{"ttlog", TTLOG__INPUT_TTLOG},
-	{"tail", TTLOG__INPUT_TAIL},
-	{NULL, 0}};
+	{"syslog", TTLOG__INPUT_SYSLOG}, {"jsonl", TTLOG__INPUT_JSONL},
+	{"stdin", TTLOG__INPUT_STDIN},	 {"ttlog", TTLOG__INPUT_TTLOG},
+	{"tail", TTLOG__INPUT_TAIL},	 {NULL, 0}};
 static const struct ttlog_option_value tail_start_ats[] = {
 	{"end", TTLOG__TAIL_END},
 	{"beginning", TTLOG__TAIL_BEGINNING},
@@ -688,7 +685,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 
 	if (in == NULL)
 		return;
-	ttlog__tail_stop(in);
+	ttlog__tail_stop(in, wait_ms == 0);
 	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {

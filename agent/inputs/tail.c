@@ -383,7 +383,7 @@ void ttlog__tail_enable(struct ttlog__input *in)
 	ttlog__tail_wake(t);
 }
 
-void ttlog__tail_stop(struct ttlog__input *in)
+void ttlog__tail_stop(struct ttlog__input *in, int reload)
 {
 	struct ttlog__tail *t = in->tail;
 
@@ -396,6 +396,8 @@ void ttlog__tail_stop(struct ttlog__input *in)
 		hand_on(t);
 		ttlog__tail_ckpt_durable(t, ttlog__host_durable(t->in->writer));
 		ttlog__tail_ckpt_save(t, 1);
+		if (reload)
+			ttlog__tail_ckpt_stash(t);
 	}
 	ttlog__tail_watch_stop(t);
 	while (t->files != NULL)

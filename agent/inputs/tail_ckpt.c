@@ -59,14 +59,83 @@ static int load_one(void *arg, const struct ttlog__ckpt_rec *r)
 	return 0;
 }
 
+/*
+ * Without a state_dir, positions live in memory only; an input that a
+ * reload replaces (its paths changed) leaves them here under its name for
+ * the one that follows it, which takes them at enable. Writer thread
+ * only, like every input.
+ */
+static char *rec_key(const struct ttlog__tail_file *f);
+
+struct stash {
+	struct stash *next;
+	char *name;
+	struct ttlog__tail_pos *pos;
+	char **keys;
+	size_t n;
+};
+static struct stash *stashes;
+
+static void stash_put(struct ttlog__tail *t)
+{
+	struct stash *s = calloc(1, sizeof(*s));
+	size_t cap = 0;
+
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next)
+		cap++;
+	if (s == NULL || (s->name = strdup(t->in->name)) == NULL ||
+	    (s->pos = calloc(cap + 1, sizeof(*s->pos))) == NULL ||
+	    (s->keys = calloc(cap + 1, sizeof(char *))) == NULL)
+		goto fail;
+	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next) {
+		if ((s->keys[s->n] = rec_key(f)) == NULL)
+			goto fail;
+		s->pos[s->n] = f->id;
+		s->pos[s->n++].off = f->durable_off;
+	}
+	s->next = stashes;
+	stashes = s;
+	return;
+fail:
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		free(s->keys[i]);
+	if (s != NULL) {
+		free(s->keys);
+		free(s->pos);
+		free(s->name);
+	}
+	free(s);
+}
+
+/* Takes the positions a replaced input of this name left, if any. */
+static void stash_take(struct ttlog__tail *t)
+{
+	for (struct stash **pp = &stashes; *pp != NULL; pp = &(*pp)->next) {
+		struct stash *s = *pp;
+		if (strcmp(s->name, t->in->name) != 0)
+			continue;
+		*pp = s->next;
+		ttlog__tail_ckpt_free(t);
+		t->saved = s->pos;
+		t->saved_keys = s->keys;
+		t->nsaved = s->n;
+		t->had_state = 1;
+		free(s->name);
+		free(s);
+		return;
+	}
+}
+
 void ttlog__tail_ckpt_load(struct ttlog__tail *t)
 {
 	struct load_ctx c = {t, 0};
 	char why[512] = "out of memory";
 	int rc;
 
-	if (t->state_path == NULL)
+	if (t->state_path == NULL) {
+		stash_take(t);
 		return;
+	}
 	rc = ttlog__ckpt_load(t->state_path, load_one, &c, why, sizeof(why));
 	if (rc == 1)
 		return;
@@ -120,13 +189,19 @@ void ttlog__tail_ckpt_free(struct ttlog__tail *t)
 	t->nsaved = 0;
 }
 
+/* The save timer fires in ms, or sooner if it already would. */
 static void arm(struct ttlog__tail *t, uint64_t ms)
 {
 	struct timeval tv = {(time_t)(ms / 1000),
 			     (suseconds_t)(ms % 1000) * 1000};
+	uint64_t due = ttlog__tail_now_ms() + ms;
 
-	if (t->save_timer != NULL && !evtimer_pending(t->save_timer, NULL))
-		evtimer_add(t->save_timer, &tv);
+	if (t->save_timer == NULL)
+		return;
+	if (evtimer_pending(t->save_timer, NULL) && t->save_at_ms <= due)
+		return;
+	t->save_at_ms = due;
+	evtimer_add(t->save_timer, &tv);
 }
 
 /* Moves f's durable position up to the notes whose batch is durable. */
@@ -192,6 +267,12 @@ static char *rec_key(const struct ttlog__tail_file *f)
 		     (unsigned long long)f->id.ino) < 0)
 		return NULL;
 	return k;
+}
+
+void ttlog__tail_ckpt_stash(struct ttlog__tail *t)
+{
+	if (t->state_path == NULL)
+		stash_put(t);
 }
 
 void ttlog__tail_ckpt_save(struct ttlog__tail *t, int sync)

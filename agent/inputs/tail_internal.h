@@ -175,7 +175,7 @@ struct ttlog__tail {
 	size_t nsaved;
 	int had_state; /* a state file was found at start */
 	int save_due, unsynced;
-	uint64_t last_sync_ms;
+	uint64_t last_sync_ms, save_at_ms;
 	uint64_t durable; /* the last durable number seen */
 	uint64_t rotations, truncations, lines_cut, ml_cut, rescans;
 	uint64_t state_errors;
@@ -187,7 +187,10 @@ int ttlog__tail_start(struct ttlog__input *in,
 		      const struct ttlog__input_opts *o, char *err,
 		      size_t errlen);
 void ttlog__tail_enable(struct ttlog__input *in);
-void ttlog__tail_stop(struct ttlog__input *in);
+/* Saves the positions and frees the input's state; reload: removed by a
+ * reload (a replacing input may follow: positions without a state file
+ * are left in memory for it). */
+void ttlog__tail_stop(struct ttlog__input *in, int reload);
 /* A reload that kept the input: the options that change in place. */
 void ttlog__tail_update(struct ttlog__input *in, size_t max_line,
 			uint64_t rotate_wait_ms, uint64_t poll_ms);
@@ -238,6 +241,9 @@ void ttlog__tail_ckpt_durable(struct ttlog__tail *t, uint64_t durable);
 /* Writes the state file now (sync: with fsync). */
 void ttlog__tail_ckpt_save(struct ttlog__tail *t, int sync);
 void ttlog__tail_ckpt_free(struct ttlog__tail *t);
+/* Without a state file: leaves the positions in memory for the input of
+ * the same name that replaces this one in a reload. */
+void ttlog__tail_ckpt_stash(struct ttlog__tail *t);
 /* The save timer's callback (t->save_timer). */
 void ttlog__tail_ckpt_timer(int fd, short what, void *arg);
 /* The saved position for a file found at path with identity fd/dev/ino/

@@ -94,10 +94,11 @@ static uint64_t first_offset(struct ttlog__tail *t, const char *path, int fd,
 		t->truncations++;
 		return 0;
 	}
-	/* A file that replaced one we knew, or that came after the start,
-	 * is new: all of it is read. start_at is for the files that were
-	 * there before the input knew them. */
-	if (known || !initial)
+	/* A file that replaced one we knew, that came after the start, or
+	 * that came while the agent was down (there are saved positions, but
+	 * none for it) is new: all of it is read. start_at is for the files
+	 * that were there before the input ever ran. */
+	if (known || !initial || t->had_state)
 		return 0;
 	return t->start_at == TTLOG__TAIL_END ? size : 0;
 }
