@@ -12,7 +12,13 @@ number i to file i % K, so within a file the numbers rise.
 
 Order is judged on first deliveries: a line delivered again (at-least-once
 after a restart) is a duplicate, not a reordering; a line delivered for
-the first time after a later line of the same file is out of order.
+the first time after a later line of the same file is out of order. With
+`rotations` (ttlog-tailgen's -R), each file's lines are also told apart by
+the file they were written to (before the first rotation, between the
+first and the second, ...): a line first delivered after a later line of
+the same written file is `out_of_order`; one first delivered after a line
+of a later written file under the same path (the old file's last lines
+after the new file's first ones) is `across_rotation` only.
 
 Command line: tailcheck.py N FILES SINK_PATH prints the summary as JSON
 and exits 1 when a line is missing or out of order.
@@ -26,9 +32,11 @@ SEQ = re.compile(rb"seq=(\d{9}) file=(\d+)")
 
 
 class Tally:
-    def __init__(self, n, files):
+    def __init__(self, n, files, rotations=0):
         self.n = n
         self.files = files
+        self.rotations = rotations
+        self.across_rotation = 0
         self.seen = bytearray(n)
         self.count = 0  # distinct sequence numbers delivered
         self.lines = 0  # lines of the sink that carried one
@@ -59,6 +67,10 @@ class Tally:
             seen[seq] = 1
             self.count += 1
             if seq < last[k]:
+                if self.rotations and \
+                        self.written_to(seq) != self.written_to(last[k]):
+                    self.across_rotation += 1
+                    continue
                 self.out_of_order += 1
                 if self.first_bad is None:
                     self.first_bad = (k, seq, last[k])
@@ -77,6 +89,24 @@ class Tally:
         self._off += len(data)
         self.feed(data)
         return len(data)
+
+    def written_to(self, seq):
+        """Which of its file's generations ttlog-tailgen wrote seq to: 0
+        before the first rotation, 1 after it, ... It rotates file k
+        after line count c (1-based, within the file) once
+        c * (R + 1) >= j * share for rotation j."""
+        k, r = seq % self.files, self.rotations
+        share = self.n // self.files + (1 if k < self.n % self.files else 0)
+        count = seq // self.files + 1
+        # Rotation j is done before line `count` when its threshold line
+        # count ceil(j * share / (r + 1)) is below count.
+        gen = 0
+        for j in range(1, r + 1):
+            if -(-j * share // (r + 1)) < count:
+                gen = j
+            else:
+                break
+        return gen
 
     def complete(self):
         return self.count == self.n
@@ -104,6 +134,7 @@ class Tally:
                 "sink_lines": self.lines, "missing": total,
                 "first_missing": first, "duplicates": self.dups,
                 "out_of_order": self.out_of_order,
+                "across_rotation": self.across_rotation,
                 "first_out_of_order": self.first_bad,
                 "foreign": self.foreign}
 

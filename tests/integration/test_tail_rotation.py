@@ -7,7 +7,10 @@ bound, each file's lines in order.
   rotation      1M lines round-robin over 3 files, each rotated 20 times
                 (2 by rename and create, 1 by copytruncate), the agent
                 SIGKILLed and restarted twice while the generator runs
-                (when the sink holds 25% and 55% of the lines)
+                (when the sink holds 25% and 55% of the lines); order is
+                asserted within each file written (the old file's last
+                lines after the new file's first ones are counted, not
+                failed: docs/tail.md reads both at once)
   deleted       a file deleted while the agent reads it: read to its end,
                 then its descriptor let go
   inode reuse   a file deleted and another created at the same path until
@@ -50,13 +53,11 @@ FILES = 3
 ROTATIONS = 20
 MODES = "rename,rename,copytruncate"
 LINE_BYTES = 100
-# Duplicates allowed per SIGKILL, in seconds of the generator's pace. A
-# restart reads again what came after the saved position (docs/inputs.md,
-# "State files"); positions are saved once the file listener has written
-# the lines, at most 50 ms apart, and synced once a second
-# (agent/inputs/tail_ckpt.c). No document states a number of lines yet:
-# the bound is a second's worth of lines per kill.
-DUP_SECONDS_PER_KILL = 1.0
+# Duplicates allowed per SIGKILL, in seconds of the generator's pace.
+# docs/tail.md, "Duplicate bound": with a file listener a restart reads
+# again "about the last 50 ms of lines" (positions saved at most 50 ms
+# apart once the listener has written the lines); twice that is allowed.
+DUP_SECONDS_PER_KILL = 0.1
 
 
 class TtlogReader:
@@ -204,7 +205,7 @@ def run_scenario(args, tmp, reader, n, rate, kill_at, deadline):
     generator ran, generator summary, seconds)."""
     paths = [os.path.join(tmp, "f%d.log" % i) for i in range(FILES)]
     sink = os.path.join(tmp, "sink.out")
-    tally = Tally(n, FILES)
+    tally = Tally(n, FILES, ROTATIONS)
     r = reader(tmp, paths, sink)
     t0 = time.monotonic()
     r.start()
@@ -281,12 +282,15 @@ def test_rotation_with_two_sigkills_loses_nothing(args, tmp):
     print("     %s" % json.dumps(tally.summary()))
     bound = int(2 * rate * DUP_SECONDS_PER_KILL)
     s = assert_delivery(tally, bound, "rotation")
+    # docs/tail.md does not promise that the old file's last lines come
+    # before the new file's first ones: measured and shown, not asserted.
     check(summary is not None and summary["rotations"] == FILES * ROTATIONS,
           "generator summary: %s" % summary)
     check(kills == 2, "only %d kills while the generator ran" % kills)
     print("     %d lines, %d rotations, %d SIGKILLs, %d duplicates (bound "
-          "%d), %.1f s" % (n, summary["rotations"], kills, s["duplicates"],
-                          bound, secs))
+          "%d), %d delivered across a rotation out of order, %.1f s"
+          % (n, summary["rotations"], kills, s["duplicates"], bound,
+             s["across_rotation"], secs))
 
 
 def test_file_deleted_while_read_is_read_to_its_end(args, tmp):
