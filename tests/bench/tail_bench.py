@@ -4,6 +4,8 @@ reading the same file, in the same run (python3 standard library only).
 
     python3 tests/bench/tail_bench.py --build DIR [--runs 5] [--n 1000000]
                                       [--line-bytes 150] [--keep]
+                                      [--readers rsyslog,ttlog]
+                                      [--tail-option 'KEY: VALUE' ...]
 
 DIR is a build tree (Release, TTLOG_TESTS=ON) holding agent/ttlog-agent,
 tests/ttlog-tailgen and plugins/.
@@ -174,11 +176,12 @@ def ttlog_config(ctx, d, sink_port, http_port):
     return ("service:\n  name: tailbench\n  plugin_dir: '%s'\n"
             "  state_dir: '%s'\n  http: {listen: '127.0.0.1:%d'}\n"
             "inputs:\n  - name: bench\n    type: tail\n"
-            "    paths: ['%s']\n    start_at: beginning\n"
+            "    paths: ['%s']\n    start_at: beginning\n%s"
             "listeners:\n  - name: sink\n    type: forward\n"
             "    endpoints: tcp://127.0.0.1:%d\n    format: jsonl\n"
             "    queue: {when_full: block}\n"
             % (ctx.plugins, os.path.join(d, "state"), http_port, ctx.file,
+               "".join("    %s\n" % o for o in ctx.tail_options),
                sink_port))
 
 
@@ -264,6 +267,9 @@ def main():
     ap.add_argument("--line-bytes", type=int, default=150)
     ap.add_argument("--readers", default="rsyslog,ttlog")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--tail-option", action="append", default=[],
+                    metavar="KEY: VALUE",
+                    help="one more option of ttlog's tail input (repeat)")
     args = ap.parse_args()
     ctx = types.SimpleNamespace()
     ctx.build = os.path.abspath(args.build)
@@ -272,6 +278,7 @@ def main():
     ctx.plugins = os.path.join(ctx.build, "plugins")
     ctx.rsyslogd = imfile.rsyslogd_path()
     ctx.n, ctx.runs, ctx.line_bytes = args.n, args.runs, args.line_bytes
+    ctx.tail_options = args.tail_option
     order = [x for x in args.readers.split(",") if x]
     if not os.path.exists(ctx.tailgen):
         print("missing %s (build with -DTTLOG_TESTS=ON)" % ctx.tailgen,
