@@ -331,7 +331,14 @@ long ttlog__tail_file_read(struct ttlog__tail_file *f, uint64_t now_ms)
 		ttlog__tail_warn(t, f->path, "fstat", errno);
 		return 0;
 	}
-	if ((uint64_t)st.st_size < f->id.off)
+	/* Shorter than what was read, or than its fingerprint, or other first
+	 * bytes (truncated and written again past our offset between two
+	 * looks): what it holds now is new. Checked when the size moved. */
+	if ((uint64_t)st.st_size < f->id.off ||
+	    (uint64_t)st.st_size < f->id.fp_len ||
+	    ((uint64_t)st.st_size != f->size && f->id.fp_len > 0 &&
+	     !ttlog__tail_same(&f->id, f->fd, f->id.dev, f->id.ino,
+			       (uint64_t)st.st_size)))
 		truncated(f, (uint64_t)st.st_size);
 	f->size = (uint64_t)st.st_size;
 	if (st.st_nlink == 0 && !f->gone) {

@@ -167,7 +167,9 @@ struct ttlog__tail {
 		char *dir;
 	} * wds;
 	size_t nwds;
-	int inotify_off; /* polling only (said once) */
+	int inotify_off;      /* polling only (said once) */
+	uint32_t move_cookie; /* the last IN_MOVED_FROM */
+	int move_wanted;      /* ... was of a file the patterns name */
 	/* checkpoints */
 	char *state_path; /* NULL: memory only */
 	struct ttlog__tail_pos *saved;

@@ -318,6 +318,41 @@ static void on_modify(struct ttlog__tail *t, const char *dir, const char *name)
 		ready_all(t, 1);
 }
 
+/* Whether path is one the patterns name (and exclude does not). */
+static int wanted(const struct ttlog__tail *t, const char *path)
+{
+	for (size_t i = 0; i < t->npaths; i++)
+		if (fnmatch(t->paths[i], path, FNM_PATHNAME | FNM_PERIOD) == 0)
+			return !excluded(t, path);
+	return 0;
+}
+
+/*
+ * A rename in a watched directory: IN_MOVED_FROM then IN_MOVED_TO with
+ * the same cookie. A followed file renamed to a name the patterns do not
+ * match (app.log -> app.log.1) is read to its end under the new name even
+ * if no scan saw it at the old one (created, written and rotated between
+ * two looks of a busy agent).
+ */
+static void on_move(struct ttlog__tail *t, const struct inotify_event *e,
+		    const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (e->len == 0 || (size_t)snprintf(path, sizeof(path), "%s/%s",
+					    strcmp(dir, "/") ? dir : "",
+					    e->name) >= sizeof(path))
+		return;
+	if (e->mask & IN_MOVED_FROM) {
+		t->move_cookie = e->cookie;
+		t->move_wanted = wanted(t, path);
+		return;
+	}
+	if (t->move_wanted && e->cookie == t->move_cookie && !wanted(t, path))
+		consider(t, path, 0, 1);
+	t->move_wanted = 0;
+}
+
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
 {
 	struct ttlog__tail *t = arg;
@@ -350,6 +385,9 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 				t->need_scan = 1;
 			if ((e->mask & IN_MODIFY) && dir != NULL && e->len > 0)
 				on_modify(t, dir, e->name);
+			if ((e->mask & (IN_MOVED_FROM | IN_MOVED_TO)) &&
+			    dir != NULL)
+				on_move(t, e, dir);
 		}
 	}
 	ttlog__tail_wake(t);

@@ -1061,7 +1061,18 @@ static void test_option_table_declares_every_key(void **st)
 					   "max_connections_per_peer",
 					   "mode",
 					   "owner",
-					   "group"};
+					   "group",
+					   "start_at",
+					   "format",
+					   "max_line",
+					   "rotate_wait",
+					   "watch",
+					   "poll_interval",
+					   "multiline.start",
+					   "multiline.continuation",
+					   "multiline.preset",
+					   "multiline.timeout",
+					   "multiline.max_bytes"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;
@@ -1087,7 +1098,9 @@ static void test_option_table_declares_every_key(void **st)
 	assert_int_equal(vals[2].value, TTLOG__INPUT_STDIN);
 	assert_string_equal(vals[3].name, "ttlog");
 	assert_int_equal(vals[3].value, TTLOG__INPUT_TTLOG);
-	assert_null(vals[4].name);
+	assert_string_equal(vals[4].name, "tail");
+	assert_int_equal(vals[4].value, TTLOG__INPUT_TAIL);
+	assert_null(vals[5].name);
 	assert_true(o[1].flags & TTLOG_OPTION_REQUIRED);
 	assert_string_equal(o[3].default_value, "64KiB");
 	assert_string_equal(o[6].default_value, "32MiB");
