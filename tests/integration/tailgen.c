@@ -57,11 +57,11 @@ struct gen_file {
 	int fd;
 	char *buf;
 	size_t used;
-	uint64_t lines;    /* lines written to this file in the whole run */
-	uint64_t share;    /* lines this file gets in the run */
-	uint64_t rotated;  /* rotations done */
-	int64_t last_seq;  /* last sequence number gathered, -1 for none */
-	uint64_t bytes;    /* bytes written in the whole run */
+	uint64_t lines;	  /* lines written to this file in the whole run */
+	uint64_t share;	  /* lines this file gets in the run */
+	uint64_t rotated; /* rotations done */
+	int64_t last_seq; /* last sequence number gathered, -1 for none */
+	uint64_t bytes;	  /* bytes written in the whole run */
 };
 
 static double now_s(void)
@@ -174,8 +174,7 @@ static void gate(const struct gen_file *f, unsigned idx)
 	}
 }
 
-static void rotate(struct gen_file *f, unsigned idx, uint64_t keep,
-		   int gated)
+static void rotate(struct gen_file *f, unsigned idx, uint64_t keep, int gated)
 {
 	char first[4096];
 
@@ -213,7 +212,8 @@ static size_t format_line(char *out, uint64_t seq, unsigned idx,
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
-			out[len++] = alphabet[(x >> 58) % (sizeof(alphabet) - 1)];
+			out[len++] =
+				alphabet[(x >> 58) % (sizeof(alphabet) - 1)];
 		}
 	}
 	out[len++] = '\n';
