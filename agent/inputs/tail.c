@@ -221,8 +221,8 @@ static int pushed_back(struct ttlog__tail *t)
 {
 	struct timeval tv = {0, RESUME_MS * 1000};
 
-	if (!ttlog__host_pushback(t->in->writer, (size_t)t->in->pause_backlog,
-				  t->paused)) {
+	if (!ttlog__host_pushback_source(
+		    t->in->writer, (size_t)t->in->pause_backlog, t->paused)) {
 		t->paused = 0;
 		t->in->st.paused = 0;
 		return 0;
@@ -257,8 +257,8 @@ static void work(evutil_socket_t fd, short what, void *arg)
 			ttlog__tail_ready(t, f);
 		if (f == last)
 			break;
-		if (ttlog__host_pushback(t->in->writer,
-					 (size_t)t->in->pause_backlog, 0))
+		if (ttlog__host_pushback_source(
+			    t->in->writer, (size_t)t->in->pause_backlog, 0))
 			break;
 	}
 	hand_on(t);
@@ -266,17 +266,23 @@ static void work(evutil_socket_t fd, short what, void *arg)
 		ttlog__tail_wake(t);
 }
 
-static void resume(evutil_socket_t fd, short what, void *arg)
+/* Reading goes on once the listeners' queues are below half their pause
+ * marks: looked at when a listener takes something (ttlog__tail_taken())
+ * and, as a safety net, on the resume timer. */
+static void try_resume(struct ttlog__tail *t)
 {
-	struct ttlog__tail *t = arg;
-
-	(void)fd;
-	(void)what;
 	if (pushed_back(t))
 		return;
 	for (struct ttlog__tail_file *f = t->files; f != NULL; f = f->next)
 		ttlog__tail_ready(t, f);
 	ttlog__tail_wake(t);
+}
+
+static void resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	try_resume(arg);
 }
 
 static void ml_tick(evutil_socket_t fd, short what, void *arg)
@@ -453,9 +459,13 @@ void ttlog__tail_update(struct ttlog__input *in, size_t max_line,
 void ttlog__tail_taken(struct ttlog__input *in, uint64_t taken)
 {
 	(void)taken;
-	if (in->tail != NULL)
-		ttlog__tail_ckpt_durable(in->tail,
-					 ttlog__host_durable(in->writer));
+	if (in->tail == NULL)
+		return;
+	ttlog__tail_ckpt_durable(in->tail, ttlog__host_durable(in->writer));
+	/* A queue moved: reading may go on now rather than at the timer
+	 * (this arms the reader; it ingests nothing here). */
+	if (in->tail->paused)
+		try_resume(in->tail);
 }
 
 void ttlog__tail_stats(const struct ttlog__input *in,

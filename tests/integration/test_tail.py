@@ -453,9 +453,12 @@ def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
 
 def test_a_java_stack_trace_of_10000_lines_is_one_event(args, tmp):
     out, logs, path, _ = places(tmp)
-    trace = [b"java.lang.IllegalStateException: broken"]
+    # As logback prints it: the logger's line, then the exception's own
+    # line unindented, its frames, a cause.
+    trace = [b"2026-12-08 00:00:00 ERROR request failed",
+             b"java.lang.IllegalStateException: broken"]
     trace += [b"\tat com.example.Svc.m%d(Svc.java:%d)" % (i, i)
-              for i in range(9997)]
+              for i in range(9996)]
     trace += [b"Caused by: java.io.IOException: disk",
               b"\tat com.example.Io.read(Io.java:1)"]
     with open(path, "wb") as f:
