@@ -418,6 +418,16 @@ def test_reload_with_the_same_paths_keeps_the_position(args, tmp):
 
 
 def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
+    stalled(args, tmp, "block")
+
+
+def test_a_stalled_listener_that_drops_when_full_loses_nothing(args, tmp):
+    # The file keeps what is not read: a queue that would drop when full
+    # pauses the input too, and drops nothing.
+    stalled(args, tmp, "drop_oldest")
+
+
+def stalled(args, tmp, when_full):
     http = free_port()
     out, logs, path, _ = places(tmp)
     line = b"x" * 1000 + b"\n"
@@ -425,8 +435,9 @@ def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
         for _ in range(200):
             f.write(line * 1000)  # 200 MB
     stuck = ("  - name: stuck\n    plugin: %s\n"
-             "    queue: {max_bytes: 8MiB, when_full: block}\n"
-             % os.path.abspath(os.path.join(args.test_plugins, "slow.so")))
+             "    queue: {max_bytes: 8MiB, when_full: %s}\n"
+             % (os.path.abspath(os.path.join(args.test_plugins, "slow.so")),
+                when_full))
     a = Agent(args, tmp, body(logs, out, "    pause_backlog: 1MiB\n",
                               http=http, listeners=stuck), 1)
     try:
@@ -445,6 +456,9 @@ def test_a_stalled_listener_stops_reading_with_bounded_memory(args, tmp):
               "the lag is what is left: %r" % m2[M("ttlog_input_lag_bytes")])
         rss = a.rss_kib()
         check(rss < 96 * 1024, "RSS %d KiB" % rss)
+        dropped = sum(v for k, v in m2.items() if k.startswith(
+            'ttlog_listener_events_dropped_total{listener="stuck"'))
+        check(dropped == 0, "the stuck listener dropped %d events" % dropped)
         print("     paused after %d MB read, RSS %d KiB"
               % (read // (1 << 20), rss))
     finally:
@@ -534,6 +548,7 @@ TESTS = [
     test_sigkill_and_restart_resumes_without_loss,
     test_reload_with_the_same_paths_keeps_the_position,
     test_a_stalled_listener_stops_reading_with_bounded_memory,
+    test_a_stalled_listener_that_drops_when_full_loses_nothing,
     test_a_java_stack_trace_of_10000_lines_is_one_event,
     test_check_reports_tail_errors_at_their_keys,
 ]
