@@ -312,6 +312,15 @@ void ttlog__journal_after_shutdown(int delivered);
  * number `taken` (ttlog__host_on_taken()); a ttlog input sends the ACKs
  * that waited for it. */
 void ttlog__input_taken(struct ttlog__input *in, uint64_t taken);
+/* Writer thread: calls fn once per file a tail input has open, with its
+ * path and the bytes not yet read (size - offset at the last look), at
+ * most TTLOG__INPUT_FILE_LAGS files; other types call nothing. Returns
+ * the files left out past that number. */
+#define TTLOG__INPUT_FILE_LAGS 256
+size_t ttlog__input_file_lags(const struct ttlog__input *in,
+			      void (*fn)(void *arg, const char *path,
+					 uint64_t lag),
+			      void *arg);
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out);
 /* The option table of the `inputs:` entries (name, type, listen, ...). */

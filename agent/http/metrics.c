@@ -391,6 +391,38 @@ static void render_plugin_metrics(const struct ttlog__agent_view *v,
 	free(c.m);
 }
 
+struct lag_ctx {
+	struct ttlog__buf *out;
+	const char *input;
+};
+
+static void lag_sample(void *arg, const char *path, uint64_t lag)
+{
+	struct lag_ctx *c = arg;
+
+	ttlog__buf_puts(c->out, "ttlog_input_file_lag_bytes{input=\"");
+	put_label_value(c->out, c->input);
+	ttlog__buf_puts(c->out, "\",type=\"tail\",path=\"");
+	put_label_value(c->out, path);
+	putf(c->out, "\"} %" PRIu64 "\n", lag);
+}
+
+/* tail: the lag of each open file (the first TTLOG__INPUT_FILE_LAGS of an
+ * input; ttlog_input_lag_bytes has the sum over all). */
+static void render_file_lags(const struct ttlog__agent_view *v,
+			     struct ttlog__buf *out)
+{
+	family(out, "ttlog_input_file_lag_bytes", "gauge",
+	       "tail: bytes of each open file not yet read (size - offset at "
+	       "the last look); at most 256 files per input.");
+	for (size_t i = 0; i < v->ninputs; i++) {
+		struct lag_ctx c = {out, v->input_names[i]};
+		if (v->inputs[i] != NULL)
+			(void)ttlog__input_file_lags(v->inputs[i], lag_sample,
+						     &c);
+	}
+}
+
 static void render_inputs(const struct ttlog__agent_view *v,
 			  const struct istats *is, struct ttlog__buf *out)
 {
@@ -664,6 +696,7 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_listeners(v, ls, out);
 	render_plugin_metrics(v, out);
 	render_inputs(v, is, out);
+	render_file_lags(v, out);
 	render_processors(v, out);
 	if (v->http != NULL)
 		render_http(v->http, out);

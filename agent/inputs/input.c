@@ -748,6 +748,17 @@ void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)
 		ttlog__tail_taken(in, taken);
 }
 
+size_t ttlog__input_file_lags(const struct ttlog__input *in,
+			      void (*fn)(void *arg, const char *path,
+					 uint64_t lag),
+			      void *arg)
+{
+	return in->type == TTLOG__INPUT_TAIL
+		       ? ttlog__tail_file_lags(in, TTLOG__INPUT_FILE_LAGS, fn,
+					       arg)
+		       : 0;
+}
+
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out)
 {

@@ -468,6 +468,27 @@ void ttlog__tail_taken(struct ttlog__input *in, uint64_t taken)
 		try_resume(in->tail);
 }
 
+size_t ttlog__tail_file_lags(const struct ttlog__input *in, size_t max,
+			     void (*fn)(void *arg, const char *path,
+					uint64_t lag),
+			     void *arg)
+{
+	const struct ttlog__tail *t = in->tail;
+	size_t n = 0, left = 0;
+
+	for (const struct ttlog__tail_file *f = t != NULL ? t->files : NULL;
+	     f != NULL; f = f->next) {
+		if (f->fd < 0)
+			continue;
+		if (n++ >= max) {
+			left++;
+			continue;
+		}
+		fn(arg, f->path, f->size > f->id.off ? f->size - f->id.off : 0);
+	}
+	return left;
+}
+
 void ttlog__tail_stats(const struct ttlog__input *in,
 		       struct ttlog__input_stats *out)
 {

@@ -196,6 +196,11 @@ void ttlog__tail_stop(struct ttlog__input *in, int reload);
 void ttlog__tail_update(struct ttlog__input *in, size_t max_line,
 			uint64_t rotate_wait_ms, uint64_t poll_ms);
 void ttlog__tail_taken(struct ttlog__input *in, uint64_t taken);
+/* ttlog__input_file_lags() for a tail input (at most max files). */
+size_t ttlog__tail_file_lags(const struct ttlog__input *in, size_t max,
+			     void (*fn)(void *arg, const char *path,
+					uint64_t lag),
+			     void *arg);
 void ttlog__tail_stats(const struct ttlog__input *in,
 		       struct ttlog__input_stats *out);
 uint64_t ttlog__tail_now_ms(void);

@@ -454,6 +454,10 @@ def stalled(args, tmp, when_full):
         check(read < 64 << 20, "read %d bytes of 200 MB" % read)
         check(m2[M("ttlog_input_lag_bytes")] == os.path.getsize(path) - read,
               "the lag is what is left: %r" % m2[M("ttlog_input_lag_bytes")])
+        per_file = 'ttlog_input_file_lag_bytes{input="app",type="tail",' \
+                   'path="%s"}' % path
+        check(m2.get(per_file) == os.path.getsize(path) - read,
+              "the file's own lag: %r" % m2.get(per_file))
         rss = a.rss_kib()
         check(rss < 96 * 1024, "RSS %d KiB" % rss)
         dropped = sum(v for k, v in m2.items() if k.startswith(
