@@ -238,6 +238,11 @@ void ttlog__journal_taken(struct ttlog__input *in)
 	advance(jr);
 	if (jr->dirty && now_ns() - jr->saved_ns >= SAVE_EVERY_NS)
 		save(jr);
+	/* A queue moved: reading may go on now rather than at the next
+	 * look (this arms the turn; it reads nothing here). */
+	if (in->st.paused && !ttlog__host_pushback_source(
+				     in->writer, (size_t)in->pause_backlog, 1))
+		event_active(jr->wake, EV_TIMEOUT, 0);
 }
 
 /* ---- reading ---- */
