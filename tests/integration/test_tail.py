@@ -469,6 +469,38 @@ def stalled(args, tmp, when_full):
         a.kill()
 
 
+def test_one_busy_file_does_not_starve_another(args, tmp):
+    # Each turn reads at most 256 KiB of every file with data, in turn:
+    # the small file's lines are all handed on while the big one has
+    # been read for at most two turns, whatever the order of the files.
+    out, logs, path, _ = places(tmp)
+    line = b"b" * 1023 + b"\n"
+    with open(os.path.join(logs, "big.log"), "wb") as f:
+        for _ in range(64):
+            f.write(line * 1024)  # 64 MiB, 65,536 lines
+    with open(os.path.join(logs, "small.log"), "wb") as f:
+        for i in range(100):
+            f.write(b"seq %d\n" % i)
+    a = Agent(args, tmp, body(logs, out), 1)
+    try:
+        wait_seqs(out, range(100))
+        big_before = 0
+        for e in read_jsonl(out):
+            if not from_tail(e):
+                continue
+            if e["msg"].startswith("seq "):
+                if int(e["msg"].split()[1]) == 99:
+                    break
+            else:
+                big_before += 1
+        check(big_before <= 2 * 256,
+              "%d lines of the big file came before the small file's "
+              "last" % big_before)
+        a.stop()
+    finally:
+        a.kill()
+
+
 def test_a_java_stack_trace_of_10000_lines_is_one_event(args, tmp):
     out, logs, path, _ = places(tmp)
     # As logback prints it: the logger's line, then the exception's own
@@ -553,6 +585,7 @@ TESTS = [
     test_reload_with_the_same_paths_keeps_the_position,
     test_a_stalled_listener_stops_reading_with_bounded_memory,
     test_a_stalled_listener_that_drops_when_full_loses_nothing,
+    test_one_busy_file_does_not_starve_another,
     test_a_java_stack_trace_of_10000_lines_is_one_event,
     test_check_reports_tail_errors_at_their_keys,
 ]
