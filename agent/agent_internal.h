@@ -196,10 +196,11 @@ struct ttlog__input_stats {
 	uint64_t fields_skipped;
 	/* tail: files open now, bytes behind their ends, files finished
 	 * after a rename or delete, files read again after they shrank,
-	 * lines cut at max_line, multiline events cut at max_bytes, full
+	 * lines cut at max_line, multiline events cut at max_bytes (and
+	 * the lines dropped after such a cut, also in `dropped`), full
 	 * rescans after inotify lost events. */
 	uint64_t files_watched, lag_bytes, rotations, truncations;
-	uint64_t lines_cut, multiline_cut, rescans;
+	uint64_t lines_cut, multiline_cut, multiline_dropped, rescans;
 };
 
 struct ttlog__input;

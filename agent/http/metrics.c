@@ -535,6 +535,10 @@ static void render_inputs(const struct ttlog__agent_view *v,
 	IFAMILY("ttlog_input_multiline_cut_total", "counter",
 		"tail: multiline events cut at multiline.max_bytes.",
 		multiline_cut);
+	IFAMILY("ttlog_input_multiline_dropped_lines_total", "counter",
+		"tail: lines dropped after their event was cut at "
+		"multiline.max_bytes (also in ttlog_input_dropped_total).",
+		multiline_dropped);
 	IFAMILY("ttlog_input_rescans_total", "counter",
 		"tail: full rescans after the inotify queue overflowed.",
 		rescans);

@@ -507,6 +507,7 @@ void ttlog__tail_stats(const struct ttlog__input *in,
 	out->truncations = t->truncations;
 	out->lines_cut = t->lines_cut;
 	out->multiline_cut = t->ml_cut;
+	out->multiline_dropped = t->ml_dropped;
 	out->rescans = t->rescans;
 	out->state_errors += t->state_errors;
 }

@@ -265,6 +265,19 @@ static void emit_event(struct ttlog__tail_file *f, const char *text, size_t len,
 				cut);
 }
 
+/* Counts the lines the joiner dropped since the last look (after an
+ * event was cut at multiline.max_bytes): lost, so counted. */
+static void ml_account(struct ttlog__tail_file *f)
+{
+	uint64_t d = ttlog__ml_dropped_lines(f->ml);
+
+	if (d > f->ml_dropped_seen) {
+		f->t->ml_dropped += d - f->ml_dropped_seen;
+		f->t->in->st.dropped += d - f->ml_dropped_seen;
+		f->ml_dropped_seen = d;
+	}
+}
+
 static void ml_emit(void *arg, const char *text, size_t len, uint32_t lines,
 		    int cut, uint64_t end_off)
 {
@@ -273,6 +286,11 @@ static void ml_emit(void *arg, const char *text, size_t len, uint32_t lines,
 	(void)lines;
 	if (cut)
 		f->t->ml_cut++;
+	/* A line cut at max_line inside it flags the event too. */
+	if (f->ml_cut_end != 0 && end_off >= f->ml_cut_end) {
+		cut = 1;
+		f->ml_cut_end = 0;
+	}
 	emit_event(f, text, len, cut);
 	f->hand_off = end_off;
 }
@@ -287,6 +305,8 @@ static void on_line(void *arg, const char *line, size_t len, int cut,
 		f->hand_off = end_off;
 		return;
 	}
+	if (cut)
+		f->ml_cut_end = end_off;
 	if (ttlog__ml_feed(f->ml, line, len, ttlog__tail_now_ms(), end_off,
 			   ml_emit, f) != 0) {
 		f->t->in->st.dropped++;
@@ -294,6 +314,7 @@ static void on_line(void *arg, const char *line, size_t len, int cut,
 				       "out of memory joining lines", line,
 				       len);
 	}
+	ml_account(f);
 }
 
 /* ---- one file ---- */
@@ -346,8 +367,11 @@ static void truncated(struct ttlog__tail_file *f, uint64_t size)
 			   TTLOG_KV("offset", f->id.off),
 			   TTLOG_KV("size", size),
 			   TTLOG_KV("suppressed", suppressed));
-	if (f->ml != NULL)
+	if (f->ml != NULL) {
 		ttlog__ml_flush(f->ml, 0, 1, ml_emit, f);
+		ml_account(f);
+	}
+	f->ml_cut_end = 0; /* offsets start again */
 	f->id.off = 0;
 	f->hand_off = 0;
 	ttlog__tail_lines_reset(&f->lines, 0);
@@ -434,6 +458,7 @@ void ttlog__tail_file_close(struct ttlog__tail_file *f)
 	(void)ttlog__tail_lines_flush(&f->lines, on_line, f);
 	if (f->ml != NULL) {
 		ttlog__ml_flush(f->ml, 0, 1, ml_emit, f);
+		ml_account(f);
 		ttlog__ml_free(f->ml);
 		f->ml = NULL;
 	}
@@ -480,6 +505,8 @@ void ttlog__tail_file_free(struct ttlog__tail_file *f)
 
 void ttlog__tail_file_ml_tick(struct ttlog__tail_file *f, uint64_t now_ms)
 {
-	if (f->ml != NULL && ttlog__ml_pending(f->ml) > 0)
+	if (f->ml != NULL && ttlog__ml_pending(f->ml) > 0) {
 		(void)ttlog__ml_flush(f->ml, now_ms, 0, ml_emit, f);
+		ml_account(f);
+	}
 }

@@ -128,6 +128,10 @@ struct ttlog__tail_file {
 	uint64_t size;		   /* at the last fstat */
 	struct ttlog__tail_lines lines;
 	struct ttlog__ml *ml;
+	/* With multiline: the end of the last line cut at max_line that is
+	 * not yet in an event handed on (0: none), so that its event is
+	 * flagged; the joiner's dropped lines already counted. */
+	uint64_t ml_cut_end, ml_dropped_seen;
 	/* The offset after the last line (or multiline event) handed on,
 	 * and the one last noted with a batch number. */
 	uint64_t hand_off, noted_off;
@@ -179,6 +183,7 @@ struct ttlog__tail {
 	uint64_t last_sync_ms, save_at_ms;
 	uint64_t durable; /* the last durable number seen */
 	uint64_t rotations, truncations, lines_cut, ml_cut, rescans;
+	uint64_t ml_dropped; /* lines dropped after a cut at max_bytes */
 	uint64_t state_errors;
 	struct ttlog__ratelimit trunc_rl, err_rl;
 };

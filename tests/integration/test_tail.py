@@ -328,6 +328,54 @@ def test_a_line_longer_than_max_line_is_cut_and_flagged(args, tmp):
         a.kill()
 
 
+def test_multiline_cuts_are_flagged_and_dropped_lines_counted(args, tmp):
+    # An event over multiline.max_bytes is cut and flagged, and the lines
+    # after the cut are dropped and counted; a line over max_line inside
+    # an event flags that event.
+    http = free_port()
+    out, logs, path, _ = places(tmp)
+    with open(path, "wb") as f:
+        f.write(b"seq 0\n")
+        f.write(b"START big\n" + b"".join(b"  frame %03d\n" % i
+                                           for i in range(100)))
+        f.write(b"START long\n  " + b"L" * 3000 + b"\n  after\n")
+        f.write(b"START end\n")
+    extra = ("    max_line: 256\n"
+             "    multiline: {start: '^(START|seq)', timeout: 200ms, "
+             "max_bytes: 512}\n")
+    a = Agent(args, tmp, body(logs, out, extra, http=http), 1)
+    try:
+        end = time.monotonic() + DEADLINE
+        got = []
+        while time.monotonic() < end:
+            got = [e for e in read_jsonl(out)
+                   if from_tail(e) and e["msg"].startswith(("START", "seq"))]
+            if len(got) >= 4:
+                break
+            time.sleep(0.05)
+        check(len(got) == 4, "4 events: %d" % len(got))
+        big, long = got[1], got[2]
+        check(big["msg"].startswith("START big\n  frame 000"), big["msg"][:40])
+        check(len(big["msg"]) <= 512 and big.get("truncated") is True,
+              "cut at max_bytes and flagged: %d bytes" % len(big["msg"]))
+        kept = big["msg"].count("\n")  # frames kept after the first line
+        check(long["msg"].startswith("START long\n  LLL")
+              and long["msg"].endswith("\n  after")
+              and long.get("truncated") is True,
+              "the event with a cut line is flagged: %r" % long["msg"][-20:])
+        m = metrics(http)
+        check(m[M("ttlog_input_multiline_cut_total")] == 1, "one event cut")
+        check(m[M("ttlog_input_multiline_dropped_lines_total")] == 100 - kept,
+              "dropped lines counted: %r, %d kept"
+              % (m[M("ttlog_input_multiline_dropped_lines_total")], kept))
+        check(m[M("ttlog_input_dropped_total")] >= 100 - kept,
+              "and in the input's dropped")
+        check(m[M("ttlog_input_lines_cut_total")] == 1, "one line cut")
+        a.stop()
+    finally:
+        a.kill()
+
+
 def test_sigkill_and_restart_resumes_without_loss(args, tmp):
     out, logs, path, state = places(tmp, True)
     n = 40000
@@ -581,6 +629,7 @@ TESTS = [
     test_deleted_while_read_is_read_to_its_end,
     test_reused_inode_with_other_bytes_is_a_new_file,
     test_a_line_longer_than_max_line_is_cut_and_flagged,
+    test_multiline_cuts_are_flagged_and_dropped_lines_counted,
     test_sigkill_and_restart_resumes_without_loss,
     test_reload_with_the_same_paths_keeps_the_position,
     test_a_stalled_listener_stops_reading_with_bounded_memory,
