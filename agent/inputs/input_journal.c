@@ -71,8 +71,9 @@ struct ttlog__journal {
 	char *state_path;  /* NULL without state_dir */
 	struct pend *pend; /* ring of PEND_MAX */
 	size_t head, len;
-	uint64_t saved_ns;
-	int dirty;
+	uint64_t saved_ns; /* the last save with fsync */
+	int dirty;	   /* a durable cursor is not saved yet */
+	int unsynced;	   /* the last save had no fsync */
 	struct ttlog__journal_skips sk;
 	/* One entry's fields, copied (sd-journal's pointers last only until
 	 * the next field is asked for): n fields at offsets doff in buf. */
@@ -102,14 +103,18 @@ static void jwarn(struct ttlog__journal *jr, const char *what, const char *why)
 
 /* ---- the state file ---- */
 
-static void save(struct ttlog__journal *jr)
+/* Saves the durable cursors: at once, without fsync, as they move (a
+ * SIGKILL then re-reads only what was not durable yet), and with fsync
+ * (sync) at most once a second and at stop, for a power cut. */
+static void save(struct ttlog__journal *jr, int sync)
 {
 	struct ttlog__ckpt_rec recs[64];
 	char err[512];
 	size_t n = 0;
 
-	jr->saved_ns = now_ns();
-	if (!jr->dirty || jr->state_path == NULL)
+	if (sync)
+		jr->saved_ns = now_ns();
+	if (!(jr->dirty || (sync && jr->unsynced)) || jr->state_path == NULL)
 		return;
 	for (size_t i = 0; i < jr->nsrc && n < 64; i++) {
 		struct jsrc *s = &jr->src[i];
@@ -122,7 +127,7 @@ static void save(struct ttlog__journal *jr)
 		recs[n].val_len = strlen(c);
 		n++;
 	}
-	if (ttlog__ckpt_save(jr->state_path, recs, n, 1, err, sizeof(err)) !=
+	if (ttlog__ckpt_save(jr->state_path, recs, n, sync, err, sizeof(err)) !=
 	    0) {
 		/* Kept dirty: the next tick tries again with what is then
 		 * durable (a failed fsync is not retried on the same file:
@@ -132,6 +137,7 @@ static void save(struct ttlog__journal *jr)
 		return;
 	}
 	jr->dirty = 0;
+	jr->unsynced = !sync;
 	for (size_t i = 0; i < jr->nsrc; i++) {
 		struct jsrc *s = &jr->src[i];
 		if (s->durable == NULL)
@@ -236,8 +242,8 @@ void ttlog__journal_taken(struct ttlog__input *in)
 	if (jr == NULL)
 		return;
 	advance(jr);
-	if (jr->dirty && now_ns() - jr->saved_ns >= SAVE_EVERY_NS)
-		save(jr);
+	if (jr->dirty)
+		save(jr, now_ns() - jr->saved_ns >= SAVE_EVERY_NS);
 	/* A queue moved: reading may go on now rather than at the next
 	 * look (this arms the turn; it reads nothing here). */
 	if (in->st.paused && !ttlog__host_pushback_source(
@@ -433,8 +439,9 @@ static void turn(struct ttlog__journal *jr)
 			if (w < wait_us)
 				wait_us = w;
 		}
-	if (jr->dirty && now_ns() - jr->saved_ns >= SAVE_EVERY_NS)
-		save(jr);
+	if ((jr->dirty || jr->unsynced) &&
+	    now_ns() - jr->saved_ns >= SAVE_EVERY_NS)
+		save(jr, 1);
 	arm_wake(jr, wait_us);
 }
 
@@ -730,7 +737,7 @@ void ttlog__journal_stop(struct ttlog__input *in, int shutdown)
 		return;
 	in->journal = NULL;
 	advance(jr);
-	save(jr);
+	save(jr, 1);
 	if (shutdown && jr->len > 0 && jr->state_path != NULL)
 		keep_leftover(jr);
 	journal_free(jr);
