@@ -12,10 +12,9 @@
  * cursor of each handle's last entry is remembered with the number of the
  * batch that holds it. Once ttlog__host_durable() passes that number the
  * cursor is the handle's durable position, saved in
- * STATE_DIR/input-NAME.journal (one record per handle) at most once a
- * second and at stop, each save synced: a restart resumes after it, so
- * no entry is lost and the entries re-read are those handed on after the
- * last save (docs/journal.md).
+ * STATE_DIR/input-NAME.journal (one record per handle; journal_state.c):
+ * a restart resumes after it, so no entry is lost and the entries re-read
+ * are those handed on after the last save (docs/journal.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,61 +33,16 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "journal_internal.h"
 #include "parse_internal.h" /* the scratch buffer */
-
-/* How often a paused or idle input looks again (back-pressure, the
- * journal's own timeout, the cursor save). */
-#define WAKE_PAUSED_US 10000
-#define SAVE_EVERY_NS 1000000000u
-/* Hand-overs whose cursors wait for durability, at most; past it the
- * newest one absorbs the next (coarser, never ahead of the data). */
-#define PEND_MAX 4096
-
-struct jsrc {
-	sd_journal *j;
-	struct event *io;
-	char *key;     /* its record in the state file: "system", a
-			* directory, "files" */
-	char *last;    /* cursor of the last entry read; NULL: none yet */
-	char *durable; /* newest cursor known durable; NULL: none */
-	char *saved;   /* the one in the state file */
-	int at_unread; /* positioned on an entry not read yet */
-	int more;      /* the last turn stopped at its chunk */
-	int fresh;     /* read entries in this turn */
-};
-
-struct pend {
-	uint64_t no;
-	size_t src;
-	char *cursor;
-};
-
-struct ttlog__journal {
-	struct ttlog__input *in;
-	struct jsrc *src;
-	size_t nsrc;
-	struct event *wake;
-	char *state_path;  /* NULL without state_dir */
-	struct pend *pend; /* ring of PEND_MAX */
-	size_t head, len;
-	uint64_t saved_ns; /* the last save with fsync */
-	int dirty;	   /* a durable cursor is not saved yet */
-	int unsynced;	   /* the last save had no fsync */
-	struct ttlog__journal_skips sk;
-	/* One entry's fields, copied (sd-journal's pointers last only until
-	 * the next field is asked for): n fields at offsets doff in buf. */
-	const void **data;
-	size_t *dlen, *doff, dcap;
-	struct ttlog__scratch buf;
-	struct ttlog__ratelimit err_rl;
-};
 
 static uint64_t now_ns(void)
 {
 	return ttlog__input_now_ns();
 }
 
-static void jwarn(struct ttlog__journal *jr, const char *what, const char *why)
+void ttlog__journal_warn(struct ttlog__journal *jr, const char *what,
+			 const char *why)
 {
 	uint64_t suppressed;
 
@@ -101,149 +55,16 @@ static void jwarn(struct ttlog__journal *jr, const char *what, const char *why)
 		   TTLOG_KV("suppressed", suppressed));
 }
 
-/* ---- the state file ---- */
-
-/* Saves the durable cursors: at once, without fsync, as they move (a
- * SIGKILL then re-reads only what was not durable yet), and with fsync
- * (sync) at most once a second and at stop, for a power cut. */
-static void save(struct ttlog__journal *jr, int sync)
-{
-	struct ttlog__ckpt_rec recs[64];
-	char err[512];
-	size_t n = 0;
-
-	if (sync)
-		jr->saved_ns = now_ns();
-	if (!(jr->dirty || (sync && jr->unsynced)) || jr->state_path == NULL)
-		return;
-	for (size_t i = 0; i < jr->nsrc && n < 64; i++) {
-		struct jsrc *s = &jr->src[i];
-		const char *c = s->durable != NULL ? s->durable : s->saved;
-		if (c == NULL)
-			continue;
-		recs[n].key = s->key;
-		recs[n].key_len = strlen(s->key);
-		recs[n].val = c;
-		recs[n].val_len = strlen(c);
-		n++;
-	}
-	if (ttlog__ckpt_save(jr->state_path, recs, n, sync, err, sizeof(err)) !=
-	    0) {
-		/* Kept dirty: the next tick tries again with what is then
-		 * durable (a failed fsync is not retried on the same file:
-		 * the save writes a new one). */
-		jr->in->st.state_errors++;
-		jwarn(jr, "cannot save the cursor", err);
-		return;
-	}
-	jr->dirty = 0;
-	jr->unsynced = !sync;
-	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
-		if (s->durable == NULL)
-			continue;
-		free(s->saved);
-		s->saved = s->durable;
-		s->durable = NULL;
-	}
-}
-
-static int load_rec(void *arg, const struct ttlog__ckpt_rec *r)
-{
-	struct ttlog__journal *jr = arg;
-
-	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
-		if (strlen(s->key) != r->key_len ||
-		    memcmp(s->key, r->key, r->key_len) != 0 ||
-		    memchr(r->val, '\0', r->val_len) != NULL)
-			continue;
-		free(s->saved);
-		s->saved = strndup(r->val, r->val_len);
-	}
-	return 0;
-}
-
-/* The saved cursors into src[].saved; a damaged file is said once and
- * counted, and every handle then starts per start_at. */
-static void load(struct ttlog__journal *jr)
-{
-	char err[512];
-	int rc;
-
-	if (jr->state_path == NULL)
-		return;
-	rc = ttlog__ckpt_load(jr->state_path, load_rec, jr, err, sizeof(err));
-	if (rc >= 0)
-		return;
-	jr->in->st.state_damaged++;
-	TTLOG_WARN("journal input: the state file is damaged; starting per "
-		   "start_at",
-		   TTLOG_KV("input", (const char *)jr->in->name),
-		   TTLOG_KV("path", (const char *)jr->state_path),
-		   TTLOG_KV("reason", (const char *)err));
-	for (size_t i = 0; i < jr->nsrc; i++) {
-		free(jr->src[i].saved);
-		jr->src[i].saved = NULL;
-	}
-}
-
-/* ---- positions ---- */
-
-static void pend_push(struct ttlog__journal *jr, uint64_t no, size_t src,
-		      char *cursor)
-{
-	if (jr->len > 0) {
-		struct pend *top =
-			&jr->pend[(jr->head + jr->len - 1) % PEND_MAX];
-		if ((top->no == no && top->src == src) || jr->len == PEND_MAX) {
-			if (top->src == src) {
-				top->no = no;
-				free(top->cursor);
-				top->cursor = cursor;
-				return;
-			}
-			if (jr->len == PEND_MAX) {
-				/* Full of other handles' cursors: this one
-				 * waits for the next hand-over. */
-				free(cursor);
-				return;
-			}
-		}
-	}
-	struct pend *p = &jr->pend[(jr->head + jr->len) % PEND_MAX];
-	p->no = no;
-	p->src = src;
-	p->cursor = cursor;
-	jr->len++;
-}
-
-/* Moves the cursors whose batches are durable to their handles. */
-static void advance(struct ttlog__journal *jr)
-{
-	uint64_t durable = ttlog__host_durable(jr->in->writer);
-
-	while (jr->len > 0 && jr->pend[jr->head].no <= durable) {
-		struct pend *p = &jr->pend[jr->head];
-		struct jsrc *s = &jr->src[p->src];
-		free(s->durable);
-		s->durable = p->cursor;
-		p->cursor = NULL;
-		jr->head = (jr->head + 1) % PEND_MAX;
-		jr->len--;
-		jr->dirty = 1;
-	}
-}
-
 void ttlog__journal_taken(struct ttlog__input *in)
 {
 	struct ttlog__journal *jr = in->journal;
 
 	if (jr == NULL)
 		return;
-	advance(jr);
+	ttlog__journal_advance(jr);
 	if (jr->dirty)
-		save(jr, now_ns() - jr->saved_ns >= SAVE_EVERY_NS);
+		ttlog__journal_save(jr, now_ns() - jr->saved_ns >=
+						TTLOG__JOURNAL_SYNC_EVERY_NS);
 	/* A queue moved: reading may go on now rather than at the next
 	 * look (this arms the turn; it reads nothing here). */
 	if (in->st.paused && !ttlog__host_pushback_source(
@@ -273,7 +94,7 @@ static int grow_fields(struct ttlog__journal *jr)
 	return 0;
 }
 
-static void ingest_entry(struct ttlog__journal *jr, struct jsrc *s)
+static void ingest_entry(struct ttlog__journal *jr, struct ttlog__jsrc *s)
 {
 	struct ttlog__input *in = jr->in;
 	struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS] = {{NULL, 0}};
@@ -327,7 +148,7 @@ static void ingest_entry(struct ttlog__journal *jr, struct jsrc *s)
 }
 
 /* Reads up to a chunk from s; 1 if it stopped at the chunk. */
-static int read_src(struct ttlog__journal *jr, struct jsrc *s)
+static int read_src(struct ttlog__journal *jr, struct ttlog__jsrc *s)
 {
 	struct ttlog__input *in = jr->in;
 	int got = 0, r = 0;
@@ -346,7 +167,8 @@ static int read_src(struct ttlog__journal *jr, struct jsrc *s)
 		}
 		if (r < 0) {
 			in->st.errors++;
-			jwarn(jr, "cannot read the journal", strerror(-r));
+			ttlog__journal_warn(jr, "cannot read the journal",
+					    strerror(-r));
 			break;
 		}
 		if (r == 0)
@@ -383,13 +205,13 @@ static void turn(struct ttlog__journal *jr)
 	if (in->st.paused) {
 		if (ttlog__host_pushback_source(in->writer,
 						(size_t)in->pause_backlog, 1)) {
-			arm_wake(jr, WAKE_PAUSED_US);
+			arm_wake(jr, TTLOG__JOURNAL_WAKE_US);
 			return;
 		}
 		in->st.paused = 0;
 	}
 	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
+		struct ttlog__jsrc *s = &jr->src[i];
 		char *before = s->last;
 		/* sd-journal cuts values at 64 KiB unless told: asked for a
 		 * little more than max_message (a name and '=' are at most
@@ -412,17 +234,17 @@ static void turn(struct ttlog__journal *jr)
 		(void)ttlog__host_ingest_commit(in->writer);
 		uint64_t no = ttlog__host_dispatched(in->writer);
 		for (size_t i = 0; i < jr->nsrc; i++) {
-			struct jsrc *s = &jr->src[i];
+			struct ttlog__jsrc *s = &jr->src[i];
 			char *c = s->fresh ? strdup(s->last) : NULL;
 			if (c != NULL)
-				pend_push(jr, no, i, c);
+				ttlog__journal_pend_push(jr, no, i, c);
 		}
 	}
 	/* The listeners may have taken the batch within the commit, before
 	 * its cursors were remembered: no later call would tell. */
-	advance(jr);
+	ttlog__journal_advance(jr);
 	if (in->st.paused)
-		wait_us = WAKE_PAUSED_US;
+		wait_us = TTLOG__JOURNAL_WAKE_US;
 	else if (more)
 		wait_us = 0;
 	else
@@ -440,8 +262,8 @@ static void turn(struct ttlog__journal *jr)
 				wait_us = w;
 		}
 	if ((jr->dirty || jr->unsynced) &&
-	    now_ns() - jr->saved_ns >= SAVE_EVERY_NS)
-		save(jr, 1);
+	    now_ns() - jr->saved_ns >= TTLOG__JOURNAL_SYNC_EVERY_NS)
+		ttlog__journal_save(jr, 1);
 	arm_wake(jr, wait_us);
 }
 
@@ -464,7 +286,7 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 static int src_add(struct ttlog__journal *jr, const char *key, char *err,
 		   size_t errlen)
 {
-	struct jsrc *n = realloc(jr->src, (jr->nsrc + 1) * sizeof(*n));
+	struct ttlog__jsrc *n = realloc(jr->src, (jr->nsrc + 1) * sizeof(*n));
 
 	if (n == NULL)
 		return ttlog__errf(err, errlen, "out of memory");
@@ -560,7 +382,7 @@ static int add_matches(struct ttlog__journal *jr,
 }
 
 /* Where a handle starts: after its saved cursor, else per start_at. */
-static void seek_src(struct jsrc *s, int start_at)
+static void seek_src(struct ttlog__jsrc *s, int start_at)
 {
 	if (s->saved != NULL && sd_journal_seek_cursor(s->j, s->saved) >= 0 &&
 	    sd_journal_next(s->j) > 0) {
@@ -586,7 +408,7 @@ static void seek_src(struct jsrc *s, int start_at)
 static void journal_free(struct ttlog__journal *jr)
 {
 	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
+		struct ttlog__jsrc *s = &jr->src[i];
 		if (s->io != NULL)
 			event_free(s->io);
 		if (s->j != NULL)
@@ -597,7 +419,7 @@ static void journal_free(struct ttlog__journal *jr)
 		free(s->saved);
 	}
 	for (size_t i = 0; i < jr->len; i++)
-		free(jr->pend[(jr->head + i) % PEND_MAX].cursor);
+		free(jr->pend[(jr->head + i) % TTLOG__JOURNAL_PEND_MAX].cursor);
 	if (jr->wake != NULL)
 		event_free(jr->wake);
 	free(jr->pend);
@@ -617,8 +439,8 @@ int ttlog__journal_start(struct ttlog__input *in,
 	struct ttlog__journal *jr = calloc(1, sizeof(*jr));
 	char why[512];
 
-	if (jr == NULL ||
-	    (jr->pend = calloc(PEND_MAX, sizeof(*jr->pend))) == NULL) {
+	if (jr == NULL || (jr->pend = calloc(TTLOG__JOURNAL_PEND_MAX,
+					     sizeof(*jr->pend))) == NULL) {
 		free(jr);
 		return ttlog__errf(err, errlen, "input %s: out of memory",
 				   o->name);
@@ -632,14 +454,14 @@ int ttlog__journal_start(struct ttlog__input *in,
 	if (open_sources(jr, o, why, sizeof(why)) != 0 ||
 	    add_matches(jr, o, why, sizeof(why)) != 0)
 		goto fail;
-	load(jr);
+	ttlog__journal_load(jr);
 	jr->wake = evtimer_new(in->base, on_event, jr);
 	if (jr->wake == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
+		struct ttlog__jsrc *s = &jr->src[i];
 		int fd = sd_journal_get_fd(s->j);
 		if (fd < 0) {
 			snprintf(why, sizeof(why), "cannot watch %s: %s",
@@ -674,61 +496,6 @@ void ttlog__journal_enable(struct ttlog__input *in)
 	arm_wake(jr, 0);
 }
 
-/* The cursors of the journal inputs stopped at shutdown whose last
- * entries were handed on but not yet durable: saved once the listeners
- * are done, if they delivered everything. */
-struct leftover {
-	char *path;
-	struct ttlog__ckpt_rec *recs;
-	size_t n;
-	struct leftover *next;
-};
-static struct leftover *leftovers;
-
-static void leftover_free(struct leftover *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free((void *)l->recs[i].key);
-		free((void *)l->recs[i].val);
-	}
-	free(l->recs);
-	free(l->path);
-	free(l);
-}
-
-/* Keeps each handle's newest cursor (the last entry read) for
- * ttlog__journal_after_shutdown(). Out of memory: not kept (the durable
- * cursor saved at stop stands; entries after it are read again). */
-static void keep_leftover(struct ttlog__journal *jr)
-{
-	struct leftover *l = calloc(1, sizeof(*l));
-
-	if (l == NULL ||
-	    (l->recs = calloc(jr->nsrc, sizeof(*l->recs))) == NULL ||
-	    (l->path = strdup(jr->state_path)) == NULL) {
-		if (l != NULL)
-			leftover_free(l);
-		return;
-	}
-	for (size_t i = 0; i < jr->nsrc; i++) {
-		struct jsrc *s = &jr->src[i];
-		const char *c = s->last != NULL ? s->last : s->saved;
-		char *k = strdup(s->key), *v = c != NULL ? strdup(c) : NULL;
-		if (k == NULL || v == NULL) {
-			free(k);
-			free(v);
-			continue;
-		}
-		l->recs[l->n].key = k;
-		l->recs[l->n].key_len = strlen(k);
-		l->recs[l->n].val = v;
-		l->recs[l->n].val_len = strlen(v);
-		l->n++;
-	}
-	l->next = leftovers;
-	leftovers = l;
-}
-
 void ttlog__journal_stop(struct ttlog__input *in, int shutdown)
 {
 	struct ttlog__journal *jr = in->journal;
@@ -736,25 +503,11 @@ void ttlog__journal_stop(struct ttlog__input *in, int shutdown)
 	if (jr == NULL)
 		return;
 	in->journal = NULL;
-	advance(jr);
-	save(jr, 1);
+	ttlog__journal_advance(jr);
+	ttlog__journal_save(jr, 1);
 	if (shutdown && jr->len > 0 && jr->state_path != NULL)
-		keep_leftover(jr);
+		ttlog__journal_keep_leftover(jr);
 	journal_free(jr);
-}
-
-void ttlog__journal_after_shutdown(int delivered)
-{
-	char err[512];
-
-	while (leftovers != NULL) {
-		struct leftover *l = leftovers;
-		leftovers = l->next;
-		if (delivered && ttlog__ckpt_save(l->path, l->recs, l->n, 1,
-						  err, sizeof(err)) != 0)
-			fprintf(stderr, "ttlog-agent: %s\n", err);
-		leftover_free(l);
-	}
 }
 
 int ttlog__journal_key(const struct ttlog__input_opts *o, char *key,
