@@ -32,9 +32,10 @@ enum ttlog__input_type {
 	TTLOG__INPUT_SYSLOG = 0,
 	TTLOG__INPUT_JSONL = 1,
 	TTLOG__INPUT_STDIN = 2,
-	TTLOG__INPUT_TTLOG = 3,	 /* the native protocol (forward plugin) */
-	TTLOG__INPUT_TAIL = 4,	 /* files (agent/inputs/tail/) */
-	TTLOG__INPUT_JOURNAL = 5 /* the systemd journal */
+	TTLOG__INPUT_TTLOG = 3,	  /* the native protocol (forward plugin) */
+	TTLOG__INPUT_TAIL = 4,	  /* files (agent/inputs/tail/) */
+	TTLOG__INPUT_JOURNAL = 5, /* the systemd journal */
+	TTLOG__INPUT_KAFKA = 6	  /* a consumer group (librdkafka) */
 };
 
 /* The input types, each once: name and enum ttlog__input_type value,

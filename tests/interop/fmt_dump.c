@@ -1,6 +1,6 @@
 /*
  * fmt_dump.c - writes COUNT events formatted by the forward plugin's
- * RFC 5424 formatter (plugins/forward/fmt.h) to standard output, as the
+ * RFC 5424 formatter (plugins/shared/fmt.h) to standard output, as the
  * octet-counted stream the plugin would send. tests/interop/rsyslog.py
  * sends it to a real rsyslog and compares what arrives.
  *

@@ -41,7 +41,14 @@ ALLOWED = {
     # Plugins are loaded into any process: no core or registry internals.
     "plugins/stdout": {"common": "*"},
     "plugins/file": {"common": "*"},
-    "plugins/forward": {"common": "*", "wire": {"wire.h"}, "tls": "*"},
+    # Code plugins share (the disk spool, the syslog formatter).
+    "plugins/shared": {"common": "*"},
+    "plugins/forward": {"common": "*", "wire": {"wire.h"}, "tls": "*",
+                        "plugins/shared": "*"},
+    # Kafka (librdkafka): the spool and the formatter, and the native
+    # payload for format: ttlog.
+    "plugins/kafka": {"common": "*", "wire": {"wire.h"},
+                      "plugins/shared": "*"},
     # ttlog-view decodes batches and snapshots offline.
     "tools/view": {"common": "*", "wire": "*",
                    "core": {"batch_internal.h", "ingest_internal.h",

@@ -64,7 +64,7 @@ ensure() {
 		--no-install-recommends "${need[@]}" >/dev/null
 }
 host_pkgs=(gcc make cmake pkg-config libevent-dev liblz4-dev libssl-dev
-	libyaml-dev libpcre2-dev libsystemd-dev dpkg-dev file binutils)
+	libyaml-dev libpcre2-dev libsystemd-dev librdkafka-dev dpkg-dev file binutils)
 [ "$build_only" = 1 ] || host_pkgs+=(debootstrap procps)
 [ "$build_only" = 0 ] && [ "$boot" = 1 ] && host_pkgs+=(systemd-container)
 ensure "${host_pkgs[@]}"
@@ -135,7 +135,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 	fail "Architecture: $(field Architecture)"
 depends=$(field Depends)
 echo "  Depends: $depends"
-for p in adduser libc6 libssl3 liblz4-1 libyaml-0-2 libpcre2-8-0 libsystemd0 \
+for p in adduser libc6 libssl3 liblz4-1 libyaml-0-2 libpcre2-8-0 libsystemd0 librdkafka1 \
 	libevent-core-2.1-7; do
 	grep -Eq "(^|, )$p( \(|,|$)" <<<"$depends" ||
 		fail "Depends lacks $p: $depends"

@@ -1,5 +1,5 @@
 /*
- * test_spool.c - the forwarder's disk spool (plugins/forward/spool*.c):
+ * test_spool.c - the forwarder's disk spool (plugins/shared/spool*.c):
  * records round-trip across many segments, a reopened spool keeps its id,
  * seq and acknowledgement, acknowledgements delete segments, rewind, a
  * reader following a writer, both overflow policies with exact dropped

@@ -1,5 +1,5 @@
 /*
- * test_spool_loss.c - what the disk spool (plugins/forward/spool*.c)
+ * test_spool_loss.c - what the disk spool (plugins/shared/spool*.c)
  * counts and reports as lost: the size cap deleting records no memory
  * holds (lost) or that the caller still holds (held, lost only when the
  * caller lets them go or dies), damaged records counted in records,

@@ -1,6 +1,6 @@
 /*
  * test_spool_opts.c - what the forward plugin needs of an open spool to
- * hand it over across a reload (plugins/forward/spool.c): new options
+ * hand it over across a reload (plugins/shared/spool.c): new options
  * applied to it (a smaller cap at the next append, bad values refused
  * with nothing changed), the directory's identity under two spellings,
  * and the count of unacknowledged events its log lines give. The rest of

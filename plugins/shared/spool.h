@@ -1,7 +1,9 @@
 /*
- * spool.h - the forwarder's disk spool: the native protocol's frames kept
- * on disk until the collector acknowledges them, so that an agent restart
- * or a long outage loses nothing that was accepted (within the size cap).
+ * spool.h - a listener's disk spool: records (the forwarder's native
+ * frames, the Kafka listener's messages) kept on disk until the peer
+ * acknowledges them, so that an agent restart or a long outage loses
+ * nothing that was accepted (within the size cap). Shared by the plugins
+ * that need one (plugins/shared).
  *
  * A spool is a directory owned by one forwarder (a lock file stops a
  * second process from using it):
@@ -21,7 +23,7 @@
  * short is skipped and counted (the reader resynchronises on the next
  * magic), never a crash or a hang.
  *
- * Not thread-safe; the forwarder uses it from the writer thread only.
+ * Not thread-safe; a listener uses it from the writer thread only.
  */
 #ifndef TTLOG_SPOOL_H
 #define TTLOG_SPOOL_H
