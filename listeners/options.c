@@ -26,6 +26,8 @@ static const char *type_name(enum ttlog_option_type t)
 	case TTLOG_OPTION_ENUM:
 	case TTLOG_OPTION_ENUM_VALUES:
 		return "choice";
+	case TTLOG_OPTION_MAP:
+		return "map";
 	case TTLOG_OPTION_END:
 	default:
 		return "?";
@@ -178,6 +180,73 @@ static int set_value(const struct ttlog_option_spec *o, void *opts,
 				: type_name(o->type),
 			text);
 	return -1;
+}
+
+/* Frees a TTLOG_OPTION_MAP array (NULL allowed). */
+static void free_map(char **kv)
+{
+	for (char **p = kv; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(kv);
+}
+
+/*
+ * A TTLOG_OPTION_MAP: every value of map v must be a scalar; the field
+ * gets the NULL-terminated key, value, ... array. Returns 0, or -1 after
+ * adding errors (each bad entry named).
+ */
+static int set_map(const struct ttlog_option_spec *o, void *opts,
+		   const struct ttlog__cfg_node *v, const char *path,
+		   struct ttlog__diag *d)
+{
+	unsigned char *field = (unsigned char *)opts + o->offset;
+	char **kv, **old;
+	int bad = 0;
+
+	if (v->kind != TTLOG__CFG_MAP) {
+		ttlog__diag_add(d, v, path, "expected a map, got a %s",
+				v->kind == TTLOG__CFG_SCALAR ? "scalar"
+							     : "list");
+		return -1;
+	}
+	kv = calloc(2 * v->n + 1, sizeof(*kv));
+	if (kv == NULL) {
+		ttlog__diag_add(d, v, path, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->vals[i]->kind != TTLOG__CFG_SCALAR) {
+			char full[1024];
+			snprintf(full, sizeof(full), "%.500s.%.500s", path,
+				 v->keys[i]);
+			ttlog__diag_add(d, v->vals[i], full,
+					"expected a text, number or boolean, "
+					"got a %s",
+					v->vals[i]->kind == TTLOG__CFG_MAP
+						? "map"
+						: "list");
+			bad = 1;
+			continue;
+		}
+		kv[2 * i] = strdup(v->keys[i]);
+		kv[2 * i + 1] = strdup(v->vals[i]->str);
+		if (kv[2 * i] == NULL || kv[2 * i + 1] == NULL) {
+			ttlog__diag_add(d, v, path, "out of memory");
+			bad = 1;
+			break;
+		}
+	}
+	if (bad) {
+		/* Entries may have holes: free them one by one. */
+		for (size_t i = 0; i < 2 * v->n; i++)
+			free(kv[i]);
+		free(kv);
+		return -1;
+	}
+	memcpy(&old, field, sizeof(old));
+	free_map(old);
+	memcpy(field, &kv, sizeof(kv));
+	return 0;
 }
 
 /* Finds the node of a dotted key ("rotate.size") below section. When a
@@ -367,6 +436,11 @@ static void *fill(const struct ttlog__option_table *tab,
 			}
 			continue;
 		}
+		if (t->type == TTLOG_OPTION_MAP) {
+			if (set_map(t, opts, v, full, d))
+				bad = 1;
+			continue;
+		}
 		if (v->kind != TTLOG__CFG_SCALAR) {
 			ttlog__diag_add(d, v, full, "expected a %s, got a %s",
 					type_name(t->type),
@@ -386,6 +460,42 @@ static void *fill(const struct ttlog__option_table *tab,
 		return NULL;
 	}
 	return opts;
+}
+
+const struct ttlog__cfg_node *
+ttlog__options_locate(const struct ttlog__option_table *tab,
+		      const struct ttlog__cfg_node *section, const char *reason)
+{
+	const char *colon = strstr(reason, ": ");
+	char key[256];
+
+	if (colon == NULL || (size_t)(colon - reason) >= sizeof(key) ||
+	    colon == reason)
+		return NULL;
+	memcpy(key, reason, (size_t)(colon - reason));
+	key[colon - reason] = 0;
+	if (strchr(key, ' ') != NULL)
+		return NULL;
+	for (const struct ttlog_option_spec *t = tab->options;
+	     t != NULL && t->type != TTLOG_OPTION_END; t++) {
+		size_t kl = strlen(t->key);
+		const struct ttlog__cfg_node *not_map, *n;
+
+		if (strncmp(key, t->key, kl) != 0 ||
+		    (key[kl] != 0 && key[kl] != '.'))
+			continue;
+		n = lookup(section, t->key, &not_map);
+		if (n == NULL || key[kl] == 0)
+			return n;
+		if (t->type != TTLOG_OPTION_MAP || n->kind != TTLOG__CFG_MAP)
+			return NULL;
+		/* A map's own keys may hold dots ("linger.ms"). */
+		for (size_t i = 0; i < n->n; i++)
+			if (strcmp(n->keys[i], key + kl + 1) == 0)
+				return n->vals[i];
+		return NULL;
+	}
+	return NULL;
 }
 
 void *ttlog__options_apply(const struct ttlog__option_table *tab,
@@ -414,6 +524,12 @@ void ttlog__options_free(const struct ttlog__option_table *tab, void *opts)
 			memcpy(&s, (unsigned char *)opts + t->offset,
 			       sizeof(s));
 			free(s);
+		}
+		if (t->type == TTLOG_OPTION_MAP && t->offset < tab->size) {
+			char **kv;
+			memcpy(&kv, (unsigned char *)opts + t->offset,
+			       sizeof(kv));
+			free_map(kv);
 		}
 	}
 	free(opts);

@@ -255,7 +255,10 @@ static int check_listener(const struct ttlog_listener_api *api,
 	if (check == NULL || check(opts, err, sizeof(err)) == 0)
 		return 0;
 	snprintf(who, sizeof(who), "%s (%s)", path, name ? name : api->name);
-	ttlog__diag_add(d, sec, who, "%s",
+	/* At the option the reason names, when it names one. */
+	const struct ttlog__cfg_node *at =
+		ttlog__options_locate(TTLOG__OPTIONS_OF(api), sec, err);
+	ttlog__diag_add(d, at ? at : sec, who, "%s",
 			err[0] ? err : "the listener refused its options");
 	return -1;
 }

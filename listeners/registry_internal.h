@@ -71,6 +71,13 @@ void *ttlog__options_apply(const struct ttlog__option_table *t,
 			   const char *path, const char *const *skip,
 			   struct ttlog__diag *d);
 void ttlog__options_free(const struct ttlog__option_table *t, void *opts);
+/* The node a listener's check() error is about, when its reason starts
+ * with an option key and ": " ("rotate.size: too small", or an entry of
+ * a map option, "properties.linger.ms: ..."); NULL when it names none. */
+const struct ttlog__cfg_node *
+ttlog__options_locate(const struct ttlog__option_table *t,
+		      const struct ttlog__cfg_node *section,
+		      const char *reason);
 /* Like ttlog__options_apply() but without the unknown-key check, for a
  * table that covers only part of a section. */
 void *ttlog__options_fill(const struct ttlog__option_table *t,

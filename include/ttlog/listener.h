@@ -32,6 +32,9 @@
  *        a plugin built against 1.4 runs on an older library as long as
  *        it checks TTLOG_HOST_HAS(host, durable) first (and is then not
  *        waited for, as before).
+ *   1.5  the TTLOG_OPTION_MAP option type (a map of scalars, such as
+ *        the Kafka listener's `properties:`). A loader older than this
+ *        header rejects the option as unknown; nothing else changes.
  */
 #ifndef TTLOG_LISTENER_H
 #define TTLOG_LISTENER_H
@@ -47,7 +50,7 @@ extern "C" {
 #endif
 
 #define TTLOG_LISTENER_ABI_MAJOR 1
-#define TTLOG_LISTENER_ABI_MINOR 4
+#define TTLOG_LISTENER_ABI_MINOR 5
 #ifdef __cplusplus
 #define TTLOG_LISTENER_ABI_VERSION                                             \
 	(static_cast<uint32_t>((TTLOG_LISTENER_ABI_MAJOR << 16) |              \
@@ -104,7 +107,14 @@ enum ttlog_option_type {
 	/* int: the value paired with the name in `values`. ABI 1.2 (it
 	 * came before the host API, in the same minor); a loader older than
 	 * this header rejects the option as unknown. */
-	TTLOG_OPTION_ENUM_VALUES
+	TTLOG_OPTION_ENUM_VALUES,
+	/* const char *const *: a map whose values are scalars, as one
+	 * NULL-terminated array key, value, key, value, ..., NULL, in the
+	 * YAML's order (NULL when the key is absent); values as written
+	 * (numbers and booleans as their text). Valid during create() and
+	 * check() only, like strings. A check() error that starts with
+	 * "KEY.SUBKEY: " is reported at that entry's line. ABI 1.5. */
+	TTLOG_OPTION_MAP
 };
 
 /* One name a TTLOG_OPTION_ENUM_VALUES option accepts and the int it

@@ -102,7 +102,7 @@ static void test_plugin_refusals_name_the_file_and_the_reason(void **state)
 	(void)state;
 
 	expect_refusal(pdir, "abi2", TTLOG_EABI,
-		       "built for listener ABI 2.0, this ttlog speaks 1.4");
+		       "built for listener ABI 2.0, this ttlog speaks 1.5");
 	expect_refusal(pdir, "abi2", TTLOG_EABI, "/abi2.so");
 	expect_refusal(pdir, "short", TTLOG_EABI, "listener table is 24 bytes");
 	expect_refusal(pdir, "nosym", TTLOG_EPLUGIN,
@@ -311,6 +311,87 @@ static const struct ttlog_listener_api shade_api = {
 	.options_size = sizeof(struct shade_opts),
 };
 
+/* A MAP option (ABI 1.5) hands over key, value, ..., NULL in the YAML's
+ * order; a nested value is refused at its line; a check() reason that
+ * names one entry ("props.linger.ms: ...") is placed at that entry. */
+struct props_opts {
+	char **props;
+};
+static const struct ttlog_option_spec props_spec[] = {
+	{TTLOG_OPTION_MAP, "props", NULL, offsetof(struct props_opts, props),
+	 "passed on", NULL, 0},
+	{0},
+};
+static const struct ttlog_listener_api props_api = {
+	.abi_version = TTLOG_LISTENER_ABI_VERSION,
+	.struct_size = sizeof(struct ttlog_listener_api),
+	.name = "props",
+	.description = "a map option",
+	.options = props_spec,
+	.options_size = sizeof(struct props_opts),
+};
+
+static void test_map_option_keeps_entries_in_order(void **state)
+{
+	struct ttlog__diag d = {0};
+	struct ttlog__cfg_doc *doc;
+	struct props_opts *o;
+	(void)state;
+
+	doc = load("props:\n  linger.ms: 5\n  acks: all\n  idem: true\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&props_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
+	assert_non_null(o);
+	assert_non_null(o->props);
+	assert_string_equal(o->props[0], "linger.ms");
+	assert_string_equal(o->props[1], "5");
+	assert_string_equal(o->props[2], "acks");
+	assert_string_equal(o->props[3], "all");
+	assert_string_equal(o->props[4], "idem");
+	assert_string_equal(o->props[5], "true");
+	assert_null(o->props[6]);
+	const struct ttlog__cfg_node *at = ttlog__options_locate(
+		TTLOG__OPTIONS_OF(&props_api), ttlog__cfg_root(doc),
+		"props.acks: no such value");
+	assert_non_null(at);
+	assert_int_equal(at->line, 3);
+	assert_null(ttlog__options_locate(TTLOG__OPTIONS_OF(&props_api),
+					  ttlog__cfg_root(doc),
+					  "props.nope: unknown"));
+	assert_null(ttlog__options_locate(TTLOG__OPTIONS_OF(&props_api),
+					  ttlog__cfg_root(doc),
+					  "not a key: at all"));
+	ttlog__options_free(TTLOG__OPTIONS_OF(&props_api), o);
+	ttlog__cfg_free(doc);
+	assert_int_equal(d.n, 0);
+
+	doc = load("{}\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&props_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
+	assert_non_null(o);
+	assert_null(o->props);
+	ttlog__options_free(TTLOG__OPTIONS_OF(&props_api), o);
+	ttlog__cfg_free(doc);
+
+	doc = load("props:\n  a: 1\n  b:\n    c: 2\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&props_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
+	assert_null(o);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.msgs[0], "t.yaml:4:5: l.props.b: expected a "
+				       "text, number or boolean, got a map");
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
+
+	doc = load("props: 7\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(&props_api),
+				 ttlog__cfg_root(doc), "l", NULL, &d);
+	assert_null(o);
+	assert_int_equal(d.n, 1);
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
+}
+
 static void test_enum_values_store_the_named_value(void **state)
 {
 	struct ttlog__diag d = {0};
@@ -517,7 +598,8 @@ static void test_check_runs_at_build_with_the_place(void **state)
 	assert_int_equal(ttlog__pipeline_build(ttlog__cfg_root(doc), 0, &p, &d),
 			 -1);
 	assert_int_equal(d.n, 1);
-	assert_true(has_msg(&d, "t.yaml:8:5: listeners[1] (picky): colour: "
+	/* At the option the reason names (colour), not the section. */
+	assert_true(has_msg(&d, "t.yaml:11:13: listeners[1] (picky): colour: "
 				"\"octarine\" is visible only to wizards"));
 	ttlog__diag_free(&d);
 	ttlog__cfg_free(doc);
@@ -745,6 +827,7 @@ int main(void)
 		T(test_option_errors_name_line_column_and_key),
 		T(test_option_table_prints_as_help),
 		T(test_enum_values_store_the_named_value),
+		T(test_map_option_keeps_entries_in_order),
 		T(test_ring_and_queue_defaults_come_from_one_place),
 		T(test_claimed_service_keys),
 		T(test_pipeline_errors_are_all_reported),
