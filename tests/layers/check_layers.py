@@ -35,7 +35,7 @@ ALLOWED = {
     # The agent reaches core through its one seam, the message parsers
     # (core/parse/, shared with the processors) and origins.
     "agent": {"common": "*", "config": "*", "listeners": "*", "wire": "*",
-              "tls": "*", "core": {"host_internal.h", "parse_internal.h",
+              "tls": "*", "kafka": {"kafka_conf.h"}, "core": {"host_internal.h", "parse_internal.h",
                                    "multiline_internal.h",
                                    "origin_internal.h"}},
     # Plugins are loaded into any process: no core or registry internals.
@@ -48,7 +48,10 @@ ALLOWED = {
     # Kafka (librdkafka): the spool and the formatter, and the native
     # payload for format: ttlog.
     "plugins/kafka": {"common": "*", "wire": {"wire.h"},
-                      "plugins/shared": "*"},
+                      "plugins/shared": "*", "kafka": {"kafka_conf.h"}},
+    # The librdkafka configuration and message formats the Kafka listener
+    # and input share.
+    "kafka": {"common": "*"},
     # ttlog-view decodes batches and snapshots offline.
     "tools/view": {"common": "*", "wire": "*",
                    "core": {"batch_internal.h", "ingest_internal.h",
