@@ -249,9 +249,10 @@ static int set_map(const struct ttlog_option_spec *o, void *opts,
 	return 0;
 }
 
-/* Finds the node of a dotted key ("rotate.size") below section. When a
- * step on the way ("rotate") is there but is not a map, *not_map is set to
- * it and NULL returned. */
+/* Finds the node of a dotted key ("rotate.size") below section, nested
+ * (rotate: {size: ...}) or written flat ("rotate.size: ..."). When a step
+ * on the way ("rotate") is there but is not a map, *not_map is set to it
+ * and NULL returned. */
 static const struct ttlog__cfg_node *
 lookup(const struct ttlog__cfg_node *section, const char *key,
        const struct ttlog__cfg_node **not_map)
@@ -261,6 +262,12 @@ lookup(const struct ttlog__cfg_node *section, const char *key,
 
 	*not_map = NULL;
 	while (n != NULL) {
+		/* The rest written flat ("rotate.size: 1MiB") is the same
+		 * key as the nested form. */
+		const struct ttlog__cfg_node *flat =
+			strchr(key, '.') ? ttlog__cfg_get(n, key) : NULL;
+		if (flat != NULL)
+			return flat;
 		const char *dot = strchr(key, '.');
 		size_t len = dot ? (size_t)(dot - key) : strlen(key);
 		if (len >= sizeof(part))

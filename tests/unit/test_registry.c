@@ -193,6 +193,27 @@ static void test_options_apply_every_type_and_the_defaults(void **state)
 	assert_int_equal(o->nested_size, 2u << 20);
 	ttlog__options_free(TTLOG__OPTIONS_OF(p.api), o);
 	ttlog__cfg_free(doc);
+
+	/* A nested key written flat is the same key: applied, and a bad
+	 * value refused (it was once accepted and ignored). */
+	doc = load("path: /tmp/x\nnested.size: 3MiB\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(p.api), ttlog__cfg_root(doc),
+				 "listeners[0]", NULL, &d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(o);
+	assert_int_equal(o->nested_size, 3u << 20);
+	ttlog__options_free(TTLOG__OPTIONS_OF(p.api), o);
+	ttlog__cfg_free(doc);
+	doc = load("path: /tmp/x\nnested.size: abc\n", &d);
+	o = ttlog__options_apply(TTLOG__OPTIONS_OF(p.api), ttlog__cfg_root(doc),
+				 "listeners[0]", NULL, &d);
+	assert_null(o);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0],
+			       "t.yaml:2:14: listeners[0].nested.size: "
+			       "expected a size"));
+	ttlog__diag_free(&d);
+	ttlog__cfg_free(doc);
 	ttlog__plugin_unload(&p);
 }
 
