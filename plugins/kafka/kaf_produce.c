@@ -177,6 +177,19 @@ void ttlog__kaf_on_error(rd_kafka_t *rk, int err, const char *reason,
 		     "kafka", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
+void ttlog__kaf_on_log(const rd_kafka_t *rk, int level, const char *fac,
+		       const char *buf)
+{
+	struct kaf *k = rd_kafka_opaque(rk);
+
+	/* Connection failures (FAIL) come again through the error
+	 * callback; below warnings is librdkafka's chatter. */
+	if (k == NULL || level > 4 || strcmp(fac, "FAIL") == 0)
+		return;
+	k->host->log(k->host, level <= 3 ? TTLOG_LEVEL_ERROR : TTLOG_LEVEL_WARN,
+		     "librdkafka", "%s: %s", fac, buf);
+}
+
 /* Finds "\"name\":\"" after p and copies the string value to out. */
 static const char *json_str(const char *p, const char *end, const char *name,
 			    char *out, size_t cap)

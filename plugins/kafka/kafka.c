@@ -312,6 +312,14 @@ static int make_producer(struct kaf *k, const struct kaf_options *o, char *err,
 	rd_kafka_conf_set_dr_msg_cb(c, ttlog__kaf_on_delivery);
 	rd_kafka_conf_set_stats_cb(c, ttlog__kaf_on_stats);
 	rd_kafka_conf_set_error_cb(c, ttlog__kaf_on_error);
+	/* librdkafka's own log lines go through the host's log, served on
+	 * the writer thread from the main queue like everything else. */
+	rd_kafka_conf_set_log_cb(c, ttlog__kaf_on_log);
+	if (ttlog__kafka_conf_set(c, "log.queue", "true", NULL, err, errlen) !=
+	    0) {
+		rd_kafka_conf_destroy(c);
+		return -1;
+	}
 	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, errlen);
 	if (k->rk == NULL) {
 		rd_kafka_conf_destroy(c);
@@ -324,6 +332,7 @@ static int make_producer(struct kaf *k, const struct kaf_options *o, char *err,
 	k->pipe_rd = fds[0];
 	k->pipe_wr = fds[1];
 	k->mainq = rd_kafka_queue_get_main(k->rk);
+	rd_kafka_set_log_queue(k->rk, NULL);
 	rd_kafka_queue_io_event_enable(k->mainq, k->pipe_wr, "1", 1);
 	return 0;
 }

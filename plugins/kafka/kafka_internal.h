@@ -168,6 +168,8 @@ void ttlog__kaf_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 			    void *opaque);
 /* librdkafka's statistics (broker states). */
 int ttlog__kaf_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
+void ttlog__kaf_on_log(const rd_kafka_t *rk, int level, const char *fac,
+		       const char *buf);
 void ttlog__kaf_on_error(rd_kafka_t *rk, int err, const char *reason,
 			 void *opaque);
 /* Produces one message for tracker t; 0 (enqueued, or failed for good:
