@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -316,11 +317,77 @@ def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
         mock.close()
 
 
+def test_shutdown_without_spool_counts_and_states_the_loss(args, tmp):
+    n = 50
+    mock = Mock(args.mock, "logs.web:1:3")
+    http, port = free_port(), free_port()
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    shutdown_timeout: 1s\n"
+           % mock.boot)
+    a = Agent(args, tmp, config(args, http, port, lst), 1)
+    try:
+        for i in (1, 2, 3):
+            mock.cmd("down %d" % i)
+        a.wait_stderr("_ALL_BROKERS_DOWN")
+        send(port, [dict(e, service="web") for e in events(n)])
+        key = 'ttlog_listener_kafka_messages_in_flight{listener="k"}'
+        wait_for("%d in flight" % n, lambda: metrics(http).get(key, 0) >= n)
+        code = a.stop()
+        err = a.stderr()
+        m = re.findall(r"kafka listener k: (\d+) events not delivered at "
+                       r"shutdown \(cluster unreachable\)", err)
+        check(len(m) == 1 and int(m[0]) >= n, err[-2000:])
+        check(code != 0, "exit status 0 with events lost")
+    finally:
+        a.kill()
+        mock.close()
+
+
+def reload(a, args, body, http, applied):
+    with open(a.config, "w") as f:
+        f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
+                % (args.plugins, body))
+    a.proc.send_signal(signal.SIGHUP)
+    wait_for("reload %d" % applied, lambda: metrics(http).get(
+        "ttlog_agent_reloads_total", 0) >= applied)
+
+
+def test_reload_hands_the_spool_over_and_loses_nothing(args, tmp):
+    mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
+    http, port = free_port(), free_port()
+    spool = os.path.join(tmp, "spool")
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    compression: %s\n"
+           "    spool: {dir: '%s'}\n")
+    a = Agent(args, tmp, config(args, http, port,
+                                lst % (mock.boot, "lz4", spool)), 1)
+    try:
+        send(port, events(200))
+        for i, c in enumerate(("zstd", "none", "gzip")):
+            reload(a, args, config(args, http, port,
+                                   lst % (mock.boot, c, spool)), http, i + 1)
+            send(port, events(200, 200 * (i + 1)))
+        n = 800
+        seqs = set()
+        for svc in ("web", "db"):
+            got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
+            seqs |= set(s for m in got for s in json_seqs(m))
+        check(seqs == set(range(n)), "%d of %d events in Kafka" %
+              (len(seqs), n))
+        check("in use by" not in a.stderr(), a.stderr())
+        check(a.stop() == 0, a.stderr())
+    finally:
+        a.kill()
+        mock.close()
+
+
 TESTS = [
     test_four_formats_land_exactly_once_in_their_topics,
     test_rejected_messages_are_counted_by_reason_and_logged_once,
     test_check_places_bad_properties_and_templates,
     test_spool_keeps_everything_across_sigkill_with_cluster_down,
+    test_shutdown_without_spool_counts_and_states_the_loss,
+    test_reload_hands_the_spool_over_and_loses_nothing,
 ]
 
 
