@@ -285,6 +285,16 @@ def test_check_places_bad_properties_and_templates(args, tmp):
     check(r.returncode == 0, r.stdout + r.stderr)
 
 
+def check_all_in_kafka(mock, n):
+    """Every event of events(n) is in logs.web or logs.db, at least
+    once."""
+    seqs = set()
+    for svc in ("web", "db"):
+        got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
+        seqs |= set(s for m in got for s in json_seqs(m))
+    check(seqs == set(range(n)), "%d of %d events in Kafka" % (len(seqs), n))
+
+
 def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
     n = 300
     mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
@@ -312,12 +322,7 @@ def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
         b = Agent(args, tmp, body, 1)
         for i in (1, 2, 3):
             mock.cmd("up %d" % i)
-        seqs = set()
-        for svc in ("web", "db"):
-            got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
-            seqs |= set(s for m in got for s in json_seqs(m))
-        check(seqs == set(range(n)), "%d of %d events in Kafka" %
-              (len(seqs), n))
+        check_all_in_kafka(mock, n)
         check("are produced again" in b.stderr(), b.stderr())
         check(b.stop() == 0, b.stderr())
     finally:
@@ -378,12 +383,7 @@ def test_reload_hands_the_spool_over_and_loses_nothing(args, tmp):
                                    lst % (mock.boot, c, spool)), http, i + 1)
             send(port, events(200, 200 * (i + 1)))
         n = 800
-        seqs = set()
-        for svc in ("web", "db"):
-            got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
-            seqs |= set(s for m in got for s in json_seqs(m))
-        check(seqs == set(range(n)), "%d of %d events in Kafka" %
-              (len(seqs), n))
+        check_all_in_kafka(mock, n)
         check("in use by" not in a.stderr(), a.stderr())
         check(a.stop() == 0, a.stderr())
     finally:
