@@ -391,6 +391,36 @@ def test_reload_hands_the_spool_over_and_loses_nothing(args, tmp):
         mock.close()
 
 
+def test_timed_out_messages_are_produced_again_from_the_spool(args, tmp):
+    n = 100
+    mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
+    http, port = free_port(), free_port()
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    message_timeout: 1s\n"
+           "    spool: {dir: '%s', fsync: never}\n"
+           "    properties: {reconnect.backoff.max.ms: 500}\n"
+           % (mock.boot, os.path.join(tmp, "spool")))
+    a = Agent(args, tmp, config(args, http, port, lst), 1)
+    try:
+        for i in (1, 2, 3):
+            mock.cmd("down %d" % i)
+        a.wait_stderr("_ALL_BROKERS_DOWN")
+        send(port, events(n))
+        key = 'ttlog_listener_kafka_spool_resent_total{listener="k"}'
+        wait_for("a record produced again",
+                 lambda: metrics(http).get(key, 0) >= 1)
+        for i in (1, 2, 3):
+            mock.cmd("up %d" % i)
+        check_all_in_kafka(mock, n)
+        m = metrics(http)
+        check(not any(k.startswith("ttlog_listener_kafka_events_lost_total")
+                      for k in m), "counted as lost: %r" % m)
+        check(a.stop() == 0, a.stderr())
+    finally:
+        a.kill()
+        mock.close()
+
+
 TESTS = [
     test_four_formats_land_exactly_once_in_their_topics,
     test_rejected_messages_are_counted_by_reason_and_logged_once,
@@ -398,6 +428,7 @@ TESTS = [
     test_spool_keeps_everything_across_sigkill_with_cluster_down,
     test_shutdown_without_spool_counts_and_states_the_loss,
     test_reload_hands_the_spool_over_and_loses_nothing,
+    test_timed_out_messages_are_produced_again_from_the_spool,
 ]
 
 
