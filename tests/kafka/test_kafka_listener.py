@@ -157,6 +157,10 @@ def test_four_formats_land_exactly_once_in_their_topics(args, tmp):
     lst += ("  - {name: small, type: kafka, brokers: '%s', topic: "
             "'q.${service}', key: '${host}', buffer: {max_bytes: 1KiB}}\n"
             % mock.boot)
+    # A batch over message.max.bytes goes as cbor messages instead.
+    lst += ("  - {name: big, type: kafka, brokers: '%s', topic: b.all, "
+            "format: ttlog, properties: {message.max.bytes: 1000}}\n"
+            % mock.boot)
     a = Agent(args, tmp, config(args, http, port, lst), 1)
     try:
         evs = events(n)
@@ -188,6 +192,13 @@ def test_four_formats_land_exactly_once_in_their_topics(args, tmp):
         check(seqs == list(range(n)), "t.all: %d events" % len(seqs))
         check(all(m[0] == "batch" and m[1] == "ttlog-format=ttlog"
                   for m in got), got[0][:2])
+        def by_header(m):
+            return (ttlog_seqs if m[1] == "ttlog-format=ttlog"
+                    else cbor_seqs)(m)
+        got = wait_topic(mock.boot, "b.all", n, by_header)
+        seqs = sorted(s for m in got for s in by_header(m))
+        check(seqs == list(range(n)), "b.all: %d events" % len(seqs))
+        check(any(m[1] == "ttlog-format=cbor" for m in got), "no cbor")
         m = metrics(http)
         check(m.get('ttlog_listener_kafka_queue_full_total{listener='
                     '"small"}', 0) > 0, "the small queue was never full")
