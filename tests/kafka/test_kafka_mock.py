@@ -2,7 +2,7 @@
 """kcat against ttlog-kafka-mock: what is produced is consumed exactly
 once and in order per key, across a leader broker down while kcat
 produces, leader moves and the whole cluster down and up; the mock's
-error answers and its high watermarks. 
+error answers and its high watermarks.
 Exits 77 when kcat or the mock program is missing."""
 import argparse
 import os
