@@ -197,7 +197,7 @@ def run_ttlog(ctx, res, d, mock):
             "'tcp://127.0.0.1:%d'}\n"
             "listeners:\n  - name: k\n    type: kafka\n    brokers: '%s'\n"
             "    topic: %s\n    format: syslog\n    compression: lz4\n"
-            "    queue: {when_full: block}\n"
+            "    queue: {when_full: block}\n    match: input == \"in\"\n"
             % (ctx.plugins, http, port, mock.boot, TOPIC))
     a = Agent(ctx.agent, d, conf, 1, http)
     try:
