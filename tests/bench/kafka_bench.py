@@ -52,12 +52,11 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, HERE)
 import imfile  # noqa: E402  (tests/integration/imfile.py)
 from forward_bench import Agent, fmt_rate, proc_cpu, sysinfo  # noqa: E402
-from tail_bench import fmt3  # noqa: E402
+from tail_bench import fmt3, ratio_row, wait_count  # noqa: E402
 from test_agent import free_port  # noqa: E402
 
 TOPIC = "bench"
 POLL = 0.02  # seconds between two looks at the high watermarks
-STALL = 30.0  # a topic whose count has not moved for this long is done
 START = 20.0
 PRODUCER = {"acks": "all", "enable.idempotence": "true",
             "compression.codec": "lz4"}
@@ -125,20 +124,10 @@ def measure(ctx, res, mock, pid, port=None):
     if port:
         threading.Thread(target=send, args=(port, ctx.data),
                          daemon=True).start()
-    last, moved = -1, time.monotonic()
-    while True:
-        h = mock.held()
-        now = time.monotonic()
-        if h >= ctx.n:
-            res.cpu = proc_cpu(pid)
-            res.wall = now - t0
-            break
-        if h != last:
-            last, moved = h, now
-        elif now - moved > STALL:
-            res.note = "stalled at %d of %d" % (h, ctx.n)
-            break
-        time.sleep(POLL)
+    done = wait_count(mock.held, ctx.n, res, POLL)
+    if done is not None:
+        res.cpu = proc_cpu(pid)
+        res.wall = done - t0
     time.sleep(0.5)  # anything beyond N would be a duplicate
     res.held = mock.held()
 
@@ -249,13 +238,7 @@ def report(ctx, results, order):
             sum(max(0, ctx.n - h) for h in held)
             + ctx.n * (len(rs) - len(held))))
     if "ttlog" in order and "rsyslog" in order:
-        pairs = list(zip(rate["ttlog"], rate["rsyslog"], cpu["ttlog"],
-                         cpu["rsyslog"]))
-        rr = [a / b for a, b, _, _ in pairs if a and b]
-        cr = [c / e for _, _, c, e in pairs if c and e]
-        print("| ratio ttlog / rsyslog, per run | %s | %s | | |"
-              % (fmt3(rr, lambda v: "%.2f" % v),
-                 fmt3(cr, lambda v: "%.2f" % v)))
+        print(ratio_row(rate, cpu, 2))
     print()
     print("N = %d lines of %d bytes, %d runs, median (min–max). Target: "
           "events/s ratio >= 2, CPU ratio <= 0.5, 0 lost."

@@ -30,24 +30,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_agent import (Agent, DEADLINE, Failure, check, free_port,  # noqa
                         metrics, run_tests)
-from test_kafka_listener import Mock, config, lost, wait_for  # noqa: E402
+from test_kafka_listener import config, lost, wait_for  # noqa: E402
+from test_kafka_mock import Mock as MockTool  # noqa: E402
 
 KEYS = 64
 SEQ = re.compile(rb'"seq":(\d+)')
 
 
-class FaultMock(Mock):
-    """The mock with the commands that answer more than one line."""
+class FaultMock(MockTool):
+    """ttlog-kafka-mock with topics NAME:PARTITIONS:REPLICAS."""
 
-    def ask(self, c):
-        self.p.stdin.write(c + "\n")
-        self.p.stdin.flush()
-        lines = []
-        while True:
-            r = self.p.stdout.readline().strip()
-            if r == "ok" or r.startswith("error") or not r:
-                return r, lines
-            lines.append(r)
+    def __init__(self, path, *topics):
+        super().__init__(path, *[a for t in topics for a in ("--topic", t)])
 
     def held(self, topic):
         """Messages the cluster holds in topic (sum of high watermarks),
