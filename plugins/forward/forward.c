@@ -47,6 +47,7 @@
 #include <ttlog/ttlog.h>
 
 #include "forward_internal.h"
+#include "spool_options.h"
 
 #define OPT(field) offsetof(struct fwd_options, field)
 
@@ -54,16 +55,6 @@ static const struct ttlog_option_value fwd_formats[] = {{"ttlog", FWD_TTLOG},
 							{"syslog", FWD_SYSLOG},
 							{"jsonl", FWD_JSONL},
 							{NULL, 0}};
-static const struct ttlog_option_value fwd_spool_fsyncs[] = {
-	{"never", TTLOG_SPOOL_FSYNC_NEVER},
-	{"interval", TTLOG_SPOOL_FSYNC_INTERVAL},
-	{"always", TTLOG_SPOOL_FSYNC_ALWAYS},
-	{NULL, 0}};
-static const struct ttlog_option_value fwd_spool_overflows[] = {
-	{"drop_oldest", TTLOG_SPOOL_DROP_OLDEST},
-	{"drop_newest", TTLOG_SPOOL_DROP_NEWEST},
-	{NULL, 0}};
-
 static const struct ttlog_option_spec fwd_option_table[] = {
 	{TTLOG_OPTION_STRING, "endpoints", NULL, OPT(endpoints),
 	 "collectors, tried in order: tls://HOST:PORT (the default scheme), "
@@ -140,26 +131,13 @@ static const struct ttlog_option_spec fwd_option_table[] = {
 	 "certificates, separated by commas; checked in addition to "
 	 "verification",
 	 NULL, 0},
-	{TTLOG_OPTION_STRING, "spool.dir", "", OPT(spool_dir),
-	 "ttlog: directory of the disk spool (empty: memory only); frames "
-	 "are written there before they are taken",
-	 NULL, 0},
-	{TTLOG_OPTION_SIZE, "spool.max_bytes", "1GiB", OPT(spool_max_bytes),
-	 "cap on the spool's files", NULL, 0},
-	{TTLOG_OPTION_SIZE, "spool.segment_bytes", "64MiB",
-	 OPT(spool_segment_bytes), "size of one spool file", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "spool.fsync", "interval", OPT(spool_fsync),
-	 "never: survives a crash of the agent, not of the machine; "
-	 "interval: at most spool.fsync_interval of data lost with power; "
-	 "always: nothing taken is lost (slow)",
-	 TTLOG_OPTION_VALUES(fwd_spool_fsyncs), 0},
-	{TTLOG_OPTION_DURATION, "spool.fsync_interval", "1s",
-	 OPT(spool_fsync_interval_ms), "with spool.fsync: interval", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "spool.overflow", "drop_oldest",
-	 OPT(spool_overflow),
-	 "a full spool deletes its oldest file (drop_oldest, counted) or "
-	 "refuses new frames so the listener pushes back (drop_newest)",
-	 TTLOG_OPTION_VALUES(fwd_spool_overflows), 0},
+	TTLOG_SPOOL_OPTION_SPECS(struct fwd_options,
+				 "ttlog: directory of the disk spool (empty: "
+				 "memory only); frames are written there "
+				 "before they are taken",
+				 spool_dir, spool_max_bytes,
+				 spool_segment_bytes, spool_fsync,
+				 spool_fsync_interval_ms, spool_overflow),
 	{TTLOG_OPTION_STRING, "syslog.hostname", "", OPT(syslog_hostname),
 	 "syslog: HOSTNAME (default: this host's name); messages relayed "
 	 "from a syslog input keep their own, as they keep APP-NAME, PROCID, "

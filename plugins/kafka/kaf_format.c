@@ -113,12 +113,11 @@ static int per_event(struct kaf *k, struct ttlog_batch *b, struct kaf_batch *t,
 	size_t len;
 
 	t->per_msg = 1;
-	/* JSON lines: find where the resumed event's line starts. */
-	for (size_t i = 0; fmt == TTLOG_KAFKA_FMT_JSON && i < *index; i++)
-		if (json_line(b, &pos, &v, &len) != 0)
-			return -1;
+	/* JSON lines: where the resumed event's line starts, kept from the
+	 * offer that stopped there. */
+	pos = *index > 0 ? k->cur_pos : 0;
 	for (; *index < n; ++*index) {
-		size_t i = *index;
+		size_t i = *index, line = pos;
 		topic = k->topic_const ? k->topic_const
 				       : expand(k->topic_t, b, i, &k->topic_buf,
 						&k->topic_cap, &tl);
@@ -139,8 +138,10 @@ static int per_event(struct kaf *k, struct ttlog_batch *b, struct kaf_batch *t,
 		} else if (event_value(k, b, i, fmt, &v, &len) != 0) {
 			return -1;
 		}
-		if (emit(k, t, topic, key, kl, fmt, v, len) == 1)
-			return 1; /* resume at this event */
+		if (emit(k, t, topic, key, kl, fmt, v, len) == 1) {
+			k->cur_pos = line; /* resume at this event */
+			return 1;
+		}
 	}
 	return 0;
 }

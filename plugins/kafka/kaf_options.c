@@ -13,6 +13,7 @@
 #include <ttlog/ttlog.h>
 
 #include "kafka_internal.h"
+#include "spool_options.h"
 
 #define OPT(field) offsetof(struct kaf_options, field)
 
@@ -27,16 +28,6 @@ static const struct ttlog_option_value compressions[] = {
 	{"lz4", 3},  {"zstd", 4}, {NULL, 0}};
 const char *const ttlog__kaf_compressions[] = {"none", "gzip", "snappy", "lz4",
 					       "zstd"};
-static const struct ttlog_option_value fsyncs[] = {
-	{"never", TTLOG_SPOOL_FSYNC_NEVER},
-	{"interval", TTLOG_SPOOL_FSYNC_INTERVAL},
-	{"always", TTLOG_SPOOL_FSYNC_ALWAYS},
-	{NULL, 0}};
-static const struct ttlog_option_value overflows[] = {
-	{"drop_oldest", TTLOG_SPOOL_DROP_OLDEST},
-	{"drop_newest", TTLOG_SPOOL_DROP_NEWEST},
-	{NULL, 0}};
-
 /* Set by the listener itself: the delivery guarantee rests on them. */
 static const char *const reserved[] = {"enable.idempotence", "acks",
 				       "request.required.acks",
@@ -94,26 +85,13 @@ const struct ttlog_option_spec ttlog__kaf_option_table[] = {
 	{TTLOG_OPTION_DURATION, "shutdown_timeout", "5s",
 	 OPT(shutdown_timeout_ms),
 	 "at shutdown, how long to wait for delivery reports", NULL, 0},
-	{TTLOG_OPTION_STRING, "spool.dir", "", OPT(spool_dir),
-	 "directory of the disk spool (empty: memory only); messages are "
-	 "written there before they are produced",
-	 NULL, 0},
-	{TTLOG_OPTION_SIZE, "spool.max_bytes", "1GiB", OPT(spool_max_bytes),
-	 "cap on the spool's files", NULL, 0},
-	{TTLOG_OPTION_SIZE, "spool.segment_bytes", "64MiB",
-	 OPT(spool_segment_bytes), "size of one spool file", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "spool.fsync", "interval", OPT(spool_fsync),
-	 "never: survives a crash of the agent, not of the machine; "
-	 "interval: at most spool.fsync_interval of data lost with power; "
-	 "always: nothing taken is lost (slow)",
-	 TTLOG_OPTION_VALUES(fsyncs), 0},
-	{TTLOG_OPTION_DURATION, "spool.fsync_interval", "1s",
-	 OPT(spool_fsync_interval_ms), "with spool.fsync: interval", NULL, 0},
-	{TTLOG_OPTION_ENUM_VALUES, "spool.overflow", "drop_oldest",
-	 OPT(spool_overflow),
-	 "a full spool deletes its oldest file (drop_oldest, counted) or "
-	 "refuses new batches so the listener pushes back (drop_newest)",
-	 TTLOG_OPTION_VALUES(overflows), 0},
+	TTLOG_SPOOL_OPTION_SPECS(struct kaf_options,
+				 "directory of the disk spool (empty: memory "
+				 "only); messages are written there before "
+				 "they are produced",
+				 spool_dir, spool_max_bytes,
+				 spool_segment_bytes, spool_fsync,
+				 spool_fsync_interval_ms, spool_overflow),
 	{TTLOG_OPTION_STRING, "syslog.hostname", "", OPT(syslog_hostname),
 	 "syslog: HOSTNAME (default: the event's origin, else this host's "
 	 "name)",

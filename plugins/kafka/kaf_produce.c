@@ -63,6 +63,10 @@ void ttlog__kaf_settle(struct kaf *k)
 	int any = 0;
 	struct kaf_batch *t;
 
+	/* Closing: what was purged is not delivered; a spool keeps it
+	 * unacknowledged for the next owner, and nothing is confirmed. */
+	if (k->closing)
+		return;
 	while ((t = k->head) != NULL && t->taken && t->pending == 0) {
 		if (t->redo > 0) {
 			/* Timed out in librdkafka: sent again from the
@@ -79,7 +83,7 @@ void ttlog__kaf_settle(struct kaf *k)
 	}
 	if (any && k->spool != NULL)
 		ttlog__kaf_spool_done(k, last);
-	else if (any && k->defer && !k->closing)
+	else if (any && k->defer)
 		k->host->durable(k->host, last);
 }
 

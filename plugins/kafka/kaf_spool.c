@@ -141,10 +141,14 @@ out:
 
 /* The heir becomes the owner: the old instance is gone, and what it
  * had produced without a report is produced again from the spool. */
-static void take_over(struct kaf *h)
+static void take_over(struct kaf *h, const struct kaf *from)
 {
 	char err[256];
 
+	/* The listener's counters never go back across a reload. */
+	h->st = from->st;
+	memcpy(h->reasons, from->reasons, sizeof(h->reasons));
+	h->lost_other = from->lost_other;
 	if (ttlog__spool_set_opts(h->spool, &h->spool_opts, err, sizeof(err)) !=
 	    0)
 		h->host->log(h->host, TTLOG_LEVEL_ERROR, "spool",
@@ -179,7 +183,7 @@ void ttlog__kaf_spool_close(struct kaf *k)
 	}
 	pthread_mutex_unlock(&mu);
 	if (heir != NULL)
-		take_over(heir);
+		take_over(heir, k);
 	if (last) {
 		struct ttlog__spool_stats st;
 		ttlog__spool_get_stats(r->spool, &st);

@@ -116,6 +116,7 @@ struct kaf {
 	struct kaf_batch *cur;
 	const struct ttlog_batch *cur_ptr;
 	size_t cur_index;
+	size_t cur_pos; /* json: where event cur_index's line starts */
 	int defer;
 
 	/* spool (kaf_spool.c): NULL without spool.dir */

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -151,14 +152,25 @@ def test_four_formats_land_exactly_once_in_their_topics(args, tmp):
         lst += ("  - {name: %s, type: kafka, brokers: '%s', topic: '%s', "
                 "key: '%s', format: %s}\n" % (fmt, mock.boot, topic, key,
                                               fmt))
+    # librdkafka's queue holds 1 KiB: full all the time, so the batch
+    # is offered again (RETRY) and goes on where it stopped.
+    lst += ("  - {name: small, type: kafka, brokers: '%s', topic: "
+            "'q.${service}', key: '${host}', buffer: {max_bytes: 1KiB}}\n"
+            % mock.boot)
+    # A batch over message.max.bytes goes as cbor messages instead.
+    lst += ("  - {name: big, type: kafka, brokers: '%s', topic: b.all, "
+            "format: ttlog, properties: {message.max.bytes: 1000}}\n"
+            % mock.boot)
     a = Agent(args, tmp, config(args, http, port, lst), 1)
     try:
         evs = events(n)
         send(port, evs)
-        for fmt, seqs_of in (("json", json_seqs), ("cbor", cbor_seqs),
-                             ("syslog", syslog_seqs)):
+        for fmt, seqs_of, pre in (("json", json_seqs, "j"),
+                                  ("cbor", cbor_seqs, "c"),
+                                  ("syslog", syslog_seqs, "s"),
+                                  ("json", json_seqs, "q")):
             for svc in ("web", "db"):
-                topic = fmt[0] + "." + svc
+                topic = pre + "." + svc
                 want = [e for e in evs if e["service"] == svc]
                 got = wait_topic(mock.boot, topic, len(want), seqs_of)
                 seqs = sorted(s for m in got for s in seqs_of(m))
@@ -180,7 +192,16 @@ def test_four_formats_land_exactly_once_in_their_topics(args, tmp):
         check(seqs == list(range(n)), "t.all: %d events" % len(seqs))
         check(all(m[0] == "batch" and m[1] == "ttlog-format=ttlog"
                   for m in got), got[0][:2])
+        def by_header(m):
+            return (ttlog_seqs if m[1] == "ttlog-format=ttlog"
+                    else cbor_seqs)(m)
+        got = wait_topic(mock.boot, "b.all", n, by_header)
+        seqs = sorted(s for m in got for s in by_header(m))
+        check(seqs == list(range(n)), "b.all: %d events" % len(seqs))
+        check(any(m[1] == "ttlog-format=cbor" for m in got), "no cbor")
         m = metrics(http)
+        check(m.get('ttlog_listener_kafka_queue_full_total{listener='
+                    '"small"}', 0) > 0, "the small queue was never full")
         for fmt in ("json", "cbor", "syslog"):
             k = 'ttlog_listener_kafka_events_delivered_total{listener="%s"}'
             check(m.get(k % fmt, 0) >= n, (fmt, m.get(k % fmt)))
@@ -275,6 +296,16 @@ def test_check_places_bad_properties_and_templates(args, tmp):
     check(r.returncode == 0, r.stdout + r.stderr)
 
 
+def check_all_in_kafka(mock, n):
+    """Every event of events(n) is in logs.web or logs.db, at least
+    once."""
+    seqs = set()
+    for svc in ("web", "db"):
+        got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
+        seqs |= set(s for m in got for s in json_seqs(m))
+    check(seqs == set(range(n)), "%d of %d events in Kafka" % (len(seqs), n))
+
+
 def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
     n = 300
     mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
@@ -283,6 +314,7 @@ def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
     lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
            "    topic: logs.${service}\n    key: ${host}\n"
            "    spool: {dir: '%s', fsync: never}\n"
+           "    buffer: {max_bytes: 1KiB}\n"
            "    properties: {reconnect.backoff.max.ms: 500}\n"
            % (mock.boot, spool))
     body = config(args, http, port, lst)
@@ -301,12 +333,7 @@ def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
         b = Agent(args, tmp, body, 1)
         for i in (1, 2, 3):
             mock.cmd("up %d" % i)
-        seqs = set()
-        for svc in ("web", "db"):
-            got = wait_topic(mock.boot, "logs." + svc, n // 2, json_seqs)
-            seqs |= set(s for m in got for s in json_seqs(m))
-        check(seqs == set(range(n)), "%d of %d events in Kafka" %
-              (len(seqs), n))
+        check_all_in_kafka(mock, n)
         check("are produced again" in b.stderr(), b.stderr())
         check(b.stop() == 0, b.stderr())
     finally:
@@ -316,11 +343,103 @@ def test_spool_keeps_everything_across_sigkill_with_cluster_down(args, tmp):
         mock.close()
 
 
+def test_shutdown_without_spool_counts_and_states_the_loss(args, tmp):
+    n = 50
+    mock = Mock(args.mock, "logs.web:1:3")
+    http, port = free_port(), free_port()
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    shutdown_timeout: 1s\n"
+           % mock.boot)
+    a = Agent(args, tmp, config(args, http, port, lst), 1)
+    try:
+        for i in (1, 2, 3):
+            mock.cmd("down %d" % i)
+        a.wait_stderr("_ALL_BROKERS_DOWN")
+        send(port, [dict(e, service="web") for e in events(n)])
+        key = 'ttlog_listener_kafka_messages_in_flight{listener="k"}'
+        wait_for("%d in flight" % n, lambda: metrics(http).get(key, 0) >= n)
+        code = a.stop()
+        err = a.stderr()
+        m = re.findall(r"kafka listener k: (\d+) events not delivered at "
+                       r"shutdown \(cluster unreachable\)", err)
+        check(len(m) == 1 and int(m[0]) >= n, err[-2000:])
+        check(code != 0, "exit status 0 with events lost")
+    finally:
+        a.kill()
+        mock.close()
+
+
+def reload(a, args, body, http, applied):
+    with open(a.config, "w") as f:
+        f.write("service:\n  plugin_dir: %s\n  flush_interval: 5ms\n%s"
+                % (args.plugins, body))
+    a.proc.send_signal(signal.SIGHUP)
+    wait_for("reload %d" % applied, lambda: metrics(http).get(
+        "ttlog_agent_reloads_total", 0) >= applied)
+
+
+def test_reload_hands_the_spool_over_and_loses_nothing(args, tmp):
+    mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
+    http, port = free_port(), free_port()
+    spool = os.path.join(tmp, "spool")
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    compression: %s\n"
+           "    spool: {dir: '%s'}\n")
+    a = Agent(args, tmp, config(args, http, port,
+                                lst % (mock.boot, "lz4", spool)), 1)
+    try:
+        send(port, events(200))
+        for i, c in enumerate(("zstd", "none", "gzip")):
+            reload(a, args, config(args, http, port,
+                                   lst % (mock.boot, c, spool)), http, i + 1)
+            send(port, events(200, 200 * (i + 1)))
+        n = 800
+        check_all_in_kafka(mock, n)
+        check("in use by" not in a.stderr(), a.stderr())
+        check(a.stop() == 0, a.stderr())
+    finally:
+        a.kill()
+        mock.close()
+
+
+def test_timed_out_messages_are_produced_again_from_the_spool(args, tmp):
+    n = 100
+    mock = Mock(args.mock, "logs.web:3:3", "logs.db:3:3")
+    http, port = free_port(), free_port()
+    lst = ("  - name: k\n    type: kafka\n    brokers: '%s'\n"
+           "    topic: logs.${service}\n    message_timeout: 1s\n"
+           "    spool: {dir: '%s', fsync: never}\n"
+           "    properties: {reconnect.backoff.max.ms: 500}\n"
+           % (mock.boot, os.path.join(tmp, "spool")))
+    a = Agent(args, tmp, config(args, http, port, lst), 1)
+    try:
+        for i in (1, 2, 3):
+            mock.cmd("down %d" % i)
+        a.wait_stderr("_ALL_BROKERS_DOWN")
+        send(port, events(n))
+        key = 'ttlog_listener_kafka_spool_resent_total{listener="k"}'
+        wait_for("a record produced again",
+                 lambda: metrics(http).get(key, 0) >= 1)
+        for i in (1, 2, 3):
+            mock.cmd("up %d" % i)
+        check_all_in_kafka(mock, n)
+        m = metrics(http)
+        check(not any(k.startswith("ttlog_listener_kafka_events_lost_total")
+                      for k in m), "counted as lost: %r" % m)
+        check(a.stop() == 0, a.stderr())
+    finally:
+        a.kill()
+        mock.close()
+
+
 TESTS = [
     test_four_formats_land_exactly_once_in_their_topics,
     test_rejected_messages_are_counted_by_reason_and_logged_once,
     test_check_places_bad_properties_and_templates,
     test_spool_keeps_everything_across_sigkill_with_cluster_down,
+    test_shutdown_without_spool_counts_and_states_the_loss,
+    test_reload_hands_the_spool_over_and_loses_nothing,
+    test_timed_out_messages_are_produced_again_from_the_spool,
 ]
 
 
