@@ -133,22 +133,30 @@ def measure(ctx, res, start, pid_of, sink):
     stalls); fills res. The caller stops the reader."""
     t0 = time.monotonic()
     reader = start()
+    done = wait_count(sink.count, ctx.n, res)
+    if done is not None:
+        res.cpu = proc_cpu(pid_of(reader))
+        res.sink_cpu = sink.cpu_seconds()
+        res.wall = done - t0
+    return reader
+
+
+def wait_count(count, n, res, poll=POLL):
+    """Looks at count() every `poll` seconds until it reaches n: returns
+    the time of that look, or None (and says so in res.note) once it has
+    not moved for STALL seconds."""
     last, moved = -1, time.monotonic()
     while True:
-        c = sink.count()
+        c = count()
         now = time.monotonic()
-        if c >= ctx.n:
-            res.cpu = proc_cpu(pid_of(reader))
-            res.sink_cpu = sink.cpu_seconds()
-            res.wall = now - t0
-            break
+        if c >= n:
+            return now
         if c != last:
             last, moved = c, now
         elif now - moved > STALL:
-            res.note = "stalled at %d of %d lines" % (c, ctx.n)
-            break
-        time.sleep(POLL)
-    return reader
+            res.note = "stalled at %d of %d" % (c, n)
+            return None
+        time.sleep(poll)
 
 
 def check_sink(ctx, res, path):
@@ -247,16 +255,23 @@ def report(ctx, results):
             sum(r.dups or 0 for r in rs) if all(r.dups is not None
                                                 for r in rs) else "?",
             fmt3(sink[name], lambda v: "%.2f" % v)))
-    pairs = list(zip(rate["ttlog"], rate["rsyslog"], cpu["ttlog"],
-                     cpu["rsyslog"]))
-    rr = [a / b for a, b, _, _ in pairs if a and b]
-    cr = [c / e for _, _, c, e in pairs if c and e]
-    print("| ratio ttlog / rsyslog, per run | %s | %s | | | |"
-          % (fmt3(rr, lambda v: "%.2f" % v), fmt3(cr, lambda v: "%.2f" % v)))
+    print(ratio_row(rate, cpu, 3))
     print()
     print("N = %d lines of %d bytes, %d runs, median (min–max). Target: "
           "lines/s ratio >= 2, CPU ratio <= 0.5, 0 lost."
           % (ctx.n, ctx.line_bytes, ctx.runs))
+
+
+def ratio_row(rate, cpu, blank):
+    """The table row of ttlog/rsyslog ratios of rate and CPU, taken run
+    by run (rate and cpu: {reader: [per run]}), then `blank` empty cells."""
+    pairs = list(zip(rate["ttlog"], rate["rsyslog"], cpu["ttlog"],
+                     cpu["rsyslog"]))
+    rr = [a / b for a, b, _, _ in pairs if a and b]
+    cr = [c / e for _, _, c, e in pairs if c and e]
+    return ("| ratio ttlog / rsyslog, per run | %s | %s |%s"
+            % (fmt3(rr, lambda v: "%.2f" % v),
+               fmt3(cr, lambda v: "%.2f" % v), " |" * blank))
 
 
 def main():

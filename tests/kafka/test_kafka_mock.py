@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """kcat against ttlog-kafka-mock: what is produced is consumed exactly
-once and in order per key, across a broker down/up and a leader move.
+once and in order per key, across a leader broker down while kcat
+produces, leader moves and the whole cluster down and up; the mock's
+error answers and its high watermarks.
 Exits 77 when kcat or the mock program is missing."""
 import argparse
 import os
@@ -26,11 +28,26 @@ class Mock:
         assert len(line) == 2 and line[0] == "bootstrap", line
         self.boot = line[1]
 
-    def cmd(self, c):
+    def ask(self, c):
+        """Sends a command; returns (last line, lines before it)."""
         self.p.stdin.write(c + "\n")
         self.p.stdin.flush()
-        r = self.p.stdout.readline().strip()
+        lines = []
+        while True:
+            r = self.p.stdout.readline().strip()
+            if r == "ok" or r.startswith("error") or not r:
+                return r, lines
+            lines.append(r)
+
+    def cmd(self, c):
+        r, lines = self.ask(c)
         assert r == "ok", (c, r)
+        return lines
+
+    def offsets(self, topic):
+        """{partition: high watermark}."""
+        return {int(p): int(h) for _, p, h in
+                (l.split() for l in self.cmd("offsets " + topic))}
 
     def close(self):
         self.p.stdin.write("quit\n")
@@ -39,12 +56,23 @@ class Mock:
         assert self.p.returncode == 0, self.p.returncode
 
 
-def produce(boot, start, n):
+def start_produce(boot, start, n):
+    """kcat -P of keys k0..k15 with values start..start+n-1, running."""
     lines = "".join("k%d:%d\n" % (i % KEYS, i) for i in range(start, start + n))
-    # acks=all and retries: a broker down makes kcat retry, not drop.
-    subprocess.run(["kcat", "-b", boot, "-t", TOPIC, "-P", "-K:",
-                    "-X", "acks=all", "-X", "message.timeout.ms=30000"],
-                   input=lines, text=True, check=True, timeout=40)
+    # acks=all and retries: a broker down makes kcat retry, not drop;
+    # the idempotent producer keeps the order across those retries.
+    p = subprocess.Popen(["kcat", "-b", boot, "-t", TOPIC, "-P", "-K:",
+                          "-X", "acks=all", "-X", "enable.idempotence=true",
+                          "-X", "message.timeout.ms=30000"],
+                         stdin=subprocess.PIPE, text=True)
+    p.stdin.write(lines)
+    p.stdin.close()
+    return p
+
+
+def produce(boot, start, n):
+    p = start_produce(boot, start, n)
+    assert p.wait(timeout=40) == 0, p.returncode
 
 
 def consume(boot, want):
@@ -86,17 +114,37 @@ def main():
         check(consume(m.boot, 10000), 10000)
         print("10000 produced and consumed once, in order per key")
 
+        # Broker 1 leads partition 0, so taking it down matters: kcat
+        # produces while it is away and must wait for it or a new leader.
+        m.cmd("leader %s 0 1" % TOPIC)
+        p = start_produce(m.boot, 10000, 2000)
         m.cmd("down 1")
-        produce(m.boot, 10000, 2000)
+        time.sleep(1)
         m.cmd("up 1")
+        assert p.wait(timeout=40) == 0, p.returncode
         check(consume(m.boot, 12000), 12000)
-        print("broker 1 down: 2000 more, nothing lost")
+        print("broker 1 (a leader) down while producing: nothing lost")
+
+        r, _ = m.ask("leader nosuchtopic 0 1")
+        assert r.startswith("error"), r
+        r, _ = m.ask("down 9")
+        assert r.startswith("error"), r
 
         m.cmd("leader %s 0 2" % TOPIC)
         m.cmd("leader %s 1 3" % TOPIC)
         produce(m.boot, 12000, 2000)
         check(consume(m.boot, 14000), 14000)
         print("leaders moved: 14000 once, in order per key")
+
+        assert sum(m.offsets(TOPIC).values()) == 14000, m.offsets(TOPIC)
+        m.cmd("down all")
+        p = start_produce(m.boot, 14000, 1000)
+        time.sleep(1)
+        m.cmd("up all")
+        assert p.wait(timeout=40) == 0, p.returncode
+        check(consume(m.boot, 15000), 15000)
+        assert sum(m.offsets(TOPIC).values()) == 15000, m.offsets(TOPIC)
+        print("whole cluster down and up: 15000 once, high watermarks agree")
     finally:
         m.close()
     print("PASS")
