@@ -556,6 +556,7 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_plugin_metrics(v, out);
 	ttlog__metrics_render_inputs(v, is, out);
 	ttlog__metrics_render_file_lags(v, out);
+	ttlog__metrics_render_kafka(v, is, out);
 	render_processors(v, out);
 	if (v->http != NULL)
 		render_http(v->http, out);

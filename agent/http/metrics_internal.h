@@ -52,4 +52,9 @@ void ttlog__metrics_render_inputs(const struct ttlog__agent_view *v,
 void ttlog__metrics_render_file_lags(const struct ttlog__agent_view *v,
 				     struct ttlog__buf *out);
 
+/* metrics_kafka.c: the kafka inputs' own families and partition lags. */
+void ttlog__metrics_render_kafka(const struct ttlog__agent_view *v,
+				 const struct istats *is,
+				 struct ttlog__buf *out);
+
 #endif /* TTLOG_METRICS_INTERNAL_H */

@@ -23,6 +23,7 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "input_kafka.h"
 #include "registry_internal.h"
 #include "parse_internal.h"
 #include "tls.h"
@@ -125,9 +126,8 @@ static void dup_warn(struct ttlog__input *in, const char *peer,
 		   TTLOG_KV("suppressed", suppressed));
 }
 
-/* Takes the string field `key` out of ev's fields into *out. */
-static void take_field(struct ttlog__in_event *ev, const char *key,
-		       struct ttlog__origin_str *out)
+void ttlog__input_take_field(struct ttlog__in_event *ev, const char *key,
+			     struct ttlog__origin_str *out)
 {
 	size_t kl = strlen(key);
 
@@ -159,10 +159,10 @@ static void set_origin(struct ttlog__input *in, int format, const char *peer,
 	const struct ttlog_origin *self = &ttlog__origin_self()->pub;
 
 	if (format == TTLOG__INPUT_SYSLOG || format == TTLOG__INPUT_JSONL) {
-		take_field(ev, "host", &s[TTLOG__ORIGIN_HOST]);
-		take_field(ev,
-			   format == TTLOG__INPUT_SYSLOG ? "app" : "service",
-			   &s[TTLOG__ORIGIN_SERVICE]);
+		ttlog__input_take_field(ev, "host", &s[TTLOG__ORIGIN_HOST]);
+		ttlog__input_take_field(
+			ev, format == TTLOG__INPUT_SYSLOG ? "app" : "service",
+			&s[TTLOG__ORIGIN_SERVICE]);
 		/* A file's line that names no host or service is this
 		 * host's, of the agent's service. */
 		if (in->type == TTLOG__INPUT_TAIL &&
@@ -395,7 +395,9 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	if (ttlog__input_check(o, &a, &tls, err, errlen) != 0)
 		return TTLOG_EINVAL;
 	/* Resolved again: the names may have changed since the load. */
-	if (ttlog__input_perm_resolve(o, &perm, NULL, err, errlen) != 0) {
+	memset(&perm, 0, sizeof(perm)); /* kafka: `group` is its group.id */
+	if (o->type != TTLOG__INPUT_KAFKA &&
+	    ttlog__input_perm_resolve(o, &perm, NULL, err, errlen) != 0) {
 		if (tls != NULL)
 			SSL_CTX_free(tls);
 		return TTLOG_EINVAL;
@@ -441,6 +443,10 @@ int ttlog__input_prepare(struct event_base *base, struct ttlog__writer *w,
 	}
 	if (in->type == TTLOG__INPUT_JOURNAL) {
 		rc = ttlog__journal_start(in, o, err, errlen);
+		goto done;
+	}
+	if (in->type == TTLOG__INPUT_KAFKA) {
+		rc = ttlog__kafka_start(in, o, err, errlen);
 		goto done;
 	}
 	if (in->type == TTLOG__INPUT_TAIL) {
@@ -489,6 +495,7 @@ void ttlog__input_enable(struct ttlog__input *in)
 	in->enabled = 1;
 	ttlog__journal_enable(in);
 	ttlog__tail_enable(in);
+	ttlog__kafka_enable(in);
 	ttlog__input_stream_enable(in);
 	ttlog__input_dgram_enable(in);
 }
@@ -514,6 +521,7 @@ static void input_free(struct ttlog__input *in, unsigned wait_ms)
 		return;
 	ttlog__journal_stop(in, wait_ms > 0);
 	ttlog__tail_stop(in, wait_ms == 0);
+	ttlog__kafka_stop(in);
 	ttlog__input_stream_stop(in, wait_ms);
 	ttlog__input_dgram_stop(in);
 	if (in->unix_path != NULL) {
@@ -561,6 +569,8 @@ void ttlog__input_taken(struct ttlog__input *in, uint64_t taken)
 		ttlog__journal_taken(in);
 	else if (in->type == TTLOG__INPUT_TAIL)
 		ttlog__tail_taken(in, taken);
+	else if (in->type == TTLOG__INPUT_KAFKA)
+		ttlog__kafka_taken(in);
 }
 
 size_t ttlog__input_file_lags(const struct ttlog__input *in,
@@ -582,4 +592,13 @@ void ttlog__input_get_stats(const struct ttlog__input *in,
 	out->buffered = ttlog__input_budget_held(in);
 	ttlog__journal_get_stats(in, out);
 	ttlog__tail_stats(in, out);
+	ttlog__kafka_get_stats(in, out);
+}
+
+size_t ttlog__input_partition_lags(const struct ttlog__input *in,
+				   void (*fn)(void *arg, const char *topic,
+					      int32_t partition, int64_t lag),
+				   void *arg)
+{
+	return ttlog__kafka_partition_lags(in, TTLOG__INPUT_FILE_LAGS, fn, arg);
 }

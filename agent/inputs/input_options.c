@@ -15,21 +15,21 @@
 #define OPT(field) offsetof(struct ttlog__input_opts, field)
 
 const struct ttlog_option_value ttlog__input_types[] = {
-	{"syslog", TTLOG__INPUT_SYSLOG},
-	{"jsonl", TTLOG__INPUT_JSONL},
-	{"stdin", TTLOG__INPUT_STDIN},
-	{"ttlog", TTLOG__INPUT_TTLOG},
-	{"tail", TTLOG__INPUT_TAIL},
-	{"journal", TTLOG__INPUT_JOURNAL},
-	{NULL, 0}};
+	{"syslog", TTLOG__INPUT_SYSLOG}, {"jsonl", TTLOG__INPUT_JSONL},
+	{"stdin", TTLOG__INPUT_STDIN},	 {"ttlog", TTLOG__INPUT_TTLOG},
+	{"tail", TTLOG__INPUT_TAIL},	 {"journal", TTLOG__INPUT_JOURNAL},
+	{"kafka", TTLOG__INPUT_KAFKA},	 {NULL, 0}};
 static const struct ttlog_option_value input_start_ats[] = {
 	{"beginning", TTLOG__START_AT_BEGINNING},
 	{"end", TTLOG__START_AT_END},
 	{NULL, 0}};
-static const struct ttlog_option_value tail_formats[] = {
-	{"raw", TTLOG__TAIL_RAW},
-	{"json", TTLOG__TAIL_JSON},
-	{"syslog", TTLOG__TAIL_SYSLOG},
+static const struct ttlog_option_value input_formats[] = {
+	{"raw", TTLOG__INPUT_FMT_RAW},
+	{"json", TTLOG__INPUT_FMT_JSON},
+	{"syslog", TTLOG__INPUT_FMT_SYSLOG},
+	{"auto", TTLOG__INPUT_FMT_AUTO},
+	{"cbor", TTLOG__INPUT_FMT_CBOR},
+	{"ttlog", TTLOG__INPUT_FMT_TTLOG},
 	{NULL, 0}};
 static const struct ttlog_option_value tail_watches[] = {
 	{"auto", TTLOG__TAIL_AUTO},
@@ -54,7 +54,8 @@ static const struct ttlog_option_spec input_options[] = {
 	 "what the input reads: syslog (RFC 5424/3164), jsonl (one JSON "
 	 "object per line), stdin (one event per line), ttlog (the native "
 	 "protocol of the forward listener, acknowledged), tail (files, "
-	 "`paths`) or journal (the systemd journal)",
+	 "`paths`), journal (the systemd journal) or kafka (a consumer "
+	 "group)",
 	 TTLOG_OPTION_VALUES(ttlog__input_types), TTLOG_OPTION_REQUIRED},
 	{TTLOG_OPTION_STRING, "listen", NULL, OPT(listen),
 	 "tcp://HOST:PORT, tls://HOST:PORT (needs tls.cert and tls.key), "
@@ -76,7 +77,8 @@ static const struct ttlog_option_spec input_options[] = {
 	 "than this (0: never)",
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.cert", NULL, OPT(tls_cert),
-	 "tls://: the server certificate chain (PEM)", NULL, 0},
+	 "tls://: the server certificate chain (PEM); kafka: the client's",
+	 NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.key", NULL, OPT(tls_key),
 	 "tls://: the private key of tls.cert (PEM)", NULL, 0},
 	{TTLOG_OPTION_STRING, "tls.ca_file", NULL, OPT(tls_ca_file),
@@ -134,7 +136,9 @@ static const struct ttlog_option_spec input_options[] = {
 	 NULL, 0},
 	{TTLOG_OPTION_STRING, "group", NULL, OPT(group),
 	 "unix://, unixgram://: the socket file's group, a group name or "
-	 "numeric id; unset: the agent's group",
+	 "numeric id; unset: the agent's group. kafka: the consumer group "
+	 "(group.id; required); `topics` (a list, required) names what it "
+	 "reads, an entry starting with ^ is a regex",
 	 NULL, 0},
 	{TTLOG_OPTION_ENUM_VALUES, "start_at", "end", OPT(start_at),
 	 "tail, journal: where to begin when no position is saved: "
@@ -144,8 +148,11 @@ static const struct ttlog_option_spec input_options[] = {
 	 TTLOG_OPTION_VALUES(input_start_ats), 0},
 	{TTLOG_OPTION_ENUM_VALUES, "format", "raw", OPT(format),
 	 "tail: what a line is: raw (the message), json (an object, as the "
-	 "jsonl input) or syslog (RFC 5424/3164)",
-	 TTLOG_OPTION_VALUES(tail_formats), 0},
+	 "jsonl input) or syslog (RFC 5424/3164). kafka: what a message is: "
+	 "auto (default for kafka: the ttlog-format header, else by its first "
+	 "byte), json, cbor, ttlog (a batch of the native protocol), syslog "
+	 "or raw",
+	 TTLOG_OPTION_VALUES(input_formats), 0},
 	{TTLOG_OPTION_SIZE, "max_line", "64KiB", OPT(max_line),
 	 "tail: a longer line is cut here (flagged truncated, counted) and "
 	 "the rest of it skipped",
@@ -177,6 +184,32 @@ static const struct ttlog_option_spec input_options[] = {
 	{TTLOG_OPTION_SIZE, "multiline.max_bytes", "1MiB", OPT(ml_max_bytes),
 	 "tail: an event is cut here (flagged, counted), its further lines "
 	 "dropped",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "brokers", NULL, OPT(brokers),
+	 "kafka: the bootstrap brokers, HOST:PORT,... (required)", NULL, 0},
+	{TTLOG_OPTION_STRING, "client_id", NULL, OPT(client_id),
+	 "kafka: client.id (default ttlog)", NULL, 0},
+	{TTLOG_OPTION_BOOL, "tls.enabled", "false", OPT(tls_enabled),
+	 "kafka: speak TLS to the brokers (tls.cert and tls.key: a client "
+	 "certificate)",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "tls.ca", NULL, OPT(tls_ca),
+	 "kafka: CA certificates the brokers are verified with (default: the "
+	 "system's)",
+	 NULL, 0},
+	{TTLOG_OPTION_BOOL, "tls.verify", "true", OPT(tls_verify),
+	 "kafka: verify the brokers' certificates and names", NULL, 0},
+	{TTLOG_OPTION_STRING, "sasl.mechanism", NULL, OPT(sasl_mechanism),
+	 "kafka: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (needs sasl.username "
+	 "and sasl.password)",
+	 NULL, 0},
+	{TTLOG_OPTION_STRING, "sasl.username", NULL, OPT(sasl_username),
+	 "kafka: the SASL user", NULL, 0},
+	{TTLOG_OPTION_STRING, "sasl.password", NULL, OPT(sasl_password),
+	 "kafka: the SASL password", NULL, 0},
+	{TTLOG_OPTION_MAP, "properties", NULL, OPT(properties),
+	 "kafka: librdkafka consumer properties, set last (not those the "
+	 "input sets itself: group.id, enable.auto.commit, ...)",
 	 NULL, 0},
 	{0},
 };

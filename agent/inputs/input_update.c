@@ -18,6 +18,7 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "input_kafka.h"
 #include "tail_internal.h"
 
 struct ttlog__input_update {
@@ -84,6 +85,8 @@ int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 		return ttlog__journal_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_TAIL)
 		return tail_key(o, key, keylen);
+	if (o->type == TTLOG__INPUT_KAFKA)
+		return ttlog__kafka_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_STDIN && o->listen == NULL)
 		n = snprintf(key, keylen, "stdin");
 	else if (o->listen == NULL ||
@@ -133,7 +136,7 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u = calloc(1, sizeof(*u));
 	/* The socket file keeps its connections; only its mode, owner and
 	 * group change, if the agent may change them. */
-	if (u != NULL &&
+	if (u != NULL && o->type != TTLOG__INPUT_KAFKA &&
 	    (ttlog__input_perm_resolve(o, &u->perm, NULL, err, errlen) != 0 ||
 	     ttlog__input_perm_check_change(in, &u->perm, err, errlen) != 0)) {
 		if (tls != NULL)
