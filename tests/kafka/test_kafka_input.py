@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""The kafka input against ttlog-kafka-mock, kcat -P producing: every
+format once with its origin, an undecodable message counted and skipped,
+partitions paused under a stalled listener and nothing lost, a SIGKILL
+and restart losing nothing with duplicates within the stated bound, and
+--check placing a bad property. Exits 77 without kcat or the mock."""
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import cbor2
+
+from kafka_input_util import (Failure, check, file_out, free_port,
+                              kafka_input, metric, Mock, produce,
+                              produce_files, read_jsonl, run_tests, seqs,
+                              start_agent, tools_or_skip, wait_for)
+
+
+def mine(e):
+    """Events read from the topic, not the agent's own."""
+    return not e.get("file", "").startswith("agent/")
+
+
+def test_formats_arrive_once_with_their_origin(args, tmp):
+    m = Mock(args.mock, "t:3:1")
+    out = os.path.join(tmp, "out.jsonl")
+    http = free_port()
+    a = None
+    try:
+        a = start_agent(args, tmp, kafka_input("k", m.boot, ["t"], "g"),
+                        file_out(out), http)
+        produce(m.boot, "t", ['{"msg":"json one","host":"h1",'
+                              '"service":"s1","n":1}',
+                              '<165>1 2003-10-11T22:14:15.003Z h2 app2 - - - '
+                              'syslog one',
+                              'raw one'])
+        produce(m.boot, "t", ['{"msg":"json by header","relay":"r9"}'],
+                headers=["ttlog-format=json"])
+        c = cbor2.dumps({"t": 1700000000000000000, "l": 3, "m": "cbor one",
+                         "o": {"host": "h3", "service": "s3",
+                               "input": "app-in", "peer": "10.1.1.1:5"},
+                         "s": ["src/x.c", 42, 7],
+                         "f": [["n", 3], ["neg", -2], ["ok", True]]})
+        bad = b"\x83\x01"  # a truncated array: not the cbor map
+        for name, data in (("c.bin", c), ("bad.bin", bad)):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
+        produce_files(m.boot, "t", [os.path.join(tmp, "c.bin")],
+                      headers=["ttlog-format=cbor"])
+        produce_files(m.boot, "t", [os.path.join(tmp, "bad.bin")],
+                      headers=["ttlog-format=cbor"])
+        want = {"json one", "syslog one", "raw one", "json by header",
+                "cbor one"}
+        wait_for("5 events", lambda: len([e for e in read_jsonl(out)
+                                          if mine(e)]) >= 5)
+        wait_for("the bad message counted",
+                 lambda: metric(http, "ttlog_input_malformed_total") == 1)
+        time.sleep(0.5)  # anything more would arrive now
+        got = [e for e in read_jsonl(out) if mine(e)]
+        msgs = [e["msg"] for e in got]
+        check(sorted(msgs) == sorted(want), msgs)
+        by = {e["msg"]: e for e in got}
+        j = by["json one"]
+        check(j["host"] == "h1" and j["service"] == "s1" and j["n"] == 1, j)
+        check(j["input"] == "k" and j["peer"].startswith("t/"), j)
+        s = by["syslog one"]
+        check(s["host"] == "h2" and s["service"] == "app2", s)
+        r = by["raw one"]
+        check(r["input"] == "k" and r["peer"].startswith("t/"), r)
+        check(by["json by header"].get("relay") == "r9", by["json by header"])
+        cb = by["cbor one"]
+        check(cb["host"] == "h3" and cb["service"] == "s3" and
+              cb["input"] == "app-in" and cb["peer"] == "10.1.1.1:5", cb)
+        check(cb["level"] == "WARN" and cb["file"] == "src/x.c" and
+              cb["line"] == 42 and cb["n"] == 3 and cb["neg"] == -2 and
+              cb["ok"] is True, cb)
+        check(metric(http, "ttlog_input_kafka_messages_total") == 6,
+              metric(http, "ttlog_input_kafka_messages_total"))
+        check(metric(http, "ttlog_input_events_total") == 5, "events")
+        check(metric(http, "ttlog_input_kafka_assigned_partitions") == 3,
+              "assigned")
+        wait_for("a commit", lambda: metric(
+            http, "ttlog_input_kafka_commits_total") >= 1)
+        code, a = a.stop(), None
+        check(code == 0, "agent exit %d" % code)
+    finally:
+        if a:
+            a.kill()
+        m.close()
+
+
+class StalledSink:
+    """A TCP peer that accepts and reads nothing until go() is called,
+    then counts the lines it gets."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.port = self.srv.getsockname()[1]
+        self.go_ev = threading.Event()
+        self.data = bytearray()
+        self.lock = threading.Lock()
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        c, _ = self.srv.accept()
+        self.go_ev.wait()
+        while True:
+            b = c.recv(65536)
+            if not b:
+                return
+            with self.lock:
+                self.data += b
+
+    def go(self):
+        self.go_ev.set()
+
+    def seqs(self):
+        with self.lock:
+            lines = bytes(self.data).split(b"\n")[:-1]
+        out = []
+        for l in lines:
+            i = l.find(b'"seq ')
+            if i >= 0:
+                j = i + 5
+                while j < len(l) and l[j:j + 1].isdigit():
+                    j += 1
+                out.append(int(l[i + 5:j]))
+        return out
+
+
+def test_stalled_listener_pauses_and_loses_nothing(args, tmp):
+    # The mock keeps some MiB per partition (older messages are deleted
+    # past that): spread over 4.
+    m = Mock(args.mock, "t:4:1")
+    sink = StalledSink()
+    http = free_port()
+    n = 30000  # 4.8 MB, well past what the window and sockets hold
+    pad = "x" * 150
+    a = None
+    try:
+        fwd = ("  - name: up\n    type: forward\n    format: jsonl\n"
+               "    endpoints: 'tcp://127.0.0.1:%d'\n"
+               "    window: {max_bytes: 1MiB}\n"
+               "    queue: {when_full: block, max_bytes: 2MiB}\n"
+               % sink.port)
+        a = start_agent(args, tmp, kafka_input(
+            "k", m.boot, ["t"], "g", "    pause_backlog: 256KiB\n"), fwd,
+            http)
+        produce(m.boot, "t", ["seq %d %s" % (i, pad) for i in range(n)])
+        wait_for("the partitions paused",
+                 lambda: metric(http, "ttlog_input_paused") == 1)
+        lag = metric(http, "ttlog_input_kafka_lag")
+        print("     paused with %d messages left in the topic" % lag)
+        check(lag > 0, "paused, yet nothing left unread")
+        sink.go()
+        wait_for("every message at the sink",
+                 lambda: len(set(sink.seqs())) >= n, 20)
+        got = sink.seqs()
+        check(sorted(set(got)) == list(range(n)), "missing messages")
+        wait_for("resumed", lambda: metric(http, "ttlog_input_paused") == 0)
+        check(metric(http, "ttlog_input_dropped_total") == 0, "dropped")
+    finally:
+        if a:
+            a.kill()
+        m.close()
+
+
+def test_sigkill_and_restart_lose_nothing(args, tmp):
+    """Phase 1 is read, durable and committed; then phase 2 is produced
+    and the agent SIGKILLed while reading it. After a restart every
+    message is there; the duplicates are at most what the killed agent
+    had read past its last commit - here, at most the phase-2 messages it
+    wrote out (a phase-1 duplicate would mean an offset committed late or
+    not at all)."""
+    m = Mock(args.mock, "t:4:1")
+    out = os.path.join(tmp, "out.jsonl")
+    http = free_port()
+    n1, n2 = 2000, 60000
+    a = None
+    try:
+        inp = kafka_input("k", m.boot, ["t"], "g")
+        a = start_agent(args, tmp, inp, file_out(out), http)
+        produce(m.boot, "t", ["seq %d" % i for i in range(n1)])
+        wait_for("phase 1 out", lambda: len(seqs(out)) >= n1)
+        c0 = metric(http, "ttlog_input_kafka_commits_total")
+        wait_for("phase 1 committed", lambda: metric(
+            http, "ttlog_input_kafka_commits_total") > c0)
+        time.sleep(0.3)  # one more commit period: all of phase 1
+        producer = threading.Thread(target=produce, args=(
+            m.boot, "t", ["seq %d" % i for i in range(n1, n1 + n2)]))
+        producer.start()
+        wait_for("phase 2 being read",
+                 lambda: len(seqs(out)) > n1, 20)
+        a.proc.send_signal(signal.SIGKILL)
+        a.kill()
+        first = seqs(out)
+        read2 = len([s for s in first if s >= n1])
+        producer.join()
+        a = start_agent(args, os.path.join(tmp), inp, file_out(out), http)
+        wait_for("every message out",
+                 lambda: len(set(seqs(out))) >= n1 + n2, 20)
+        got = seqs(out)
+        check(sorted(set(got)) == list(range(n1 + n2)), "lost messages")
+        dups = len(got) - len(set(got))
+        print("     killed after writing %d of phase 2; %d duplicates "
+              "(bound: %d)" % (read2, dups, read2))
+        check(all(got.count(s) == 1 for s in range(0, n1, 97)),
+              "phase 1 read again: offsets not committed")
+        check(dups <= read2, "%d duplicates over the bound %d"
+              % (dups, read2))
+    finally:
+        if a:
+            a.kill()
+        m.close()
+
+
+def test_check_places_a_bad_property(args, tmp):
+    cfg = os.path.join(tmp, "ttlog.yaml")
+    for prop, why in (("fetch.wait.max.ms: lots", "properties.fetch.wait"),
+                      ("enable.auto.commit: 'true'",
+                       "properties.enable.auto.commit")):
+        with open(cfg, "w") as f:
+            f.write("service:\n  plugin_dir: %s\n"
+                    "inputs:\n"
+                    "  - name: k\n"
+                    "    type: kafka\n"
+                    "    brokers: 127.0.0.1:9\n"
+                    "    topics: [t]\n"
+                    "    group: g\n"
+                    "    properties:\n"
+                    "      client.rack: r1\n"
+                    "      %s\n"
+                    "listeners:\n%s" % (args.plugins, prop,
+                                        file_out(os.path.join(tmp, "o"))))
+        r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
+                           text=True, timeout=20)
+        check(r.returncode != 0, "--check accepted %s" % prop)
+        # At the entry's value, on line 11.
+        check(re.search(r"%s:11:2[67]: inputs\[0\] \(k\): %s"
+                        % (re.escape(cfg), re.escape(why)), r.stderr),
+              "not placed at line 11: %s" % r.stderr)
+    # A missing group and a topic pattern that does not compile.
+    with open(cfg, "w") as f:
+        f.write("inputs:\n"
+                "  - name: k\n"
+                "    type: kafka\n"
+                "    brokers: 127.0.0.1:9\n"
+                "    topics: [t, '^a(b']\n"
+                "    group: g\n"
+                "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
+    r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode != 0 and "%s:5:17:" % cfg in r.stderr and
+          "topics[1]" in r.stderr, r.stderr)
+
+
+TESTS = [test_formats_arrive_once_with_their_origin,
+         test_stalled_listener_pauses_and_loses_nothing,
+         test_sigkill_and_restart_lose_nothing,
+         test_check_places_a_bad_property]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--plugins", required=True)
+    p.add_argument("--mock", required=True)
+    p.add_argument("--only")
+    a = p.parse_args()
+    tools_or_skip(a)
+    return run_tests(TESTS, a, "ttlog-kin-")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
