@@ -15,8 +15,8 @@ import time
 
 import cbor2
 
-from kafka_input_util import (Failure, check, file_out, free_port,
-                              kafka_input, metric, Mock, produce,
+from kafka_input_util import (check, file_out, free_port, kafka_input,
+                              metric, metrics, Mock, produce,
                               produce_files, read_jsonl, run_tests, seqs,
                               start_agent, tools_or_skip, wait_for)
 
@@ -221,6 +221,54 @@ def test_sigkill_and_restart_lose_nothing(args, tmp):
         m.close()
 
 
+def reload_with(a, http, inputs, listeners):
+    """Rewrites the agent's configuration and waits for the reload."""
+    with open(a.config) as f:
+        head = f.read().split("inputs:\n")[0]
+    with open(a.config, "w") as f:
+        f.write(head + "inputs:\n" + inputs + "listeners:\n" + listeners)
+    before = metrics(http).get("ttlog_agent_reloads_total", 0)
+    a.proc.send_signal(signal.SIGHUP)
+    wait_for("the reload", lambda: metrics(http).get(
+        "ttlog_agent_reloads_total", 0) > before)
+
+
+def test_reload_keeps_an_unchanged_consumer_and_replaces_a_changed_one(
+        args, tmp):
+    m = Mock(args.mock, "t:2:1")
+    out = os.path.join(tmp, "out.jsonl")
+    http = free_port()
+    a = None
+    try:
+        inp = kafka_input("k", m.boot, ["t"], "g")
+        a = start_agent(args, tmp, inp, file_out(out), http)
+        produce(m.boot, "t", ["seq %d" % i for i in range(100)])
+        wait_for("100 out", lambda: len(seqs(out)) >= 100)
+        reb = metric(http, "ttlog_input_kafka_rebalances_total")
+        reload_with(a, http, inp, file_out(out))
+        # The same consumer: its counters and its assignment go on.
+        check(metric(http, "ttlog_input_kafka_rebalances_total") == reb,
+              "an unchanged input was replaced")
+        produce(m.boot, "t", ["seq %d" % i for i in range(100, 200)])
+        wait_for("200 out", lambda: len(seqs(out)) >= 200)
+        # A changed one is a new consumer (counters from 0) that goes on
+        # from the offsets the old one committed at its stop.
+        reload_with(a, http, inp + "    max_message: 32KiB\n",
+                    file_out(out))
+        check(metric(http, "ttlog_input_kafka_messages_total") == 0,
+              "a changed input kept its consumer")
+        produce(m.boot, "t", ["seq %d" % i for i in range(200, 300)])
+        wait_for("300 out", lambda: len(set(seqs(out))) >= 300)
+        time.sleep(0.5)
+        got = seqs(out)
+        check(sorted(got) == list(range(300)),
+              "not each once: %d lines" % len(got))
+    finally:
+        if a:
+            a.kill()
+        m.close()
+
+
 def test_check_places_a_bad_property(args, tmp):
     cfg = os.path.join(tmp, "ttlog.yaml")
     for prop, why in (("fetch.wait.max.ms: lots", "properties.fetch.wait"),
@@ -264,6 +312,7 @@ def test_check_places_a_bad_property(args, tmp):
 TESTS = [test_formats_arrive_once_with_their_origin,
          test_stalled_listener_pauses_and_loses_nothing,
          test_sigkill_and_restart_lose_nothing,
+         test_reload_keeps_an_unchanged_consumer_and_replaces_a_changed_one,
          test_check_places_a_bad_property]
 
 
