@@ -362,6 +362,10 @@ void ttlog__input_dgram_stop(struct ttlog__input *in);
 /* Asks the kernel for in->receive_buffer (after a reload changed it). */
 void ttlog__input_dgram_update(struct ttlog__input *in);
 
+/* input_update.c: FNV-1a of s and its terminating NUL on top of h, for
+ * the reload keys of inputs known by their options (tail, kafka). */
+uint64_t ttlog__input_key_hash(uint64_t h, const char *s);
+
 /* input.c: CLOCK_MONOTONIC in nanoseconds, for rate limits. */
 uint64_t ttlog__input_now_ns(void);
 

@@ -198,6 +198,16 @@ static int subscribe(struct ttlog__kafka *k, const struct ttlog__input_opts *o,
 	return 0;
 }
 
+/* `format` (enum ttlog__input_format) as the decoder's formats. */
+static const int formats[] = {
+	[TTLOG__INPUT_FMT_RAW] = TTLOG__KAFKA_FMT_RAW,
+	[TTLOG__INPUT_FMT_JSON] = TTLOG_KAFKA_FMT_JSON,
+	[TTLOG__INPUT_FMT_SYSLOG] = TTLOG_KAFKA_FMT_SYSLOG,
+	[TTLOG__INPUT_FMT_AUTO] = TTLOG_KAFKA_FMT_AUTO,
+	[TTLOG__INPUT_FMT_CBOR] = TTLOG_KAFKA_FMT_CBOR,
+	[TTLOG__INPUT_FMT_TTLOG] = TTLOG_KAFKA_FMT_TTLOG,
+};
+
 int ttlog__kafka_start(struct ttlog__input *in,
 		       const struct ttlog__input_opts *o, char *err,
 		       size_t errlen)
@@ -212,26 +222,11 @@ int ttlog__kafka_start(struct ttlog__input *in,
 	k->in = in;
 	k->pipe[0] = k->pipe[1] = -1;
 	k->max_frame = (size_t)o->max_frame;
-	switch (o->format_set ? o->format : TTLOG__INPUT_FMT_AUTO) {
-	case TTLOG__INPUT_FMT_JSON:
-		k->format = TTLOG_KAFKA_FMT_JSON;
-		break;
-	case TTLOG__INPUT_FMT_SYSLOG:
-		k->format = TTLOG_KAFKA_FMT_SYSLOG;
-		break;
-	case TTLOG__INPUT_FMT_CBOR:
-		k->format = TTLOG_KAFKA_FMT_CBOR;
-		break;
-	case TTLOG__INPUT_FMT_TTLOG:
-		k->format = TTLOG_KAFKA_FMT_TTLOG;
-		break;
-	case TTLOG__INPUT_FMT_RAW:
-		k->format = TTLOG__KAFKA_FMT_RAW;
-		break;
-	default:
-		k->format = TTLOG_KAFKA_FMT_AUTO;
-		break;
-	}
+	k->format = o->format_set && o->format >= 0 &&
+				    o->format < (int)(sizeof(formats) /
+						      sizeof(formats[0]))
+			    ? formats[o->format]
+			    : TTLOG_KAFKA_FMT_AUTO;
 	conf = ttlog__kafka_input_conf(o, why, sizeof(why));
 	if (conf == NULL)
 		goto fail;

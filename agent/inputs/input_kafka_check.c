@@ -155,15 +155,10 @@ rd_kafka_conf_t *ttlog__kafka_input_conf(const struct ttlog__input_opts *o,
 	return c;
 }
 
-/* FNV-1a over a string and its terminating NUL (NULL as "\x01"). */
+/* A string of the key, NULL ("not set") distinct from every string. */
 static uint64_t fnv(uint64_t h, const char *s)
 {
-	if (s == NULL)
-		s = "\x01";
-	do
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	while (*s++ != '\0');
-	return h;
+	return ttlog__input_key_hash(h, s != NULL ? s : "\x01");
 }
 
 int ttlog__kafka_key(const struct ttlog__input_opts *o, char *key,

@@ -38,8 +38,7 @@ struct ttlog__input_update {
 	uint64_t rotate_wait_ms, poll_ms;
 };
 
-/* FNV-1a over a string and its terminating NUL. */
-static uint64_t fnv(uint64_t h, const char *s)
+uint64_t ttlog__input_key_hash(uint64_t h, const char *s)
 {
 	do
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
@@ -56,19 +55,19 @@ static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
 	char num[64];
 
 	for (size_t i = 0; i < o->paths.n; i++)
-		h = fnv(h, o->paths.v[i]);
-	h = fnv(h, "\x01");
+		h = ttlog__input_key_hash(h, o->paths.v[i]);
+	h = ttlog__input_key_hash(h, "\x01");
 	for (size_t i = 0; i < o->exclude.n; i++)
-		h = fnv(h, o->exclude.v[i]);
+		h = ttlog__input_key_hash(h, o->exclude.v[i]);
 	snprintf(num, sizeof(num), "%d %d %d", o->format, o->watch,
 		 o->ml_continuation);
-	h = fnv(h, num);
-	h = fnv(h, o->ml_start ? o->ml_start : "\x01");
-	h = fnv(h, o->ml_preset ? o->ml_preset : "\x01");
+	h = ttlog__input_key_hash(h, num);
+	h = ttlog__input_key_hash(h, o->ml_start ? o->ml_start : "\x01");
+	h = ttlog__input_key_hash(h, o->ml_preset ? o->ml_preset : "\x01");
 	snprintf(num, sizeof(num), "%llu %llu",
 		 (unsigned long long)o->ml_timeout_ms,
 		 (unsigned long long)o->ml_max_bytes);
-	h = fnv(h, num);
+	h = ttlog__input_key_hash(h, num);
 	int n = snprintf(key, keylen, "tail %016llx %s", (unsigned long long)h,
 			 o->name ? o->name : "");
 	return n > 0 && (size_t)n < keylen ? 0 : -1;

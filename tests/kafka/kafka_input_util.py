@@ -119,7 +119,20 @@ def tools_or_skip(args):
         skip("no ttlog-kafka-mock at " + args.mock)
 
 
-__all__ = ["Agent", "Failure", "check", "free_port", "metrics", "read_jsonl",
+def main(tests, prefix):
+    """The command line of the kafka input tests; runs `tests`."""
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--plugins", required=True)
+    p.add_argument("--mock", required=True)
+    p.add_argument("--only")
+    a = p.parse_args()
+    tools_or_skip(a)
+    return run_tests(tests, a, prefix)
+
+
+__all__ = ["main", "Agent", "Failure", "check", "free_port", "metrics", "read_jsonl",
            "run_tests", "Mock", "produce", "produce_files", "kafka_input",
            "file_out", "start_agent", "wait_for", "seqs", "metric",
            "tools_or_skip", "json", "DEADLINE"]

@@ -4,7 +4,6 @@ format once with its origin, an undecodable message counted and skipped,
 partitions paused under a stalled listener and nothing lost, a SIGKILL
 and restart losing nothing with duplicates within the stated bound, and
 --check placing a bad property. Exits 77 without kcat or the mock."""
-import argparse
 import os
 import re
 import signal
@@ -15,10 +14,9 @@ import time
 
 import cbor2
 
-from kafka_input_util import (check, file_out, free_port, kafka_input,
-                              metric, metrics, Mock, produce,
-                              produce_files, read_jsonl, run_tests, seqs,
-                              start_agent, tools_or_skip, wait_for)
+from kafka_input_util import (check, file_out, free_port, kafka_input, main,
+                              metric, metrics, Mock, produce, produce_files,
+                              read_jsonl, seqs, start_agent, wait_for)
 
 
 def mine(e):
@@ -316,16 +314,5 @@ TESTS = [test_formats_arrive_once_with_their_origin,
          test_check_places_a_bad_property]
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--agent", required=True)
-    p.add_argument("--plugins", required=True)
-    p.add_argument("--mock", required=True)
-    p.add_argument("--only")
-    a = p.parse_args()
-    tools_or_skip(a)
-    return run_tests(TESTS, a, "ttlog-kin-")
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(TESTS, "ttlog-kin-"))

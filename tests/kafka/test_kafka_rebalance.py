@@ -7,14 +7,13 @@ two outputs, and the duplicates stay within the bound the input states
 commit, at most what it wrote of the messages produced after the first
 phase was committed. Prints the figure. Exits 77 without kcat or the
 mock."""
-import argparse
 import os
 import threading
 import time
 
-from kafka_input_util import (check, file_out, free_port, kafka_input,
-                              metric, Mock, produce, run_tests, seqs,
-                              start_agent, tools_or_skip, wait_for)
+from kafka_input_util import (check, file_out, free_port, kafka_input, main,
+                              metric, Mock, produce, seqs, start_agent,
+                              wait_for)
 
 
 def test_rebalance_after_sigkill_at_least_once(args, tmp):
@@ -88,16 +87,5 @@ def test_rebalance_after_sigkill_at_least_once(args, tmp):
 TESTS = [test_rebalance_after_sigkill_at_least_once]
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--agent", required=True)
-    p.add_argument("--plugins", required=True)
-    p.add_argument("--mock", required=True)
-    p.add_argument("--only")
-    a = p.parse_args()
-    tools_or_skip(a)
-    return run_tests(TESTS, a, "ttlog-kreb-")
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(TESTS, "ttlog-kreb-"))

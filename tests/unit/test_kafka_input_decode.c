@@ -58,12 +58,20 @@ static void f64(struct cb *c, double d)
 		c->b[c->n++] = (unsigned char)(u >> (8 * i));
 }
 
-static int decode(const struct cb *c, struct ttlog__in_event *ev,
-		  struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS],
-		  struct ttlog__scratch *s, char *err)
+/* What one test decodes into. */
+struct fx {
+	struct cb c;
+	struct ttlog__in_event ev;
+	struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS];
+	struct ttlog__scratch s;
+	char err[256];
+};
+
+static int decode(struct fx *f)
 {
-	memset(org, 0, sizeof(*org) * TTLOG__ORIGIN_NFIELDS);
-	return ttlog__kafka_cbor_decode(c->b, c->n, ev, org, s, err, 256);
+	memset(f->org, 0, sizeof(f->org));
+	return ttlog__kafka_cbor_decode(f->c.b, f->c.n, &f->ev, f->org, &f->s,
+					f->err, sizeof(f->err));
 }
 
 static int str_is(const char *p, size_t n, const char *want)
@@ -111,145 +119,133 @@ static void test_kafka_detect_header_then_first_byte(void **state)
 
 static void test_kafka_cbor_every_key(void **state)
 {
-	struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS];
-	struct ttlog__scratch s = {0};
-	struct ttlog__in_event ev;
-	struct cb c = {.n = 0};
-	char err[256] = "";
+	struct fx f = {0};
 	(void)state;
 
-	head(&c, 5, 7);
-	text(&c, "t");
-	head(&c, 0, 1700000000123456789ull);
-	text(&c, "l");
-	head(&c, 0, TTLOG_LEVEL_WARN);
-	text(&c, "m");
-	text(&c, "disk almost full");
-	text(&c, "o");
-	head(&c, 5, 3);
-	text(&c, "host");
-	text(&c, "web1");
-	text(&c, "service");
-	text(&c, "api");
-	text(&c, "peer");
-	text(&c, "10.0.0.5:4000");
-	text(&c, "s");
-	head(&c, 4, 3);
-	text(&c, "src/disk.c");
-	head(&c, 0, 321);
-	head(&c, 0, 77);
-	text(&c, "f");
-	head(&c, 4, 5);
-	head(&c, 4, 2);
-	text(&c, "free");
-	head(&c, 0, 1024);
-	head(&c, 4, 2);
-	text(&c, "delta");
-	head(&c, 1, 4); /* -5 */
-	head(&c, 4, 2);
-	text(&c, "ratio");
-	f64(&c, 0.25);
-	head(&c, 4, 2);
-	text(&c, "ok");
-	c.b[c.n++] = 0xf5; /* true */
-	head(&c, 4, 2);
-	text(&c, "free"); /* keys may repeat */
-	text(&c, "lots");
-	text(&c, "x");
-	head(&c, 0, 1);
+	head(&f.c, 5, 7);
+	text(&f.c, "t");
+	head(&f.c, 0, 1700000000123456789ull);
+	text(&f.c, "l");
+	head(&f.c, 0, TTLOG_LEVEL_WARN);
+	text(&f.c, "m");
+	text(&f.c, "disk almost full");
+	text(&f.c, "o");
+	head(&f.c, 5, 3);
+	text(&f.c, "host");
+	text(&f.c, "web1");
+	text(&f.c, "service");
+	text(&f.c, "api");
+	text(&f.c, "peer");
+	text(&f.c, "10.0.0.5:4000");
+	text(&f.c, "s");
+	head(&f.c, 4, 3);
+	text(&f.c, "src/disk.c");
+	head(&f.c, 0, 321);
+	head(&f.c, 0, 77);
+	text(&f.c, "f");
+	head(&f.c, 4, 5);
+	head(&f.c, 4, 2);
+	text(&f.c, "free");
+	head(&f.c, 0, 1024);
+	head(&f.c, 4, 2);
+	text(&f.c, "delta");
+	head(&f.c, 1, 4); /* -5 */
+	head(&f.c, 4, 2);
+	text(&f.c, "ratio");
+	f64(&f.c, 0.25);
+	head(&f.c, 4, 2);
+	text(&f.c, "ok");
+	f.c.b[f.c.n++] = 0xf5; /* true */
+	head(&f.c, 4, 2);
+	text(&f.c, "free"); /* keys may repeat */
+	text(&f.c, "lots");
+	text(&f.c, "x");
+	head(&f.c, 0, 1);
 
-	assert_int_equal(decode(&c, &ev, org, &s, err), 0);
-	assert_true(ev.time_ns == 1700000000123456789ull);
-	assert_int_equal(ev.level, TTLOG_LEVEL_WARN);
-	assert_true(str_is(ev.msg, ev.msg_len, "disk almost full"));
-	assert_true(ev.msg_varies);
-	assert_true(ev.truncated);
-	assert_string_equal(ev.source, "src/disk.c");
-	assert_int_equal(ev.line, 321);
-	assert_int_equal(ev.tid, 77);
-	assert_true(str_is(org[TTLOG__ORIGIN_HOST].p,
-			   org[TTLOG__ORIGIN_HOST].len, "web1"));
-	assert_true(str_is(org[TTLOG__ORIGIN_SERVICE].p,
-			   org[TTLOG__ORIGIN_SERVICE].len, "api"));
-	assert_true(str_is(org[TTLOG__ORIGIN_PEER].p,
-			   org[TTLOG__ORIGIN_PEER].len, "10.0.0.5:4000"));
-	assert_null(org[TTLOG__ORIGIN_INPUT].p);
-	assert_int_equal(ev.nfields, 5);
-	assert_true(str_is(ev.fields[0].key, ev.fields[0].key_len, "free"));
-	assert_int_equal(ev.fields[0].type, TTLOG_TYPE_U64);
-	assert_true(ev.fields[0].v.u64 == 1024);
-	assert_int_equal(ev.fields[1].type, TTLOG_TYPE_I64);
-	assert_true(ev.fields[1].v.i64 == -5);
-	assert_int_equal(ev.fields[2].type, TTLOG_TYPE_F64);
-	assert_true(ev.fields[2].v.f64 == 0.25);
-	assert_int_equal(ev.fields[3].type, TTLOG_TYPE_BOOL);
-	assert_true(ev.fields[3].v.b);
-	assert_int_equal(ev.fields[4].type, TTLOG_TYPE_STR);
-	assert_true(
-		str_is(ev.fields[4].v.str.ptr, ev.fields[4].v.str.len, "lots"));
-	ttlog__scratch_destroy(&s);
+	assert_int_equal(decode(&f), 0);
+	assert_true(f.ev.time_ns == 1700000000123456789ull);
+	assert_int_equal(f.ev.level, TTLOG_LEVEL_WARN);
+	assert_true(str_is(f.ev.msg, f.ev.msg_len, "disk almost full"));
+	assert_true(f.ev.msg_varies);
+	assert_true(f.ev.truncated);
+	assert_string_equal(f.ev.source, "src/disk.c");
+	assert_int_equal(f.ev.line, 321);
+	assert_int_equal(f.ev.tid, 77);
+	assert_true(str_is(f.org[TTLOG__ORIGIN_HOST].p,
+			   f.org[TTLOG__ORIGIN_HOST].len, "web1"));
+	assert_true(str_is(f.org[TTLOG__ORIGIN_SERVICE].p,
+			   f.org[TTLOG__ORIGIN_SERVICE].len, "api"));
+	assert_true(str_is(f.org[TTLOG__ORIGIN_PEER].p,
+			   f.org[TTLOG__ORIGIN_PEER].len, "10.0.0.5:4000"));
+	assert_null(f.org[TTLOG__ORIGIN_INPUT].p);
+	assert_int_equal(f.ev.nfields, 5);
+	assert_true(str_is(f.ev.fields[0].key, f.ev.fields[0].key_len, "free"));
+	assert_int_equal(f.ev.fields[0].type, TTLOG_TYPE_U64);
+	assert_true(f.ev.fields[0].v.u64 == 1024);
+	assert_int_equal(f.ev.fields[1].type, TTLOG_TYPE_I64);
+	assert_true(f.ev.fields[1].v.i64 == -5);
+	assert_int_equal(f.ev.fields[2].type, TTLOG_TYPE_F64);
+	assert_true(f.ev.fields[2].v.f64 == 0.25);
+	assert_int_equal(f.ev.fields[3].type, TTLOG_TYPE_BOOL);
+	assert_true(f.ev.fields[3].v.b);
+	assert_int_equal(f.ev.fields[4].type, TTLOG_TYPE_STR);
+	assert_true(str_is(f.ev.fields[4].v.str.ptr, f.ev.fields[4].v.str.len,
+			   "lots"));
+	ttlog__scratch_destroy(&f.s);
 }
 
 /* Only a message: the input's defaults, no origin, and a later
  * version's key passed over whatever it holds. */
 static void test_kafka_cbor_minimal_and_unknown_keys(void **state)
 {
-	struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS];
-	struct ttlog__scratch s = {0};
-	struct ttlog__in_event ev;
-	struct cb c = {.n = 0};
-	char err[256] = "";
+	struct fx f = {0};
 	(void)state;
 
-	head(&c, 5, 3);
-	text(&c, "zz");
-	head(&c, 4, 2);
-	head(&c, 5, 1);
-	text(&c, "a");
-	head(&c, 0, 1);
-	text(&c, "b");
-	text(&c, "m");
-	text(&c, "hi");
-	text(&c, "q");
-	head(&c, 0, 9);
-	assert_int_equal(decode(&c, &ev, org, &s, err), 0);
-	assert_true(str_is(ev.msg, ev.msg_len, "hi"));
-	assert_int_equal(ev.level, TTLOG_LEVEL_INFO);
-	assert_string_equal(ev.source, "kafka");
-	assert_int_equal(ev.line, 0);
-	assert_int_equal(ev.nfields, 0);
-	assert_false(ev.truncated);
+	head(&f.c, 5, 3);
+	text(&f.c, "zz");
+	head(&f.c, 4, 2);
+	head(&f.c, 5, 1);
+	text(&f.c, "a");
+	head(&f.c, 0, 1);
+	text(&f.c, "b");
+	text(&f.c, "m");
+	text(&f.c, "hi");
+	text(&f.c, "q");
+	head(&f.c, 0, 9);
+	assert_int_equal(decode(&f), 0);
+	assert_true(str_is(f.ev.msg, f.ev.msg_len, "hi"));
+	assert_int_equal(f.ev.level, TTLOG_LEVEL_INFO);
+	assert_string_equal(f.ev.source, "kafka");
+	assert_int_equal(f.ev.line, 0);
+	assert_int_equal(f.ev.nfields, 0);
+	assert_false(f.ev.truncated);
 	for (int i = 0; i < TTLOG__ORIGIN_NFIELDS; i++)
-		assert_null(org[i].p);
-	ttlog__scratch_destroy(&s);
+		assert_null(f.org[i].p);
+	ttlog__scratch_destroy(&f.s);
 }
 
 /* Past TTLOG__IN_MAX_FIELDS: the rest is left out, the event flagged. */
 static void test_kafka_cbor_too_many_fields_cut(void **state)
 {
-	struct ttlog__origin_str org[TTLOG__ORIGIN_NFIELDS];
-	struct ttlog__scratch s = {0};
-	struct ttlog__in_event ev;
-	struct cb c = {.n = 0};
-	char err[256] = "";
+	struct fx f = {0};
 	(void)state;
 
-	head(&c, 5, 2);
-	text(&c, "m");
-	text(&c, "many");
-	text(&c, "f");
-	head(&c, 4, TTLOG__IN_MAX_FIELDS + 6);
+	head(&f.c, 5, 2);
+	text(&f.c, "m");
+	text(&f.c, "many");
+	text(&f.c, "f");
+	head(&f.c, 4, TTLOG__IN_MAX_FIELDS + 6);
 	for (int i = 0; i < TTLOG__IN_MAX_FIELDS + 6; i++) {
-		head(&c, 4, 2);
-		text(&c, "k");
-		head(&c, 0, (uint64_t)i);
+		head(&f.c, 4, 2);
+		text(&f.c, "k");
+		head(&f.c, 0, (uint64_t)i);
 	}
-	assert_int_equal(decode(&c, &ev, org, &s, err), 0);
-	assert_int_equal(ev.nfields, TTLOG__IN_MAX_FIELDS);
-	assert_true(ev.fields[TTLOG__IN_MAX_FIELDS - 1].v.u64 ==
+	assert_int_equal(decode(&f), 0);
+	assert_int_equal(f.ev.nfields, TTLOG__IN_MAX_FIELDS);
+	assert_true(f.ev.fields[TTLOG__IN_MAX_FIELDS - 1].v.u64 ==
 		    TTLOG__IN_MAX_FIELDS - 1);
-	assert_true(ev.truncated);
-	ttlog__scratch_destroy(&s);
+	assert_true(f.ev.truncated);
+	ttlog__scratch_destroy(&f.s);
 }
 
 /* Each a message the decoder must refuse, with a reason. */
