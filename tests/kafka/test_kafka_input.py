@@ -261,6 +261,8 @@ def test_reload_keeps_an_unchanged_consumer_and_replaces_a_changed_one(
         got = seqs(out)
         check(sorted(got) == list(range(300)),
               "not each once: %d lines" % len(got))
+        code, a = a.stop(), None
+        check(code == 0, "agent exit %d" % code)
     finally:
         if a:
             a.kill()
