@@ -92,6 +92,56 @@ def test_formats_arrive_once_with_their_origin(args, tmp):
         m.close()
 
 
+def ttlog_batch():
+    """A version-3 CBOR batch (docs/cbor-batch.md) in an LZ4 frame, made
+    here with cbor2 and the lz4 command: two events, one of an origin
+    with no peer (an application's own: the input names itself) and one
+    relayed already (its origin kept)."""
+    batch = {
+        "v": 3, "seq": 1,
+        "origins": [["app1", "svc1", "", "", "", ""],
+                    ["app2", "svc2", "edge", "10.0.0.9:4000", "", ""]],
+        "callsites": [["batch one", "src/a.c", 10, 2, ["n"]],
+                      ["batch two", "src/b.c", 20, 4, []]],
+        "events": [[1700000000000000001, 11, 0, 0, 0, 5],
+                   [1700000000000000002, 12, 1, 0, 1]],
+    }
+    r = subprocess.run(["lz4", "-c", "-q"], input=cbor2.dumps(batch),
+                       capture_output=True, check=True, timeout=10)
+    return r.stdout
+
+
+def test_ttlog_batches_keep_their_origins(args, tmp):
+    import shutil
+    if not shutil.which("lz4"):
+        print("     (no lz4 command: skipped)")
+        return
+    m = Mock(args.mock, "t:1:1")
+    out = os.path.join(tmp, "out.jsonl")
+    a = None
+    try:
+        a = start_agent(args, tmp, kafka_input("k", m.boot, ["t"], "g"),
+                        file_out(out))
+        path = os.path.join(tmp, "b.bin")
+        with open(path, "wb") as f:
+            f.write(ttlog_batch())
+        produce_files(m.boot, "t", [path], headers=["ttlog-format=ttlog"])
+        wait_for("2 events", lambda: len([e for e in read_jsonl(out)
+                                          if mine(e)]) >= 2)
+        by = {e["msg"]: e for e in read_jsonl(out) if mine(e)}
+        one, two = by["batch one"], by["batch two"]
+        check(one["host"] == "app1" and one["service"] == "svc1" and
+              one["input"] == "k" and one["peer"] == "t/0" and
+              one["n"] == 5 and one["file"] == "src/a.c", one)
+        check(two["host"] == "app2" and two["input"] == "edge" and
+              two["peer"] == "10.0.0.9:4000" and two["level"] == "ERROR",
+              two)
+    finally:
+        if a:
+            a.kill()
+        m.close()
+
+
 class StalledSink:
     """A TCP peer that accepts and reads nothing until go() is called,
     then counts the lines it gets."""
@@ -310,6 +360,7 @@ def test_check_places_a_bad_property(args, tmp):
 
 
 TESTS = [test_formats_arrive_once_with_their_origin,
+         test_ttlog_batches_keep_their_origins,
          test_stalled_listener_pauses_and_loses_nothing,
          test_sigkill_and_restart_lose_nothing,
          test_reload_keeps_an_unchanged_consumer_and_replaces_a_changed_one,
