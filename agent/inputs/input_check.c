@@ -218,11 +218,15 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		return ttlog__kafka_check(o, err, errlen) != 0 ? TTLOG_EINVAL
 							       : 0;
 	if (ttlog__kafka_misplaced(o) != NULL) {
-		ttlog__errf(err, errlen, "%s: is an option of kafka inputs%s",
-			    ttlog__kafka_misplaced(o),
-			    strcmp(ttlog__kafka_misplaced(o), "format") == 0
-				    ? " (auto, cbor and ttlog)"
-				    : "");
+		if (strcmp(ttlog__kafka_misplaced(o), "format") == 0)
+			ttlog__errf(
+				err, errlen,
+				"format: auto, cbor and ttlog are for kafka "
+				"inputs (tail reads raw, json or syslog)");
+		else
+			ttlog__errf(err, errlen,
+				    "%s: is an option of kafka inputs",
+				    ttlog__kafka_misplaced(o));
 		return TTLOG_EINVAL;
 	}
 	if (o->type == TTLOG__INPUT_TAIL) {

@@ -357,6 +357,23 @@ def test_check_places_a_bad_property(args, tmp):
                        text=True, timeout=20)
     check(r.returncode != 0 and "%s:5:17:" % cfg in r.stderr and
           "topics[1]" in r.stderr, r.stderr)
+    # The kafka options are refused on other types, at their line.
+    with open(cfg, "w") as f:
+        f.write("inputs:\n"
+                "  - name: t\n"
+                "    type: tail\n"
+                "    paths: [/tmp/nosuch.log]\n"
+                "    format: cbor\n"
+                "  - name: s\n"
+                "    type: syslog\n"
+                "    listen: tcp://127.0.0.1:9\n"
+                "    brokers: a:1\n"
+                "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
+    r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode != 0 and "%s:5:13: inputs[0] (t): format:" % cfg
+          in r.stderr and "%s:9:14: inputs[1] (s): brokers:" % cfg
+          in r.stderr, r.stderr)
 
 
 TESTS = [test_formats_arrive_once_with_their_origin,
