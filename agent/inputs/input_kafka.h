@@ -85,7 +85,6 @@ struct ttlog__kafka {
 	struct ttlog__wire_scratch ws;
 	struct ttlog__scratch sbuf;
 	const struct ttlog__kafka_part *cur;
-	uint64_t events_in_msg;
 };
 
 /* ---- input_kafka.c ---- */
