@@ -8,9 +8,10 @@
  * enable), and the pipe is watched on the loop. Nothing here waits:
  * every poll has timeout 0, commits are asynchronous, and a turn reads at
  * most TTLOG__KAFKA_CHUNK messages before it lets the loop serve the
- * other inputs and comes back. librdkafka's consumer queue interleaves
- * the partitions' fetched batches, so a turn's share goes round the
- * partitions rather than draining one.
+ * other inputs and comes back. Each assigned partition's messages stay
+ * in the partition's own queue (not forwarded to the consumer queue, and
+ * signalling the same pipe), and a turn takes from them round-robin, so
+ * that a partition with a long backlog does not hold the others back.
  *
  * Back-pressure: while ttlog__host_pushback_source() says so the whole
  * assignment is paused (rd_kafka_pause_partitions): the brokers keep what
@@ -83,33 +84,65 @@ static void on_message(struct ttlog__kafka *k, rd_kafka_message_t *m)
 	ttlog__kafka_ingest(k, m, p);
 }
 
-/* One turn: up to a chunk of what the consumer queue holds, handed on
- * and noted; back at once when the chunk was full. */
-static void turn(struct ttlog__kafka *k)
+/* Takes up to `quota` messages from queue q (the consumer queue also
+ * serves rebalances and commit results). Returns how many. */
+static int take(struct ttlog__kafka *k, rd_kafka_queue_t *q, int quota)
 {
-	struct ttlog__input *in = k->in;
-	int got = 0, more = 0;
+	int got = 0;
 
-	if (k->rk == NULL || k->closing)
-		return;
-	if (!k->paused && pushback(k))
-		ttlog__kafka_pause(k, 1);
-	while (got < TTLOG__KAFKA_CHUNK) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+	while (got < quota) {
+		rd_kafka_message_t *m =
+			q == k->q ? rd_kafka_consumer_poll(k->rk, 0)
+				  : rd_kafka_consume_queue(q, 0);
 		if (m == NULL)
 			break;
 		on_message(k, m);
 		rd_kafka_message_destroy(m);
 		got++;
 	}
-	more = got == TTLOG__KAFKA_CHUNK;
+	return got;
+}
+
+/* One turn: the consumer queue (callbacks, errors), then up to a chunk
+ * of messages taken round-robin from the partitions' queues, at most
+ * TTLOG__KAFKA_QUOTA from one before the next one's turn, starting with
+ * a different partition each turn; handed on and noted; back at once
+ * when the chunk was full. */
+static void turn(struct ttlog__kafka *k)
+{
+	struct ttlog__input *in = k->in;
+	int got, step;
+
+	if (k->rk == NULL || k->closing)
+		return;
+	if (!k->paused && pushback(k))
+		ttlog__kafka_pause(k, 1);
+	got = take(k, k->q, TTLOG__KAFKA_CHUNK);
+	do {
+		step = 0;
+		/* By index: a rebalance served above may have grown parts. */
+		for (size_t j = 0; j < k->nparts && got < TTLOG__KAFKA_CHUNK;
+		     j++) {
+			size_t i = (k->rr + j) % k->nparts;
+			int n, quota = TTLOG__KAFKA_CHUNK - got;
+			if (k->parts[i].q == NULL)
+				continue;
+			if (quota > TTLOG__KAFKA_QUOTA)
+				quota = TTLOG__KAFKA_QUOTA;
+			n = take(k, k->parts[i].q, quota);
+			got += n;
+			step += n;
+		}
+	} while (step > 0 && got < TTLOG__KAFKA_CHUNK);
+	if (k->nparts > 0)
+		k->rr = (k->rr + 1) % k->nparts;
 	if (got > 0) {
 		(void)ttlog__host_ingest_commit(in->writer);
 		ttlog__kafka_note(k, ttlog__host_dispatched(in->writer));
 	}
 	/* The listeners may have made it durable within the commit. */
 	ttlog__kafka_advance(k, 0);
-	if (more)
+	if (got >= TTLOG__KAFKA_CHUNK)
 		event_active(k->wake, EV_TIMEOUT, 0);
 }
 
@@ -165,12 +198,12 @@ static void kafka_free(struct ttlog__kafka *k)
 		event_free(k->tick);
 	if (k->q != NULL)
 		rd_kafka_queue_destroy(k->q);
+	ttlog__kafka_parts_free(k); /* their queues, before the handle */
 	if (k->rk != NULL)
 		rd_kafka_destroy(k->rk);
 	for (int i = 0; i < 2; i++)
 		if (k->pipe[i] >= 0)
 			close(k->pipe[i]);
-	ttlog__kafka_parts_free(k);
 	ttlog__wire_scratch_free(&k->ws);
 	ttlog__scratch_destroy(&k->sbuf);
 	free(k);

@@ -31,6 +31,8 @@ struct event;
 /* Messages read in one turn of the loop at most: a long backlog shares
  * the writer thread with everything else on it. */
 #define TTLOG__KAFKA_CHUNK 512
+/* Messages taken from one partition before the next one's turn. */
+#define TTLOG__KAFKA_QUOTA 64
 /* Offsets are committed at most this often (and at a revoke and stop). */
 #define TTLOG__KAFKA_COMMIT_EVERY_NS 200000000u
 /* The housekeeping tick: commits due, resuming, watermarks. */
@@ -53,6 +55,9 @@ struct ttlog__kafka_part {
 	int64_t durable;   /* events before it are durable; -1: none yet */
 	int64_t committed; /* last offset committed or being committed */
 	char peer[192];	   /* "TOPIC/PARTITION", the events' peer */
+	/* Its own queue while assigned, not forwarded to the consumer
+	 * queue, so that a turn can take from each partition in turn. */
+	rd_kafka_queue_t *q;
 };
 
 /* A hand-over: the events of partition `part` before `offset` are in
@@ -72,6 +77,7 @@ struct ttlog__kafka {
 	int format;	  /* TTLOG_KAFKA_FMT_*, TTLOG__KAFKA_FMT_RAW */
 	size_t max_frame; /* largest ttlog batch */
 	int paused;	  /* the assignment is paused */
+	size_t rr;	  /* the partition that goes first next turn */
 	int closing;
 	struct ttlog__kafka_part *parts;
 	size_t nparts, parts_cap;
@@ -126,6 +132,9 @@ void ttlog__kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			    void *opaque);
 /* Pauses (on 1) or resumes (0) every assigned partition. */
 void ttlog__kafka_pause(struct ttlog__kafka *k, int on);
+/* Releases the partition's own queue, if it has one. */
+void ttlog__kafka_part_unqueue(struct ttlog__kafka_part *p);
+/* Frees the partitions (their queues first: before rd_kafka_destroy). */
 void ttlog__kafka_parts_free(struct ttlog__kafka *k);
 
 /* ---- input_kafka_decode.c ---- */

@@ -62,8 +62,10 @@ struct ttlog__kafka_part *ttlog__kafka_part_get(struct ttlog__kafka *k,
 
 void ttlog__kafka_parts_free(struct ttlog__kafka *k)
 {
-	for (size_t i = 0; i < k->nparts; i++)
+	for (size_t i = 0; i < k->nparts; i++) {
+		ttlog__kafka_part_unqueue(&k->parts[i]);
 		free(k->parts[i].topic);
+	}
 	free(k->parts);
 	free(k->pend);
 	k->parts = NULL;
@@ -240,6 +242,29 @@ static void assign(struct ttlog__kafka *k,
 	/* Paused stays paused, for the new partitions too. */
 	if (k->paused)
 		(void)rd_kafka_pause_partitions(k->rk, parts);
+	/* Each partition's messages stay in its own queue (which signals
+	 * the same pipe), for the turns to take them round-robin. */
+	for (int i = 0; i < parts->cnt; i++) {
+		struct ttlog__kafka_part *p = ttlog__kafka_part_get(
+			k, parts->elems[i].topic, parts->elems[i].partition);
+		if (p == NULL || p->q != NULL)
+			continue;
+		p->q = rd_kafka_queue_get_partition(k->rk, p->topic,
+						    p->partition);
+		if (p->q == NULL)
+			continue;
+		rd_kafka_queue_forward(p->q, NULL);
+		rd_kafka_queue_io_event_enable(p->q, k->pipe[1], "1", 1);
+	}
+}
+
+void ttlog__kafka_part_unqueue(struct ttlog__kafka_part *p)
+{
+	if (p->q == NULL)
+		return;
+	rd_kafka_queue_io_event_enable(p->q, -1, NULL, 0);
+	rd_kafka_queue_destroy(p->q);
+	p->q = NULL;
 }
 
 static void revoke(struct ttlog__kafka *k,
@@ -252,8 +277,10 @@ static void revoke(struct ttlog__kafka *k,
 	for (int i = 0; i < parts->cnt; i++) {
 		struct ttlog__kafka_part *p = ttlog__kafka_part_get(
 			k, parts->elems[i].topic, parts->elems[i].partition);
-		if (p != NULL)
-			p->assigned = 0;
+		if (p == NULL)
+			continue;
+		p->assigned = 0;
+		ttlog__kafka_part_unqueue(p);
 	}
 	if (cooperative)
 		e = rd_kafka_incremental_unassign(k->rk, parts);

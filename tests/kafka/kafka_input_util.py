@@ -43,9 +43,11 @@ class Mock:
             self.p.wait()
 
 
-def produce(boot, topic, lines, headers=(), key=False):
+def produce(boot, topic, lines, headers=(), key=False, partition=None):
     """One message per line (kcat -P), each with the headers given."""
     cmd = ["kcat", "-b", boot, "-t", topic, "-P", "-X", "acks=all"]
+    if partition is not None:
+        cmd += ["-p", str(partition)]
     for h in headers:
         cmd += ["-H", h]
     if key:
