@@ -365,6 +365,9 @@ void ttlog__input_dgram_update(struct ttlog__input *in);
 /* input_update.c: FNV-1a of s and its terminating NUL on top of h, for
  * the reload keys of inputs known by their options (tail, kafka). */
 uint64_t ttlog__input_key_hash(uint64_t h, const char *s);
+/* input_update.c: "KIND HASH NAME" into key; 0, or -1 when it is cut. */
+int ttlog__input_key_put(char *key, size_t keylen, const char *kind, uint64_t h,
+			 const char *name);
 
 /* input.c: CLOCK_MONOTONIC in nanoseconds, for rate limits. */
 uint64_t ttlog__input_now_ns(void);

@@ -184,7 +184,5 @@ int ttlog__kafka_key(const struct ttlog__input_opts *o, char *key,
 		 (unsigned long long)o->max_frame,
 		 (unsigned long long)o->pause_backlog);
 	h = fnv(h, num);
-	int n = snprintf(key, keylen, "kafka %016llx %s", (unsigned long long)h,
-			 o->name ? o->name : "");
-	return n > 0 && (size_t)n < keylen ? 0 : -1;
+	return ttlog__input_key_put(key, keylen, "kafka", h, o->name);
 }

@@ -38,6 +38,15 @@ struct ttlog__input_update {
 	uint64_t rotate_wait_ms, poll_ms;
 };
 
+int ttlog__input_key_put(char *key, size_t keylen, const char *kind, uint64_t h,
+			 const char *name)
+{
+	int n = snprintf(key, keylen, "%s %016llx %s", kind,
+			 (unsigned long long)h, name ? name : "");
+
+	return n > 0 && (size_t)n < keylen ? 0 : -1;
+}
+
 uint64_t ttlog__input_key_hash(uint64_t h, const char *s)
 {
 	do
@@ -68,9 +77,7 @@ static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
 		 (unsigned long long)o->ml_timeout_ms,
 		 (unsigned long long)o->ml_max_bytes);
 	h = ttlog__input_key_hash(h, num);
-	int n = snprintf(key, keylen, "tail %016llx %s", (unsigned long long)h,
-			 o->name ? o->name : "");
-	return n > 0 && (size_t)n < keylen ? 0 : -1;
+	return ttlog__input_key_put(key, keylen, "tail", h, o->name);
 }
 
 int ttlog__input_key(const struct ttlog__input_opts *o, char *key,

@@ -353,58 +353,57 @@ def test_reload_keeps_an_unchanged_consumer_and_replaces_a_changed_one(
         m.close()
 
 
+def check_config(args, cfg, text):
+    """Writes cfg and runs ttlog-agent --check on it."""
+    with open(cfg, "w") as f:
+        f.write(text)
+    return subprocess.run([args.agent, "--check", cfg], capture_output=True,
+                          text=True, timeout=20)
+
+
 def test_check_places_a_bad_property(args, tmp):
     cfg = os.path.join(tmp, "ttlog.yaml")
     for prop, why in (("fetch.wait.max.ms: lots", "properties.fetch.wait"),
                       ("enable.auto.commit: 'true'",
                        "properties.enable.auto.commit")):
-        with open(cfg, "w") as f:
-            f.write("service:\n  plugin_dir: %s\n"
-                    "inputs:\n"
-                    "  - name: k\n"
-                    "    type: kafka\n"
-                    "    brokers: 127.0.0.1:9\n"
-                    "    topics: [t]\n"
-                    "    group: g\n"
-                    "    properties:\n"
-                    "      client.rack: r1\n"
-                    "      %s\n"
-                    "listeners:\n%s" % (args.plugins, prop,
-                                        file_out(os.path.join(tmp, "o"))))
-        r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
-                           text=True, timeout=20)
+        r = check_config(args, cfg, "service:\n  plugin_dir: %s\n"
+                         "inputs:\n"
+                         "  - name: k\n"
+                         "    type: kafka\n"
+                         "    brokers: 127.0.0.1:9\n"
+                         "    topics: [t]\n"
+                         "    group: g\n"
+                         "    properties:\n"
+                         "      client.rack: r1\n"
+                         "      %s\n"
+                         "listeners:\n%s" % (args.plugins, prop,
+                                             file_out(os.path.join(tmp, "o"))))
         check(r.returncode != 0, "--check accepted %s" % prop)
         # At the entry's value, on line 11.
         check(re.search(r"%s:11:2[67]: inputs\[0\] \(k\): %s"
                         % (re.escape(cfg), re.escape(why)), r.stderr),
               "not placed at line 11: %s" % r.stderr)
     # A missing group and a topic pattern that does not compile.
-    with open(cfg, "w") as f:
-        f.write("inputs:\n"
-                "  - name: k\n"
-                "    type: kafka\n"
-                "    brokers: 127.0.0.1:9\n"
-                "    topics: [t, '^a(b']\n"
-                "    group: g\n"
-                "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
-    r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
-                       text=True, timeout=20)
+    r = check_config(args, cfg, "inputs:\n"
+                     "  - name: k\n"
+                     "    type: kafka\n"
+                     "    brokers: 127.0.0.1:9\n"
+                     "    topics: [t, '^a(b']\n"
+                     "    group: g\n"
+                     "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
     check(r.returncode != 0 and "%s:5:17:" % cfg in r.stderr and
           "topics[1]" in r.stderr, r.stderr)
     # The kafka options are refused on other types, at their line.
-    with open(cfg, "w") as f:
-        f.write("inputs:\n"
-                "  - name: t\n"
-                "    type: tail\n"
-                "    paths: [/tmp/nosuch.log]\n"
-                "    format: cbor\n"
-                "  - name: s\n"
-                "    type: syslog\n"
-                "    listen: tcp://127.0.0.1:9\n"
-                "    brokers: a:1\n"
-                "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
-    r = subprocess.run([args.agent, "--check", cfg], capture_output=True,
-                       text=True, timeout=20)
+    r = check_config(args, cfg, "inputs:\n"
+                     "  - name: t\n"
+                     "    type: tail\n"
+                     "    paths: [/tmp/nosuch.log]\n"
+                     "    format: cbor\n"
+                     "  - name: s\n"
+                     "    type: syslog\n"
+                     "    listen: tcp://127.0.0.1:9\n"
+                     "    brokers: a:1\n"
+                     "listeners:\n%s" % file_out(os.path.join(tmp, "o")))
     check(r.returncode != 0 and "%s:5:13: inputs[0] (t): format:" % cfg
           in r.stderr and "%s:9:14: inputs[1] (s): brokers:" % cfg
           in r.stderr, r.stderr)
