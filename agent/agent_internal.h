@@ -108,6 +108,30 @@ struct ttlog__input_opts {
 	char *ml_start, *ml_preset;
 	int ml_continuation; /* enum ttlog__tail_cont */
 	uint64_t ml_timeout_ms, ml_max_bytes;
+	/* kafka inputs (agent/inputs/input_kafka.c, docs/kafka-input.md):
+	 * the cluster, the consumer group (`group`, shared with the unix
+	 * sockets' file group) and its topics (a list option;
+	 * "^..." a pattern), the client's TLS (tls.cert and tls.key are its
+	 * certificate), SASL and librdkafka properties (key, value, ...,
+	 * NULL). `format` takes enum ttlog__input_format here. */
+	char *brokers, *client_id, *tls_ca;
+	int tls_enabled, tls_verify;
+	char *sasl_mechanism, *sasl_username, *sasl_password;
+	char **properties;
+	struct ttlog__input_list topics;
+	/* Not an option: `format` is written in the entry (a kafka input
+	 * without it decides per message: auto). */
+	int format_set;
+};
+
+/* The values of `format`: tail takes raw, json and syslog; kafka all. */
+enum ttlog__input_format {
+	TTLOG__INPUT_FMT_RAW = 0, /* = TTLOG__TAIL_RAW */
+	TTLOG__INPUT_FMT_JSON = 1,
+	TTLOG__INPUT_FMT_SYSLOG = 2,
+	TTLOG__INPUT_FMT_AUTO = 3, /* kafka: the ttlog-format header */
+	TTLOG__INPUT_FMT_CBOR = 4,
+	TTLOG__INPUT_FMT_TTLOG = 5,
 };
 
 /*
@@ -202,6 +226,14 @@ struct ttlog__input_stats {
 	 * rescans after inotify lost events. */
 	uint64_t files_watched, lag_bytes, rotations, truncations;
 	uint64_t lines_cut, multiline_cut, multiline_dropped, rescans;
+	/* kafka: messages read (a ttlog batch is one), messages skipped for
+	 * being over max_message (max_frame for ttlog batches; also in
+	 * `dropped`), offset commits and failed ones, rebalances,
+	 * partitions assigned now; undecodable messages are `malformed`,
+	 * the summed lag `lag_bytes`' sibling kafka_lag (messages). */
+	uint64_t kafka_messages, kafka_too_large, kafka_commits;
+	uint64_t kafka_commit_errors, kafka_rebalances, kafka_assigned;
+	uint64_t kafka_lag;
 };
 
 struct ttlog__input;
@@ -323,6 +355,15 @@ size_t ttlog__input_file_lags(const struct ttlog__input *in,
 			      void (*fn)(void *arg, const char *path,
 					 uint64_t lag),
 			      void *arg);
+/* Writer thread: calls fn once per partition a kafka input has assigned,
+ * with its topic, number and the messages not yet read (the high
+ * watermark librdkafka last saw minus the position; -1 unknown), at most
+ * TTLOG__INPUT_FILE_LAGS partitions; other types call nothing. Returns
+ * the partitions left out past that number. */
+size_t ttlog__input_partition_lags(const struct ttlog__input *in,
+				   void (*fn)(void *arg, const char *topic,
+					      int32_t partition, int64_t lag),
+				   void *arg);
 void ttlog__input_get_stats(const struct ttlog__input *in,
 			    struct ttlog__input_stats *out);
 /* The option table of the `inputs:` entries (name, type, listen, ...). */

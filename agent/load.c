@@ -55,6 +55,7 @@ static int build_inputs(const struct ttlog__cfg_node *root, struct agent *a,
 			continue;
 		/* Kept even when an item is wrong: freed with the others. */
 		(void)ttlog__input_lists_read(o, in->vals[i], path, d);
+		o->format_set = ttlog__cfg_get(in->vals[i], "format") != NULL;
 		for (size_t k = 0; k < a->ninputs; k++)
 			if (strcmp(a->input_opts[k]->name, o->name) == 0)
 				ttlog__diag_add(

@@ -363,6 +363,8 @@ static int run(struct agent **ap, const char *file)
 			a->input_opts[i]->listen ? a->input_opts[i]->listen
 			: a->input_opts[i]->type == TTLOG__INPUT_JOURNAL
 				? "the journal"
+			: a->input_opts[i]->type == TTLOG__INPUT_KAFKA
+				? a->input_opts[i]->brokers
 			: a->input_opts[i]->paths.n > 0
 				? a->input_opts[i]->paths.v[0]
 				: "stdin");

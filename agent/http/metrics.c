@@ -16,6 +16,7 @@
 #include <ttlog/ttlog.h>
 
 #include "agent_internal.h"
+#include "metrics_internal.h"
 #include "buf.h"
 #include "host_internal.h"
 #include "utf8.h"
@@ -24,10 +25,7 @@
 /* Text helpers                                                         */
 /* ------------------------------------------------------------------ */
 
-static void putf(struct ttlog__buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void putf(struct ttlog__buf *b, const char *fmt, ...)
+void ttlog__metrics_putf(struct ttlog__buf *b, const char *fmt, ...)
 {
 	char tmp[256];
 	va_list ap;
@@ -60,7 +58,7 @@ static void putf(struct ttlog__buf *b, const char *fmt, ...)
 
 /* A Prometheus label value: backslash, double quote and line feed are
  * the only escapes the format knows. */
-static void put_label_value(struct ttlog__buf *b, const char *s)
+void ttlog__metrics_put_label_value(struct ttlog__buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
@@ -110,7 +108,7 @@ static void put_json_string(struct ttlog__buf *b, const char *s)
 		} else if (*p == '\t') {
 			ttlog__buf_puts(b, "\\t");
 		} else if (*p < 0x20) {
-			putf(b, "\\u%04x", *p);
+			ttlog__metrics_putf(b, "\\u%04x", *p);
 		} else {
 			ttlog__buf_put(b, p, k);
 		}
@@ -124,15 +122,16 @@ static void put_json_string(struct ttlog__buf *b, const char *s)
 /* Prometheus exposition                                                */
 /* ------------------------------------------------------------------ */
 
-static void family(struct ttlog__buf *b, const char *name, const char *type,
-		   const char *help)
+void ttlog__metrics_family(struct ttlog__buf *b, const char *name,
+			   const char *type, const char *help)
 {
-	putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	ttlog__metrics_putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+			    type);
 }
 
 static void sample(struct ttlog__buf *b, const char *name, uint64_t v)
 {
-	putf(b, "%s %" PRIu64 "\n", name, v);
+	ttlog__metrics_putf(b, "%s %" PRIu64 "\n", name, v);
 }
 
 static void listener_sample(struct ttlog__buf *b, const char *name,
@@ -141,23 +140,24 @@ static void listener_sample(struct ttlog__buf *b, const char *name,
 {
 	ttlog__buf_puts(b, name);
 	ttlog__buf_puts(b, "{listener=\"");
-	put_label_value(b, listener);
+	ttlog__metrics_put_label_value(b, listener);
 	if (reason != NULL) {
 		ttlog__buf_puts(b, "\",reason=\"");
 		ttlog__buf_puts(b, reason);
 	}
-	putf(b, "\"} %" PRIu64 "\n", v);
+	ttlog__metrics_putf(b, "\"} %" PRIu64 "\n", v);
 }
 
-static void input_sample(struct ttlog__buf *b, const char *name,
-			 const char *input, const char *type, uint64_t v)
+void ttlog__metrics_input_sample(struct ttlog__buf *b, const char *name,
+				 const char *input, const char *type,
+				 uint64_t v)
 {
 	ttlog__buf_puts(b, name);
 	ttlog__buf_puts(b, "{input=\"");
-	put_label_value(b, input);
+	ttlog__metrics_put_label_value(b, input);
 	ttlog__buf_puts(b, "\",type=\"");
-	put_label_value(b, type);
-	putf(b, "\"} %" PRIu64 "\n", v);
+	ttlog__metrics_put_label_value(b, type);
+	ttlog__metrics_putf(b, "\"} %" PRIu64 "\n", v);
 }
 
 /* Per-listener counters read once per scrape, so that every family shows
@@ -169,29 +169,14 @@ struct lstats {
 	int ok;
 };
 
-struct istats {
-	struct ttlog__input_stats s;
-	int ok;
-};
-
 #define LFAMILY(fam, type, help, field)                                        \
 	do {                                                                   \
-		family(out, fam, type, help);                                  \
+		ttlog__metrics_family(out, fam, type, help);                   \
 		for (size_t i = 0; i < v->nlisteners; i++)                     \
 			if (ls[i].ok)                                          \
 				listener_sample(out, fam,                      \
 						v->listener_names[i], NULL,    \
 						ls[i].s.field);                \
-	} while (0)
-
-#define IFAMILY(fam, type, help, field)                                        \
-	do {                                                                   \
-		family(out, fam, type, help);                                  \
-		for (size_t i = 0; i < v->ninputs; i++)                        \
-			if (is[i].ok)                                          \
-				input_sample(out, fam, v->input_names[i],      \
-					     v->input_types[i],                \
-					     (uint64_t)is[i].s.field);         \
 	} while (0)
 
 static void render_library(struct ttlog__buf *out)
@@ -202,55 +187,62 @@ static void render_library(struct ttlog__buf *out)
 	 * a scrape during a restart should see. */
 	memset(&st, 0, sizeof(st));
 	(void)ttlog_stats(&st);
-	family(out, "ttlog_events_produced_total", "counter",
-	       "Log calls that passed the level gate.");
+	ttlog__metrics_family(out, "ttlog_events_produced_total", "counter",
+			      "Log calls that passed the level gate.");
 	sample(out, "ttlog_events_produced_total", st.produced);
-	family(out, "ttlog_events_ingested_total", "counter",
-	       "Events received by the agent's inputs.");
+	ttlog__metrics_family(out, "ttlog_events_ingested_total", "counter",
+			      "Events received by the agent's inputs.");
 	sample(out, "ttlog_events_ingested_total", st.ingested);
-	family(out, "ttlog_events_delivered_total", "counter",
-	       "Events handed to the listener stage.");
+	ttlog__metrics_family(out, "ttlog_events_delivered_total", "counter",
+			      "Events handed to the listener stage.");
 	sample(out, "ttlog_events_delivered_total", st.delivered);
-	family(out, "ttlog_events_dropped_total", "counter",
-	       "Events dropped before the listeners, by reason.");
-	putf(out,
-	     "ttlog_events_dropped_total{reason=\"ring_full\"} %" PRIu64 "\n"
-	     "ttlog_events_dropped_total{reason=\"too_large\"} %" PRIu64 "\n"
-	     "ttlog_events_dropped_total{reason=\"no_memory\"} %" PRIu64 "\n"
-	     "ttlog_events_dropped_total{reason=\"invalid\"} %" PRIu64 "\n",
-	     st.dropped_ring_full, st.dropped_too_large, st.dropped_no_memory,
-	     st.dropped_invalid);
-	family(out, "ttlog_events_filtered_total", "counter",
-	       "Events from the inputs below service.level, left out.");
+	ttlog__metrics_family(
+		out, "ttlog_events_dropped_total", "counter",
+		"Events dropped before the listeners, by reason.");
+	ttlog__metrics_putf(
+		out,
+		"ttlog_events_dropped_total{reason=\"ring_full\"} %" PRIu64 "\n"
+		"ttlog_events_dropped_total{reason=\"too_large\"} %" PRIu64 "\n"
+		"ttlog_events_dropped_total{reason=\"no_memory\"} %" PRIu64 "\n"
+		"ttlog_events_dropped_total{reason=\"invalid\"} %" PRIu64 "\n",
+		st.dropped_ring_full, st.dropped_too_large,
+		st.dropped_no_memory, st.dropped_invalid);
+	ttlog__metrics_family(
+		out, "ttlog_events_filtered_total", "counter",
+		"Events from the inputs below service.level, left out.");
 	sample(out, "ttlog_events_filtered_total", st.filtered_level);
-	family(out, "ttlog_events_truncated_total", "counter",
-	       "Events with a truncated string value.");
+	ttlog__metrics_family(out, "ttlog_events_truncated_total", "counter",
+			      "Events with a truncated string value.");
 	sample(out, "ttlog_events_truncated_total", st.truncated);
-	family(out, "ttlog_batches_total", "counter",
-	       "Batches built by the writer.");
+	ttlog__metrics_family(out, "ttlog_batches_total", "counter",
+			      "Batches built by the writer.");
 	sample(out, "ttlog_batches_total", st.batches);
-	family(out, "ttlog_ring_bytes_used", "gauge",
-	       "Bytes in the thread rings now.");
+	ttlog__metrics_family(out, "ttlog_ring_bytes_used", "gauge",
+			      "Bytes in the thread rings now.");
 	sample(out, "ttlog_ring_bytes_used", st.ring_bytes_used);
-	family(out, "ttlog_ring_bytes_capacity", "gauge",
-	       "Capacity of the thread rings now, in bytes.");
+	ttlog__metrics_family(out, "ttlog_ring_bytes_capacity", "gauge",
+			      "Capacity of the thread rings now, in bytes.");
 	sample(out, "ttlog_ring_bytes_capacity", st.ring_bytes_total);
-	family(out, "ttlog_threads", "gauge", "Thread rings registered now.");
+	ttlog__metrics_family(out, "ttlog_threads", "gauge",
+			      "Thread rings registered now.");
 	sample(out, "ttlog_threads", st.threads);
 
 	struct ttlog_snapshot_stats ss;
 	(void)ttlog_snapshot_stats(&ss);
-	family(out, "ttlog_snapshots_total", "counter",
-	       "Flight-recorder snapshots, by result.");
-	putf(out,
-	     "ttlog_snapshots_total{result=\"written\"} %" PRIu64 "\n"
-	     "ttlog_snapshots_total{result=\"failed\"} %" PRIu64 "\n",
-	     ss.written, ss.failed);
-	family(out, "ttlog_snapshot_sync_failures_total", "counter",
-	       "Snapshot fsync/fdatasync failures (reported, not retried).");
+	ttlog__metrics_family(out, "ttlog_snapshots_total", "counter",
+			      "Flight-recorder snapshots, by result.");
+	ttlog__metrics_putf(
+		out,
+		"ttlog_snapshots_total{result=\"written\"} %" PRIu64 "\n"
+		"ttlog_snapshots_total{result=\"failed\"} %" PRIu64 "\n",
+		ss.written, ss.failed);
+	ttlog__metrics_family(
+		out, "ttlog_snapshot_sync_failures_total", "counter",
+		"Snapshot fsync/fdatasync failures (reported, not retried).");
 	sample(out, "ttlog_snapshot_sync_failures_total", ss.sync_failed);
-	family(out, "ttlog_snapshot_history_bytes", "gauge",
-	       "Bytes of recent events held for the next snapshot.");
+	ttlog__metrics_family(
+		out, "ttlog_snapshot_history_bytes", "gauge",
+		"Bytes of recent events held for the next snapshot.");
 	sample(out, "ttlog_snapshot_history_bytes", ss.history_bytes);
 }
 
@@ -263,7 +255,8 @@ static void render_listeners(const struct ttlog__agent_view *v,
 		"Events offered to the listener.", events_in);
 	LFAMILY("ttlog_listener_events_out_total", "counter",
 		"Events the listener accepted.", events_out);
-	family(out, fam, "counter", "Events the listener dropped, by reason.");
+	ttlog__metrics_family(out, fam, "counter",
+			      "Events the listener dropped, by reason.");
 	for (size_t i = 0; i < v->nlisteners; i++) {
 		if (!ls[i].ok)
 			continue;
@@ -277,16 +270,18 @@ static void render_listeners(const struct ttlog__agent_view *v,
 	LFAMILY("ttlog_listener_queue_bytes", "gauge",
 		"Bytes the listener holds back now.", queue_bytes);
 	fam = "ttlog_listener_stalls_total";
-	family(out, fam, "counter",
-	       "Callbacks that held the writer thread longer than the "
-	       "watchdog's limit.");
+	ttlog__metrics_family(
+		out, fam, "counter",
+		"Callbacks that held the writer thread longer than the "
+		"watchdog's limit.");
 	for (size_t i = 0; i < v->nlisteners; i++)
 		if (ls[i].ok)
 			listener_sample(out, fam, v->listener_names[i], NULL,
 					ls[i].stalls);
 	fam = "ttlog_listener_failing";
-	family(out, fam, "gauge",
-	       "1 while the listener drops batches or holds back a backlog.");
+	ttlog__metrics_family(
+		out, fam, "gauge",
+		"1 while the listener drops batches or holds back a backlog.");
 	for (size_t i = 0; i < v->nlisteners; i++)
 		if (ls[i].ok)
 			listener_sample(
@@ -370,205 +365,58 @@ static void render_plugin_metrics(const struct ttlog__agent_view *v,
 		if (seen)
 			continue;
 		snprintf(fam, sizeof(fam), "ttlog_listener_%s", c.m[i].name);
-		family(out, fam,
-		       c.m[i].kind == TTLOG_METRIC_COUNTER ? "counter"
-							   : "gauge",
-		       c.m[i].help);
+		ttlog__metrics_family(out, fam,
+				      c.m[i].kind == TTLOG_METRIC_COUNTER
+					      ? "counter"
+					      : "gauge",
+				      c.m[i].help);
 		for (size_t k = i; k < c.n; k++) {
 			if (strcmp(c.m[k].name, c.m[i].name) != 0)
 				continue;
 			ttlog__buf_puts(out, fam);
 			ttlog__buf_puts(out, "{listener=\"");
-			put_label_value(out,
-					v->listener_names[c.m[k].listener]);
+			ttlog__metrics_put_label_value(
+				out, v->listener_names[c.m[k].listener]);
 			if (c.m[k].label[0]) {
-				putf(out, "\",%s=\"", c.m[k].label);
-				put_label_value(out, c.m[k].lvalue);
+				ttlog__metrics_putf(out, "\",%s=\"",
+						    c.m[k].label);
+				ttlog__metrics_put_label_value(out,
+							       c.m[k].lvalue);
 			}
-			putf(out, "\"} %.17g\n", c.m[k].value);
+			ttlog__metrics_putf(out, "\"} %.17g\n", c.m[k].value);
 		}
 	}
 	free(c.m);
-}
-
-struct lag_ctx {
-	struct ttlog__buf *out;
-	const char *input;
-};
-
-static void lag_sample(void *arg, const char *path, uint64_t lag)
-{
-	struct lag_ctx *c = arg;
-
-	ttlog__buf_puts(c->out, "ttlog_input_file_lag_bytes{input=\"");
-	put_label_value(c->out, c->input);
-	ttlog__buf_puts(c->out, "\",type=\"tail\",path=\"");
-	put_label_value(c->out, path);
-	putf(c->out, "\"} %" PRIu64 "\n", lag);
-}
-
-/* tail: the lag of each open file (the first TTLOG__INPUT_FILE_LAGS of an
- * input; ttlog_input_lag_bytes has the sum over all). */
-static void render_file_lags(const struct ttlog__agent_view *v,
-			     struct ttlog__buf *out)
-{
-	family(out, "ttlog_input_file_lag_bytes", "gauge",
-	       "tail: bytes of each open file not yet read (size - offset at "
-	       "the last look); at most 256 files per input.");
-	for (size_t i = 0; i < v->ninputs; i++) {
-		struct lag_ctx c = {out, v->input_names[i]};
-		if (v->inputs[i] != NULL)
-			(void)ttlog__input_file_lags(v->inputs[i], lag_sample,
-						     &c);
-	}
-}
-
-static void render_inputs(const struct ttlog__agent_view *v,
-			  const struct istats *is, struct ttlog__buf *out)
-{
-	IFAMILY("ttlog_input_events_total", "counter",
-		"Messages parsed and handed on.", events);
-	IFAMILY("ttlog_input_bytes_total", "counter", "Bytes read.", bytes);
-	IFAMILY("ttlog_input_malformed_total", "counter",
-		"Messages that did not parse.", malformed);
-	IFAMILY("ttlog_input_dropped_total", "counter",
-		"Datagrams lost: no room, too large, or dropped by the kernel "
-		"(kernel_drops).",
-		dropped);
-	IFAMILY("ttlog_input_connections", "gauge", "Connections open now.",
-		connections);
-	IFAMILY("ttlog_input_connections_accepted_total", "counter",
-		"Connections accepted.", accepted);
-	IFAMILY("ttlog_input_connections_refused_total", "counter",
-		"Connections refused over max_connections, or while out of "
-		"file descriptors.",
-		refused);
-	IFAMILY("ttlog_input_errors_total", "counter", "Socket errors.",
-		errors);
-	IFAMILY("ttlog_input_tls_failures_total", "counter",
-		"TLS handshakes that failed.", tls_failures);
-	IFAMILY("ttlog_input_frames_total", "counter",
-		"ttlog: frames delivered and acknowledged.", frames);
-	IFAMILY("ttlog_input_duplicate_frames_total", "counter",
-		"ttlog: frames sent again that were already delivered.",
-		dup_frames);
-	IFAMILY("ttlog_input_missing_frames_total", "counter",
-		"ttlog: frames missing from a sender's sequence.",
-		missing_frames);
-	IFAMILY("ttlog_input_bad_frames_total", "counter",
-		"ttlog: frames whose payload did not decode.", bad_frames);
-	IFAMILY("ttlog_input_protocol_errors_total", "counter",
-		"ttlog: connections closed for breaking the protocol.",
-		protocol_errors);
-	IFAMILY("ttlog_input_doubtful_frames_total", "counter",
-		"ttlog: frames a restart left in doubt (handed on before it, "
-		"not known to be taken), delivered again: possible "
-		"duplicates.",
-		doubt_frames);
-	IFAMILY("ttlog_input_doubtful_events_total", "counter",
-		"ttlog: events of those frames.", doubt_events);
-	IFAMILY("ttlog_input_state_errors_total", "counter",
-		"ttlog: writes of the sender state file that failed.",
-		state_errors);
-	IFAMILY("ttlog_input_state_damaged_total", "counter",
-		"ttlog: damaged sender records found in the state file at "
-		"start.",
-		state_damaged);
-	IFAMILY("ttlog_input_hello_timeouts_total", "counter",
-		"Connections closed without a TLS handshake or hello within "
-		"hello_timeout.",
-		hello_timeouts);
-	IFAMILY("ttlog_input_frame_timeouts_total", "counter",
-		"Connections closed with a message not finished within "
-		"frame_timeout.",
-		frame_timeouts);
-	IFAMILY("ttlog_input_idle_timeouts_total", "counter",
-		"Connections closed after idle_timeout of silence.",
-		idle_timeouts);
-	IFAMILY("ttlog_input_buffered_bytes", "gauge",
-		"Bytes of incomplete messages held by the connections now.",
-		buffered);
-	IFAMILY("ttlog_input_reserved_bytes", "gauge",
-		"Bytes of max_buffer reserved for large messages now.",
-		reserved);
-	IFAMILY("ttlog_input_budget_waits_total", "counter",
-		"Times a connection waited for room in max_buffer.",
-		budget_waits);
-	IFAMILY("ttlog_input_paused", "gauge",
-		"1 while reading is stopped by back-pressure.", paused != 0);
-	IFAMILY("ttlog_input_fields_skipped_total", "counter",
-		"journal: field values left out of events (not UTF-8, longer "
-		"than max_message, past the most fields an event keeps).",
-		fields_skipped);
-	IFAMILY("ttlog_input_kernel_drops_total", "counter",
-		"UDP: datagrams the kernel dropped, the socket's receive "
-		"buffer being full (also in ttlog_input_dropped_total).",
-		kernel_drops);
-	IFAMILY("ttlog_input_connections_refused_per_peer_total", "counter",
-		"Connections refused over max_connections_per_peer.",
-		refused_peer);
-	IFAMILY("ttlog_input_accept_errors_total", "counter",
-		"accept() failures (out of file descriptors); accepting "
-		"pauses with back-off.",
-		accept_errors);
-	IFAMILY("ttlog_input_duplicate_keys_total", "counter",
-		"syslog, jsonl: keys a message repeated; the last value of "
-		"each was kept.",
-		duplicate_keys);
-	IFAMILY("ttlog_input_files_watched", "gauge",
-		"tail: files open and followed now.", files_watched);
-	IFAMILY("ttlog_input_lag_bytes", "gauge",
-		"tail: bytes not yet read, summed over the open files "
-		"(size - offset at the last look).",
-		lag_bytes);
-	IFAMILY("ttlog_input_rotations_total", "counter",
-		"tail: files finished after they were renamed away or "
-		"deleted.",
-		rotations);
-	IFAMILY("ttlog_input_truncations_total", "counter",
-		"tail: files found shorter than the offset read (copytruncate) "
-		"and read again from the start.",
-		truncations);
-	IFAMILY("ttlog_input_lines_cut_total", "counter",
-		"tail: lines longer than max_line, cut and flagged truncated.",
-		lines_cut);
-	IFAMILY("ttlog_input_multiline_cut_total", "counter",
-		"tail: multiline events cut at multiline.max_bytes.",
-		multiline_cut);
-	IFAMILY("ttlog_input_multiline_dropped_lines_total", "counter",
-		"tail: lines dropped after their event was cut at "
-		"multiline.max_bytes (also in ttlog_input_dropped_total).",
-		multiline_dropped);
-	IFAMILY("ttlog_input_rescans_total", "counter",
-		"tail: full rescans after the inotify queue overflowed.",
-		rescans);
 }
 
 /* The endpoint's own connections (docs/network-exposure.md). */
 static void render_http(const struct ttlog__http_stats *h,
 			struct ttlog__buf *out)
 {
-	family(out, "ttlog_http_connections", "gauge",
-	       "HTTP connections open now.");
+	ttlog__metrics_family(out, "ttlog_http_connections", "gauge",
+			      "HTTP connections open now.");
 	sample(out, "ttlog_http_connections", h->connections);
-	family(out, "ttlog_http_connections_accepted_total", "counter",
-	       "HTTP connections accepted.");
+	ttlog__metrics_family(out, "ttlog_http_connections_accepted_total",
+			      "counter", "HTTP connections accepted.");
 	sample(out, "ttlog_http_connections_accepted_total", h->accepted);
-	family(out, "ttlog_http_connections_refused_total", "counter",
-	       "HTTP connections closed at once: over "
-	       "http.max_connections (total), over "
-	       "http.max_connections_per_peer (per_peer), or while out of "
-	       "file descriptors (descriptors).");
-	putf(out,
-	     "ttlog_http_connections_refused_total{reason=\"total\"} %" PRIu64
-	     "\n"
-	     "ttlog_http_connections_refused_total{reason=\"per_peer\"} "
-	     "%" PRIu64 "\n"
-	     "ttlog_http_connections_refused_total{reason=\"descriptors\"} "
-	     "%" PRIu64 "\n",
-	     h->refused_total, h->refused_per_peer, h->refused_fds);
-	family(out, "ttlog_http_accept_errors_total", "counter",
-	       "accept() failures on the HTTP port (out of file descriptors).");
+	ttlog__metrics_family(
+		out, "ttlog_http_connections_refused_total", "counter",
+		"HTTP connections closed at once: over "
+		"http.max_connections (total), over "
+		"http.max_connections_per_peer (per_peer), or while out of "
+		"file descriptors (descriptors).");
+	ttlog__metrics_putf(
+		out,
+		"ttlog_http_connections_refused_total{reason=\"total\"} "
+		"%" PRIu64 "\n"
+		"ttlog_http_connections_refused_total{reason=\"per_peer\"} "
+		"%" PRIu64 "\n"
+		"ttlog_http_connections_refused_total{reason=\"descriptors\"} "
+		"%" PRIu64 "\n",
+		h->refused_total, h->refused_per_peer, h->refused_fds);
+	ttlog__metrics_family(out, "ttlog_http_accept_errors_total", "counter",
+			      "accept() failures on the HTTP port (out of file "
+			      "descriptors).");
 	sample(out, "ttlog_http_accept_errors_total", h->accept_errors);
 }
 
@@ -580,38 +428,44 @@ static void render_batches(const struct ttlog__agent_view *v,
 {
 	if (v->writer == NULL)
 		return;
-	family(out, "ttlog_batches_dispatched", "gauge",
-	       "Number of the last batch handed to the listeners.");
+	ttlog__metrics_family(
+		out, "ttlog_batches_dispatched", "gauge",
+		"Number of the last batch handed to the listeners.");
 	sample(out, "ttlog_batches_dispatched",
 	       ttlog__host_dispatched(v->writer));
-	family(out, "ttlog_batches_taken", "gauge",
-	       "Every batch up to this number is taken by the listeners.");
+	ttlog__metrics_family(
+		out, "ttlog_batches_taken", "gauge",
+		"Every batch up to this number is taken by the listeners.");
 	sample(out, "ttlog_batches_taken", ttlog__host_taken(v->writer));
-	family(out, "ttlog_batches_durable", "gauge",
-	       "Every batch up to this number is durable: it would survive a "
-	       "SIGKILL of the agent.");
+	ttlog__metrics_family(
+		out, "ttlog_batches_durable", "gauge",
+		"Every batch up to this number is durable: it would survive a "
+		"SIGKILL of the agent.");
 	sample(out, "ttlog_batches_durable", ttlog__host_durable(v->writer));
 }
 
 static void render_agent(const struct ttlog__agent_view *v,
 			 struct ttlog__buf *out)
 {
-	family(out, "ttlog_agent_reloads_total", "counter",
-	       "Configuration reloads applied.");
+	ttlog__metrics_family(out, "ttlog_agent_reloads_total", "counter",
+			      "Configuration reloads applied.");
 	sample(out, "ttlog_agent_reloads_total", v->reloads);
-	family(out, "ttlog_agent_reload_errors_total", "counter",
-	       "Configuration reloads refused.");
+	ttlog__metrics_family(out, "ttlog_agent_reload_errors_total", "counter",
+			      "Configuration reloads refused.");
 	sample(out, "ttlog_agent_reload_errors_total", v->reload_errors);
-	family(out, "ttlog_agent_start_time_seconds", "gauge",
-	       "Start time of the agent since the Unix epoch, in seconds.");
-	putf(out, "ttlog_agent_start_time_seconds %" PRIu64 ".%09" PRIu64 "\n",
-	     v->start_time_ns / 1000000000u, v->start_time_ns % 1000000000u);
-	family(out, "ttlog_build_info", "gauge",
-	       "Version and service of the agent; always 1.");
+	ttlog__metrics_family(
+		out, "ttlog_agent_start_time_seconds", "gauge",
+		"Start time of the agent since the Unix epoch, in seconds.");
+	ttlog__metrics_putf(
+		out,
+		"ttlog_agent_start_time_seconds %" PRIu64 ".%09" PRIu64 "\n",
+		v->start_time_ns / 1000000000u, v->start_time_ns % 1000000000u);
+	ttlog__metrics_family(out, "ttlog_build_info", "gauge",
+			      "Version and service of the agent; always 1.");
 	ttlog__buf_puts(out, "ttlog_build_info{version=\"");
-	put_label_value(out, v->version);
+	ttlog__metrics_put_label_value(out, v->version);
 	ttlog__buf_puts(out, "\",service=\"");
-	put_label_value(out, v->service);
+	ttlog__metrics_put_label_value(out, v->service);
 	ttlog__buf_puts(out, "\"} 1\n");
 }
 
@@ -620,12 +474,12 @@ static void proc_sample(struct ttlog__buf *b, const char *name,
 {
 	ttlog__buf_puts(b, name);
 	ttlog__buf_puts(b, "{scope=\"");
-	put_label_value(b, p->scope);
+	ttlog__metrics_put_label_value(b, p->scope);
 	ttlog__buf_puts(b, "\",processor=\"");
-	put_label_value(b, p->name);
+	ttlog__metrics_put_label_value(b, p->name);
 	ttlog__buf_puts(b, "\",type=\"");
-	put_label_value(b, p->type);
-	putf(b, "\"} %" PRIu64 "\n", v);
+	ttlog__metrics_put_label_value(b, p->type);
+	ttlog__metrics_putf(b, "\"} %" PRIu64 "\n", v);
 }
 
 /* match: and processors: (docs/routing.md). */
@@ -650,9 +504,10 @@ static void render_processors(const struct ttlog__agent_view *v,
 		 offsetof(struct ttlog__proc_stat, failed)},
 	};
 
-	family(out, "ttlog_events_unrouted_total", "counter",
-	       "Events that no listener's match: selected (and no listener "
-	       "takes everything or the rest).");
+	ttlog__metrics_family(
+		out, "ttlog_events_unrouted_total", "counter",
+		"Events that no listener's match: selected (and no listener "
+		"takes everything or the rest).");
 	sample(out, "ttlog_events_unrouted_total", unrouted);
 	if (n > 0)
 		ps = calloc(n, sizeof(*ps));
@@ -660,7 +515,7 @@ static void render_processors(const struct ttlog__agent_view *v,
 		return;
 	n = ttlog__host_proc_stats(v->writer, ps, n, &unrouted);
 	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-		family(out, fam[f].name, "counter", fam[f].help);
+		ttlog__metrics_family(out, fam[f].name, "counter", fam[f].help);
 		for (size_t i = 0; i < n; i++)
 			proc_sample(
 				out, fam[f].name, &ps[i],
@@ -699,8 +554,9 @@ int ttlog__metrics_render(const struct ttlog__agent_view *v,
 	render_library(out);
 	render_listeners(v, ls, out);
 	render_plugin_metrics(v, out);
-	render_inputs(v, is, out);
-	render_file_lags(v, out);
+	ttlog__metrics_render_inputs(v, is, out);
+	ttlog__metrics_render_file_lags(v, out);
+	ttlog__metrics_render_kafka(v, is, out);
 	render_processors(v, out);
 	if (v->http != NULL)
 		render_http(v->http, out);
@@ -741,8 +597,8 @@ int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
 	ttlog__buf_puts(out, unhealthy ? "\"failing\"" : "\"ok\"");
 	ttlog__buf_puts(out, ",\"service\":");
 	put_json_string(out, v->service);
-	putf(out, ",\"uptime_s\":%" PRIu64 ",\"inputs\":[",
-	     since_s(now_ns, v->start_time_ns));
+	ttlog__metrics_putf(out, ",\"uptime_s\":%" PRIu64 ",\"inputs\":[",
+			    since_s(now_ns, v->start_time_ns));
 	for (size_t i = 0; i < v->ninputs; i++) {
 		struct ttlog__input_stats s;
 
@@ -753,8 +609,9 @@ int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
 		put_json_string(out, v->input_names[i]);
 		ttlog__buf_puts(out, ",\"type\":");
 		put_json_string(out, v->input_types[i]);
-		putf(out, ",\"connections\":%" PRIu64 ",\"paused\":%s}",
-		     s.connections, s.paused ? "true" : "false");
+		ttlog__metrics_putf(
+			out, ",\"connections\":%" PRIu64 ",\"paused\":%s}",
+			s.connections, s.paused ? "true" : "false");
 	}
 	ttlog__buf_puts(out, "],\"listeners\":[");
 	for (size_t i = 0; i < v->nlisteners; i++) {
@@ -766,8 +623,9 @@ int ttlog__health_render(const struct ttlog__agent_view *v, uint64_t now_ns,
 		 * whole agent only once that lasted unhealthy_after. */
 		ttlog__buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
 		put_json_string(out, v->listener_names[i]);
-		putf(out, ",\"state\":\"%s\",\"failing_for_s\":%" PRIu64 "}",
-		     t ? "failing" : "ok", t ? since_s(now_ns, t) : 0);
+		ttlog__metrics_putf(
+			out, ",\"state\":\"%s\",\"failing_for_s\":%" PRIu64 "}",
+			t ? "failing" : "ok", t ? since_s(now_ns, t) : 0);
 	}
 	ttlog__buf_puts(out, "]}\n");
 	if (out->oom)

@@ -21,6 +21,7 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "input_kafka.h"
 #include "registry_internal.h"
 #include "tls.h"
 #include "tail_internal.h"
@@ -213,6 +214,21 @@ int ttlog__input_check(const struct ttlog__input_opts *o, struct ttlog__addr *a,
 		a = &local;
 	if (tls != NULL)
 		*tls = NULL;
+	if (o->type == TTLOG__INPUT_KAFKA)
+		return ttlog__kafka_check(o, err, errlen) != 0 ? TTLOG_EINVAL
+							       : 0;
+	if (ttlog__kafka_misplaced(o) != NULL) {
+		if (strcmp(ttlog__kafka_misplaced(o), "format") == 0)
+			ttlog__errf(
+				err, errlen,
+				"format: auto, cbor and ttlog are for kafka "
+				"inputs (tail reads raw, json or syslog)");
+		else
+			ttlog__errf(err, errlen,
+				    "%s: is an option of kafka inputs",
+				    ttlog__kafka_misplaced(o));
+		return TTLOG_EINVAL;
+	}
 	if (o->type == TTLOG__INPUT_TAIL) {
 		if (o->name == NULL || o->name[0] == '\0') {
 			ttlog__errf(err, errlen, "an input needs a name");
@@ -317,6 +333,34 @@ journal_key_node(const struct ttlog__cfg_node *entry, const char *err)
 	return at != NULL ? at : entry;
 }
 
+/* A kafka input's errors, and a kafka option on another type, name their
+ * key first ("properties.fetch.wait.max.ms: ...", "topics[1]: ..."):
+ * reported at that key's node, an entry of `properties` or `topics`
+ * included. */
+static int kafka_check_at(const struct ttlog__input_opts *o,
+			  const struct ttlog__cfg_node *entry, const char *who,
+			  struct ttlog__diag *d)
+{
+	const struct ttlog__cfg_node *at = NULL;
+	char err[1024] = "";
+	size_t i;
+
+	if (ttlog__input_check(o, NULL, NULL, err, sizeof(err)) == 0)
+		return 0;
+	if (sscanf(err, "topics[%zu]", &i) == 1) {
+		const struct ttlog__cfg_node *t =
+			ttlog__cfg_get(entry, "topics");
+		if (t != NULL && t->kind == TTLOG__CFG_SEQ && i < t->n)
+			at = t->vals[i];
+	} else if (strncmp(err, "topics: ", 8) == 0) {
+		at = ttlog__cfg_get(entry, "topics");
+	} else {
+		at = ttlog__options_locate(&ttlog__input_table, entry, err);
+	}
+	ttlog__diag_add(d, at != NULL ? at : entry, who, "%s", err);
+	return -1;
+}
+
 int ttlog__input_check_at(struct ttlog__input_opts *o,
 			  const struct ttlog__cfg_node *entry, const char *path,
 			  struct ttlog__diag *d)
@@ -330,6 +374,8 @@ int ttlog__input_check_at(struct ttlog__input_opts *o,
 	snprintf(who, sizeof(who), "%s (%s)", path, o->name ? o->name : "?");
 	/* A mode, user or group that is wrong is reported where its value
 	 * is written. */
+	if (o->type == TTLOG__INPUT_KAFKA || ttlog__kafka_misplaced(o) != NULL)
+		return kafka_check_at(o, entry, who, d);
 	if (ttlog__input_perm_resolve(o, &p, &key, err, sizeof(err)) != 0) {
 		const struct ttlog__cfg_node *at = ttlog__cfg_get(entry, key);
 		ttlog__diag_add(d, at != NULL ? at : entry, who, "%s", err);

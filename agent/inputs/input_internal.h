@@ -28,6 +28,7 @@ struct ssl_ctx_st;
 struct ttlog__wire_scratch;
 struct ttlog__addr;
 struct ttlog__tail;
+struct ttlog__kafka;
 
 /* How long a stop at shutdown waits for what senders still have on the
  * wire (all connections together). A reload does not wait. */
@@ -201,7 +202,8 @@ struct ttlog__input {
 	struct ttlog__accept_guard guard;
 	/* type journal: its handles and positions (input_journal.c) */
 	struct ttlog__journal *journal;
-	struct ttlog__tail *tail; /* tail inputs (tail_internal.h) */
+	struct ttlog__tail *tail;   /* tail inputs (tail_internal.h) */
+	struct ttlog__kafka *kafka; /* kafka inputs (input_kafka.h) */
 };
 
 /* input.c: parses one message and hands it to ttlog__ingest(), counting
@@ -216,6 +218,10 @@ void ttlog__input_message(struct ttlog__input *in, const char *peer,
 void ttlog__input_message_as(struct ttlog__input *in, int format,
 			     const char *peer, const char *msg, size_t len,
 			     int truncated);
+/* input.c: takes the string field `key` out of ev's fields into *out
+ * (left as it is when there is none); for origins a message names. */
+void ttlog__input_take_field(struct ttlog__in_event *ev, const char *key,
+			     struct ttlog__origin_str *out);
 /* input.c: logs "input dropped a message" with the input, the peer, the
  * reason and the first 64 bytes of the message (escaped), at most once a
  * second per input; the rest are counted and reported with the next one
@@ -355,6 +361,13 @@ void ttlog__input_dgram_enable(struct ttlog__input *in);
 void ttlog__input_dgram_stop(struct ttlog__input *in);
 /* Asks the kernel for in->receive_buffer (after a reload changed it). */
 void ttlog__input_dgram_update(struct ttlog__input *in);
+
+/* input_update.c: FNV-1a of s and its terminating NUL on top of h, for
+ * the reload keys of inputs known by their options (tail, kafka). */
+uint64_t ttlog__input_key_hash(uint64_t h, const char *s);
+/* input_update.c: "KIND HASH NAME" into key; 0, or -1 when it is cut. */
+int ttlog__input_key_put(char *key, size_t keylen, const char *kind, uint64_t h,
+			 const char *name);
 
 /* input.c: CLOCK_MONOTONIC in nanoseconds, for rate limits. */
 uint64_t ttlog__input_now_ns(void);

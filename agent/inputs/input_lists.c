@@ -1,6 +1,7 @@
 /*
  * input_lists.c - the options of an input that name several things:
- * `paths` and `exclude` (tail), `paths` and `match` (journal). The option
+ * `paths` and `exclude` (tail), `paths` and `match` (journal), `topics`
+ * (kafka). The option
  * table holds scalars only, so these keys are passed over when the table
  * is applied and read here from the entry's own node, with errors that
  * point at the item at fault.
@@ -14,7 +15,7 @@
 #include "config_internal.h"
 
 const char *const ttlog__input_list_keys[] = {"paths", "exclude", "match",
-					      NULL};
+					      "topics", NULL};
 
 /* Appends a copy of s; 0 or -1 (out of memory, l unchanged). */
 static int list_push(struct ttlog__input_list *l, const char *s)
@@ -151,6 +152,7 @@ int ttlog__input_lists_read(struct ttlog__input_opts *o,
 	bad |= ttlog__input_list_get(entry, "paths", path, &o->paths, d);
 	bad |= ttlog__input_list_get(entry, "exclude", path, &o->exclude, d);
 	bad |= ttlog__input_list_get(entry, "match", path, &o->match, d);
+	bad |= ttlog__input_list_get(entry, "topics", path, &o->topics, d);
 	return bad ? -1 : 0;
 }
 
@@ -159,6 +161,7 @@ void ttlog__input_lists_free(struct ttlog__input_opts *o)
 	ttlog__input_list_free(&o->paths);
 	ttlog__input_list_free(&o->exclude);
 	ttlog__input_list_free(&o->match);
+	ttlog__input_list_free(&o->topics);
 }
 
 const char *ttlog__input_list_misplaced(const struct ttlog__input_opts *o)
@@ -172,6 +175,8 @@ const char *ttlog__input_list_misplaced(const struct ttlog__input_opts *o)
 		return "exclude";
 	if (o->match.n > 0 && !journal)
 		return "match";
+	if (o->topics.n > 0 && o->type != TTLOG__INPUT_KAFKA)
+		return "topics";
 	return NULL;
 }
 

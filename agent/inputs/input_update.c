@@ -18,6 +18,7 @@
 #include "errf.h"
 #include "input_internal.h"
 #include "input_journal.h"
+#include "input_kafka.h"
 #include "tail_internal.h"
 
 struct ttlog__input_update {
@@ -37,8 +38,16 @@ struct ttlog__input_update {
 	uint64_t rotate_wait_ms, poll_ms;
 };
 
-/* FNV-1a over a string and its terminating NUL. */
-static uint64_t fnv(uint64_t h, const char *s)
+int ttlog__input_key_put(char *key, size_t keylen, const char *kind, uint64_t h,
+			 const char *name)
+{
+	int n = snprintf(key, keylen, "%s %016llx %s", kind,
+			 (unsigned long long)h, name ? name : "");
+
+	return n > 0 && (size_t)n < keylen ? 0 : -1;
+}
+
+uint64_t ttlog__input_key_hash(uint64_t h, const char *s)
 {
 	do
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
@@ -55,22 +64,20 @@ static int tail_key(const struct ttlog__input_opts *o, char *key, size_t keylen)
 	char num[64];
 
 	for (size_t i = 0; i < o->paths.n; i++)
-		h = fnv(h, o->paths.v[i]);
-	h = fnv(h, "\x01");
+		h = ttlog__input_key_hash(h, o->paths.v[i]);
+	h = ttlog__input_key_hash(h, "\x01");
 	for (size_t i = 0; i < o->exclude.n; i++)
-		h = fnv(h, o->exclude.v[i]);
+		h = ttlog__input_key_hash(h, o->exclude.v[i]);
 	snprintf(num, sizeof(num), "%d %d %d", o->format, o->watch,
 		 o->ml_continuation);
-	h = fnv(h, num);
-	h = fnv(h, o->ml_start ? o->ml_start : "\x01");
-	h = fnv(h, o->ml_preset ? o->ml_preset : "\x01");
+	h = ttlog__input_key_hash(h, num);
+	h = ttlog__input_key_hash(h, o->ml_start ? o->ml_start : "\x01");
+	h = ttlog__input_key_hash(h, o->ml_preset ? o->ml_preset : "\x01");
 	snprintf(num, sizeof(num), "%llu %llu",
 		 (unsigned long long)o->ml_timeout_ms,
 		 (unsigned long long)o->ml_max_bytes);
-	h = fnv(h, num);
-	int n = snprintf(key, keylen, "tail %016llx %s", (unsigned long long)h,
-			 o->name ? o->name : "");
-	return n > 0 && (size_t)n < keylen ? 0 : -1;
+	h = ttlog__input_key_hash(h, num);
+	return ttlog__input_key_put(key, keylen, "tail", h, o->name);
 }
 
 int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
@@ -84,6 +91,8 @@ int ttlog__input_key(const struct ttlog__input_opts *o, char *key,
 		return ttlog__journal_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_TAIL)
 		return tail_key(o, key, keylen);
+	if (o->type == TTLOG__INPUT_KAFKA)
+		return ttlog__kafka_key(o, key, keylen);
 	if (o->type == TTLOG__INPUT_STDIN && o->listen == NULL)
 		n = snprintf(key, keylen, "stdin");
 	else if (o->listen == NULL ||
@@ -133,7 +142,7 @@ int ttlog__input_update_prepare(struct ttlog__input *in,
 	u = calloc(1, sizeof(*u));
 	/* The socket file keeps its connections; only its mode, owner and
 	 * group change, if the agent may change them. */
-	if (u != NULL &&
+	if (u != NULL && o->type != TTLOG__INPUT_KAFKA &&
 	    (ttlog__input_perm_resolve(o, &u->perm, NULL, err, errlen) != 0 ||
 	     ttlog__input_perm_check_change(in, &u->perm, err, errlen) != 0)) {
 		if (tls != NULL)

@@ -53,6 +53,18 @@ size_t ttlog__input_file_lags(const struct ttlog__input *in,
 	return 0;
 }
 
+/* Nor partitions. */
+size_t ttlog__input_partition_lags(const struct ttlog__input *in,
+				   void (*fn)(void *arg, const char *topic,
+					      int32_t partition, int64_t lag),
+				   void *arg)
+{
+	(void)in;
+	(void)fn;
+	(void)arg;
+	return 0;
+}
+
 /* ---- a tiny HTTP client ---- */
 
 static uint64_t wall_ns(void)

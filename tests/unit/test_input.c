@@ -1072,7 +1072,16 @@ static void test_option_table_declares_every_key(void **st)
 					   "multiline.continuation",
 					   "multiline.preset",
 					   "multiline.timeout",
-					   "multiline.max_bytes"};
+					   "multiline.max_bytes",
+					   "brokers",
+					   "client_id",
+					   "tls.enabled",
+					   "tls.ca",
+					   "tls.verify",
+					   "sasl.mechanism",
+					   "sasl.username",
+					   "sasl.password",
+					   "properties"};
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	const struct ttlog_option_spec *o = ttlog__input_table.options;
 	size_t n = 0;
@@ -1102,7 +1111,9 @@ static void test_option_table_declares_every_key(void **st)
 	assert_int_equal(vals[4].value, TTLOG__INPUT_TAIL);
 	assert_string_equal(vals[5].name, "journal");
 	assert_int_equal(vals[5].value, TTLOG__INPUT_JOURNAL);
-	assert_null(vals[6].name);
+	assert_string_equal(vals[6].name, "kafka");
+	assert_int_equal(vals[6].value, TTLOG__INPUT_KAFKA);
+	assert_null(vals[7].name);
 	assert_true(o[1].flags & TTLOG_OPTION_REQUIRED);
 	assert_string_equal(o[3].default_value, "64KiB");
 	assert_string_equal(o[6].default_value, "32MiB");
