@@ -108,7 +108,7 @@ struct ttlog__input_opts {
 	char *ml_start, *ml_preset;
 	int ml_continuation; /* enum ttlog__tail_cont */
 	uint64_t ml_timeout_ms, ml_max_bytes;
-	/* kafka inputs (agent/inputs/input_kafka.c, docs/kafka-input.md):
+	/* kafka inputs (agent/inputs/input_kafka.c, docs/kafka.md):
 	 * the cluster, the consumer group (`group`, shared with the unix
 	 * sockets' file group) and its topics (a list option;
 	 * "^..." a pattern), the client's TLS (tls.cert and tls.key are its

@@ -317,7 +317,7 @@ void ttlog__kafka_stop(struct ttlog__input *in)
 	if (k == NULL)
 		return;
 	/* What is durable now is committed; the rest is read again by
-	 * whoever gets the partitions next (docs/kafka-input.md). Leaving
+	 * whoever gets the partitions next (docs/kafka.md). Leaving
 	 * the group serves the revoke, which commits once more; it waits
 	 * for the commits in flight (bounded by the brokers' answer). */
 	ttlog__kafka_advance(k, 1);

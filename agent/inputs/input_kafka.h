@@ -1,5 +1,5 @@
 /*
- * input_kafka.h - the kafka input (type: kafka, docs/kafka-input.md): a
+ * input_kafka.h - the kafka input (type: kafka, docs/kafka.md): a
  * consumer group read on the writer's loop, its messages decoded into
  * events (the formats of kafka/kafka_conf.h), and offsets committed only
  * once the listeners hold the events durably. Writer thread, except the

@@ -71,11 +71,10 @@ int ttlog__kafka_check(const struct ttlog__input_opts *o, char *err,
 	if (o->name == NULL || o->name[0] == '\0')
 		return ttlog__errf(err, errlen, "name: an input needs a name");
 	if (fk != NULL)
-		return ttlog__errf(
-			err, errlen,
-			"%s: is not an option of kafka inputs (they "
-			"read from brokers, see docs/kafka-input.md)",
-			fk);
+		return ttlog__errf(err, errlen,
+				   "%s: is not an option of kafka inputs (they "
+				   "read from brokers, see docs/kafka.md)",
+				   fk);
 	if (!set(o->brokers))
 		return ttlog__errf(err, errlen,
 				   "brokers: required (HOST:PORT,...)");

@@ -19,7 +19,7 @@
  * messages after the committed offset are read again by the partition's
  * next owner. Those duplicates are bounded by what was handed on and not
  * yet durable and committed at the revoke - at a SIGKILL, by what was
- * read past the last commit (docs/kafka-input.md).
+ * read past the last commit (docs/kafka.md).
  */
 #define _GNU_SOURCE
 #include <stdio.h>

@@ -3,7 +3,7 @@
 partitions; sequence-numbered messages produced with kcat -P while one
 agent is SIGKILLed: every message is delivered at least once across the
 two outputs, and the duplicates stay within the bound the input states
-(docs/kafka-input.md): what the killed agent had read past its last
+(docs/kafka.md): what the killed agent had read past its last
 commit, at most what it wrote of the messages produced after the first
 phase was committed. Prints the figure. Exits 77 without kcat or the
 mock."""
