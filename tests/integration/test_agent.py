@@ -660,7 +660,8 @@ def test_check_reports_errors_with_places(args, tmp):
                        capture_output=True, text=True, timeout=DEADLINE)
     check(r.returncode == 1, "exit %d" % r.returncode)
     check("bad.yaml:4:21: inputs[0].type: expected one of "
-          "syslog|jsonl|stdin|ttlog|tail|journal, got \"carrier-pigeon\"" in r.stderr,
+          "syslog|jsonl|stdin|ttlog|tail|journal|kafka, got "
+          "\"carrier-pigeon\"" in r.stderr,
           r.stderr)
     check("bad.yaml:8:5: listeners[0].colour: unknown option (did you "
           "mean \"color\"?)" in r.stderr, r.stderr)
@@ -689,7 +690,7 @@ def test_check_reports_errors_with_places(args, tmp):
                TTLOG_TLS_DIR=certs, LOG_DIR=tmp,
                TTLOG_SPOOL_DIR=os.path.join(tmp, "spool"))
     for ex in ("forward.yaml", "collector.yaml", "file.yaml",
-               "json-stderr.yaml"):
+               "json-stderr.yaml", "kafka.yaml"):
         path = os.path.join(top, "conf", "examples", ex)
         r = subprocess.run([args.agent, "--check", "-c", path],
                            capture_output=True, text=True, timeout=DEADLINE,
