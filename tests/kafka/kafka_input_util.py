@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 from test_agent import (Agent, Failure, check, free_port, metrics,  # noqa
                         read_jsonl, run_tests)
+from test_kafka_mock import Mock as MockTool  # noqa: E402
 
 DEADLINE = 20.0
 
@@ -20,24 +21,19 @@ def skip(reason):
     sys.exit(77)
 
 
-class Mock:
-    """ttlog-kafka-mock with the given topics ("NAME:PARTITIONS:REPLICAS")."""
+class Mock(MockTool):
+    """ttlog-kafka-mock with the given topics ("NAME:PARTITIONS:REPLICAS");
+    one broker unless told."""
 
     def __init__(self, path, *topics, brokers=1):
-        args = [path, "--brokers", str(brokers)]
+        args = ["--brokers", str(brokers)]
         for t in topics:
             args += ["--topic", t]
-        self.p = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        line = self.p.stdout.readline().split()
-        check(len(line) == 2 and line[0] == "bootstrap", line)
-        self.boot = line[1]
+        super().__init__(path, *args)
 
     def close(self):
         try:
-            self.p.stdin.write("quit\n")
-            self.p.stdin.flush()
-            self.p.wait(timeout=10)
+            super().close()
         except Exception:  # already gone, or stuck: make sure it ends
             self.p.kill()
             self.p.wait()

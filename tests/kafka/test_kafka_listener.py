@@ -26,32 +26,18 @@ from test_agent import (Agent, DEADLINE, Failure, check, free_port,  # noqa
                         metrics, run_tests)
 
 import cbor2  # noqa: E402  (Debian python3-cbor2, the system python)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_kafka_mock import Mock as MockTool  # noqa: E402
 
 
-class Mock:
-    """ttlog-kafka-mock: a 3-broker cluster; commands on its stdin."""
+class Mock(MockTool):
+    """ttlog-kafka-mock: a 3-broker cluster with the given topics."""
 
     def __init__(self, path, *topics):
-        args = [path]
+        args = []
         for t in topics:
             args += ["--topic", t]
-        self.p = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        line = self.p.stdout.readline().split()
-        check(len(line) == 2 and line[0] == "bootstrap", line)
-        self.boot = line[1]
-
-    def cmd(self, c):
-        self.p.stdin.write(c + "\n")
-        self.p.stdin.flush()
-        r = self.p.stdout.readline().strip()
-        check(r == "ok", (c, r))
-
-    def close(self):
-        if self.p.poll() is None:
-            self.p.stdin.write("quit\n")
-            self.p.stdin.flush()
-            self.p.wait(timeout=DEADLINE)
+        super().__init__(path, *args)
 
 
 def config(args, http, port, listeners):
