@@ -158,15 +158,25 @@ class Agent:
         return 0
 
 
-def read_jsonl(path):
+def read_jsonl(path, torn=None):
+    """The objects of a JSON lines file. torn: a list that collects the
+    lines that do not parse; without it, such a line is an error. A file
+    listener killed mid-batch leaves its last line torn, and the next
+    start ends that line with a newline (plugins/file/file_open.c)."""
     if not os.path.exists(path):
         return []
     out = []
     with open(path, "rb") as f:
         # The agent may be half way through a line: only whole lines.
         for line in f.read().split(b"\n")[:-1]:
-            if line:
+            if not line:
+                continue
+            try:
                 out.append(json.loads(line))
+            except ValueError:
+                if torn is None:
+                    raise
+                torn.append(line)
     return out
 
 
