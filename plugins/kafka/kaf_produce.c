@@ -132,17 +132,29 @@ int ttlog__kaf_produce(struct kaf *k, struct kaf_batch *t, const char *topic,
 		       const char *key, size_t keylen, int fmt,
 		       const void *value, size_t len)
 {
-	const char *fname = ttlog__kafka_format_name(fmt);
 	rd_kafka_resp_err_t err;
 
-	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_KEY(key, key ? keylen : 0),
-				RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
-				RD_KAFKA_V_HEADER(TTLOG_KAFKA_FORMAT_HEADER,
-						  fname,
-						  (ssize_t)strlen(fname)),
-				RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+	/* The format header only where the value cannot tell its format
+	 * (kafka_conf.h): json starts with '{' and syslog with '<', and
+	 * a header costs librdkafka two more allocations a message. */
+	if (fmt == TTLOG_KAFKA_FMT_JSON || fmt == TTLOG_KAFKA_FMT_SYSLOG) {
+		err = rd_kafka_producev(
+			k->rk, RD_KAFKA_V_TOPIC(topic),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_KEY(key, key ? keylen : 0),
+			RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
+			RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+	} else {
+		const char *fname = ttlog__kafka_format_name(fmt);
+		err = rd_kafka_producev(
+			k->rk, RD_KAFKA_V_TOPIC(topic),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_KEY(key, key ? keylen : 0),
+			RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
+			RD_KAFKA_V_HEADER(TTLOG_KAFKA_FORMAT_HEADER, fname,
+					  (ssize_t)strlen(fname)),
+			RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+	}
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 		k->st.queue_full++;
 		return 1;
