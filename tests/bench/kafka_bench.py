@@ -199,6 +199,9 @@ def run_ttlog(ctx, res, d, mock, fmt="syslog"):
             "    topic: %s\n    format: %s\n    compression: lz4\n"
             "    queue: {when_full: block}\n    match: input == \"in\"\n"
             % (ctx.plugins, http, port, mock.boot, TOPIC, fmt))
+    if ctx.properties:
+        conf += "    properties: {%s}\n" % ", ".join(
+            "'%s': '%s'" % tuple(kv.split("=", 1)) for kv in ctx.properties)
     a = Agent(ctx.agent, d, conf, 1, http)
 
     def delivered():
@@ -305,6 +308,9 @@ def main():
     ap.add_argument("--readers",
                     default="rsyslog,ttlog,ttlog-json,ttlog-batch,kcat")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--ttlog-property", action="append", default=[],
+                    metavar="NAME=VALUE",
+                    help="a librdkafka property for the ttlog listener")
     args = ap.parse_args()
     ctx = types.SimpleNamespace()
     ctx.build = os.path.abspath(args.build)
@@ -313,6 +319,7 @@ def main():
     ctx.plugins = os.path.join(ctx.build, "plugins")
     ctx.rsyslogd = imfile.rsyslogd_path()
     ctx.n, ctx.runs, ctx.line_bytes = args.n, args.runs, args.line_bytes
+    ctx.properties = args.ttlog_property
     order = [x for x in args.readers.split(",") if x]
     for exe in (ctx.agent, ctx.mock):
         if not os.path.exists(exe):
