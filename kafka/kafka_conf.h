@@ -61,11 +61,13 @@ int ttlog__kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
 			  char *err, size_t errlen);
 
 /*
- * Messages (docs/kafka.md): every message the listener produces carries
- * the header TTLOG_KAFKA_FORMAT_HEADER whose value names its format; an
- * input with `format: auto` reads it (a message without it is taken as
- * json when its value starts with '{', syslog when it starts with '<',
- * else as one raw line).
+ * Messages (docs/kafka.md): the listener's cbor and ttlog messages carry
+ * the header TTLOG_KAFKA_FORMAT_HEADER whose value names their format;
+ * its json and syslog messages carry no header, since their first byte
+ * tells ('{', '<') and a header per message is a large part of the cost
+ * of producing one. An input with `format: auto` reads the header when
+ * there is one; a message without it is taken as json when its value
+ * starts with '{', syslog when it starts with '<', else as one raw line.
  *   json    one event: the object of the JSON lines encoding (no '\n')
  *   syslog  one event: an RFC 5424 message (no octet count, no '\n')
  *   cbor    one event: a CBOR map, see below

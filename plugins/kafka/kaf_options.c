@@ -159,7 +159,14 @@ rd_kafka_conf_t *ttlog__kaf_conf_new(const struct kaf_options *o, char *err,
 				  errlen) != 0 ||
 	    ttlog__kafka_conf_set(c, "acks", "all", NULL, err, errlen) != 0 ||
 	    ttlog__kafka_conf_set(c, "statistics.interval.ms", "1000", NULL,
-				  err, errlen) != 0)
+				  err, errlen) != 0 ||
+	    /* Throughput over the last milliseconds of latency: fuller
+	     * message sets (still within batch.size) cost the broker
+	     * threads less per message. properties may set them back. */
+	    ttlog__kafka_conf_set(c, "linger.ms", "50", NULL, err, errlen) !=
+		    0 ||
+	    ttlog__kafka_conf_set(c, "batch.num.messages", "100000", NULL, err,
+				  errlen) != 0)
 		goto fail;
 	for (const char *const *p = o->properties; p != NULL && p[0] != NULL;
 	     p += 2) {

@@ -128,21 +128,85 @@ void ttlog__kaf_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 	ttlog__kaf_settle(k);
 }
 
+/* The handle of topic, from a small cache: a message given by name makes
+ * librdkafka look the topic up (a lock and string compares) each time,
+ * by handle it does not. NULL (out of memory): go by name. */
+static rd_kafka_topic_t *topic_handle(struct kaf *k, const char *topic)
+{
+	struct kaf_topic *e;
+
+	for (size_t i = 0; i < KAF_TOPICS; i++)
+		if (k->topics[i].name != NULL &&
+		    strcmp(k->topics[i].name, topic) == 0)
+			return k->topics[i].rkt;
+	/* A new topic takes the slot after the last one taken; the old
+	 * handle only drops our reference, messages in flight keep
+	 * theirs. */
+	e = &k->topics[k->topic_next];
+	k->topic_next = (k->topic_next + 1) % KAF_TOPICS;
+	ttlog__kaf_topic_drop(e);
+	e->name = strdup(topic);
+	if (e->name == NULL)
+		return NULL;
+	e->rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+	if (e->rkt == NULL) {
+		free(e->name);
+		e->name = NULL;
+	}
+	return e->rkt;
+}
+
+void ttlog__kaf_topic_drop(struct kaf_topic *e)
+{
+	if (e->rkt != NULL)
+		rd_kafka_topic_destroy(e->rkt);
+	free(e->name);
+	e->rkt = NULL;
+	e->name = NULL;
+}
+
 int ttlog__kaf_produce(struct kaf *k, struct kaf_batch *t, const char *topic,
 		       const char *key, size_t keylen, int fmt,
 		       const void *value, size_t len)
 {
-	const char *fname = ttlog__kafka_format_name(fmt);
-	rd_kafka_resp_err_t err;
+	rd_kafka_topic_t *rkt = topic_handle(k, topic);
+	rd_kafka_vu_t vu[6];
+	rd_kafka_error_t *e;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	size_t n = 0;
 
-	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_KEY(key, key ? keylen : 0),
-				RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
-				RD_KAFKA_V_HEADER(TTLOG_KAFKA_FORMAT_HEADER,
-						  fname,
-						  (ssize_t)strlen(fname)),
-				RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+	if (rkt != NULL) {
+		vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+		vu[n++].u.rkt = rkt;
+	} else {
+		vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+		vu[n++].u.cstr = topic;
+	}
+	vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+	vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+	vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+	vu[n].u.mem.ptr = (void *)(uintptr_t)key;
+	vu[n++].u.mem.size = key ? keylen : 0;
+	vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+	vu[n].u.mem.ptr = (void *)(uintptr_t)value;
+	vu[n++].u.mem.size = len;
+	vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+	vu[n++].u.ptr = t;
+	/* The format header only where the value cannot tell its format
+	 * (kafka_conf.h): json starts with '{' and syslog with '<', and
+	 * a header costs librdkafka two more allocations a message. */
+	if (fmt != TTLOG_KAFKA_FMT_JSON && fmt != TTLOG_KAFKA_FMT_SYSLOG) {
+		const char *fname = ttlog__kafka_format_name(fmt);
+		vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
+		vu[n].u.header.name = TTLOG_KAFKA_FORMAT_HEADER;
+		vu[n].u.header.val = fname;
+		vu[n++].u.header.size = (ssize_t)strlen(fname);
+	}
+	e = rd_kafka_produceva(k->rk, vu, n);
+	if (e != NULL) {
+		err = rd_kafka_error_code(e);
+		rd_kafka_error_destroy(e);
+	}
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 		k->st.queue_full++;
 		return 1;

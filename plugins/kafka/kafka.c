@@ -241,6 +241,8 @@ static void kaf_destroy(void *state)
 			rd_kafka_queue_io_event_enable(k->mainq, -1, NULL, 0);
 			rd_kafka_queue_destroy(k->mainq);
 		}
+		for (size_t i = 0; i < KAF_TOPICS; i++)
+			ttlog__kaf_topic_drop(&k->topics[i]);
 		rd_kafka_destroy(k->rk);
 	}
 	if (k->host != NULL) {

@@ -29,6 +29,8 @@
 #define KAF_REASONS 16
 /* Brokers whose connection state the metrics report. */
 #define KAF_BROKERS 32
+/* Topic handles kept (kaf_produce.c): the topics last produced to. */
+#define KAF_TOPICS 8
 
 /* The options as the registry fills them (strings valid in create() and
  * check() only). */
@@ -76,6 +78,11 @@ struct kaf_broker {
 	int up;
 };
 
+struct kaf_topic {
+	char *name; /* NULL: a free slot */
+	rd_kafka_topic_t *rkt;
+};
+
 struct kaf_stats {
 	uint64_t msgs_produced, bytes_produced;
 	uint64_t msgs_delivered, bytes_delivered, events_delivered;
@@ -110,6 +117,8 @@ struct kaf {
 	struct ttlog__buf rbuf; /* the spool record being built */
 	char *topic_buf, *key_buf;
 	size_t topic_cap, key_cap;
+	struct kaf_topic topics[KAF_TOPICS];
+	size_t topic_next; /* the slot a new topic takes */
 
 	/* batches taken, oldest first; the one a RETRY left half done */
 	struct kaf_batch *head, *tail;
@@ -185,6 +194,8 @@ void ttlog__kaf_lost(struct kaf *k, const char *reason, const char *topic,
 void ttlog__kaf_settle(struct kaf *k);
 /* Serves librdkafka's queue (delivery reports, statistics). */
 void ttlog__kaf_poll(struct kaf *k);
+/* Drops a cached topic handle (before rd_kafka_destroy()). */
+void ttlog__kaf_topic_drop(struct kaf_topic *e);
 
 /* kaf_format.c */
 /* Produces the messages of batch b from event `*index` on for tracker t;

@@ -20,13 +20,19 @@ acks=all with the idempotent producer, lz4 compression.
            rsyslog-kafka), template RSYSLOG_SyslogProtocol23Format
   ttlog    ttlog-agent: a syslog input on tcp:// -> a kafka listener,
            format syslog (RFC 5424 again), queue.when_full: block
+  ttlog-json   the same, format json (one JSON object a message)
+  ttlog-batch  the same, format ttlog: one message per batch (the CBOR
+           batch in an LZ4 frame), so fewer messages than events
   kcat     kcat -P -l FILE (the lines from a file, no parsing)
 
 A relay's time runs from just before the first byte is sent (for kcat:
-its start) until the cluster holds N messages (the sum of the topic's
-high watermarks, asked of the mock); its CPU is utime + stime of the
+its start) until the cluster holds N events: for one message per event,
+N messages (the sum of the topic's high watermarks, asked of the mock);
+for ttlog-batch, the listener's kafka_events_delivered_total on /metrics
+reaching N (a message is delivered once it is in the topic; the
+watermarks then give the messages). Its CPU is utime + stime of the
 relay process (all threads, /proc/PID/stat), not the mock's nor this
-script's. Lost = N - messages in the topic, asserted 0.
+script's. Lost = N - events in the topic, asserted 0.
 
 Prints per run and relay: seconds, events/s, CPU-s per million events;
 then a markdown table of median (min-max) and the ttlog/rsyslog ratios
@@ -51,8 +57,9 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, HERE)
 import imfile  # noqa: E402  (tests/integration/imfile.py)
-from forward_bench import Agent, fmt_rate, proc_cpu, sysinfo  # noqa: E402
-from tail_bench import fmt3, ratio_row, wait_count  # noqa: E402
+from forward_bench import (Agent, fmt_rate, metric, metrics,  # noqa: E402
+                           proc_cpu, sysinfo)
+from tail_bench import fmt3, wait_count  # noqa: E402
 from test_agent import free_port  # noqa: E402
 
 TOPIC = "bench"
@@ -106,6 +113,7 @@ class Mock:
 class Result:
     def __init__(self, name):
         self.name, self.wall, self.cpu, self.held = name, None, None, None
+        self.events = None  # events in the topic; None: = held
         self.note = ""
 
 
@@ -117,19 +125,22 @@ def send(port, data):
             s.sendall(view[off:off + (1 << 20)])
 
 
-def measure(ctx, res, mock, pid, port=None):
+def measure(ctx, res, mock, pid, port=None, events=None):
     """Sends the stream to port (if any) and waits until the topic holds
-    N messages or stalls; fills res."""
+    N events (events(): how many; default one per message) or stalls;
+    fills res."""
     t0 = time.monotonic()
     if port:
         threading.Thread(target=send, args=(port, ctx.data),
                          daemon=True).start()
-    done = wait_count(mock.held, ctx.n, res, POLL)
+    done = wait_count(events or mock.held, ctx.n, res, POLL)
     if done is not None:
         res.cpu = proc_cpu(pid)
         res.wall = done - t0
     time.sleep(0.5)  # anything beyond N would be a duplicate
     res.held = mock.held()
+    if events is not None:
+        res.events = events()
 
 
 def wait_port(port, proc, what):
@@ -178,19 +189,28 @@ def run_rsyslog(ctx, res, d, mock):
         err.close()
 
 
-def run_ttlog(ctx, res, d, mock):
+def run_ttlog(ctx, res, d, mock, fmt="syslog"):
     port, http = free_port(), free_port()
     conf = ("service:\n  name: kbench\n  plugin_dir: '%s'\n"
             "  http: {listen: '127.0.0.1:%d'}\n"
             "inputs:\n  - {name: in, type: syslog, listen: "
             "'tcp://127.0.0.1:%d'}\n"
             "listeners:\n  - name: k\n    type: kafka\n    brokers: '%s'\n"
-            "    topic: %s\n    format: syslog\n    compression: lz4\n"
+            "    topic: %s\n    format: %s\n    compression: lz4\n"
             "    queue: {when_full: block}\n    match: input == \"in\"\n"
-            % (ctx.plugins, http, port, mock.boot, TOPIC))
+            % (ctx.plugins, http, port, mock.boot, TOPIC, fmt))
+    if ctx.properties:
+        conf += "    properties: {%s}\n" % ", ".join(
+            "'%s': '%s'" % tuple(kv.split("=", 1)) for kv in ctx.properties)
     a = Agent(ctx.agent, d, conf, 1, http)
+
+    def delivered():
+        return int(metric(metrics(http),
+                          "ttlog_listener_kafka_events_delivered_total",
+                          listener="k"))
     try:
-        measure(ctx, res, mock, a.pid, port)
+        measure(ctx, res, mock, a.pid, port,
+                delivered if fmt == "ttlog" else None)
     finally:
         code = a.stop()
         if code != 0:
@@ -213,9 +233,39 @@ def run_kcat(ctx, res, d, mock):
         err.close()
 
 
-READERS = [("rsyslog", "rsyslog imtcp -> omkafka", run_rsyslog),
-           ("ttlog", "ttlog-agent syslog -> kafka", run_ttlog),
-           ("kcat", "kcat -P (from a file)", run_kcat)]
+def run_ttlog_json(ctx, res, d, mock):
+    run_ttlog(ctx, res, d, mock, "json")
+
+
+def run_ttlog_batch(ctx, res, d, mock):
+    run_ttlog(ctx, res, d, mock, "ttlog")
+
+
+# (name, label, runner, one message per event)
+READERS = [("rsyslog", "rsyslog imtcp -> omkafka", run_rsyslog, True),
+           ("ttlog", "ttlog-agent syslog -> kafka, format syslog",
+            run_ttlog, True),
+           ("ttlog-json", "ttlog-agent syslog -> kafka, format json",
+            run_ttlog_json, True),
+           ("ttlog-batch", "ttlog-agent syslog -> kafka, format ttlog",
+            run_ttlog_batch, False),
+           ("kcat", "kcat -P (from a file)", run_kcat, True)]
+
+
+def events_of(r):
+    return r.events if r.events is not None else r.held
+
+
+def ratio_row(name, label, rate, cpu):
+    """The table row of name/rsyslog ratios of rate and CPU, taken run
+    by run (rate and cpu: {reader: [per run]})."""
+    pairs = list(zip(rate[name], rate["rsyslog"], cpu[name],
+                     cpu["rsyslog"]))
+    rr = [a / b for a, b, _, _ in pairs if a and b]
+    cr = [c / e for _, _, c, e in pairs if c and e]
+    return ("| ratio %s / rsyslog, per run | | %s | %s | | | |"
+            % (label, fmt3(rr, lambda v: "%.2f" % v),
+               fmt3(cr, lambda v: "%.2f" % v)))
 
 
 def report(ctx, results, order):
@@ -224,21 +274,25 @@ def report(ctx, results, order):
     cpu = {k: [r.cpu / ctx.n * 1e6 if r.wall else None for r in v]
            for k, v in results.items()}
     print()
-    print("| relay | events/s | CPU s / M events | in topic (all runs) "
-          "| lost |")
-    print("|---|---:|---:|---:|---:|")
-    for name, label, _ in READERS:
+    print("| relay | message per event | events/s | CPU s / M events "
+          "| events in topic (all runs) | messages in topic | lost |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name, label, _, one in READERS:
         if name not in order:
             continue
         rs = results[name]
+        got = [events_of(r) for r in rs if events_of(r) is not None]
         held = [r.held for r in rs if r.held is not None]
-        print("| %s | %s | %s | %d | %d |" % (
-            label, fmt3(rate[name], fmt_rate),
-            fmt3(cpu[name], lambda v: "%.2f" % v), sum(held),
-            sum(max(0, ctx.n - h) for h in held)
-            + ctx.n * (len(rs) - len(held))))
-    if "ttlog" in order and "rsyslog" in order:
-        print(ratio_row(rate, cpu, 2))
+        print("| %s | %s | %s | %s | %d | %d | %d |" % (
+            label, "yes" if one else "no (one per batch)",
+            fmt3(rate[name], fmt_rate),
+            fmt3(cpu[name], lambda v: "%.2f" % v), sum(got), sum(held),
+            sum(max(0, ctx.n - h) for h in got)
+            + ctx.n * (len(rs) - len(got))))
+    if "rsyslog" in order:
+        for name in ("ttlog", "ttlog-json", "ttlog-batch"):
+            if name in order:
+                print(ratio_row(name, name, rate, cpu))
     print()
     print("N = %d lines of %d bytes, %d runs, median (min–max). Target: "
           "events/s ratio >= 2, CPU ratio <= 0.5, 0 lost."
@@ -251,8 +305,12 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--n", type=int, default=1000000)
     ap.add_argument("--line-bytes", type=int, default=150)
-    ap.add_argument("--readers", default="rsyslog,ttlog,kcat")
+    ap.add_argument("--readers",
+                    default="rsyslog,ttlog,ttlog-json,ttlog-batch,kcat")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--ttlog-property", action="append", default=[],
+                    metavar="NAME=VALUE",
+                    help="a librdkafka property for the ttlog listener")
     args = ap.parse_args()
     ctx = types.SimpleNamespace()
     ctx.build = os.path.abspath(args.build)
@@ -261,6 +319,7 @@ def main():
     ctx.plugins = os.path.join(ctx.build, "plugins")
     ctx.rsyslogd = imfile.rsyslogd_path()
     ctx.n, ctx.runs, ctx.line_bytes = args.n, args.runs, args.line_bytes
+    ctx.properties = args.ttlog_property
     order = [x for x in args.readers.split(",") if x]
     for exe in (ctx.agent, ctx.mock):
         if not os.path.exists(exe):
@@ -277,8 +336,8 @@ def main():
     for line in sysinfo(ctx):
         print(line)
     tmp = tempfile.mkdtemp(prefix="ttlog-kafkabench-", dir="/tmp")
-    results = {name: [] for name, _, _ in READERS}
-    runners = {name: fn for name, _, fn in READERS}
+    results = {name: [] for name, _, _, _ in READERS}
+    runners = {name: fn for name, _, fn, _ in READERS}
     try:
         ctx.data = make_lines(ctx.n, ctx.line_bytes)
         ctx.file = os.path.join(tmp, "lines.log")
@@ -302,9 +361,11 @@ def main():
                     mock.close()
                 results[name].append(res)
                 print("run %d %-8s %s" % (run, name, (
-                    "%.2f s, %s events/s, %.2f CPU-s/M, in topic %s%s"
+                    "%.2f s, %s events/s, %.2f CPU-s/M, in topic %s "
+                    "events, %s messages%s"
                     % (res.wall, fmt_rate(ctx.n / res.wall),
-                       res.cpu / ctx.n * 1e6, res.held, res.note))
+                       res.cpu / ctx.n * 1e6, events_of(res), res.held,
+                       res.note))
                     if res.wall else "INCOMPLETE%s" % res.note), flush=True)
                 if not args.keep:
                     shutil.rmtree(d, ignore_errors=True)
@@ -316,7 +377,7 @@ def main():
             print("kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    bad = any((r.held or 0) < ctx.n or not r.wall
+    bad = any((events_of(r) or 0) < ctx.n or not r.wall
               for v in results.values() for r in v)
     return 1 if bad else 0
 
