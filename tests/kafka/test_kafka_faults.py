@@ -195,7 +195,10 @@ def test_cluster_down_30s_with_agent_killed_loses_nothing(args, tmp):
         wait_for("%d events in the spool after the restart"
                  % (n - n // 3),
                  lambda: metrics(http).get(spooled, 0) >= n - n // 3)
-        time.sleep(max(0.0, 30 - (time.monotonic() - down_at)))
+        # 30 s as the issue asks; under a sanitizer (CI's second run of
+        # this test) 10 s, the same path.
+        outage = 10 if args.sanitized else 30
+        time.sleep(max(0.0, outage - (time.monotonic() - down_at)))
         mock.cmd("up all")
         wait_held(mock, "out", n)
         got = read_topic(mock.boot, "out")
@@ -268,7 +271,8 @@ def main():
     p.add_argument("--mock", required=True)
     p.add_argument("--only")
     p.add_argument("--sanitized", action="store_true",
-                   help="fewer events (a sanitized build is slower)")
+                   help="fewer events and a 10 s outage (a sanitized build is "
+                   "slower)")
     args = p.parse_args()
     if not shutil.which("kcat"):
         print("SKIP: kcat is not installed (Debian: kcat)")
