@@ -83,10 +83,11 @@ class GoodSender(threading.Thread):
             self.error = e
 
 
-def attack(port, n, each, seconds):
+def attack(port, n, each, seconds, enough=None):
     """n connections that send a hello, then the start of a DATA frame of
-    `each` bytes, as much of it as the agent takes within `seconds`,
-    and stall. Returns the sockets (left open) and the bytes sent."""
+    `each` bytes, as much of it as the agent takes within `seconds` (or
+    until `enough` bytes went, when given), and stall. Returns the
+    sockets (left open) and the bytes sent."""
     socks, sent = [], 0
     for _ in range(n):
         s = socket.socket()
@@ -99,7 +100,7 @@ def attack(port, n, each, seconds):
         socks.append([s, 0])
     chunk = b"\0" * (256 * KIB)
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and (enough is None or sent < enough):
         moved = 0
         for e in socks:
             if e[1] >= each - 1:
@@ -165,11 +166,13 @@ def test_stalled_large_frames_hold_at_most_the_budget(args, tmp):
         idle = rss_kib(a.proc.pid)
         good = GoodSender(port, 40, 200 * KIB)
         good.start()
-        socks, sent = attack(port, n, 16 * MIB - 64, 3.0)
+        bound = 32 * MIB + n * FREE
+        # Twice the bound, within 5 s (frame_timeout is 6 s): a loaded
+        # machine once sent 0.4% short in the 3 s this used to allow.
+        socks, sent = attack(port, n, 16 * MIB - 64, 5.0, 2 * bound + 1)
         held = metric(http, "ttlog_input_buffered_bytes", "native")
         reserved = metric(http, "ttlog_input_reserved_bytes", "native")
         peak = rss_kib(a.proc.pid)
-        bound = 32 * MIB + n * FREE
         # The attackers sent far more than the budget allows to hold.
         check(sent > 2 * bound, "only %d bytes sent" % sent)
         check(held <= bound, "held %d > bound %d" % (held, bound))
